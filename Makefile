@@ -1,0 +1,35 @@
+# minidock: `make demo` runs the offline demo; `make test` runs the whole test suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB_PACKAGES := docker-registry skopeo podman umoci crun runc buildah busybox-static tini \
+	hyperfine iptables nftables apache2-utils iproute2 uidmap tmux
+
+.PHONY: deps venv test lint unit demo bench clean
+
+deps:  ## Debian packages the tests and the demo use (needs root)
+	@if ! dpkg -s $(DEB_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES); fi
+
+venv: $(BIN)/minidock
+$(BIN)/minidock: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+lint: venv
+	$(BIN)/ruff check minidock tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: deps venv lint  ## the whole suite: packages, ruff, mypy, import contracts, pytest
+	$(BIN)/pytest -q tests
+
+demo: deps venv  ## offline demo: local registry, an image made here, pull, run, build
+	bash scripts/demo.sh
+
+bench: deps venv
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

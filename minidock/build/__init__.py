@@ -1,0 +1,1 @@
+"""Dockerfile parsing and expansion, build context, cache and the builder."""

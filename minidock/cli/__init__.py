@@ -1,0 +1,1 @@
+"""The command line: a typer app, one module per noun group; the only place that prints or exits."""

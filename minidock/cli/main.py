@@ -1,0 +1,53 @@
+"""Entry point: build the typer app from the noun modules and map MinidockError to exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+from minidock.errors import MinidockError
+
+
+def build_app() -> object:
+    """The typer app with every command group registered."""
+    import typer
+
+    from minidock.cli import registry as noun_modules
+
+    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                      help="minidock: a daemonless mini-Docker. Pull, build and run Linux containers.")
+    for register in noun_modules.REGISTERS:
+        register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a MinidockError becomes one `minidock: ...` line on stderr and its exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app = build_app()
+        app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]
+    except MinidockError as e:
+        print(f"minidock: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - click's usage errors and aborts
+        return _click_error(e)
+    return 0
+
+
+def _click_error(e: Exception) -> int:
+    import click
+
+    if isinstance(e, click.exceptions.Exit):
+        return int(e.exit_code)
+    if isinstance(e, click.ClickException):
+        e.show()
+        return 125 if e.exit_code == 2 else int(e.exit_code)
+    if isinstance(e, click.exceptions.Abort):
+        return 130
+    raise e
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Registries: references, auth, transport (the only HTTP code), client, pull, push, archives."""

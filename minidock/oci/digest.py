@@ -1,0 +1,69 @@
+"""Digest: a content address `<algorithm>:<hex>`, and a hasher that produces one."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from minidock.errors import ManifestError
+
+_HEX_LEN = {"sha256": 64, "sha512": 128}
+_DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Digest:
+    """A validated digest; `str(d)` is its canonical `sha256:<hex>` form."""
+
+    algorithm: str
+    hex: str
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Parse and validate `alg:hex` (sha256 and sha512 are the algorithms we can verify)."""
+        m = _DIGEST_RE.match(text)
+        if not m:
+            raise ManifestError(f"invalid digest {text!r}")
+        alg, hx = m.group(1), m.group(2)
+        want = _HEX_LEN.get(alg)
+        if want is None:
+            raise ManifestError(f"unsupported digest algorithm {alg!r} in {text!r}")
+        if len(hx) != want or not re.fullmatch(r"[0-9a-f]+", hx):
+            raise ManifestError(f"invalid {alg} digest {text!r}")
+        return cls(alg, hx)
+
+    @classmethod
+    def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        """The digest of `data`."""
+        return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+    def hasher(self) -> Hasher:
+        """A fresh hasher of this digest's algorithm."""
+        return Hasher(self.algorithm)
+
+    @property
+    def short(self) -> str:
+        """The 12-hex-digit id Docker shows."""
+        return self.hex[:12]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+class Hasher:
+    """Incremental hashing that also counts bytes."""
+
+    __slots__ = ("_h", "algorithm", "size")
+
+    def __init__(self, algorithm: str = "sha256") -> None:
+        self.algorithm = algorithm
+        self._h = hashlib.new(algorithm)
+        self.size = 0
+
+    def update(self, data: bytes) -> None:
+        self._h.update(data)
+        self.size += len(data)
+
+    def digest(self) -> Digest:
+        return Digest(self.algorithm, self._h.hexdigest())

@@ -1,0 +1,259 @@
+"""A typed subset of the OCI runtime spec (config.json) that minidock's runtime executes.
+
+`Spec.to_json()` is a valid OCI runtime config; minidock's one extension is `rootfs_mounts`
+(serialised as the top-level key `minidock.rootfs`): the mounts, as data, that build the root
+file system at `root.path` inside the container's own mount namespace (the overlay), so the host
+never holds a container's rootfs mount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+OCI_VERSION = "1.0.2"
+
+# Docker's default capability set (moby oci/caps/defaults.go).
+DEFAULT_CAPS: tuple[str, ...] = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+)
+
+# Docker's masked and read-only paths (moby oci/defaults.go).
+DEFAULT_MASKED_PATHS: tuple[str, ...] = (
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/sys/firmware", "/sys/devices/virtual/powercap",
+)
+DEFAULT_READONLY_PATHS: tuple[str, ...] = (
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+)
+
+NAMESPACES: tuple[str, ...] = ("pid", "network", "ipc", "uts", "mount", "cgroup")
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """A mount as data: `mount -t type -o options source destination`."""
+
+    destination: str
+    type: str
+    source: str
+    options: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Mount:
+        return cls(destination=str(d["destination"]), type=str(d.get("type", "")),
+                   source=str(d.get("source", "")), options=tuple(d.get("options") or ()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"destination": self.destination, "type": self.type, "source": self.source,
+                "options": list(self.options)}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """The numeric identity the process runs as."""
+
+    uid: int = 0
+    gid: int = 0
+    additional_gids: tuple[int, ...] = ()
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> User:
+        return cls(uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)),
+                   additional_gids=tuple(int(g) for g in d.get("additionalGids") or ()))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"uid": self.uid, "gid": self.gid}
+        if self.additional_gids:
+            out["additionalGids"] = list(self.additional_gids)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """The five capability sets of the process."""
+
+    bounding: tuple[str, ...] = DEFAULT_CAPS
+    effective: tuple[str, ...] = DEFAULT_CAPS
+    permitted: tuple[str, ...] = DEFAULT_CAPS
+    inheritable: tuple[str, ...] = ()
+    ambient: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, caps: tuple[str, ...], uid: int = 0) -> Capabilities:
+        """Docker's arrangement: root gets the set as bounding/effective/permitted; others bounding only."""
+        if uid == 0:
+            return cls(bounding=caps, effective=caps, permitted=caps)
+        return cls(bounding=caps, effective=(), permitted=(), inheritable=(), ambient=())
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Capabilities:
+        return cls(**{k: tuple(d.get(k) or ()) for k in
+                      ("bounding", "effective", "permitted", "inheritable", "ambient")})
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bounding": list(self.bounding), "effective": list(self.effective),
+                "permitted": list(self.permitted), "inheritable": list(self.inheritable),
+                "ambient": list(self.ambient)}
+
+
+@dataclass(frozen=True, slots=True)
+class Rlimit:
+    type: str
+    soft: int
+    hard: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "soft": self.soft, "hard": self.hard}
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    """What runs in the container and how."""
+
+    args: tuple[str, ...]
+    env: tuple[str, ...] = ()
+    cwd: str = "/"
+    user: User = field(default_factory=User)
+    terminal: bool = False
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    no_new_privileges: bool = True
+    rlimits: tuple[Rlimit, ...] = ()
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Process:
+        return cls(
+            args=tuple(d.get("args") or ()), env=tuple(d.get("env") or ()), cwd=str(d.get("cwd", "/")),
+            user=User.from_json(d.get("user") or {}), terminal=bool(d.get("terminal", False)),
+            capabilities=Capabilities.from_json(d.get("capabilities") or {}),
+            no_new_privileges=bool(d.get("noNewPrivileges", False)),
+            rlimits=tuple(Rlimit(str(r["type"]), int(r["soft"]), int(r["hard"]))
+                          for r in d.get("rlimits") or ()),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"terminal": self.terminal, "user": self.user.to_json(),
+                               "args": list(self.args), "env": list(self.env), "cwd": self.cwd,
+                               "capabilities": self.capabilities.to_json(),
+                               "noNewPrivileges": self.no_new_privileges}
+        if self.rlimits:
+            out["rlimits"] = [r.to_json() for r in self.rlimits]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """cgroup limits, in OCI units (bytes, microseconds, shares). None = unlimited / unset."""
+
+    memory_limit: int | None = None
+    memory_swap: int | None = None  # memory + swap, as docker's --memory-swap; -1 = unlimited
+    cpu_shares: int | None = None
+    cpu_quota: int | None = None
+    cpu_period: int | None = None
+    pids_limit: int | None = None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Resources:
+        mem, cpu, pids = d.get("memory") or {}, d.get("cpu") or {}, d.get("pids") or {}
+        return cls(memory_limit=mem.get("limit"), memory_swap=mem.get("swap"),
+                   cpu_shares=cpu.get("shares"), cpu_quota=cpu.get("quota"),
+                   cpu_period=cpu.get("period"), pids_limit=pids.get("limit"))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        mem = {k: v for k, v in (("limit", self.memory_limit), ("swap", self.memory_swap)) if v is not None}
+        cpu = {k: v for k, v in (("shares", self.cpu_shares), ("quota", self.cpu_quota),
+                                 ("period", self.cpu_period)) if v is not None}
+        if mem:
+            out["memory"] = mem
+        if cpu:
+            out["cpu"] = cpu
+        if self.pids_limit is not None:
+            out["pids"] = {"limit": self.pids_limit}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    """A namespace to create (`path` empty) or to join (`path` = /proc/PID/ns/TYPE)."""
+
+    type: str
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "path": self.path} if self.path else {"type": self.type}
+
+
+@dataclass(frozen=True, slots=True)
+class Linux:
+    namespaces: tuple[Namespace, ...] = tuple(Namespace(n) for n in NAMESPACES)
+    resources: Resources = field(default_factory=Resources)
+    cgroups_path: str = ""
+    masked_paths: tuple[str, ...] = DEFAULT_MASKED_PATHS
+    readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Linux:
+        return cls(
+            namespaces=tuple(Namespace(str(n["type"]), str(n.get("path", ""))) for n in d.get("namespaces") or ()),
+            resources=Resources.from_json(d.get("resources") or {}),
+            cgroups_path=str(d.get("cgroupsPath", "")),
+            masked_paths=tuple(d.get("maskedPaths") or ()),
+            readonly_paths=tuple(d.get("readonlyPaths") or ()),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"namespaces": [n.to_json() for n in self.namespaces],
+                "resources": self.resources.to_json(), "cgroupsPath": self.cgroups_path,
+                "maskedPaths": list(self.masked_paths), "readonlyPaths": list(self.readonly_paths)}
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    path: str
+    readonly: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A container's runtime configuration."""
+
+    process: Process
+    root: Root
+    hostname: str = ""
+    mounts: tuple[Mount, ...] = ()
+    linux: Linux = field(default_factory=Linux)
+    rootfs_mounts: tuple[Mount, ...] = ()
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Spec:
+        root = d.get("root") or {}
+        return cls(
+            process=Process.from_json(d.get("process") or {}),
+            root=Root(path=str(root.get("path", "rootfs")), readonly=bool(root.get("readonly", False))),
+            hostname=str(d.get("hostname", "")),
+            mounts=tuple(Mount.from_json(m) for m in d.get("mounts") or ()),
+            linux=Linux.from_json(d.get("linux") or {}),
+            rootfs_mounts=tuple(Mount.from_json(m) for m in d.get("minidock.rootfs") or ()),
+            annotations={str(k): str(v) for k, v in (d.get("annotations") or {}).items()},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ociVersion": OCI_VERSION, "process": self.process.to_json(),
+            "root": {"path": self.root.path, "readonly": self.root.readonly},
+            "hostname": self.hostname, "mounts": [m.to_json() for m in self.mounts],
+            "linux": self.linux.to_json(),
+        }
+        if self.rootfs_mounts:
+            out["minidock.rootfs"] = [m.to_json() for m in self.rootfs_mounts]
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        return out
+
+    def has_namespace(self, kind: str) -> bool:
+        return any(n.type == kind and not n.path for n in self.linux.namespaces)

@@ -1,0 +1,87 @@
+"""Paths(root): every on-disk location of the store, derived in one place.
+
+Nothing is created on import or construction; `ensure()` creates the directories.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = "/var/lib/minidock"
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """The store layout below `root` (see DESIGN.md section 2)."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        """The store named by $MINIDOCK_ROOT, else /var/lib/minidock."""
+        return cls(Path(os.environ.get("MINIDOCK_ROOT") or DEFAULT_ROOT))
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"
+
+    def blob(self, algorithm: str, hex_: str) -> Path:
+        """Where the blob with that digest lives once committed."""
+        return self.blobs / algorithm / hex_
+
+    @property
+    def ingest(self) -> Path:
+        return self.root / "ingest"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    def snapshot(self, snapshot_id: str) -> Path:
+        return self.snapshots / snapshot_id
+
+    @property
+    def links(self) -> Path:
+        """Short symlinks to snapshot fs dirs, so long lowerdir lists fit one mount page."""
+        return self.root / "l"
+
+    @property
+    def images_json(self) -> Path:
+        return self.root / "images.json"
+
+    @property
+    def containers(self) -> Path:
+        return self.root / "containers"
+
+    def container(self, container_id: str) -> Path:
+        return self.containers / container_id
+
+    @property
+    def networks(self) -> Path:
+        return self.root / "networks"
+
+    @property
+    def build_cache(self) -> Path:
+        return self.root / "build-cache.json"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    def lock(self, domain: str) -> Path:
+        """The flock file of one mutation domain (images, snapshots, containers, ...)."""
+        return self.locks / f"{domain}.lock"
+
+    @property
+    def tmp(self) -> Path:
+        """Scratch space on the store's file system (renames into the store stay atomic)."""
+        return self.root / "tmp"
+
+    def ensure(self) -> Paths:
+        """Create every top-level directory of the store; returns self."""
+        for d in (self.blobs / "sha256", self.ingest, self.snapshots, self.links,
+                  self.containers, self.networks, self.locks, self.tmp):
+            d.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,1 @@
+"""The kernel side: syscalls, namespaces, rootfs, cgroups, network, init, process supervision."""

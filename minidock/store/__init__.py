@@ -1,0 +1,1 @@
+"""The on-disk store (no network): content blobs, layers, snapshots, images, containers, gc."""
