@@ -1,0 +1,165 @@
+"""Image references: parse and normalise `NAME[:TAG][@DIGEST]` exactly like Docker.
+
+Grammar and normalisation follow distribution/reference (reference.go, regexp.go, normalize.go):
+`alpine` -> `docker.io/library/alpine:latest`, `user/app` -> `docker.io/user/app:latest`,
+`localhost:5000/x` keeps its host; the first `/`-separated component is a host when it contains
+`.` or `:`, is `localhost`, or has an uppercase letter; `index.docker.io` is an alias of `docker.io`.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from minidock.errors import ManifestError, ReferenceFormatError
+from minidock.oci.digest import Digest
+
+DEFAULT_DOMAIN = "docker.io"
+LEGACY_DEFAULT_DOMAIN = "index.docker.io"
+DOCKER_HUB_API_HOST = "registry-1.docker.io"
+OFFICIAL_PREFIX = "library/"
+DEFAULT_TAG = "latest"
+NAME_TOTAL_LENGTH_MAX = 255
+
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_REMOTE_NAME = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
+_IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
+_DOMAIN = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+
+_REFERENCE_RE = re.compile(rf"^((?:{_DOMAIN}/)?{_REMOTE_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$", re.ASCII)
+_NAME_RE = re.compile(rf"^(?:({_DOMAIN})/)?({_REMOTE_NAME})$", re.ASCII)
+_TAG_RE = re.compile(rf"^{_TAG}$", re.ASCII)
+_IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A normalised image reference: registry domain, repository path, tag and/or digest.
+
+    `tag` is "latest" when neither a tag nor a digest was given; with only a digest it is "".
+    """
+
+    domain: str
+    path: str
+    tag: str = ""
+    digest: Digest | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Reference:
+        """Parse and normalise `text` like `docker pull` does; ReferenceFormatError names the input."""
+        if not text:
+            raise _err(text, "repository name must have at least one component")
+        if _IDENTIFIER_RE.match(text):
+            raise _err(text, "cannot specify 64-byte hexadecimal strings")
+        domain, remainder = _split_docker_domain(text)
+        remote = remainder.split("@", 1)[0]
+        remote = remote.split(":", 1)[0]
+        if remote.lower() != remote:
+            raise _err(text, "repository name must be lowercase")
+        m = _REFERENCE_RE.match(f"{domain}/{remainder}")
+        if not m:
+            raise _err(text, "invalid reference format")
+        name, tag, digest_text = m.group(1), m.group(2) or "", m.group(3)
+        nm = _NAME_RE.match(name)
+        if not nm or nm.group(1) is None:  # pragma: no cover - the domain is always present here
+            raise _err(text, "invalid reference format")
+        path = nm.group(2)
+        if len(path) > NAME_TOTAL_LENGTH_MAX:
+            raise _err(text, f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters")
+        digest = _parse_digest(text, digest_text) if digest_text else None
+        if not tag and digest is None:
+            tag = DEFAULT_TAG
+        return cls(domain=nm.group(1), path=path, tag=tag, digest=digest)
+
+    @property
+    def name(self) -> str:
+        """`docker.io/library/alpine`: domain and repository path."""
+        return f"{self.domain}/{self.path}"
+
+    @property
+    def repository(self) -> str:
+        """`library/alpine`: the repository path inside the registry (the v2 API name)."""
+        return self.path
+
+    @property
+    def registry_host(self) -> str:
+        """The host[:port] serving the v2 API (`registry-1.docker.io` for docker.io)."""
+        return DOCKER_HUB_API_HOST if self.domain == DEFAULT_DOMAIN else self.domain
+
+    @property
+    def is_docker_hub(self) -> bool:
+        return self.domain == DEFAULT_DOMAIN
+
+    @property
+    def reference(self) -> str:
+        """What goes after /manifests/: the digest when there is one, else the tag."""
+        return str(self.digest) if self.digest is not None else self.tag
+
+    def with_tag(self, tag: str) -> Reference:
+        """The same repository with `tag` and no digest."""
+        if not _TAG_RE.match(tag):
+            raise _err(tag, "invalid tag format")
+        return Reference(self.domain, self.path, tag, None)
+
+    def with_digest(self, digest: Digest) -> Reference:
+        """The same repository pinned to `digest` (the tag is kept)."""
+        return Reference(self.domain, self.path, self.tag, digest)
+
+    def familiar_name(self) -> str:
+        """Docker's short name: `alpine`, `user/app`, `localhost:5000/x`."""
+        if self.domain != DEFAULT_DOMAIN:
+            return self.name
+        path = self.path
+        if path.startswith(OFFICIAL_PREFIX) and "/" not in path[len(OFFICIAL_PREFIX):]:
+            path = path[len(OFFICIAL_PREFIX):]
+        return path
+
+    def familiar(self) -> str:
+        """Docker's short form of the whole reference: `alpine:latest`, `user/app@sha256:...`."""
+        return self.familiar_name() + self._suffix()
+
+    def _suffix(self) -> str:
+        out = f":{self.tag}" if self.tag else ""
+        if self.digest is not None:
+            out += f"@{self.digest}"
+        return out
+
+    def __str__(self) -> str:
+        return self.name + self._suffix()
+
+
+def _split_docker_domain(text: str) -> tuple[str, str]:
+    """normalize.go splitDockerDomain: (domain, remainder) with docker.io and library/ filled in."""
+    first, slash, rest = text.partition("/")
+    is_host = bool(slash) and (any(c in first for c in ".:") or first == "localhost" or first.lower() != first)
+    domain, remainder = (first, rest) if is_host else (DEFAULT_DOMAIN, text)
+    if domain == LEGACY_DEFAULT_DOMAIN:
+        domain = DEFAULT_DOMAIN
+    if domain == DEFAULT_DOMAIN and "/" not in remainder:
+        remainder = OFFICIAL_PREFIX + remainder
+    return domain, remainder
+
+
+def _parse_digest(text: str, digest_text: str) -> Digest:
+    try:
+        return Digest.parse(digest_text)
+    except ManifestError as e:
+        raise _err(text, f"invalid digest: {e}") from e
+
+
+def _err(text: str, reason: str) -> ReferenceFormatError:
+    if reason == "invalid reference format":
+        return ReferenceFormatError(f"invalid reference format: {text!r}")
+    return ReferenceFormatError(f"invalid reference format: {reason}: {text!r}")
+
+
+def parse_reference(text: str) -> Reference:
+    """Shorthand for Reference.parse."""
+    return Reference.parse(text)
