@@ -1,0 +1,216 @@
+"""ImageConfig + run flags -> runtime Spec: Docker's rules for command, env, user, mounts, caps (pure)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from minidock.errors import UsageError
+from minidock.oci.imageconfig import ContainerConfig
+from minidock.oci.runtimespec import (
+    DEFAULT_CAPS,
+    Capabilities,
+    Linux,
+    Mount,
+    Namespace,
+    Process,
+    Resources,
+    Root,
+    Spec,
+    User,
+)
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ALL_CAPS: tuple[str, ...] = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+    "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunFlags:
+    """The `run`/`create` flags that shape the container's spec (networking and IO live elsewhere)."""
+
+    args: tuple[str, ...] = ()
+    entrypoint: str | None = None
+    env: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    workdir: str = ""
+    user: str = ""
+    hostname: str = ""
+    tty: bool = False
+    read_only: bool = False
+    volumes: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    resources: Resources = field(default_factory=Resources)
+    network: str = "none"
+    privileged: bool = False
+
+
+def resolve_command(image: ContainerConfig, args: Sequence[str], entrypoint: str | None) -> tuple[str, ...]:
+    """Docker's rule: Entrypoint + Cmd; `--entrypoint` replaces Entrypoint and drops the image Cmd."""
+    if entrypoint is not None:
+        ep: tuple[str, ...] = (entrypoint,) if entrypoint else ()
+        cmd = tuple(args)
+    else:
+        ep = image.entrypoint or ()
+        cmd = tuple(args) if args else (image.cmd or ())
+    full = ep + cmd
+    if not full:
+        raise UsageError("no command specified")
+    return full
+
+
+def parse_env_file(text: str, where: str, host_env: Mapping[str, str]) -> list[str]:
+    """Docker's --env-file: KEY=VALUE lines, `#` comments, bare KEY taken from the host env."""
+    out: list[str] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key = line.split("=", 1)[0]
+        if not key or any(c.isspace() for c in key):
+            raise UsageError(f"{where}:{n}: invalid variable name {key!r}")
+        if "=" in line:
+            out.append(line)
+        elif key in host_env:
+            out.append(f"{key}={host_env[key]}")
+    return out
+
+
+def merge_env(image_env: Sequence[str], overrides: Sequence[str], host_env: Mapping[str, str],
+              extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """Image Env, then `extra` (HOSTNAME, TERM), then -e/--env-file; later keys win, order kept."""
+    merged: dict[str, str] = {}
+    for item in (*image_env, *extra):
+        k, _, v = item.partition("=")
+        merged[k] = v
+    for item in overrides:
+        k, eq, v = item.partition("=")
+        if not k:
+            raise UsageError(f"invalid environment variable {item!r}")
+        if eq:
+            merged[k] = v
+        elif k in host_env:
+            merged[k] = host_env[k]
+    if "PATH" not in merged:
+        merged = {"PATH": DEFAULT_PATH.split("=", 1)[1], **merged}
+    return tuple(f"{k}={v}" for k, v in merged.items())
+
+
+def parse_volume(text: str) -> Mount:
+    """-v HOST:CONTAINER[:ro|rw]; HOST must be an absolute path (named volumes are not supported)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise UsageError(f"invalid volume specification {text!r}: want HOST:CONTAINER[:ro]")
+    host, ctr = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else "rw"
+    if mode not in ("ro", "rw"):
+        raise UsageError(f"invalid volume specification {text!r}: unknown mode {mode!r}")
+    if not os.path.isabs(host):
+        raise UsageError(f"invalid volume specification {text!r}: host path must be absolute")
+    if not os.path.isabs(ctr) or ctr == "/":
+        raise UsageError(f"invalid volume specification {text!r}: container path must be absolute and not /")
+    if not os.path.exists(host):
+        raise UsageError(f"invalid volume specification {text!r}: {host} does not exist")
+    return Mount(destination=os.path.normpath(ctr), type="bind", source=os.path.realpath(host),
+                 options=("rbind", mode, "rprivate"))
+
+
+def parse_tmpfs(text: str) -> Mount:
+    """--tmpfs PATH[:OPTIONS] (Docker's defaults: noexec, nosuid, nodev)."""
+    path, _, opts = text.partition(":")
+    if not os.path.isabs(path):
+        raise UsageError(f"invalid tmpfs {text!r}: path must be absolute")
+    extra = tuple(o for o in opts.split(",") if o)
+    return Mount(destination=os.path.normpath(path), type="tmpfs", source="tmpfs",
+                 options=("nosuid", "nodev", "noexec", *extra))
+
+
+def _cap_name(name: str) -> str:
+    n = name.upper()
+    return n if n.startswith("CAP_") or n == "ALL" else f"CAP_{n}"
+
+
+def resolve_caps(add: Sequence[str], drop: Sequence[str], privileged: bool = False) -> tuple[str, ...]:
+    """Docker's default set, plus --cap-add, minus --cap-drop (ALL accepted in both)."""
+    adds, drops = [_cap_name(c) for c in add], [_cap_name(c) for c in drop]
+    for c in (*adds, *drops):
+        if c != "ALL" and c not in ALL_CAPS:
+            raise UsageError(f"unknown capability {c!r}")
+    caps = list(ALL_CAPS if privileged or "ALL" in adds else DEFAULT_CAPS)
+    caps += [c for c in adds if c != "ALL" and c not in caps]
+    if "ALL" in drops:
+        caps = [c for c in adds if c != "ALL"]
+    return tuple(c for c in caps if c not in drops)
+
+
+def default_mounts(tty: bool) -> tuple[Mount, ...]:
+    """The kernel file systems every container gets (runc's default spec, Docker's /dev/shm 64m)."""
+    return (
+        Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")),
+        Mount("/dev", "tmpfs", "tmpfs", ("nosuid", "strictatime", "mode=755", "size=65536k")),
+        Mount("/dev/pts", "devpts", "devpts",
+              ("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")),
+        Mount("/sys", "sysfs", "sysfs", ("nosuid", "noexec", "nodev", "ro")),
+        Mount("/dev/mqueue", "mqueue", "mqueue", ("nosuid", "noexec", "nodev")),
+        Mount("/dev/shm", "tmpfs", "shm", ("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
+    )
+
+
+def namespaces_for(network: str) -> tuple[Namespace, ...]:
+    """pid, ipc, uts, mount, cgroup always; net new (bridge/none), shared (host) or joined (container:)."""
+    base = [Namespace("pid"), Namespace("ipc"), Namespace("uts"), Namespace("mount"), Namespace("cgroup")]
+    if network.startswith("/proc/"):
+        base.append(Namespace("network", network))
+    elif network != "host":
+        base.append(Namespace("network"))
+    return tuple(base)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecInputs:
+    """What build_spec needs besides the flags."""
+
+    image: ContainerConfig
+    rootfs: tuple[Mount, ...]
+    root_path: str
+    container_id: str
+    extra_mounts: tuple[Mount, ...] = ()
+    user: User = field(default_factory=User)
+
+
+def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) -> Spec:
+    """The whole runtime spec of a container (the engine resolves the user before calling)."""
+    hostname = flags.hostname or inp.container_id[:12]
+    extra = [f"HOSTNAME={hostname}"] + (["TERM=xterm"] if flags.tty else [])
+    env_over: list[str] = []
+    for f in flags.env_files:
+        try:
+            text = open(f).read()  # noqa: SIM115 - small file
+        except OSError as e:
+            raise UsageError(f"env file {f}: {e.strerror}") from e
+        env_over += parse_env_file(text, f, host_env)
+    env = merge_env(inp.image.env, [*env_over, *flags.env], host_env, extra)
+    caps = resolve_caps(flags.cap_add, flags.cap_drop, flags.privileged)
+    mounts = (*default_mounts(flags.tty), *inp.extra_mounts,
+              *(parse_volume(v) for v in flags.volumes), *(parse_tmpfs(t) for t in flags.tmpfs))
+    process = Process(
+        args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,
+        cwd=flags.workdir or inp.image.working_dir or "/", user=inp.user, terminal=flags.tty,
+        capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=not flags.privileged)
+    linux = Linux(namespaces=namespaces_for(flags.network), resources=flags.resources,
+                  cgroups_path=f"minidock/{inp.container_id}",
+                  masked_paths=() if flags.privileged else Linux().masked_paths,
+                  readonly_paths=() if flags.privileged else Linux().readonly_paths)
+    return Spec(process=process, root=Root(inp.root_path, flags.read_only), hostname=hostname,
+                mounts=tuple(mounts), linux=linux, rootfs_mounts=inp.rootfs)

@@ -1,0 +1,166 @@
+"""Container records: containers/<id>/state.json (+ config.json, the runtime spec), names, lookup.
+
+Lifecycle: `create()` reserves the id and the (unique) name under the containers lock and
+writes state "created"; the process/monitor `update()`s status, pid, exit code and times;
+`remove()` deletes the directory. A record whose pid (or monitor pid) is gone while the state
+says running is reported as exited by `refresh()`: a dead monitor never leaves a "running" ghost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from minidock.errors import ConflictError, NotFoundError, UsageError
+from minidock.paths import Paths
+from minidock.store.atomic import atomic_write_json, locked, read_json
+
+_NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+STATUSES = ("created", "running", "paused", "restarting", "exited", "dead")
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRecord:
+    """What the store knows about one container."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    created: str
+    command: tuple[str, ...] = ()
+    status: str = "created"
+    pid: int = 0
+    monitor_pid: int = 0
+    exit_code: int = 0
+    oom_killed: bool = False
+    error: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    restart_count: int = 0
+    host_config: dict[str, Any] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ContainerRecord:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["command"] = tuple(kw.get("command") or ())
+        return cls(**kw)
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["command"] = list(self.command)
+        return d
+
+    def with_(self, **changes: Any) -> ContainerRecord:
+        return dataclasses.replace(self, **changes)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+class ContainerStore:
+    """Records under paths.containers; all mutations hold the containers lock."""
+
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+
+    def _lock(self) -> Any:
+        return locked(self.paths.lock("containers"))
+
+    def dir(self, cid: str) -> Path:
+        return self.paths.container(cid)
+
+    def new_id(self) -> str:
+        return secrets.token_hex(32)
+
+    def create(self, record: ContainerRecord) -> ContainerRecord:
+        """Reserve the record's id and name; ConflictError when the name is taken."""
+        if not _NAME_RE.match(record.name):
+            raise UsageError(f"invalid container name {record.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        self.paths.ensure()
+        with self._lock():
+            for other in self._all():
+                if other.name == record.name:
+                    raise ConflictError(
+                        f'container name "/{record.name}" is already in use by container "{other.id}"')
+            self.dir(record.id).mkdir(parents=True)
+            atomic_write_json(self.dir(record.id) / "state.json", record.to_json())
+        return record
+
+    def _read(self, cid: str) -> ContainerRecord | None:
+        d = read_json(self.dir(cid) / "state.json", None)
+        return ContainerRecord.from_json(d) if isinstance(d, dict) else None
+
+    def _all(self) -> list[ContainerRecord]:
+        if not self.paths.containers.is_dir():
+            return []
+        out = [self._read(p.name) for p in sorted(self.paths.containers.iterdir())]
+        return [r for r in out if r is not None]
+
+    def list(self) -> list[ContainerRecord]:
+        """Every container, newest first, with dead monitors/pids reported as exited."""
+        return sorted((self.refresh(r) for r in self._all()), key=lambda r: r.created, reverse=True)
+
+    def get(self, ref: str) -> ContainerRecord:
+        """By full id, exact name, or unique id prefix (like Docker)."""
+        name = ref.lstrip("/")
+        records = self._all()
+        for r in records:
+            if r.id == ref or r.name == name:
+                return self.refresh(r)
+        matches = [r for r in records if r.id.startswith(ref)] if ref else []
+        if len(matches) == 1:
+            return self.refresh(matches[0])
+        if len(matches) > 1:
+            raise ConflictError(f"multiple containers found with provided prefix: {ref}")
+        raise NotFoundError(f"no such container: {ref}")
+
+    def update(self, cid: str, **changes: Any) -> ContainerRecord:
+        """Apply `changes` to the stored record atomically; returns the new record."""
+        with self._lock():
+            cur = self._read(cid)
+            if cur is None:
+                raise NotFoundError(f"no such container: {cid}")
+            new = cur.with_(**changes)
+            atomic_write_json(self.dir(cid) / "state.json", new.to_json())
+        return new
+
+    def refresh(self, r: ContainerRecord) -> ContainerRecord:
+        """A running/paused record whose process and monitor are both gone is shown as exited."""
+        if r.status not in ("running", "paused", "restarting"):
+            return r
+        if _alive(r.pid) or _alive(r.monitor_pid):
+            return r
+        return r.with_(status="exited", exit_code=r.exit_code or 255,
+                       error=r.error or "container process and monitor are gone",
+                       finished_at=r.finished_at or now_rfc3339())
+
+    def remove(self, cid: str) -> None:
+        with self._lock():
+            shutil.rmtree(self.dir(cid), ignore_errors=True)
