@@ -14,7 +14,7 @@ deps:  ## Debian packages the tests and the demo use (needs root)
 venv: $(BIN)/minidock
 $(BIN)/minidock: pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
 lint: venv
