@@ -1,0 +1,80 @@
+"""The `run`/`create` flags, parsed with argparse (stdlib) so `minidock run` starts without typer.
+
+`run` is latency-critical (DESIGN.md section 3): main() sends it here before anything heavy is
+imported; typer only lists the command in `minidock --help` and hands its arguments over.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from minidock.engine.request import RunRequest
+from minidock.errors import UsageError
+
+_MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY from the host)"),
+          ("--env-file", None, "env_files", "read environment variables from a file"),
+          ("-v", "--volume", "volumes", "bind mount HOST:CONTAINER[:ro]"),
+          ("--tmpfs", None, "tmpfs", "mount a tmpfs at PATH[:OPTIONS]"),
+          ("--cap-add", None, "cap_add", "add a capability"),
+          ("--cap-drop", None, "cap_drop", "drop a capability"),
+          ("-p", "--publish", "publish", "publish a port [IP:]HOST:CONTAINER[/PROTO]"),
+          ("--add-host", None, "add_hosts", "add a NAME:IP line to /etc/hosts"),
+          ("--dns", None, "dns", "set a DNS server"),
+          ("--log-opt", None, "log_opts", "log driver option (max-size=10m, max-file=3)"))
+_VALUE = (("--name", None, "name", "assign a name to the container"),
+          ("--platform", None, "platform", "os/arch[/variant] to pull"),
+          ("--pull", None, "pull", "pull policy: missing (default), always, never"),
+          ("--entrypoint", None, "entrypoint", "override the image's ENTRYPOINT"),
+          ("-w", "--workdir", "workdir", "working directory inside the container"),
+          ("-u", "--user", "user", "user name or uid[:gid]"),
+          ("-h", "--hostname", "hostname", "container host name"),
+          ("-m", "--memory", "memory", "memory limit (e.g. 32m, 1g)"),
+          ("--memory-swap", None, "memory_swap", "memory + swap limit (-1: unlimited)"),
+          ("--cpus", None, "cpus", "number of CPUs (e.g. 0.5)"),
+          ("--network", "--net", "network", "bridge (default), none, host, container:NAME or a network name"),
+          ("--restart", None, "restart", "restart policy: no, on-failure[:N], always"))
+_FLAGS = (("-d", "--detach", "detach", "run in the background and print the container id"),
+          ("--rm", None, "rm", "remove the container when it exits"),
+          ("-i", "--interactive", "interactive", "keep stdin open"),
+          ("-t", "--tty", "tty", "allocate a pseudo-terminal"),
+          ("--explain", None, "explain", "print each kernel step with its shell equivalent and time"),
+          ("-q", "--quiet", "quiet", "suppress the pull output"),
+          ("--read-only", None, "read_only", "mount the root file system read-only"),
+          ("--privileged", None, "privileged", "all capabilities, no masked paths"),
+          ("-P", "--publish-all", "publish_all", "publish every EXPOSEd port to a random host port"),
+          ("--init", None, "init", "run tini as PID 1 to forward signals and reap zombies"))
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def parser(command: str) -> argparse.ArgumentParser:
+    """The argparse parser of `minidock run` / `minidock create`."""
+    p = _Parser(prog=f"minidock {command}", add_help=False, allow_abbrev=False,
+                usage=f"minidock {command} [OPTIONS] IMAGE [COMMAND] [ARG...]",
+                description="Create and run a new container from an image" if command == "run"
+                else "Create a new container")
+    p.add_argument("--help", action="help", help="show this help and exit")
+    for short, long_, dest, help_ in _FLAGS:
+        p.add_argument(*(n for n in (short, long_) if n), dest=dest, action="store_true", help=help_)
+    for short, long_, dest, help_ in _VALUE:
+        p.add_argument(*(n for n in (short, long_) if n), dest=dest, help=help_)
+    for short, long_, dest, help_ in _MULTI:
+        p.add_argument(*(n for n in (short, long_) if n), dest=dest, action="append", default=[], help=help_)
+    p.add_argument("-c", "--cpu-shares", dest="cpu_shares", type=int, default=0, help="CPU shares (weight)")
+    p.add_argument("--pids-limit", dest="pids_limit", type=int, default=0, help="process number limit")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="COMMAND")
+    return p
+
+
+def parse(command: str, argv: list[str]) -> RunRequest:
+    """argv after the command name -> RunRequest (UsageError on a bad flag)."""
+    ns = parser(command).parse_args(argv)
+    kw = {k: v for k, v in vars(ns).items() if v is not None}
+    for k in ("env", "env_files", "volumes", "tmpfs", "cap_add", "cap_drop", "publish", "add_hosts", "dns",
+              "log_opts", "args"):
+        kw[k] = tuple(kw.get(k, ()))
+    return RunRequest(**kw)

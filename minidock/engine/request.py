@@ -1,0 +1,47 @@
+"""RunRequest: everything `run`/`create` was asked for, as the CLI parsed it (strings, not yet checked)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """The flags of `minidock run`/`create`, named as Docker names them."""
+
+    image: str
+    args: tuple[str, ...] = ()
+    name: str = ""
+    detach: bool = False
+    rm: bool = False
+    interactive: bool = False
+    tty: bool = False
+    explain: bool = False
+    quiet: bool = False
+    platform: str = ""
+    pull: str = "missing"
+    entrypoint: str | None = None
+    env: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    workdir: str = ""
+    user: str = ""
+    hostname: str = ""
+    read_only: bool = False
+    volumes: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    memory: str = ""
+    memory_swap: str = ""
+    cpus: str = ""
+    cpu_shares: int = 0
+    pids_limit: int = 0
+    network: str = "bridge"
+    publish: tuple[str, ...] = ()
+    publish_all: bool = False
+    add_hosts: tuple[str, ...] = ()
+    dns: tuple[str, ...] = ()
+    init: bool = False
+    restart: str = "no"
+    log_opts: tuple[str, ...] = ()
