@@ -13,12 +13,13 @@ from minidock.oci.runtimespec import (
     Capabilities,
     Linux,
     Mount,
-    Namespace,
     Process,
     Resources,
     Root,
     Spec,
     User,
+    default_mounts,
+    namespaces_for,
 )
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -154,29 +155,6 @@ def resolve_caps(add: Sequence[str], drop: Sequence[str], privileged: bool = Fal
     return tuple(c for c in caps if c not in drops)
 
 
-def default_mounts(tty: bool) -> tuple[Mount, ...]:
-    """The kernel file systems every container gets (runc's default spec, Docker's /dev/shm 64m)."""
-    return (
-        Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")),
-        Mount("/dev", "tmpfs", "tmpfs", ("nosuid", "strictatime", "mode=755", "size=65536k")),
-        Mount("/dev/pts", "devpts", "devpts",
-              ("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")),
-        Mount("/sys", "sysfs", "sysfs", ("nosuid", "noexec", "nodev", "ro")),
-        Mount("/dev/mqueue", "mqueue", "mqueue", ("nosuid", "noexec", "nodev")),
-        Mount("/dev/shm", "tmpfs", "shm", ("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
-    )
-
-
-def namespaces_for(network: str) -> tuple[Namespace, ...]:
-    """pid, ipc, uts, mount, cgroup always; net new (bridge/none), shared (host) or joined (container:)."""
-    base = [Namespace("pid"), Namespace("ipc"), Namespace("uts"), Namespace("mount"), Namespace("cgroup")]
-    if network.startswith("/proc/"):
-        base.append(Namespace("network", network))
-    elif network != "host":
-        base.append(Namespace("network"))
-    return tuple(base)
-
-
 @dataclass(frozen=True, slots=True)
 class SpecInputs:
     """What build_spec needs besides the flags."""
@@ -202,7 +180,7 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
         env_over += parse_env_file(text, f, host_env)
     env = merge_env(inp.image.env, [*env_over, *flags.env], host_env, extra)
     caps = resolve_caps(flags.cap_add, flags.cap_drop, flags.privileged)
-    mounts = (*default_mounts(flags.tty), *inp.extra_mounts,
+    mounts = (*default_mounts(), *inp.extra_mounts,
               *(parse_volume(v) for v in flags.volumes), *(parse_tmpfs(t) for t in flags.tmpfs))
     process = Process(
         args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,

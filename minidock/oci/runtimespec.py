@@ -211,6 +211,29 @@ class Linux:
                 "maskedPaths": list(self.masked_paths), "readonlyPaths": list(self.readonly_paths)}
 
 
+def default_mounts() -> tuple[Mount, ...]:
+    """The kernel file systems every container gets (runc's default spec, Docker's /dev/shm 64m)."""
+    return (
+        Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")),
+        Mount("/dev", "tmpfs", "tmpfs", ("nosuid", "strictatime", "mode=755", "size=65536k")),
+        Mount("/dev/pts", "devpts", "devpts",
+              ("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")),
+        Mount("/sys", "sysfs", "sysfs", ("nosuid", "noexec", "nodev", "ro")),
+        Mount("/dev/mqueue", "mqueue", "mqueue", ("nosuid", "noexec", "nodev")),
+        Mount("/dev/shm", "tmpfs", "shm", ("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
+    )
+
+
+def namespaces_for(network: str) -> tuple[Namespace, ...]:
+    """pid, ipc, uts, mount, cgroup always; net new (bridge/none), shared (host) or joined (container:)."""
+    base = [Namespace("pid"), Namespace("ipc"), Namespace("uts"), Namespace("mount"), Namespace("cgroup")]
+    if network.startswith("/proc/"):
+        base.append(Namespace("network", network))
+    elif network != "host":
+        base.append(Namespace("network"))
+    return tuple(base)
+
+
 @dataclass(frozen=True, slots=True)
 class Root:
     path: str
