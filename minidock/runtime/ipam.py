@@ -1,0 +1,192 @@
+"""IP address management: which container holds which address of a network's subnet.
+
+Pure core: `free_address(subnet, used)` and `choose_subnet(...)`. Edge: a lease file per network,
+`<state_dir>/<network>/leases.json` ({"subnet": ..., "leases": {container id: ip}}), rewritten
+atomically (temp + fsync + rename) while holding an flock on `<state_dir>/<network>/leases.lock`,
+so concurrent `minidock run`s never hand out the same address. Lifecycle: `allocate` when a
+container is attached, `release` when it is detached, `reclaim` to drop leases of containers
+that vanished without a detach (crash, kill -9 of the monitor).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from minidock.errors import ConflictError, StoreError, UsageError
+
+LEASES = "leases.json"
+LOCK = "leases.lock"
+# Docker-like fallbacks when the preferred subnet clashes with a host route.
+FALLBACK_SUBNETS: tuple[str, ...] = (
+    *(f"10.{n}.0.0/16" for n in range(88, 128)),
+    "172.30.0.0/16",
+    "172.31.0.0/16",
+    *(f"192.168.{n}.0/24" for n in range(200, 256)),
+)
+
+
+# ---- pure core ---------------------------------------------------------------------------------
+
+def parse_subnet(text: str) -> IPv4Network:
+    """An IPv4 network from `10.88.0.0/16`-style text (host bits must be zero)."""
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError as e:
+        raise UsageError(f"invalid subnet {text}: {e}") from e
+    if not isinstance(net, IPv4Network):
+        raise UsageError(f"invalid subnet {text}: only IPv4 is supported")
+    if net.prefixlen > 30:
+        raise UsageError(f"invalid subnet {text}: too small (at most /30)")
+    return net
+
+
+def gateway_of(subnet: IPv4Network) -> IPv4Interface:
+    """The bridge's address in `subnet`: the first host (.1), with the subnet's prefix."""
+    return IPv4Interface(f"{subnet.network_address + 1}/{subnet.prefixlen}")
+
+
+def free_address(subnet: IPv4Network, used: Iterable[str]) -> IPv4Address:
+    """The lowest address of `subnet` that is not network, gateway, broadcast or in `used`."""
+    taken = {IPv4Address(u) for u in used}
+    taken.add(gateway_of(subnet).ip)
+    for host in subnet.hosts():  # hosts() already skips network and broadcast
+        if host not in taken:
+            return host
+    raise ConflictError(f"subnet {subnet}: no free address left")
+
+
+def choose_subnet(preferred: str, in_use: Iterable[IPv4Network],
+                  candidates: Iterable[str] = FALLBACK_SUBNETS) -> IPv4Network:
+    """`preferred` unless it overlaps a network in `in_use` (host routes, other networks); else the next free one."""
+    used = list(in_use)
+    for text in (preferred, *candidates):
+        net = parse_subnet(text)
+        if not any(net.overlaps(u) for u in used):
+            return net
+    raise ConflictError(f"subnet {preferred}: clashes with a host route and no fallback subnet is free")
+
+
+# ---- state files (shared with the network config store) ----------------------------------------
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Replace `path` with `obj` as JSON so a crash leaves the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def read_json(path: Path, default: Any) -> Any:
+    """The JSON in `path`, or `default` when the file does not exist."""
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return default
+    except ValueError as e:
+        raise StoreError(f"state file {path}: {e}") from e
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_file` (created if missing) for the block."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---- the lease store ---------------------------------------------------------------------------
+
+def _paths(state_dir: Path, network: str) -> tuple[Path, Path]:
+    if not network or "/" in network or network.startswith("."):
+        raise UsageError(f"invalid network name {network!r}")
+    return state_dir / network / LEASES, state_dir / network / LOCK
+
+
+def _load(path: Path) -> dict[str, str]:
+    raw = read_json(path, {})
+    leases = raw.get("leases", {}) if isinstance(raw, dict) else {}
+    return {str(k): str(v) for k, v in leases.items()}
+
+
+def _save(path: Path, subnet: str, leases: dict[str, str]) -> None:
+    atomic_write_json(path, {"subnet": subnet, "leases": leases})
+
+
+def leases(state_dir: Path, network: str) -> dict[str, str]:
+    """Container id -> address currently leased in `network`."""
+    path, lock = _paths(state_dir, network)
+    with locked(lock):
+        return _load(path)
+
+
+def allocate(state_dir: Path, network: str, subnet: str, container_id: str) -> IPv4Interface:
+    """Lease an address of `subnet` to `container_id` (the same one again if it already holds one)."""
+    net = parse_subnet(subnet)
+    path, lock = _paths(state_dir, network)
+    with locked(lock):
+        current = _load(path)
+        if container_id in current:
+            return IPv4Interface(f"{current[container_id]}/{net.prefixlen}")
+        ip = free_address(net, current.values())
+        current[container_id] = str(ip)
+        _save(path, str(net), current)
+    return IPv4Interface(f"{ip}/{net.prefixlen}")
+
+
+def release(state_dir: Path, network: str, container_id: str) -> bool:
+    """Drop the lease of `container_id` in `network`; False when it held none."""
+    path, lock = _paths(state_dir, network)
+    with locked(lock):
+        current = _load(path)
+        if container_id not in current:
+            return False
+        del current[container_id]
+        subnet = str(read_json(path, {}).get("subnet", ""))
+        _save(path, subnet, current)
+    return True
+
+
+def reclaim(state_dir: Path, network: str, exists: Callable[[str], bool]) -> list[str]:
+    """Drop every lease whose container `exists(id)` says is gone; return those container ids."""
+    path, lock = _paths(state_dir, network)
+    with locked(lock):
+        current = _load(path)
+        gone = [cid for cid in current if not exists(cid)]
+        if gone:
+            subnet = str(read_json(path, {}).get("subnet", ""))
+            _save(path, subnet, {k: v for k, v in current.items() if k not in gone})
+    return gone
+
+
+def networks_with_leases(state_dir: Path) -> list[str]:
+    """Names of networks that have a lease file under `state_dir`."""
+    if not state_dir.is_dir():
+        return []
+    return sorted(p.parent.name for p in state_dir.glob(f"*/{LEASES}"))
