@@ -1,0 +1,298 @@
+"""cgroups: one interface over the v1 and v2 backends, detection, and the pure resources -> files mapping.
+
+Lifecycle of a group: `detect(root)` picks the driver (v2 when `root` itself is a cgroup2 mount,
+i.e. holds `cgroup.controllers`; v1 otherwise, hybrid hosts included); `driver.create(name, resources)`
+makes the group under the `minidock/` parent and writes the limits (each write is a traced step);
+the parent calls `add(pid)` once the child exists; `stats()`, `freeze()`/`thaw()`, `oom_killed()` while
+it runs (any process may `driver.open(name)` the group again); `kill_all()` then `remove()` at the end.
+`root` is the seam: tests pass a temporary tree laid out like a cgroup2 file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+from minidock.errors import RuntimeSetupError, UsageError
+from minidock.oci.runtimespec import Resources
+from minidock.runtime.explain import NullTracer, Tracer
+
+PARENT = "minidock"
+DEFAULT_CFS_PERIOD = 100_000
+UNLIMITED_V1 = 1 << 62  # v1 reports "no limit" as PAGE_COUNTER_MAX * page size (~2^63)
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupStats:
+    """A snapshot of a group's usage; limits are None when unlimited."""
+
+    cpu_usage_ns: int
+    memory_usage: int
+    memory_limit: int | None
+    pids_current: int
+    pids_limit: int | None
+    oom_kills: int
+
+
+class Cgroup(Protocol):
+    """One container's group. Made by `CgroupDriver.create/open`; ends with `kill_all()` + `remove()`."""
+
+    name: str
+
+    def add(self, pid: int) -> None: ...
+    def procs(self) -> list[int]: ...
+    def oom_killed(self) -> bool: ...
+    def stats(self) -> CgroupStats: ...
+    def freeze(self) -> None: ...
+    def thaw(self) -> None: ...
+    def kill_all(self, sig: int = 9) -> None: ...
+    def remove(self) -> None: ...
+    def paths(self) -> dict[str, str]: ...
+
+
+class CgroupDriver(Protocol):
+    """Makes (`create`) or finds (`open`) groups under `<root>/.../minidock/` for one cgroup version."""
+
+    version: int
+
+    def create(self, name: str, resources: Resources, tracer: Tracer | None = None) -> Cgroup: ...
+    def open(self, name: str) -> Cgroup: ...
+
+
+def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
+    """The driver for the hierarchy at `root`: v2 when `root` is cgroup2 (unified), else v1 (hybrid too)."""
+    if (root / "cgroup.controllers").is_file():
+        from minidock.runtime.cgroups_v2 import V2Driver
+        return V2Driver(root)
+    from minidock.runtime.cgroups_v1 import V1_CONTROLLERS, V1Driver
+    if not any((root / c).is_dir() for c in V1_CONTROLLERS):
+        raise RuntimeSetupError(f"cgroup: no cgroup2 or cgroup v1 controllers at {root}", stage="cgroup")
+    return V1Driver(root)
+
+
+# ---- pure: names and resources -> files -------------------------------------------------------
+
+def group_name(name: str) -> str:
+    """`name` as a relative path under the minidock parent ("abc" and "minidock/abc" both -> "minidock/abc")."""
+    parts = [p for p in name.strip("/").split("/") if p]
+    if parts and parts[0] == PARENT:
+        parts = parts[1:]
+    if not parts or any(p in (".", "..") or not re.fullmatch(r"[A-Za-z0-9_.:-]+", p) for p in parts):
+        raise UsageError(f"invalid cgroup name {name!r}")
+    return "/".join([PARENT, *parts])
+
+
+def _check(r: Resources) -> None:
+    """Reject combinations the kernel (or docker) refuses, naming the values."""
+    mem, swap = r.memory_limit, r.memory_swap
+    if swap is not None and swap not in (-1, 0):
+        if mem is None or mem <= 0:
+            raise UsageError(f"memory-swap {swap}: needs a memory limit too")
+        if swap < mem:
+            raise UsageError(f"memory-swap {swap} is less than memory {mem}")
+    if mem is not None and 0 < mem < 6 * 1024 * 1024:
+        raise UsageError(f"memory {mem}: the minimum memory limit is 6m")
+    if r.cpu_quota is not None and 0 < r.cpu_quota < 1000:
+        raise UsageError(f"cpu quota {r.cpu_quota}: the minimum is 1000 microseconds")
+    if r.cpu_period is not None and not 1000 <= r.cpu_period <= 1_000_000:
+        raise UsageError(f"cpu period {r.cpu_period}: must be between 1000 and 1000000 microseconds")
+    if r.cpu_shares is not None and r.cpu_shares < 0:
+        raise UsageError(f"cpu shares {r.cpu_shares}: must not be negative")
+
+
+def _pids_value(limit: int) -> str:
+    return "max" if limit <= 0 else str(limit)
+
+
+def v1_writes(r: Resources) -> list[tuple[str, str, str]]:
+    """The (controller, file, value) writes for a fresh v1 group, in a valid order (memory before memsw)."""
+    _check(r)
+    out: list[tuple[str, str, str]] = []
+    if r.memory_limit:  # 0 = unset, -1 = unlimited
+        out.append(("memory", "memory.limit_in_bytes", str(max(r.memory_limit, -1))))
+    if r.memory_swap:  # 0 = unset
+        out.append(("memory", "memory.memsw.limit_in_bytes", str(r.memory_swap)))
+    if r.cpu_shares:
+        out.append(("cpu", "cpu.shares", str(max(r.cpu_shares, 2))))
+    if r.cpu_period:
+        out.append(("cpu", "cpu.cfs_period_us", str(r.cpu_period)))
+    if r.cpu_quota:
+        out.append(("cpu", "cpu.cfs_quota_us", str(max(r.cpu_quota, -1))))
+    if r.pids_limit is not None:
+        out.append(("pids", "pids.max", _pids_value(r.pids_limit)))
+    return out
+
+
+def shares_to_weight(shares: int) -> int:
+    """cpu.shares [2, 262144] -> cpu.weight [1, 10000], the OCI/runc formula."""
+    shares = min(max(shares, 2), 262144)
+    return 1 + ((shares - 2) * 9999) // 262142
+
+
+def v2_swap_max(swap: int | None, memory: int | None) -> str | None:
+    """memory.swap.max from docker's memory+swap total (runc's ConvertMemorySwapToCgroupV2Value)."""
+    if not swap:
+        return "max" if memory == -1 else None
+    if swap == -1:
+        return "max"
+    assert memory is not None  # _check made sure
+    return str(swap - memory)
+
+
+def v2_writes(r: Resources) -> list[tuple[str, str]]:
+    """The (file, value) writes for a fresh v2 group."""
+    _check(r)
+    out: list[tuple[str, str]] = []
+    if r.memory_limit:
+        out.append(("memory.max", "max" if r.memory_limit < 0 else str(r.memory_limit)))
+    swap = v2_swap_max(r.memory_swap, r.memory_limit)
+    if swap is not None:
+        out.append(("memory.swap.max", swap))
+    if r.cpu_shares:
+        out.append(("cpu.weight", str(shares_to_weight(r.cpu_shares))))
+    if r.cpu_quota or r.cpu_period:
+        quota = str(r.cpu_quota) if r.cpu_quota and r.cpu_quota > 0 else "max"
+        out.append(("cpu.max", f"{quota} {r.cpu_period or DEFAULT_CFS_PERIOD}"))
+    if r.pids_limit is not None:
+        out.append(("pids.max", _pids_value(r.pids_limit)))
+    return out
+
+
+_TITLES = {
+    "memory.limit_in_bytes": "limit memory", "memory.max": "limit memory",
+    "memory.memsw.limit_in_bytes": "limit memory+swap", "memory.swap.max": "limit swap",
+    "cpu.shares": "set cpu shares", "cpu.weight": "set cpu weight", "cpu.max": "limit cpu",
+    "cpu.cfs_period_us": "set cpu period", "cpu.cfs_quota_us": "limit cpu quota",
+    "pids.max": "limit pids", "cgroup.subtree_control": "enable controllers",
+}
+
+
+def title_for(file: str) -> str:
+    """The --explain title of a write to `file`."""
+    return "cgroup: " + _TITLES.get(file, f"write {file}")
+
+
+# ---- pure: command-line values ----------------------------------------------------------------
+
+def parse_cpus(text: str) -> tuple[int, int]:
+    """`--cpus 0.5` -> (quota 50000, period 100000), as docker's NanoCPUs."""
+    try:
+        cpus = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError) as e:
+        raise UsageError(f"invalid cpus value {text!r}: not a number") from e
+    nano = cpus * 1_000_000_000
+    if nano.denominator != 1:
+        raise UsageError(f"invalid cpus value {text!r}: too precise")
+    if cpus < Fraction(1, 100):
+        raise UsageError(f"invalid cpus value {text!r}: must be at least 0.01")
+    return int(nano) * DEFAULT_CFS_PERIOD // 1_000_000_000, DEFAULT_CFS_PERIOD
+
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+_BYTES = re.compile(r"(\d+(?:\.\d+)?) ?([kmgtp]?)(?:i?b)?", re.IGNORECASE)
+
+
+def parse_bytes(text: str) -> int:
+    """"32m", "1g", "512k", "100" -> bytes (docker's RAMInBytes, binary multiples); "-1" -> -1 (unlimited)."""
+    if text.strip() == "-1":
+        return -1
+    m = _BYTES.fullmatch(text.strip())
+    if m is None:
+        raise UsageError(f"invalid size {text!r}: expected a number with an optional unit (b, k, m, g, t, p)")
+    return int(Fraction(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+# ---- file I/O shared by the backends -----------------------------------------------------------
+
+def write_file(path: Path, value: str, tracer: Tracer | None = None, title: str = "") -> None:
+    """Write `value` to the cgroup file `path` as one traced step (`echo value > path`)."""
+    tr = tracer or NullTracer()
+    with tr.step(title or title_for(path.name), f"echo {value} > {path}"):
+        try:
+            # one value per write, newline-ended as echo does; procs files are appended to (the
+            # kernel ignores the offset; a plain tree laid out like cgroupfs then keeps every pid)
+            with path.open("a" if path.name in ("cgroup.procs", "tasks") else "w") as f:
+                f.write(value + "\n")
+        except OSError as e:
+            raise RuntimeSetupError(f"cgroup: echo {value} > {path}: {e.strerror}", stage="cgroup") from e
+
+
+def read_text(path: Path) -> str:
+    """The contents of a cgroup file, "" when it does not exist (a controller that is not there)."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def read_int(path: Path, default: int = 0) -> int:
+    """An integer file (`memory.current`, ...); `default` when missing or empty."""
+    text = read_text(path).strip()
+    return int(text) if text.lstrip("-").isdigit() else default
+
+
+def read_keyed(path: Path) -> dict[str, int]:
+    """A flat keyed file (`memory.events`, `cpu.stat`, `memory.oom_control`) as {key: int}."""
+    out: dict[str, int] = {}
+    for line in read_text(path).splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lstrip("-").isdigit():
+            out[key] = int(value)
+    return out
+
+
+def read_pids(path: Path) -> list[int]:
+    """The pids listed in a `cgroup.procs` file, in order, without duplicates."""
+    return list(dict.fromkeys(int(w) for w in read_text(path).split() if w.isdigit()))
+
+
+def signal_pids(pids: list[int], sig: int) -> None:
+    """Send `sig` to each pid; one that has already gone is fine."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def make_dir(path: Path, tracer: Tracer | None, title: str) -> bool:
+    """mkdir `path` (parents included) as a traced step; True when it was created now."""
+    if path.is_dir():
+        return False
+    tr = tracer or NullTracer()
+    with tr.step(title, f"mkdir -p {path}"):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RuntimeSetupError(f"cgroup: mkdir {path}: {e.strerror}", stage="cgroup") from e
+    return True
+
+
+def remove_dir(path: Path, timeout: float = 2.0) -> None:
+    """rmdir a group, retrying while its last processes drain (EBUSY); missing is fine.
+
+    A cgroup file system never answers ENOTEMPTY (busy groups give EBUSY): ENOTEMPTY means a plain
+    directory laid out like a group (the test seam), so its regular files go first.
+    """
+    deadline, emptied = time.monotonic() + timeout, False
+    while True:
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if e.errno == errno.ENOTEMPTY and not emptied:
+                emptied = True
+                for f in path.iterdir():
+                    if f.is_file() and not f.is_symlink():
+                        f.unlink()
+                continue
+            if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise RuntimeSetupError(f"cgroup: rmdir {path}: {e.strerror}", stage="cgroup") from e
+        time.sleep(0.01)

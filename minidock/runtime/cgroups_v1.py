@@ -1,0 +1,201 @@
+"""cgroup v1 backend: one directory per controller (`<root>/<controller>/minidock/<id>`), hybrid hosts too.
+
+The group joins every v1 controller mounted under `root` (co-mounted ones such as `cpu,cpuacct`
+share one directory). Limits go to memory, cpu and pids; cpuacct gives cpu usage, freezer gives
+pause and race-free kill, cpuset gets its cpus/mems copied from the parent so tasks can join.
+The `name=systemd` hierarchy and the hybrid cgroup2 mount are left to systemd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+from minidock.errors import NotFoundError, RuntimeSetupError
+from minidock.oci.runtimespec import Resources
+from minidock.runtime.cgroups import (
+    UNLIMITED_V1,
+    CgroupStats,
+    group_name,
+    make_dir,
+    read_int,
+    read_keyed,
+    read_pids,
+    read_text,
+    remove_dir,
+    signal_pids,
+    v1_writes,
+    write_file,
+)
+from minidock.runtime.explain import NullTracer, Tracer
+
+V1_CONTROLLERS: tuple[str, ...] = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids")
+FREEZE_TIMEOUT = 5.0
+
+
+def order_memory_writes(writes: list[tuple[str, str, str]], current_limit: int) -> list[tuple[str, str, str]]:
+    """memsw must stay >= memory at every instant: write memsw first when raising past the current limit.
+
+    runc's rule: memsw first when it becomes unlimited or exceeds the current memory limit; else memory first.
+    """
+    memsw = [w for w in writes if w[1] == "memory.memsw.limit_in_bytes"]
+    if not memsw:
+        return writes
+    swap = int(memsw[0][2])
+    if swap != -1 and current_limit >= swap:
+        return writes
+    rest = [w for w in writes if w is not memsw[0]]
+    return memsw + rest
+
+
+class V1Cgroup:
+    """A group that spans the v1 controllers in `dirs` (controller -> group directory)."""
+
+    def __init__(self, name: str, dirs: dict[str, Path], tracer: Tracer | None = None) -> None:
+        self.name = name
+        self._dirs = dirs
+        self._tracer: Tracer = tracer or NullTracer()
+
+    def _unique(self) -> dict[str, Path]:
+        """One controller per real directory (co-mounted controllers share it)."""
+        seen: dict[str, str] = {}
+        for c, d in self._dirs.items():
+            seen.setdefault(os.path.realpath(d), c)
+        return {c: self._dirs[c] for c in seen.values()}
+
+    def _dir(self, *controllers: str) -> Path | None:
+        return next((self._dirs[c] for c in controllers if c in self._dirs), None)
+
+    def add(self, pid: int) -> None:
+        for c, d in self._unique().items():
+            write_file(d / "cgroup.procs", str(pid), self._tracer, f"cgroup: join {c}")
+
+    def procs(self) -> list[int]:
+        d = self._dir("pids", "memory", "freezer", "cpu")
+        return read_pids(d / "cgroup.procs") if d else []
+
+    def oom_killed(self) -> bool:
+        d = self._dir("memory")
+        if d is None:
+            return False
+        ctl = read_keyed(d / "memory.oom_control")
+        if "oom_kill" in ctl:  # the kill counter (kernel 4.13+): exact
+            return ctl["oom_kill"] > 0
+        return ctl.get("under_oom", 0) == 1
+
+    def stats(self) -> CgroupStats:
+        mem, pids, acct = self._dir("memory"), self._dir("pids"), self._dir("cpuacct")
+        limit = read_int(mem / "memory.limit_in_bytes") if mem else 0
+        pmax = read_text(pids / "pids.max").strip() if pids else ""
+        ctl = read_keyed(mem / "memory.oom_control") if mem else {}
+        return CgroupStats(
+            cpu_usage_ns=read_int(acct / "cpuacct.usage") if acct else 0,
+            memory_usage=read_int(mem / "memory.usage_in_bytes") if mem else 0,
+            memory_limit=limit if 0 < limit < UNLIMITED_V1 else None,
+            pids_current=read_int(pids / "pids.current") if pids else 0,
+            pids_limit=int(pmax) if pmax.isdigit() else None,
+            oom_kills=ctl.get("oom_kill", ctl.get("under_oom", 0)),
+        )
+
+    def freeze(self) -> None:
+        """Freeze every task; returns once the freezer reports FROZEN (re-asking while FREEZING)."""
+        d = self._freezer()
+        deadline = time.monotonic() + FREEZE_TIMEOUT
+        while True:
+            write_file(d / "freezer.state", "FROZEN", self._tracer, "cgroup: freeze")
+            if read_text(d / "freezer.state").strip() == "FROZEN":
+                return
+            if time.monotonic() > deadline:
+                self.thaw()
+                raise RuntimeSetupError(f"cgroup {self.name}: did not freeze within {FREEZE_TIMEOUT}s",
+                                        stage="cgroup")
+            time.sleep(0.005)
+
+    def thaw(self) -> None:
+        write_file(self._freezer() / "freezer.state", "THAWED", self._tracer, "cgroup: thaw")
+
+    def _freezer(self) -> Path:
+        d = self._dir("freezer")
+        if d is None:
+            raise RuntimeSetupError(f"cgroup {self.name}: the freezer controller is not mounted", stage="cgroup")
+        return d
+
+    def kill_all(self, sig: int = 9) -> None:
+        """Signal every task; frozen meanwhile (when a freezer exists) so none can fork past the sweep."""
+        if "freezer" not in self._dirs or not self._dirs["freezer"].is_dir():
+            signal_pids(self.procs(), sig)
+            return
+        self.freeze()
+        try:
+            signal_pids(self.procs(), sig)
+        finally:
+            self.thaw()
+
+    def remove(self) -> None:
+        for d in self._unique().values():
+            remove_dir(d)
+
+    def paths(self) -> dict[str, str]:
+        return {c: str(d) for c, d in self._dirs.items()}
+
+
+class V1Driver:
+    """Groups in the v1 controllers mounted at `<root>/<controller>`."""
+
+    version = 1
+
+    def __init__(self, root: Path = Path("/sys/fs/cgroup")) -> None:
+        self.root = root
+        self.controllers = [c for c in V1_CONTROLLERS if (root / c).is_dir()]
+
+    def _dirs(self, name: str) -> dict[str, Path]:
+        return {c: self.root / c / name for c in self.controllers}
+
+    def create(self, name: str, resources: Resources, tracer: Tracer | None = None) -> V1Cgroup:
+        """Make the group in every controller, then write the limits; undone on any failure."""
+        name = group_name(name)
+        writes = v1_writes(resources)  # validate before touching the file system
+        for c in {w[0] for w in writes} - set(self.controllers):
+            raise RuntimeSetupError(f"cgroup: the {c} controller is not mounted at {self.root}", stage="cgroup")
+        cg = V1Cgroup(name, self._dirs(name), tracer)
+        try:
+            for c, d in cg._unique().items():
+                make_dir(d, tracer, f"cgroup: create {c} group")
+            if "cpuset" in cg._dirs:
+                self._fill_cpuset(name, tracer)
+            self._apply(cg, writes, tracer)
+        except BaseException:
+            with contextlib.suppress(RuntimeSetupError):
+                cg.remove()
+            raise
+        return cg
+
+    def _fill_cpuset(self, name: str, tracer: Tracer | None) -> None:
+        """A new v1 cpuset starts with empty cpus/mems, which refuses tasks: copy them down from the parent."""
+        level = self.root / "cpuset"
+        for part in name.split("/"):
+            parent, level = level, level / part
+            for f in ("cpuset.cpus", "cpuset.mems"):
+                if not read_text(level / f).strip():
+                    value = read_text(parent / f).strip()
+                    write_file(level / f, value, tracer, f"cgroup: copy {f} from parent")
+
+    def _apply(self, cg: V1Cgroup, writes: list[tuple[str, str, str]], tracer: Tracer | None) -> None:
+        mem = cg._dir("memory")
+        if mem is not None:
+            writes = order_memory_writes(writes, read_int(mem / "memory.limit_in_bytes", UNLIMITED_V1))
+        for c, f, value in writes:
+            path = cg._dirs[c] / f
+            if f == "memory.memsw.limit_in_bytes" and not path.exists():
+                continue  # swap accounting is off: there is no memsw to limit
+            write_file(path, value, tracer)
+
+    def open(self, name: str) -> V1Cgroup:
+        """The existing group `name` (made by `create`, maybe in another process)."""
+        name = group_name(name)
+        dirs = {c: d for c, d in self._dirs(name).items() if d.is_dir()}
+        if not dirs:
+            raise NotFoundError(f"cgroup {name}: not found under {self.root}")
+        return V1Cgroup(name, dirs, None)

@@ -1,0 +1,155 @@
+"""cgroup v2 backend: one unified directory per group (`<root>/minidock/<id>`).
+
+`create` first enables the controllers minidock uses (cpu, memory, pids — those the level offers
+in `cgroup.controllers`) in `cgroup.subtree_control` down the parent chain, then writes the limits.
+Pause is `cgroup.freeze` (waiting for `frozen 1` in `cgroup.events`), kill is `cgroup.kill` when the
+kernel has it (5.14+), OOM kills are counted in `memory.events`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from pathlib import Path
+
+from minidock.errors import NotFoundError, RuntimeSetupError
+from minidock.oci.runtimespec import Resources
+from minidock.runtime.cgroups import (
+    CgroupStats,
+    group_name,
+    make_dir,
+    read_int,
+    read_keyed,
+    read_pids,
+    read_text,
+    remove_dir,
+    signal_pids,
+    v2_writes,
+    write_file,
+)
+from minidock.runtime.explain import NullTracer, Tracer
+
+WANTED: tuple[str, ...] = ("cpu", "memory", "pids")
+FREEZE_TIMEOUT = 5.0
+
+
+def _limit(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+class V2Cgroup:
+    """A group that is one directory of the unified hierarchy."""
+
+    def __init__(self, name: str, path: Path, tracer: Tracer | None = None) -> None:
+        self.name = name
+        self.path = path
+        self._tracer: Tracer = tracer or NullTracer()
+
+    def add(self, pid: int) -> None:
+        write_file(self.path / "cgroup.procs", str(pid), self._tracer, "cgroup: join")
+
+    def procs(self) -> list[int]:
+        return read_pids(self.path / "cgroup.procs")
+
+    def oom_killed(self) -> bool:
+        return read_keyed(self.path / "memory.events").get("oom_kill", 0) > 0
+
+    def stats(self) -> CgroupStats:
+        return CgroupStats(
+            cpu_usage_ns=read_keyed(self.path / "cpu.stat").get("usage_usec", 0) * 1000,
+            memory_usage=read_int(self.path / "memory.current"),
+            memory_limit=_limit(read_text(self.path / "memory.max")),
+            pids_current=read_int(self.path / "pids.current"),
+            pids_limit=_limit(read_text(self.path / "pids.max")),
+            oom_kills=read_keyed(self.path / "memory.events").get("oom_kill", 0),
+        )
+
+    def freeze(self) -> None:
+        """Freeze the group; returns once `cgroup.events` says `frozen 1` (when the kernel keeps one)."""
+        write_file(self.path / "cgroup.freeze", "1", self._tracer, "cgroup: freeze")
+        self._wait_frozen(1)
+
+    def thaw(self) -> None:
+        write_file(self.path / "cgroup.freeze", "0", self._tracer, "cgroup: thaw")
+        self._wait_frozen(0)
+
+    def _wait_frozen(self, want: int) -> None:
+        events = self.path / "cgroup.events"
+        deadline = time.monotonic() + FREEZE_TIMEOUT
+        while events.exists() and read_keyed(events).get("frozen", want) != want:
+            if time.monotonic() > deadline:
+                raise RuntimeSetupError(f"cgroup {self.name}: frozen did not become {want} "
+                                        f"within {FREEZE_TIMEOUT}s", stage="cgroup")
+            time.sleep(0.005)
+
+    def kill_all(self, sig: int = 9) -> None:
+        """SIGKILL through `cgroup.kill` when present; otherwise signal every pid, frozen meanwhile."""
+        if sig == signal.SIGKILL and (self.path / "cgroup.kill").exists():
+            write_file(self.path / "cgroup.kill", "1", self._tracer, "cgroup: kill")
+            return
+        if not (self.path / "cgroup.freeze").exists():
+            signal_pids(self.procs(), sig)
+            return
+        self.freeze()
+        try:
+            signal_pids(self.procs(), sig)
+        finally:
+            self.thaw()
+
+    def remove(self) -> None:
+        remove_dir(self.path)
+
+    def paths(self) -> dict[str, str]:
+        return {"unified": str(self.path)}
+
+
+class V2Driver:
+    """Groups in the cgroup2 hierarchy mounted at `root`."""
+
+    version = 2
+
+    def __init__(self, root: Path = Path("/sys/fs/cgroup")) -> None:
+        self.root = root
+
+    def create(self, name: str, resources: Resources, tracer: Tracer | None = None) -> V2Cgroup:
+        """Enable controllers down the chain, make the group, write the limits; undone on failure."""
+        name = group_name(name)
+        writes = v2_writes(resources)  # validate before touching the file system
+        path = self.root / name
+        self._enable_chain(path.parent, tracer)
+        make_dir(path, tracer, "cgroup: create group")
+        cg = V2Cgroup(name, path, tracer)
+        try:
+            for f, value in writes:
+                write_file(path / f, value, tracer)
+        except BaseException:
+            with contextlib.suppress(RuntimeSetupError):
+                cg.remove()
+            raise
+        return cg
+
+    def _enable_chain(self, parent: Path, tracer: Tracer | None) -> None:
+        """Make every level from root down to `parent` hand cpu/memory/pids to its children."""
+        level, offered = self.root, set(read_text(self.root / "cgroup.controllers").split())
+        for part in [*parent.relative_to(self.root).parts, ""]:
+            enabled = {w.lstrip("+") for w in read_text(level / "cgroup.subtree_control").split()}
+            want = [c for c in WANTED if c in offered]
+            if not enabled.issuperset(want):  # "+c" for one already on is a no-op, so ask for all
+                write_file(level / "cgroup.subtree_control", " ".join("+" + c for c in want), tracer)
+            if not part:
+                return
+            make_dir(level / part, tracer, "cgroup: create parent group")
+            level = level / part
+            # a new level offers what its parent enables (the kernel fills the file; a plain tree may not)
+            listed = read_text(level / "cgroup.controllers").split()
+            offered = set(listed) if (level / "cgroup.controllers").exists() else enabled | set(want)
+
+    def open(self, name: str) -> V2Cgroup:
+        """The existing group `name` (made by `create`, maybe in another process)."""
+        name = group_name(name)
+        path = self.root / name
+        if not path.is_dir():
+            raise NotFoundError(f"cgroup {name}: not found under {self.root}")
+        return V2Cgroup(name, path, None)
