@@ -1,0 +1,275 @@
+"""Apply a layer tar to an empty directory in overlay format (and, via layertar, make one).
+
+`apply_layer` streams: compressed bytes -> DecompressingReader (hashes the DiffID) -> tarfile ->
+files under `dest`. Every member passes a safe join: leading "/" stripped, ".." may not climb out,
+no parent component may be a symlink (nothing already extracted is ever followed), hard link
+targets must stay inside, device nodes are refused. OCI whiteouts become overlay whiteouts:
+`.wh.NAME` -> char device 0:0 `NAME`; `DIR/.wh..wh..opq` -> xattr trusted.overlay.opaque=y on DIR.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import shutil
+import stat
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from minidock.errors import ArchiveError
+from minidock.oci.digest import Digest
+from minidock.store.compression import CHUNK, DecompressingReader
+from minidock.store.layertar import write_layer
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE = ".wh..wh..opq"
+OPAQUE_XATTR = "trusted.overlay.opaque"
+_XATTR_PAX = "SCHILY.xattr."
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    """What applying a layer learned: its DiffID and uncompressed size in bytes."""
+
+    diff_id: Digest
+    size: int
+
+
+class _ForwardReader:
+    """A file object tarfile can read in "r:" mode: seeks only forward (by reading), tracks tell()."""
+
+    def __init__(self, src: io.BufferedReader) -> None:
+        self.src, self.pos = src, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n)
+        self.pos += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        target = pos if whence == 0 else self.pos + pos
+        if whence not in (0, 1) or target < self.pos:
+            raise ArchiveError(f"tar stream: cannot seek back to {target}")
+        while self.pos < target:
+            if not self.read(min(CHUNK, target - self.pos)):
+                break
+        return self.pos
+
+
+def apply_layer(stream: BinaryIO, compression: str, dest: Path) -> LayerResult:
+    """Extract the layer in `stream` into the empty directory `dest`; returns its DiffID and size."""
+    reader = DecompressingReader(stream, compression)
+    fwd = _ForwardReader(io.BufferedReader(reader, CHUNK))
+    try:
+        with tarfile.open(fileobj=fwd, mode="r:") as tf:  # type: ignore[call-overload]
+            _Extractor(tf, dest).run()
+    except tarfile.TarError as e:
+        raise ArchiveError(f"corrupt tar stream: {e}") from e
+    while fwd.read(CHUNK):  # zero blocks after the tar end are part of the DiffID
+        pass
+    return LayerResult(diff_id=reader.diff_id, size=reader.hasher.size)
+
+
+def _clean(name: str) -> tuple[str, ...]:
+    """The path components of a member name, relative to the root; ".." may not climb out."""
+    parts: list[str] = []
+    for p in name.split("/"):
+        if p in ("", "."):
+            continue
+        if p == "..":
+            if not parts:
+                raise ArchiveError(f"path {name!r} escapes the layer root")
+            parts.pop()
+        else:
+            parts.append(p)
+    return tuple(parts)
+
+
+class _Extractor:
+    """Writes the members of one tar into `dest`; directory times are set last."""
+
+    def __init__(self, tf: tarfile.TarFile, dest: Path) -> None:
+        self.tf, self.dest = tf, str(dest)
+        self.dirs_ok: set[tuple[str, ...]] = {()}  # components known to be real dirs we made/checked
+        self.dir_times: dict[tuple[str, ...], tarfile.TarInfo] = {}
+        self.root = os.geteuid() == 0
+
+    def run(self) -> None:
+        for m in self.tf:
+            try:
+                self._member(m)
+            except ArchiveError as e:
+                raise ArchiveError(f"member {m.name!r}: {e}") from e
+            except OSError as e:
+                raise ArchiveError(f"member {m.name!r}: {e.strerror or e}") from e
+        for parts, m in self.dir_times.items():
+            path = self._path(parts)
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
+
+    def _path(self, parts: tuple[str, ...]) -> str:
+        return os.path.join(self.dest, *parts) if parts else self.dest
+
+    def _member(self, m: tarfile.TarInfo) -> None:
+        parts = _clean(m.name)
+        base = parts[-1] if parts else ""
+        if base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(parts, m)
+            return
+        self._parents(parts[:-1])
+        path = self._path(parts)
+        if m.isdir():
+            self._dir(parts, path, m)
+        elif m.isreg():
+            self._replace(parts, path)
+            self._file(path, m)
+        elif m.issym():
+            self._replace(parts, path)
+            os.symlink(m.linkname, path)
+            self._meta(path, m, link=True)
+        elif m.islnk():
+            target = self._link_target(m)
+            self._replace(parts, path)
+            os.link(target, path, follow_symlinks=False)
+        elif m.isfifo():
+            self._replace(parts, path)
+            os.mkfifo(path)
+            self._meta(path, m)
+        elif m.ischr() or m.isblk():
+            raise ArchiveError("device nodes are not allowed in layers")
+        else:
+            raise ArchiveError(f"unsupported tar member type {m.type!r}")
+
+    def _parents(self, parts: tuple[str, ...]) -> None:
+        """Make sure every prefix of `parts` is a real directory (created 0755 when missing)."""
+        for i in range(1, len(parts) + 1):
+            pre = parts[:i]
+            if pre in self.dirs_ok:
+                continue
+            path = self._path(pre)
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                os.mkdir(path, 0o755)
+            else:
+                if stat.S_ISLNK(st.st_mode):
+                    raise ArchiveError(f"parent {'/'.join(pre)!r} is a symlink")
+                if not stat.S_ISDIR(st.st_mode):
+                    raise ArchiveError(f"parent {'/'.join(pre)!r} is not a directory")
+            self.dirs_ok.add(pre)
+
+    def _replace(self, parts: tuple[str, ...], path: str) -> None:
+        """Remove whatever is at `path` (a duplicate member overwrites)."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(path)
+            n = len(parts)
+            self.dirs_ok = {p for p in self.dirs_ok if p[:n] != parts}
+            self.dir_times = {p: m for p, m in self.dir_times.items() if p[:n] != parts}
+        else:
+            os.unlink(path)
+
+    def _dir(self, parts: tuple[str, ...], path: str, m: tarfile.TarInfo) -> None:
+        if parts not in self.dirs_ok:
+            try:
+                st = os.lstat(path)
+                if not stat.S_ISDIR(st.st_mode):
+                    os.unlink(path)
+                    os.mkdir(path, 0o700)
+            except FileNotFoundError:
+                os.mkdir(path, 0o700)
+            self.dirs_ok.add(parts)
+        self._meta(path, m, times=False)
+        self.dir_times[parts] = m
+
+    def _file(self, path: str, m: tarfile.TarInfo) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb", buffering=0) as out:
+            src = self.tf.extractfile(m)
+            if src is not None and m.size:
+                shutil.copyfileobj(src, out, CHUNK)
+            if self.root:
+                os.fchown(fd, m.uid, m.gid)
+            os.fchmod(fd, m.mode & 0o7777)
+        self._xattrs(path, m)
+        os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
+
+    def _meta(self, path: str, m: tarfile.TarInfo, link: bool = False, times: bool = True) -> None:
+        """Owner, mode (not for symlinks), xattrs, mtime; chown first because it clears setuid."""
+        if self.root:
+            os.chown(path, m.uid, m.gid, follow_symlinks=False)
+        if not link:
+            os.chmod(path, m.mode & 0o7777)
+        self._xattrs(path, m)
+        if times:
+            os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
+
+    def _xattrs(self, path: str, m: tarfile.TarInfo) -> None:
+        for key, value in m.pax_headers.items():
+            if not key.startswith(_XATTR_PAX):
+                continue
+            name = key[len(_XATTR_PAX):]
+            if name.startswith("trusted.overlay."):
+                raise ArchiveError(f"xattr {name!r} is not allowed in layers")
+            try:
+                os.setxattr(path, name, value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
+            except OSError as e:
+                if e.errno not in (errno.ENOTSUP, errno.EPERM):
+                    raise
+
+    def _link_target(self, m: tarfile.TarInfo) -> str:
+        parts = _clean(m.linkname)
+        if not parts:
+            raise ArchiveError(f"hard link to the layer root {m.linkname!r}")
+        self._parents_exist(parts[:-1], m.linkname)
+        target = self._path(parts)
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError as e:
+            raise ArchiveError(f"hard link target {m.linkname!r} does not exist") from e
+        if stat.S_ISDIR(st.st_mode):
+            raise ArchiveError(f"hard link target {m.linkname!r} is a directory")
+        return target
+
+    def _parents_exist(self, parts: tuple[str, ...], what: str) -> None:
+        for i in range(1, len(parts) + 1):
+            if parts[:i] in self.dirs_ok:
+                continue
+            try:
+                st = os.lstat(self._path(parts[:i]))
+            except FileNotFoundError as e:
+                raise ArchiveError(f"hard link target {what!r} does not exist") from e
+            if not stat.S_ISDIR(st.st_mode):
+                raise ArchiveError(f"hard link target {what!r} passes through a non-directory")
+
+    def _whiteout(self, parts: tuple[str, ...], m: tarfile.TarInfo) -> None:
+        self._parents(parts[:-1])
+        parent = self._path(parts[:-1])
+        if parts[-1] == OPAQUE:
+            os.setxattr(parent, OPAQUE_XATTR, b"y", follow_symlinks=False)
+            return
+        name = parts[-1][len(WHITEOUT_PREFIX):]
+        if not name or name in (".", ".."):
+            raise ArchiveError("invalid whiteout name")
+        path = os.path.join(parent, name)
+        if os.path.lexists(path):  # a whiteout never hides an entry of its own layer
+            return
+        os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+        if self.root:
+            os.chown(path, m.uid, m.gid, follow_symlinks=False)
+        os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
+
+
+__all__ = ["ArchiveError", "LayerResult", "apply_layer", "write_layer"]

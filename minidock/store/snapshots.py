@@ -1,0 +1,261 @@
+"""Snapshots (containerd's snapshotter idea, overlay flavour): committed layers and active uppers.
+
+Lifecycle: a layer is applied into `new_extract()` and becomes the committed snapshot
+`snapshots/<chain hex>/fs` by `commit_extract` (its `meta.json`, written last, is what makes it
+committed). `prepare(key, parent)` makes an active snapshot `snapshots/<key>/{fs,work}` and returns
+the overlay mount as data; `commit(key, ...)` turns an active upper into a committed snapshot
+without re-unpacking (build); `remove` deletes either kind. Every `fs` dir of a committed snapshot
+has a short link `l/<short>` so long lowerdir lists fit in one mount page. Mutations hold the
+`snapshots` flock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from minidock.errors import ConflictError, NotFoundError, StoreError
+from minidock.oci.digest import Digest
+from minidock.oci.runtimespec import Mount
+from minidock.paths import Paths
+from minidock.store.atomic import atomic_write_json, locked, read_json
+
+COMMITTED, ACTIVE = "committed", "active"
+META = "meta.json"
+MOUNT_DATA_MAX = 4095  # mount(2) copies at most one page of options, NUL included
+_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_SHORT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_SHORT_LEN = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """One snapshot: its id (chain hex or active key), kind, parent chain ID and size in bytes."""
+
+    id: str
+    kind: str
+    parent: Digest | None
+    size: int
+    diff_id: Digest | None = None
+
+
+def tree_size(path: Path) -> int:
+    """Apparent size of the regular files below `path` (hard links counted once)."""
+    total, seen = 0, set()
+    stack = [str(path)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                stack.append(e.path)
+            elif e.is_file(follow_symlinks=False):
+                st = e.stat(follow_symlinks=False)
+                if st.st_nlink > 1:
+                    if st.st_ino in seen:
+                        continue
+                    seen.add(st.st_ino)
+                total += st.st_size
+    return total
+
+
+class Snapshots:
+    """The snapshots/ and l/ directories of one store."""
+
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+
+    # -- naming and metadata ---------------------------------------------------------------
+    def _dir(self, sid: str) -> Path:
+        return self.paths.snapshot(sid)
+
+    def meta(self, sid: str) -> dict[str, Any] | None:
+        """The metadata of snapshot `sid` (chain hex or active key), None if it has none."""
+        m = read_json(self._dir(sid) / META, None)
+        return m if isinstance(m, dict) else None
+
+    def _lock(self) -> Any:
+        return locked(self.paths.lock("snapshots"))
+
+    @staticmethod
+    def _check_key(key: str) -> None:
+        if not _KEY_RE.match(key):
+            raise StoreError(f"invalid snapshot key {key!r}")
+
+    def exists(self, chain_id: Digest) -> bool:
+        m = self.meta(chain_id.hex)
+        return m is not None and m.get("kind") == COMMITTED
+
+    def _new_short_link(self, sid: str) -> str:
+        self.paths.links.mkdir(parents=True, exist_ok=True)
+        while True:
+            short = "".join(secrets.choice(_SHORT_ALPHABET) for _ in range(_SHORT_LEN))
+            try:
+                os.symlink(f"../snapshots/{sid}/fs", self.paths.links / short)
+                return short
+            except FileExistsError:
+                continue
+
+    def _install_committed(self, fs: Path, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
+        """Move `fs` into place as committed snapshot `chain_id` (caller holds the lock)."""
+        d = self._dir(chain_id.hex)
+        if d.exists():  # a leftover without metadata (crash): replace it
+            self._discard(d)
+        d.mkdir(parents=True)
+        os.rename(fs, d / "fs")
+        short = self._new_short_link(chain_id.hex)
+        atomic_write_json(d / META, {"kind": COMMITTED, "parent": str(parent) if parent else None,
+                                     "diff_id": str(diff_id), "short": short})
+
+    def _discard(self, d: Path) -> None:
+        """Remove a directory tree so that it vanishes at once (rename into tmp/, then delete)."""
+        self.paths.tmp.mkdir(parents=True, exist_ok=True)
+        trash = Path(tempfile.mkdtemp(dir=self.paths.tmp, prefix="rm-"))
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(d, trash / "x")
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # -- unpacking pulled layers -----------------------------------------------------------
+    def new_extract(self) -> Path:
+        """An empty directory (mode 0755) on the store's file system to apply a layer into."""
+        self.paths.tmp.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=self.paths.tmp, prefix="extract-"))
+        os.chmod(tmp, 0o755)
+        return tmp
+
+    def commit_extract(self, tmp: Path, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
+        """Make `tmp` the committed snapshot `chain_id`; if one already exists `tmp` is discarded."""
+        with self._lock():
+            if parent is not None and not self.exists(parent):
+                raise NotFoundError(f"snapshot {parent}: parent of {chain_id} not found")
+            if self.exists(chain_id):
+                shutil.rmtree(tmp, ignore_errors=True)
+                return
+            self._install_committed(tmp, chain_id, diff_id, parent)
+
+    # -- active snapshots ------------------------------------------------------------------
+    def prepare(self, key: str, parent: Digest | None, readonly: bool = False) -> tuple[Mount, ...]:
+        """Create the active snapshot `key` on top of `parent` (None: scratch); returns its mounts."""
+        self._check_key(key)
+        with self._lock():
+            d = self._dir(key)
+            if d.exists():
+                raise ConflictError(f"snapshot {key}: already exists")
+            if parent is not None and not self.exists(parent):
+                raise NotFoundError(f"snapshot {parent}: not found")
+            d.mkdir(parents=True)
+            for sub in ("fs", "work") + (("empty",) if parent is None else ()):
+                (d / sub).mkdir(mode=0o755)
+                os.chmod(d / sub, 0o755)
+            atomic_write_json(d / META, {"kind": ACTIVE, "parent": str(parent) if parent else None,
+                                         "readonly": readonly})
+        return self.mounts(key)
+
+    def _active(self, key: str) -> dict[str, Any]:
+        self._check_key(key)
+        m = self.meta(key)
+        if m is None or m.get("kind") != ACTIVE:
+            raise NotFoundError(f"snapshot {key}: no such active snapshot")
+        return m
+
+    def mounts(self, key: str) -> tuple[Mount, ...]:
+        """The mounts (as data) that build the root file system of active snapshot `key`."""
+        m = self._active(key)
+        d = self._dir(key)
+        parent = Digest.parse(m["parent"]) if m.get("parent") else None
+        lowers = self._short_lowers(parent) if parent else []
+        if m.get("readonly"):
+            if not lowers:
+                return (Mount(destination="/", type="bind", source=str(d / "empty"), options=("rbind", "ro")),)
+            if len(lowers) == 1:
+                src = str(self.lower_dirs(parent)[0]) if parent else ""
+                return (Mount(destination="/", type="bind", source=src, options=("rbind", "ro")),)
+            opts: tuple[str, ...] = ("lowerdir=" + ":".join(lowers),)
+        else:
+            lower = ":".join(lowers) if lowers else str(d / "empty")
+            opts = (f"lowerdir={lower}", f"upperdir={d / 'fs'}", f"workdir={d / 'work'}")
+        length = len(",".join(opts))
+        if length > MOUNT_DATA_MAX:
+            raise StoreError(f"snapshot {key}: overlay options are {length} bytes, more than one page "
+                             f"({len(lowers)} layers under {self.paths.root})")
+        return (Mount(destination="/", type="overlay", source="overlay", options=opts),)
+
+    def _short_lowers(self, chain_id: Digest) -> list[str]:
+        out = []
+        for sid in self._chain(chain_id):
+            m = self.meta(sid) or {}
+            out.append(str(self.paths.links / str(m.get("short"))))
+        return out
+
+    def _chain(self, chain_id: Digest) -> list[str]:
+        """Snapshot ids from `chain_id` down to the base layer."""
+        out: list[str] = []
+        cur: Digest | None = chain_id
+        while cur is not None:
+            m = self.meta(cur.hex)
+            if m is None or m.get("kind") != COMMITTED:
+                raise NotFoundError(f"snapshot {cur}: not found")
+            out.append(cur.hex)
+            cur = Digest.parse(m["parent"]) if m.get("parent") else None
+            if len(out) > 1000:
+                raise StoreError(f"snapshot {chain_id}: parent chain loops")
+        return out
+
+    def lower_dirs(self, chain_id: Digest) -> list[Path]:
+        """The fs dirs of `chain_id` and its ancestors, top-most first."""
+        return [self._dir(sid) / "fs" for sid in self._chain(chain_id)]
+
+    def upper(self, key: str) -> Path:
+        self._active(key)
+        return self._dir(key) / "fs"
+
+    def commit(self, key: str, chain_id: Digest, diff_id: Digest) -> None:
+        """Turn the (unmounted) active snapshot `key` into committed `chain_id`; the active one is gone."""
+        m = self._active(key)
+        parent = Digest.parse(m["parent"]) if m.get("parent") else None
+        with self._lock():
+            d = self._dir(key)
+            if not self.exists(chain_id):
+                self._install_committed(d / "fs", chain_id, diff_id, parent)
+            self._discard(d)
+
+    def remove(self, key: str) -> None:
+        """Remove an active snapshot (by key) or a committed one (chain ID or its hex) with no children."""
+        sid = key.split(":", 1)[1] if key.startswith("sha256:") else key
+        self._check_key(sid)
+        with self._lock():
+            m = self.meta(sid)
+            if m is None and not self._dir(sid).exists():
+                raise NotFoundError(f"snapshot {key}: not found")
+            if m is not None and m.get("kind") == COMMITTED:
+                children = [s.id for s in self.list(sizes=False) if s.parent and s.parent.hex == sid]
+                if children:
+                    raise ConflictError(f"snapshot {key}: is the parent of {children[0]}")
+                if m.get("short"):
+                    (self.paths.links / str(m["short"])).unlink(missing_ok=True)
+            self._discard(self._dir(sid))
+
+    def list(self, sizes: bool = True) -> list[SnapshotInfo]:
+        """Every snapshot with metadata (sizes walk the trees; pass sizes=False to skip)."""
+        out: list[SnapshotInfo] = []
+        if not self.paths.snapshots.is_dir():
+            return out
+        for d in sorted(self.paths.snapshots.iterdir()):
+            m = self.meta(d.name)
+            if m is None:
+                continue
+            out.append(SnapshotInfo(
+                id=d.name, kind=str(m.get("kind")),
+                parent=Digest.parse(m["parent"]) if m.get("parent") else None,
+                size=tree_size(d / "fs") if sizes else 0,
+                diff_id=Digest.parse(m["diff_id"]) if m.get("diff_id") else None))
+        return out

@@ -1,0 +1,27 @@
+"""Store: the facade bundling one store root's paths, content, snapshots and image records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minidock.paths import Paths
+from minidock.store.content import ContentStore
+from minidock.store.images import ImageStore
+from minidock.store.snapshots import Snapshots
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """Everything on disk below `paths.root`; `Store.open(paths)` creates the layout."""
+
+    paths: Paths
+    content: ContentStore
+    snapshots: Snapshots
+    images: ImageStore
+
+    @classmethod
+    def open(cls, paths: Paths) -> Store:
+        paths.ensure()
+        content = ContentStore(paths)
+        return cls(paths=paths, content=content, snapshots=Snapshots(paths),
+                   images=ImageStore(paths, content))

@@ -1,0 +1,211 @@
+"""apply_layer / write_layer against real layers, umoci, hand-built tars and hostile members."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from minidock.errors import ArchiveError
+from minidock.oci.digest import Digest
+from minidock.store.layers import apply_layer, write_layer
+from tests.store.layertools import describe, make_tar, member
+
+BUSYBOX = "images/busybox/1.38.0-glibc-amd64/oci-layout"
+BUSYBOX_LAYER = "b05093807bb0294152bb9cf86d64da722732dddaf7f8882fa1f120477dbc4db3"
+BUSYBOX_DIFF_ID = "sha256:0958e0fef2d6a31e1325b8bfecd99dead933363682d69850a7606599023751bc"
+
+
+def apply_bytes(data: bytes, compression: str, dest: Path) -> Digest:
+    dest.mkdir(exist_ok=True)
+    src = io.BytesIO(data)
+    res = apply_layer(src, compression, dest)
+    assert src.read() == b"", "the stream must be read to EOF"
+    return res.diff_id
+
+
+@pytest.fixture
+def busybox_layer(shared_dir: Path) -> Path:
+    p = shared_dir / BUSYBOX / "blobs" / "sha256" / BUSYBOX_LAYER
+    if not p.exists():
+        pytest.skip("shared busybox layout missing")
+    return p
+
+
+@pytest.mark.root
+def test_busybox_matches_umoci(busybox_layer: Path, shared_dir: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with open(busybox_layer, "rb") as f:
+        res = apply_layer(f, "gzip", mine)
+    assert str(res.diff_id) == BUSYBOX_DIFF_ID
+    assert res.size == 4679680
+    subprocess.run(["umoci", "unpack", "--image", f"{shared_dir / BUSYBOX}:busybox:1.38.0-glibc",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    theirs = describe(tmp_path / "bundle" / "rootfs")
+    ours = describe(mine)
+    assert ours == theirs
+    assert any(v[7] > 1 for v in ours.values()), "busybox's layer has hard links"
+
+
+def test_plain_and_zstd_give_the_same_tree_and_diff_id(tmp_path: Path) -> None:
+    members = [member("etc", "dir"), member("etc/hostname", data=b"box\n"), member("bin", "dir"),
+               member("bin/sh", data=b"#!x", mode=0o755), member("bin/ash", "sym", linkname="sh"),
+               member("bin/hush", "link", linkname="bin/sh")]
+    trees, ids = [], []
+    for comp in ("", "gzip", "zstd"):
+        d = tmp_path / (comp or "plain")
+        ids.append(apply_bytes(make_tar(members, comp), comp, d))
+        trees.append(describe(d))
+    assert ids[0] == ids[1] == ids[2] == Digest.of_bytes(make_tar(members))
+    assert trees[0] == trees[1] == trees[2]
+    t = trees[0]
+    assert t["bin/ash"][8] == "sh" and t["bin/sh"][7] == 2 and t["bin/hush"][7] == 2
+    assert t["etc/hostname"][5] == 1_600_000_000 * 10**9
+
+
+def test_dir_mtimes_owner_modes_and_fifo(tmp_path: Path) -> None:
+    members = [member("d", "dir", mtime=1_500_000_000), member("d/f", data=b"x", mode=0o4755),
+               member("d/sticky", "dir", mode=0o1777), member("d/p", "fifo")]
+    apply_bytes(make_tar(members), "", tmp_path / "x")
+    d = tmp_path / "x" / "d"
+    assert d.stat().st_mtime == 1_500_000_000  # set after its children were created
+    assert stat.S_IMODE((d / "f").stat().st_mode) == 0o4755
+    assert stat.S_IMODE((d / "sticky").stat().st_mode) == 0o1777
+    assert stat.S_ISFIFO((d / "p").lstat().st_mode)
+
+
+def test_duplicate_members_overwrite_and_leading_slash_is_stripped(tmp_path: Path) -> None:
+    members = [member("/a", data=b"one"), member("./a", data=b"two"), member("b", "dir"),
+               member("b/x", data=b"x"), member("b", data=b"now a file"), member("c", "sym", linkname="/etc"),
+               member("c", "dir")]
+    apply_bytes(make_tar(members), "", tmp_path / "x")
+    assert (tmp_path / "x" / "a").read_bytes() == b"two"
+    assert (tmp_path / "x" / "b").read_bytes() == b"now a file"
+    assert (tmp_path / "x" / "c").is_dir() and not (tmp_path / "x" / "c").is_symlink()
+
+
+def test_trailing_bytes_are_drained_and_hashed(tmp_path: Path) -> None:
+    tar = make_tar([member("f", data=b"hello")]) + b"\0" * 10240
+    gz = gzip.compress(tar) + b"\0" * 100  # some producers pad after the gzip end
+    diff_id = apply_bytes(gz, "gzip", tmp_path / "x")
+    assert diff_id == Digest.of_bytes(tar)
+
+
+def test_multi_member_gzip(tmp_path: Path) -> None:
+    tar = make_tar([member("f", data=b"hello" * 1000)])
+    gz = gzip.compress(tar[:3000]) + gzip.compress(tar[3000:])
+    assert apply_bytes(gz, "gzip", tmp_path / "x") == Digest.of_bytes(tar)
+    assert (tmp_path / "x" / "f").read_bytes() == b"hello" * 1000
+
+
+@pytest.mark.parametrize(("members", "why"), [
+    ([member("../evil", data=b"x")], "escapes"),
+    ([member("a/../../evil", data=b"x")], "escapes"),
+    ([member("a", "sym", linkname="/etc"), member("a/passwd", data=b"x")], "symlink"),
+    ([member("a", "sym", linkname=".."), member("a/x", data=b"x")], "symlink"),
+    ([member("a", "sym", linkname="/tmp"), member("a/b/c", "dir")], "symlink"),
+    ([member("l", "link", linkname="../../etc/passwd")], "escapes"),
+    ([member("a", "sym", linkname="/etc"), member("l", "link", linkname="a/passwd")], "non-directory"),
+    ([member("l", "link", linkname="nothere")], "does not exist"),
+    ([member("dev/null", "chr", devmajor=1, devminor=3)], "device"),
+    ([member("dev/sda", "blk", devmajor=8, devminor=0)], "device"),
+    ([member("f", data=b"x", pax_headers={"SCHILY.xattr.trusted.overlay.redirect": "/x"})], "xattr"),
+    ([member("d/.wh.", data=b"")], "whiteout"),
+])
+def test_unsafe_members_are_refused(tmp_path: Path, members: list[tuple[tarfile.TarInfo, bytes]],
+                                    why: str) -> None:
+    dest = tmp_path / "inner" / "dest"
+    dest.mkdir(parents=True)
+    with pytest.raises(ArchiveError, match=why) as ei:
+        apply_layer(io.BytesIO(make_tar(members)), "", dest)
+    assert f"member {members[-1][0].name!r}" in str(ei.value)
+    assert sorted(os.listdir(tmp_path)) == ["inner"] and sorted(os.listdir(tmp_path / "inner")) == ["dest"]
+    assert not Path("/etc/passwd").read_bytes().startswith(b"x")
+
+
+@pytest.mark.parametrize(("data", "comp"), [
+    (b"not gzip at all", "gzip"), (b"\x28\xb5\x2f\xfdgarbage", "zstd"),
+])
+def test_corrupt_streams_are_archive_errors(tmp_path: Path, data: bytes, comp: str) -> None:
+    with pytest.raises(ArchiveError, match="corrupt"):
+        apply_layer(io.BytesIO(data), comp, tmp_path)
+
+
+def test_truncated_gzip_is_an_archive_error(tmp_path: Path) -> None:
+    gz = make_tar([member("f", data=os.urandom(100_000))], "gzip")
+    with pytest.raises(ArchiveError):
+        apply_layer(io.BytesIO(gz[: len(gz) // 2]), "gzip", tmp_path)
+
+
+@pytest.mark.root
+def test_whiteouts_and_opaque_dirs_become_overlay_form(tmp_path: Path) -> None:
+    members = [member("etc", "dir"), member("etc/.wh.motd"), member("var", "dir"),
+               member("var/.wh..wh..opq"), member("var/keep", data=b"k"), member(".wh.old-dir")]
+    apply_bytes(make_tar(members, "gzip"), "gzip", tmp_path / "x")
+    wh = (tmp_path / "x" / "etc" / "motd").lstat()
+    assert stat.S_ISCHR(wh.st_mode) and wh.st_rdev == 0
+    assert stat.S_ISCHR((tmp_path / "x" / "old-dir").lstat().st_mode)
+    assert os.getxattr(tmp_path / "x" / "var", "trusted.overlay.opaque") == b"y"
+    assert sorted(os.listdir(tmp_path / "x" / "var")) == ["keep"]
+    assert not any(n.startswith(".wh.") for n in os.listdir(tmp_path / "x" / "etc"))
+
+
+def _layer(upper: Path, comp: str = "gzip", mtime: int | None = None) -> tuple[bytes, tuple[Digest, Digest, int]]:
+    out = io.BytesIO()
+    res = write_layer(upper, out, comp, mtime)
+    return out.getvalue(), res
+
+
+def test_write_layer_is_deterministic_and_reports_digests(tmp_path: Path) -> None:
+    members = [member("etc", "dir"), member("etc/a", data=b"a"), member("etc/b", "link", linkname="etc/a"),
+               member("z", "sym", linkname="etc/a"), member("f", data=b"x", pax_headers={"SCHILY.xattr.user.k": "v"})]
+    apply_bytes(make_tar(members), "", tmp_path / "up")
+    for comp in ("gzip", "zstd", ""):
+        one, (digest, diff_id, size) = _layer(tmp_path / "up", comp)
+        two, again = _layer(tmp_path / "up", comp)
+        assert one == two and again == (digest, diff_id, size)
+        assert digest == Digest.of_bytes(one) and size == len(one)
+    plain, (d, diff_id, _) = _layer(tmp_path / "up", "")
+    assert d == diff_id
+    names = [m.name for m in tarfile.open(fileobj=io.BytesIO(plain))]
+    assert names == ["etc", "etc/a", "etc/b", "f", "z"]
+    tf = tarfile.open(fileobj=io.BytesIO(plain))
+    assert tf.getmember("etc/b").islnk() and tf.getmember("etc/b").linkname == "etc/a"
+    assert tf.getmember("f").pax_headers["SCHILY.xattr.user.k"] == "v"
+    assert all(m.uname == "" and m.gname == "" for m in tf)
+
+
+def test_write_layer_clamps_mtime(tmp_path: Path) -> None:
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "f").write_text("x")
+    plain, _ = _layer(tmp_path / "up", "", mtime=1000)
+    assert tarfile.open(fileobj=io.BytesIO(plain)).getmember("f").mtime == 1000
+
+
+@pytest.mark.root
+def test_write_layer_round_trips_busybox(busybox_layer: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    with open(busybox_layer, "rb") as f:
+        apply_layer(f, "gzip", tmp_path / "a")
+    data, (_, diff_id, _) = _layer(tmp_path / "a")
+    assert apply_bytes(data, "gzip", tmp_path / "b") == diff_id
+    assert describe(tmp_path / "a") == describe(tmp_path / "b")
+
+
+@pytest.mark.root
+def test_write_layer_converts_overlay_whiteouts_back(tmp_path: Path) -> None:
+    members = [member("etc", "dir"), member("etc/.wh.motd"), member("var", "dir"), member("var/.wh..wh..opq"),
+               member("var/keep", data=b"k")]
+    apply_bytes(make_tar(members), "", tmp_path / "up")
+    plain, _ = _layer(tmp_path / "up", "")
+    names = [m.name for m in tarfile.open(fileobj=io.BytesIO(plain))]
+    assert names == ["etc", "etc/.wh.motd", "var", "var/.wh..wh..opq", "var/keep"]
+    apply_bytes(plain, "", tmp_path / "again")
+    assert describe(tmp_path / "up") == describe(tmp_path / "again")
