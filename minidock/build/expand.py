@@ -40,6 +40,7 @@ class LexOptions:
     raw_quotes: bool = False
     raw_escapes: bool = False
     skip_unset: bool = False
+    heredoc_words: bool = False  # `<<` plus following blanks stay in the word (`<<  EOF` is one word)
 
 
 def expand_word(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
@@ -137,6 +138,9 @@ class _Lexer:
             elif ch in "'\"":
                 text = self.single_quote() if ch == "'" else self.double_quote()
                 words.add_raw(text)
+            elif ch == "<" and self.opts.heredoc_words:
+                text = self.possible_heredoc()
+                words.add_raw(text)
             elif not self._plain_char(result, words):
                 break
             else:
@@ -203,6 +207,17 @@ class _Lexer:
                 if nxt in ('"', "$", self.opts.escape):
                     ch = self.next()
             out.append(ch)
+
+    def possible_heredoc(self) -> str:
+        """`<<` and the blanks after it, kept together so the terminator joins the same word."""
+        self.next()
+        if self.peek() != "<":
+            return "<"
+        self.next()
+        start = self.pos
+        while self.peek() and is_space(self.peek()):
+            self.next()
+        return "<<" + self.text[start : self.pos]
 
     def name(self) -> str:
         """A variable name: letters/digits/_, or all leading digits, or one special parameter."""

@@ -12,8 +12,8 @@ from minidock.build.expand import ExpandError, LexOptions, process_words
 from minidock.build.nodes import Heredoc, LineError, Node
 
 HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})
-_MARKER = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
-_LINE_WORDS = LexOptions(raw_quotes=True, raw_escapes=True, skip_unset=True)
+_MARKER = re.compile(r"^(\d*)<<(-?)\s*([^<]*)$", re.DOTALL)
+_LINE_WORDS = LexOptions(raw_quotes=True, raw_escapes=True, skip_unset=True, heredoc_words=True)
 _NAME_PLAIN = LexOptions(skip_unset=True)
 _NAME_RAW = LexOptions(raw_quotes=True, skip_unset=True)
 _LEADING_TABS = re.compile(r"^\t+", re.MULTILINE)

@@ -87,7 +87,8 @@ class _Directives:
 class _Lines:
     """Physical lines (with their line endings) and how many have been consumed."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
         self.lines = _split_lf(text)
         if self.lines and self.lines[0].startswith("\ufeff"):
             self.lines[0] = self.lines[0][1:]
@@ -99,7 +100,7 @@ class _Lines:
         line = self.lines[self.count]
         self.count += 1
         if len(line.rstrip("\r\n").encode("utf-8", "surrogateescape")) > MAX_LINE:
-            raise LineError(f"dockerfile line greater than max allowed size of {MAX_LINE}")
+            raise DockerfileError(f"{self.filename}:{self.count}: line greater than max allowed size of {MAX_LINE}")
         return line
 
 
@@ -214,7 +215,7 @@ def _unknown(line: str) -> str:
 
 def parse(text: str, filename: str = "Dockerfile", allow_unknown: bool = False) -> ParseResult:
     """Parse Dockerfile text. `allow_unknown=True` keeps unknown instructions as `(word "")` like BuildKit."""
-    return _Parser(_Lines(text), filename, allow_unknown).run()
+    return _Parser(_Lines(text, filename), filename, allow_unknown).run()
 
 
 def decode(data: bytes) -> str:
