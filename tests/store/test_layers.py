@@ -157,6 +157,11 @@ def test_whiteouts_and_opaque_dirs_become_overlay_form(tmp_path: Path) -> None:
     assert not any(n.startswith(".wh.") for n in os.listdir(tmp_path / "x" / "etc"))
 
 
+def tar_members(data: bytes) -> dict[str, tarfile.TarInfo]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        return {m.name: m for m in tf}
+
+
 def _layer(upper: Path, comp: str = "gzip", mtime: int | None = None) -> tuple[bytes, tuple[Digest, Digest, int]]:
     out = io.BytesIO()
     res = write_layer(upper, out, comp, mtime)
@@ -174,19 +179,18 @@ def test_write_layer_is_deterministic_and_reports_digests(tmp_path: Path) -> Non
         assert digest == Digest.of_bytes(one) and size == len(one)
     plain, (d, diff_id, _) = _layer(tmp_path / "up", "")
     assert d == diff_id
-    names = [m.name for m in tarfile.open(fileobj=io.BytesIO(plain))]
-    assert names == ["etc", "etc/a", "etc/b", "f", "z"]
-    tf = tarfile.open(fileobj=io.BytesIO(plain))
-    assert tf.getmember("etc/b").islnk() and tf.getmember("etc/b").linkname == "etc/a"
-    assert tf.getmember("f").pax_headers["SCHILY.xattr.user.k"] == "v"
-    assert all(m.uname == "" and m.gname == "" for m in tf)
+    tf = tar_members(plain)
+    assert list(tf) == ["etc", "etc/a", "etc/b", "f", "z"]
+    assert tf["etc/b"].islnk() and tf["etc/b"].linkname == "etc/a"
+    assert tf["f"].pax_headers["SCHILY.xattr.user.k"] == "v"
+    assert all(m.uname == "" and m.gname == "" for m in tf.values())
 
 
 def test_write_layer_clamps_mtime(tmp_path: Path) -> None:
     (tmp_path / "up").mkdir()
     (tmp_path / "up" / "f").write_text("x")
     plain, _ = _layer(tmp_path / "up", "", mtime=1000)
-    assert tarfile.open(fileobj=io.BytesIO(plain)).getmember("f").mtime == 1000
+    assert tar_members(plain)["f"].mtime == 1000
 
 
 @pytest.mark.root
@@ -205,7 +209,6 @@ def test_write_layer_converts_overlay_whiteouts_back(tmp_path: Path) -> None:
                member("var/keep", data=b"k")]
     apply_bytes(make_tar(members), "", tmp_path / "up")
     plain, _ = _layer(tmp_path / "up", "")
-    names = [m.name for m in tarfile.open(fileobj=io.BytesIO(plain))]
-    assert names == ["etc", "etc/.wh.motd", "var", "var/.wh..wh..opq", "var/keep"]
+    assert list(tar_members(plain)) == ["etc", "etc/.wh.motd", "var", "var/.wh..wh..opq", "var/keep"]
     apply_bytes(plain, "", tmp_path / "again")
     assert describe(tmp_path / "up") == describe(tmp_path / "again")
