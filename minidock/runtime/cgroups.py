@@ -221,7 +221,8 @@ def write_file(path: Path, value: str, tracer: Tracer | None = None, title: str 
             with path.open("a" if path.name in ("cgroup.procs", "tasks") else "w") as f:
                 f.write(value + "\n")
         except OSError as e:
-            raise RuntimeSetupError(f"cgroup: echo {value} > {path}: {e.strerror}", stage="cgroup") from e
+            why = e.strerror if path.exists() else "no such cgroup file (controller not enabled?)"
+            raise RuntimeSetupError(f"cgroup: echo {value} > {path}: {why}", stage="cgroup") from e
 
 
 def read_text(path: Path) -> str:

@@ -92,12 +92,18 @@ class V1Cgroup:
         ctl = read_keyed(mem / "memory.oom_control") if mem else {}
         return CgroupStats(
             cpu_usage_ns=read_int(acct / "cpuacct.usage") if acct else 0,
-            memory_usage=read_int(mem / "memory.usage_in_bytes") if mem else 0,
+            memory_usage=self._memory_usage(mem) if mem else 0,
             memory_limit=limit if 0 < limit < UNLIMITED_V1 else None,
             pids_current=read_int(pids / "pids.current") if pids else 0,
             pids_limit=int(pmax) if pmax.isdigit() else None,
             oom_kills=ctl.get("oom_kill", ctl.get("under_oom", 0)),
         )
+
+    @staticmethod
+    def _memory_usage(mem: Path) -> int:
+        """Usage as `docker stats` shows it: charged bytes less the inactive file cache."""
+        inactive = read_keyed(mem / "memory.stat").get("total_inactive_file", 0)
+        return max(read_int(mem / "memory.usage_in_bytes") - inactive, 0)
 
     def freeze(self) -> None:
         """Freeze every task; returns once the freezer reports FROZEN (re-asking while FREEZING)."""
@@ -127,7 +133,8 @@ class V1Cgroup:
         if "freezer" not in self._dirs or not self._dirs["freezer"].is_dir():
             signal_pids(self.procs(), sig)
             return
-        self.freeze()
+        with contextlib.suppress(RuntimeSetupError):  # a task stuck in D state: signal anyway
+            self.freeze()
         try:
             signal_pids(self.procs(), sig)
         finally:

@@ -59,7 +59,8 @@ class V2Cgroup:
     def stats(self) -> CgroupStats:
         return CgroupStats(
             cpu_usage_ns=read_keyed(self.path / "cpu.stat").get("usage_usec", 0) * 1000,
-            memory_usage=read_int(self.path / "memory.current"),
+            memory_usage=max(read_int(self.path / "memory.current")
+                             - read_keyed(self.path / "memory.stat").get("inactive_file", 0), 0),
             memory_limit=_limit(read_text(self.path / "memory.max")),
             pids_current=read_int(self.path / "pids.current"),
             pids_limit=_limit(read_text(self.path / "pids.max")),
@@ -92,7 +93,8 @@ class V2Cgroup:
         if not (self.path / "cgroup.freeze").exists():
             signal_pids(self.procs(), sig)
             return
-        self.freeze()
+        with contextlib.suppress(RuntimeSetupError):  # a task that will not freeze: signal anyway
+            self.freeze()
         try:
             signal_pids(self.procs(), sig)
         finally:

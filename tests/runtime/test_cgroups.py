@@ -246,11 +246,12 @@ def test_v2_add_procs_stats_and_oom(v2root: Path) -> None:
     g = v2root / "minidock" / "s1"
     (g / "cpu.stat").write_text("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n")
     (g / "memory.current").write_text("4096\n")
+    (g / "memory.stat").write_text("anon 2048\nfile 2048\ninactive_file 1024\nactive_file 1024\n")
     (g / "pids.current").write_text("2\n")
     (g / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n")
     st = cg.stats()
     assert (st.cpu_usage_ns, st.memory_usage, st.memory_limit, st.pids_current, st.pids_limit, st.oom_kills) == \
-        (1_500_000, 4096, 32 * MB, 2, 5, 0)
+        (1_500_000, 3072, 32 * MB, 2, 5, 0)
     assert not cg.oom_killed()
     (g / "memory.events").write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\noom_group_kill 0\n")
     assert cg.oom_killed() and cg.stats().oom_kills == 1
@@ -352,3 +353,13 @@ def test_real_cgroup2_join_freeze_kill_remove(sleeper: subprocess.Popen[bytes]) 
         cg.kill_all()
         cg.remove()
     assert not Path(cg.paths()["unified"]).exists()
+
+
+@pytest.mark.root
+def test_real_cgroup2_limit_without_its_controller_is_refused_and_undone() -> None:
+    if not (UNIFIED / "cgroup.controllers").exists() or "memory" in (UNIFIED / "cgroup.controllers").read_text():
+        pytest.skip("needs the hybrid host's controller-less cgroup2 mount")
+    name = f"minidock/test-{secrets.token_hex(4)}"
+    with pytest.raises(RuntimeSetupError, match=r"memory\.max: no such cgroup file"):
+        V2Driver(UNIFIED).create(name, Resources(memory_limit=32 * MB))
+    assert not (UNIFIED / name).exists()
