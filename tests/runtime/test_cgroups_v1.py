@@ -201,3 +201,20 @@ def test_a_limit_the_kernel_refuses_undoes_the_group(driver: V1Driver) -> None:
     with pytest.raises(RuntimeSetupError, match=r"echo 1000000000 > .*/pids.max: Invalid argument"):
         driver.create(name, Resources(memory_limit=32 * MB, pids_limit=10**9))
     assert not any((ROOT / c / name).exists() for c in driver.controllers)
+
+
+def test_unlimited_values_are_accepted_by_the_kernel(driver: V1Driver, groups: list[V1Cgroup]) -> None:
+    tracer = Tracer()
+    cg = make(driver, groups, Resources(memory_limit=32 * MB, memory_swap=-1, cpu_quota=-1, cpu_period=50000,
+                                        pids_limit=-1), tracer)
+    p = {c: Path(d) for c, d in cg.paths().items()}
+    assert (p["memory"] / "memory.limit_in_bytes").read_text().strip() == str(32 * MB)
+    assert (p["cpu"] / "cpu.cfs_quota_us").read_text().strip() == "-1"
+    assert (p["cpu"] / "cpu.cfs_period_us").read_text().strip() == "50000"
+    assert (p["pids"] / "pids.max").read_text().strip() == "max"
+    st = cg.stats()
+    assert st.memory_limit == 32 * MB and st.pids_limit is None
+    if (p["memory"] / "memory.memsw.limit_in_bytes").exists():
+        assert int((p["memory"] / "memory.memsw.limit_in_bytes").read_text()) > 1 << 62
+        titles = [s.title for s in tracer.steps]
+        assert titles.index("cgroup: limit memory+swap") < titles.index("cgroup: limit memory")
