@@ -54,21 +54,29 @@ class Mount:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """The numeric identity the process runs as."""
+    """The numeric identity the process runs as.
+
+    `name` (optional, minidock's extension, JSON `username`): a Docker `-u name|uid[:group|gid]`
+    string the runtime resolves against the container's own /etc/passwd and /etc/group; when set,
+    it replaces uid/gid and adds supplementary groups (additional_gids are kept too)."""
 
     uid: int = 0
     gid: int = 0
     additional_gids: tuple[int, ...] = ()
+    name: str = ""
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> User:
         return cls(uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)),
-                   additional_gids=tuple(int(g) for g in d.get("additionalGids") or ()))
+                   additional_gids=tuple(int(g) for g in d.get("additionalGids") or ()),
+                   name=str(d.get("username", "")))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"uid": self.uid, "gid": self.gid}
         if self.additional_gids:
             out["additionalGids"] = list(self.additional_gids)
+        if self.name:
+            out["username"] = self.name
         return out
 
 

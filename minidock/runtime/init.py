@@ -1,0 +1,282 @@
+"""The child side of container creation: everything after fork, ending in execve or os._exit.
+
+Two processes run this code. `intermediate` (forked by the parent) joins/creates the namespaces,
+says `ready`, waits for `go` (the parent moves it into the cgroup and wires the network meanwhile),
+creates the cgroup namespace and forks the container's init; it reports that init's host pid and
+exits, so the init (PID 1 of the new PID namespace) is reparented to the parent, a child subreaper.
+`container_init` builds the file system view, switches identity and capabilities and execs the
+command. A failure anywhere becomes one `error` message naming the stage; the process then
+_exits: a child never returns into the caller's Python stack.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from minidock.oci.runtimespec import Spec
+from minidock.runtime import caps, namespaces, rootfs, users
+from minidock.runtime import syscalls as sc
+from minidock.runtime.explain import NullTracer, Tracer
+from minidock.runtime.sync import Channel, ChildTracer, error_fields
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_TIOCSCTTY = 0x540E
+_TIOCGPTN = 0x80045430
+_TIOCSPTLCK = 0x40045431
+
+
+class ChildError(Exception):
+    """A failure with a kind the parent maps to an error class ("notfound" 127, "noinvoke" 126)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(slots=True)
+class ChildContext:
+    """What the children inherit from the parent at fork."""
+
+    spec: Spec
+    to_parent: Channel
+    from_parent: Channel
+    stdio: tuple[int, int, int]
+    trace: bool
+    fd_socket: Any = None  # socket.socket for passing the pty master (terminal only)
+    stage: str = "start"
+
+
+def _tracer(ctx: ChildContext, where: str) -> Tracer:
+    return ChildTracer(ctx.to_parent, where) if ctx.trace else NullTracer()
+
+
+def _fail(ctx: ChildContext, exc: BaseException) -> NoReturn:
+    try:
+        ctx.to_parent.send("error", **error_fields(exc, ctx.stage))
+    finally:
+        os._exit(1)
+
+
+def intermediate(ctx: ChildContext) -> NoReturn:
+    """The first child: namespaces, ready/go handshake, cgroup namespace, fork the container init."""
+    try:
+        # why: if minidock dies during setup, this child must not live on
+        sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+        tracer = _tracer(ctx, "child")
+        for target, fd in enumerate(ctx.stdio):  # why: the command's stdin/stdout/stderr
+            if fd != target:
+                os.dup2(fd, target)
+        ctx.stage = "namespaces"
+        new, joined = namespaces.split(ctx.spec)
+        # why: join first (e.g. another container's network), then create the rest; cgroup comes later
+        namespaces.join(joined, tracer)
+        namespaces.unshare([k for k in new if k != "cgroup"], tracer)
+        ctx.to_parent.send("ready")
+        # why: wait until the parent has put us in the cgroup and wired the network
+        msg = ctx.from_parent.recv()
+        if msg is None or msg.get("t") != "go":
+            os._exit(1)
+        ctx.stage = "cgroup namespace"
+        if "cgroup" in new:  # why: now, so the namespace's root is the container's own cgroup
+            namespaces.unshare(["cgroup"], tracer)
+        ctx.stage = "fork"
+        pid = os.fork()  # why: the first child of a new PID namespace is its PID 1
+        if pid == 0:
+            container_init(ctx)
+        ctx.to_parent.send("pid", pid=pid)
+        os._exit(0)
+    except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
+        _fail(ctx, e)
+
+
+def container_init(ctx: ChildContext) -> NoReturn:
+    """PID 1 of the container: file system, hostname, limits, identity, capabilities, execve."""
+    try:
+        ctx.from_parent.close()
+        os.setsid()  # why: the container gets its own session (and can take a controlling tty)
+        tracer = _tracer(ctx, "init")
+        spec = ctx.spec
+        ctx.stage = "rootfs"
+        slave = _build_rootfs(ctx, tracer)
+        ctx.stage = "hostname"
+        if spec.hostname and spec.has_namespace("uts"):
+            with tracer.step(f"set hostname {spec.hostname}", f"hostname {spec.hostname}"):
+                sc.sethostname(spec.hostname)
+        ctx.stage = "masked paths"
+        rootfs.mask_paths(spec.linux.masked_paths, tracer)
+        rootfs.readonly_paths(spec.linux.readonly_paths, tracer)
+        if spec.root.readonly:
+            ctx.stage = "readonly rootfs"
+            rootfs.readonly_root(tracer)
+        ctx.stage = "rlimits"
+        _set_rlimits(spec, tracer)
+        ctx.stage = "user"
+        user = users.read_exec_user("/", spec.process.user)
+        ctx.stage = "cwd"
+        _make_cwd(spec.process.cwd)
+        ctx.stage = "capabilities"
+        caps.drop_bounding(spec.process.capabilities.bounding, tracer, caps.last_cap())
+        ctx.stage = "user"
+        _switch_user(user, tracer)
+        ctx.stage = "capabilities"
+        caps.apply_sets(spec.process.capabilities, tracer)
+        if spec.process.no_new_privileges:  # why: setuid binaries and file caps cannot add privileges
+            with tracer.step("no_new_privs", "setpriv --no-new-privs"):
+                sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+        ctx.stage = "cwd"
+        os.chdir(spec.process.cwd or "/")
+        ctx.stage = "exec"
+        _exec(ctx, user, slave, tracer)
+    except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
+        _fail(ctx, e)
+
+
+def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
+    """Mounts before pivot_root; returns the pty slave fd when the spec wants a terminal."""
+    spec = ctx.spec
+    root = os.path.abspath(spec.root.path)
+    rootfs.make_private(tracer)  # why: nothing we mount may leak to the host
+    rootfs.mount_rootfs(root, spec.rootfs_mounts, tracer)  # why: the host never holds the rootfs mount
+    rootfs.mount_all(root, spec.mounts, tracer)
+    if any(m.destination == "/dev" for m in spec.mounts):  # why: a fresh /dev tmpfs is empty
+        rootfs.populate_dev(root, tracer)
+    slave = None
+    if spec.process.terminal:
+        ctx.stage = "console"
+        slave = _open_console(ctx, root, tracer)
+    ctx.stage = "pivot_root"
+    rootfs.pivot(root, tracer)  # why: the old root (the host) must be unreachable, not just hidden
+    return slave
+
+
+def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
+    """A pty in the container's own devpts: master goes to the parent, slave becomes /dev/console."""
+    import fcntl
+    import socket
+    import struct
+    ptmx = os.path.join(root, "dev/pts/ptmx")
+    if not os.path.exists(ptmx):
+        ptmx = "/dev/ptmx"
+    with tracer.step("open the container's pty", f"open {ptmx}"):
+        master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
+        n = struct.unpack("I", fcntl.ioctl(master, _TIOCGPTN, struct.pack("I", 0)))[0]
+        slave_path = os.path.join(os.path.dirname(ptmx), str(n))
+        slave = os.open(slave_path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    if os.path.isdir(os.path.join(root, "dev")):
+        rootfs.bind_console(root, slave_path, tracer)
+    socket.send_fds(ctx.fd_socket, [b"m"], [master])
+    ctx.to_parent.send("pty")
+    os.close(master)
+    return slave
+
+
+def _set_rlimits(spec: Spec, tracer: Tracer) -> None:
+    """Apply the spec's rlimits, lowered to the current hard limit (no CAP_SYS_RESOURCE to raise it)."""
+    if not spec.process.rlimits:
+        return
+    import resource
+    for r in spec.process.rlimits:
+        which = getattr(resource, r.type, None)
+        if which is None:
+            raise ChildError("setup", f"unknown rlimit {r.type}")
+        _, cur_hard = resource.getrlimit(which)
+        hard = r.hard if cur_hard == resource.RLIM_INFINITY or 0 <= r.hard <= cur_hard else cur_hard
+        soft = min(r.soft, hard) if hard != resource.RLIM_INFINITY else r.soft
+        with tracer.step(f"rlimit {r.type} {soft}:{hard}", f"prlimit --{r.type[7:].lower()}={soft}:{hard}"):
+            resource.setrlimit(which, (soft, hard))
+
+
+def _make_cwd(cwd: str) -> None:
+    """Create the working directory if the image lacks it (Docker does, as root, mode 0755)."""
+    if cwd and not os.path.isdir(cwd):
+        os.makedirs(cwd, 0o755, exist_ok=True)
+
+
+def _switch_user(user: users.ExecUser, tracer: Tracer) -> None:
+    """setgroups, setgid, setuid; PR_SET_KEEPCAPS keeps the permitted set for the capset after."""
+    shell = f"setpriv --reuid={user.uid} --regid={user.gid} --groups={','.join(map(str, user.sgids)) or '-'}"
+    with tracer.step(f"switch to uid {user.uid} gid {user.gid}", shell):
+        os.setgroups(list(user.sgids))
+        os.setgid(user.gid)
+        if user.uid != 0:
+            sc.prctl(sc.PR_SET_KEEPCAPS, 1)
+            os.setuid(user.uid)
+            sc.prctl(sc.PR_SET_KEEPCAPS, 0)
+
+
+def _env(spec: Spec, user: users.ExecUser) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in spec.process.env:
+        k, _, v = item.partition("=")
+        env[k] = v
+    env.setdefault("HOME", user.home or "/")  # why: runc sets HOME from passwd when the image does not
+    return env
+
+
+def lookup(argv0: str, path_var: str) -> str:
+    """The file `argv0` names, searched in `path_var` (inside the container, like runc and Go's LookPath)."""
+    if "/" in argv0:
+        if not os.path.exists(argv0):
+            raise ChildError("notfound", f'exec: "{argv0}": stat {argv0}: no such file or directory')
+        return argv0
+    for d in path_var.split(":"):
+        cand = os.path.join(d or ".", argv0)
+        try:
+            st = os.stat(cand)
+        except OSError:
+            continue
+        if not os.path.isdir(cand) and st.st_mode & 0o111:
+            return cand
+    raise ChildError("notfound", f'exec: "{argv0}": executable file not found in $PATH')
+
+
+def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tracer) -> NoReturn:
+    """Look the command up, set up stdio, execve; map execve's errno to Docker's 126/127."""
+    spec = ctx.spec
+    env = _env(spec, user)
+    path = lookup(spec.process.args[0], env.get("PATH", DEFAULT_PATH))
+    if slave is not None:  # why: the pty becomes the controlling terminal and stdio of PID 1
+        import fcntl
+        fcntl.ioctl(slave, _TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        os.close(slave)
+    keep = ctx.to_parent.fd  # why: no host fd may leak into the container (only the CLOEXEC report pipe)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+    tracer.note("execve " + " ".join(spec.process.args), "exec " + " ".join(spec.process.args))
+    try:
+        os.execve(path, list(spec.process.args), env)
+    except OSError as e:
+        raise _exec_failure(path, e) from e
+
+
+def _exec_failure(path: str, e: OSError) -> ChildError:
+    """Docker's words for a failed execve: 127 for a missing file/interpreter, 126 otherwise."""
+    import errno
+    if e.errno == errno.ENOENT:
+        interp = _shebang(path)
+        if interp is not None and interp.endswith("\r"):
+            shown = interp.replace("\r", "\\r")
+            return ChildError("notfound", f'exec {path}: interpreter "{shown}" not found (CRLF line endings?)')
+        if interp is not None:
+            return ChildError("notfound", f'exec {path}: interpreter "{interp}" not found')
+        return ChildError("notfound", f"exec {path}: no such file or directory")
+    text = (e.strerror or str(e)).lower()
+    return ChildError("noinvoke", f"exec {path}: {text}")
+
+
+def _shebang(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    line = head[2:].split(b"\n", 1)[0].decode(errors="replace").lstrip(" \t")
+    return line.split(" ", 1)[0].split("\t", 1)[0]

@@ -1,0 +1,289 @@
+"""The parent side of a container: create it, wait for it, signal it, clean it up.
+
+Lifecycle: `create(spec, opts)` returns a `Container` whose command has already exec'd (or raises a
+`MinidockError` after undoing everything); then `wait()` (once) -> `ExitStatus`, `kill(sig)` any
+time before, and `cleanup()` always (kills what is left, removes the cgroup, closes the pty).
+`run(spec, opts)` is the foreground composition: create, forward signals, relay the pty, wait,
+cleanup. The calling process becomes a child subreaper, so the container's PID 1 (a grandchild)
+is reparented to it and reaped here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError
+from minidock.oci.runtimespec import Spec
+from minidock.runtime import init, sync
+from minidock.runtime import syscalls as sc
+from minidock.runtime.explain import NullTracer, Tracer
+
+if TYPE_CHECKING:
+    from minidock.runtime.cgroups import Cgroup
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitStatus:
+    """How the container ended, in Docker's terms: `code` is the status or 128+n for signal n."""
+
+    code: int
+    signal: int | None = None
+    oom_killed: bool = False
+
+    @classmethod
+    def from_wait(cls, status: int, oom: bool = False) -> ExitStatus:
+        code = os.waitstatus_to_exitcode(status)
+        if code < 0:
+            return cls(128 - code, -code, oom)
+        return cls(code, None, oom)
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """How to run: tracer, cgroup root (None = no cgroup), stdio fds, and the namespace hook.
+
+    `on_namespaces(pid)` runs after the container's namespaces exist and before its rootfs is
+    built: the network helper moves a veth into /proc/PID/ns/net there."""
+
+    tracer: Tracer = field(default_factory=NullTracer)
+    cgroup_root: Path | None = None
+    stdin: int = 0
+    stdout: int = 1
+    stderr: int = 2
+    on_namespaces: Callable[[int], None] | None = None
+
+
+class Container:
+    """A created container: `pid` is its PID 1 on the host; `pty_master` is set for terminal specs."""
+
+    def __init__(self, pid: int, cgroup: Cgroup | None, pty_master: int | None) -> None:
+        self.pid = pid
+        self.cgroup = cgroup
+        self.pty_master = pty_master
+        self.status: ExitStatus | None = None
+
+    def wait(self) -> ExitStatus:
+        """Block until PID 1 exits; reap it and say how it ended (OOM from the cgroup)."""
+        if self.status is None:
+            _, st = os.waitpid(self.pid, 0)
+            oom = os.waitstatus_to_exitcode(st) == -signal.SIGKILL and self._oom()
+            self.status = ExitStatus.from_wait(st, oom)
+        return self.status
+
+    def _oom(self) -> bool:
+        try:
+            return self.cgroup is not None and self.cgroup.oom_killed()
+        except (OSError, MinidockError):
+            return False
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        """Send `sig` to PID 1 (nothing if it is already reaped)."""
+        if self.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+    def cleanup(self) -> None:
+        """Kill and reap whatever is left, remove the cgroup, close the pty. Idempotent."""
+        if self.status is None:
+            self.kill(signal.SIGKILL)
+            self.wait()
+        if self.pty_master is not None:
+            os.close(self.pty_master)
+            self.pty_master = None
+        _remove_cgroup(self.cgroup)
+        self.cgroup = None
+
+
+def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
+    if opts.cgroup_root is None:
+        return None
+    from minidock.runtime import cgroups
+    name = spec.linux.cgroups_path or f"minidock/{os.getpid()}-{os.urandom(4).hex()}"
+    return cgroups.detect(opts.cgroup_root).create(name, spec.linux.resources, opts.tracer)
+
+
+def _remove_cgroup(cg: Cgroup | None) -> None:
+    if cg is not None:
+        cg.kill_all(signal.SIGKILL)
+        cg.remove()
+
+
+class _Creation:
+    """The state of one create() while it runs, so a failure at any point can undo all of it."""
+
+    def __init__(self, spec: Spec, opts: RunOptions) -> None:
+        self.spec, self.opts = spec, opts
+        self.cgroup: Cgroup | None = None
+        self.child = 0
+        self.init_pid = 0
+        self.pty_master: int | None = None
+        self.up, self.down = sync.pipe(), sync.pipe()  # (reader, writer) each: child->parent, parent->child
+        self.sock: Any = None
+        self.child_sock: Any = None
+
+    def close_fds(self) -> None:
+        for ch in (*self.up, *self.down):
+            ch.close()
+        for s in (self.sock, self.child_sock):
+            if s is not None:
+                s.close()
+        self.sock = self.child_sock = None
+
+    def undo(self) -> None:
+        """Kill and reap both children, remove the cgroup, close everything (after a failure)."""
+        for pid in (self.child, self.init_pid):
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        for pid in (self.child, self.init_pid):  # the intermediate first: then init is ours to reap
+            if pid:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+        self.close_fds()
+        if self.pty_master is not None:
+            os.close(self.pty_master)
+        with contextlib.suppress(OSError, MinidockError):
+            _remove_cgroup(self.cgroup)
+
+
+def create(spec: Spec, opts: RunOptions) -> Container:
+    """Create and start the container; returns once its command has exec'd (EOF on the report pipe)."""
+    if not spec.process.args:
+        raise RuntimeSetupError("create: the spec has no process args", stage="spec")
+    c = _Creation(spec, opts)
+    try:
+        # 1. why: limits must be in place before the first container process exists
+        c.cgroup = _make_cgroup(spec, opts)
+        # why: the container's PID 1 is a grandchild; when its parent exits, we must reap it
+        sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+        _fork(c)
+        _handshake(c)
+        _await_exec(c)
+    except BaseException:
+        c.undo()
+        raise
+    c.close_fds()
+    return Container(c.init_pid, c.cgroup, c.pty_master)
+
+
+def _fork(c: _Creation) -> None:
+    """2. fork the intermediate child (it creates the namespaces: see init.intermediate)."""
+    if c.spec.process.terminal:
+        import socket
+        c.sock, c.child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    o = c.opts
+    ctx = init.ChildContext(c.spec, c.up[1], c.down[0], (o.stdin, o.stdout, o.stderr),
+                            c.opts.tracer.enabled, c.child_sock)
+    pid = os.fork()
+    if pid == 0:  # the child never returns from here
+        try:
+            c.up[0].close()
+            c.down[1].close()
+            if c.sock is not None:
+                c.sock.close()
+        finally:
+            init.intermediate(ctx)
+    c.child = pid
+    c.up[1].close()
+    c.down[0].close()
+    if c.child_sock is not None:
+        c.child_sock.close()
+        c.child_sock = None
+
+
+def _handshake(c: _Creation) -> None:
+    """3. the child's namespaces exist: move it into the cgroup, wire the network, say go."""
+    _read_until(c, "ready")
+    if c.cgroup is not None:
+        c.cgroup.add(c.child)  # why: its children (the container) inherit the cgroup
+    if c.opts.on_namespaces is not None:
+        with c.opts.tracer.step("namespace hook (network)", f"# hook on pid {c.child}"):
+            c.opts.on_namespaces(c.child)
+    try:
+        c.down[1].send("go")
+    except BrokenPipeError:
+        _read_until(c, "go")  # the child died: read its error
+
+
+def _await_exec(c: _Creation) -> None:
+    """4./5. read the init's steps until EOF (execve done); an error message raises its typed error."""
+    _read_until(c, "")
+    os.waitpid(c.child, 0)
+    c.child = 0
+    if not c.init_pid:
+        raise RuntimeSetupError("create: the container's init was never started", stage="fork")
+
+
+def _read_until(c: _Creation, want: str) -> None:
+    """Handle messages until one of type `want` (or EOF when `want` is empty)."""
+    while True:
+        msg = c.up[0].recv()
+        if msg is None:
+            if want:
+                raise RuntimeSetupError(f"create: the child exited before {want!r}", stage="sync")
+            return
+        t = msg.get("t")
+        if t == want:
+            return
+        if t == "step":
+            c.opts.tracer.note(*_step_args(msg))
+        elif t == "pid":
+            c.init_pid = int(msg["pid"])
+        elif t == "pty":
+            import socket
+            _, fds, _, _ = socket.recv_fds(c.sock, 16, 1)
+            c.pty_master = fds[0]
+        elif t == "error":
+            raise error_from(msg)
+
+
+def _step_args(msg: dict[str, Any]) -> tuple[str, str, float, str]:
+    s = sync.step_of(msg)
+    return s.title, s.shell, s.ms, s.where
+
+
+def error_from(msg: dict[str, Any]) -> MinidockError:
+    """The typed error for a child's `error` message."""
+    stage, kind, text = str(msg.get("stage", "")), str(msg.get("kind", "")), str(msg.get("msg", ""))
+    if kind == "notfound":
+        return CommandNotFoundError(text, stage=stage)
+    if kind == "noinvoke":
+        return CannotInvokeError(text, stage=stage)
+    if kind in ("RuntimeSetupError", "UsageError"):
+        return RuntimeSetupError(text, stage=stage)
+    return RuntimeSetupError(f"{stage}: {text}", stage=stage)
+
+
+@contextlib.contextmanager
+def forward_signals(pid: int) -> Iterator[None]:
+    """While inside, SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 sent to us go to the container's PID 1."""
+    def handler(sig: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    old = {s: signal.signal(s, handler) for s in FORWARDED}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def run(spec: Spec, opts: RunOptions) -> ExitStatus:
+    """Foreground: create, forward signals, relay the pty (terminal specs), wait, clean up."""
+    c = create(spec, opts)
+    try:
+        with forward_signals(c.pid):
+            if c.pty_master is not None:
+                from minidock.runtime import terminal
+                terminal.relay(c.pty_master, c.pid, opts.stdin, opts.stdout)
+            return c.wait()
+    finally:
+        c.cleanup()

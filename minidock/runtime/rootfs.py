@@ -1,0 +1,234 @@
+"""The container's file system view: rootfs mount, spec mounts, /dev, pivot_root, masks, read-only paths.
+
+Runs in the container's init (PID 1, its own mount namespace), in this order: `make_private`,
+`mount_rootfs`, `mount_all`, `populate_dev` -> (console) -> `pivot` -> `mask_paths`,
+`readonly_paths`, `readonly_root`. Paths inside the container are resolved with `secure_join` so
+a symlink in an image cannot point a mount outside the root. `parse_options` is pure.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from minidock.oci.runtimespec import Mount
+from minidock.runtime import syscalls as sc
+from minidock.runtime.explain import Tracer
+
+_FLAGS: dict[str, tuple[bool, int]] = {  # option -> (clear?, flag)
+    "ro": (False, sc.MS_RDONLY), "rw": (True, sc.MS_RDONLY),
+    "nosuid": (False, sc.MS_NOSUID), "suid": (True, sc.MS_NOSUID),
+    "nodev": (False, sc.MS_NODEV), "dev": (True, sc.MS_NODEV),
+    "noexec": (False, sc.MS_NOEXEC), "exec": (True, sc.MS_NOEXEC),
+    "sync": (False, sc.MS_SYNCHRONOUS), "async": (True, sc.MS_SYNCHRONOUS),
+    "dirsync": (False, sc.MS_DIRSYNC), "remount": (False, sc.MS_REMOUNT),
+    "mand": (False, sc.MS_MANDLOCK), "nomand": (True, sc.MS_MANDLOCK),
+    "bind": (False, sc.MS_BIND), "rbind": (False, sc.MS_BIND | sc.MS_REC),
+    "relatime": (False, sc.MS_RELATIME), "norelatime": (True, sc.MS_RELATIME),
+    "strictatime": (False, sc.MS_STRICTATIME), "nostrictatime": (True, sc.MS_STRICTATIME),
+    "noatime": (False, sc.MS_NOATIME), "atime": (True, sc.MS_NOATIME),
+    "nodiratime": (False, sc.MS_NODIRATIME), "diratime": (True, sc.MS_NODIRATIME),
+    "defaults": (False, 0),
+}
+_PROPAGATION: dict[str, int] = {
+    "private": sc.MS_PRIVATE, "rprivate": sc.MS_PRIVATE | sc.MS_REC,
+    "shared": sc.MS_SHARED, "rshared": sc.MS_SHARED | sc.MS_REC,
+    "slave": sc.MS_SLAVE, "rslave": sc.MS_SLAVE | sc.MS_REC,
+    "unbindable": sc.MS_UNBINDABLE, "runbindable": sc.MS_UNBINDABLE | sc.MS_REC,
+}
+# (name, major, minor): the devices every container gets (runc's default list)
+DEVICES: tuple[tuple[str, int, int], ...] = (
+    ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
+)
+DEV_LINKS: tuple[tuple[str, str], ...] = (
+    ("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MountArgs:
+    """A Mount's options split the way mount(2) wants them."""
+
+    flags: int
+    propagation: tuple[int, ...]
+    data: str
+
+    @property
+    def is_bind(self) -> bool:
+        return bool(self.flags & sc.MS_BIND)
+
+
+def parse_options(options: Iterable[str]) -> MountArgs:
+    """Split mount options into flags, propagation changes and the fs-specific data string."""
+    flags, prop, data = 0, [], []
+    for o in options:
+        if o in _FLAGS:
+            clear, f = _FLAGS[o]
+            flags = flags & ~f if clear else flags | f
+        elif o in _PROPAGATION:
+            prop.append(_PROPAGATION[o])
+        else:
+            data.append(o)
+    return MountArgs(flags, tuple(prop), ",".join(data))
+
+
+def secure_join(root: str, path: str) -> str:
+    """`root`/`path` with every symlink resolved as if `root` were `/` (never escapes `root`)."""
+    todo = [p for p in path.split("/") if p][::-1]
+    done: list[str] = []
+    links = 0
+    while todo:
+        part = todo.pop()
+        if part == ".":
+            continue
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        full = os.path.join(root, *done, part)
+        if not os.path.islink(full):
+            done.append(part)
+            continue
+        links += 1
+        if links > 255:
+            raise OSError(40, f"too many levels of symbolic links: {path}", path)
+        target = os.readlink(full)
+        if target.startswith("/"):
+            done = []
+        todo.extend([p for p in target.split("/") if p][::-1])
+    return os.path.join(root, *done)
+
+
+def shell_of(m: Mount, target: str) -> str:
+    """The mount(8) command that does what `m` does."""
+    opts = f" -o {','.join(m.options)}" if m.options else ""
+    if m.type == "bind" or "bind" in m.options or "rbind" in m.options:
+        kind = "--rbind" if "rbind" in m.options else "--bind"
+        return f"mount {kind}{opts} {m.source} {target}"
+    return f"mount -t {m.type}{opts} {m.source or 'none'} {target}"
+
+
+def make_private(tracer: Tracer) -> None:
+    """Stop mount events propagating to the host (and from it)."""
+    with tracer.step("make / private recursively", "mount --make-rprivate /"):
+        sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+
+
+def mount_rootfs(root: str, mounts: Iterable[Mount], tracer: Tracer) -> None:
+    """Build the root file system at `root` (the overlay); a plain directory is bound onto itself."""
+    any_mount = False
+    for m in mounts:
+        target = root if m.destination in ("", "/") else secure_join(root, m.destination)
+        with tracer.step(f"mount the root file system ({m.type})", shell_of(m, target)):
+            mount_one(m, target)
+        any_mount = True
+    if not any_mount:  # pivot_root needs the new root to be a mount point
+        with tracer.step("bind the root directory onto itself", f"mount --rbind {root} {root}"):
+            sc.mount(root, root, None, sc.MS_BIND | sc.MS_REC)
+
+
+def _make_target(source: str, target: str, is_bind: bool) -> None:
+    if is_bind and not os.path.isdir(source):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.lexists(target):
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+    elif not os.path.isdir(target):
+        os.makedirs(target, exist_ok=True)
+
+
+def mount_one(m: Mount, target: str) -> None:
+    """mount(2) `m` on `target` (creating it): bind + ro needs a second, remount call."""
+    args = parse_options(m.options)
+    is_bind = args.is_bind or m.type == "bind"
+    _make_target(m.source, target, is_bind)
+    if is_bind:
+        flags = args.flags | sc.MS_BIND
+        sc.mount(m.source, target, None, flags & ~sc.MS_RDONLY, None)
+        extra = flags & ~(sc.MS_BIND | sc.MS_REC | sc.MS_REMOUNT)
+        if extra:  # the bind itself ignores other flags: apply them to the new mount point
+            sc.mount(None, target, None, extra | sc.MS_BIND | sc.MS_REMOUNT, None)
+    else:
+        sc.mount(m.source or m.type, target, m.type, args.flags, args.data or None)
+    for p in args.propagation:
+        sc.mount(None, target, None, p, None)
+
+
+def mount_all(root: str, mounts: Iterable[Mount], tracer: Tracer) -> None:
+    """The spec's mounts (proc, sysfs, /dev tmpfs, devpts, volumes, ...) under `root`, in order."""
+    for m in mounts:
+        target = secure_join(root, m.destination)
+        with tracer.step(f"mount {m.destination} ({m.type})", shell_of(m, target)):
+            mount_one(m, target)
+
+
+def populate_dev(root: str, tracer: Tracer) -> None:
+    """Device nodes and the usual /dev symlinks in the container's fresh /dev tmpfs."""
+    dev = os.path.join(root, "dev")
+    shell = "; ".join(f"mknod -m 666 /dev/{n} c {a} {b}" for n, a, b in DEVICES)
+    with tracer.step("create /dev nodes and links", shell):
+        old = os.umask(0)
+        try:
+            for name, major, minor in DEVICES:
+                os.mknod(os.path.join(dev, name), stat.S_IFCHR | 0o666, os.makedev(major, minor))
+        finally:
+            os.umask(old)
+        for name, target in DEV_LINKS:
+            path = os.path.join(dev, name)
+            if not os.path.lexists(path):
+                os.symlink(target, path)
+
+
+def bind_console(root: str, slave_path: str, tracer: Tracer) -> None:
+    """Make the container's /dev/console its pty (what a login sees as the system console)."""
+    target = os.path.join(root, "dev/console")
+    with tracer.step("bind the pty onto /dev/console", f"mount --bind {slave_path} /dev/console"):
+        if not os.path.lexists(target):
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+        sc.mount(slave_path, target, None, sc.MS_BIND)
+
+
+def pivot(root: str, tracer: Tracer) -> None:
+    """Make `root` the new / and detach the old root (pivot_root(".", ".") stacks old over new)."""
+    with tracer.step("pivot_root into the container root", f"cd {root} && pivot_root . ."):
+        os.chdir(root)
+        sc.pivot_root(".", ".")
+    with tracer.step("detach the old root", "umount -l ."):
+        sc.mount(None, ".", None, sc.MS_SLAVE | sc.MS_REC)  # our unmount must not reach the host
+        sc.umount2(".", sc.MNT_DETACH)
+        os.chdir("/")
+
+
+def mask_paths(paths: Iterable[str], tracer: Tracer) -> None:
+    """Hide host information: /dev/null over files, an empty read-only tmpfs over directories."""
+    todo = [p for p in paths if os.path.lexists(p)]
+    if not todo:
+        return
+    with tracer.step(f"mask {len(todo)} paths", f"mount --bind /dev/null {todo[0]} ..."):
+        for p in todo:
+            if os.path.isdir(p):
+                sc.mount("tmpfs", p, "tmpfs", sc.MS_RDONLY, None)
+            else:
+                sc.mount("/dev/null", p, None, sc.MS_BIND, None)
+
+
+def readonly_paths(paths: Iterable[str], tracer: Tracer) -> None:
+    """Bind each path onto itself and remount it read-only (e.g. /proc/sys)."""
+    todo = [p for p in paths if os.path.lexists(p)]
+    if not todo:
+        return
+    with tracer.step(f"make {len(todo)} paths read-only", f"mount --bind -o remount,ro {todo[0]} ..."):
+        for p in todo:
+            sc.mount(p, p, None, sc.MS_BIND | sc.MS_REC)
+            flags = sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_REC
+            if p.startswith("/proc"):  # keep proc's own flags
+                flags |= sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
+            sc.mount(None, p, None, flags)
+
+
+def readonly_root(tracer: Tracer) -> None:
+    """`--read-only`: remount the container's / read-only (its other mounts keep their mode)."""
+    with tracer.step("make the root file system read-only", "mount -o remount,bind,ro /"):
+        sc.mount(None, "/", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)

@@ -1,0 +1,139 @@
+"""The syscall seam: thin ctypes wrappers over libc for what Python's `os` lacks (3.11).
+
+Every wrapper raises `OSError(errno, message, path)` on failure, naming the failing value, so
+callers can map errno to a typed error. Constants are the x86_64/aarch64 Linux values.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+# unshare/setns/clone flags
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# mount flags
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_SYNCHRONOUS = 16
+MS_REMOUNT = 32
+MS_MANDLOCK = 64
+MS_DIRSYNC = 128
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_REC = 16384
+MS_SILENT = 32768
+MS_UNBINDABLE = 1 << 17
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_STRICTATIME = 1 << 24
+MNT_DETACH = 2
+
+# prctl options
+PR_SET_PDEATHSIG = 1
+PR_SET_KEEPCAPS = 8
+PR_CAPBSET_READ = 23
+PR_CAPBSET_DROP = 24
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine(), 155)
+_SYS_CAPGET = {"x86_64": 125, "aarch64": 90}.get(platform.machine(), 125)
+_SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(platform.machine(), 126)
+
+
+def _check(rc: int, what: str, path: str | None = None) -> int:
+    if rc < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"{what}: {os.strerror(e)}", path)
+    return rc
+
+
+def _b(s: str | None) -> bytes | None:
+    return None if s is None else os.fsencode(s)
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None) -> None:
+    """mount(2): `mount -t fstype -o data source target`."""
+    _check(_libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)),
+           f"mount {source or 'none'} on {target}", target)
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    """umount2(2): `umount [-l] target`."""
+    _check(_libc.umount2(_b(target), ctypes.c_int(flags)), f"umount {target}", target)
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    """pivot_root(2) (no libc wrapper: raw syscall)."""
+    _check(_libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), f"pivot_root {new_root}", new_root)
+
+
+def unshare(flags: int) -> None:
+    """unshare(2): detach the caller from the namespaces named by CLONE_NEW* flags."""
+    _check(_libc.unshare(ctypes.c_int(flags)), f"unshare 0x{flags:x}")
+
+
+def setns(fd: int, nstype: int = 0) -> None:
+    """setns(2): join the namespace that fd (an open /proc/PID/ns/* file) refers to."""
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), f"setns fd {fd}")
+
+
+def sethostname(name: str) -> None:
+    """sethostname(2) in the caller's UTS namespace."""
+    raw = name.encode()
+    _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), f"sethostname {name}")
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    """prctl(2) with integer arguments."""
+    args = [ctypes.c_ulong(a) for a in (arg2, arg3, arg4, arg5)]
+    return _check(_libc.prctl(ctypes.c_int(option), *args), f"prctl {option}")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def capget(pid: int = 0) -> tuple[int, int, int]:
+    """capget(2): (effective, permitted, inheritable) as 64-bit masks."""
+    hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, pid)
+    data = (_CapData * 2)()
+    _check(_libc.syscall(_SYS_CAPGET, ctypes.byref(hdr), data), f"capget {pid}")
+    return tuple(getattr(data[0], f) | (getattr(data[1], f) << 32)
+                 for f in ("effective", "permitted", "inheritable"))
+
+
+def capset(effective: int, permitted: int, inheritable: int) -> None:
+    """capset(2) on the calling thread, masks as 64-bit integers."""
+    hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    for i in (0, 1):
+        data[i].effective = (effective >> (32 * i)) & 0xFFFFFFFF
+        data[i].permitted = (permitted >> (32 * i)) & 0xFFFFFFFF
+        data[i].inheritable = (inheritable >> (32 * i)) & 0xFFFFFFFF
+    _check(_libc.syscall(_SYS_CAPSET, ctypes.byref(hdr), data), "capset")

@@ -1,0 +1,119 @@
+"""Users: resolve Docker's `-u name|uid[:group|gid]` against a rootfs's /etc/passwd and /etc/group.
+
+The rules are moby/sys/user's GetExecUser: a name must exist in passwd; a numeric uid need not
+(then gid defaults to the spec's); an empty spec means "use User's numbers as they are"; a named or numeric
+group replaces the primary gid; supplementary groups (from /etc/group membership) are added only
+when no group was given. Parsing is pure; `read_exec_user(root, user)` is the one reader.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from minidock.errors import RuntimeSetupError
+from minidock.oci.runtimespec import User
+
+
+@dataclass(frozen=True, slots=True)
+class PasswdEntry:
+    name: str
+    uid: int
+    gid: int
+    home: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEntry:
+    name: str
+    gid: int
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecUser:
+    """The identity the container process gets."""
+
+    uid: int
+    gid: int
+    sgids: tuple[int, ...] = ()
+    home: str = "/"
+
+
+def _int(s: str) -> int | None:
+    return int(s) if s.isdigit() else None
+
+
+def parse_passwd(text: str) -> list[PasswdEntry]:
+    """Entries of an /etc/passwd text (malformed lines are skipped, like libc)."""
+    out = []
+    for line in text.splitlines():
+        f = line.strip().split(":")
+        if len(f) < 4 or line.startswith("#") or _int(f[2]) is None or _int(f[3]) is None:
+            continue
+        out.append(PasswdEntry(f[0], int(f[2]), int(f[3]), f[5] if len(f) > 5 else ""))
+    return out
+
+
+def parse_group(text: str) -> list[GroupEntry]:
+    """Entries of an /etc/group text."""
+    out = []
+    for line in text.splitlines():
+        f = line.strip().split(":")
+        if len(f) < 3 or line.startswith("#") or _int(f[2]) is None:
+            continue
+        members = tuple(m for m in (f[3].split(",") if len(f) > 3 else []) if m)
+        out.append(GroupEntry(f[0], int(f[2]), members))
+    return out
+
+
+def _find_user(arg: str, default: User, passwd: list[PasswdEntry]) -> tuple[PasswdEntry | None, int, int]:
+    """(matched entry, uid, gid) for the user part of the spec."""
+    match = next((p for p in passwd if p.name == arg or str(p.uid) == arg), None)
+    if match is not None:
+        return match, match.uid, match.gid
+    uid = _int(arg)
+    if uid is None:
+        raise RuntimeSetupError(f"unable to find user {arg}: no matching entries in passwd file", stage="user")
+    return None, uid, default.gid
+
+
+def resolve(spec: str, passwd: list[PasswdEntry], groups: list[GroupEntry],
+            default: User | None = None) -> ExecUser:
+    """Docker's resolution of `spec` (`name|uid[:group|gid]`) to uid, gid and supplementary gids."""
+    default = default or User()
+    if not spec:  # nothing to resolve: the spec's numbers as they are (OCI), HOME from passwd
+        home = next((p.home for p in passwd if p.uid == default.uid and p.home), "/")
+        return ExecUser(default.uid, default.gid, default.additional_gids, home)
+    user_arg, has_group, group_arg = spec.partition(":")
+    entry, uid, gid = _find_user(user_arg, default, passwd)
+    sgids: list[int] = []
+    if has_group and group_arg:
+        g = next((g for g in groups if g.name == group_arg or str(g.gid) == group_arg), None)
+        if g is not None:
+            gid = g.gid
+        elif _int(group_arg) is not None:
+            gid = int(group_arg)
+        else:
+            raise RuntimeSetupError(f"unable to find group {group_arg}: no matching entries in group file",
+                                    stage="user")
+    elif entry is not None:
+        sgids = [g.gid for g in groups if entry.name in g.members]
+    extra = [g for g in default.additional_gids if g not in sgids]
+    home = entry.home if entry is not None and entry.home else "/"
+    return ExecUser(uid, gid, tuple(sgids + extra), home)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+
+
+def read_exec_user(root: str, user: User) -> ExecUser:
+    """Resolve `user.name` (or the numeric uid when empty) against `root`/etc/{passwd,group}."""
+    passwd = parse_passwd(_read(os.path.join(root, "etc/passwd")))
+    groups = parse_group(_read(os.path.join(root, "etc/group")))
+    return resolve(user.name, passwd, groups, user)
