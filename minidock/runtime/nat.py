@@ -1,0 +1,242 @@
+"""NAT and forwarding with iptables, in minidock's own chains only.
+
+Chains: nat `MINIDOCK-POSTROUTING` (masquerade of each network's subnet leaving by a non-bridge
+interface, hairpin masquerade), nat `MINIDOCK-DNAT` (published ports), filter `MINIDOCK-FORWARD`
+(accept container traffic even under a DROP policy). Jumps: nat POSTROUTING -> MINIDOCK-POSTROUTING,
+nat PREROUTING (local destinations) and nat OUTPUT (local destinations outside 127/8: loopback is
+served by the userland proxy, see portmap.py) -> MINIDOCK-DNAT, filter FORWARD -> MINIDOCK-FORWARD.
+Every rule carries a comment `minidock:<container id>` or `minidock:net:<bridge>`, so removal
+deletes exactly our lines (found in iptables-save output) and never anyone else's.
+
+Rules are computed by pure functions (text in, text out) and applied with one `iptables-save` and
+one `iptables-restore --noflush` per operation, under an flock so concurrent runs do not add a
+jump twice. Lifecycle: `setup_network` when a network's bridge is ensured (idempotent),
+`add_port_rules` after attach, `remove_rules(container_id)` at detach, `remove_network_rules` and
+`teardown_all` when the last network is gone.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from minidock.errors import RuntimeSetupError
+from minidock.runtime.ipam import locked
+from minidock.runtime.portmap import PortMapping
+
+POSTROUTING = "MINIDOCK-POSTROUTING"
+DNAT = "MINIDOCK-DNAT"
+FORWARD = "MINIDOCK-FORWARD"
+CHAINS = {"nat": (POSTROUTING, DNAT), "filter": (FORWARD,)}
+JUMPS: tuple[tuple[str, str, str], ...] = (
+    ("nat", "POSTROUTING", f"-j {POSTROUTING}"),
+    ("nat", "PREROUTING", f"-m addrtype --dst-type LOCAL -j {DNAT}"),
+    ("nat", "OUTPUT", f"! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j {DNAT}"),
+    ("filter", "FORWARD", f"-j {FORWARD}"),
+)
+IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
+LOCK = Path("/run/minidock/iptables.lock")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule to append: table, chain and the iptables match/target arguments."""
+
+    table: str
+    chain: str
+    args: str
+    owner: str = ""
+
+
+def tag(owner: str) -> str:
+    """The comment that marks a rule as ours: `minidock:<container id>` or `minidock:net:<bridge>`."""
+    return f"minidock:{owner}"
+
+
+def _tagged(table: str, chain: str, args: str, owner: str) -> Rule:
+    return Rule(table, chain, f"{args} -m comment --comment {tag(owner)}", owner)
+
+
+# ---- pure: which rules -----------------------------------------------------------------------
+
+def network_rules(bridge: str, subnet: str) -> list[Rule]:
+    """Masquerade the subnet out of non-bridge interfaces; let bridge traffic through FORWARD."""
+    owner = f"net:{bridge}"
+    return [
+        _tagged("nat", POSTROUTING, f"-s {subnet} ! -o {bridge} -j MASQUERADE", owner),
+        _tagged("filter", FORWARD, f"-o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", owner),
+        _tagged("filter", FORWARD, f"-i {bridge} -j ACCEPT", owner),
+    ]
+
+
+def port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> list[Rule]:
+    """DNAT, hairpin masquerade and FORWARD accept for each published port (loopback-only ones excepted)."""
+    rules = []
+    for m in mappings:
+        if m.host_ip.startswith("127.") or ":" in m.host_ip:
+            continue  # 127.x is the userland proxy's; IPv6 is not NATed
+        dest = f"-d {m.host_ip} " if m.host_ip and m.host_ip != "0.0.0.0" else ""
+        p = f"-p {m.proto} -m {m.proto}"
+        rules += [
+            _tagged("nat", DNAT, f"{dest}! -i {bridge} {p} --dport {m.host_port} -j DNAT "
+                    f"--to-destination {container_ip}:{m.container_port}", container_id),
+            _tagged("nat", POSTROUTING, f"-s {container_ip}/32 -d {container_ip}/32 {p} --dport {m.container_port} "
+                    "-j MASQUERADE", container_id),
+            _tagged("filter", FORWARD, f"-d {container_ip}/32 ! -i {bridge} -o {bridge} {p} "
+                    f"--dport {m.container_port} -j ACCEPT", container_id),
+        ]
+    return rules
+
+
+def parse_save(text: str) -> dict[str, list[str]]:
+    """table -> its lines (chain declarations `:X` and rules `-A ...`) of iptables-save output."""
+    tables: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("*"):
+            current = tables.setdefault(line[1:].strip(), [])
+        elif line == "COMMIT":
+            current = None
+        elif current is not None and line[:1] in (":", "-"):
+            current.append(line)
+    return tables
+
+
+def _has_tag(line: str, owner: str) -> bool:
+    return re.search(rf'--comment "?{re.escape(tag(owner))}"?(\s|$)', line) is not None
+
+
+def _restore(sections: dict[str, list[str]]) -> str:
+    return "".join(f"*{t}\n" + "".join(f"{ln}\n" for ln in lines) + "COMMIT\n"
+                   for t, lines in sections.items() if lines)
+
+
+def plan_setup(save: str, rules: Iterable[Rule]) -> str:
+    """iptables-restore --noflush input adding what is missing: our chains, the jumps, `rules`.
+
+    A rule counts as present when a line of its chain carries its comment (rules are tagged and
+    one owner's rules are added together), a jump when its builtin chain already jumps there.
+    """
+    tables = parse_save(save)
+    out: dict[str, list[str]] = {}
+    for table, chains in CHAINS.items():
+        lines = tables.get(table, [])
+        out[table] = [f":{c} - [0:0]" for c in chains if not any(ln.startswith(f":{c} ") for ln in lines)]
+    for table, chain, args in JUMPS:
+        target = args.rsplit(" ", 1)[-1]
+        if not any(ln.startswith(f"-A {chain} ") and ln.endswith(f"-j {target}") for ln in tables.get(table, [])):
+            out[table].append(f"-A {chain} {args}")
+    for r in rules:
+        present = any(ln.startswith(f"-A {r.chain} ") and _has_tag(ln, r.owner) for ln in tables.get(r.table, []))
+        if not present:
+            out.setdefault(r.table, []).append(f"-A {r.chain} {r.args}")
+    if not any(ln.startswith("-A") for lines in out.values() for ln in lines):
+        return ""
+    return _restore(out)
+
+
+def plan_remove(save: str, owner: str) -> str:
+    """iptables-restore --noflush input deleting every rule tagged `minidock:<owner>` (nothing else)."""
+    out = {t: ["-D" + ln[2:] for ln in lines if ln.startswith("-A ") and _has_tag(ln, owner)]
+           for t, lines in parse_save(save).items()}
+    return _restore(out)
+
+
+def plan_teardown(save: str) -> str:
+    """Input removing our jumps and chains, or "" while any minidock-tagged rule remains."""
+    tables = parse_save(save)
+    if any("minidock:" in ln for lines in tables.values() for ln in lines):
+        return ""
+    out: dict[str, list[str]] = {}
+    for table, chain, args in JUMPS:
+        target = args.rsplit(" ", 1)[-1]
+        out.setdefault(table, []).extend("-D" + ln[2:] for ln in tables.get(table, [])
+                                         if ln.startswith(f"-A {chain} ") and ln.endswith(f"-j {target}"))
+    for table, chains in CHAINS.items():
+        have = tables.get(table, [])
+        for c in chains:
+            if any(ln.startswith(f":{c} ") for ln in have):
+                out.setdefault(table, []).extend([f"-F {c}", f"-X {c}"])
+    return _restore(out)
+
+
+# ---- edges: the kernel and iptables ----------------------------------------------------------
+
+def _run(argv: list[str], stdin: str | None = None) -> str:
+    try:
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
+    except OSError as e:
+        raise RuntimeSetupError(f"network: {argv[0]}: {e.strerror}", stage="network") from e
+    if done.returncode != 0:
+        msg = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+        raise RuntimeSetupError(f"network: {' '.join(argv[:2])}: {msg}", stage="network")
+    return done.stdout
+
+
+def _save() -> str:
+    return _run(["iptables-save", "-t", "nat"]) + _run(["iptables-save", "-t", "filter"])
+
+
+@contextmanager
+def _transaction() -> Iterator[str]:
+    """Hold the minidock iptables lock and yield the current ruleset (nat and filter)."""
+    with locked(LOCK):
+        yield _save()
+
+
+def _apply(restore: str) -> None:
+    if restore:
+        _run(["iptables-restore", "-w", "--noflush"], restore)
+
+
+def ensure_forwarding() -> None:
+    """Turn on IPv4 forwarding (`sysctl net.ipv4.ip_forward=1`) unless it is on."""
+    try:
+        if IP_FORWARD.read_text().strip() != "1":
+            IP_FORWARD.write_text("1\n")
+    except OSError as e:
+        raise RuntimeSetupError(f"network: enable {IP_FORWARD}: {e.strerror}", stage="network") from e
+
+
+def setup_network(bridge: str, subnet: str) -> None:
+    """Forwarding on, our chains and jumps present, the network's masquerade/forward rules; idempotent."""
+    ensure_forwarding()
+    with _transaction() as save:
+        _apply(plan_setup(save, network_rules(bridge, subnet)))
+
+
+def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> None:
+    """DNAT the container's published ports (replacing rules it had before)."""
+    rules = port_rules(container_id, bridge, container_ip, mappings)
+    if not rules:
+        return
+    with _transaction() as save:
+        stale = plan_remove(save, container_id)
+        if stale:
+            _apply(stale)
+            save = _save()
+        _apply(plan_setup(save, rules))
+
+
+def remove_rules(container_id: str) -> None:
+    """Delete every rule tagged `minidock:<container_id>`."""
+    with _transaction() as save:
+        _apply(plan_remove(save, container_id))
+
+
+def remove_network_rules(bridge: str) -> None:
+    """Delete the network's masquerade and forward rules."""
+    with _transaction() as save:
+        _apply(plan_remove(save, f"net:{bridge}"))
+
+
+def teardown_all() -> bool:
+    """Remove our jumps and chains when no minidock rule is left; False (nothing done) otherwise."""
+    with _transaction() as save:
+        restore = plan_teardown(save)
+        _apply(restore)
+        return bool(restore) or not any(c in save for cs in CHAINS.values() for c in cs)
