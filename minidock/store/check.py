@@ -1,0 +1,160 @@
+"""Store consistency check (`minidock system check`) and the repair of what can be repaired.
+
+`check` re-hashes every blob, checks blob names, that every image record's manifest, config and
+layers exist, that committed snapshots have metadata, an fs dir, a short link and existing parents,
+and reports leftovers of interrupted work (ingests, tmp/, snapshot dirs without metadata).
+`repair` removes leftovers, corrupt blobs and broken snapshots, and recreates missing short links;
+it holds the gc lock, so pulls and builds in flight (which hold `gc.lease`) are waited for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from minidock.errors import DigestMismatchError, ManifestError, MinidockError, NotFoundError
+from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import ImageConfig
+from minidock.store.atomic import atomic_write_json, locked
+from minidock.store.snapshots import COMMITTED
+from minidock.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding: `kind` says what repair does with it, `target` what it names (path or id)."""
+
+    kind: str
+    target: str
+    message: str
+    repairable: bool
+
+    def __str__(self) -> str:
+        return f"{self.message}{' (repairable)' if self.repairable else ''}"
+
+
+def _blobs(store: Store) -> list[Problem]:
+    out: list[Problem] = []
+    if not store.paths.blobs.is_dir():
+        return out
+    for alg_dir in sorted(store.paths.blobs.iterdir()):
+        for f in sorted(alg_dir.iterdir()) if alg_dir.is_dir() else [alg_dir]:
+            try:
+                d = Digest.parse(f"{alg_dir.name}:{f.name}")
+            except ManifestError:
+                out.append(Problem("blob-name", str(f), f"blob {f}: not a digest name", True))
+                continue
+            try:
+                store.content.verify(d)
+            except DigestMismatchError as e:
+                out.append(Problem("blob-corrupt", str(d), str(e), True))
+    return out
+
+
+def _images(store: Store) -> list[Problem]:
+    out: list[Problem] = []
+    try:
+        records = store.images.list()
+    except MinidockError as e:
+        return [Problem("images-json", str(store.paths.images_json), str(e), False)]
+    for rec in records:
+        def bad(msg: str, name: str = rec.name) -> None:
+            out.append(Problem("image", name, f"image {name}: {msg}", False))
+        try:
+            m = store.images.manifest(rec)
+            config = ImageConfig.from_bytes(store.content.read(m.config.digest))
+        except (NotFoundError, ManifestError) as e:
+            bad(str(e))
+            continue
+        for layer in m.layers:
+            if not store.content.exists(layer.digest):
+                bad(f"layer blob {layer.digest} missing")
+        for chain in config.chain_ids():
+            if not store.snapshots.exists(chain):
+                bad(f"snapshot {chain} missing (pull the image again)")
+                break
+    return out
+
+
+def _snapshot(store: Store, d: Path) -> list[Problem]:
+    sid = d.name
+    m = store.snapshots.meta(sid)
+    if m is None:
+        return [Problem("snapshot-leftover", sid, f"snapshot {sid}: no metadata (interrupted write)", True)]
+    problems: list[Problem] = []
+    parent = m.get("parent")
+    if parent and not store.snapshots.exists(Digest.parse(parent)):
+        problems.append(Problem("snapshot-broken", sid, f"snapshot {sid}: parent {parent} missing",
+                                m.get("kind") == COMMITTED))
+    if not (d / "fs").is_dir():
+        problems.append(Problem("snapshot-broken", sid, f"snapshot {sid}: fs directory missing", True))
+    if m.get("kind") == COMMITTED:
+        short = m.get("short")
+        link = store.paths.links / str(short)
+        if not short or not link.is_symlink() or os.readlink(link) != f"../snapshots/{sid}/fs":
+            problems.append(Problem("snapshot-link", sid, f"snapshot {sid}: short link l/{short} missing or wrong",
+                                    True))
+    return problems
+
+
+def _snapshots(store: Store) -> list[Problem]:
+    out: list[Problem] = []
+    if store.paths.snapshots.is_dir():
+        for d in sorted(store.paths.snapshots.iterdir()):
+            out += _snapshot(store, d)
+    if store.paths.links.is_dir():
+        for link in sorted(store.paths.links.iterdir()):
+            if not link.exists():
+                out.append(Problem("link-dangling", str(link), f"short link {link.name}: dangling", True))
+    return out
+
+
+def _leftovers(store: Store) -> list[Problem]:
+    out: list[Problem] = []
+    for kind, base in (("ingest", store.paths.ingest), ("tmp", store.paths.tmp)):
+        if base.is_dir():
+            out += [Problem(f"leftover-{kind}", str(p), f"{kind} leftover {p.name}", True)
+                    for p in sorted(base.iterdir())]
+    return out
+
+
+def check(store: Store) -> list[Problem]:
+    """Every problem found in the store (empty: the store is consistent)."""
+    return _blobs(store) + _images(store) + _snapshots(store) + _leftovers(store)
+
+
+def _fix(store: Store, p: Problem) -> None:
+    if p.kind in ("blob-name", "leftover-ingest", "leftover-tmp", "link-dangling"):
+        path = Path(p.target)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    elif p.kind == "blob-corrupt":
+        store.content.delete(Digest.parse(p.target))
+    elif p.kind in ("snapshot-leftover", "snapshot-broken"):
+        shutil.rmtree(store.paths.snapshot(p.target), ignore_errors=True)
+    elif p.kind == "snapshot-link":
+        meta = store.snapshots.meta(p.target) or {}
+        short = str(meta.get("short") or p.target[:8])
+        link = store.paths.links / short
+        link.unlink(missing_ok=True)
+        os.symlink(f"../snapshots/{p.target}/fs", link)
+        if meta.get("short") != short:
+            atomic_write_json(store.paths.snapshot(p.target) / "meta.json", {**meta, "short": short})
+
+
+def repair(store: Store) -> list[Problem]:
+    """Fix every repairable problem (repeating while fixes reveal new ones); returns what was fixed."""
+    fixed: list[Problem] = []
+    with locked(store.paths.lock("gc")), locked(store.paths.lock("snapshots")):
+        for _ in range(10):
+            todo = [p for p in check(store) if p.repairable and p not in fixed]
+            if not todo:
+                break
+            for p in todo:
+                _fix(store, p)
+            fixed += todo
+    return fixed

@@ -1,0 +1,49 @@
+"""system check: finds tampered blobs, broken records and snapshots, leftovers; repair fixes them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from minidock.paths import Paths
+from minidock.store.check import check, repair
+from minidock.store.store import Store
+from tests.store.imagetools import add_image
+
+
+def test_a_consistent_store_has_no_problems(store_root: Path, tmp_path: Path) -> None:
+    store = Store.open(Paths(store_root))
+    add_image(store, "a:1", [{"f": b"1"}, {"g": b"2"}], tmp_path)
+    assert check(store) == []
+
+
+def test_check_finds_a_tampered_blob_and_repair_removes_it(store_root: Path, tmp_path: Path) -> None:
+    store = Store.open(Paths(store_root))
+    rec = add_image(store, "a:1", [{"f": b"1"}], tmp_path)
+    layer = store.images.manifest(rec).layers[0].digest
+    path = store.content.path(layer)
+    os.chmod(path, 0o644)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    problems = check(store)
+    assert [p.kind for p in problems] == ["blob-corrupt"] and str(layer) in str(problems[0])
+    repair(store)
+    assert [p.message for p in check(store)] == [f"image a:1: layer blob {layer} missing"]
+
+
+def test_check_finds_leftovers_and_broken_snapshots(store_root: Path, tmp_path: Path) -> None:
+    store = Store.open(Paths(store_root))
+    rec = add_image(store, "a:1", [{"f": b"1"}, {"g": b"2"}], tmp_path)
+    (store.paths.ingest / "pull-x").mkdir()
+    store.snapshots.new_extract()
+    (store.paths.snapshot("half-done")).mkdir()
+    base = store.snapshots.list()[0] if store.snapshots.list()[0].parent is None else store.snapshots.list()[1]
+    shutil.rmtree(store.paths.snapshot(base.id))  # the child's parent disappears
+    kinds = sorted(p.kind for p in check(store))
+    assert kinds == ["image", "leftover-ingest", "leftover-tmp", "link-dangling", "snapshot-broken",
+                     "snapshot-leftover"]
+    fixed = repair(store)
+    assert {p.kind for p in fixed} >= {"leftover-ingest", "leftover-tmp", "snapshot-broken"}
+    left = check(store)
+    assert all(not p.repairable for p in left) and [p.target for p in left] == [rec.name]
+    assert store.snapshots.list() == [] and os.listdir(store.paths.links) == []
