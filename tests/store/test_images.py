@@ -29,7 +29,7 @@ def test_put_get_list_remove(store: Store, tmp_path: Path) -> None:
     on_disk = json.loads(store.paths.images_json.read_text())
     assert on_disk["version"] == 1 and on_disk["images"]["docker.io/library/b:1"]["index"] == str(rec.target.digest)
     store.images.remove(rec.name)
-    with pytest.raises(ImageNotFoundError, match="docker.io/library/a:latest"):
+    with pytest.raises(ImageNotFoundError, match=r"docker\.io/library/a:latest"):
         store.images.get(rec.name)
     with pytest.raises(ImageNotFoundError):
         store.images.remove(rec.name)
