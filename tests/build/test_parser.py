@@ -209,3 +209,12 @@ def test_cli_error_is_one_line(tmp_path: Path) -> None:
     assert proc.stderr == f"{path}:2: unknown instruction: RNU (did you mean RUN?)\n"
     missing = _cli(str(tmp_path / "nope"))
     assert missing.returncode == 1 and "Traceback" not in missing.stderr and missing.stderr.count("\n") == 1
+
+
+def test_go_quote_and_invalid_utf8() -> None:
+    from minidock.build.nodes import go_quote
+    from minidock.build.parser import decode
+
+    assert go_quote('a"\\\x00\x7f\u00a0\u00ad♥한\U0001f600\t') == '"a\\"\\\\\\x00\\x7f\\u00a0\\u00ad♥한😀\\t"'
+    result = parse(decode(b"FROM a\nRUN echo \xff\xfe\n"))
+    assert result.dump() == '(from "a")\n(run "echo \\xff\\xfe")\n'
