@@ -5,4 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-REGISTERS: list[Callable[[Any], None]] = []
+from minidock.cli import network
+
+REGISTERS: list[Callable[[Any], None]] = [network.register]

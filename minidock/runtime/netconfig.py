@@ -10,6 +10,7 @@ under `<state_dir>/networks.lock`. Kernel objects (bridge, NAT rules) are not to
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -66,7 +67,7 @@ def _bridge_config(name: str, net_id: str, bridge: str, subnet: IPv4Network) -> 
 
 
 def _builtin(name: str) -> NetworkConfig:
-    return NetworkConfig(name, (name.encode().hex() * 64)[:64], BUILTIN_DRIVERS[name])
+    return NetworkConfig(name, hashlib.sha256(f"minidock-network-{name}".encode()).hexdigest(), BUILTIN_DRIVERS[name])
 
 
 class NetworkStore:

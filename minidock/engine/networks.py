@@ -1,0 +1,85 @@
+"""Networks for the CLI (`network create/ls/inspect/rm`) and for `run` (the network a container joins).
+
+A thin layer over minidock.runtime.netconfig (the store) plus the kernel objects of a network:
+the bridge (runtime.network) and its NAT rules (runtime.nat), created lazily when the first
+container joins and removed with the network. State lives in `Paths.networks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minidock.config import Settings
+from minidock.errors import UsageError
+from minidock.paths import Paths
+from minidock.runtime import nat, network
+from minidock.runtime.netconfig import NetworkConfig, NetworkStore
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkMode:
+    """What `--network VALUE` means: a bridge network to join, or none/host/container:NAME."""
+
+    kind: str  # "bridge" | "none" | "host" | "container"
+    network: NetworkConfig | None = None
+    container: str = ""
+
+
+def _store(paths: Paths | None) -> NetworkStore:
+    p = (paths or Paths.from_env()).ensure()
+    return NetworkStore(p.networks)
+
+
+def _with_default(store: NetworkStore, settings: Settings | None) -> None:
+    s = settings or Settings.load()
+    store.ensure_default(s.bridge_subnet, network.host_networks())
+
+
+def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> NetworkConfig:
+    """`network create NAME [--subnet CIDR]` (the bridge appears when a container first joins)."""
+    store = _store(paths)
+    _with_default(store, None)
+    return store.create(name, subnet, network.host_networks())
+
+
+def list_networks(paths: Paths | None = None, settings: Settings | None = None) -> list[NetworkConfig]:
+    """`network ls`: bridge, user networks, host, none."""
+    store = _store(paths)
+    _with_default(store, settings)
+    return store.list()
+
+
+def inspect(ref: str, paths: Paths | None = None) -> NetworkConfig:
+    """`network inspect NAME|ID`."""
+    store = _store(paths)
+    _with_default(store, None)
+    return store.inspect(ref)
+
+
+def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
+    """`network rm NAME|ID`: refused while containers use it; the bridge and its NAT rules go too."""
+    store = _store(paths)
+    cfg = store.remove(ref)
+    if cfg.bridge:
+        nat.remove_network_rules(cfg.bridge)
+        network.remove_bridge(cfg.bridge)
+    return cfg
+
+
+def resolve_mode(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:
+    """`--network` value -> mode; a bridge network is returned with its bridge up and NAT in place."""
+    if value in ("none", "host"):
+        return NetworkMode(value)
+    if value.startswith("container:"):
+        name = value.partition(":")[2]
+        if not name:
+            raise UsageError("invalid --network container: needs a container name or id")
+        return NetworkMode("container", container=name)
+    store = _store(paths)
+    _with_default(store, settings)
+    cfg = store.inspect(value or "bridge")
+    if cfg.driver != "bridge":
+        return NetworkMode(cfg.name)
+    network.ensure_bridge(cfg.bridge, cfg.gateway_cidr)
+    nat.setup_network(cfg.bridge, cfg.subnet)
+    return NetworkMode("bridge", cfg)
