@@ -23,6 +23,10 @@ def build_app() -> object:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a MinidockError becomes one `minidock: ...` line on stderr and its exit code."""
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("run", "create"):  # latency-critical: never imports typer
+        from minidock.cli.run import run_main
+
+        return run_main(args[1:], args[0])
     try:
         app = build_app()
         app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]

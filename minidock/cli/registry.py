@@ -5,6 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from minidock.cli import network
+from minidock.cli import network, pull, run
 
-REGISTERS: list[Callable[[Any], None]] = [network.register]
+REGISTERS: list[Callable[[Any], None]] = [run.register, network.register, pull.register]

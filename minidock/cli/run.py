@@ -1,0 +1,66 @@
+"""`minidock run` / `create`: parse (argparse, no typer on this path), one engine call, exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from minidock.errors import MinidockError
+
+
+def explain_sink(step: Any) -> None:
+    """Print one kernel step of --explain: time, where, what, and the shell command that does it."""
+    shell = f"\n      $ {step.shell}" if step.shell else ""
+    print(f"[{step.ms:7.2f} ms] {step.where:<7} {step.title}{shell}", file=sys.stderr, flush=True)
+
+
+def pull_for_run(image: str, platform: str) -> None:
+    """Docker's behaviour when the image is missing: say so on stderr, pull with progress."""
+    from minidock.cli.pull import pull_and_render
+
+    print(f"Unable to find image '{image}' locally", file=sys.stderr)
+    pull_and_render(image, platform, quiet=False, out=sys.stderr)
+
+
+def run_main(argv: list[str], command: str = "run") -> int:
+    """The whole `minidock run ARGS`; returns the exit code (MinidockError maps to its own)."""
+    from minidock.cli import runargs
+    from minidock.engine import containers
+
+    try:
+        req = runargs.parse(command, argv)
+        if command == "create":
+            created = containers.create(req, pull_for_run)
+            print(created.record.id)
+            return 0
+        if req.detach:
+            from minidock.engine import lifecycle
+
+            print(lifecycle.run_detached(req, pull_for_run))
+            return 0
+        tracer = None
+        if req.explain:
+            from minidock.runtime.explain import Tracer
+
+            tracer = Tracer(explain_sink)
+        io = containers.RunIO(tracer=tracer) if tracer else containers.RunIO()
+        io.pull = pull_for_run
+        return containers.run_foreground(req, io)
+    except MinidockError as e:
+        print(f"minidock: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def register(app: Any) -> None:
+    """List run/create in `minidock --help`; their arguments go to argparse untouched."""
+    import typer
+
+    settings = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+    for name, text in (("run", "Create and run a new container from an image"),
+                       ("create", "Create a new container")):
+        def command(ctx: typer.Context, _name: str = name) -> None:
+            raise typer.Exit(run_main(list(ctx.args), _name))
+
+        app.command(name, help=text, context_settings=settings, add_help_option=False)(command)

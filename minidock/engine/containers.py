@@ -1,0 +1,170 @@
+"""Creating and running containers: image -> snapshot -> spec -> runtime; records kept in the store.
+
+Lifecycle of a foreground `run`: resolve (and pull) the image, reserve id and name, prepare the
+container's active snapshot (overlay upper on the image's layers), translate image config + flags
+into an OCI spec (written to containers/<id>/config.json), hand it to the runtime, record the exit
+status, and with `--rm` remove snapshot and record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minidock.engine.lookup import LoadedImage, find_image, load_record, open_store
+from minidock.engine.names import random_name
+from minidock.engine.request import RunRequest
+from minidock.engine.spec import RunFlags, SpecInputs, build_spec
+from minidock.errors import ImageNotFoundError, MinidockError, UsageError
+from minidock.oci.runtimespec import Resources, Spec, User
+from minidock.runtime.explain import NullTracer, Tracer
+from minidock.store.atomic import atomic_write_json
+from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
+from minidock.store.store import Store
+
+CGROUP_ROOT = Path(os.environ.get("MINIDOCK_CGROUP_ROOT", "/sys/fs/cgroup"))
+Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
+
+
+@dataclass(slots=True)
+class RunIO:
+    """Where a foreground container's stdio goes, the tracer for --explain, and how to pull."""
+
+    stdin: int = 0
+    stdout: int = 1
+    stderr: int = 2
+    tracer: Tracer = field(default_factory=NullTracer)
+    pull: Puller | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A container that exists in the store (record, snapshot, config.json) but has not run yet."""
+
+    store: Store
+    record: ContainerRecord
+    spec: Spec
+    image: LoadedImage
+
+
+def resources_of(req: RunRequest) -> Resources:
+    """--memory/--memory-swap/--cpus/--cpu-shares/--pids-limit -> cgroup resources (Docker's rules)."""
+    from minidock.runtime.cgroups import parse_bytes, parse_cpus
+
+    memory = parse_bytes(req.memory) if req.memory else None
+    swap = parse_bytes(req.memory_swap) if req.memory_swap else None
+    if swap is not None and memory is None and swap != -1:
+        raise UsageError("--memory-swap needs --memory as well")
+    quota = period = None
+    if req.cpus:
+        quota, period = parse_cpus(req.cpus)
+    return Resources(memory_limit=memory, memory_swap=swap, cpu_shares=req.cpu_shares or None,
+                     cpu_quota=quota, cpu_period=period, pids_limit=req.pids_limit or None)
+
+
+def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedImage:
+    """The image of `req`, pulled first when missing (or always with --pull always)."""
+    if req.pull not in ("missing", "always", "never"):
+        raise UsageError(f"invalid --pull policy {req.pull!r}: want missing, always or never")
+    rec = None if req.pull == "always" else find_image(store, req.image)
+    if rec is None:
+        if req.pull == "never" or pull is None:
+            raise ImageNotFoundError(f"image {req.image}: not found")
+        pull(req.image, req.platform)
+        rec = find_image(store, req.image)
+        if rec is None:
+            raise ImageNotFoundError(f"image {req.image}: not found after pull")
+    return load_record(store, rec)
+
+
+def _flags(req: RunRequest) -> RunFlags:
+    network = req.network or "bridge"
+    return RunFlags(args=req.args, entrypoint=req.entrypoint, env=req.env, env_files=req.env_files,
+                    workdir=req.workdir, user=req.user, hostname=req.hostname, tty=req.tty,
+                    read_only=req.read_only, volumes=req.volumes, tmpfs=req.tmpfs, cap_add=req.cap_add,
+                    cap_drop=req.cap_drop, resources=resources_of(req), network=network,
+                    privileged=req.privileged)
+
+
+def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None) -> Created:
+    """Reserve the container: record, active snapshot, config.json. Undone on any failure."""
+    store = store or open_store()
+    flags = _flags(req)  # bad flags fail before anything is written
+    image = ensure_image(store, req, pull)
+    containers = ContainerStore(store.paths)
+    cid = containers.new_id()
+    record = ContainerRecord(id=cid, name=req.name or random_name(), image=req.image,
+                             image_id=str(image.id), created=now_rfc3339(),
+                             host_config=_host_config(req))
+    containers.create(record)
+    try:
+        rootfs = store.snapshots.prepare(cid, image.top_layer)
+        user = User(name=req.user or image.config.config.user)
+        inp = SpecInputs(image=image.config.config, rootfs=rootfs,
+                         root_path=str(containers.dir(cid) / "rootfs"), container_id=cid, user=user)
+        spec = build_spec(inp, flags, os.environ)
+        (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
+        atomic_write_json(containers.dir(cid) / "config.json", spec.to_json())
+        record = containers.update(cid, command=spec.process.args)
+    except BaseException:
+        remove_files(store, cid)
+        raise
+    return Created(store, record, spec, image)
+
+
+def _host_config(req: RunRequest) -> dict[str, object]:
+    return {"AutoRemove": req.rm, "NetworkMode": req.network or "bridge", "Binds": list(req.volumes),
+            "Memory": req.memory, "Cpus": req.cpus, "PidsLimit": req.pids_limit, "Privileged": req.privileged,
+            "ReadonlyRootfs": req.read_only, "CapAdd": list(req.cap_add), "CapDrop": list(req.cap_drop),
+            "RestartPolicy": req.restart, "Init": req.init, "PortBindings": list(req.publish),
+            "Tty": req.tty, "OpenStdin": req.interactive}
+
+
+def remove_files(store: Store, cid: str) -> None:
+    """Remove a container's snapshot and record (the runtime already tore down its mounts)."""
+    from contextlib import suppress
+
+    with suppress(MinidockError, OSError):
+        store.snapshots.remove(cid)
+    ContainerStore(store.paths).remove(cid)
+
+
+def run_foreground(req: RunRequest, io: RunIO) -> int:
+    """`minidock run` without -d: create, start in this process, wait, record; returns the exit code."""
+    from minidock.runtime import process
+
+    c = create(req, io.pull)
+    containers = ContainerStore(c.store.paths)
+    opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
+                              stderr=io.stderr)
+    containers.update(c.record.id, status="running", started_at=now_rfc3339(), monitor_pid=os.getpid())
+    try:
+        status = process.run(c.spec, opts)
+    except MinidockError as e:
+        _finish(c, containers, req, exit_code=e.exit_code, error=str(e))
+        raise
+    _finish(c, containers, req, exit_code=status.code, oom=status.oom_killed)
+    if status.oom_killed:
+        raise_oom(status.code)
+    return status.code
+
+
+class OOMKilledError(MinidockError):
+    """Not an error of minidock's: the container was killed by its memory limit (exit 137)."""
+
+
+def raise_oom(code: int) -> None:
+    err = OOMKilledError("container was OOM-killed: it exceeded its memory limit (--memory)")
+    err.exit_code = code
+    raise err
+
+
+def _finish(c: Created, containers: ContainerStore, req: RunRequest, exit_code: int, *, oom: bool = False,
+            error: str = "") -> None:
+    if req.rm:
+        remove_files(c.store, c.record.id)
+        return
+    containers.update(c.record.id, status="exited", exit_code=exit_code, oom_killed=oom, error=error,
+                      finished_at=now_rfc3339(), pid=0)
