@@ -5,6 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from minidock.cli import network, pull, run
+from minidock.cli import images, network, pull, runcmd
 
-REGISTERS: list[Callable[[Any], None]] = [run.register, network.register, pull.register]
+REGISTERS: list[Callable[[Any], None]] = [runcmd.register, network.register, pull.register, images.register]

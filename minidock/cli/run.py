@@ -40,9 +40,7 @@ def run_main(argv: list[str], command: str = "run") -> int:
             return 0
         tracer = None
         if req.explain:
-            from minidock.runtime.explain import Tracer
-
-            tracer = Tracer(explain_sink)
+            tracer = containers.explain_tracer(explain_sink)
         io = containers.RunIO(tracer=tracer) if tracer else containers.RunIO()
         io.pull = pull_for_run
         return containers.run_foreground(req, io)
@@ -51,16 +49,3 @@ def run_main(argv: list[str], command: str = "run") -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
-
-
-def register(app: Any) -> None:
-    """List run/create in `minidock --help`; their arguments go to argparse untouched."""
-    import typer
-
-    settings = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
-    for name, text in (("run", "Create and run a new container from an image"),
-                       ("create", "Create a new container")):
-        def command(ctx: typer.Context, _name: str = name) -> None:
-            raise typer.Exit(run_main(list(ctx.args), _name))
-
-        app.command(name, help=text, context_settings=settings, add_help_option=False)(command)

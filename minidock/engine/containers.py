@@ -19,7 +19,7 @@ from minidock.engine.request import RunRequest
 from minidock.engine.spec import RunFlags, SpecInputs, build_spec
 from minidock.errors import ImageNotFoundError, MinidockError, UsageError
 from minidock.oci.runtimespec import Resources, Spec, User
-from minidock.runtime.explain import NullTracer, Tracer
+from minidock.runtime.explain import NullTracer, Step, Tracer
 from minidock.store.atomic import atomic_write_json
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
 from minidock.store.store import Store
@@ -149,6 +149,11 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     if status.oom_killed:
         raise_oom(status.code)
     return status.code
+
+
+def explain_tracer(sink: Callable[[Step], None]) -> Tracer:
+    """A tracer for --explain that hands each kernel step to `sink` as it ends."""
+    return Tracer(sink)
 
 
 class OOMKilledError(MinidockError):
