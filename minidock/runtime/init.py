@@ -11,8 +11,14 @@ _exits: a child never returns into the caller's Python stack.
 
 from __future__ import annotations
 
+# Everything the child needs after pivot_root must be imported here, before it: the host's
+# Python library is unreachable from inside the container (resource, fcntl are extension modules).
+import errno
+import fcntl
 import os
+import resource
 import signal
+import struct
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -154,9 +160,8 @@ def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
 
 def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
     """A pty in the container's own devpts: master goes to the parent, slave becomes /dev/console."""
-    import fcntl
-    import socket
-    import struct
+    import socket  # before pivot_root: fine here
+
     ptmx = os.path.join(root, "dev/pts/ptmx")
     if not os.path.exists(ptmx):
         ptmx = "/dev/ptmx"
@@ -176,9 +181,6 @@ def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
 
 def _set_rlimits(spec: Spec, tracer: Tracer) -> None:
     """Apply the spec's rlimits, lowered to the current hard limit (no CAP_SYS_RESOURCE to raise it)."""
-    if not spec.process.rlimits:
-        return
-    import resource
     for r in spec.process.rlimits:
         which = getattr(resource, r.type, None)
         if which is None:
@@ -240,7 +242,6 @@ def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tr
     env = _env(spec, user)
     path = lookup(spec.process.args[0], env.get("PATH", DEFAULT_PATH))
     if slave is not None:  # why: the pty becomes the controlling terminal and stdio of PID 1
-        import fcntl
         fcntl.ioctl(slave, _TIOCSCTTY, 0)
         for fd in (0, 1, 2):
             os.dup2(slave, fd)
@@ -257,7 +258,6 @@ def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tr
 
 def _exec_failure(path: str, e: OSError) -> ChildError:
     """Docker's words for a failed execve: 127 for a missing file/interpreter, 126 otherwise."""
-    import errno
     if e.errno == errno.ENOENT:
         interp = _shebang(path)
         if interp is not None and interp.endswith("\r"):

@@ -79,6 +79,10 @@ def error_fields(exc: BaseException, stage: str) -> dict[str, Any]:
     kind = getattr(exc, "kind", "") or type(exc).__name__
     msg = str(exc)
     if isinstance(exc, OSError) and exc.strerror:
-        msg = exc.strerror if exc.filename is None else f"{exc.strerror}"
+        msg = exc.strerror
+        if exc.filename is not None and str(exc.filename) not in msg:
+            msg = f"{exc.filename}: {msg}"
+    if msg[1:2].islower():  # house style: lowercase messages (but keep acronyms)
+        msg = msg[:1].lower() + msg[1:]
     return {"stage": stage, "kind": kind, "msg": msg, "errno": err,
             "errname": errno_mod.errorcode.get(err, "")}

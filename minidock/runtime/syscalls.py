@@ -64,7 +64,7 @@ _SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(platform.machine(), 126)
 def _check(rc: int, what: str, path: str | None = None) -> int:
     if rc < 0:
         e = ctypes.get_errno()
-        raise OSError(e, f"{what}: {os.strerror(e)}", path)
+        raise OSError(e, f"{what}: {os.strerror(e).lower()}", path)
     return rc
 
 

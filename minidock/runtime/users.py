@@ -3,7 +3,8 @@
 The rules are moby/sys/user's GetExecUser: a name must exist in passwd; a numeric uid need not
 (then gid defaults to the spec's); an empty spec means "use User's numbers as they are"; a named or numeric
 group replaces the primary gid; supplementary groups (from /etc/group membership) are added only
-when no group was given. Parsing is pure; `read_exec_user(root, user)` is the one reader.
+when no group was given; like Docker's daemon, the primary gid heads the supplementary list.
+Parsing is pure; `read_exec_user(root, user)` is the one reader.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ def resolve(spec: str, passwd: list[PasswdEntry], groups: list[GroupEntry],
         return ExecUser(default.uid, default.gid, default.additional_gids, home)
     user_arg, has_group, group_arg = spec.partition(":")
     entry, uid, gid = _find_user(user_arg, default, passwd)
-    sgids: list[int] = []
     if has_group and group_arg:
         g = next((g for g in groups if g.name == group_arg or str(g.gid) == group_arg), None)
         if g is not None:
@@ -97,8 +97,9 @@ def resolve(spec: str, passwd: list[PasswdEntry], groups: list[GroupEntry],
         else:
             raise RuntimeSetupError(f"unable to find group {group_arg}: no matching entries in group file",
                                     stage="user")
-    elif entry is not None:
-        sgids = [g.gid for g in groups if entry.name in g.members]
+    sgids = [gid]  # Docker lists the primary group first, then (implicit form only) the memberships
+    if entry is not None and not group_arg:
+        sgids += [g.gid for g in groups if entry.name in g.members and g.gid != gid]
     extra = [g for g in default.additional_gids if g not in sgids]
     home = entry.home if entry is not None and entry.home else "/"
     return ExecUser(uid, gid, tuple(sgids + extra), home)
