@@ -210,6 +210,19 @@ class Snapshots:
                 raise StoreError(f"snapshot {chain_id}: parent chain loops")
         return out
 
+    def size(self, chain_id: Digest) -> int:
+        """Bytes of files in the committed snapshot's own layer (walked once, then kept in its metadata)."""
+        m = self.meta(chain_id.hex)
+        if m is None or m.get("kind") != COMMITTED:
+            raise NotFoundError(f"snapshot {chain_id}: not found")
+        if isinstance(m.get("size"), int):
+            return int(m["size"])
+        size = tree_size(self._dir(chain_id.hex) / "fs")
+        with self._lock():
+            if self.meta(chain_id.hex) == m:
+                atomic_write_json(self._dir(chain_id.hex) / META, {**m, "size": size})
+        return size
+
     def lower_dirs(self, chain_id: Digest) -> list[Path]:
         """The fs dirs of `chain_id` and its ancestors, top-most first."""
         return [self._dir(sid) / "fs" for sid in self._chain(chain_id)]
@@ -256,6 +269,6 @@ class Snapshots:
             out.append(SnapshotInfo(
                 id=d.name, kind=str(m.get("kind")),
                 parent=Digest.parse(m["parent"]) if m.get("parent") else None,
-                size=tree_size(d / "fs") if sizes else 0,
+                size=(m["size"] if isinstance(m.get("size"), int) else tree_size(d / "fs")) if sizes else 0,
                 diff_id=Digest.parse(m["diff_id"]) if m.get("diff_id") else None))
         return out

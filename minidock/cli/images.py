@@ -1,0 +1,151 @@
+"""Image commands that need only the store: images, inspect, tag, rmi, image prune, system df/check."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from minidock.cli.humanize import ago, docker_time, human_size
+from minidock.engine import images as eng
+from minidock.paths import Paths
+
+
+def _store() -> Any:
+    return eng.open_store(Paths.from_env())
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    """Docker-style columns: no borders, left-aligned, never wrapped, no trailing blanks."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="", padding=(0, 3, 0, 0))
+    for h in headers:
+        table.add_column(h, no_wrap=True, overflow="ignore")
+    for r in rows:
+        table.add_row(*r)
+    buf = io.StringIO()
+    Console(file=buf, width=1000, highlight=False, color_system=None).print(table)
+    print("\n".join(line.rstrip() for line in buf.getvalue().splitlines()))
+
+
+def _group(app: Any, name: str, text: str) -> Any:
+    """The sub-app `name` (another module may have added it already: share it)."""
+    import typer
+
+    for g in app.registered_groups:
+        if g.name == name:
+            return g.typer_instance
+    sub = typer.Typer(no_args_is_help=True, help=text)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def _images_json(s: Any) -> str:
+    size = human_size(s.size)
+    return json.dumps({"Containers": "N/A", "CreatedAt": docker_time(s.created), "CreatedSince": ago(s.created),
+                       "Digest": str(s.digest) if s.digest else "<none>", "ID": s.image_id.short,
+                       "Repository": s.repository, "SharedSize": "N/A", "Size": size, "Tag": s.tag,
+                       "UniqueSize": "N/A", "VirtualSize": size}, separators=(",", ":"))
+
+
+def images_cmd(quiet: bool = False, fmt: str = "") -> None:
+    """List images like `docker images`."""
+    rows = eng.list_images(_store())
+    if quiet:
+        for s in rows:
+            print(s.image_id.short)
+    elif fmt == "json":
+        for s in rows:
+            print(_images_json(s))
+    else:
+        _table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+               [[s.repository, s.tag, s.image_id.short, ago(s.created), human_size(s.size)] for s in rows])
+
+
+def inspect_cmd(names: list[str]) -> None:
+    store = _store()
+    print(json.dumps([eng.inspect_image(store, n).to_docker_json() for n in names], indent=4))
+
+
+def rmi_cmd(names: list[str], force: bool = False) -> None:
+    for line in eng.remove_images(_store(), names, force=force):
+        print(line)
+
+
+def prune_cmd() -> None:
+    res = eng.prune_images(_store())
+    if res.blobs or res.snapshots:
+        print("Deleted:")
+        for d in res.blobs:
+            print(f"deleted: {d}")
+        for sid in res.snapshots:
+            print(f"deleted: snapshot {sid[:12]}")
+    print(f"Total reclaimed space: {human_size(res.reclaimed)}")
+
+
+def df_cmd() -> None:
+    """Show disk usage."""
+    rows = eng.disk_usage(_store())
+    def pct(r: Any) -> str:
+        return f"{human_size(r.reclaimable)} ({r.reclaimable * 100 // r.size}%)" if r.size else human_size(0)
+    _table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+           [[r.type, str(r.total), str(r.active), human_size(r.size), pct(r)] for r in rows])
+
+
+def check_cmd(repair: bool = False) -> None:
+    import typer
+
+    report = eng.check_store(_store(), repair=repair)
+    for p in report.repaired:
+        print(f"repaired: {p.message}")
+    for p in report.problems:
+        print(p)
+    if report.problems:
+        raise typer.Exit(1)
+    if not report.repaired:
+        print("store is consistent")
+
+
+def register(app: Any) -> None:
+    """Add images, inspect, tag, rmi, `image ...` and `system df|check` to the typer app."""
+    import typer
+
+    image = _group(app, "image", "Manage images")
+    system = _group(app, "system", "Manage minidock")
+    quiet = typer.Option(False, "-q", "--quiet", help="only show image IDs")
+    fmt = typer.Option("", "--format", help="'json': one JSON object per line")
+    force = typer.Option(False, "-f", "--force", help="remove even when used or multiply named")
+    names = typer.Argument(..., help="IMAGE (name or id prefix)")
+
+    def images(q: bool = quiet, f: str = fmt) -> None:
+        """List images."""
+        images_cmd(q, f)
+
+    def inspect(image_names: list[str] = names) -> None:
+        """Show low-level information on images (Docker's JSON)."""
+        inspect_cmd(image_names)
+
+    def tag(source: str = typer.Argument(...), target: str = typer.Argument(...)) -> None:
+        """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""
+        eng.tag_image(_store(), source, target)
+
+    def rmi(image_names: list[str] = names, f: bool = force) -> None:
+        """Remove one or more images."""
+        rmi_cmd(image_names, f)
+
+    def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt (never prompts)")) -> None:
+        """Remove content (blobs, layers) no image, container or build needs."""
+        prune_cmd()
+
+    def check(repair: bool = typer.Option(False, "--repair", help="fix what can be fixed")) -> None:
+        """Verify every blob, image record and snapshot of the store; exit 1 on problems."""
+        check_cmd(repair)
+
+    for target, cmds in ((app, {"images": images, "inspect": inspect, "tag": tag, "rmi": rmi}),
+                         (image, {"ls": images, "inspect": inspect, "tag": tag, "rm": rmi, "prune": prune}),
+                         (system, {"df": df_cmd, "check": check})):
+        for name, fn in cmds.items():
+            target.command(name)(fn)

@@ -1,0 +1,272 @@
+"""The image facade: resolve, list, inspect, tag, remove, prune; store-only, no registry.
+
+Every function takes the Store; `open_store(paths)` is how the CLI gets one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from minidock.errors import ConflictError, ImageNotFoundError, ManifestError, NotFoundError, ReferenceFormatError
+from minidock.image.reference import Reference
+from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import ImageConfig
+from minidock.oci.manifest import Manifest
+from minidock.paths import Paths
+from minidock.store.check import Problem
+from minidock.store.check import check as store_check
+from minidock.store.check import repair as store_repair
+from minidock.store.containers import ContainerStore
+from minidock.store.gc import GcResult, collect
+from minidock.store.images import ImageRecord
+from minidock.store.store import Store
+
+NONE = "<none>"
+
+
+def open_store(paths: Paths | None = None) -> Store:
+    """The store at `paths` ($MINIDOCK_ROOT by default), created if missing."""
+    return Store.open(paths or Paths.from_env())
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSummary:
+    """One row of `images`: a name (or <none>) and the image it points at."""
+
+    repository: str
+    tag: str
+    image_id: Digest
+    digest: Digest | None
+    created: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDetails:
+    """What `inspect` shows about one image."""
+
+    image_id: Digest
+    config: ImageConfig
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    size: int
+    last_tag_time: str = ""
+    manifest: Digest | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_docker_json(self) -> dict[str, Any]:
+        """The object `docker image inspect` prints for this image."""
+        c = self.config
+        return {
+            "Id": str(self.image_id), "RepoTags": list(self.repo_tags), "RepoDigests": list(self.repo_digests),
+            "Parent": "", "Comment": next((h.comment for h in reversed(c.history) if h.comment), ""),
+            "Created": c.created, "DockerVersion": str(c.extra.get("docker_version", "")),
+            "Author": c.author, "Config": c.config.to_json(), "Architecture": c.architecture,
+            "Variant": c.variant or None, "Os": c.os, "Size": self.size,
+            "RootFS": {"Type": "layers", "Layers": [str(d) for d in c.diff_ids]},
+            "Metadata": {"LastTagTime": self.last_tag_time},
+        }
+
+
+def _split_name(name: str) -> tuple[str, str, Digest | None]:
+    """(familiar repository, tag or <none>, digest) of a record name."""
+    try:
+        ref = Reference.parse(name)
+    except ReferenceFormatError:
+        return name, NONE, None
+    return ref.familiar_name(), ref.tag or NONE, ref.digest
+
+
+def config_of(store: Store, rec: ImageRecord) -> tuple[Manifest, ImageConfig]:
+    """The manifest and image config a record points at."""
+    m = store.images.manifest(rec)
+    return m, ImageConfig.from_bytes(store.content.read(m.config.digest), f"image config {m.config.digest}")
+
+
+def image_size(store: Store, manifest: Manifest, config: ImageConfig) -> int:
+    """Uncompressed size (sum of the layers' snapshot sizes), compressed sizes for layers not unpacked."""
+    total = 0
+    for chain, layer in zip(config.chain_ids(), manifest.layers, strict=False):
+        try:
+            total += store.snapshots.size(chain)
+        except NotFoundError:
+            total += layer.size
+    return total
+
+
+def list_images(store: Store) -> list[ImageSummary]:
+    """Every named image, newest first (like `docker images`); broken records are skipped."""
+    out = []
+    for rec in store.images.list():
+        try:
+            m, config = config_of(store, rec)
+        except (NotFoundError, ManifestError):
+            continue
+        repo, tag, digest = _split_name(rec.name)
+        out.append(ImageSummary(repository=repo, tag=tag, image_id=m.config.digest,
+                                digest=digest or rec.index or rec.target.digest,
+                                created=config.created, size=image_size(store, m, config)))
+    out.sort(key=lambda s: (s.repository, s.tag))
+    return sorted(out, key=lambda s: s.created, reverse=True)  # stable: by name within one time
+
+
+def _by_reference(store: Store, text: str) -> ImageRecord | None:
+    try:
+        ref = Reference.parse(text)
+    except ReferenceFormatError:
+        return None
+    rec = store.images.find(str(ref))
+    if rec is None and ref.digest is not None:  # repo@digest matches any record of that repo and digest
+        rec = next((r for r in store.images.list() if r.name.split("@")[0].rsplit(":", 1)[0] == ref.name
+                    and ref.digest in (r.target.digest, r.index)), None)
+    return rec
+
+
+def resolve(store: Store, text: str) -> ImageRecord:
+    """The record `text` names: a reference first, else a (unique) image id prefix."""
+    rec = _by_reference(store, text)
+    if rec is not None:
+        return rec
+    hx = text.removeprefix("sha256:")
+    if hx and all(c in "0123456789abcdef" for c in hx):
+        found = store.images.by_id_prefix(hx)
+        ids = {store.images.image_id(r) for r in found}
+        if len(ids) > 1:
+            raise ConflictError(f"image id prefix {text}: ambiguous ({len(ids)} images)")
+        if found:
+            return found[0]
+    raise ImageNotFoundError(f"no such image: {text}")
+
+
+def names_of(store: Store, image_id: Digest) -> list[ImageRecord]:
+    out = []
+    for rec in store.images.list():
+        with contextlib.suppress(NotFoundError, ManifestError):
+            if store.images.image_id(rec) == image_id:
+                out.append(rec)
+    return out
+
+
+def inspect_image(store: Store, text: str) -> ImageDetails:
+    """Details of the image `text` names (all its names as RepoTags / RepoDigests)."""
+    rec = resolve(store, text)
+    m, config = config_of(store, rec)
+    tags, digests = [], []
+    for r in names_of(store, m.config.digest):
+        repo, tag, digest = _split_name(r.name)
+        if tag != NONE:
+            tags.append(f"{repo}:{tag}")
+        pinned = digest or r.index or r.target.digest
+        digests.append(f"{repo}@{pinned}")
+    return ImageDetails(image_id=m.config.digest, config=config, repo_tags=tuple(tags),
+                        repo_digests=tuple(sorted(set(digests))), size=image_size(store, m, config),
+                        last_tag_time=rec.created, manifest=rec.target.digest)
+
+
+def tag_image(store: Store, source: str, target: str) -> ImageRecord:
+    """Name the image `source` also as `target` (a tag; digests cannot be given)."""
+    rec = resolve(store, source)
+    ref = Reference.parse(target)
+    if ref.digest is not None:
+        raise ReferenceFormatError(f"tag {target}: refusing to create a tag with a digest reference")
+    new = ImageRecord(name=str(ref), target=rec.target, index=rec.index)
+    store.images.put(new)
+    return new
+
+
+def _users(store: Store, image_id: Digest) -> list[str]:
+    """Names of containers created from `image_id` (the in-use hook of rmi)."""
+    return [c.name for c in ContainerStore(store.paths).list()
+            if c.image_id.removeprefix("sha256:") == image_id.hex]
+
+
+def remove_images(store: Store, texts: list[str], force: bool = False) -> list[str]:
+    """Remove names (rmi); an image whose last name goes is deleted (gc). Returns Docker's output lines."""
+    lines: list[str] = []
+    gone: list[Digest] = []
+    for text in texts:
+        rec = resolve(store, text)
+        image_id = store.images.image_id(rec)
+        by_id = text.removeprefix("sha256:") and image_id.hex.startswith(text.removeprefix("sha256:"))
+        names = names_of(store, image_id)
+        if by_id and len(names) > 1 and not force:
+            raise ConflictError(f"unable to delete {image_id.short} (must be forced) - "
+                                "image is referenced in multiple repositories")
+        users = _users(store, image_id)
+        if users and not force:
+            raise ConflictError(f"unable to remove image {text} (must force) - "
+                                f"container {users[0]} is using its referenced image {image_id.short}")
+        for r in names if by_id else [rec]:
+            store.images.remove(r.name)
+            repo, tag, digest = _split_name(r.name)
+            lines.append(f"Untagged: {repo}:{tag}" if tag != NONE else f"Untagged: {repo}@{digest}")
+        if not names_of(store, image_id):
+            gone.append(image_id)
+    if gone:
+        collect(store)
+        lines += [f"Deleted: {d}" for d in gone]
+    return lines
+
+
+def prune_images(store: Store) -> GcResult:
+    """Remove content no image record, container or build needs."""
+    return collect(store)
+
+
+@dataclass(frozen=True, slots=True)
+class DfRow:
+    """One line of `system df`."""
+
+    type: str
+    total: int
+    active: int
+    size: int
+    reclaimable: int
+
+
+def _chains_of(store: Store, rec: ImageRecord) -> tuple[Digest, ...]:
+    try:
+        return config_of(store, rec)[1].chain_ids()
+    except (NotFoundError, ManifestError):
+        return ()
+
+
+def disk_usage(store: Store) -> list[DfRow]:
+    """Images (unique layer bytes), containers (their writable layers), build cache (unnamed layers)."""
+    containers = ContainerStore(store.paths).list()
+    used_ids = {"sha256:" + c.image_id.removeprefix("sha256:") for c in containers}
+    snaps = {s.id: s for s in store.snapshots.list()}
+    by_id: dict[str, set[str]] = {}
+    for rec in store.images.list():
+        with contextlib.suppress(NotFoundError, ManifestError):
+            by_id.setdefault(str(store.images.image_id(rec)), set()).update(c.hex for c in _chains_of(store, rec))
+    image_layers = set().union(*by_id.values()) if by_id else set()
+    active_layers = set().union(*(v for k, v in by_id.items() if k in used_ids)) if by_id else set()
+    size = sum(snaps[i].size for i in image_layers if i in snaps)
+    used = sum(snaps[i].size for i in active_layers if i in snaps)
+    running = {c.id for c in containers if c.status == "running"}
+    uppers = [s for s in snaps.values() if s.kind == "active"]
+    cache = [s for s in snaps.values() if s.kind == "committed" and s.id not in image_layers]
+    return [
+        DfRow("Images", len(by_id), len(used_ids & set(by_id)), size, size - used),
+        DfRow("Containers", len(containers), len(running), sum(s.size for s in uppers),
+              sum(s.size for s in uppers if s.id not in running)),
+        DfRow("Local Volumes", 0, 0, 0, 0),
+        DfRow("Build Cache", len(cache), 0, sum(s.size for s in cache), sum(s.size for s in cache)),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """`system check`: problems still present, and what `--repair` fixed."""
+
+    problems: list[Problem]
+    repaired: list[Problem]
+
+
+def check_store(store: Store, repair: bool = False) -> CheckReport:
+    """Check (and optionally repair) the store."""
+    fixed = store_repair(store) if repair else []
+    return CheckReport(problems=store_check(store), repaired=fixed)
