@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_main(args[1:], args[0])
     try:
         app = build_app()
-        app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]
+        rc = app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]
+        if isinstance(rc, int) and rc:  # click returns typer.Exit(n)'s code when not standalone
+            return rc
     except MinidockError as e:
         print(f"minidock: {e}", file=sys.stderr)
         return e.exit_code
