@@ -111,9 +111,15 @@ def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
 
 
 def _remove_cgroup(cg: Cgroup | None) -> None:
-    if cg is not None:
-        cg.kill_all(signal.SIGKILL)
-        cg.remove()
+    """Kill what is left in the group, reap those that were reparented to us, remove the group."""
+    if cg is None:
+        return
+    pids = cg.procs()
+    cg.kill_all(signal.SIGKILL)
+    for pid in pids:  # why: as a subreaper we inherit orphans; unreaped they would stay zombies
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    cg.remove()
 
 
 class _Creation:

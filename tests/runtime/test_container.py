@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
+import struct
 import tarfile
+import termios
 import threading
 import time
 from pathlib import Path
@@ -240,7 +243,9 @@ def test_signals_are_forwarded(box: Runner) -> None:
 def test_terminal(box: Runner) -> None:
     m, s = os.openpty()
     try:
-        spec = box.spec("sh", "-c", "test -t 0 && echo tty; tty; ls -l /dev/console | cut -c1", terminal=True)
+        fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+        spec = box.spec("sh", "-c", "test -t 0 && echo tty; tty; ls -l /dev/console | cut -c1; stty size",
+                        terminal=True)
         st = process.run(spec, process.RunOptions(stdin=s, stdout=s, stderr=s))
         assert st.code == 0
         os.set_blocking(m, False)
@@ -248,13 +253,21 @@ def test_terminal(box: Runner) -> None:
     finally:
         os.close(m)
         os.close(s)
-    assert out == ["tty", "/dev/pts/0", "c"]
+    assert out == ["tty", "/dev/pts/0", "c", "33 101"]
 
 
 def _leftovers() -> tuple[int, list[str]]:
     mounts = Path("/proc/self/mountinfo").read_text().count("\n")
     groups = [str(p) for p in CGROUP_ROOT.glob(f"*/minidock/test-{os.getpid()}-*")]
     return mounts, groups
+
+
+def test_orphans_without_a_pid_namespace_are_reaped(box: Runner) -> None:
+    no_pid_ns = tuple(n for n in Linux().namespaces if n.type != "pid")
+    st, _, _ = box.run(box.spec("sh", "-c", "sleep 30 & sleep 30 & exit 3", namespaces=no_pid_ns), cgroup=True)
+    assert st.code == 3
+    with pytest.raises(ChildProcessError):  # both sleeps were killed with the cgroup and reaped
+        os.waitpid(-1, os.WNOHANG)
 
 
 def test_many_runs_leave_nothing_behind(box: Runner) -> None:
