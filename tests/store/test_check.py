@@ -47,3 +47,13 @@ def test_check_finds_leftovers_and_broken_snapshots(store_root: Path, tmp_path: 
     left = check(store)
     assert all(not p.repairable for p in left) and [p.target for p in left] == [rec.name]
     assert store.snapshots.list() == [] and os.listdir(store.paths.links) == []
+
+
+def test_repair_recreates_a_missing_short_link(store_root: Path, tmp_path: Path) -> None:
+    store = Store.open(Paths(store_root))
+    add_image(store, "a:1", [{"f": b"1"}], tmp_path)
+    (link,) = list(store.paths.links.iterdir())
+    link.unlink()
+    assert [p.kind for p in check(store)] == ["snapshot-link"]
+    assert [p.kind for p in repair(store)] == ["snapshot-link"]
+    assert check(store) == [] and link.is_symlink()

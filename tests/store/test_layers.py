@@ -111,6 +111,7 @@ def test_multi_member_gzip(tmp_path: Path) -> None:
     ([member("a", "sym", linkname="/etc"), member("a/passwd", data=b"x")], "symlink"),
     ([member("a", "sym", linkname=".."), member("a/x", data=b"x")], "symlink"),
     ([member("a", "sym", linkname="/tmp"), member("a/b/c", "dir")], "symlink"),
+    ([member("a", "dir"), member("a", "sym", linkname="/etc"), member("a/passwd", data=b"x")], "symlink"),
     ([member("l", "link", linkname="../../etc/passwd")], "escapes"),
     ([member("a", "sym", linkname="/etc"), member("l", "link", linkname="a/passwd")], "non-directory"),
     ([member("l", "link", linkname="nothere")], "does not exist"),
