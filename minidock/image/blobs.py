@@ -107,7 +107,8 @@ class BlobReader(io.RawIOBase):
         self._resp, self._chunks = None, None
         self._reconnects += 1
         if self._reconnects > MAX_RECONNECTS:
-            raise RegistryError(f"blob {self.desc.digest}: {why} at byte {self.pos} of {self.desc.size}")
+            raise RegistryError(self.client._prefix(f"blob {self.desc.digest}: {why} at byte {self.pos} of "
+                                                    f"{self.desc.size}"))
 
     def drain(self) -> None:
         """Read the rest of the blob (after the tar's end) so all of it is stored and hashed."""

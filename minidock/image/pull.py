@@ -151,7 +151,8 @@ class _PullRun:
     # ---- manifests -------------------------------------------------------------------------------
     def _resolve(self, fetched: FetchedManifest, depth: int) -> _Resolved:
         """Follow indexes (platform selection, recursing into nested ones) down to one image manifest."""
-        self.store.content.put(fetched.data, fetched.digest)
+        with locked(self.store.paths.lock(f"blob-{fetched.digest.hex}")):  # put() is per process, not thread
+            self.store.content.put(fetched.data, fetched.digest)
         kind = kind_of(fetched.data, fetched.content_type)
         if kind == "manifest":
             m = Manifest.from_bytes(fetched.data, fetched.content_type, f"{self.what}: manifest")

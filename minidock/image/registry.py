@@ -66,6 +66,7 @@ class RegistryClient:
         return [self.transport.base_url(self.domain)]
 
     def _prefix(self, what: str) -> str:
+        """`what` behind this client's context ("pull alpine:latest: ...")."""
         return f"{self.context}: {what}" if self.context else what
 
     # ---- low level -------------------------------------------------------------------------
@@ -77,19 +78,28 @@ class RegistryClient:
         known = ep.auth.header(scope)
         if known:
             hdrs["Authorization"] = known
-        resp = self.transport.request(method, ep.base + path, headers=hdrs, stream=stream)
+        resp = self._request(method, ep.base + path, hdrs, stream)
         if resp.status_code != 401:
             return resp
         challenge = resp.headers.get("WWW-Authenticate", "")
         resp.close()
         hdrs["Authorization"] = ep.auth.answer(challenge, scope, self._prefix(repo or ep.base))
-        resp = self.transport.request(method, ep.base + path, headers=hdrs, stream=stream)
+        resp = self._request(method, ep.base + path, hdrs, stream)
         if resp.status_code == 401:
             err = _error_from(resp, self._prefix(repo or ep.base))
             resp.close()
             raise AuthError(f"{err}: access denied (pull access denied or repository does not exist)",
                             code=err.code or "UNAUTHORIZED", status=401)
         return resp
+
+    def _request(self, method: str, url: str, headers: dict[str, str], stream: bool) -> Response:
+        """transport.request with this client's context in front of network errors."""
+        try:
+            return self.transport.request(method, url, headers=headers, stream=stream)
+        except RegistryError as e:
+            if e.status or not self.context:
+                raise
+            raise RegistryError(self._prefix(str(e)), code=e.code) from e
 
     def _endpoint_chain(self) -> list[Endpoint]:
         return [self._pinned] if self._pinned is not None else self.endpoints
@@ -98,7 +108,7 @@ class RegistryClient:
     def ping(self) -> None:
         """GET /v2/: 200 or 401 means a v2 registry answers."""
         ep = self._endpoint_chain()[0]
-        resp = self.transport.request("GET", ep.base + "/v2/")
+        resp = self._request("GET", ep.base + "/v2/", {}, False)
         resp.close()
         if resp.status_code not in (200, 401):
             raise RegistryError(self._prefix(f"{ep.base}/v2/ answered {resp.status_code}"), status=resp.status_code)
