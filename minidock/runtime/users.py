@@ -1,8 +1,8 @@
 """Users: resolve Docker's `-u name|uid[:group|gid]` against a rootfs's /etc/passwd and /etc/group.
 
 The rules are moby/sys/user's GetExecUser: a name must exist in passwd; a numeric uid need not
-(then gid defaults to the spec's); an empty spec means "use User's numbers as they are"; a named or numeric
-group replaces the primary gid; supplementary groups (from /etc/group membership) are added only
+(then gid defaults to the spec's); an empty spec keeps User's numbers (Docker's default user); a
+named or numeric group replaces the primary gid; supplementary groups (from /etc/group membership) are added only
 when no group was given; like Docker's daemon, the primary gid heads the supplementary list.
 Parsing is pure; `read_exec_user(root, user)` is the one reader.
 """
@@ -79,13 +79,23 @@ def _find_user(arg: str, default: User, passwd: list[PasswdEntry]) -> tuple[Pass
     return None, uid, default.gid
 
 
+def _default_user(passwd: list[PasswdEntry], groups: list[GroupEntry], user: User) -> ExecUser:
+    """No user named: keep the spec's numbers; when passwd agrees (same uid and gid), add the
+    memberships as Docker does for its default (root: groups=0(root),10(wheel))."""
+    entry = next((p for p in passwd if p.uid == user.uid), None)
+    sgids = [user.gid]
+    if entry is not None and entry.gid == user.gid:
+        sgids += [g.gid for g in groups if entry.name in g.members and g.gid != user.gid]
+    extra = [g for g in user.additional_gids if g not in sgids]
+    return ExecUser(user.uid, user.gid, tuple(sgids + extra), entry.home if entry and entry.home else "/")
+
+
 def resolve(spec: str, passwd: list[PasswdEntry], groups: list[GroupEntry],
             default: User | None = None) -> ExecUser:
     """Docker's resolution of `spec` (`name|uid[:group|gid]`) to uid, gid and supplementary gids."""
     default = default or User()
-    if not spec:  # nothing to resolve: the spec's numbers as they are (OCI), HOME from passwd
-        home = next((p.home for p in passwd if p.uid == default.uid and p.home), "/")
-        return ExecUser(default.uid, default.gid, default.additional_gids, home)
+    if not spec:
+        return _default_user(passwd, groups, default)
     user_arg, has_group, group_arg = spec.partition(":")
     entry, uid, gid = _find_user(user_arg, default, passwd)
     if has_group and group_arg:

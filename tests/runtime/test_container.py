@@ -172,8 +172,9 @@ def test_crlf_shebang_names_the_interpreter(box: Runner, tmp_path: Path) -> None
 def test_users_from_the_images_passwd(box: Runner) -> None:
     _, out, _ = box.run(box.spec("id", user=User(name="nobody")))  # Docker prints the same
     assert out.strip() == "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)"
-    _, out, _ = box.run(box.spec("id", user=User(name="root")))
-    assert out.strip() == "uid=0(root) gid=0(root) groups=0(root),10(wheel)"
+    for user in (User(name="root"), User()):  # named, and Docker's default
+        _, out, _ = box.run(box.spec("id", user=user))
+        assert out.strip() == "uid=0(root) gid=0(root) groups=0(root),10(wheel)"
     _, out, _ = box.sh("grep -E 'Cap(Eff|Prm)' /proc/self/status", user=User(1234, 5678))
     assert out.split() == ["CapPrm:", "0000000000000000", "CapEff:", "0000000000000000"]
     with pytest.raises(RuntimeSetupError, match="unable to find user ghost") as ei:

@@ -49,8 +49,10 @@ def test_resolve_like_docker(spec: str, want: ExecUser) -> None:
 
 
 def test_empty_spec_keeps_the_numbers() -> None:
-    assert resolve("", P, G, User(1000, 7, (9,))) == ExecUser(1000, 7, (9,), "/home/app")
-    assert resolve("", [], [], User(5, 6)) == ExecUser(5, 6, (), "/")
+    assert resolve("", P, G) == ExecUser(0, 0, (0, 10), "/root")  # Docker's default: groups=0(root),10(wheel)
+    assert resolve("", P, G, User(1000, 1000)) == ExecUser(1000, 1000, (1000, 10, 50), "/home/app")
+    assert resolve("", P, G, User(1000, 7, (9,))) == ExecUser(1000, 7, (7, 9), "/home/app")
+    assert resolve("", [], [], User(5, 6)) == ExecUser(5, 6, (6,), "/")
 
 
 def test_additional_gids_are_kept() -> None:
