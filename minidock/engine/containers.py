@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minidock.engine import netwire
 from minidock.engine.lookup import LoadedImage, find_image, load_record, open_store
 from minidock.engine.names import random_name
+from minidock.engine.netwire import NetPlan, NetSession
 from minidock.engine.request import RunRequest
 from minidock.engine.spec import RunFlags, SpecInputs, build_spec
 from minidock.errors import ImageNotFoundError, MinidockError, UsageError
@@ -47,6 +49,13 @@ class Created:
     record: ContainerRecord
     spec: Spec
     image: LoadedImage
+    net: NetPlan
+    request: RunRequest
+
+    def net_session(self) -> NetSession:
+        """The network wiring for whichever process supervises this container."""
+        return NetSession(self.net, self.store.paths, self.record.id, self.record.name, self.spec.hostname,
+                          self.request)
 
 
 def resources_of(req: RunRequest) -> Resources:
@@ -79,10 +88,9 @@ def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedIm
     return load_record(store, rec)
 
 
-def _flags(req: RunRequest) -> RunFlags:
-    network = req.network or "bridge"
+def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFlags:
     return RunFlags(args=req.args, entrypoint=req.entrypoint, env=req.env, env_files=req.env_files,
-                    workdir=req.workdir, user=req.user, hostname=req.hostname, tty=req.tty,
+                    workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
                     read_only=req.read_only, volumes=req.volumes, tmpfs=req.tmpfs, cap_add=req.cap_add,
                     cap_drop=req.cap_drop, resources=resources_of(req), network=network,
                     privileged=req.privileged)
@@ -91,8 +99,9 @@ def _flags(req: RunRequest) -> RunFlags:
 def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None) -> Created:
     """Reserve the container: record, active snapshot, config.json. Undone on any failure."""
     store = store or open_store()
-    flags = _flags(req)  # bad flags fail before anything is written
+    _flags(req)  # bad flags fail before anything is written
     image = ensure_image(store, req, pull)
+    net = netwire.plan(req, store.paths, image.config.config.exposed_ports)
     containers = ContainerStore(store.paths)
     cid = containers.new_id()
     record = ContainerRecord(id=cid, name=req.name or random_name(), image=req.image,
@@ -102,16 +111,18 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     try:
         rootfs = store.snapshots.prepare(cid, image.top_layer)
         user = User(name=req.user or image.config.config.user)
-        inp = SpecInputs(image=image.config.config, rootfs=rootfs,
-                         root_path=str(containers.dir(cid) / "rootfs"), container_id=cid, user=user)
-        spec = build_spec(inp, flags, os.environ)
+        hostname = req.hostname or cid[:12]
+        files = netwire.write_files(containers.dir(cid), hostname, req, net)
+        inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=str(containers.dir(cid) / "rootfs"),
+                         container_id=cid, extra_mounts=files, user=user)
+        spec = build_spec(inp, _flags(req, hostname, net.spec_network), os.environ)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
         atomic_write_json(containers.dir(cid) / "config.json", spec.to_json())
         record = containers.update(cid, command=spec.process.args)
     except BaseException:
         remove_files(store, cid)
         raise
-    return Created(store, record, spec, image)
+    return Created(store, record, spec, image, net, req)
 
 
 def _host_config(req: RunRequest) -> dict[str, object]:
@@ -137,15 +148,16 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
 
     c = create(req, io.pull)
     containers = ContainerStore(c.store.paths)
+    session = c.net_session()
     opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
-                              stderr=io.stderr)
+                              stderr=io.stderr, on_namespaces=session.on_namespaces)
     containers.update(c.record.id, status="running", started_at=now_rfc3339(), monitor_pid=os.getpid())
     try:
         status = process.run(c.spec, opts)
     except MinidockError as e:
-        _finish(c, containers, req, exit_code=e.exit_code, error=str(e))
+        _finish(c, containers, session, exit_code=e.exit_code, error=str(e))
         raise
-    _finish(c, containers, req, exit_code=status.code, oom=status.oom_killed)
+    _finish(c, containers, session, exit_code=status.code, oom=status.oom_killed)
     if status.oom_killed:
         raise_oom(status.code)
     return status.code
@@ -166,9 +178,12 @@ def raise_oom(code: int) -> None:
     raise err
 
 
-def _finish(c: Created, containers: ContainerStore, req: RunRequest, exit_code: int, *, oom: bool = False,
+def _finish(c: Created, containers: ContainerStore, session: NetSession, exit_code: int, *, oom: bool = False,
             error: str = "") -> None:
-    if req.rm:
+    """Record how the container ended; its network goes now (the processes are gone)."""
+    session.close()
+    netwire.release(c.store.paths, c.record.id, session.attachment)
+    if c.request.rm:
         remove_files(c.store, c.record.id)
         return
     containers.update(c.record.id, status="exited", exit_code=exit_code, oom_killed=oom, error=error,

@@ -1,0 +1,174 @@
+"""A container's network, wired at the right moments of its life.
+
+Lifecycle: `plan()` (before anything is written: resolves --network, parses and checks -p, so a
+taken port fails before the container exists) -> `write_files()` (hosts, resolv.conf, hostname in
+containers/<id>/, bind-mounted into the container) -> `NetSession.on_namespaces(pid)` (the runtime's
+hook, in the supervising process: veth + address + NAT rules + loopback proxies, or just `lo` up)
+-> `NetSession.close()` when the container ends (proxies stop) -> `release()` (veth, lease, rules;
+idempotent, also run by `rm`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minidock.engine.request import RunRequest
+from minidock.errors import ConflictError, UsageError
+from minidock.oci.runtimespec import Mount
+from minidock.paths import Paths
+from minidock.runtime import netfiles
+from minidock.runtime.portmap import PortMapping
+from minidock.store.containers import ContainerStore
+
+FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
+
+
+@dataclass(frozen=True, slots=True)
+class NetPlan:
+    """What --network/-p/-P resolved to. `spec_network` feeds runtimespec.namespaces_for."""
+
+    kind: str  # bridge | none | host | container
+    spec_network: str
+    network: str = ""
+    bridge: str = ""
+    subnet: str = ""
+    ports: tuple[PortMapping, ...] = ()
+    state_dir: Path = Path()
+
+
+def _container_netns(paths: Paths, name: str) -> str:
+    rec = ContainerStore(paths).get(name)
+    if rec.status != "running" or not rec.pid:
+        raise ConflictError(f"cannot join network of container {name}: it is not running")
+    return f"/proc/{rec.pid}/ns/net"
+
+
+def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
+    """Resolve the network flags; published ports are checked free now (Docker's early error)."""
+    value = req.network or "bridge"
+    if value in ("none", "host"):
+        if req.publish or req.publish_all:
+            raise UsageError(f"published ports need a bridge network, not --network {value}")
+        return NetPlan(value, value)
+    if value.startswith("container:"):
+        return NetPlan("container", _container_netns(paths, value.partition(":")[2]))
+    from minidock.engine import networks
+    from minidock.runtime import portmap
+
+    mode = networks.resolve_mode(value, paths)
+    if mode.network is None:
+        raise UsageError(f"network {value}: cannot be joined by containers")
+    mappings: list[PortMapping] = [m for p in req.publish for m in portmap.parse_publish(p)]
+    if req.publish_all:
+        mappings = portmap.publish_all(exposed, mappings)
+    ports = tuple(portmap.check_ports(mappings)) if mappings else ()
+    cfg = mode.network
+    return NetPlan("bridge", "bridge", cfg.name, cfg.bridge, cfg.subnet, ports, paths.networks)
+
+
+def write_files(cdir: Path, hostname: str, req: RunRequest, net: NetPlan) -> tuple[Mount, ...]:
+    """containers/<id>/{hosts,resolv.conf,hostname} and the bind mounts that put them in /etc."""
+    extra = tuple(netfiles.parse_add_host(h) for h in req.add_hosts)
+    try:
+        host_resolv = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        host_resolv = ""
+    dns = netfiles.DnsOptions(servers=tuple(req.dns))
+    texts = {"hosts": netfiles.hosts_file(hostname, None, (), extra),
+             "resolv.conf": netfiles.resolv_conf(host_resolv, dns),
+             "hostname": netfiles.hostname_file(hostname)}
+    if net.kind == "host":
+        texts["hosts"] = Path("/etc/hosts").read_text() + "".join(f"{h.ip}\t{h.name}\n" for h in extra)
+    for name, text in texts.items():
+        (cdir / name).write_text(text)
+    return tuple(Mount(dst, "bind", str(cdir / name), ("rbind", "rprivate")) for name, dst in FILES)
+
+
+def _rewrite_in_place(path: Path, text: str) -> None:
+    """Bind-mounted files must keep their inode: truncate and write, never rename over them."""
+    with open(path, "r+") as f:
+        f.seek(0)
+        f.write(text)
+        f.truncate()
+
+
+@dataclass(slots=True)
+class NetSession:
+    """The network side of one running container, held by the process that supervises it."""
+
+    net: NetPlan
+    paths: Paths
+    container_id: str
+    name: str
+    hostname: str
+    req: RunRequest
+    attachment: dict[str, Any] = field(default_factory=dict)
+    proxies: list[Any] = field(default_factory=list)
+
+    def on_namespaces(self, pid: int) -> None:
+        """The runtime hook: the child's netns exists and nothing runs in it yet."""
+        from minidock.runtime import network
+
+        if self.net.kind == "none":
+            network.loopback_up(pid)
+            return
+        if self.net.kind != "bridge":
+            return
+        req = network.NetworkAttachRequest(self.net.network, self.net.bridge, self.net.subnet,
+                                           self.container_id, self.net.state_dir)
+        att = network.attach(pid, req)
+        self.attachment = {**att.to_json(), "ports": [p.to_json() for p in self.net.ports]}
+        self._hosts(att.ip)
+        if self.net.ports:
+            self._publish(att.ip)
+        ContainerStore(self.paths).update(self.container_id, network=self.attachment)
+
+    def _publish(self, ip: str) -> None:
+        from minidock.runtime import nat, proxy
+
+        nat.add_port_rules(self.container_id, self.net.bridge, ip, self.net.ports)
+        self.proxies = [proxy.start_proxy(m, ip) for m in self.net.ports]
+
+    def _hosts(self, ip: str) -> None:
+        """Own address, and on user networks every peer by name (both ways), like Docker's DNS."""
+        extra = tuple(netfiles.parse_add_host(h) for h in self.req.add_hosts)
+        peers = self._peers() if self.net.network != "bridge" else []
+        extra += tuple(netfiles.ExtraHost(n, pip) for n, pip, _ in peers)
+        cdir = self.paths.container(self.container_id)
+        _rewrite_in_place(cdir / "hosts", netfiles.hosts_file(self.hostname, ip, (self.name,), extra))
+        for _name, _pip, pdir in peers:
+            with open(pdir / "hosts", "a") as f:
+                f.write(f"{ip}\t{self.name}\n")
+
+    def _peers(self) -> list[tuple[str, str, Path]]:
+        from minidock.runtime import ipam
+
+        store = ContainerStore(self.paths)
+        out = []
+        for cid, ip in ipam.leases(self.net.state_dir, self.net.network).items():
+            if cid == self.container_id or not (self.paths.container(cid) / "hosts").exists():
+                continue
+            try:
+                out.append((store.get(cid).name, ip.split("/")[0], self.paths.container(cid)))
+            except Exception:  # noqa: BLE001 - a peer being removed right now
+                continue
+        return out
+
+    def close(self) -> None:
+        """Stop the loopback proxies (the container has ended)."""
+        for p in self.proxies:
+            p.close()
+        self.proxies = []
+
+
+def release(paths: Paths, container_id: str, attachment: dict[str, Any]) -> None:
+    """Undo a container's network: veth, lease, NAT rules. Idempotent; a no-op for none/host."""
+    if not attachment:
+        return
+    from minidock.runtime import nat, network
+
+    network.detach(container_id, paths.networks)
+    if attachment.get("ports"):
+        nat.remove_rules(container_id)
