@@ -1,7 +1,8 @@
 """The child side of container creation: everything after fork, ending in execve or os._exit.
 
 Two processes run this code. `intermediate` (forked by the parent) joins/creates the namespaces,
-says `ready`, waits for `go` (the parent moves it into the cgroup and wires the network meanwhile),
+moves itself into the v1 cgroup (see process.self_join_files), says `ready`, waits for `go` (the
+parent moves it into a v2 cgroup and wires the network meanwhile),
 creates the cgroup namespace and forks the container's init; it reports that init's host pid and
 exits, so the init (PID 1 of the new PID namespace) is reparented to the parent, a child subreaper.
 `container_init` builds the file system view, switches identity and capabilities and execs the
@@ -52,6 +53,7 @@ class ChildContext:
     stdio: tuple[int, int, int]
     trace: bool
     fd_socket: Any = None  # socket.socket for passing the pty master (terminal only)
+    cgroup_files: tuple[str, ...] = ()  # v1 `tasks` files to write "0" to (join the cgroup ourselves)
     stage: str = "start"
 
 
@@ -80,6 +82,8 @@ def intermediate(ctx: ChildContext) -> NoReturn:
         # why: join first (e.g. another container's network), then create the rest; cgroup comes later
         namespaces.join(joined, tracer)
         namespaces.unshare([k for k in new if k != "cgroup"], tracer)
+        ctx.stage = "cgroup"
+        _join_cgroup(ctx.cgroup_files, tracer)
         ctx.to_parent.send("ready")
         # why: wait until the parent has put us in the cgroup and wired the network
         msg = ctx.from_parent.recv()
@@ -96,6 +100,19 @@ def intermediate(ctx: ChildContext) -> NoReturn:
         os._exit(0)
     except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
         _fail(ctx, e)
+
+
+def _join_cgroup(files: tuple[str, ...], tracer: Tracer) -> None:
+    """Move this (single-threaded) process into the cgroup: the container inherits it at fork."""
+    if not files:
+        return
+    with tracer.step(f"cgroup: join {len(files)} v1 hierarchies", f"echo 0 > {files[0]} ..."):
+        for f in files:
+            fd = os.open(f, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
 
 
 def container_init(ctx: ChildContext) -> NoReturn:

@@ -110,6 +110,19 @@ def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
     return cgroups.detect(opts.cgroup_root).create(name, spec.linux.resources, opts.tracer)
 
 
+def self_join_files(cg: Cgroup | None) -> tuple[str, ...]:
+    """The v1 `tasks` files a child writes "0" to, to move itself into `cg` (empty: v2 / no cgroup).
+
+    Why not the parent writing the pid to cgroup.procs: that takes the kernel's global threadgroup
+    lock, whose RCU grace period costs 7-20 ms a run on this host; a single thread moving itself
+    (`echo 0 > tasks`) skips that lock (kernel/cgroup/cgroup.c: cgroup_procs_write_start)."""
+    if cg is None:
+        return ()
+    dirs = sorted({os.path.realpath(p) for p in cg.paths().values()})
+    files = tuple(os.path.join(d, "tasks") for d in dirs)
+    return files if files and all(os.path.exists(f) for f in files) else ()
+
+
 def _remove_cgroup(cg: Cgroup | None) -> None:
     """Kill what is left in the group, reap those that were reparented to us, remove the group."""
     if cg is None:
@@ -134,6 +147,7 @@ class _Creation:
         self.up, self.down = sync.pipe(), sync.pipe()  # (reader, writer) each: child->parent, parent->child
         self.sock: Any = None
         self.child_sock: Any = None
+        self.cgroup_files: tuple[str, ...] = ()
 
     def close_fds(self) -> None:
         for ch in (*self.up, *self.down):
@@ -168,6 +182,7 @@ def create(spec: Spec, opts: RunOptions) -> Container:
     try:
         # 1. why: limits must be in place before the first container process exists
         c.cgroup = _make_cgroup(spec, opts)
+        c.cgroup_files = self_join_files(c.cgroup)
         # why: the container's PID 1 is a grandchild; when its parent exits, we must reap it
         sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
         _fork(c)
@@ -187,7 +202,7 @@ def _fork(c: _Creation) -> None:
         c.sock, c.child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     o = c.opts
     ctx = init.ChildContext(c.spec, c.up[1], c.down[0], (o.stdin, o.stdout, o.stderr),
-                            c.opts.tracer.enabled, c.child_sock)
+                            c.opts.tracer.enabled, c.child_sock, c.cgroup_files)
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         try:
@@ -206,9 +221,9 @@ def _fork(c: _Creation) -> None:
 
 
 def _handshake(c: _Creation) -> None:
-    """3. the child's namespaces exist: move it into the cgroup, wire the network, say go."""
+    """3. the child's namespaces exist (and it is in the v1 cgroup): cgroup (v2), network, say go."""
     _read_until(c, "ready")
-    if c.cgroup is not None:
+    if c.cgroup is not None and not c.cgroup_files:
         c.cgroup.add(c.child)  # why: its children (the container) inherit the cgroup
     if c.opts.on_namespaces is not None:
         with c.opts.tracer.step("namespace hook (network)", f"# hook on pid {c.child}"):
