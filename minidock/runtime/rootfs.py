@@ -206,7 +206,9 @@ def mask_paths(paths: Iterable[str], tracer: Tracer) -> None:
     todo = [p for p in paths if os.path.lexists(p)]
     if not todo:
         return
-    with tracer.step(f"mask {len(todo)} paths", f"mount --bind /dev/null {todo[0]} ..."):
+    shell = "; ".join(f"mount -t tmpfs -o ro tmpfs {p}" if os.path.isdir(p) else f"mount --bind /dev/null {p}"
+                      for p in todo)
+    with tracer.step(f"mask {len(todo)} paths", shell):
         for p in todo:
             if os.path.isdir(p):
                 sc.mount("tmpfs", p, "tmpfs", sc.MS_RDONLY, None)
@@ -219,7 +221,8 @@ def readonly_paths(paths: Iterable[str], tracer: Tracer) -> None:
     todo = [p for p in paths if os.path.lexists(p)]
     if not todo:
         return
-    with tracer.step(f"make {len(todo)} paths read-only", f"mount --bind -o remount,ro {todo[0]} ..."):
+    shell = "; ".join(f"mount --bind {p} {p}; mount -o remount,bind,ro {p}" for p in todo)
+    with tracer.step(f"make {len(todo)} paths read-only", shell):
         for p in todo:
             sc.mount(p, p, None, sc.MS_BIND | sc.MS_REC)
             flags = sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_REC

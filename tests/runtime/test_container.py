@@ -283,6 +283,13 @@ def test_many_runs_leave_nothing_behind(box: Runner) -> None:
     assert per_run < 0.25, f"{per_run * 1000:.0f} ms per run"
 
 
+def test_cgroup_namespace_root_is_the_container_group(box: Runner) -> None:
+    st, out, _ = box.run(box.spec("cat", "/proc/self/cgroup"), cgroup=True)
+    assert st.code == 0
+    lines = {ln.split(":")[1]: ln.split(":")[2] for ln in out.splitlines()}
+    assert lines["pids"] == "/" and lines["memory"] == "/"
+
+
 def test_create_is_separable_from_waiting(box: Runner) -> None:
     c = process.create(box.spec("sleep", "10"), process.RunOptions(cgroup_root=CGROUP_ROOT))
     try:
