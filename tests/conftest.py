@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.registry"]
+pytest_plugins = ["tests.fixtures.registry", "tests.fixtures.sharing"]
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
