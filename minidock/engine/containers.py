@@ -116,6 +116,8 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=str(containers.dir(cid) / "rootfs"),
                          container_id=cid, extra_mounts=files, user=user)
         spec = build_spec(inp, _flags(req, hostname, net.spec_network), os.environ)
+        if req.init:
+            spec = with_init(spec)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
         atomic_write_json(containers.dir(cid) / "config.json", spec.to_json())
         record = containers.update(cid, command=spec.process.args)
@@ -126,11 +128,37 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
 
 
 def _host_config(req: RunRequest) -> dict[str, object]:
+    """Docker's HostConfig for the record (restart policy and log options are checked here)."""
+    from minidock.engine.logs import LogOptions
+    from minidock.engine.restart import RestartPolicy
+
+    restart = RestartPolicy.parse(req.restart)
+    if req.rm and restart.name != "no":
+        raise UsageError("conflicting options: cannot specify both --restart and --rm")
+    log = LogOptions.parse(req.log_opts)
     return {"AutoRemove": req.rm, "NetworkMode": req.network or "bridge", "Binds": list(req.volumes),
             "Memory": req.memory, "Cpus": req.cpus, "PidsLimit": req.pids_limit, "Privileged": req.privileged,
             "ReadonlyRootfs": req.read_only, "CapAdd": list(req.cap_add), "CapDrop": list(req.cap_drop),
-            "RestartPolicy": req.restart, "Init": req.init, "PortBindings": list(req.publish),
-            "Tty": req.tty, "OpenStdin": req.interactive}
+            "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
+            "Tty": req.tty, "OpenStdin": req.interactive,
+            "LogConfig": {"Type": "json-file", "Config": log.to_json()}}
+
+
+INIT_PATH = "/usr/bin/tini-static"  # Debian's tini (package `tini`): static, so it runs in any image
+INIT_TARGET = "/sbin/docker-init"
+
+
+def with_init(spec: Spec) -> Spec:
+    """`--init`: tini bind-mounted read-only at /sbin/docker-init and made PID 1 (`-- cmd...`)."""
+    import dataclasses
+
+    from minidock.oci.runtimespec import Mount
+
+    if not os.path.isfile(INIT_PATH):
+        raise UsageError(f"--init: {INIT_PATH} not found (install the Debian package tini)")
+    mount = Mount(destination=INIT_TARGET, type="bind", source=INIT_PATH, options=("rbind", "ro", "rprivate"))
+    process = dataclasses.replace(spec.process, args=(INIT_TARGET, "--", *spec.process.args))
+    return dataclasses.replace(spec, process=process, mounts=(*spec.mounts, mount))
 
 
 def remove_files(store: Store, cid: str) -> None:

@@ -49,6 +49,7 @@ class ContainerRecord:
     started_at: str = ""
     finished_at: str = ""
     restart_count: int = 0
+    manual_stop: bool = False  # `stop`/`rm -f` asked: the monitor must not restart it
     host_config: dict[str, Any] = field(default_factory=dict)
     network: dict[str, Any] = field(default_factory=dict)
 
@@ -152,10 +153,11 @@ class ContainerStore:
         return new
 
     def refresh(self, r: ContainerRecord) -> ContainerRecord:
-        """A running/paused record whose process and monitor are both gone is shown as exited."""
+        """A running/paused record whose monitor is gone (or, without a monitor, whose process is
+        gone) is shown as exited: nothing supervises it any more, so it is never "running"."""
         if r.status not in ("running", "paused", "restarting"):
             return r
-        if _alive(r.pid) or _alive(r.monitor_pid):
+        if _alive(r.monitor_pid) if r.monitor_pid else _alive(r.pid):
             return r
         return r.with_(status="exited", exit_code=r.exit_code or 255,
                        error=r.error or "container process and monitor are gone",

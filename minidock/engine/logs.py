@@ -1,0 +1,201 @@
+"""Container logs: Docker's json-file format (one JSON object per line), size-capped with rotation.
+
+Lifecycle: the monitor owns one `LogWriter(path, LogOptions)` per container and `write(stream, data)`s
+raw bytes as they come from the container's pipes; complete lines become entries
+`{"log": "...\\n", "stream": "stdout"|"stderr", "time": RFC3339Nano}`; when the file would pass
+`max_size` it is rotated (log -> log.1 -> ... -> log.<max_file-1>). Readers (`read_entries`,
+`follow`) read the rotated files oldest first, then the live one; `follow` notices rotation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from minidock.errors import UsageError
+
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+DEFAULT_MAX_FILE = 3
+MAX_LINE = 16 * 1024  # Docker splits longer lines into partial entries of this size
+
+
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    """`--log-opt max-size=10m --log-opt max-file=3` (comma-separated lists accepted too)."""
+
+    max_size: int = DEFAULT_MAX_SIZE
+    max_file: int = DEFAULT_MAX_FILE
+
+    @classmethod
+    def parse(cls, opts: tuple[str, ...] | list[str]) -> LogOptions:
+        from minidock.runtime.cgroups import parse_bytes
+
+        size, files = DEFAULT_MAX_SIZE, DEFAULT_MAX_FILE
+        for item in (p for o in opts for p in o.split(",") if p):
+            key, eq, value = item.partition("=")
+            if not eq or not value:
+                raise UsageError(f"invalid log option {item!r}: want KEY=VALUE")
+            if key == "max-size":
+                size = -1 if value == "-1" else parse_bytes(value)
+                if size == 0:
+                    raise UsageError(f"invalid log option {item!r}: max-size must be positive")
+            elif key == "max-file":
+                if not value.isdigit() or int(value) < 1:
+                    raise UsageError(f"invalid log option {item!r}: max-file must be a positive integer")
+                files = int(value)
+            else:
+                raise UsageError(f"unknown log option {key!r} for the json-file log driver")
+        return cls(size, files)
+
+    def to_json(self) -> dict[str, str]:
+        return {"max-size": str(self.max_size), "max-file": str(self.max_file)}
+
+
+def rfc3339_nano(ns: int | None = None) -> str:
+    """Now (or `ns` since the epoch) as RFC 3339 with nanoseconds, UTC ("...T12:00:00.123456789Z")."""
+    ns = time.time_ns() if ns is None else ns
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
+
+
+class LogWriter:
+    """Appends entries to `path`, rotating when it would grow past `opts.max_size`."""
+
+    def __init__(self, path: Path, opts: LogOptions) -> None:
+        self.path, self.opts = path, opts
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.size = os.fstat(self.fd).st_size
+        self.partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+
+    def write(self, stream: str, data: bytes) -> None:
+        """Add raw output of `stream`; whole lines are logged now, the rest when it ends or grows."""
+        buf = self.partial[stream] + data
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0 or nl >= MAX_LINE:
+                if len(buf) < MAX_LINE:
+                    break
+                self._entry(stream, buf[:MAX_LINE])
+                buf = buf[MAX_LINE:]
+                continue
+            self._entry(stream, buf[:nl + 1])
+            buf = buf[nl + 1:]
+        self.partial[stream] = buf
+
+    def flush(self) -> None:
+        """Log what is left of unfinished lines (the stream ended)."""
+        for stream, buf in self.partial.items():
+            if buf:
+                self._entry(stream, buf)
+        self.partial = {"stdout": b"", "stderr": b""}
+
+    def _entry(self, stream: str, data: bytes) -> None:
+        line = json.dumps({"log": data.decode(errors="replace"), "stream": stream, "time": rfc3339_nano()},
+                          separators=(",", ":")).encode() + b"\n"
+        if self.opts.max_size > 0 and self.size and self.size + len(line) > self.opts.max_size:
+            self._rotate()
+        os.write(self.fd, line)
+        self.size += len(line)
+
+    def _rotate(self) -> None:
+        os.close(self.fd)
+        keep = self.opts.max_file - 1
+        if keep <= 0:
+            os.truncate(self.path, 0)
+        else:
+            for i in range(keep - 1, 0, -1):
+                src = self.path.with_name(f"{self.path.name}.{i}")
+                if src.exists():
+                    os.replace(src, self.path.with_name(f"{self.path.name}.{i + 1}"))
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.size = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One logged chunk of output (a line with its newline, or a part of a long line)."""
+
+    stream: str
+    text: str
+    time: str
+
+    @classmethod
+    def parse(cls, line: bytes) -> LogEntry | None:
+        try:
+            d = json.loads(line)
+        except ValueError:
+            return None  # a torn last line (the writer died mid-write)
+        return cls(str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", "")))
+
+
+def log_files(path: Path) -> list[Path]:
+    """The rotated files oldest first, then the live log (those that exist)."""
+    rotated = sorted((p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()),
+                     key=lambda p: int(p.suffix[1:]), reverse=True)
+    return [*rotated, *([path] if path.exists() else [])]
+
+
+def read_entries(path: Path, tail: int = -1) -> list[LogEntry]:
+    """Every entry logged so far (the last `tail` when tail >= 0)."""
+    lines: deque[bytes] = deque(maxlen=tail if tail >= 0 else None)
+    for p in log_files(path):
+        with p.open("rb") as f:
+            lines.extend(line for line in f if line.strip())
+    return [e for e in (LogEntry.parse(line) for line in lines) if e is not None]
+
+
+def follow(path: Path, running: Callable[[], bool], start: int | None = None,
+           interval: float = 0.05) -> Iterator[LogEntry]:
+    """Entries appended to the live log from offset `start` (default: its end) while `running()`.
+
+    Rotation is noticed by the inode at `path` changing: the old file is read to its end first."""
+    f = _open_wait(path)
+    f.seek(*((start, os.SEEK_SET) if start is not None else (0, os.SEEK_END)))
+    buf = b""
+    while True:
+        alive = running()  # why: sampled before reading, so the last output is read after the exit
+        chunk = f.read()
+        if chunk:
+            buf += chunk
+            *whole, buf = buf.split(b"\n")
+            for line in whole:
+                e = LogEntry.parse(line)
+                if e is not None:
+                    yield e
+            continue
+        if _rotated(f, path):
+            f.close()
+            f = _open_wait(path)
+            continue
+        if not alive:
+            f.close()
+            return
+        time.sleep(interval)
+
+
+def _open_wait(path: Path) -> IO[bytes]:
+    for _ in range(100):
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            time.sleep(0.01)
+    return path.open("rb")
+
+
+def _rotated(f: IO[bytes], path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
+    except FileNotFoundError:
+        return False
