@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from pathlib import Path
 
@@ -30,7 +31,14 @@ from minidock.paths import Paths
 from minidock.store.store import Store
 from tests.fixtures import images as im
 from tests.fixtures.registry import HUB_PASSWORD, HUB_USER, RegistryServer
-from tests.fixtures.sharing import put_image, registry_has_blob, registry_manifest, write_docker_config
+from tests.fixtures.sharing import (
+    HTPASSWD_PASSWORD,
+    HTPASSWD_USER,
+    put_image,
+    registry_has_blob,
+    registry_manifest,
+    write_docker_config,
+)
 
 pytestmark = pytest.mark.registry
 FAST = RetryPolicy(attempts=2, backoff=0.05, deadline=2.0, connect_timeout=2.0, read_timeout=10.0)
@@ -197,3 +205,17 @@ def test_range_header_parsing() -> None:
     assert parse_range_end("bytes=0-99") == 100
     assert parse_range_end("0-0") == 0
     assert parse_range_end("") is None and parse_range_end("x-1") is None
+
+
+def test_basic_auth_registry_push(htpasswd_registry: RegistryServer, store: Store, docker_config: Path) -> None:
+    r = repo()
+    name = f"{htpasswd_registry.host}/{r}:latest"
+    img = two_layer_image()
+    put_image(store, img, name)
+    with pytest.raises(AuthError, match="registry requires a login"):
+        do_push(store, name)
+    write_docker_config(docker_config, {htpasswd_registry.host: (HTPASSWD_USER, HTPASSWD_PASSWORD)})
+    result, _ = do_push(store, name)
+    assert result.pushed == 3  # type: ignore[attr-defined]
+    auth = "Basic " + base64.b64encode(f"{HTPASSWD_USER}:{HTPASSWD_PASSWORD}".encode()).decode()
+    assert registry_manifest(htpasswd_registry.url, r, "latest", auth).content == img.manifest
