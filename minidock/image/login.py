@@ -97,9 +97,11 @@ def store_credentials(key: str, user: str, password: str, path: Path | None = No
     auths = obj.get("auths")
     if not isinstance(auths, dict):
         auths = {}
-    entry = auths.get(key) if isinstance(auths.get(key), dict) else {}
-    auths[key] = {**entry, "auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
-    auths[key].pop("identitytoken", None)
+    old = auths.get(key)
+    entry: dict[str, Any] = dict(old) if isinstance(old, dict) else {}
+    entry.pop("identitytoken", None)
+    entry["auth"] = base64.b64encode(f"{user}:{password}".encode()).decode()
+    auths[key] = entry
     obj["auths"] = auths
     _write(path, obj)
     return path
