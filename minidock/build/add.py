@@ -1,0 +1,107 @@
+"""ADD's extras: local tar archives (plain, gzip, bzip2, xz, zstd) are unpacked, URLs are fetched.
+
+`archive_kind(path)` sniffs the magic bytes; `extract_archive()` unpacks into a scratch directory
+with tarfile's "tar" filter (no absolute paths, no `..`, no links leaving the root), keeping
+numeric owners, which the copier then moves into the layer. `fetch_url()` downloads through the
+project's one HTTP transport into a scratch file and returns the name Docker would give it.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tarfile
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from minidock.errors import BuildError, MinidockError
+
+_MAGIC = ((b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+_CHUNK = 1 << 20
+
+
+def is_url(word: str) -> bool:
+    return word.startswith(("http://", "https://"))
+
+
+def archive_kind(path: str) -> str | None:
+    """"tar", "gz", "bz2", "xz" or "zstd" when `path` is a tar archive ADD should unpack, else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind if _is_tar(path, kind) else None
+    return "tar" if _is_tar(path, "tar") else None
+
+
+def _open_stream(path: str, kind: str) -> tuple[BinaryIO, tarfile.TarFile]:
+    raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    if kind == "zstd":
+        import zstandard
+
+        stream: BinaryIO = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return raw, tarfile.open(fileobj=stream, mode="r|")
+    mode = "r|" if kind == "tar" else f"r|{kind}"
+    return raw, tarfile.open(fileobj=raw, mode=mode)  # type: ignore[call-overload]
+
+
+def _is_tar(path: str, kind: str) -> bool:
+    try:
+        raw, tf = _open_stream(path, kind)
+    except (tarfile.TarError, OSError, EOFError, ValueError):
+        return False
+    try:
+        return tf.next() is not None
+    except (tarfile.TarError, OSError, EOFError, ValueError):
+        return False
+    finally:
+        tf.close()
+        raw.close()
+
+
+def extract_archive(path: str, kind: str, dest: Path) -> None:
+    """Unpack the archive into the empty directory `dest` (unsafe members raise BuildError)."""
+    raw, tf = _open_stream(path, kind)
+    try:
+        for member in tf:
+            if member.isdev():
+                continue  # device nodes cannot be created safely in a layer
+            tf.extract(member, dest, set_attrs=True, numeric_owner=True, filter="tar")
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise BuildError(f"ADD {os.path.basename(path)}: cannot unpack: {e}") from e
+    finally:
+        tf.close()
+        raw.close()
+
+
+def url_name(url: str) -> str:
+    """The file name ADD gives a URL download when the destination is a directory."""
+    name = posixpath.basename(urlsplit(url).path.rstrip("/"))
+    if not name:
+        raise BuildError(f"ADD {url}: cannot determine a file name from the URL; give a file destination")
+    return name
+
+
+def fetch_url(url: str, out: Path) -> int:
+    """Download `url` into `out`; returns the bytes written. HTTP errors raise BuildError."""
+    from minidock.image.transport import Transport
+
+    try:
+        resp = Transport().request("GET", url, stream=True)
+    except MinidockError as e:
+        raise BuildError(f"ADD {url}: {e}") from e
+    try:
+        if resp.status_code != 200:
+            raise BuildError(f"ADD {url}: HTTP {resp.status_code}")
+        size = 0
+        with open(out, "wb") as f:
+            for chunk in resp.iter_content(_CHUNK):
+                f.write(chunk)
+                size += len(chunk)
+        return size
+    finally:
+        resp.close()

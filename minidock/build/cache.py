@@ -1,0 +1,118 @@
+"""The build cache: step key -> what the step produced, kept in `build-cache.json`.
+
+A step's key chains its parent's key (which already covers the base image and every earlier
+step, hence the config), the expanded instruction, the build args it can see and, for COPY/ADD,
+the digest of its sources. An entry holds the history record and, for steps that made a layer,
+its descriptor, diff_id and chain id. A hit is only used when the snapshot and blob it names are
+still in the store (`gc` may have removed them). The file is rewritten atomically under a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from minidock.oci.descriptor import Descriptor
+from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import History
+from minidock.store.atomic import atomic_write_json, locked, read_json
+from minidock.store.store import Store
+
+VERSION = 1
+MAX_ENTRIES = 10000
+
+
+def step_key(parent: str, *parts: str) -> str:
+    """The cache key of a step: sha256 over its parent's key and its own describing parts."""
+    h = hashlib.sha256(parent.encode())
+    for p in parts:
+        h.update(b"\0" + p.encode())
+    return "sha256:" + h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """What a step produced: its history record and (for a layer step) the layer."""
+
+    history: History
+    layer: Descriptor | None = None
+    diff_id: Digest | None = None
+    chain_id: Digest | None = None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CacheEntry:
+        layer = d.get("layer")
+        return cls(history=History.from_json(d.get("history") or {}),
+                   layer=Descriptor.from_json(layer, "cache layer") if layer else None,
+                   diff_id=Digest.parse(d["diff_id"]) if d.get("diff_id") else None,
+                   chain_id=Digest.parse(d["chain_id"]) if d.get("chain_id") else None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"history": self.history.to_json(), "layer": self.layer.to_json() if self.layer else None,
+                "diff_id": str(self.diff_id) if self.diff_id else None,
+                "chain_id": str(self.chain_id) if self.chain_id else None}
+
+
+class BuildCache:
+    """The cache of one store; `enabled=False` (--no-cache) never hits but still records."""
+
+    def __init__(self, store: Store, enabled: bool = True) -> None:
+        self.store, self.enabled = store, enabled
+        self.path = store.paths.build_cache
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            raw = read_json(self.path, {})
+        except ValueError:
+            return {}  # a damaged cache is only a slower build
+        entries = raw.get("entries") if isinstance(raw, dict) else None
+        return entries if isinstance(entries, dict) else {}
+
+    def get(self, key: str) -> CacheEntry | None:
+        """The entry for `key` when it is usable (its layer's snapshot and blob still exist)."""
+        if not self.enabled:
+            return None
+        raw = self._load().get(key)
+        if not isinstance(raw, dict):
+            return None
+        try:
+            entry = CacheEntry.from_json(raw)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            return None
+        except Exception:  # noqa: BLE001 - ManifestError from a damaged entry: a miss
+            return None
+        if entry.layer is not None:
+            if entry.chain_id is None or not self.store.snapshots.exists(entry.chain_id):
+                return None
+            if not self.store.content.exists(entry.layer.digest):
+                return None
+        return entry
+
+    def put_many(self, entries: dict[str, CacheEntry]) -> None:
+        """Record the entries of a finished build (one rewrite, newest kept when full)."""
+        if not entries:
+            return
+        with locked(self.store.paths.lock("build-cache")):
+            current = self._load()
+            for key, entry in entries.items():
+                current.pop(key, None)
+                current[key] = entry.to_json()
+            if len(current) > MAX_ENTRIES:
+                current = dict(list(current.items())[-MAX_ENTRIES:])
+            atomic_write_json(self.path, {"version": VERSION, "entries": current})
+
+    def referenced(self) -> tuple[set[Digest], set[Digest]]:
+        """(layer blobs, chain ids) the cache points at (for a gc that wants to keep them)."""
+        blobs, chains = set(), set()
+        for raw in self._load().values():
+            try:
+                e = CacheEntry.from_json(raw)
+            except Exception:  # noqa: BLE001 - skip damaged entries
+                continue
+            if e.layer is not None:
+                blobs.add(e.layer.digest)
+            if e.chain_id is not None:
+                chains.add(e.chain_id)
+        return blobs, chains

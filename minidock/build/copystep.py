@@ -1,0 +1,162 @@
+"""The COPY and ADD steps: resolve sources (context, stage or image; globs; heredocs; ADD's URLs and
+archives), key them by content, and write them into a new layer with the copier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from minidock.build import add as addmod
+from minidock.build.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items
+from minidock.build.copy import Copier, CopyTarget, Owner, absolute_dest, parse_chmod, plan_copy, resolve_chown
+from minidock.build.instructions import Add, Copy
+from minidock.build.layer import Layer, commit_layer, discard, new_layer
+from minidock.build.nodes import Heredoc
+from minidock.build.session import Session, record_step, view_of
+from minidock.build.state import StageState
+from minidock.errors import BuildError
+
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+@dataclass(slots=True)
+class _Sources:
+    """What one COPY/ADD reads: a tree and items in it, heredoc files, downloaded URLs."""
+
+    tree: Tree
+    items: list[SourceItem]
+    docs: list[tuple[str, bytes]]
+    urls: list[tuple[str, Path]]
+    identity: str
+    words: list[str]
+
+
+def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
+    """Run (or reuse) one COPY/ADD step."""
+    expand = s.expander(state)
+    env = state.expansion_env()
+    kind = "ADD" if isinstance(inst, Add) else "COPY"
+    words = [expand(w) for w in inst.sources]
+    dest = absolute_dest(expand(inst.dest), state.cc.working_dir)
+    from_ = expand(inst.from_) if isinstance(inst, Copy) and inst.from_ else ""
+    scratch = Path(tempfile.mkdtemp(dir=_tmp(s), prefix="add-"))
+    try:
+        src = _sources(s, inst, words, from_, scratch=scratch, env=env)
+        digest = _digest(src)
+        chown, chmod = expand(inst.chown), expand(inst.chmod)
+        flags = (f"--from={from_} " if from_ else "")
+        created_by = f"{kind} {flags}{' '.join([*words, *(d[0] for d in src.docs)])} {dest} # buildkit"
+        parts = [kind, created_by, src.identity, digest, chown, chmod]
+
+        def make() -> Layer:
+            return _write(s, state, src, _Target(dest, chown, chmod, kind == "ADD", bool(from_)))
+        return record_step(s, state, parts, created_by, make)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _tmp(s: Session) -> Path:
+    s.store.paths.tmp.mkdir(parents=True, exist_ok=True)
+    return s.store.paths.tmp
+
+
+def _doc_body(doc: Heredoc, env: dict[str, str]) -> bytes:
+    """A heredoc file's bytes: `$VAR`/`${VAR}` replaced unless the marker was quoted."""
+    if not doc.expand:
+        return doc.content.encode()
+    return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), ""), doc.content).encode()
+
+
+def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scratch: Path,
+             env: dict[str, str]) -> _Sources:
+    docs = [(d.name, _doc_body(d, env)) for d in inst.heredocs]
+    urls: list[tuple[str, Path]] = []
+    local = words
+    if isinstance(inst, Add):
+        local = [w for w in words if not addmod.is_url(w)]
+        urls = [(w, _download(w, scratch / f"url{i}", inst.checksum)) for i, w in enumerate(words)
+                if addmod.is_url(w)]
+    if from_:
+        try:
+            tree, identity = s.source_for(from_)
+        except LookupError as e:
+            raise BuildError(f"--from={from_}: no such stage or image") from e
+    else:
+        tree, identity = s.context, "context"
+    items = expand_sources(tree, tuple(local), in_context=not from_) if local else []
+    return _Sources(tree, items, docs, urls, identity, words)
+
+
+def _download(url: str, out: Path, checksum: str) -> Path:
+    addmod.fetch_url(url, out)
+    if checksum:
+        alg, _, want = checksum.partition(":")
+        got = file_digest(str(out))
+        if alg != "sha256" or got != want:
+            raise BuildError(f"ADD {url}: checksum mismatch: want {checksum}, got sha256:{got}")
+    return out
+
+
+def _digest(src: _Sources) -> str:
+    h = hashlib.sha256(hash_items(src.tree, src.items).encode())
+    for name, body in src.docs:
+        h.update(f"\0doc {name}\0".encode() + body)
+    for url, path in src.urls:
+        h.update(f"\0url {url}\0{file_digest(str(path))}".encode())
+    return "sha256:" + h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    dest: str
+    chown: str
+    chmod: str
+    is_add: bool
+    from_stage: bool
+
+
+def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> Layer:
+    """Make the layer: a fresh active snapshot, the copier writing into its upper, commit."""
+    view = view_of(s.store, state.chain)
+    key = new_layer(s.store, state.chain)
+    try:
+        owner = resolve_chown(t.chown, view) if t.chown else (None if t.from_stage else Owner())
+        copier = Copier(s.store.snapshots.upper(key), view, owner, parse_chmod(t.chmod))
+        count = len(src.words) + len(src.docs)
+        for target in plan_copy(src.tree, src.items, t.dest, view, count):
+            if t.is_add and _unpack(s, copier, src.tree, target.item, t):
+                continue
+            copier.copy(src.tree, target)
+        into = t.dest.endswith("/") or count > 1 or view.is_dir(t.dest)
+        for name, body in src.docs:
+            copier.write_file(posixpath.join(t.dest, name) if into else t.dest, body)
+        for url, path in src.urls:
+            name = addmod.url_name(url) if into else ""
+            copier.write_file(posixpath.join(t.dest, name) if name else t.dest, path.read_bytes(), 0o600)
+        return commit_layer(s.store, key, state.chain, s.epoch)
+    except BaseException:
+        discard(s.store, key)
+        raise
+
+
+def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target) -> bool:
+    """ADD of a local archive: unpack it into the destination directory; False when it is no archive."""
+    if not isinstance(tree, ContextTree):
+        return False
+    host = tree.host(item.rel)
+    kind = addmod.archive_kind(host)
+    if kind is None:
+        return False
+    with tempfile.TemporaryDirectory(dir=_tmp(s)) as tmp:
+        addmod.extract_archive(host, kind, Path(tmp))
+        owner = copier.owner if t.chown else None  # archives keep their owners unless --chown
+        keep = Copier(copier.upper, copier.view, owner, copier.mode)
+        dest = copier.view.canonical(t.dest.rstrip("/") or "/")
+        keep.copy(ContextTree(Path(tmp)), CopyTarget(SourceItem("", ""), dest))
+    return True

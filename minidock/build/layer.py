@@ -1,0 +1,138 @@
+"""Making a layer: an active snapshot filled by a container (RUN) or by the copier (COPY/ADD/WORKDIR).
+
+Lifecycle: `new_layer(store, parent)` prepares an active snapshot on the parent chain; the caller
+fills its upper dir (directly, or by `run_in()` which runs a container on its overlay mounts);
+`commit_layer()` writes the deterministic layer tar (gzip) from the upper into the content store
+and turns the active snapshot into the committed one, no second unpack. `discard()` removes the
+active snapshot on every failure path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from minidock.errors import BuildError, MinidockError
+from minidock.oci import mediatypes as mt
+from minidock.oci.descriptor import Descriptor
+from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import chain_ids
+from minidock.oci.runtimespec import (
+    DEFAULT_CAPS,
+    Capabilities,
+    Linux,
+    Process,
+    Root,
+    Spec,
+    User,
+    default_mounts,
+    namespaces_for,
+)
+from minidock.store.layers import write_layer
+from minidock.store.store import Store
+
+HOSTNAME = "buildkitsandbox"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """A committed build layer: its manifest descriptor, diff_id and the chain id it ends."""
+
+    descriptor: Descriptor
+    diff_id: Digest
+    chain_id: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What a RUN step executes, as whom, where and with which network (none or host)."""
+
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    cwd: str = "/"
+    user: str = ""
+    network: str = "none"
+
+
+def new_layer(store: Store, parent: Digest | None) -> str:
+    """Prepare an active snapshot on `parent`; returns its key."""
+    key = f"build-{secrets.token_hex(8)}"
+    store.snapshots.prepare(key, parent)
+    return key
+
+
+def discard(store: Store, key: str) -> None:
+    """Remove an active build snapshot (it may already be gone)."""
+    with contextlib.suppress(MinidockError, OSError):
+        store.snapshots.remove(key)
+
+
+def commit_layer(store: Store, key: str, parent: Digest | None, mtime: int | None) -> Layer:
+    """Write the upper of `key` as a gzip layer blob and commit the snapshot under its chain id."""
+    upper = store.snapshots.upper(key)
+    store.paths.tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=store.paths.tmp) as tmp:
+        digest, diff_id, size = write_layer(upper, tmp, "gzip", mtime)
+        tmp.seek(0)
+        writer = store.content.writer(f"build-{digest.hex}-{os.getpid()}", digest, size)
+        try:
+            while chunk := tmp.read(_CHUNK):
+                writer.write(chunk)
+            writer.commit()
+        except BaseException:
+            writer.discard()
+            raise
+    chain = chain_ids([parent, diff_id])[1] if parent is not None else diff_id
+    store.snapshots.commit(key, chain, diff_id)
+    return Layer(Descriptor(mt.OCI_LAYER_GZIP, digest, size), diff_id, chain)
+
+
+def run_spec(store: Store, key: str, req: RunRequest, root: Path) -> Spec:
+    """The runtime spec of a RUN container on active snapshot `key` (Docker's defaults, no cgroup)."""
+    process = Process(args=req.args, env=req.env, cwd=req.cwd or "/", user=User(name=req.user),
+                      capabilities=Capabilities.of(DEFAULT_CAPS, 0))
+    linux = Linux(namespaces=namespaces_for("host" if req.network == "host" else "none"))
+    return Spec(process=process, root=Root(str(root)), hostname=HOSTNAME, mounts=default_mounts(),
+                linux=linux, rootfs_mounts=store.snapshots.mounts(key))
+
+
+def run_in(store: Store, key: str, req: RunRequest, output: Callable[[bytes], None]) -> int:
+    """Run `req` in a container on active snapshot `key`, streaming its output; returns the exit code."""
+    store.paths.tmp.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(dir=store.paths.tmp, prefix="buildroot-"))
+    try:
+        spec = run_spec(store, key, req, root)
+        return _run(spec, output)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(spec: Spec, output: Callable[[bytes], None]) -> int:
+    from minidock.runtime import process as proc
+
+    r, w = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    try:
+        opts = proc.RunOptions(cgroup_root=None, stdin=devnull, stdout=w, stderr=w)
+        try:
+            c = proc.create(spec, opts)
+        except MinidockError as e:
+            raise BuildError(str(e)) from e
+        finally:
+            os.close(w)
+            os.close(devnull)
+        try:
+            while chunk := os.read(r, 65536):
+                output(chunk)
+            return c.wait().code
+        finally:
+            c.cleanup()
+    finally:
+        os.close(r)

@@ -1,0 +1,84 @@
+"""One build's shared state (store, cache, context, args, progress) and the cached-step protocol.
+
+`record_step()` is how every instruction after FROM lands in the image: compute the step's cache
+key (parent key + parent chain id + the step's describing parts), reuse the cache entry when there
+is one (its layer and its creation time, so a fully cached rebuild yields the same image id), else
+`make` the layer (or nothing, for metadata); then append history (and layer) to the stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from minidock.build.cache import BuildCache, CacheEntry, step_key
+from minidock.build.context import ContextTree, Tree
+from minidock.build.events import Progress, no_progress
+from minidock.build.expand import expand_word
+from minidock.build.layer import Layer
+from minidock.build.rootfs import LayeredFS
+from minidock.build.state import StageState, rfc3339
+from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import History
+from minidock.store.store import Store
+
+COMMENT = "buildkit.dockerfile.v0"
+SourceResolver = Callable[[str], tuple[Tree, str]]
+
+
+def _no_sources(name: str) -> tuple[Tree, str]:
+    raise LookupError(name)
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything a step needs besides its stage: one per build."""
+
+    store: Store
+    cache: BuildCache
+    context: ContextTree
+    progress: Progress = no_progress
+    escape: str = "\\"
+    epoch: int | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
+    global_args: dict[str, str] = field(default_factory=dict)
+    used_args: set[str] = field(default_factory=set)
+    recorded: dict[str, CacheEntry] = field(default_factory=dict)
+    source_for: SourceResolver = _no_sources
+    run_platform_error: str = ""
+    number: int = 0
+
+    def now(self) -> str:
+        """The creation time of a new history entry (SOURCE_DATE_EPOCH when set)."""
+        return rfc3339(self.epoch if self.epoch is not None else time.time())
+
+    def expander(self, state: StageState) -> Callable[[str], str]:
+        """`$VAR` expansion of one word with the stage's ARGs and ENV."""
+        env = state.expansion_env()
+        return lambda word: expand_word(word, env, self.escape)
+
+
+def view_of(store: Store, chain: Digest | None) -> LayeredFS:
+    """The merged file system of a chain (empty for scratch)."""
+    return LayeredFS(store.snapshots.lower_dirs(chain) if chain is not None else [])
+
+
+def record_step(s: Session, state: StageState, parts: list[str], created_by: str,
+                make: Callable[[], Layer] | None) -> bool:
+    """Run (or reuse from the cache) one step; returns True when the cache provided it."""
+    key = step_key(state.key, str(state.chain), *parts)
+    entry = s.cache.get(key)
+    cached = entry is not None
+    if entry is None:
+        layer = make() if make is not None else None
+        entry = CacheEntry(History(created=s.now()), layer.descriptor if layer else None,
+                           layer.diff_id if layer else None, layer.chain_id if layer else None)
+    created = s.now() if s.epoch is not None else entry.history.created
+    history = History(created=created, created_by=created_by, comment=COMMENT, empty_layer=entry.layer is None)
+    if entry.layer is not None and entry.diff_id is not None and entry.chain_id is not None:
+        state.add_layer(entry.layer, entry.diff_id, entry.chain_id)
+    state.add_history(history)
+    state.key = key
+    s.recorded[key] = CacheEntry(history, entry.layer, entry.diff_id, entry.chain_id)
+    return cached
