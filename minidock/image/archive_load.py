@@ -84,7 +84,7 @@ def unpack(src: BinaryIO, dest: Path) -> _Tree:
     """Unpack the (maybe compressed) tar stream into `dest`, files only; returns the tree."""
     tree = _Tree(dest)
     try:
-        *") as tf:  # type: ignore[call-overload]|*") as tf:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=src, mode="r|*") as tf:
             for m in tf:
                 name = _clean(m.name, "archive")
                 if name == ".":
