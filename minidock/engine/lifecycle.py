@@ -37,7 +37,7 @@ DEFAULT_STOP_TIMEOUT = 10
 POLL = 0.02
 
 
-def _records(store: Store | None) -> tuple[Store, ContainerStore]:
+def open_records(store: Store | None) -> tuple[Store, ContainerStore]:
     store = store or open_store()
     return store, ContainerStore(store.paths)
 
@@ -69,7 +69,7 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
 
     `network` wires its netns (run -d passes the session planned at create; `start` of a stored
     container has none yet: the lead's network wiring plans it from the record)."""
-    store, records = _records(store)
+    store, records = open_records(store)
     rec = records.get(ref)
     if rec.status == "paused":
         raise ConflictError(f"cannot start a paused container {ref}, try unpause instead")
@@ -160,7 +160,7 @@ def _wait_settled(records: ContainerStore, cid: str, timeout: float = 5.0) -> Co
 
 def stop(ref: str, timeout: int | None = None, store: Store | None = None) -> str:
     """Stop signal (image StopSignal or SIGTERM), SIGKILL after `timeout` s (10); no restart after."""
-    store, records = _records(store)
+    store, records = open_records(store)
     rec = records.get(ref)
     if rec.status not in ACTIVE:
         return rec.id
@@ -193,7 +193,7 @@ def _kill_all(records: ContainerStore, rec: ContainerRecord) -> None:
 
 def kill(ref: str, sig: str = "KILL", store: Store | None = None) -> str:
     """Send a signal to the container's PID 1 (a running container only)."""
-    _, records = _records(store)
+    _, records = open_records(store)
     rec = records.get(ref)
     if rec.status not in ACTIVE or not rec.pid:
         raise ConflictError(f"cannot kill container {ref}: container {rec.id[:12]} is not running")
@@ -207,7 +207,7 @@ def kill(ref: str, sig: str = "KILL", store: Store | None = None) -> str:
 
 def restart(ref: str, timeout: int | None = None, store: Store | None = None) -> str:
     """stop, then start."""
-    store, _ = _records(store)
+    store, _ = open_records(store)
     cid = stop(ref, timeout, store)
     start(cid, store)
     return cid
@@ -215,7 +215,7 @@ def restart(ref: str, timeout: int | None = None, store: Store | None = None) ->
 
 def pause(ref: str, store: Store | None = None) -> str:
     """Freeze every process of the container (cgroup freezer)."""
-    _, records = _records(store)
+    _, records = open_records(store)
     rec = records.get(ref)
     if rec.status == "paused":
         raise ConflictError(f"container {rec.id[:12]} is already paused")
@@ -228,7 +228,7 @@ def pause(ref: str, store: Store | None = None) -> str:
 
 def unpause(ref: str, store: Store | None = None) -> str:
     """Thaw a paused container."""
-    _, records = _records(store)
+    _, records = open_records(store)
     rec = records.get(ref)
     if rec.status != "paused":
         raise ConflictError(f"container {rec.id[:12]} is not paused")
@@ -239,7 +239,7 @@ def unpause(ref: str, store: Store | None = None) -> str:
 
 def wait(ref: str, store: Store | None = None) -> int:
     """Block until the container is not running; its exit code (polls the record: any process may wait)."""
-    _, records = _records(store)
+    _, records = open_records(store)
     rec = records.get(ref)
     last = rec.exit_code
     while True:
@@ -255,7 +255,7 @@ def wait(ref: str, store: Store | None = None) -> int:
 
 def remove(ref: str, force: bool = False, store: Store | None = None) -> str:
     """Remove a container: its processes (with force), cgroup, rootfs snapshot and record."""
-    store, records = _records(store)
+    store, records = open_records(store)
     rec = records.get(ref)
     if rec.status in ACTIVE:
         if not force:
@@ -277,7 +277,7 @@ def remove(ref: str, force: bool = False, store: Store | None = None) -> str:
 
 def prune(store: Store | None = None) -> list[str]:
     """Remove every stopped container; their ids."""
-    store, records = _records(store)
+    store, records = open_records(store)
     out = []
     for rec in records.list():
         if rec.status not in ACTIVE:
@@ -288,6 +288,6 @@ def prune(store: Store | None = None) -> list[str]:
 
 def log_path(ref: str, store: Store | None = None) -> tuple[ContainerRecord, Path]:
     """The record and the live json-file log of a container."""
-    _, records = _records(store)
+    _, records = open_records(store)
     rec = records.get(ref)
     return rec, records.dir(rec.id) / "log"

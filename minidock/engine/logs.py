@@ -147,12 +147,13 @@ def log_files(path: Path) -> list[Path]:
     return [*rotated, *([path] if path.exists() else [])]
 
 
-def read_entries(path: Path, tail: int = -1) -> list[LogEntry]:
-    """Every entry logged so far (the last `tail` when tail >= 0)."""
+def read_entries(path: Path, tail: int = -1, limit: int | None = None) -> list[LogEntry]:
+    """Every entry logged so far (the last `tail` when tail >= 0; the live log up to `limit` bytes)."""
     lines: deque[bytes] = deque(maxlen=tail if tail >= 0 else None)
     for p in log_files(path):
         with p.open("rb") as f:
-            lines.extend(line for line in f if line.strip())
+            data = f.read(limit) if p == path and limit is not None else f.read()
+        lines.extend(line for line in data.split(b"\n") if line.strip())
     return [e for e in (LogEntry.parse(line) for line in lines) if e is not None]
 
 

@@ -1,0 +1,157 @@
+"""Container commands: ps, inspect, logs, start, stop, kill, restart, rm, prune, pause, unpause, top,
+stats, wait, exec (top level and under `container`). Each parses, makes one engine call, renders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from minidock.errors import MinidockError, NotFoundError
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    """Docker-style columns: no borders, left-aligned, never wrapped, no trailing blanks."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="", padding=(0, 3, 0, 0))
+    for h in headers:
+        table.add_column(h, no_wrap=True, overflow="ignore")
+    for r in rows:
+        table.add_row(*r)
+    buf = io.StringIO()
+    Console(file=buf, width=1000, highlight=False, color_system=None).print(table)
+    print("\n".join(line.rstrip() for line in buf.getvalue().splitlines()))
+
+
+def _ps_json(r: Any, info: Any) -> str:
+    return json.dumps({"Command": info.command_text(r, trunc=False), "CreatedAt": r.created, "ID": r.id[:12],
+                       "Image": r.image, "Labels": "", "LocalVolumes": "0", "Mounts": "", "Names": r.name,
+                       "Networks": r.host_config.get("NetworkMode", ""), "Ports": info.ports_text(r),
+                       "RunningFor": info.created_text(r), "Size": "N/A", "State": r.status,
+                       "Status": info.status_text(r)}, separators=(",", ":"))
+
+
+def ps_cmd(all_: bool, quiet: bool, no_trunc: bool, fmt: str) -> None:
+    from minidock.engine import info
+
+    rows = info.list_containers(all_)
+    if quiet:
+        for r in rows:
+            print(r.id if no_trunc else r.id[:12])
+    elif fmt == "json":
+        for r in rows:
+            print(_ps_json(r, info))
+    else:
+        _table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+               [[r.id if no_trunc else r.id[:12], r.image, info.command_text(r, not no_trunc),
+                 info.created_text(r), info.status_text(r), info.ports_text(r), r.name] for r in rows])
+
+
+def inspect_cmd(names: list[str], kind: str = "") -> None:
+    """Containers first, then images (like `docker inspect`); --type narrows it."""
+    from minidock.engine import info
+
+    out, missing = [], []
+    for n in names:
+        try:
+            out.append(info.inspect_json(n) if kind != "image" else _image_json(n))
+        except NotFoundError:
+            try:
+                if kind == "container":
+                    raise
+                out.append(_image_json(n))
+            except MinidockError:
+                missing.append(n)
+    print(json.dumps(out, indent=4))
+    if missing:
+        raise NotFoundError(f"no such object: {missing[0]}")
+
+
+def _image_json(name: str) -> dict[str, Any]:
+    from minidock.engine import images
+    from minidock.paths import Paths
+
+    return images.inspect_image(images.open_store(Paths.from_env()), name).to_docker_json()
+
+
+def logs_cmd(name: str, follow: bool, tail: str, timestamps: bool) -> None:
+    from minidock.engine import info
+
+    n = -1 if tail == "all" else int(tail)
+    for e in info.container_logs(name, follow, n):
+        out = sys.stderr if e.stream == "stderr" else sys.stdout
+        out.write(f"{e.time} {e.text}" if timestamps else e.text)
+        out.flush()
+
+
+def each(names: list[str], fn: Any, *args: Any) -> None:
+    """Apply `fn` to every container named, print each name; errors go on and set exit code 1 (Docker)."""
+    failed = False
+    for n in names:
+        try:
+            fn(n, *args)
+            print(n)
+        except MinidockError as e:
+            print(f"minidock: {e}", file=sys.stderr)
+            failed = True
+    if failed:
+        import typer
+
+        raise typer.Exit(1)
+
+
+def start_cmd(names: list[str], attach: bool) -> None:
+    import typer
+
+    from minidock.engine import info, lifecycle
+
+    if not attach:
+        each(names, lifecycle.start)
+        return
+    for e in info.start_attached(names[0]):
+        (sys.stderr if e.stream == "stderr" else sys.stdout).write(e.text)
+    raise typer.Exit(lifecycle.wait(names[0]))
+
+
+def top_cmd(name: str) -> None:
+    from minidock.engine import info
+
+    _table(["UID", "PID", "PPID", "STIME", "TTY", "TIME", "CMD"],
+           [[r.uid, str(r.pid), str(r.ppid), r.stime, r.tty, r.time, r.cmd] for r in info.top(name)])
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.4g}{unit}"
+        n /= 1024
+    return f"{n}B"
+
+
+def stats_cmd(names: list[str]) -> None:
+    from minidock.engine import info
+
+    _table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
+           [[s.id[:12], s.name, f"{s.cpu_percent:.2f}%", f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
+             f"{s.mem_percent:.2f}%", str(s.pids)] for s in info.stats(names)])
+
+
+def exec_cmd(name: str, cmd: list[str], flags: dict[str, Any]) -> None:
+    import typer
+
+    from minidock.engine import execs
+
+    req = execs.ExecRequest(name, tuple(cmd), flags["i"], flags["t"], flags["d"], tuple(flags["e"]),
+                            flags["u"], flags["w"])
+    raise typer.Exit(execs.exec_in(req))
+
+
+def register(app: Any) -> None:
+    """Add the container commands at top level and under `container`; make `inspect` see containers."""
+    from minidock.cli import containers_cmds
+
+    containers_cmds.register(app)

@@ -1,0 +1,164 @@
+"""The typer wiring of the container commands (cli/containers.py holds their bodies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minidock.cli import containers as c
+
+TOP_LEVEL = ("ps", "logs", "start", "stop", "kill", "restart", "rm", "pause", "unpause", "top", "stats", "wait",
+             "exec")
+
+
+def _group(app: Any, name: str, text: str) -> Any:
+    """The sub-app `name` (another module may have added it already: share it)."""
+    import typer
+
+    for g in app.registered_groups:
+        if g.name == name:
+            return g.typer_instance
+    sub = typer.Typer(no_args_is_help=True, help=text)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def _commands() -> dict[str, Any]:
+    import typer
+
+    names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
+    maybe_names = typer.Argument(None, help="CONTAINER (default: all running)")
+    timeout = typer.Option(None, "-t", "--time", help="seconds to wait before SIGKILL (default 10)")
+
+    def ps(a: bool = typer.Option(False, "-a", "--all", help="show all containers (default: running)"),
+           q: bool = typer.Option(False, "-q", "--quiet", help="only show IDs"),
+           no_trunc: bool = typer.Option(False, "--no-trunc", help="do not truncate output"),
+           fmt: str = typer.Option("", "--format", help="'json': one JSON object per line")) -> None:
+        """List containers."""
+        c.ps_cmd(a, q, no_trunc, fmt)
+
+    def logs(name: str = typer.Argument(...), f: bool = typer.Option(False, "-f", "--follow", help="follow output"),
+             tail: str = typer.Option("all", "-n", "--tail", help="lines from the end"),
+             t: bool = typer.Option(False, "-t", "--timestamps", help="show timestamps")) -> None:
+        """Fetch the logs of a container."""
+        c.logs_cmd(name, f, tail, t)
+
+    def start(containers: list[str] = names,
+              a: bool = typer.Option(False, "-a", "--attach", help="attach output, return the exit code")) -> None:
+        """Start one or more stopped containers."""
+        c.start_cmd(containers, a)
+
+    def stop(containers: list[str] = names, t: int | None = timeout) -> None:
+        """Stop one or more running containers (StopSignal, then SIGKILL)."""
+        from minidock.engine import lifecycle
+        c.each(containers, lifecycle.stop, t)
+
+    def kill(containers: list[str] = names, s: str = typer.Option("KILL", "-s", "--signal", help="signal")) -> None:
+        """Kill one or more running containers."""
+        from minidock.engine import lifecycle
+        c.each(containers, lifecycle.kill, s)
+
+    def restart(containers: list[str] = names, t: int | None = timeout) -> None:
+        """Restart one or more containers."""
+        from minidock.engine import lifecycle
+        c.each(containers, lifecycle.restart, t)
+
+    def rm(containers: list[str] = names, f: bool = typer.Option(False, "-f", "--force", help="kill if running"),
+           v: bool = typer.Option(False, "-v", "--volumes", help="(no anonymous volumes exist)")) -> None:
+        """Remove one or more containers."""
+        from minidock.engine import lifecycle
+        c.each(containers, lifecycle.remove, f)
+
+    def pause(containers: list[str] = names) -> None:
+        """Pause all processes within one or more containers."""
+        from minidock.engine import lifecycle
+        c.each(containers, lifecycle.pause)
+
+    def unpause(containers: list[str] = names) -> None:
+        """Unpause all processes within one or more containers."""
+        from minidock.engine import lifecycle
+        c.each(containers, lifecycle.unpause)
+
+    def top(name: str = typer.Argument(...)) -> None:
+        """Display the running processes of a container."""
+        c.top_cmd(name)
+
+    def stats(containers: list[str] = maybe_names,
+              no_stream: bool = typer.Option(True, "--no-stream", help="one sample (always)")) -> None:
+        """Display resource usage (CPU %, memory, pids) of containers."""
+        c.stats_cmd(containers or [])
+
+    def wait(containers: list[str] = names) -> None:
+        """Block until containers stop, then print their exit codes."""
+        from minidock.engine import lifecycle
+        for n in containers:
+            print(lifecycle.wait(n))
+
+    return {"ps": ps, "logs": logs, "start": start, "stop": stop, "kill": kill, "restart": restart, "rm": rm,
+            "pause": pause, "unpause": unpause, "top": top, "stats": stats, "wait": wait}
+
+
+def _exec_command() -> Any:
+    import typer
+
+    command = typer.Argument(..., help="COMMAND [ARG...]")
+    env = typer.Option([], "-e", "--env", help="set environment variables")
+
+    def exec_(*, name: str = typer.Argument(..., help="CONTAINER"), cmd: list[str] = command,
+              i: bool = typer.Option(False, "-i", "--interactive", help="keep stdin open"),
+              t: bool = typer.Option(False, "-t", "--tty", help="allocate a pseudo-TTY"),
+              d: bool = typer.Option(False, "-d", "--detach", help="run in the background"),
+              e: list[str] = env,
+              u: str = typer.Option("", "-u", "--user", help="user name or uid[:gid]"),
+              w: str = typer.Option("", "-w", "--workdir", help="working directory")) -> None:
+        """Execute a command in a running container."""
+        c.exec_cmd(name, cmd, {"i": i, "t": t, "d": d, "e": e, "u": u, "w": w})
+    return exec_
+
+
+def _inspect(app: Any) -> Any:
+    import typer
+
+    objects = typer.Argument(..., help="CONTAINER or IMAGE")
+
+    def inspect(names: list[str] = objects,
+                kind: str = typer.Option("", "--type", help="container or image")) -> None:
+        """Show low-level information on containers or images (Docker's JSON)."""
+        c.inspect_cmd(names, kind)
+    for info in app.registered_commands:  # why: the image module registers `inspect` too; extend it
+        if info.name == "inspect":
+            info.callback = inspect
+            return None
+    return inspect
+
+
+def register(app: Any) -> None:
+    """Top-level verbs, `container ...`, and `inspect` for containers and images."""
+    import typer
+
+    group = _group(app, "container", "Manage containers")
+    cmds = _commands()
+    exec_settings = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+    for name in TOP_LEVEL:
+        if name == "exec":
+            app.command("exec", context_settings=exec_settings)(_exec_command())
+            group.command("exec", context_settings=exec_settings)(_exec_command())
+        else:
+            app.command(name)(cmds[name])
+            group.command(name)(cmds[name])
+    group.command("ls")(cmds["ps"])
+    containers = typer.Argument(..., help="CONTAINER")
+
+    def inspect(names: list[str] = containers) -> None:
+        """Show low-level information on containers (Docker's JSON)."""
+        c.inspect_cmd(names, "container")
+    group.command("inspect")(inspect)
+
+    def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt (never prompts)")) -> None:
+        """Remove all stopped containers."""
+        from minidock.engine import lifecycle
+        for cid in lifecycle.prune():
+            print(cid)
+    group.command("prune")(prune)
+    top_inspect = _inspect(app)
+    if top_inspect is not None:
+        app.command("inspect")(top_inspect)

@@ -1,0 +1,60 @@
+"""`exec`: the request, checked against the container's state, turned into the runtime's ExecTarget.
+
+The process gets what the container's own process got (capabilities, no_new_privs, user resolution
+in the container's /etc/passwd) with Docker's exec overrides: -e added to the container's env,
+-u, -w, -t; -i keeps our stdin (else /dev/null); -d does not wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from minidock.engine.lifecycle import cgroup_of, open_records, spec_of
+from minidock.engine.spec import merge_env
+from minidock.errors import ConflictError, MinidockError, UsageError
+from minidock.oci.runtimespec import User
+from minidock.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ExecRequest:
+    """The flags of `minidock exec`."""
+
+    container: str
+    cmd: tuple[str, ...]
+    interactive: bool = False
+    tty: bool = False
+    detach: bool = False
+    env: tuple[str, ...] = ()
+    user: str = ""
+    workdir: str = ""
+
+
+def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: Store | None = None) -> int:
+    """Run `req.cmd` in the running container; its exit code (0 at once with -d)."""
+    from minidock.runtime import execute
+
+    if not req.cmd:
+        raise UsageError("exec: no command given")
+    _, records = open_records(store)
+    rec = records.get(req.container)
+    if rec.status == "paused":
+        raise ConflictError(f"container {rec.id[:12]} is paused, unpause the container before exec")
+    if rec.status != "running" or not rec.pid:
+        raise ConflictError(f"container {req.container} is not running")
+    spec = spec_of(records, rec.id)
+    if req.workdir and not req.workdir.startswith("/"):
+        raise UsageError(f"exec: the working directory {req.workdir!r} is not an absolute path")
+    process = dataclasses.replace(
+        spec.process, args=req.cmd, env=merge_env(spec.process.env, req.env, os.environ),
+        cwd=req.workdir or spec.process.cwd, user=User(name=req.user) if req.user else spec.process.user,
+        terminal=req.tty)
+    cgroup = None
+    with contextlib.suppress(MinidockError, OSError):
+        cgroup = cgroup_of(records, rec.id)
+    target = execute.ExecTarget(rec.pid, tuple(n.type for n in spec.linux.namespaces), process, cgroup)
+    stdin = stdio[0] if req.interactive else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    return execute.exec_process(target, execute.ExecIO(stdin, stdio[1], stdio[2], req.detach))

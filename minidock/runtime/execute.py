@@ -1,0 +1,187 @@
+"""`exec`: run one more process inside a running container (runc exec / nsenter, done by hand).
+
+Lifecycle of `exec_process(target, io)`: fork a helper that joins the container's cgroup, then its
+namespaces (/proc/PID/ns/*: user, cgroup, ipc, uts, net, pid, mnt - mount last), then forks again
+so the pid namespace applies; that grandchild takes the container's identity (user from the
+container's /etc/passwd, bounding set, capabilities, no_new_privs), cwd, env, optional pty, and
+execs. A failure is one `error` message (126/127 like the container's own command). The helper
+waits for the process and exits with its status, so the caller waits for the helper (or, detached,
+does not: the process is then reparented to the container's PID 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
+
+from minidock.errors import MinidockError
+from minidock.oci.runtimespec import Capabilities, Process
+from minidock.runtime import caps, init, namespaces, sync, users
+from minidock.runtime import syscalls as sc
+from minidock.runtime.explain import NullTracer
+
+if TYPE_CHECKING:
+    from minidock.runtime.cgroups import Cgroup
+
+_TIOCSCTTY = 0x540E
+
+
+@dataclass(frozen=True, slots=True)
+class ExecTarget:
+    """What to run where: the container's PID 1, the namespace kinds it made, its cgroup, the process."""
+
+    pid: int
+    namespaces: tuple[str, ...]
+    process: Process
+    cgroup: Cgroup | None = None
+
+
+@dataclass(slots=True)
+class ExecIO:
+    """The caller's stdio for the process; `detach`: do not wait (stdio then is /dev/null)."""
+
+    stdin: int = 0
+    stdout: int = 1
+    stderr: int = 2
+    detach: bool = False
+
+
+def exec_process(target: ExecTarget, io: ExecIO) -> int:
+    """Run `target.process` in the container; its exit code (0 at once when detached)."""
+    if io.detach:
+        null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        io = ExecIO(null, null, null, detach=True)
+    master = slave = None
+    if target.process.terminal and not io.detach:
+        master, slave = os.openpty()  # why: a pty of our own; the process gets it as controlling tty
+    up_r, up_w = sync.pipe()
+    helper = os.fork()
+    if helper == 0:  # pragma: no cover - the helper ends in os._exit
+        up_r.close()
+        if master is not None:
+            os.close(master)
+        _helper(target, io, slave, up_w)
+    up_w.close()
+    if slave is not None:
+        os.close(slave)
+    try:
+        child = _await_exec(up_r)
+    except BaseException:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(helper, 0)
+        raise
+    finally:
+        up_r.close()
+    return _wait(helper, child, master, io)
+
+
+def _await_exec(chan: sync.Channel) -> int:
+    """The process's host pid once it exec'd (EOF); raise the typed error if it could not."""
+    from minidock.runtime.process import error_from
+
+    child = 0
+    while (msg := chan.recv()) is not None:
+        if msg.get("t") == "pid":
+            child = int(msg["pid"])
+        elif msg.get("t") == "error":
+            raise error_from(msg)
+    return child
+
+
+def _wait(helper: int, child: int, master: int | None, io: ExecIO) -> int:
+    from minidock.runtime.process import forward_signals
+
+    if io.detach:
+        os.waitpid(helper, 0)
+        return 0
+    with forward_signals(child or helper):
+        if master is not None:
+            from minidock.runtime import terminal
+
+            try:
+                terminal.relay(master, helper, io.stdin, io.stdout)
+            finally:
+                os.close(master)
+        _, status = os.waitpid(helper, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def _helper(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) -> NoReturn:
+    """Join cgroup and namespaces, fork the process, wait for it and exit with its status."""
+    stage = "cgroup"
+    try:
+        sc.prctl(sc.PR_SET_PDEATHSIG, 9)  # why: if the caller dies, nothing is left half-joined
+        if target.cgroup is not None:
+            target.cgroup.add(os.getpid())  # why: limits and stats cover the exec'd process too
+        stage = "namespaces"
+        namespaces.join(namespaces.of_process(target.pid, target.namespaces), NullTracer())
+        stage = "fork"
+        pid = os.fork()  # why: setns(pid) applies to children only
+        if pid == 0:
+            _child(target, io, slave, up)
+        up.send("pid", pid=pid)
+        up.close()
+        if io.detach:
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)
+    except BaseException as e:  # noqa: BLE001 - a child reports anything, then _exits
+        with contextlib.suppress(BaseException):
+            up.send("error", **sync.error_fields(e, stage))
+        os._exit(125)
+
+
+def _child(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) -> NoReturn:
+    """In the container: identity, capabilities, cwd, stdio, execve."""
+    stage = "user"
+    tracer = NullTracer()
+    p = target.process
+    try:
+        os.setsid()
+        user = users.read_exec_user("/", p.user)
+        stage = "capabilities"
+        caps.drop_bounding(p.capabilities.bounding, tracer, caps.last_cap())
+        stage = "user"
+        init._switch_user(user, tracer)
+        stage = "capabilities"  # why: like the container's init, a non-root user keeps the bounding set only
+        caps.apply_sets(p.capabilities if user.uid == 0 else Capabilities.of(p.capabilities.bounding, user.uid), tracer)
+        if p.no_new_privileges:
+            sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+        stage = "cwd"
+        os.chdir(p.cwd or "/")
+        stage = "exec"
+        env = _env(p, user)
+        path = init.lookup(p.args[0], env.get("PATH", init.DEFAULT_PATH))
+        _stdio(io, slave)
+        os.closerange(3, up.fd)
+        os.closerange(up.fd + 1, 65536)
+        try:
+            os.execve(path, list(p.args), env)
+        except OSError as e:
+            raise init._exec_failure(path, e) from e
+    except BaseException as e:  # noqa: BLE001
+        with contextlib.suppress(BaseException):
+            up.send("error", **sync.error_fields(e, stage))
+        os._exit(126 if isinstance(e, MinidockError) else 125)
+
+
+def _env(p: Process, user: users.ExecUser) -> dict[str, str]:
+    env = dict(item.partition("=")[::2] for item in p.env)
+    env.setdefault("HOME", user.home or "/")
+    return env
+
+
+def _stdio(io: ExecIO, slave: int | None) -> None:
+    if slave is not None:
+        fcntl.ioctl(slave, _TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        return
+    for target, fd in enumerate((io.stdin, io.stdout, io.stderr)):
+        if fd != target:
+            os.dup2(fd, target)
