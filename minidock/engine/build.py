@@ -1,0 +1,202 @@
+"""Building, image history and commit for the CLI: flags -> BuildOptions -> builder, and back.
+
+`build_image(req, progress)` reads SOURCE_DATE_EPOCH, resolves `--build-arg NAME` from the
+environment, wires pulling of missing base images, and with `--verify-reproducible` builds a
+second time without the cache and compares the manifest digests. `image_history()` lists an
+image's history newest first as `docker history` does; `commit_container()` turns a container's
+upper dir into a new layer on its image (the builder's layer code), unpacked as a snapshot.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from minidock.build.builder import BuildOptions, BuildResult, Puller, build, parse_tags
+from minidock.build.events import (
+    BuildEvent,
+    BuildFinished,
+    BuildNote,
+    Progress,
+    StepDone,
+    StepOutput,
+    StepStarted,
+    no_progress,
+)
+from minidock.build.state import rfc3339, write_image
+from minidock.config import Settings
+from minidock.engine.lookup import load_image, open_store
+from minidock.errors import BuildError, UsageError
+from minidock.image.reference import Reference
+from minidock.oci import mediatypes as mt
+from minidock.oci.descriptor import Descriptor, Platform
+from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import History
+from minidock.paths import Paths
+from minidock.store.containers import ContainerStore
+from minidock.store.images import ImageRecord
+from minidock.store.layers import apply_layer, write_layer
+from minidock.store.store import Store
+
+__all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "HistoryRow", "StepDone",
+           "StepOutput", "StepStarted", "build_image", "commit_container", "familiar_name",
+           "image_history"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    """`minidock build` flags as the user typed them."""
+
+    context: str
+    file: str = ""
+    dockerfile_text: str | None = None
+    tags: tuple[str, ...] = ()
+    build_args: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    target: str = ""
+    no_cache: bool = False
+    platform: str = ""
+    verify_reproducible: bool = False
+
+
+def familiar_name(name: str) -> str:
+    """Docker's short form of a stored image name (`docker.io/library/app:1` -> `app:1`)."""
+    return Reference.parse(name).familiar()
+
+
+def _pairs(items: tuple[str, ...], flag: str, env: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """`K=V` words (a bare `K` takes the value from `env` when given, else is skipped)."""
+    out = []
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not key:
+            raise UsageError(f"invalid {flag} {item!r}: want KEY=VALUE")
+        if eq:
+            out.append((key, value))
+        elif env is not None and key in env:
+            out.append((key, env[key]))
+    return tuple(out)
+
+
+def _epoch(env: dict[str, str]) -> int | None:
+    text = env.get("SOURCE_DATE_EPOCH", "")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise UsageError(f"invalid SOURCE_DATE_EPOCH {text!r}: want seconds since 1970")
+    return int(text)
+
+
+def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
+    """The builder's options for a request (paths resolved, args and labels parsed)."""
+    context = Path(req.context)
+    dockerfile = Path(req.file) if req.file and req.dockerfile_text is None else None
+    return BuildOptions(context=context, dockerfile=dockerfile, dockerfile_text=req.dockerfile_text,
+                        tags=req.tags, build_args=_pairs(req.build_args, "--build-arg", env),
+                        labels=_pairs(req.labels, "--label", None), target=req.target, no_cache=req.no_cache,
+                        platform=req.platform, source_date_epoch=_epoch(env))
+
+
+def _puller(store: Store, progress: Progress) -> Puller:
+    settings = Settings.load()
+
+    def pull(ref: Reference, platform: Platform | None) -> None:
+        from minidock.image.pull import pull as do_pull
+
+        progress(BuildNote(f"pulling {ref.familiar()}"))
+        do_pull(ref, store, settings, platform)
+    return pull
+
+
+def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Paths | None = None) -> BuildResult:
+    """`minidock build`: build into the store at $MINIDOCK_ROOT (or `paths`)."""
+    opts = options_of(req, dict(os.environ))
+    if req.verify_reproducible and opts.source_date_epoch is None:
+        opts = replace(opts, source_date_epoch=0)  # reproducible output needs fixed timestamps
+    store = open_store(paths)
+    pull = _puller(store, progress)
+    first = build(store, opts, progress, pull)
+    if not req.verify_reproducible:
+        return first
+    progress(BuildNote("verifying: building again without the cache"))
+    second = build(store, replace(opts, no_cache=True, tags=()), progress, pull)
+    if second.manifest.digest != first.manifest.digest:
+        raise BuildError(f"build is not reproducible: first {first.manifest.digest}, "
+                         f"then {second.manifest.digest}")
+    progress(BuildNote(f"reproducible: {first.manifest.digest}"))
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One line of `docker history`: image id (or <missing>), created, created by, size, comment."""
+
+    image: str
+    created: str
+    created_by: str
+    size: int
+    comment: str = ""
+    empty_layer: bool = field(default=False)
+
+
+def image_history(name: str, paths: Paths | None = None) -> list[HistoryRow]:
+    """The history of image `name`, newest first; layer sizes are the unpacked snapshot sizes."""
+    store = open_store(paths)
+    img = load_image(store, name)
+    chains = img.config.chain_ids()
+    rows, layer = [], 0
+    for h in img.config.history:
+        size = 0
+        if not h.empty_layer and layer < len(chains):
+            chain = chains[layer]
+            size = store.snapshots.size(chain) if store.snapshots.exists(chain) else img.manifest.layers[layer].size
+            layer += 1
+        rows.append(HistoryRow("<missing>", h.created, h.created_by, size, h.comment, h.empty_layer))
+    rows.reverse()
+    if rows:
+        rows[0] = replace(rows[0], image=str(img.id))
+    return rows
+
+
+def commit_container(container: str, repository: str = "", comment: str = "", author: str = "",
+                     paths: Paths | None = None) -> Digest:
+    """`minidock commit`: the container's changes as a new layer on its image; returns the image id."""
+    store = open_store(paths)
+    record = ContainerStore(store.paths).get(container)
+    names = parse_tags((repository,)) if repository else ()
+    base = load_image(store, record.image_id)
+    upper = store.snapshots.upper(record.id)
+    buf = io.BytesIO()
+    digest, diff_id, size = write_layer(upper, buf, "gzip")
+    store.content.put(buf.getvalue(), digest)
+    parent = base.top_layer
+    chain = _unpack(store, digest, diff_id, parent)
+    now = rfc3339(time.time())
+    created_by = " ".join(record.command)
+    config = replace(base.config, diff_ids=(*base.config.diff_ids, diff_id), author=author or base.config.author,
+                     history=(*base.config.history, History(created=now, created_by=created_by, comment=comment)))
+    from minidock.build.state import base_state
+
+    state = base_state(config, (*base.manifest.layers, Descriptor(mt.OCI_LAYER_GZIP, digest, size)), "")
+    state.chain = chain
+    state.config = replace(state.config, config=config.config)
+    manifest, config_digest = write_image(store, state, now)
+    for n in names:
+        store.images.put(ImageRecord(name=n, target=manifest, created=now))
+    return config_digest
+
+
+def _unpack(store: Store, digest: Digest, diff_id: Digest, parent: Digest | None) -> Digest:
+    """Make the committed snapshot of the new layer (unpacked from its blob)."""
+    from minidock.oci.imageconfig import chain_ids
+
+    chain = chain_ids([parent, diff_id])[1] if parent is not None else diff_id
+    if not store.snapshots.exists(chain):
+        dest = store.snapshots.new_extract()
+        with store.content.open(digest) as f:
+            apply_layer(f, "gzip", dest)
+        store.snapshots.commit_extract(dest, chain, diff_id, parent)
+    return chain
