@@ -10,12 +10,22 @@ the manifest PUT, with the exact stored bytes so its digest is what the store ha
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from minidock.config import Settings
 from minidock.errors import ManifestError, MinidockError, NotFoundError, StoreError
+from minidock.image.push_events import (
+    BlobExists,
+    BlobMounted,
+    BlobProgress,
+    BlobPushed,
+    PushCallback,
+    PushDone,
+    PushEvent,
+    PushStarted,
+    no_progress,
+)
 from minidock.image.reference import Reference
 from minidock.image.transport import Transport
 from minidock.image.upload import UploadClient, UploadOptions, state_dir, upload_blob
@@ -27,58 +37,6 @@ from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
 MAX_UPLOADS = 3
-
-
-# ---- events (the CLI renders them; the library never prints) ---------------------------------------
-@dataclass(frozen=True, slots=True)
-class PushStarted:
-    """The repository and the blobs that will be considered (layers then config)."""
-
-    repository: str
-    blobs: tuple[tuple[Digest, int], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class BlobExists:
-    digest: Digest
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class BlobMounted:
-    digest: Digest
-    size: int
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class BlobProgress:
-    digest: Digest
-    done: int
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class BlobPushed:
-    digest: Digest
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class PushDone:
-    """The manifest is in: `tag` (or the digest) now names `digest`."""
-
-    reference: str
-    digest: Digest
-    size: int
-
-
-PushEvent = PushStarted | BlobExists | BlobMounted | BlobProgress | BlobPushed | PushDone
-PushCallback = Callable[[PushEvent], None]
-
-
-def no_progress(_event: PushEvent) -> None:
-    """The default callback: ignore every event."""
 
 
 @dataclass(frozen=True, slots=True)
