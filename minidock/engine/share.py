@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from minidock.config import Settings
 from minidock.engine.lookup import open_store
-from minidock.errors import NotFoundError, UsageError
+from minidock.errors import MinidockError, NotFoundError, UsageError
 from minidock.image.archive import FORMATS, SaveItem, save_docker, save_oci
 from minidock.image.archive_load import LoadResult, load_archive
 from minidock.image.login import remove_credentials, server_key, store_credentials
@@ -41,8 +41,17 @@ if TYPE_CHECKING:
     from minidock.store.images import ImageRecord
 
 __all__ = ["FORMATS", "BlobExists", "BlobMounted", "BlobProgress", "BlobPushed", "LoadResult", "PushDone",
-           "PushEvent", "PushResult", "PushStarted", "export_container", "import_image", "load_images", "login",
-           "logout", "push_image", "save_images"]
+           "PushEvent", "PushResult", "PushStarted", "export_container", "familiar", "import_image", "load_images",
+           "login", "logout", "push_image", "save_images"]
+
+
+def familiar(name: str, repo_only: bool = False) -> str:
+    """Docker's short form of a stored name (`busybox:latest`, or `busybox` with repo_only)."""
+    try:
+        ref = Reference.parse(name)
+    except MinidockError:
+        return name  # e.g. `<none>@sha256:...` of an unnamed loaded image
+    return ref.familiar_name() if repo_only else ref.familiar()
 
 
 def push_image(text: str, progress: PushCallback | None = None, options: PushOptions | None = None,

@@ -1,0 +1,175 @@
+"""`minidock push | login | logout | save | load | export | import`: parse, one engine call, render."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+from minidock.engine import share
+from minidock.errors import UsageError
+
+if TYPE_CHECKING:
+    import typer as typer_types
+
+PASSWORD_WARNING = "WARNING! Using --password via the CLI is insecure. Use --password-stdin."
+
+
+def register(app: typer_types.Typer) -> None:
+    """Add the sharing commands to the typer app."""
+    import typer
+
+    @app.command("push")
+    def push(name: str = typer.Argument(..., help="NAME[:TAG]"),
+             quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the digest")) -> None:
+        """Upload an image to a registry."""
+        renderer = PushLines(sys.stdout, quiet)
+        result = share.push_image(name, renderer.event)
+        print(result.digest if quiet else f"{result.reference}: digest: {result.digest} size: {result.size}")
+
+    @app.command("login")
+    def login(server: str = typer.Argument("", help="registry (default: Docker Hub)"),
+              username: str = typer.Option("", "-u", "--username"),
+              password: str = typer.Option("", "-p", "--password"),
+              password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin")
+              ) -> None:
+        """Log in to a registry (credentials are checked, then kept in ~/.docker/config.json)."""
+        user, secret = _credentials(username, password, password_stdin)
+        share.login(server, user, secret)
+        print("Login Succeeded")
+
+    @app.command("logout")
+    def logout(server: str = typer.Argument("", help="registry (default: Docker Hub)")) -> None:
+        """Remove the stored credentials of one registry."""
+        key, removed = share.logout(server)
+        print(f"Removing login credentials for {key}" if removed else f"Not logged in to {key}")
+
+    _register_archives(app)
+
+
+def _register_archives(app: typer_types.Typer) -> None:
+    import typer
+
+    image_args = typer.Argument(..., help="IMAGE...")
+    changes = typer.Option([], "-c", "--change", help="CMD, ENTRYPOINT, ENV, ... to apply")
+
+    @app.command("save")
+    def save(images: list[str] = image_args,
+             output: str = typer.Option("", "-o", "--output", help="write to FILE instead of stdout"),
+             fmt: str = typer.Option("docker-archive", "--format", help="docker-archive or oci-archive (oci)")) -> None:
+        """Save images to a tar archive."""
+        with _output(output) as out:
+            share.save_images(images, out, fmt)
+
+    @app.command("load")
+    def load(input_: str = typer.Option("-", "-i", "--input", help="read from FILE instead of stdin"),
+             quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+        """Load images from a docker-archive or OCI layout tar (gzip too)."""
+        with _input(input_) as src:
+            results = share.load_images(src)
+        if not quiet:
+            for line in load_lines(results):
+                print(line)
+
+    @app.command("export")
+    def export(container: str = typer.Argument(...),
+               output: str = typer.Option("", "-o", "--output", help="write to FILE instead of stdout")) -> None:
+        """Export a container's file system as a tar."""
+        with _output(output) as out:
+            share.export_container(container, out)
+
+    @app.command("import")
+    def import_(file: str = typer.Argument(..., help="FILE or - for stdin"),
+                repository: str = typer.Argument("", help="REPOSITORY[:TAG]"),
+                change: list[str] = changes,
+                message: str = typer.Option("", "-m", "--message")) -> None:
+        """Create an image from a root file system tar."""
+        if not repository:
+            raise UsageError("import: name the image: minidock import FILE REPOSITORY[:TAG]")
+        with _input(file) as src:
+            _, image_id = share.import_image(src, repository, change, message)
+        print(image_id)
+
+
+def _credentials(username: str, password: str, password_stdin: bool) -> tuple[str, str]:
+    if password and password_stdin:
+        raise UsageError("login: --password and --password-stdin are mutually exclusive")
+    if password:
+        print(PASSWORD_WARNING, file=sys.stderr)
+    if password_stdin:
+        if not username:
+            raise UsageError("login: must provide --username with --password-stdin")
+        password = sys.stdin.read().rstrip("\r\n")
+    if not username and sys.stdin.isatty():
+        username = input("Username: ")
+    if not password and sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Password: ")
+    return username, password
+
+
+@contextlib.contextmanager
+def _input(path: str) -> Iterator[BinaryIO]:
+    src = share.open_input(path)
+    try:
+        yield src
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+
+
+@contextlib.contextmanager
+def _output(path: str) -> Iterator[BinaryIO]:
+    """stdout, or a temp file renamed to `path` only when everything was written."""
+    if not path or path == "-":
+        out = share.open_output("-")
+        yield out
+        out.flush()
+        return
+    tmp = f"{path}.tmp-{os.getpid()}"
+    out = share.open_output(tmp)
+    try:
+        yield out
+        share.fsync_close(out)
+        os.replace(tmp, path)
+    finally:
+        if not out.closed:
+            out.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def load_lines(results: list[share.LoadResult]) -> list[str]:
+    """`Loaded image: busybox:latest` per name, `Loaded image ID: sha256:...` for unnamed images."""
+    out = []
+    for r in results:
+        names = [share.familiar(n) for n in r.names]
+        out += [f"Loaded image: {n}" for n in names] or [f"Loaded image ID: {r.image_id}"]
+    return out
+
+
+class PushLines:
+    """Docker-like push output: one line per blob state change, nothing with -q."""
+
+    def __init__(self, out: TextIO, quiet: bool = False) -> None:
+        self.out, self.quiet = out, quiet
+
+    def event(self, e: share.PushEvent) -> None:
+        line = self.line(e)
+        if line and not self.quiet:
+            print(line, file=self.out, flush=True)
+
+    @staticmethod
+    def line(e: share.PushEvent) -> str:
+        if isinstance(e, share.PushStarted):
+            return f"The push refers to repository [{share.familiar(e.repository, repo_only=True)}]"
+        if isinstance(e, share.BlobExists):
+            return f"{e.digest.short}: Layer already exists"
+        if isinstance(e, share.BlobMounted):
+            return f"{e.digest.short}: Mounted from {e.source}"
+        if isinstance(e, share.BlobPushed):
+            return f"{e.digest.short}: Pushed"
+        return ""
