@@ -64,16 +64,23 @@ class ContextTree:
                 return cls(root, Matcher(read_patterns(f.read_text(encoding="utf-8", errors="replace"))))
         return cls(root)
 
-    def ignored(self, rel: str) -> bool:
-        return bool(rel) and self.matcher is not None and self.matcher.matches(rel)
+    def ignored(self, rel: str, st: os.stat_result | None = None) -> bool:
+        """Excluded by `.dockerignore`; a directory is kept when a `!` pattern may re-include below it."""
+        if not rel or self.matcher is None or not self.matcher.matches(rel):
+            return False
+        if st is None:
+            try:
+                st = os.lstat(self.host(rel))
+            except OSError:
+                return True
+        return not stat.S_ISDIR(st.st_mode) or self.matcher.excludes_dir_entirely(rel)
 
     def lstat(self, rel: str) -> os.stat_result | None:
-        if self.ignored(rel):
-            return None
         try:
-            return os.lstat(self.host(rel))
+            st = os.lstat(self.host(rel))
         except (FileNotFoundError, NotADirectoryError):
             return None
+        return None if self.ignored(rel, st) else st
 
     def host(self, rel: str) -> str:
         return os.path.join(self.root, rel) if rel else str(self.root)
