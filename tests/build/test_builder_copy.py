@@ -43,8 +43,8 @@ COPY one.txt /etc
 CMD ["sh"]
 """, files={"one.txt": "1", "two.txt": "2", "src/a.txt": "a", "src/b.md": "b", "src/sub/c.txt": "c"},
         tags=("dest:1",))
-    out = run_image("dest:1", "sh", "-c",
-                    "cat /w/renamed.txt /w/dir/one.txt; echo; find /tree /globbed /multi -type f | sort; cat /etc/one.txt")
+    script = "cat /w/renamed.txt /w/dir/one.txt; echo; find /tree /globbed /multi -type f | sort; cat /etc/one.txt"
+    out = run_image("dest:1", "sh", "-c", script)
     assert out[1].split() == ["11", "/globbed/a.txt", "/multi/one.txt", "/multi/two.txt", "/tree/a.txt",
                               "/tree/b.md", "/tree/sub/c.txt", "1"]
 
@@ -61,7 +61,7 @@ COPY --chown=1234 f /by-number
 COPY --chmod=0751 f /mode
 COPY --chown=5:6 d /dir
 """, files={"f": "x", "d/inner": "y"}, tags=("chown:1",))
-    code, out = run_image("chown:1", "stat", "-c", "%n %u %g %a", "/by-name", "/by-number", "/mode",
+    _, out = run_image("chown:1", "stat", "-c", "%n %u %g %a", "/by-name", "/by-number", "/mode",
                           "/dir/inner")
     assert out.splitlines() == ["/by-name 65534 65534 644", "/by-number 1234 1234 644", "/mode 0 0 751",
                                 "/dir/inner 5 6 644"]
