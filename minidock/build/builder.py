@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from minidock.build.cache import BuildCache
@@ -114,6 +114,7 @@ def _finish(store: Store, options: BuildOptions, state: StageState, names: tuple
         created = rfc3339(options.source_date_epoch)
     else:
         created = state.config.history[-1].created if state.config.history else rfc3339(time.time())
+    state.config = replace(state.config, created=created)
     manifest, config_digest = write_image(store, state, created)
     for name in names:
         store.images.put(ImageRecord(name=name, target=manifest, created=created))

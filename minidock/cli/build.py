@@ -6,10 +6,11 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from minidock.cli.humanize import ago, human_size
-from minidock.engine import build as eng
 
 if TYPE_CHECKING:
     import typer as typer_types
+
+    from minidock.engine import build as eng_types
 
 _TRUNC = 45
 
@@ -20,7 +21,9 @@ class _Printer:
     def __init__(self, out: TextIO, quiet: bool) -> None:
         self.out, self.quiet = out, quiet
 
-    def __call__(self, e: eng.BuildEvent) -> None:
+    def __call__(self, e: eng_types.BuildEvent) -> None:
+        from minidock.engine import build as eng
+
         if self.quiet:
             return
         if isinstance(e, eng.StepStarted):
@@ -39,7 +42,9 @@ class _Printer:
         print(line, file=self.out, flush=True)
 
 
-def build_cmd(req: eng.BuildRequest, quiet: bool) -> None:
+def build_cmd(req: eng_types.BuildRequest, quiet: bool) -> None:
+    from minidock.engine import build as eng
+
     result = eng.build_image(req, _Printer(sys.stdout, quiet))
     if quiet:
         print(result.image_id)
@@ -53,9 +58,11 @@ def _columns(rows: list[list[str]]) -> None:
 
 
 def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
+    from minidock.engine import build as eng
+
     rows = eng.image_history(image)
 
-    def short(r: eng.HistoryRow) -> str:
+    def short(r: eng_types.HistoryRow) -> str:
         return r.image if no_trunc or r.image == "<missing>" else r.image.removeprefix("sha256:")[:12]
 
     def by(text: str) -> str:
@@ -87,6 +94,8 @@ def register(app: typer_types.Typer) -> None:
               platform: str = typer.Option("", "--platform", help="os/arch (only the host's can RUN)"),
               verify: bool = typer.Option(False, "--verify-reproducible", help="build twice and compare")) -> None:
         """Build an image from a Dockerfile."""
+        from minidock.engine import build as eng
+
         text = sys.stdin.read() if file == "-" else None
         req = eng.BuildRequest(context=context, file="" if file == "-" else file, dockerfile_text=text,
                                tags=tuple(tag), build_args=tuple(build_arg), labels=tuple(label), target=target,
@@ -106,4 +115,6 @@ def register(app: typer_types.Typer) -> None:
                message: str = typer.Option("", "-m", "--message", help="commit message"),
                author: str = typer.Option("", "-a", "--author", help="author")) -> None:
         """Create a new image from a container's changes."""
+        from minidock.engine import build as eng
+
         print(eng.commit_container(container, repository, comment=message, author=author))

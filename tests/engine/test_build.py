@@ -1,0 +1,118 @@
+"""Engine and CLI for build, history and commit, against a store holding busybox (no registry)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from minidock.engine import build as eng
+from minidock.engine.containers import RunIO, run_foreground
+from minidock.engine.request import RunRequest
+from minidock.errors import UsageError
+
+pytestmark = pytest.mark.root
+
+DOCKERFILE = """FROM busybox
+ARG WHO=world
+RUN echo "hello $WHO" > /greeting
+COPY note.txt /note.txt
+CMD ["cat", "/greeting", "/note.txt"]
+"""
+
+
+def _ctx(tmp_path: Path) -> Path:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(DOCKERFILE)
+    (ctx / "note.txt").write_text("a note\n")
+    return ctx
+
+
+def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "minidock.cli.main", *args], input=stdin, capture_output=True,
+                          text=True, env=dict(os.environ), timeout=120, check=False)
+
+
+def _run(image: str, *args: str) -> str:
+    with tempfile.TemporaryFile() as out:
+        run_foreground(RunRequest(image=image, args=args, rm=True, network="none"),
+                       RunIO(stdout=out.fileno(), stderr=out.fileno()))
+        out.seek(0)
+        return out.read().decode()
+
+
+def test_build_request_options(tmp_path: Path) -> None:
+    req = eng.BuildRequest(context=str(tmp_path), file="x/Dockerfile", build_args=("A=1", "HOME", "UNSET"),
+                           labels=("l=v",))
+    opts = eng.options_of(req, {"HOME": "/root", "SOURCE_DATE_EPOCH": "42"})
+    assert opts.build_args == (("A", "1"), ("HOME", "/root"))
+    assert opts.labels == (("l", "v"),) and opts.source_date_epoch == 42
+    assert opts.dockerfile == Path("x/Dockerfile")
+    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
+        eng.options_of(req, {"SOURCE_DATE_EPOCH": "yesterday"})
+
+
+def test_build_history_and_labels(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    busybox_store()
+    result = eng.build_image(eng.BuildRequest(context=str(_ctx(tmp_path)), tags=("app:1", "app:latest"),
+                                              build_args=("WHO=engine",), labels=("team=build",)))
+    assert result.names == ("docker.io/library/app:1", "docker.io/library/app:latest")
+    assert result.config.config.labels == {"team": "build"}
+    assert _run("app:1") == "hello engine\na note\n"
+    rows = eng.image_history("app:1")
+    assert rows[0].image == str(result.image_id)
+    assert [r.created_by for r in rows[:4]] == [
+        'CMD ["cat","/greeting","/note.txt"]', "COPY note.txt /note.txt # buildkit",
+        'RUN |1 WHO=engine /bin/sh -c echo "hello $WHO" > /greeting # buildkit', "ARG WHO=engine"]
+    assert rows[1].size == len("a note\n") and rows[2].size == len("hello engine\n")
+    assert rows[0].empty_layer and rows[0].size == 0
+    assert rows[-1].image == "<missing>" and rows[-1].size > 1_000_000
+
+
+def test_verify_reproducible(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    busybox_store()
+    notes: list[str] = []
+    result = eng.build_image(eng.BuildRequest(context=str(_ctx(tmp_path)), tags=("repro:1",),
+                                              verify_reproducible=True),
+                             lambda e: notes.append(e.text) if isinstance(e, eng.BuildNote) else None)
+    assert f"reproducible: {result.manifest.digest}" in notes
+    assert result.config.created == "1970-01-01T00:00:00Z"
+
+
+def test_commit_container_changes(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    busybox_store()
+    with tempfile.TemporaryFile() as out:
+        run_foreground(RunRequest(image="busybox", args=("sh", "-c", "echo committed > /state; rm /bin/vi"),
+                                  name="tocommit", network="none"), RunIO(stdout=out.fileno(), stderr=out.fileno()))
+    image_id = eng.commit_container("tocommit", "snap:1", comment="saved")
+    assert _run("snap:1", "sh", "-c", "cat /state; ls /bin/vi 2>&1 | wc -l") == "committed\n1\n"
+    rows = eng.image_history("snap:1")
+    assert rows[0].image == str(image_id) and rows[0].comment == "saved"
+    assert rows[0].created_by == "sh -c echo committed > /state; rm /bin/vi"
+
+
+def test_cli_build_history_and_errors(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    busybox_store()
+    ctx = _ctx(tmp_path)
+    first = _cli("build", "-t", "cli:1", str(ctx))
+    assert first.returncode == 0, first.stderr
+    assert "Step 3/5 : RUN echo \"hello $WHO\" > /greeting" in first.stdout
+    assert "Successfully tagged cli:1" in first.stdout
+    again = _cli("build", "-q", "-t", "cli:1", str(ctx))
+    assert again.returncode == 0 and again.stdout.strip().startswith("sha256:")
+    cached = _cli("build", "-t", "cli:1", str(ctx))
+    assert cached.stdout.count("Using cache") == 4
+    hist = _cli("history", "cli:1")
+    assert hist.returncode == 0 and hist.stdout.splitlines()[0].split() == [
+        "IMAGE", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"]
+    stdin = _cli("build", "-f", "-", "-t", "cli:2", str(ctx), stdin="FROM busybox\nRUN exit 4\n")
+    assert stdin.returncode != 0
+    assert stdin.stderr.strip().splitlines()[-1] == "minidock: build: step 2/2 RUN exit 4: exit code 4"
+    bad = _cli("build", "-f", "-", str(ctx), stdin="FROM busybox\nNOPE x\n")
+    assert bad.returncode == 125 and bad.stderr.strip() == "minidock: Dockerfile:2: unknown instruction: NOPE"
