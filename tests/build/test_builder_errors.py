@@ -56,3 +56,10 @@ def test_failed_run_keeps_cache_of_earlier_steps(builder: Builder) -> None:
         builder("FROM busybox\nRUN echo slow > /s\nRUN false\n")
     retry = builder("FROM busybox\nRUN echo slow > /s\nRUN true\n")
     assert retry.cached[1:] == [True, False]
+
+
+def test_foreign_platform_builds_copies_but_cannot_run(builder: Builder) -> None:
+    built = builder("FROM scratch\nCOPY f /f\n", files={"f": "x"}, platform="linux/arm64")
+    assert (built.result.config.os, built.result.config.architecture) == ("linux", "arm64")
+    with pytest.raises(BuildError, match=r"cannot RUN in stage 0: its platform linux/arm64 is not this host's"):
+        builder("FROM scratch\nRUN true\n", platform="linux/arm64")
