@@ -35,7 +35,7 @@ def raw_mode(fd: int) -> Iterator[None]:
         return
     import tty
     saved = termios.tcgetattr(fd)
-    tty.setraw(fd)
+    tty.setraw(fd, termios.TCSANOW)  # like docker: keep typeahead (TCSAFLUSH would drop it)
     try:
         yield
     finally:
