@@ -54,8 +54,7 @@ class Created:
 
     def net_session(self) -> NetSession:
         """The network wiring for whichever process supervises this container."""
-        return NetSession(self.net, self.store.paths, self.record.id, self.record.name, self.spec.hostname,
-                          self.request)
+        return NetSession(self.net, self.store.paths, self.record.id, self.record.name, self.spec.hostname)
 
 
 def resources_of(req: RunRequest) -> Resources:
@@ -106,7 +105,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     cid = containers.new_id()
     record = ContainerRecord(id=cid, name=req.name or random_name(), image=req.image,
                              image_id=str(image.id), created=now_rfc3339(),
-                             host_config=_host_config(req))
+                             host_config={**_host_config(req), "NetworkPlan": net.to_json()})
     containers.create(record)
     try:
         rootfs = store.snapshots.prepare(cid, image.top_layer)

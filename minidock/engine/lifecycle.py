@@ -78,6 +78,10 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
     _kill_leftovers(records, rec)
     hc = rec.host_config
     log_conf = hc.get("LogConfig") or {}
+    if network is None:
+        from minidock.engine import netwire
+
+        network = netwire.session_for(store.paths, rec)
     job = MonitorJob(paths=store.paths, cid=rec.id, spec=spec_of(records, rec.id),
                      restart=RestartPolicy.from_json(hc.get("RestartPolicy")),
                      auto_remove=bool(hc.get("AutoRemove")),

@@ -20,7 +20,7 @@ from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 from minidock.runtime import netfiles
 from minidock.runtime.portmap import PortMapping
-from minidock.store.containers import ContainerStore
+from minidock.store.containers import ContainerRecord, ContainerStore
 
 FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
 
@@ -36,6 +36,18 @@ class NetPlan:
     subnet: str = ""
     ports: tuple[PortMapping, ...] = ()
     state_dir: Path = Path()
+    add_hosts: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "spec_network": self.spec_network, "network": self.network,
+                "bridge": self.bridge, "subnet": self.subnet, "ports": [p.to_json() for p in self.ports],
+                "state_dir": str(self.state_dir), "add_hosts": list(self.add_hosts)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NetPlan:
+        return cls(str(d["kind"]), str(d["spec_network"]), str(d.get("network", "")), str(d.get("bridge", "")),
+                   str(d.get("subnet", "")), tuple(PortMapping.from_json(p) for p in d.get("ports") or ()),
+                   Path(str(d.get("state_dir", ""))), tuple(d.get("add_hosts") or ()))
 
 
 def _container_netns(paths: Paths, name: str) -> str:
@@ -51,9 +63,9 @@ def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
     if value in ("none", "host"):
         if req.publish or req.publish_all:
             raise UsageError(f"published ports need a bridge network, not --network {value}")
-        return NetPlan(value, value)
+        return NetPlan(value, value, add_hosts=req.add_hosts)
     if value.startswith("container:"):
-        return NetPlan("container", _container_netns(paths, value.partition(":")[2]))
+        return NetPlan("container", _container_netns(paths, value.partition(":")[2]), add_hosts=req.add_hosts)
     from minidock.engine import networks
     from minidock.runtime import portmap
 
@@ -65,7 +77,7 @@ def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
         mappings = portmap.publish_all(exposed, mappings)
     ports = tuple(portmap.check_ports(mappings)) if mappings else ()
     cfg = mode.network
-    return NetPlan("bridge", "bridge", cfg.name, cfg.bridge, cfg.subnet, ports, paths.networks)
+    return NetPlan("bridge", "bridge", cfg.name, cfg.bridge, cfg.subnet, ports, paths.networks, req.add_hosts)
 
 
 def write_files(cdir: Path, hostname: str, req: RunRequest, net: NetPlan) -> tuple[Mount, ...]:
@@ -103,7 +115,6 @@ class NetSession:
     container_id: str
     name: str
     hostname: str
-    req: RunRequest
     attachment: dict[str, Any] = field(default_factory=dict)
     proxies: list[Any] = field(default_factory=list)
 
@@ -133,7 +144,7 @@ class NetSession:
 
     def _hosts(self, ip: str) -> None:
         """Own address, and on user networks every peer by name (both ways), like Docker's DNS."""
-        extra = tuple(netfiles.parse_add_host(h) for h in self.req.add_hosts)
+        extra = tuple(netfiles.parse_add_host(h) for h in self.net.add_hosts)
         peers = self._peers() if self.net.network != "bridge" else []
         extra += tuple(netfiles.ExtraHost(n, pip) for n, pip, _ in peers)
         cdir = self.paths.container(self.container_id)
@@ -161,6 +172,13 @@ class NetSession:
         for p in self.proxies:
             p.close()
         self.proxies = []
+
+
+def session_for(paths: Paths, record: ContainerRecord) -> NetSession:
+    """The network session of a stored container (its plan was kept in host_config at create)."""
+    raw = record.host_config.get("NetworkPlan") or {"kind": "none", "spec_network": "none"}
+    hostname = (paths.container(record.id) / "hostname").read_text().strip() or record.id[:12]
+    return NetSession(NetPlan.from_json(raw), paths, record.id, record.name, hostname)
 
 
 def release(paths: Paths, container_id: str, attachment: dict[str, Any]) -> None:
