@@ -36,7 +36,7 @@ from minidock.oci.manifest import Manifest
 from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
-MAX_UPLOADS = 3
+MAX_UPLOADS = 5  # Docker's max-concurrent-uploads
 
 
 @dataclass(frozen=True, slots=True)
