@@ -158,3 +158,62 @@ def test_docker_archive_symlinked_layers_and_unsafe_paths(tmp_path: Path) -> Non
         load_archive(store, io.BytesIO(tar_of(files, {"a/layer.tar": "../../etc/passwd"})))
     with pytest.raises(ArchiveError, match=r"neither manifest\.json"):
         load_archive(store, io.BytesIO(tar_of({"hello": b"x"})))
+
+
+# ---- export / import (pure parts and the merge walk on real directories) ---------------------------
+def test_apply_changes() -> None:
+    from minidock.errors import UsageError
+    from minidock.image.rootfs import apply_changes
+    from minidock.oci.imageconfig import ContainerConfig
+
+    c = apply_changes(ContainerConfig(env=("A=1",)), ['CMD ["/bin/sh"]', "ENTRYPOINT echo hi", "ENV A=2 B=3",
+                                                      "LABEL x=y", "WORKDIR /srv", "USER 1000", "EXPOSE 80 53/udp"])
+    assert c.cmd == ("/bin/sh",) and c.entrypoint == ("/bin/sh", "-c", "echo hi")
+    assert c.env == ("A=2", "B=3") and c.labels == {"x": "y"} and c.working_dir == "/srv" and c.user == "1000"
+    assert c.exposed_ports == ("53/udp", "80/tcp")
+    with pytest.raises(UsageError, match="RUN"):
+        apply_changes(ContainerConfig(), ["RUN true"])
+
+
+@pytest.mark.root
+def test_merge_honours_whiteouts_opaque_dirs_and_shadowing(tmp_path: Path) -> None:
+    import os
+
+    from minidock.image.rootfs import write_rootfs
+
+    lower, mid, upper = tmp_path / "lower", tmp_path / "mid", tmp_path / "upper"
+    for d in ("etc", "data", "x"):
+        (lower / d).mkdir(parents=True)
+    (lower / "etc/keep").write_text("k")
+    (lower / "etc/gone").write_text("g")
+    (lower / "data/old").write_text("o")
+    (lower / "x/inner").write_text("i")
+    (mid / "data").mkdir(parents=True)
+    os.setxattr(mid / "data", "trusted.overlay.opaque", b"y")
+    (mid / "data/new").write_text("n")
+    (mid / "x").write_text("x is a file now")
+    (upper / "etc").mkdir(parents=True)
+    os.mknod(upper / "etc/gone", 0o600 | 0o020000, os.makedev(0, 0))  # overlay whiteout
+    (upper / "etc/added").write_text("a")
+    buf = io.BytesIO()
+    write_rootfs([upper, mid, lower], buf)
+    files = members(buf.getvalue())
+    assert files == {"etc/added": b"a", "etc/keep": b"k", "data/new": b"n", "x": b"x is a file now"}
+
+
+@pytest.mark.root
+def test_import_makes_a_one_layer_image(tmp_path: Path) -> None:
+    from minidock.image.rootfs import import_rootfs
+    from minidock.oci.imageconfig import ContainerConfig, ImageConfig
+
+    store = new_store(tmp_path, "s")
+    tar = im.make_tar([("bin", "dir", b""), ("bin/hello", "file", "#!/bin/sh\necho hi\n")])
+    rec = import_rootfs(store, io.BytesIO(gzip.compress(tar)), "docker.io/library/imp:v1",
+                        ContainerConfig(cmd=("/bin/hello",)))
+    m = Manifest.from_bytes(store.content.read(rec.target.digest))
+    config = ImageConfig.from_bytes(store.content.read(m.config.digest))
+    assert config.diff_ids == (Digest.parse(im.sha(tar)),) and config.os == "linux"
+    assert config.config.cmd == ("/bin/hello",) and m.layers[0].media_type.endswith("tar+gzip")
+    assert (store.paths.snapshot(config.diff_ids[0].hex) / "fs/bin/hello").read_text() == "#!/bin/sh\necho hi\n"
+    with pytest.raises(ArchiveError, match="import"):
+        import_rootfs(store, io.BytesIO(b"not a tar at all" * 100), "docker.io/library/bad:v1", ContainerConfig())
