@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.registry", "tests.fixtures.sharing"]
+pytest_plugins = ["tests.fixtures.registry", "tests.fixtures.sharing", "tests.fixtures.busybox"]
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 

@@ -15,7 +15,6 @@ from minidock.build.builder import BuildOptions, BuildResult, build
 from minidock.build.events import BuildEvent, StepDone, StepOutput, StepStarted
 from minidock.paths import Paths
 from minidock.store.store import Store
-from tests.engine.conftest import busybox_store, busybox_template  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "Dockerfiles"
@@ -68,7 +67,7 @@ class Builder:
 
 
 @pytest.fixture
-def bstore(busybox_store: Callable[[], Path]) -> Store:  # noqa: F811
+def bstore(busybox_store: Callable[[], Path]) -> Store:
     """A fresh store with busybox:latest (MINIDOCK_ROOT points at it)."""
     return Store.open(Paths(busybox_store()))
 

@@ -1,4 +1,4 @@
-"""The container commands end to end: `minidock` subprocesses on a busybox store (tests/engine/conftest.py)."""
+"""The container commands end to end: `minidock` subprocesses on a busybox store (tests/fixtures/busybox.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.engine.conftest"]
 pytestmark = pytest.mark.root
 
 MD = [sys.executable, "-m", "minidock"]
