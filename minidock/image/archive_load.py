@@ -181,7 +181,8 @@ def _name(text: str) -> str | None:
 def _record(store: Store, names: list[str], target: Descriptor, config: Digest) -> LoadResult:
     for n in names:
         store.images.put(ImageRecord(name=n, target=target))
-    if not names:  # keep it reachable: `minidock tag <id> NAME` names it later
+    named = any(r.target.digest == target.digest for r in store.images.list())
+    if not names and not named:  # keep it reachable: `minidock tag <id> NAME` names it later
         store.images.put(ImageRecord(name=f"<none>@{target.digest}", target=target))
     return LoadResult(tuple(names), config, target.digest)
 
