@@ -7,24 +7,8 @@ import json
 import sys
 from typing import Any
 
+from minidock.cli.render import table
 from minidock.errors import MinidockError, NotFoundError
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> None:
-    """Docker-style columns: no borders, left-aligned, never wrapped, no trailing blanks."""
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="", padding=(0, 3, 0, 0))
-    for h in headers:
-        table.add_column(h, no_wrap=True, overflow="ignore")
-    for r in rows:
-        table.add_row(*r)
-    buf = io.StringIO()
-    Console(file=buf, width=1000, highlight=False, color_system=None).print(table)
-    print("\n".join(line.rstrip() for line in buf.getvalue().splitlines()))
 
 
 def _ps_json(r: Any, info: Any) -> str:
@@ -46,7 +30,7 @@ def ps_cmd(all_: bool, quiet: bool, no_trunc: bool, fmt: str) -> None:
         for r in rows:
             print(_ps_json(r, info))
     else:
-        _table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+        table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
                [[r.id if no_trunc else r.id[:12], r.image, info.command_text(r, not no_trunc),
                  info.created_text(r), info.status_text(r), info.ports_text(r), r.name] for r in rows])
 
@@ -120,7 +104,7 @@ def start_cmd(names: list[str], attach: bool) -> None:
 def top_cmd(name: str) -> None:
     from minidock.engine import info
 
-    _table(["UID", "PID", "PPID", "STIME", "TTY", "TIME", "CMD"],
+    table(["UID", "PID", "PPID", "STIME", "TTY", "TIME", "CMD"],
            [[r.uid, str(r.pid), str(r.ppid), r.stime, r.tty, r.time, r.cmd] for r in info.top(name)])
 
 
@@ -135,7 +119,7 @@ def _size(n: float) -> str:
 def stats_cmd(names: list[str]) -> None:
     from minidock.engine import info
 
-    _table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
+    table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
            [[s.id[:12], s.name, f"{s.cpu_percent:.2f}%", f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
              f"{s.mem_percent:.2f}%", str(s.pids)] for s in info.stats(names)])
 

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minidock.cli.humanize import ago, docker_time, human_size
-from minidock.engine import images as eng
-from minidock.paths import Paths
+from minidock.cli.lazy import lazy
+from minidock.cli.render import table
+
+if TYPE_CHECKING:
+    from minidock.engine import images as eng
+else:
+    eng = lazy("minidock.engine.images")
 
 
 def _store() -> Any:
-    return eng.open_store(Paths.from_env())
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> None:
-    """Docker-style columns: no borders, left-aligned, never wrapped, no trailing blanks."""
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="", padding=(0, 3, 0, 0))
-    for h in headers:
-        table.add_column(h, no_wrap=True, overflow="ignore")
-    for r in rows:
-        table.add_row(*r)
-    buf = io.StringIO()
-    Console(file=buf, width=1000, highlight=False, color_system=None).print(table)
-    print("\n".join(line.rstrip() for line in buf.getvalue().splitlines()))
+    return eng.open_store()
 
 
 def _group(app: Any, name: str, text: str) -> Any:
@@ -61,7 +49,7 @@ def images_cmd(quiet: bool = False, fmt: str = "") -> None:
         for s in rows:
             print(_images_json(s))
     else:
-        _table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+        table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
                [[s.repository, s.tag, s.image_id.short, ago(s.created), human_size(s.size)] for s in rows])
 
 
@@ -91,7 +79,7 @@ def df_cmd() -> None:
     rows = eng.disk_usage(_store())
     def pct(r: Any) -> str:
         return f"{human_size(r.reclaimable)} ({r.reclaimable * 100 // r.size}%)" if r.size else human_size(0)
-    _table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+    table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
            [[r.type, str(r.total), str(r.active), human_size(r.size), pct(r)] for r in rows])
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from minidock.engine import networks
+from minidock.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from minidock.engine import networks
+else:
+    networks = lazy("minidock.engine.networks")
 
 if TYPE_CHECKING:
     import typer as typer_types

@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from minidock.engine import pull as engine_pull
+from minidock.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from minidock.engine import pull as engine_pull
+else:
+    engine_pull = lazy("minidock.engine.pull")
 
 if TYPE_CHECKING:
     import typer as typer_types

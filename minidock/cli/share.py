@@ -8,7 +8,12 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-from minidock.engine import share
+from minidock.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from minidock.engine import share
+else:
+    share = lazy("minidock.engine.share")
 from minidock.errors import UsageError
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from minidock.engine import netwire
+from minidock.engine.host import CGROUP_ROOT
 from minidock.engine.lookup import LoadedImage, find_image, load_record, open_store
 from minidock.engine.names import random_name
 from minidock.engine.netwire import NetPlan, NetSession
@@ -26,7 +26,6 @@ from minidock.store.atomic import atomic_write_json
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
 from minidock.store.store import Store
 
-CGROUP_ROOT = Path(os.environ.get("MINIDOCK_CGROUP_ROOT", "/sys/fs/cgroup"))
 Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
 
 

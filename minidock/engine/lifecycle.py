@@ -15,22 +15,23 @@ import select
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from minidock.engine.containers import CGROUP_ROOT, Puller, create, remove_files
-from minidock.engine.logs import LogOptions
+from minidock.engine.host import CGROUP_ROOT
 from minidock.engine.lookup import open_store
-from minidock.engine.monitor import MonitorJob, spawn
-from minidock.engine.netwire import NetSession
-from minidock.engine.request import RunRequest
-from minidock.engine.restart import RestartPolicy
 from minidock.errors import ConflictError, MinidockError, NotFoundError, UsageError
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.runtimespec import Spec
-from minidock.runtime.cgroups import Cgroup
 from minidock.store.atomic import read_json
 from minidock.store.containers import ContainerRecord, ContainerStore
 from minidock.store.store import Store
+
+if TYPE_CHECKING:  # the verbs below import their engines when used: `ps` must stay light
+    from minidock.engine.containers import Puller
+    from minidock.engine.netwire import NetSession
+    from minidock.engine.request import RunRequest
+    from minidock.runtime.cgroups import Cgroup
 
 ACTIVE = ("running", "paused", "restarting")
 DEFAULT_STOP_TIMEOUT = 10
@@ -59,6 +60,8 @@ def cgroup_of(records: ContainerStore, cid: str) -> Cgroup:
 
 def run_detached(req: RunRequest, pull: Puller | None = None, store: Store | None = None) -> str:
     """`run -d`: create, hand the container to a new monitor, return its full id once it has started."""
+    from minidock.engine.containers import create
+
     created = create(req, pull, store)
     start(created.record.id, created.store, created.net_session())
     return created.record.id
@@ -69,6 +72,11 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
 
     `network` wires its netns (run -d passes the session planned at create; `start` of a stored
     container has none yet: the lead's network wiring plans it from the record)."""
+    from minidock.engine.containers import remove_files
+    from minidock.engine.logs import LogOptions
+    from minidock.engine.monitor import MonitorJob, spawn
+    from minidock.engine.restart import RestartPolicy
+
     store, records = open_records(store)
     rec = records.get(ref)
     if rec.status == "paused":
@@ -275,6 +283,8 @@ def remove(ref: str, force: bool = False, store: Store | None = None) -> str:
         from minidock.engine import netwire
 
         netwire.release(store.paths, rec.id, records.get(rec.id).network)
+    from minidock.engine.containers import remove_files
+
     remove_files(store, rec.id)
     return rec.id
 

@@ -1,0 +1,8 @@
+"""Seams to the host that the engine hands to the runtime (tests point them elsewhere)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CGROUP_ROOT = Path(os.environ.get("MINIDOCK_CGROUP_ROOT", "/sys/fs/cgroup"))
