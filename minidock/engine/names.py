@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 
 _ADJECTIVES = ("admiring", "bold", "brave", "clever", "eager", "elegant", "festive", "focused", "gentle",
                "happy", "hopeful", "jolly", "keen", "kind", "lucid", "modest", "nifty", "quirky", "relaxed",
@@ -13,4 +13,5 @@ _NAMES = ("babbage", "bell", "curie", "darwin", "dijkstra", "einstein", "euler",
 
 
 def random_name() -> str:
-    return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NAMES)}"
+    a, b = os.urandom(2)
+    return f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NAMES[b % len(_NAMES)]}"

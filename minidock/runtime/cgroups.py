@@ -16,7 +16,6 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
@@ -183,6 +182,8 @@ def title_for(file: str) -> str:
 
 def parse_cpus(text: str) -> tuple[int, int]:
     """`--cpus 0.5` -> (quota 50000, period 100000), as docker's NanoCPUs."""
+    from fractions import Fraction  # exact decimal maths; imported only when a limit is given
+
     try:
         cpus = Fraction(text.strip())
     except (ValueError, ZeroDivisionError) as e:
@@ -201,6 +202,8 @@ _BYTES = re.compile(r"(\d+(?:\.\d+)?) ?([kmgtp]?)(?:i?b)?", re.IGNORECASE)
 
 def parse_bytes(text: str) -> int:
     """"32m", "1g", "512k", "100" -> bytes (docker's RAMInBytes, binary multiples); "-1" -> -1 (unlimited)."""
+    from fractions import Fraction
+
     if text.strip() == "-1":
         return -1
     m = _BYTES.fullmatch(text.strip())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,7 +97,7 @@ class ContainerStore:
         return self.paths.container(cid)
 
     def new_id(self) -> str:
-        return secrets.token_hex(32)
+        return os.urandom(32).hex()
 
     def create(self, record: ContainerRecord) -> ContainerRecord:
         """Reserve the record's id and name; ConflictError when the name is taken."""
