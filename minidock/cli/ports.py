@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from minidock.errors import NotFoundError
-from minidock.runtime.portmap import PortMapping
 
 if TYPE_CHECKING:
     import typer as typer_types
+
+    from minidock.engine.netwire import PortMapping
 
 
 def port_lines(mappings: list[PortMapping], name: str, private: str = "") -> list[str]:

@@ -10,6 +10,7 @@ idempotent, also run by `rm`).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from minidock.runtime import netfiles
 from minidock.runtime.portmap import PortMapping
 from minidock.store.containers import ContainerRecord, ContainerStore
 
+__all__ = ["NetPlan", "NetSession", "PortMapping", "plan", "published", "release", "session_for", "write_files"]
 FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
 
 
@@ -69,7 +71,7 @@ def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
     from minidock.engine import networks
     from minidock.runtime import portmap
 
-    mode = networks.resolve_mode(value, paths)
+    mode = networks.lookup(value, paths)  # the bridge itself is wired at attach (nothing to undo here)
     if mode.network is None:
         raise UsageError(f"network {value}: cannot be joined by containers")
     mappings: list[PortMapping] = [m for p in req.publish for m in portmap.parse_publish(p)]
@@ -129,7 +131,11 @@ class NetSession:
             return
         req = network.NetworkAttachRequest(self.net.network, self.net.bridge, self.net.subnet,
                                            self.container_id, self.net.state_dir)
-        att = network.attach(pid, req)
+        with _wire_lock(self.net.state_dir, self.net.network):  # why: release may be taking the address off
+            from minidock.engine import networks
+
+            networks.wire(self.net.bridge, self.net.subnet)
+            att = network.attach(pid, req)
         self.attachment = {**att.to_json(), "ports": [p.to_json() for p in self.net.ports]}
         self._hosts(att.ip)
         if self.net.ports:
@@ -181,12 +187,37 @@ def session_for(paths: Paths, record: ContainerRecord) -> NetSession:
     return NetSession(NetPlan.from_json(raw), paths, record.id, record.name, hostname)
 
 
+def _wire_lock(state_dir: Path, network: str) -> AbstractContextManager[None]:
+    """Serializes wiring a network's bridge with taking its address off (one lock per network)."""
+    from minidock.runtime import ipam
+
+    return ipam.locked(state_dir / f"{network}.wire.lock")
+
+
 def release(paths: Paths, container_id: str, attachment: dict[str, Any]) -> None:
-    """Undo a container's network: veth, lease, NAT rules. Idempotent; a no-op for none/host."""
+    """Undo a container's network: veth, lease, NAT rules. Idempotent; a no-op for none/host.
+
+    The default bridge is shared by every store on the host: when this store's last lease on it
+    goes, its gateway address goes too (each store's `bridge` network has its own subnet).
+    """
     if not attachment:
         return
-    from minidock.runtime import nat, network
+    from minidock.runtime import ipam, nat, network
 
-    network.detach(container_id, paths.networks)
+    name = str(attachment.get("network", ""))
+    with _wire_lock(paths.networks, name or "bridge"):
+        network.detach(container_id, paths.networks)
+        if name == "bridge" and not ipam.leases(paths.networks, name) and attachment.get("gateway"):
+            network.remove_bridge_address(str(attachment.get("bridge") or network.DEFAULT_BRIDGE),
+                                          f"{attachment['gateway']}/{attachment.get('prefixlen', 16)}")
     if attachment.get("ports"):
         nat.remove_rules(container_id)
+
+
+def published(ref: str, paths: Paths | None = None) -> tuple[str, list[PortMapping]]:
+    """`port NAME`: the container's name and its published ports (none unless it is running)."""
+    record = ContainerStore(paths or Paths.from_env()).get(ref)
+    raw = record.host_config.get("NetworkPlan")
+    if record.status not in ("running", "paused", "restarting") or not raw:
+        return record.name, []
+    return record.name, list(NetPlan.from_json(raw).ports)

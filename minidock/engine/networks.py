@@ -66,8 +66,8 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
     return cfg
 
 
-def resolve_mode(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:
-    """`--network` value -> mode; a bridge network is returned with its bridge up and NAT in place."""
+def lookup(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:
+    """`--network` value -> mode, touching no kernel object (the bridge is wired at attach: `wire`)."""
     if value in ("none", "host"):
         return NetworkMode(value)
     if value.startswith("container:"):
@@ -80,6 +80,23 @@ def resolve_mode(value: str, paths: Paths | None = None, settings: Settings | No
     cfg = store.inspect(value or "bridge")
     if cfg.driver != "bridge":
         return NetworkMode(cfg.name)
-    network.ensure_bridge(cfg.bridge, cfg.gateway_cidr)
-    nat.setup_network(cfg.bridge, cfg.subnet)
     return NetworkMode("bridge", cfg)
+
+
+def wire(bridge: str, subnet: str) -> None:
+    """The network's bridge up with its gateway address, NAT in place (idempotent)."""
+    from ipaddress import IPv4Network
+
+    from minidock.runtime import ipam
+
+    gateway = ipam.gateway_of(IPv4Network(subnet))
+    network.ensure_bridge(bridge, str(gateway))
+    nat.setup_network(bridge, subnet)
+
+
+def resolve_mode(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:
+    """`--network` value -> mode; a bridge network is returned with its bridge up and NAT in place."""
+    mode = lookup(value, paths, settings)
+    if mode.network is not None:
+        wire(mode.network.bridge, mode.network.subnet)
+    return mode

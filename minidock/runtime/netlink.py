@@ -27,6 +27,7 @@ NETLINK_ROUTE = 0
 CLONE_NEWNET = 0x40000000
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
 RTM_NEWADDR, RTM_NEWROUTE, RTM_GETROUTE = 20, 24, 26
+RTM_DELADDR = 21
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -223,6 +224,18 @@ class Netlink:
         except OSError as e:
             if e.errno != errno.EEXIST:
                 raise
+
+    def delete_address(self, index: int, iface: IPv4Interface) -> bool:
+        """Remove an IPv4 address (with its prefix) from link `index`; False when it was not there."""
+        body = (IFADDR.pack(socket.AF_INET, iface.network.prefixlen, 0, 0, index)
+                + attr(IFA_LOCAL, iface.ip.packed) + attr(IFA_ADDRESS, iface.ip.packed))
+        try:
+            self.request(RTM_DELADDR, 0, body)
+        except OSError as e:
+            if e.errno in (errno.EADDRNOTAVAIL, errno.ENODEV):
+                return False
+            raise
+        return True
 
     def add_default_route(self, gateway: IPv4Address, oif: int) -> None:
         """`ip route add default via GATEWAY dev OIF` in the main table."""

@@ -142,6 +142,18 @@ def remove_bridge(name: str) -> bool:
     return True
 
 
+def remove_bridge_address(name: str, gateway_cidr: str) -> bool:
+    """Take a network's gateway address off bridge `name` (a shared bridge keeps its other ones)."""
+    with Netlink() as nl:
+        link = nl.link(name)
+        if link is None:
+            return False
+        try:
+            return nl.delete_address(link.index, IPv4Interface(gateway_cidr))
+        except OSError as e:
+            raise _fail(f"remove {gateway_cidr} from {name}", e) from e
+
+
 def loopback_up(pid: int) -> None:
     """`ip link set lo up` inside the network namespace of `pid` (all `--network none` needs)."""
     try:
