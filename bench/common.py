@@ -1,0 +1,112 @@
+"""Shared pieces of the benchmarks: peers' private configs, a local registry, timing and tables.
+
+Benchmarks compare minidock with its peers side by side in one run, on the same file system,
+and print medians and ratios. They are not part of the pass/fail suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MINIDOCK = str(ROOT / ".venv" / "bin" / "minidock")
+SHARED = ROOT.parent / "shared"
+BUSYBOX_LAYOUT = SHARED / "images/busybox/1.38.0-glibc-amd64/oci-layout"
+
+
+def podman_env(work: Path) -> dict[str, str]:
+    """Private podman/buildah configuration for this host (see shared/notes/peers.md)."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "containers.conf").write_text(
+        '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+        '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\n')
+    (work / "storage.conf").write_text(
+        f'[storage]\ndriver = "overlay"\nrunroot = "{work}/run"\ngraphroot = "{work}/graph"\n')
+    (work / "registries.conf").write_text("unqualified-search-registries = []\n")
+    (work / "policy.json").write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+    env = dict(os.environ)
+    env.update(CONTAINERS_CONF=str(work / "containers.conf"), CONTAINERS_STORAGE_CONF=str(work / "storage.conf"),
+               CONTAINERS_REGISTRIES_CONF=str(work / "registries.conf"),
+               CONTAINERS_POLICY_JSON=str(work / "policy.json"))
+    return env
+
+
+def podman_reset(env: dict[str, str]) -> None:
+    subprocess.run(["podman", "system", "reset", "-f"], env=env, capture_output=True, check=False)
+
+
+@contextmanager
+def workdir(prefix: str) -> Iterator[Path]:
+    """A scratch directory on the root file system (the same one /var/lib/minidock would use)."""
+    d = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-R", str(d)], capture_output=True, check=False)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def registry(work: Path) -> Iterator[str]:
+    """A docker-registry on 127.0.0.1 (host:port), stopped by PID afterwards."""
+    from tests.fixtures.registry import start_registry
+
+    server = start_registry(work, work / "registry-data")
+    try:
+        yield server.host
+    finally:
+        server.stop()
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, **kw: object) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr[-2000:]}")
+    return res
+
+
+def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
+    """Median wall time of `fn` over `runs` calls after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def hyperfine(commands: dict[str, str], runs: int, env: dict[str, str] | None = None,
+              warmup: int = 3) -> dict[str, float]:
+    """Median seconds of each shell-free command line, measured by hyperfine in one session."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        argv = ["hyperfine", "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs),
+                "--export-json", out.name]
+        for name, cmd in commands.items():
+            argv += ["-n", name, cmd]
+        run(argv, env)
+        data = json.loads(Path(out.name).read_text())
+    return {r["command"]: float(r["median"]) for r in data["results"]}
+
+
+def table(title: str, rows: list[tuple[str, float]], base: str, unit: str = "ms") -> None:
+    """Print medians and each row's ratio to `base` (minidock / peer)."""
+    scale = 1000.0 if unit == "ms" else 1.0
+    values = dict(rows)
+    print(f"\n{title}")
+    print(f"{'tool':<40} {'median':>12} {'minidock/this':>14}")
+    for name, v in rows:
+        ratio = values[base] / v if v else float("nan")
+        print(f"{name:<40} {v * scale:>10.1f}{unit} {ratio:>14.2f}")
