@@ -32,7 +32,8 @@ _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--memory-swap", None, "memory_swap", "memory + swap limit (-1: unlimited)"),
           ("--cpus", None, "cpus", "number of CPUs (e.g. 0.5)"),
           ("--network", "--net", "network", "bridge (default), none, host, container:NAME or a network name"),
-          ("--restart", None, "restart", "restart policy: no, on-failure[:N], always"))
+          ("--restart", None, "restart", "restart policy: no, on-failure[:N], always"),
+          ("--cidfile", None, "cidfile", "write the container id to this file"))
 _FLAGS = (("-d", "--detach", "detach", "run in the background and print the container id"),
           ("--rm", None, "rm", "remove the container when it exits"),
           ("-i", "--interactive", "interactive", "keep stdin open"),

@@ -98,6 +98,9 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     """Reserve the container: record, active snapshot, config.json. Undone on any failure."""
     store = store or open_store()
     _flags(req)  # bad flags fail before anything is written
+    if req.cidfile and os.path.exists(req.cidfile):
+        raise UsageError(f"container ID file found, make sure the other container isn't running or delete "
+                         f"{req.cidfile}")
     image = ensure_image(store, req, pull)
     net = netwire.plan(req, store.paths, image.config.config.exposed_ports)
     containers = ContainerStore(store.paths)
@@ -119,6 +122,9 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
         atomic_write_json(containers.dir(cid) / "config.json", spec.to_json())
         record = containers.update(cid, command=spec.process.args)
+        if req.cidfile:
+            with open(req.cidfile, "x") as f:  # "x": never overwrite, like Docker
+                f.write(cid)
     except BaseException:
         remove_files(store, cid)
         raise

@@ -45,3 +45,4 @@ class RunRequest:
     init: bool = False
     restart: str = "no"
     log_opts: tuple[str, ...] = ()
+    cidfile: str = ""

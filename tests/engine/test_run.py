@@ -179,8 +179,8 @@ def test_interactive_shell_through_a_pty(busybox_store: Callable[[], Path]) -> N
     assert os.waitstatus_to_exitcode(status) == 3
 
 
-def _cgroups() -> set[str]:
-    return {str(p) for p in Path("/sys/fs/cgroup").glob("*/minidock/*") if p.is_dir()}
+def _cgroups(ids: set[str]) -> list[str]:
+    return [str(p) for p in Path("/sys/fs/cgroup").glob("*/minidock/*") if p.name in ids]
 
 
 def _leftovers(root: Path) -> dict[str, list[str]]:
@@ -192,15 +192,19 @@ def _leftovers(root: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-def test_many_sequential_runs_leave_nothing(busybox_store: Callable[[], Path]) -> None:
+def test_many_sequential_runs_leave_nothing(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
     root = busybox_store()
-    run = f"{sys.executable} -m minidock run --rm --network none busybox true"
-    before_procs, before_cgroups = set(os.listdir("/proc")), _cgroups()
+    ids = tmp_path / "ids"
+    ids.mkdir()
+    run = f"{sys.executable} -m minidock run --rm --network none --cidfile {ids}/$i busybox true"
+    before_procs = set(os.listdir("/proc"))
     r = subprocess.run(["sh", "-c", f"for i in $(seq 200); do {run} || exit 1; done"], check=False,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
+    created = {f.read_text() for f in ids.iterdir()}
+    assert len(created) == 200
     assert _leftovers(root) == {"mounts": [], "containers": [], "active": []}
-    assert _cgroups() <= before_cgroups
+    assert _cgroups(created) == []
     for p in set(os.listdir("/proc")) - before_procs:  # nothing of ours still runs
         try:
             assert b"minidock" not in Path(f"/proc/{p}/cmdline").read_bytes()
