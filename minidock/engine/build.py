@@ -37,6 +37,7 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import History
 from minidock.paths import Paths
 from minidock.store.containers import ContainerStore
+from minidock.store.gc import lease
 from minidock.store.images import ImageRecord
 from minidock.store.layers import apply_layer, write_layer
 from minidock.store.store import Store
@@ -118,11 +119,12 @@ def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Path
         opts = replace(opts, source_date_epoch=0)  # reproducible output needs fixed timestamps
     store = open_store(paths)
     pull = _puller(store, progress)
-    first = build(store, opts, progress, pull)
-    if not req.verify_reproducible:
-        return first
-    progress(BuildNote("verifying: building again without the cache"))
-    second = build(store, replace(opts, no_cache=True, tags=()), progress, pull)
+    with lease(store.paths):  # layers written before the image is recorded survive a concurrent prune
+        first = build(store, opts, progress, pull)
+        if not req.verify_reproducible:
+            return first
+        progress(BuildNote("verifying: building again without the cache"))
+        second = build(store, replace(opts, no_cache=True, tags=()), progress, pull)
     if second.manifest.digest != first.manifest.digest:
         raise BuildError(f"build is not reproducible: first {first.manifest.digest}, "
                          f"then {second.manifest.digest}")

@@ -205,14 +205,22 @@ def remove_images(store: Store, texts: list[str], force: bool = False) -> list[s
         if not names_of(store, image_id):
             gone.append(image_id)
     if gone:
-        collect(store)
+        _collect(store)
         lines += [f"Deleted: {d}" for d in gone]
     return lines
 
 
 def prune_images(store: Store) -> GcResult:
     """Remove content no image record, container or build needs."""
-    return collect(store)
+    return _collect(store)
+
+
+def _collect(store: Store) -> GcResult:
+    """gc that keeps the build cache's layers, like Docker's image prune (`builder prune` is separate)."""
+    from minidock.build.cache import BuildCache
+
+    blobs, chains = BuildCache(store).referenced()
+    return collect(store, keep_snapshots=[str(c) for c in chains], keep_blobs=blobs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,5 +45,7 @@ def pull_image(text: str, platform: str | None = None, progress: ProgressCallbac
     cfg = settings or Settings.load()
     store = open_store(paths)
     from minidock.image.pull import pull  # requests is imported only now
+    from minidock.store.gc import lease
 
-    return pull(ref, store, cfg, plat, progress)
+    with lease(store.paths):  # a concurrent prune must not take blobs before the record exists
+        return pull(ref, store, cfg, plat, progress)

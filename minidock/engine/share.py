@@ -34,6 +34,7 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ContainerConfig
 from minidock.paths import Paths
 from minidock.store.containers import ContainerStore
+from minidock.store.gc import lease
 from minidock.store.store import Store
 
 if TYPE_CHECKING:
@@ -121,7 +122,9 @@ def save_images(texts: list[str], out: BinaryIO, fmt: str = "docker-archive", pa
 
 def load_images(src: BinaryIO, paths: Paths | None = None) -> list[LoadResult]:
     """`minidock load`: every image of a docker-archive or OCI layout tar (maybe compressed)."""
-    return load_archive(open_store(paths), src)
+    store = open_store(paths)
+    with lease(store.paths):
+        return load_archive(store, src)
 
 
 def export_container(text: str, out: BinaryIO, paths: Paths | None = None) -> None:
@@ -144,7 +147,8 @@ def import_image(src: BinaryIO, repo: str, changes: list[str] | None = None, mes
         raise UsageError(f"import: {repo}: a digest cannot be given")
     config = apply_changes(ContainerConfig(), changes or [])
     store = open_store(paths)
-    rec = import_rootfs(store, src, str(ref), config, message)
+    with lease(store.paths):
+        rec = import_rootfs(store, src, str(ref), config, message)
     return rec.name, store.images.image_id(rec)
 
 
