@@ -19,7 +19,6 @@ from pathlib import Path
 from minidock.build.context import SourceItem, Tree, walk
 from minidock.build.rootfs import LayeredFS, copy_up_parents
 from minidock.errors import BuildError
-from minidock.runtime.users import parse_group, parse_passwd
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +41,8 @@ def resolve_chown(spec: str, view: LayeredFS) -> Owner:
     """`user[:group]` (names or numbers) against the image's /etc/passwd and /etc/group; group defaults to uid."""
     if not spec:
         return Owner()
+    from minidock.runtime.users import parse_group, parse_passwd  # only --chown needs it (start-up cost)
+
     user, _, group = spec.partition(":")
     uid = _lookup(user, [(p.name, p.uid) for p in parse_passwd(view.read_text("/etc/passwd"))], "user", spec)
     if not group:
