@@ -1,9 +1,11 @@
 """cgroup v1 backend: one directory per controller (`<root>/<controller>/minidock/<id>`), hybrid hosts too.
 
-The group joins every v1 controller mounted under `root` (co-mounted ones such as `cpu,cpuacct`
-share one directory). Limits go to memory, cpu and pids; cpuacct gives cpu usage, freezer gives
-pause and race-free kill, cpuset gets its cpus/mems copied from the parent so tasks can join.
-The `name=systemd` hierarchy and the hybrid cgroup2 mount are left to systemd.
+The group joins every v1 hierarchy mounted under `root` (co-mounted ones such as `cpu,cpuacct`
+share one directory), the limit-less ones (net_cls, perf_event, hugetlb, `name=systemd`, ...)
+included, as runc does: inside its cgroup namespace the container then sees its own group as the
+root of each, never a host group. Limits go to memory, cpu and pids; cpuacct gives cpu usage,
+freezer gives pause and race-free kill, cpuset gets its cpus/mems copied from the parent so tasks
+can join. The hybrid host's cgroup2 mount (`unified`) is left to systemd.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from minidock.runtime.cgroups import (
 from minidock.runtime.explain import NullTracer, Tracer
 
 V1_CONTROLLERS: tuple[str, ...] = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids")
+# hierarchies a group joins (when mounted) without writing limits there; "systemd" is name=systemd
+V1_JOIN_ONLY: tuple[str, ...] = ("net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc", "systemd")
 FREEZE_TIMEOUT = 5.0
 
 
@@ -155,7 +159,7 @@ class V1Driver:
 
     def __init__(self, root: Path = Path("/sys/fs/cgroup")) -> None:
         self.root = root
-        self.controllers = [c for c in V1_CONTROLLERS if (root / c).is_dir()]
+        self.controllers = [c for c in (*V1_CONTROLLERS, *V1_JOIN_ONLY) if (root / c).is_dir()]
 
     def _dirs(self, name: str) -> dict[str, Path]:
         return {c: self.root / c / name for c in self.controllers}

@@ -125,6 +125,8 @@ class V2Driver:
         cg = V2Cgroup(name, path, tracer)
         try:
             for f, value in writes:
+                if f == "memory.swap.max" and (path / "cgroup.controllers").exists() and not (path / f).exists():
+                    continue  # why: the kernel keeps no swap accounting (swapaccount=0): like v1's memsw
                 write_file(path / f, value, tracer)
         except BaseException:
             with contextlib.suppress(RuntimeSetupError):

@@ -5,9 +5,10 @@ moves itself into the v1 cgroup (see process.self_join_files), says `ready`, wai
 parent moves it into a v2 cgroup and wires the network meanwhile),
 creates the cgroup namespace and forks the container's init; it reports that init's host pid and
 exits, so the init (PID 1 of the new PID namespace) is reparented to the parent, a child subreaper.
-`container_init` builds the file system view, switches identity and capabilities and execs the
-command. A failure anywhere becomes one `error` message naming the stage; the process then
-_exits: a child never returns into the caller's Python stack.
+`container_init` builds the file system view, switches identity and capabilities, binds its life
+to the supervisor's (see `_die_with_supervisor`) and execs the command. A failure anywhere
+becomes one `error` message naming the stage; the process then _exits: a child never returns
+into the caller's Python stack.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class ChildContext:
     trace: bool
     fd_socket: Any = None  # socket.socket for passing the pty master (terminal only)
     cgroup_files: tuple[str, ...] = ()  # v1 `tasks` files to write "0" to (join the cgroup ourselves)
+    cgroup_version: int = 0  # the container's own group: 1 / 2, 0 = none (for /sys/fs/cgroup inside)
+    cgroup_joined: tuple[str, ...] = ()  # v1: the hierarchies it joined ("memory", "systemd", ...)
+    orphan_fd: int = -1  # init: read end of a pipe whose only writer is the intermediate (EOF = it exited)
     stage: str = "start"
 
 
@@ -93,8 +97,10 @@ def intermediate(ctx: ChildContext) -> NoReturn:
         if "cgroup" in new:  # why: now, so the namespace's root is the container's own cgroup
             namespaces.unshare(["cgroup"], tracer)
         ctx.stage = "fork"
+        ctx.orphan_fd, orphan_w = os.pipe2(os.O_CLOEXEC)  # why: init learns when it is the supervisor's child
         pid = os.fork()  # why: the first child of a new PID namespace is its PID 1
         if pid == 0:
+            os.close(orphan_w)
             container_init(ctx)
         ctx.to_parent.send("pid", pid=pid)
         os._exit(0)
@@ -118,7 +124,6 @@ def _join_cgroup(files: tuple[str, ...], tracer: Tracer) -> None:
 def container_init(ctx: ChildContext) -> NoReturn:
     """PID 1 of the container: file system, hostname, limits, identity, capabilities, execve."""
     try:
-        ctx.from_parent.close()
         os.setsid()  # why: the container gets its own session (and can take a controlling tty)
         tracer = _tracer(ctx, "init")
         spec = ctx.spec
@@ -149,6 +154,8 @@ def container_init(ctx: ChildContext) -> NoReturn:
         if spec.process.no_new_privileges:  # why: setuid binaries and file caps cannot add privileges
             with tracer.step("no_new_privs", "setpriv --no-new-privs"):
                 sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+        ctx.stage = "supervisor"
+        _die_with_supervisor(ctx, tracer)  # why: after setuid, which clears the parent-death signal
         ctx.stage = "cwd"
         os.chdir(spec.process.cwd or "/")
         ctx.stage = "exec"
@@ -157,13 +164,40 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _fail(ctx, e)
 
 
+def _die_with_supervisor(ctx: ChildContext, tracer: Tracer) -> None:
+    """SIGKILL this PID 1 (and so its whole PID namespace) when the supervisor - the subreaper that
+    created it (the monitor of `run -d`, the CLI of a foreground run) - dies: a container nobody
+    supervises would leak. The signal fires on every reparenting, so it is set only once the
+    intermediate has exited (EOF on `orphan_fd`); if the supervisor died before, our copy of its
+    pipe end shows EOF too (it is the only writer) and we end now. prctl(2): the signal is cleared
+    by a change of euid/egid (so this runs after `_switch_user`) and by exec of a set-user-ID
+    binary without no_new_privs (then `rm` kills what is left through the cgroup)."""
+    if ctx.orphan_fd < 0:
+        return
+    with tracer.step("die with the supervisor", "setpriv --pdeathsig KILL"):
+        os.read(ctx.orphan_fd, 1)  # blocks until the intermediate has exited: we are the supervisor's now
+        os.close(ctx.orphan_fd)
+        ctx.orphan_fd = -1
+        sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+        fd = ctx.from_parent.fd
+        os.set_blocking(fd, False)
+        try:
+            gone = os.read(fd, 1) == b""  # EOF: the supervisor (the pipe's only writer) has died
+        except BlockingIOError:
+            gone = False
+        ctx.from_parent.close()
+    if gone:
+        os._exit(1)
+
+
 def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
     """Mounts before pivot_root; returns the pty slave fd when the spec wants a terminal."""
     spec = ctx.spec
     root = os.path.abspath(spec.root.path)
     rootfs.make_private(tracer)  # why: nothing we mount may leak to the host
     rootfs.mount_rootfs(root, spec.rootfs_mounts, tracer)  # why: the host never holds the rootfs mount
-    rootfs.mount_all(root, spec.mounts, tracer)
+    view = _cgroup_view(ctx) if any(m.type == "cgroup" for m in spec.mounts) else None
+    rootfs.mount_all(root, spec.mounts, tracer, view)
     if any(m.destination == "/dev" for m in spec.mounts):  # why: a fresh /dev tmpfs is empty
         rootfs.populate_dev(root, tracer)
     slave = None
@@ -173,6 +207,16 @@ def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
     ctx.stage = "pivot_root"
     rootfs.pivot(root, tracer)  # why: the old root (the host) must be unreachable, not just hidden
     return slave
+
+
+def _cgroup_view(ctx: ChildContext) -> rootfs.CgroupView:
+    """What /sys/fs/cgroup shows inside: needs the host's mounts, so it is read before pivot_root."""
+    if not ctx.spec.has_namespace("cgroup"):  # why: without one, any hierarchy would show the host's root
+        return rootfs.CgroupView(0)
+    if ctx.cgroup_version != 1:
+        return rootfs.cgroup_view(ctx.cgroup_version, (), "")
+    with open("/proc/self/mountinfo") as f:
+        return rootfs.cgroup_view(1, ctx.cgroup_joined, f.read())
 
 
 def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:

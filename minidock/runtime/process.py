@@ -5,7 +5,8 @@ Lifecycle: `create(spec, opts)` returns a `Container` whose command has already 
 time before, and `cleanup()` always (kills what is left, removes the cgroup, closes the pty).
 `run(spec, opts)` is the foreground composition: create, forward signals, relay the pty, wait,
 cleanup. The calling process becomes a child subreaper, so the container's PID 1 (a grandchild)
-is reparented to it and reaped here.
+is reparented to it and reaped here; that PID 1 is SIGKILLed by the kernel when the calling
+process dies (init._die_with_supervisor): a supervisor killed by SIGKILL leaves no running container.
 """
 
 from __future__ import annotations
@@ -203,6 +204,9 @@ def _fork(c: _Creation) -> None:
     o = c.opts
     ctx = init.ChildContext(c.spec, c.up[1], c.down[0], (o.stdin, o.stdout, o.stderr),
                             c.opts.tracer.enabled, c.child_sock, c.cgroup_files)
+    if c.cgroup is not None:  # why: the child mounts the container's view of its own groups
+        joined = tuple(c.cgroup.paths())
+        ctx.cgroup_version, ctx.cgroup_joined = (2, ()) if joined == ("unified",) else (1, joined)
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         try:

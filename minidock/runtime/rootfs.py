@@ -1,9 +1,10 @@
 """The container's file system view: rootfs mount, spec mounts, /dev, pivot_root, masks, read-only paths.
 
 Runs in the container's init (PID 1, its own mount namespace), in this order: `make_private`,
-`mount_rootfs`, `mount_all`, `populate_dev` -> (console) -> `pivot` -> `mask_paths`,
+`mount_rootfs`, `mount_all` (a mount of type "cgroup" becomes the container's /sys/fs/cgroup as
+`CgroupView` says: see `mount_cgroups`), `populate_dev` -> (console) -> `pivot` -> `mask_paths`,
 `readonly_paths`, `readonly_root`. Paths inside the container are resolved with `secure_join` so
-a symlink in an image cannot point a mount outside the root. `parse_options` is pure.
+a symlink in an image cannot point a mount outside the root. `parse_options`, `cgroup_view` are pure.
 """
 
 from __future__ import annotations
@@ -156,10 +157,13 @@ def mount_one(m: Mount, target: str) -> None:
         sc.mount(None, target, None, p, None)
 
 
-def mount_all(root: str, mounts: Iterable[Mount], tracer: Tracer) -> None:
-    """The spec's mounts (proc, sysfs, /dev tmpfs, devpts, volumes, ...) under `root`, in order."""
+def mount_all(root: str, mounts: Iterable[Mount], tracer: Tracer, cgroups: CgroupView | None = None) -> None:
+    """The spec's mounts (proc, sysfs, /dev tmpfs, devpts, cgroup, volumes, ...) under `root`, in order."""
     for m in mounts:
         target = secure_join(root, m.destination)
+        if m.type == "cgroup":  # why: not one mount but a view of the container's own groups
+            mount_cgroups(m, target, cgroups or CgroupView(0), tracer)
+            continue
         with tracer.step(f"mount {m.destination} ({m.type})", shell_of(m, target)):
             mount_one(m, target)
 
@@ -235,3 +239,100 @@ def readonly_root(tracer: Tracer) -> None:
     """`--read-only`: remount the container's / read-only (its other mounts keep their mode)."""
     with tracer.step("make the root file system read-only", "mount -o remount,bind,ro /"):
         sc.mount(None, "/", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
+
+
+# ---- /sys/fs/cgroup inside the container ----------------------------------------------------------
+
+CGROUP_BASE = "/sys/fs/cgroup"
+# super options of a v1 cgroup mount that are not controllers (mountinfo shows them among them)
+_NOT_CONTROLLERS = frozenset({"rw", "ro", "clone_children", "noprefix", "xattr", "cpuset_v2_mode",
+                              "favordynmods", "none"})
+
+
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    """One v1 hierarchy as the host mounts it: its directory under /sys/fs/cgroup, the mount data
+    (`cpu,cpuacct`, `name=systemd`) and the symlinks co-mounted controllers get (`cpu -> cpu,cpuacct`)."""
+
+    dir: str
+    data: str
+    links: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        """The controllers (and `name=` names, without the prefix) this hierarchy carries."""
+        return tuple(o.removeprefix("name=") for o in self.data.split(","))
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupView:
+    """What the container's /sys/fs/cgroup shows: 2 = cgroup2, 1 = `hierarchies` on a tmpfs,
+    0 = an empty tmpfs (the container has no group of its own: nothing of the host's is shown)."""
+
+    version: int
+    hierarchies: tuple[Hierarchy, ...] = ()
+
+
+def host_cgroups(mountinfo: str, base: str = CGROUP_BASE) -> CgroupView:
+    """The host's cgroup layout from /proc/self/mountinfo text: 2 when `base` is itself cgroup2,
+    else 1 with every v1 hierarchy mounted directly under `base` (the hybrid's cgroup2 is left out)."""
+    hierarchies: list[Hierarchy] = []
+    base_type = ""
+    for line in mountinfo.splitlines():
+        left, sep, right = line.partition(" - ")
+        fields, rfields = left.split(), right.split()
+        if not sep or len(fields) < 5 or len(rfields) < 3:
+            continue
+        point, fstype = fields[4], rfields[0]
+        if point == base:
+            base_type = fstype
+        elif fstype == "cgroup" and os.path.dirname(point) == base:
+            opts = [o for o in rfields[2].split(",")
+                    if o not in _NOT_CONTROLLERS and not o.startswith("release_agent=")]
+            name = os.path.basename(point)
+            if opts:
+                links = tuple(o for o in opts if "=" not in o and o != name)
+                hierarchies.append(Hierarchy(name, ",".join(opts), links))
+    if base_type == "cgroup2":
+        return CgroupView(2)
+    return CgroupView(1, tuple(hierarchies))
+
+
+def cgroup_view(version: int, joined: Iterable[str], mountinfo: str) -> CgroupView:
+    """The view for a container whose group is cgroup `version` (0: none) in the v1 hierarchies
+    `joined` (controller names, "systemd"): only hierarchies whose root is the container's own
+    group are shown (anything else would be a host group seen from inside)."""
+    if version == 2:
+        return CgroupView(2)
+    if version != 1:
+        return CgroupView(0)
+    want = set(joined)
+    host = host_cgroups(mountinfo)
+    return CgroupView(1, tuple(h for h in host.hierarchies if want.intersection(h.names())))
+
+
+def mount_cgroups(m: Mount, target: str, view: CgroupView, tracer: Tracer) -> None:
+    """/sys/fs/cgroup as Docker shows it with a private cgroup namespace (whose root is the
+    container's group): cgroup2 on v2; on v1 a tmpfs with each hierarchy and co-mount symlinks,
+    then the tmpfs made read-only when `m` says "ro"."""
+    args = parse_options(m.options)
+    opts = ",".join(m.options)
+    _make_target("", target, False)
+    if view.version == 2:
+        with tracer.step("mount the container's cgroup2 hierarchy", f"mount -t cgroup2 -o {opts} cgroup2 {target}"):
+            sc.mount("cgroup2", target, "cgroup2", args.flags, None)
+        return
+    base = (args.flags & ~sc.MS_RDONLY) | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
+    with tracer.step("mount a tmpfs for the cgroup hierarchies", f"mount -t tmpfs -o mode=755 tmpfs {target}"):
+        sc.mount("tmpfs", target, "tmpfs", base, "mode=755")
+    if view.hierarchies:
+        shell = "; ".join(f"mount -t cgroup -o {opts},{h.data} cgroup {target}/{h.dir}" for h in view.hierarchies)
+        with tracer.step(f"mount {len(view.hierarchies)} cgroup v1 hierarchies", shell):
+            for h in view.hierarchies:
+                d = os.path.join(target, h.dir)
+                os.mkdir(d, 0o755)
+                sc.mount("cgroup", d, "cgroup", args.flags, h.data)
+                for link in h.links:
+                    os.symlink(h.dir, os.path.join(target, link))
+    if args.flags & sc.MS_RDONLY:
+        with tracer.step("make the cgroup tmpfs read-only", f"mount -o remount,ro {target}"):
+            sc.mount(None, target, None, base | sc.MS_REMOUNT | sc.MS_RDONLY, "mode=755")
