@@ -136,8 +136,8 @@ class NetSession:
 
             networks.wire(self.net.bridge, self.net.subnet)
             att = network.attach(pid, req)
+            self._hosts(att.ip)  # why (under the lock): peers' hosts files change one container at a time
         self.attachment = {**att.to_json(), "ports": [p.to_json() for p in self.net.ports]}
-        self._hosts(att.ip)
         if self.net.ports:
             self._publish(att.ip)
         ContainerStore(self.paths).update(self.container_id, network=self.attachment)
@@ -207,11 +207,28 @@ def release(paths: Paths, container_id: str, attachment: dict[str, Any]) -> None
     name = str(attachment.get("network", ""))
     with _wire_lock(paths.networks, name or "bridge"):
         network.detach(container_id, paths.networks)
+        if name and name != "bridge":
+            _forget_in_peers(paths, name, str(attachment.get("ip", "")))
         if name == "bridge" and not ipam.leases(paths.networks, name) and attachment.get("gateway"):
             network.remove_bridge_address(str(attachment.get("bridge") or network.DEFAULT_BRIDGE),
                                           f"{attachment['gateway']}/{attachment.get('prefixlen', 16)}")
     if attachment.get("ports"):
         nat.remove_rules(container_id)
+
+
+def _forget_in_peers(paths: Paths, network: str, ip: str) -> None:
+    """A removed container's line leaves the hosts files of the peers still on its network."""
+    from minidock.runtime import ipam
+
+    for cid in ipam.leases(paths.networks, network):
+        hosts = paths.container(cid) / "hosts"
+        try:
+            lines = hosts.read_text().splitlines(keepends=True)
+            kept = [ln for ln in lines if not ln.startswith(f"{ip}\t")]
+            if ip and kept != lines:
+                _rewrite_in_place(hosts, "".join(kept))
+        except OSError:
+            continue  # a peer being removed right now
 
 
 def published(ref: str, paths: Paths | None = None) -> tuple[str, list[PortMapping]]:

@@ -67,8 +67,8 @@ class Session:
         return str(net["ip"])
 
     def close(self) -> None:
-        for n in self.names:
-            md("rm", "-f", n)
+        if self.names:
+            md("rm", "-f", *self.names)
         for n in self.networks:
             md("network", "rm", n)
 
@@ -112,6 +112,10 @@ def test_published_port_on_loopback_and_container_ip(session: Session) -> None:
     assert ok("port", "web", "80/tcp") == f"127.0.0.1:{port}\n"
     r = md("port", "web", "81")
     assert r.returncode != 0 and "no public port '81/tcp' published for web" in r.stderr
+    ok("stop", "-t", "1", "web")
+    assert ok("port", "web") == ""
+    ok("start", "web")  # a new monitor wires the network again: same host port, proxy back
+    assert get(f"http://127.0.0.1:{port}/") == body
 
 
 def test_random_host_port_and_publish_all(session: Session, tmp_path: Path) -> None:
@@ -160,8 +164,11 @@ def test_user_network_reaches_peers_by_name_and_is_removed(session: Session) -> 
     r = md("run", "--rm", "--network", net, "busybox", "wget", "-qO-", "http://web/")
     assert r.returncode == 0 and r.stdout == f"hello-{web[:12]}\n", r.stderr
     assert bridge in _links()
+    client_ip = session.ip("client")
+    ok("rm", "-f", "client")
+    assert client_ip not in ok("exec", "web", "cat", "/etc/hosts")  # the peer forgets a removed container
     assert "active endpoints" in md("network", "rm", net).stderr
-    ok("rm", "-f", "web", "client")
+    ok("rm", "-f", "web")
     ok("network", "rm", net)
     session.networks.remove(net)
     assert bridge not in _links()
@@ -190,6 +197,8 @@ def test_add_host_and_dns(session: Session) -> None:
     assert "nameserver 10.0.0.53" in out
     assert "probe" in out.splitlines()[-1]
     assert any(ln.endswith("probe") and not ln.startswith("127.") for ln in out.splitlines())
+    leases = json.loads((session.root / "networks" / "bridge" / "leases.json").read_text())
+    assert leases["leases"] == {}  # a foreground run --rm releases its address at exit
 
 
 def _nat_rules() -> str:
@@ -212,6 +221,7 @@ def test_concurrent_starts_get_distinct_addresses_and_rm_leaves_nothing(session:
     leases = session.root / "networks" / "bridge" / "leases.json"
     assert set(json.loads(leases.read_text())["leases"]) == set(ids)
     ok("rm", "-f", *names)
+    session.names.clear()
     links = _links()
     assert not any(f"vmd{cid[:12]}" in links for cid in ids)
     rules = _nat_rules()
