@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ class Platform:
     @classmethod
     def host(cls) -> Platform:
         """The platform of this machine, in Go's names (linux/amd64, linux/arm64/v8, ...)."""
-        machine = _platform.machine()
+        machine = os.uname().machine
         arch = _GOARCH.get(machine, machine)
         variant = {"armv7l": "v7", "armv6l": "v6"}.get(machine, "")
         return cls(os="linux", architecture=arch, variant=variant)

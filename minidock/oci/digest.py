@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -36,6 +35,8 @@ class Digest:
     @classmethod
     def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> Digest:
         """The digest of `data`."""
+        import hashlib  # not at import: `run` only parses digests
+
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     def hasher(self) -> Hasher:
@@ -58,6 +59,8 @@ class Hasher:
 
     def __init__(self, algorithm: str = "sha256") -> None:
         self.algorithm = algorithm
+        import hashlib
+
         self._h = hashlib.new(algorithm)
         self.size = 0
 

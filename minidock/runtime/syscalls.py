@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -56,9 +55,10 @@ PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine(), 155)
-_SYS_CAPGET = {"x86_64": 125, "aarch64": 90}.get(platform.machine(), 125)
-_SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(platform.machine(), 126)
+_MACHINE = os.uname().machine
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(_MACHINE, 155)
+_SYS_CAPGET = {"x86_64": 125, "aarch64": 90}.get(_MACHINE, 125)
+_SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(_MACHINE, 126)
 
 
 def _check(rc: int, what: str, path: str | None = None) -> int:

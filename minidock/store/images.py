@@ -7,7 +7,7 @@ File format: {"version": 1, "images": {NAME: {"target": DESCRIPTOR, "index": DIG
 
 from __future__ import annotations
 
-import datetime as _dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ VERSION = 1
 
 def now_rfc3339() -> str:
     """The current UTC time, RFC 3339 with seconds."""
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True, slots=True)
