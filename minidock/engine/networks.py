@@ -58,8 +58,9 @@ def inspect(ref: str, paths: Paths | None = None) -> NetworkConfig:
 
 def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
     """`network rm NAME|ID`: refused while containers use it; the bridge and its NAT rules go too."""
-    store = _store(paths)
-    cfg = store.remove(ref)
+    p = (paths or Paths.from_env()).ensure()
+    store = NetworkStore(p.networks)
+    cfg = store.remove(ref, exists=lambda cid: (p.container(cid) / "state.json").exists())  # stale leases go
     if cfg.bridge:
         nat.remove_network_rules(cfg.bridge)
         network.remove_bridge(cfg.bridge)
