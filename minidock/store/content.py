@@ -8,7 +8,6 @@ directory and makes the blob read-only. Nothing unverified is ever visible under
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -33,7 +32,7 @@ class IngestWriter:
         self.dir = store.paths.ingest / _REF_RE.sub("_", ref)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "data"
-        self._h = hashlib.new(expected.algorithm)
+        self._h = expected.hasher()
         self.offset = 0
         if self.path.exists():  # resume: re-hash the kept prefix
             with open(self.path, "rb") as f:
@@ -54,7 +53,7 @@ class IngestWriter:
         """Drop the kept bytes (the server ignored a Range request)."""
         self._f.close()
         self._f = open(self.path, "wb")  # noqa: SIM115
-        self._h = hashlib.new(self.expected.algorithm)
+        self._h = self.expected.hasher()
         self.offset = 0
 
     def commit(self) -> Path:
@@ -62,7 +61,7 @@ class IngestWriter:
         self._f.flush()
         os.fsync(self._f.fileno())
         self._f.close()
-        got = Digest(self.expected.algorithm, self._h.hexdigest())
+        got = self._h.digest()
         if self.expected_size is not None and self.offset != self.expected_size:
             self.discard()
             raise DigestMismatchError(f"blob {self.expected}: size {self.offset}, expected {self.expected_size}")
@@ -152,12 +151,12 @@ class ContentStore:
 
     def verify(self, digest: Digest) -> None:
         """Re-hash a committed blob; raises DigestMismatchError when it changed on disk."""
-        h = hashlib.new(digest.algorithm)
+        h = digest.hasher()
         with self.open(digest) as f:
             while chunk := f.read(CHUNK):
                 h.update(chunk)
-        if h.hexdigest() != digest.hex:
-            raise DigestMismatchError(f"blob {digest}: content on disk hashes to {digest.algorithm}:{h.hexdigest()}")
+        if h.digest() != digest:
+            raise DigestMismatchError(f"blob {digest}: content on disk hashes to {h.digest()}")
 
     def clear_ingests(self) -> None:
         if self.paths.ingest.is_dir():

@@ -14,9 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,17 @@ MOUNT_DATA_MAX = 4095  # mount(2) copies at most one page of options, NUL includ
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SHORT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _SHORT_LEN = 8
+
+
+def _mkdtemp(parent: Path, prefix: str) -> Path:
+    """A new private directory under `parent` (tempfile.mkdtemp without importing tempfile+random)."""
+    while True:
+        d = parent / f"{prefix}{os.urandom(6).hex()}"
+        try:
+            d.mkdir(mode=0o700)
+            return d
+        except FileExistsError:
+            continue
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +107,7 @@ class Snapshots:
     def _new_short_link(self, sid: str) -> str:
         self.paths.links.mkdir(parents=True, exist_ok=True)
         while True:
-            short = "".join(secrets.choice(_SHORT_ALPHABET) for _ in range(_SHORT_LEN))
+            short = "".join(_SHORT_ALPHABET[b % len(_SHORT_ALPHABET)] for b in os.urandom(_SHORT_LEN))
             try:
                 os.symlink(f"../snapshots/{sid}/fs", self.paths.links / short)
                 return short
@@ -119,7 +128,7 @@ class Snapshots:
     def _discard(self, d: Path) -> None:
         """Remove a directory tree so that it vanishes at once (rename into tmp/, then delete)."""
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
-        trash = Path(tempfile.mkdtemp(dir=self.paths.tmp, prefix="rm-"))
+        trash = _mkdtemp(self.paths.tmp, "rm-")
         with contextlib.suppress(FileNotFoundError):
             os.rename(d, trash / "x")
         shutil.rmtree(trash, ignore_errors=True)
@@ -128,7 +137,7 @@ class Snapshots:
     def new_extract(self) -> Path:
         """An empty directory (mode 0755) on the store's file system to apply a layer into."""
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self.paths.tmp, prefix="extract-"))
+        tmp = _mkdtemp(self.paths.tmp, "extract-")
         os.chmod(tmp, 0o755)
         return tmp
 
