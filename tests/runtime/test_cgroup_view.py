@@ -170,3 +170,17 @@ def test_the_run_path_on_a_cgroup2_host_tree(box: Runner, v2tree: Path) -> None:
     joined = shells["cgroup: join"]  # the parent moved the intermediate child through cgroup.procs
     assert joined.endswith(f"> {group}/cgroup.procs") and joined.split()[1].isdigit()
     assert "cgroup: kill" in shells and not group.exists()  # cleanup: cgroup.kill, then rmdir
+
+
+def test_cgroup2_without_swap_accounting_skips_the_swap_limit(v2tree: Path) -> None:
+    from minidock.runtime.cgroups import detect
+
+    group = v2tree / "minidock" / "noswap"
+    group.mkdir(parents=True)
+    (group / "cgroup.controllers").write_text("cpu memory pids\n")  # a kernel-made group: no memory.swap.max
+    cg = detect(v2tree).create("noswap", Resources(memory_limit=32 << 20, memory_swap=64 << 20))
+    assert (group / "memory.max").read_text() == "33554432\n" and not (group / "memory.swap.max").exists()
+    cg.remove()
+    cg = detect(v2tree).create("swap", Resources(memory_limit=32 << 20, memory_swap=64 << 20))
+    assert (v2tree / "minidock" / "swap" / "memory.swap.max").read_text() == "33554432\n"
+    cg.remove()
