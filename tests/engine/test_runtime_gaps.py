@@ -101,7 +101,8 @@ def _assert_nothing_left(root: Path, cid: str) -> None:
                 raise AssertionError(f"process {p.name} of {cid[:12]} is left")
 
 
-def test_killing_the_monitor_leaves_an_exited_container_rm_cleans(busybox_store: Callable[[], Path]) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["KILL", "TERM"])
+def test_killing_the_monitor_leaves_an_exited_container_rm_cleans(busybox_store: Callable[[], Path], sig: int) -> None:
     root = busybox_store()
     name = f"gap-mon-{os.getpid()}"
     r = md("run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "60")
@@ -111,7 +112,7 @@ def test_killing_the_monitor_leaves_an_exited_container_rm_cleans(busybox_store:
     monitor, pid1 = state["monitor_pid"], state["pid"]
     sleeper = _wait_for_sleep(cid)
     assert sleeper == pid1 and _ps_status(name).startswith("Up")
-    os.kill(monitor, signal.SIGKILL)
+    os.kill(monitor, sig)
     assert _gone(monitor, 5)
     assert _gone(pid1, 5), "the container outlived its monitor"
     assert _ps_status(name).startswith("Exited")
