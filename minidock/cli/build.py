@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from minidock.cli.humanize import ago, human_size
+from minidock.engine.humanize import ago, human_size
 
 if TYPE_CHECKING:
     import typer as typer_types

@@ -57,9 +57,9 @@ def inspect_cmd(names: list[str], kind: str = "") -> None:
 
 def _image_json(name: str) -> dict[str, Any]:
     from minidock.engine import images
-    from minidock.paths import Paths
+    from minidock.engine.lookup import open_store
 
-    return images.inspect_image(images.open_store(Paths.from_env()), name).to_docker_json()
+    return images.inspect_image(open_store(), name).to_docker_json()
 
 
 def logs_cmd(name: str, follow: bool, tail: str, timestamps: bool) -> None:

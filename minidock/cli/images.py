@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from minidock.cli.humanize import ago, docker_time, human_size
 from minidock.cli.lazy import lazy
 from minidock.cli.render import table
+from minidock.engine.humanize import ago, docker_time, human_size
 
 if TYPE_CHECKING:
     from minidock.engine import images as eng
@@ -16,7 +16,9 @@ else:
 
 
 def _store() -> Any:
-    return eng.open_store()
+    from minidock.engine.lookup import open_store
+
+    return open_store()
 
 
 def _group(app: Any, name: str, text: str) -> Any:

@@ -14,7 +14,6 @@ from minidock.image.reference import Reference
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest
-from minidock.paths import Paths
 from minidock.store.check import Problem
 from minidock.store.check import check as store_check
 from minidock.store.check import repair as store_repair
@@ -24,11 +23,6 @@ from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
 NONE = "<none>"
-
-
-def open_store(paths: Paths | None = None) -> Store:
-    """The store at `paths` ($MINIDOCK_ROOT by default), created if missing."""
-    return Store.open(paths or Paths.from_env())
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from minidock.engine import lifecycle
+from minidock.engine.humanize import human_duration
 from minidock.engine.lifecycle import ACTIVE, cgroup_of, open_records, spec_of
 from minidock.engine.logs import LogEntry, follow, read_entries
 from minidock.errors import ConflictError, MinidockError, NotFoundError
@@ -37,32 +38,6 @@ def _since(rfc3339: str, now: datetime | None = None) -> float:
     except ValueError:
         return 0.0
     return ((now or datetime.now(UTC)) - t).total_seconds()
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration, as `docker ps` shows it ("3 seconds", "About a minute", "2 hours")."""
-    s, minutes, hours = int(seconds), int(seconds / 60), int(seconds / 3600 + 0.5)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600 / 24 / 365)} years"
 
 
 def status_text(r: ContainerRecord, now: datetime | None = None) -> str:

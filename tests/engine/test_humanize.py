@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from minidock.cli.humanize import ago, docker_time, human_duration, human_size
+from minidock.engine.humanize import ago, docker_time, human_duration, human_size
 
 
 @pytest.mark.parametrize(("size", "want"), [(0, "0B"), (999, "999B"), (1000, "1kB"), (4_270_000, "4.27MB"),

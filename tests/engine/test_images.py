@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from minidock.engine import images as eng
+from minidock.engine.lookup import open_store
 from minidock.errors import ConflictError, ImageNotFoundError, ReferenceFormatError
 from minidock.oci.imageconfig import ImageConfig
 from minidock.paths import Paths
@@ -18,7 +19,7 @@ from tests.store.imagetools import add_image
 
 @pytest.fixture
 def store(store_root: Path) -> Store:
-    return eng.open_store(Paths(store_root))
+    return open_store(Paths(store_root))
 
 
 def test_list_images_names_ids_sizes_and_order(store: Store, tmp_path: Path) -> None:
