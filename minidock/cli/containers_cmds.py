@@ -23,11 +23,15 @@ def _group(app: Any, name: str, text: str) -> Any:
 
 
 def _commands() -> dict[str, Any]:
+    return {**_reading_commands(), **_state_commands()}
+
+
+def _reading_commands() -> dict[str, Any]:
+    """Commands that look at containers: ps, logs, top, stats, wait."""
     import typer
 
     names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
     maybe_names = typer.Argument(None, help="CONTAINER (default: all running)")
-    timeout = typer.Option(None, "-t", "--time", help="seconds to wait before SIGKILL (default 10)")
 
     def ps(a: bool = typer.Option(False, "-a", "--all", help="show all containers (default: running)"),
            q: bool = typer.Option(False, "-q", "--quiet", help="only show IDs"),
@@ -41,6 +45,31 @@ def _commands() -> dict[str, Any]:
              t: bool = typer.Option(False, "-t", "--timestamps", help="show timestamps")) -> None:
         """Fetch the logs of a container."""
         c.logs_cmd(name, f, tail, t)
+
+    def top(name: str = typer.Argument(...)) -> None:
+        """Display the running processes of a container."""
+        c.top_cmd(name)
+
+    def stats(containers: list[str] = maybe_names,
+              no_stream: bool = typer.Option(True, "--no-stream", help="one sample (always)")) -> None:
+        """Display resource usage (CPU %, memory, pids) of containers."""
+        c.stats_cmd(containers or [])
+
+    def wait(containers: list[str] = names) -> None:
+        """Block until containers stop, then print their exit codes."""
+        from minidock.engine import lifecycle
+        for n in containers:
+            print(lifecycle.wait(n))
+
+    return {"ps": ps, "logs": logs, "top": top, "stats": stats, "wait": wait}
+
+
+def _state_commands() -> dict[str, Any]:
+    """Commands that change containers: start, stop, kill, restart, rm, pause, unpause."""
+    import typer
+
+    names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
+    timeout = typer.Option(None, "-t", "--time", help="seconds to wait before SIGKILL (default 10)")
 
     def start(containers: list[str] = names,
               a: bool = typer.Option(False, "-a", "--attach", help="attach output, return the exit code")) -> None:
@@ -78,23 +107,8 @@ def _commands() -> dict[str, Any]:
         from minidock.engine import lifecycle
         c.each(containers, lifecycle.unpause)
 
-    def top(name: str = typer.Argument(...)) -> None:
-        """Display the running processes of a container."""
-        c.top_cmd(name)
-
-    def stats(containers: list[str] = maybe_names,
-              no_stream: bool = typer.Option(True, "--no-stream", help="one sample (always)")) -> None:
-        """Display resource usage (CPU %, memory, pids) of containers."""
-        c.stats_cmd(containers or [])
-
-    def wait(containers: list[str] = names) -> None:
-        """Block until containers stop, then print their exit codes."""
-        from minidock.engine import lifecycle
-        for n in containers:
-            print(lifecycle.wait(n))
-
-    return {"ps": ps, "logs": logs, "start": start, "stop": stop, "kill": kill, "restart": restart, "rm": rm,
-            "pause": pause, "unpause": unpause, "top": top, "stats": stats, "wait": wait}
+    return {"start": start, "stop": stop, "kill": kill, "restart": restart, "rm": rm, "pause": pause,
+            "unpause": unpause}
 
 
 def _exec_command() -> Any:
