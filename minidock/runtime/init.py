@@ -55,8 +55,7 @@ class ChildContext:
     trace: bool
     fd_socket: Any = None  # socket.socket for passing the pty master (terminal only)
     cgroup_files: tuple[str, ...] = ()  # v1 `tasks` files to write "0" to (join the cgroup ourselves)
-    cgroup_version: int = 0  # the container's own group: 1 / 2, 0 = none (for /sys/fs/cgroup inside)
-    cgroup_joined: tuple[str, ...] = ()  # v1: the hierarchies it joined ("memory", "systemd", ...)
+    cgroup_view: rootfs.CgroupView | None = None  # what /sys/fs/cgroup shows (None: no group of its own)
     orphan_fd: int = -1  # init: read end of a pipe whose only writer is the intermediate (EOF = it exited)
     stage: str = "start"
 
@@ -210,13 +209,10 @@ def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
 
 
 def _cgroup_view(ctx: ChildContext) -> rootfs.CgroupView:
-    """What /sys/fs/cgroup shows inside: needs the host's mounts, so it is read before pivot_root."""
-    if not ctx.spec.has_namespace("cgroup"):  # why: without one, any hierarchy would show the host's root
+    """What /sys/fs/cgroup shows inside: the container's own groups, and only in its own cgroup namespace."""
+    if not ctx.spec.has_namespace("cgroup") or ctx.cgroup_view is None:  # why: else it shows host groups
         return rootfs.CgroupView(0)
-    if ctx.cgroup_version != 1:
-        return rootfs.cgroup_view(ctx.cgroup_version, (), "")
-    with open("/proc/self/mountinfo") as f:
-        return rootfs.cgroup_view(1, ctx.cgroup_joined, f.read())
+    return ctx.cgroup_view
 
 
 def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError
 from minidock.oci.runtimespec import Spec
-from minidock.runtime import init, sync
+from minidock.runtime import init, rootfs, sync
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer, Tracer
 
@@ -117,11 +117,20 @@ def self_join_files(cg: Cgroup | None) -> tuple[str, ...]:
     Why not the parent writing the pid to cgroup.procs: that takes the kernel's global threadgroup
     lock, whose RCU grace period costs 7-20 ms a run on this host; a single thread moving itself
     (`echo 0 > tasks`) skips that lock (kernel/cgroup/cgroup.c: cgroup_procs_write_start)."""
+    return _join_plan(cg)[0]
+
+
+def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
+    """The v1 `tasks` files to join (see self_join_files) and the container's /sys/fs/cgroup view."""
     if cg is None:
-        return ()
-    dirs = sorted({os.path.realpath(p) for p in cg.paths().values()})
-    files = tuple(os.path.join(d, "tasks") for d in dirs)
-    return files if files and all(os.path.exists(f) for f in files) else ()
+        return (), None
+    paths = cg.paths()
+    if list(paths) == ["unified"]:
+        return (), rootfs.CgroupView(2)
+    reals = {name: os.path.realpath(p) for name, p in paths.items()}
+    files = tuple(os.path.join(d, "tasks") for d in sorted(set(reals.values())))
+    view = rootfs.v1_view(cg.name, reals)
+    return (files if files and all(os.path.exists(f) for f in files) else ()), view
 
 
 def _remove_cgroup(cg: Cgroup | None) -> None:
@@ -129,7 +138,8 @@ def _remove_cgroup(cg: Cgroup | None) -> None:
     if cg is None:
         return
     pids = cg.procs()
-    cg.kill_all(signal.SIGKILL)
+    if pids:  # why: an empty group cannot fill again by itself; freezing it to sweep costs ~0.5 ms
+        cg.kill_all(signal.SIGKILL)
     for pid in pids:  # why: as a subreaper we inherit orphans; unreaped they would stay zombies
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
@@ -149,6 +159,7 @@ class _Creation:
         self.sock: Any = None
         self.child_sock: Any = None
         self.cgroup_files: tuple[str, ...] = ()
+        self.cgroup_view: rootfs.CgroupView | None = None
 
     def close_fds(self) -> None:
         for ch in (*self.up, *self.down):
@@ -183,7 +194,7 @@ def create(spec: Spec, opts: RunOptions) -> Container:
     try:
         # 1. why: limits must be in place before the first container process exists
         c.cgroup = _make_cgroup(spec, opts)
-        c.cgroup_files = self_join_files(c.cgroup)
+        c.cgroup_files, c.cgroup_view = _join_plan(c.cgroup)
         # why: the container's PID 1 is a grandchild; when its parent exits, we must reap it
         sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
         _fork(c)
@@ -204,9 +215,7 @@ def _fork(c: _Creation) -> None:
     o = c.opts
     ctx = init.ChildContext(c.spec, c.up[1], c.down[0], (o.stdin, o.stdout, o.stderr),
                             c.opts.tracer.enabled, c.child_sock, c.cgroup_files)
-    if c.cgroup is not None:  # why: the child mounts the container's view of its own groups
-        joined = tuple(c.cgroup.paths())
-        ctx.cgroup_version, ctx.cgroup_joined = (2, ()) if joined == ("unified",) else (1, joined)
+    ctx.cgroup_view = c.cgroup_view  # why: the child mounts the container's view of its own groups
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         try:

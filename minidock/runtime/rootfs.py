@@ -4,14 +4,14 @@ Runs in the container's init (PID 1, its own mount namespace), in this order: `m
 `mount_rootfs`, `mount_all` (a mount of type "cgroup" becomes the container's /sys/fs/cgroup as
 `CgroupView` says: see `mount_cgroups`), `populate_dev` -> (console) -> `pivot` -> `mask_paths`,
 `readonly_paths`, `readonly_root`. Paths inside the container are resolved with `secure_join` so
-a symlink in an image cannot point a mount outside the root. `parse_options`, `cgroup_view` are pure.
+a symlink in an image cannot point a mount outside the root. `parse_options`, `v1_view` are pure.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from minidock.oci.runtimespec import Mount
@@ -243,10 +243,7 @@ def readonly_root(tracer: Tracer) -> None:
 
 # ---- /sys/fs/cgroup inside the container ----------------------------------------------------------
 
-CGROUP_BASE = "/sys/fs/cgroup"
-# super options of a v1 cgroup mount that are not controllers (mountinfo shows them among them)
-_NOT_CONTROLLERS = frozenset({"rw", "ro", "clone_children", "noprefix", "xattr", "cpuset_v2_mode",
-                              "favordynmods", "none"})
+NAMED_HIERARCHIES = frozenset({"systemd"})  # v1 hierarchies without a controller (mounted as name=X)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,10 +255,6 @@ class Hierarchy:
     data: str
     links: tuple[str, ...] = ()
 
-    def names(self) -> tuple[str, ...]:
-        """The controllers (and `name=` names, without the prefix) this hierarchy carries."""
-        return tuple(o.removeprefix("name=") for o in self.data.split(","))
-
 
 @dataclass(frozen=True, slots=True)
 class CgroupView:
@@ -272,42 +265,21 @@ class CgroupView:
     hierarchies: tuple[Hierarchy, ...] = ()
 
 
-def host_cgroups(mountinfo: str, base: str = CGROUP_BASE) -> CgroupView:
-    """The host's cgroup layout from /proc/self/mountinfo text: 2 when `base` is itself cgroup2,
-    else 1 with every v1 hierarchy mounted directly under `base` (the hybrid's cgroup2 is left out)."""
-    hierarchies: list[Hierarchy] = []
-    base_type = ""
-    for line in mountinfo.splitlines():
-        left, sep, right = line.partition(" - ")
-        fields, rfields = left.split(), right.split()
-        if not sep or len(fields) < 5 or len(rfields) < 3:
-            continue
-        point, fstype = fields[4], rfields[0]
-        if point == base:
-            base_type = fstype
-        elif fstype == "cgroup" and os.path.dirname(point) == base:
-            opts = [o for o in rfields[2].split(",")
-                    if o not in _NOT_CONTROLLERS and not o.startswith("release_agent=")]
-            name = os.path.basename(point)
-            if opts:
-                links = tuple(o for o in opts if "=" not in o and o != name)
-                hierarchies.append(Hierarchy(name, ",".join(opts), links))
-    if base_type == "cgroup2":
-        return CgroupView(2)
-    return CgroupView(1, tuple(hierarchies))
-
-
-def cgroup_view(version: int, joined: Iterable[str], mountinfo: str) -> CgroupView:
-    """The view for a container whose group is cgroup `version` (0: none) in the v1 hierarchies
-    `joined` (controller names, "systemd"): only hierarchies whose root is the container's own
-    group are shown (anything else would be a host group seen from inside)."""
-    if version == 2:
-        return CgroupView(2)
-    if version != 1:
-        return CgroupView(0)
-    want = set(joined)
-    host = host_cgroups(mountinfo)
-    return CgroupView(1, tuple(h for h in host.hierarchies if want.intersection(h.names())))
+def v1_view(group: str, dirs: Mapping[str, str]) -> CgroupView:
+    """The view of a container whose v1 group `group` ("minidock/<id>") is at `dirs` (hierarchy
+    name -> the group's real directory, `<root>/<hierarchy dir>/<group>`). Only hierarchies the
+    container joined are shown (any other would show a host group); co-mounted controllers share a
+    real directory: one mount, named as on the host, and a symlink per controller (`cpu -> cpu,cpuacct`)."""
+    by_dir: dict[str, list[str]] = {}
+    for name, real in dirs.items():
+        top = real[: -len(group) - 1] if real.endswith("/" + group) else os.path.dirname(real)
+        by_dir.setdefault(os.path.basename(top), []).append(name)
+    out = []
+    for hdir, names in sorted(by_dir.items()):
+        data = ",".join(f"name={n}" if n in NAMED_HIERARCHIES else n for n in sorted(names))
+        links = tuple(n for n in sorted(names) if n != hdir and n not in NAMED_HIERARCHIES)
+        out.append(Hierarchy(hdir, data, links))
+    return CgroupView(1, tuple(out))
 
 
 def mount_cgroups(m: Mount, target: str, view: CgroupView, tracer: Tracer) -> None:

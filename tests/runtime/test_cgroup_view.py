@@ -1,6 +1,6 @@
-"""/sys/fs/cgroup inside the container: the host layout from mountinfo (pure), then probed from inside
-on the real kernel (v1 hierarchies on this hybrid host, cgroup2 through its `unified` mount, and a
-cgroup2 host laid out as a plain tree)."""
+"""/sys/fs/cgroup inside the container: the view made from the container's group directories (pure),
+then probed from inside on the real kernel (v1 hierarchies on this hybrid host, cgroup2 through its
+`unified` mount, and a cgroup2 host laid out as a plain tree)."""
 
 from __future__ import annotations
 
@@ -13,60 +13,43 @@ import pytest
 from minidock.oci.runtimespec import Resources, Spec, default_mounts
 from minidock.runtime import process
 from minidock.runtime.explain import Tracer
-from minidock.runtime.rootfs import CgroupView, Hierarchy, cgroup_view, host_cgroups
+from minidock.runtime.rootfs import CgroupView, Hierarchy, v1_view
 from tests.runtime.test_container import Runner, busybox_lower  # noqa: F401 - the fixture
 
 CGROUP_MOUNT = next(m for m in default_mounts() if m.type == "cgroup")
 UNIFIED = Path("/sys/fs/cgroup/unified")
-
-HYBRID = """\
-25 21 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
-31 25 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,cpu,cpuacct
-33 31 0:30 / /sys/fs/cgroup/net_cls,net_prio rw,relatime - cgroup cgroup rw,net_cls,net_prio
-34 31 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-35 31 0:32 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
-36 31 0:33 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset,clone_children
-37 31 0:34 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
-38 21 0:35 / /mnt/other rw,relatime - cgroup cgroup rw,pids
-"""
-PURE_V2 = """\
-25 21 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
-30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate
-"""
+CGROUP = Path("/sys/fs/cgroup")
 
 
 # ---- pure ---------------------------------------------------------------------------------------
 
-def test_hybrid_host_layout_with_comounts_and_named_hierarchies() -> None:
-    view = host_cgroups(HYBRID)
-    assert view == CgroupView(1, (
+def test_v1_view_mounts_each_hierarchy_once_with_links_for_comounts() -> None:
+    g = "minidock/abc"
+    dirs = {"cpu": f"/sys/fs/cgroup/cpu,cpuacct/{g}", "cpuacct": f"/sys/fs/cgroup/cpu,cpuacct/{g}",
+            "net_cls": f"/sys/fs/cgroup/net_cls,net_prio/{g}", "net_prio": f"/sys/fs/cgroup/net_cls,net_prio/{g}",
+            "memory": f"/sys/fs/cgroup/memory/{g}", "systemd": f"/sys/fs/cgroup/systemd/{g}"}
+    assert v1_view(g, dirs) == CgroupView(1, (
         Hierarchy("cpu,cpuacct", "cpu,cpuacct", ("cpu", "cpuacct")),
-        Hierarchy("net_cls,net_prio", "net_cls,net_prio", ("net_cls", "net_prio")),
         Hierarchy("memory", "memory"),
+        Hierarchy("net_cls,net_prio", "net_cls,net_prio", ("net_cls", "net_prio")),
         Hierarchy("systemd", "name=systemd"),
-        Hierarchy("cpuset", "cpuset"),
-    ))  # the hybrid's cgroup2 and hierarchies mounted elsewhere are not shown
-    assert view.hierarchies[3].names() == ("systemd",)
+    ))
 
 
-def test_pure_v2_host_is_cgroup2() -> None:
-    assert host_cgroups(PURE_V2) == CgroupView(2)
+def test_v1_view_names_a_comount_as_the_host_does() -> None:
+    g = "minidock/abc"  # a host that mounts cpu,cpuacct at .../cpu with a cpuacct -> cpu symlink
+    dirs = {"cpu": f"/cg/cpu/{g}", "cpuacct": f"/cg/cpu/{g}", "pids": f"/cg/pids/{g}"}
+    assert v1_view(g, dirs).hierarchies == (Hierarchy("cpu", "cpu,cpuacct", ("cpuacct",)), Hierarchy("pids", "pids"))
 
 
-def test_this_hosts_mountinfo_parses() -> None:
-    view = host_cgroups(Path("/proc/self/mountinfo").read_text())
-    want = 2 if Path("/sys/fs/cgroup/cgroup.controllers").exists() else 1
-    assert view.version == want
-    if want == 1:
-        assert any(h.data == "memory" for h in view.hierarchies)
+def test_this_hosts_groups_give_the_view() -> None:
+    if not Path("/sys/fs/cgroup/memory").is_dir():
+        pytest.skip("no v1 memory hierarchy")
+    from minidock.runtime.cgroups_v1 import V1Driver
 
-
-def test_only_joined_hierarchies_are_shown() -> None:
-    view = cgroup_view(1, ["cpu", "memory", "systemd"], HYBRID)
-    assert [h.dir for h in view.hierarchies] == ["cpu,cpuacct", "memory", "systemd"]
-    assert cgroup_view(2, [], HYBRID) == CgroupView(2)
-    assert cgroup_view(0, ["memory"], HYBRID) == CgroupView(0)  # no group of its own: nothing shown
+    d = V1Driver()
+    view = v1_view("minidock/x", {c: os.path.realpath(CGROUP / c / "minidock/x") for c in d.controllers})
+    assert {h.dir for h in view.hierarchies} == {os.path.basename(os.path.realpath(CGROUP / c)) for c in d.controllers}
 
 
 # ---- on the real kernel -------------------------------------------------------------------------
