@@ -94,8 +94,12 @@ def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFla
                     privileged=req.privileged)
 
 
-def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None) -> Created:
-    """Reserve the container: record, active snapshot, config.json. Undone on any failure."""
+def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None, *,
+           starts_here: bool = False) -> Created:
+    """Reserve the container: record, active snapshot, config.json. Undone on any failure.
+
+    `starts_here`: this process supervises it next (foreground run): recorded as running in the
+    same state write."""
     store = store or open_store()
     _flags(req)  # bad flags fail before anything is written
     if req.cidfile and os.path.exists(req.cidfile):
@@ -121,7 +125,8 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
             spec = with_init(spec)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
         atomic_write_json(containers.dir(cid) / "config.json", spec.to_json())
-        record = containers.update(cid, command=spec.process.args)
+        running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid()}
+        record = containers.update(cid, command=spec.process.args, **(running if starts_here else {}))
         if req.cidfile:
             with open(req.cidfile, "x") as f:  # "x": never overwrite, like Docker
                 f.write(cid)
@@ -178,12 +183,11 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     """`minidock run` without -d: create, start in this process, wait, record; returns the exit code."""
     from minidock.runtime import process
 
-    c = create(req, io.pull)
+    c = create(req, io.pull, starts_here=True)
     containers = ContainerStore(c.store.paths)
     session = c.net_session()
     opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
                               stderr=io.stderr, on_namespaces=session.on_namespaces)
-    containers.update(c.record.id, status="running", started_at=now_rfc3339(), monitor_pid=os.getpid())
     try:
         status = process.run(c.spec, opts)
     except MinidockError as e:
