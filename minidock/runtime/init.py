@@ -19,6 +19,7 @@ import errno
 import fcntl
 import os
 import resource
+import select
 import signal
 import struct
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ class ChildContext:
     fd_socket: Any = None  # socket.socket for passing the pty master (terminal only)
     cgroup_files: tuple[str, ...] = ()  # v1 `tasks` files to write "0" to (join the cgroup ourselves)
     cgroup_view: rootfs.CgroupView | None = None  # what /sys/fs/cgroup shows (None: no group of its own)
-    orphan_fd: int = -1  # init: read end of a pipe whose only writer is the intermediate (EOF = it exited)
+    orphan_fd: int = -1  # init: a pidfd of the intermediate (readable once it has exited and reparented us)
     stage: str = "start"
 
 
@@ -96,10 +97,9 @@ def intermediate(ctx: ChildContext) -> NoReturn:
         if "cgroup" in new:  # why: now, so the namespace's root is the container's own cgroup
             namespaces.unshare(["cgroup"], tracer)
         ctx.stage = "fork"
-        ctx.orphan_fd, orphan_w = os.pipe2(os.O_CLOEXEC)  # why: init learns when it is the supervisor's child
+        ctx.orphan_fd = os.pidfd_open(os.getpid())  # why: init learns when it is the supervisor's child
         pid = os.fork()  # why: the first child of a new PID namespace is its PID 1
         if pid == 0:
-            os.close(orphan_w)
             container_init(ctx)
         ctx.to_parent.send("pid", pid=pid)
         os._exit(0)
@@ -167,14 +167,15 @@ def _die_with_supervisor(ctx: ChildContext, tracer: Tracer) -> None:
     """SIGKILL this PID 1 (and so its whole PID namespace) when the supervisor - the subreaper that
     created it (the monitor of `run -d`, the CLI of a foreground run) - dies: a container nobody
     supervises would leak. The signal fires on every reparenting, so it is set only once the
-    intermediate has exited (EOF on `orphan_fd`); if the supervisor died before, our copy of its
-    pipe end shows EOF too (it is the only writer) and we end now. prctl(2): the signal is cleared
+    intermediate's pidfd is readable: the kernel marks it exited only after reparenting its
+    children (exit_notify; an EOF on a pipe it held would come before). If the supervisor died
+    meanwhile, the pipe it alone writes shows EOF and we end now. prctl(2): the signal is cleared
     by a change of euid/egid (so this runs after `_switch_user`) and by exec of a set-user-ID
     binary without no_new_privs (then `rm` kills what is left through the cgroup)."""
     if ctx.orphan_fd < 0:
         return
     with tracer.step("die with the supervisor", "setpriv --pdeathsig KILL"):
-        os.read(ctx.orphan_fd, 1)  # blocks until the intermediate has exited: we are the supervisor's now
+        select.select([ctx.orphan_fd], [], [])  # blocks until the intermediate is gone: we are the supervisor's now
         os.close(ctx.orphan_fd)
         ctx.orphan_fd = -1
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
