@@ -15,9 +15,10 @@ import os
 import shutil
 import stat
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from minidock.errors import ArchiveError
 from minidock.oci.digest import Digest
@@ -28,6 +29,7 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _XATTR_PAX = "SCHILY.xattr."
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +132,15 @@ class _Extractor:
         if m.isdir():
             self._dir(parts, path, m)
         elif m.isreg():
-            self._replace(parts, path)
-            self._file(path, m)
+            self._file(parts, path, m)
         elif m.issym():
-            self._replace(parts, path)
-            os.symlink(m.linkname, path)
+            self._fresh(parts, path, lambda: os.symlink(m.linkname, path))
             self._meta(path, m, link=True)
         elif m.islnk():
             target = self._link_target(m)
-            self._replace(parts, path)
-            os.link(target, path, follow_symlinks=False)
+            self._fresh(parts, path, lambda: os.link(target, path, follow_symlinks=False))
         elif m.isfifo():
-            self._replace(parts, path)
-            os.mkfifo(path)
+            self._fresh(parts, path, lambda: os.mkfifo(path))
             self._meta(path, m)
         elif m.ischr() or m.isblk():
             raise ArchiveError("device nodes are not allowed in layers")
@@ -194,17 +192,46 @@ class _Extractor:
         self._meta(path, m, times=False)
         self.dir_times[parts] = m
 
-    def _file(self, path: str, m: tarfile.TarInfo) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb", buffering=0) as out:
-            src = self.tf.extractfile(m)
-            if src is not None and m.size:
-                shutil.copyfileobj(src, out, CHUNK)
+    def _fresh(self, parts: tuple[str, ...], path: str, make: Callable[[], object]) -> Any:
+        """`make()` the entry at `path`; when something is already there (a duplicate member), replace it.
+
+        Trying first saves an lstat per member: in a layer, an existing entry is the exception.
+        """
+        try:
+            return make()
+        except FileExistsError:
+            self._replace(parts, path)
+            return make()
+
+    def _file(self, parts: tuple[str, ...], path: str, m: tarfile.TarInfo) -> None:
+        fd = self._fresh(parts, path, lambda: os.open(path, _CREATE, 0o600))
+        try:
+            if m.size:
+                self._data(fd, m)
             if self.root:
                 os.fchown(fd, m.uid, m.gid)
             os.fchmod(fd, m.mode & 0o7777)
-        self._xattrs(path, m)
-        os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
+            if m.pax_headers:
+                self._xattrs(path, m)
+            os.utime(fd, ns=(int(m.mtime * 1e9),) * 2)
+        finally:
+            os.close(fd)
+
+    def _data(self, fd: int, m: tarfile.TarInfo) -> None:
+        """Copy the member's bytes into `fd`: straight from the stream when it sits at the data (the
+        common case), else through tarfile's reader (sparse members)."""
+        src: Any = self.tf.fileobj
+        if m.sparse is not None or src is None or src.tell() != m.offset_data:
+            src = self.tf.extractfile(m)
+        left = m.size
+        while left > 0:
+            data = src.read(min(CHUNK, left))
+            if not data:
+                raise tarfile.ReadError("unexpected end of data")  # as tarfile says it
+            left -= len(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
 
     def _meta(self, path: str, m: tarfile.TarInfo, link: bool = False, times: bool = True) -> None:
         """Owner, mode (not for symlinks), xattrs, mtime; chown first because it clears setuid."""
