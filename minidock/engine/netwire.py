@@ -199,20 +199,28 @@ def release(paths: Paths, container_id: str, attachment: dict[str, Any]) -> None
 
     The default bridge is shared by every store on the host: when this store's last lease on it
     goes, its gateway address goes too (each store's `bridge` network has its own subnet).
+    No iptables run unless the container published ports.
     """
     if not attachment:
         return
-    from minidock.runtime import ipam, nat, network
+    from minidock.runtime import ipam, network
 
     name = str(attachment.get("network", ""))
     with _wire_lock(paths.networks, name or "bridge"):
-        network.detach(container_id, paths.networks)
+        network.delete_veth(str(attachment.get("host_veth") or network.host_veth_name(container_id)))
+        if name:
+            left = ipam.release_left(paths.networks, name, container_id)
+        else:  # an attachment without its network: every network holding a lease for the id
+            left = None
+            network.detach(container_id, paths.networks)
         if name and name != "bridge":
             _forget_in_peers(paths, name, str(attachment.get("ip", "")))
-        if name == "bridge" and not ipam.leases(paths.networks, name) and attachment.get("gateway"):
+        if name == "bridge" and left == 0 and attachment.get("gateway"):
             network.remove_bridge_address(str(attachment.get("bridge") or network.DEFAULT_BRIDGE),
                                           f"{attachment['gateway']}/{attachment.get('prefixlen', 16)}")
     if attachment.get("ports"):
+        from minidock.runtime import nat
+
         nat.remove_rules(container_id)
 
 

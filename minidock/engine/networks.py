@@ -8,12 +8,15 @@ container joins and removed with the network. State lives in `Paths.networks`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from minidock.config import Settings
 from minidock.errors import UsageError
 from minidock.paths import Paths
-from minidock.runtime import nat, network
+from minidock.runtime import network
 from minidock.runtime.netconfig import NetworkConfig, NetworkStore
+
+if TYPE_CHECKING:
+    from minidock.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ def _store(paths: Paths | None) -> NetworkStore:
 
 
 def _with_default(store: NetworkStore, settings: Settings | None) -> None:
+    from minidock.config import Settings
+
     s = settings or Settings.load()
     store.ensure_default(s.bridge_subnet, network.host_networks())
 
@@ -62,6 +67,8 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
     store = NetworkStore(p.networks)
     cfg = store.remove(ref, exists=lambda cid: (p.container(cid) / "state.json").exists())  # stale leases go
     if cfg.bridge:
+        from minidock.runtime import nat
+
         nat.remove_network_rules(cfg.bridge)
         network.remove_bridge(cfg.bridge)
     return cfg
@@ -76,23 +83,25 @@ def lookup(value: str, paths: Paths | None = None, settings: Settings | None = N
         if not name:
             raise UsageError("invalid --network container: needs a container name or id")
         return NetworkMode("container", container=name)
-    store = _store(paths)
-    _with_default(store, settings)
-    cfg = store.inspect(value or "bridge")
+    p = paths or Paths.from_env()
+    cfg = NetworkStore(p.networks).get(value or "bridge")  # why: the common case reads one file, no lock
+    if cfg is None:
+        store = _store(p)
+        _with_default(store, settings)
+        cfg = store.inspect(value or "bridge")
     if cfg.driver != "bridge":
         return NetworkMode(cfg.name)
     return NetworkMode("bridge", cfg)
 
 
 def wire(bridge: str, subnet: str) -> None:
-    """The network's bridge up with its gateway address, NAT in place (idempotent)."""
-    from ipaddress import IPv4Network
+    """The network's bridge up with its gateway address, NAT in place (idempotent; no iptables run
+    once this bridge's rules were set up, see nat.setup_network)."""
+    from minidock.runtime import ipam, nat
 
-    from minidock.runtime import ipam
-
-    gateway = ipam.gateway_of(IPv4Network(subnet))
-    network.ensure_bridge(bridge, str(gateway))
-    nat.setup_network(bridge, subnet)
+    gateway = ipam.gateway_of(ipam.parse_subnet(subnet))
+    index = network.ensure_bridge(bridge, str(gateway))
+    nat.setup_network(bridge, subnet, index)
 
 
 def resolve_mode(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:

@@ -2,10 +2,12 @@
 
 Pure core: `free_address(subnet, used)` and `choose_subnet(...)`. Edge: a lease file per network,
 `<state_dir>/<network>/leases.json` ({"subnet": ..., "leases": {container id: ip}}), rewritten
-atomically (temp + fsync + rename) while holding an flock on `<state_dir>/<network>/leases.lock`,
-so concurrent `minidock run`s never hand out the same address. Lifecycle: `allocate` when a
-container is attached, `release` when it is detached, `reclaim` to drop leases of containers
-that vanished without a detach (crash, kill -9 of the monitor).
+atomically (one write of a temp file + fsync + rename; no directory fsync: leases describe veths
+and namespaces that a crash takes away anyway, so an older file after a crash is as good) while
+holding an flock on `<state_dir>/<network>/leases.lock`, so concurrent `minidock run`s never
+hand out the same address. Lifecycle: `allocate` when a container is attached, `release` when it
+is detached, `reclaim` to drop leases of containers that vanished without a detach (crash, kill -9
+of the monitor).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import fcntl
 import ipaddress
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -77,21 +78,31 @@ def choose_subnet(preferred: str, in_use: Iterable[IPv4Network],
 
 # ---- state files (shared with the network config store) ----------------------------------------
 
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Replace `path` with `obj` as JSON so a crash leaves the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def atomic_write_json(path: Path, obj: Any, durable: bool = True) -> None:
+    """Replace `path` with `obj` as JSON so a crash leaves the old or the new file, never a mix.
+
+    `durable=False` skips the directory fsync (the rename may be lost in a crash, never torn).
+    """
+    data = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+    tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}"  # unique; O_EXCL below
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            os.write(fd, data)  # a few hundred bytes: one write
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dfd)
@@ -136,7 +147,7 @@ def _load(path: Path) -> dict[str, str]:
 
 
 def _save(path: Path, subnet: str, leases: dict[str, str]) -> None:
-    atomic_write_json(path, {"subnet": subnet, "leases": leases})
+    atomic_write_json(path, {"subnet": subnet, "leases": leases}, durable=False)
 
 
 def leases(state_dir: Path, network: str) -> dict[str, str]:
@@ -162,15 +173,21 @@ def allocate(state_dir: Path, network: str, subnet: str, container_id: str) -> I
 
 def release(state_dir: Path, network: str, container_id: str) -> bool:
     """Drop the lease of `container_id` in `network`; False when it held none."""
+    return release_left(state_dir, network, container_id) is not None
+
+
+def release_left(state_dir: Path, network: str, container_id: str) -> int | None:
+    """Drop the lease of `container_id` in `network`: how many leases are left (None: it held none)."""
     path, lock = _paths(state_dir, network)
     with locked(lock):
-        current = _load(path)
+        raw = read_json(path, {})
+        leases = raw.get("leases", {}) if isinstance(raw, dict) else {}
+        current = {str(k): str(v) for k, v in leases.items()}
         if container_id not in current:
-            return False
+            return None
         del current[container_id]
-        subnet = str(read_json(path, {}).get("subnet", ""))
-        _save(path, subnet, current)
-    return True
+        _save(path, str(raw.get("subnet", "")), current)
+    return len(current)
 
 
 def reclaim(state_dir: Path, network: str, exists: Callable[[str], bool]) -> list[str]:

@@ -1,24 +1,35 @@
 """NAT and forwarding with iptables, in minidock's own chains only.
 
 Chains: nat `MINIDOCK-POSTROUTING` (masquerade of each network's subnet leaving by a non-bridge
-interface, hairpin masquerade), nat `MINIDOCK-DNAT` (published ports), filter `MINIDOCK-FORWARD`
-(accept container traffic even under a DROP policy). Jumps: nat POSTROUTING -> MINIDOCK-POSTROUTING,
-nat PREROUTING (local destinations) and nat OUTPUT (local destinations outside 127/8: loopback is
-served by the userland proxy, see portmap.py) -> MINIDOCK-DNAT, filter FORWARD -> MINIDOCK-FORWARD.
-Every rule carries a comment `minidock:<container id>` or `minidock:net:<bridge>`, so removal
-deletes exactly our lines (found in iptables-save output) and never anyone else's.
+interface, of loopback-sourced traffic entering a bridge, hairpin masquerade), nat `MINIDOCK-DNAT`
+(published ports), filter `MINIDOCK-FORWARD` (accept container traffic even under a DROP policy),
+filter `MINIDOCK-INPUT` (drop new connections from a bridge to 127/8). Jumps: nat POSTROUTING ->
+MINIDOCK-POSTROUTING, nat PREROUTING and OUTPUT (local destinations, 127/8 included) -> MINIDOCK-DNAT,
+filter FORWARD -> MINIDOCK-FORWARD, filter INPUT -> MINIDOCK-INPUT. Every rule carries a comment
+`minidock:<container id>` or `minidock:net:<bridge>`, so removal deletes exactly our lines (found in
+iptables-save output) and never anyone else's.
+
+Published ports on 127.0.0.1 (and on every address) are DNATed in the kernel, as netavark does:
+OUTPUT DNAT to the container, `route_localnet=1` on the bridge so a 127.0.0.1-sourced packet may be
+routed out of it, and a masquerade of 127.0.0.0/8 -> bridge so the container answers the gateway.
+The MINIDOCK-INPUT drop keeps route_localnet from opening the host's loopback services to
+containers (the CVE-2020-8558 lesson). The userland proxy still holds each host port (and serves
+IPv6 host addresses), as docker-proxy does next to Docker's DNAT.
 
 Rules are computed by pure functions (text in, text out) and applied with one `iptables-save` and
 one `iptables-restore --noflush` per operation, under an flock so concurrent runs do not add a
-jump twice. Lifecycle: `setup_network` when a network's bridge is ensured (idempotent),
-`add_port_rules` after attach, `remove_rules(container_id)` at detach, `remove_network_rules` and
-`teardown_all` when the last network is gone.
+jump twice. Lifecycle: `setup_network` when a network's bridge is ensured (idempotent; once done
+for a bridge ifindex, a marker under /run/minidock/ (tmpfs: it goes with the rules at reboot) makes
+the next containers skip iptables entirely), `add_port_rules` after attach,
+`remove_rules(container_id)` at detach, `remove_network_rules` and `teardown_all` when the last
+network is gone. Known limit: a host firewall reload that flushes our rules is not noticed until
+the bridge is recreated (Docker has the same blind spot).
 """
 
 from __future__ import annotations
 
+import os
 import re
-import subprocess
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,15 +42,19 @@ from minidock.runtime.portmap import PortMapping
 POSTROUTING = "MINIDOCK-POSTROUTING"
 DNAT = "MINIDOCK-DNAT"
 FORWARD = "MINIDOCK-FORWARD"
-CHAINS = {"nat": (POSTROUTING, DNAT), "filter": (FORWARD,)}
+INPUT = "MINIDOCK-INPUT"
+CHAINS = {"nat": (POSTROUTING, DNAT), "filter": (FORWARD, INPUT)}
 JUMPS: tuple[tuple[str, str, str], ...] = (
     ("nat", "POSTROUTING", f"-j {POSTROUTING}"),
     ("nat", "PREROUTING", f"-m addrtype --dst-type LOCAL -j {DNAT}"),
-    ("nat", "OUTPUT", f"! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j {DNAT}"),
+    ("nat", "OUTPUT", f"-m addrtype --dst-type LOCAL -j {DNAT}"),
     ("filter", "FORWARD", f"-j {FORWARD}"),
+    ("filter", "INPUT", f"-j {INPUT}"),
 )
 IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
-LOCK = Path("/run/minidock/iptables.lock")
+RUN_DIR = Path("/run/minidock")
+LOCK = RUN_DIR / "iptables.lock"
+RULES_VERSION = "2"  # bump when network_rules/JUMPS change: markers of older setups stop counting
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,18 +83,21 @@ def network_rules(bridge: str, subnet: str) -> list[Rule]:
     owner = f"net:{bridge}"
     return [
         _tagged("nat", POSTROUTING, f"-s {subnet} ! -o {bridge} -j MASQUERADE", owner),
+        _tagged("nat", POSTROUTING, f"-s 127.0.0.0/8 -o {bridge} -j MASQUERADE", owner),
         _tagged("filter", FORWARD, f"-o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", owner),
         _tagged("filter", FORWARD, f"-i {bridge} -j ACCEPT", owner),
+        _tagged("filter", INPUT, f"-i {bridge} -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED "
+                "-j DROP", owner),
     ]
 
 
 def port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> list[Rule]:
-    """DNAT, hairpin masquerade and FORWARD accept for each published port (loopback-only ones excepted)."""
+    """DNAT, hairpin masquerade and FORWARD accept for each published IPv4 port (127.x included)."""
     rules = []
     for m in mappings:
-        if m.host_ip.startswith("127.") or ":" in m.host_ip:
-            continue  # 127.x is the userland proxy's; IPv6 is not NATed
-        dest = f"-d {m.host_ip} " if m.host_ip and m.host_ip != "0.0.0.0" else ""
+        if ":" in m.host_ip:
+            continue  # IPv6 is not NATed: the userland proxy serves it
+        dest = f"-d {m.host_ip}/32 " if m.host_ip and m.host_ip != "0.0.0.0" else ""
         p = f"-p {m.proto} -m {m.proto}"
         rules += [
             _tagged("nat", DNAT, f"{dest}! -i {bridge} {p} --dport {m.host_port} -j DNAT "
@@ -106,6 +124,11 @@ def parse_save(text: str) -> dict[str, list[str]]:
     return tables
 
 
+def _norm(args: str) -> tuple[str, ...]:
+    """A rule's tokens without quotes, sorted: equal for our text and iptables-save's reordering of it."""
+    return tuple(sorted(args.replace('"', "").split()))
+
+
 def _has_tag(line: str, owner: str) -> bool:
     return re.search(rf'--comment "?{re.escape(tag(owner))}"?(\s|$)', line) is not None
 
@@ -118,8 +141,9 @@ def _restore(sections: dict[str, list[str]]) -> str:
 def plan_setup(save: str, rules: Iterable[Rule]) -> str:
     """iptables-restore --noflush input adding what is missing: our chains, the jumps, `rules`.
 
-    A rule counts as present when a line of its chain carries its comment (rules are tagged and
-    one owner's rules are added together), a jump when its builtin chain already jumps there.
+    A rule counts as present when a line of its chain has the same tokens (iptables-save reorders
+    the comment match), a jump when its builtin chain has exactly that line; an older jump of ours
+    with other matches (a previous RULES_VERSION) is deleted.
     """
     tables = parse_save(save)
     out: dict[str, list[str]] = {}
@@ -127,14 +151,16 @@ def plan_setup(save: str, rules: Iterable[Rule]) -> str:
         lines = tables.get(table, [])
         out[table] = [f":{c} - [0:0]" for c in chains if not any(ln.startswith(f":{c} ") for ln in lines)]
     for table, chain, args in JUMPS:
-        target = args.rsplit(" ", 1)[-1]
-        if not any(ln.startswith(f"-A {chain} ") and ln.endswith(f"-j {target}") for ln in tables.get(table, [])):
-            out[table].append(f"-A {chain} {args}")
+        want, target = f"-A {chain} {args}", args.rsplit(" ", 1)[-1]
+        ours = [ln for ln in tables.get(table, []) if ln.startswith(f"-A {chain} ") and ln.endswith(f"-j {target}")]
+        out[table] += ["-D" + ln[2:] for ln in ours if ln != want]
+        if want not in ours:
+            out[table].append(want)
     for r in rules:
-        present = any(ln.startswith(f"-A {r.chain} ") and _has_tag(ln, r.owner) for ln in tables.get(r.table, []))
-        if not present:
+        key = _norm(f"-A {r.chain} {r.args}")
+        if not any(_norm(ln) == key for ln in tables.get(r.table, [])):
             out.setdefault(r.table, []).append(f"-A {r.chain} {r.args}")
-    if not any(ln.startswith("-A") for lines in out.values() for ln in lines):
+    if not any(ln.startswith(("-A", "-D")) for lines in out.values() for ln in lines):
         return ""
     return _restore(out)
 
@@ -167,6 +193,8 @@ def plan_teardown(save: str) -> str:
 # ---- edges: the kernel and iptables ----------------------------------------------------------
 
 def _run(argv: list[str], stdin: str | None = None) -> str:
+    import subprocess  # why here: a container without published ports never gets this far
+
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
     except OSError as e:
@@ -202,11 +230,49 @@ def ensure_forwarding() -> None:
         raise RuntimeSetupError(f"network: enable {IP_FORWARD}: {e.strerror}", stage="network") from e
 
 
-def setup_network(bridge: str, subnet: str) -> None:
-    """Forwarding on, our chains and jumps present, the network's masquerade/forward rules; idempotent."""
+def _marker(bridge: str, subnet: str) -> Path:
+    return RUN_DIR / f"net-{bridge}-{subnet.replace('/', '_')}"
+
+
+def _marker_text(bridge_index: int) -> str:
+    return f"{RULES_VERSION} {bridge_index}\n"
+
+
+def setup_network(bridge: str, subnet: str, bridge_index: int = 0) -> None:
+    """Forwarding on, our chains and jumps present, the network's masquerade/forward rules; idempotent.
+
+    With `bridge_index` (the bridge's ifindex), a marker written after a successful setup for that
+    very bridge lets the next call return without running iptables at all.
+    """
     ensure_forwarding()
+    marker = _marker(bridge, subnet)
+    if bridge_index:
+        try:
+            if marker.read_text() == _marker_text(bridge_index):
+                return
+        except OSError:
+            pass
     with _transaction() as save:
         _apply(plan_setup(save, network_rules(bridge, subnet)))
+        if bridge_index:
+            tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
+            tmp.write_text(_marker_text(bridge_index))
+            os.replace(tmp, marker)
+
+
+def _forget_markers(bridge: str | None) -> None:
+    for m in RUN_DIR.glob(f"net-{bridge}-*" if bridge else "net-*"):
+        m.unlink(missing_ok=True)
+
+
+def route_localnet(bridge: str) -> None:
+    """`sysctl net.ipv4.conf.<bridge>.route_localnet=1`: DNATed 127.x traffic may leave by the bridge."""
+    knob = Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet")
+    try:
+        if knob.read_text().strip() != "1":
+            knob.write_text("1\n")
+    except OSError as e:
+        raise RuntimeSetupError(f"network: enable {knob}: {e.strerror}", stage="network") from e
 
 
 def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> None:
@@ -214,6 +280,7 @@ def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: 
     rules = port_rules(container_id, bridge, container_ip, mappings)
     if not rules:
         return
+    route_localnet(bridge)
     with _transaction() as save:
         stale = plan_remove(save, container_id)
         if stale:
@@ -231,6 +298,7 @@ def remove_rules(container_id: str) -> None:
 def remove_network_rules(bridge: str) -> None:
     """Delete the network's masquerade and forward rules."""
     with _transaction() as save:
+        _forget_markers(bridge)
         _apply(plan_remove(save, f"net:{bridge}"))
 
 
@@ -238,5 +306,7 @@ def teardown_all() -> bool:
     """Remove our jumps and chains when no minidock rule is left; False (nothing done) otherwise."""
     with _transaction() as save:
         restore = plan_teardown(save)
+        if restore:
+            _forget_markers(None)
         _apply(restore)
         return bool(restore) or not any(c in save for cs in CHAINS.values() for c in cs)

@@ -10,9 +10,7 @@ under `<state_dir>/networks.lock`. Kernel objects (bridge, NAT rules) are not to
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,7 +64,15 @@ def _bridge_config(name: str, net_id: str, bridge: str, subnet: IPv4Network) -> 
     return NetworkConfig(name, net_id, "bridge", bridge, str(subnet), str(ipam.gateway_of(subnet).ip), _now())
 
 
+def _token() -> str:
+    import secrets  # why here: only creating a network needs it, not every `run`
+
+    return secrets.token_hex(32)
+
+
 def _builtin(name: str) -> NetworkConfig:
+    import hashlib
+
     return NetworkConfig(name, hashlib.sha256(f"minidock-network-{name}".encode()).hexdigest(), BUILTIN_DRIVERS[name])
 
 
@@ -77,6 +83,11 @@ class NetworkStore:
         self.path = state_dir / NETWORKS_JSON
         self.lock = state_dir / NETWORKS_LOCK
         self.state_dir = state_dir
+
+    def get(self, name: str) -> NetworkConfig | None:
+        """A stored network by exact name, read without the lock (the file is replaced atomically)."""
+        raw = ipam.read_json(self.path, {}).get(name)
+        return NetworkConfig.from_json(raw) if raw else None
 
     def _read(self) -> dict[str, NetworkConfig]:
         raw = ipam.read_json(self.path, {})
@@ -92,7 +103,7 @@ class NetworkStore:
             if DEFAULT_NAME not in nets:
                 taken = [*host_routes, *(IPv4Network(n.subnet) for n in nets.values() if n.subnet)]
                 subnet = ipam.choose_subnet(preferred_subnet, taken)
-                nets[DEFAULT_NAME] = _bridge_config(DEFAULT_NAME, secrets.token_hex(32), DEFAULT_BRIDGE, subnet)
+                nets[DEFAULT_NAME] = _bridge_config(DEFAULT_NAME, _token(), DEFAULT_BRIDGE, subnet)
                 self._write(nets)
             return nets[DEFAULT_NAME]
 
@@ -113,7 +124,7 @@ class NetworkStore:
                     raise ConflictError(f"subnet {subnet}: overlaps {clash} already in use")
             else:
                 net = ipam.choose_subnet(preferred, [*taken, *host_routes])
-            net_id = secrets.token_hex(32)
+            net_id = _token()
             cfg = _bridge_config(name, net_id, f"mdk-{net_id[:11]}", net)
             nets[name] = cfg
             self._write(nets)

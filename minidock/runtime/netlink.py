@@ -75,9 +75,29 @@ def parse_attrs(data: bytes) -> dict[int, bytes]:
     return out
 
 
-def mac_for(ip: IPv4Address) -> str:
+def mac_for(ip: IPv4Address | str) -> str:
     """Docker's deterministic container MAC: 02:42 followed by the four bytes of the IPv4 address."""
-    return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
+    packed = socket.inet_aton(ip) if isinstance(ip, str) else ip.packed
+    return "02:42:" + ":".join(f"{b:02x}" for b in packed)
+
+
+def _parse_link(body: bytes) -> Link:
+    _fam, _typ, index, flags, _ch = IFINFO.unpack_from(body)
+    a = parse_attrs(body[IFINFO.size:])
+    kind = parse_attrs(a.get(IFLA_LINKINFO, b"")).get(IFLA_INFO_KIND, b"").rstrip(b"\0").decode()
+    return Link(index, a.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(),
+                struct.unpack("=I", a[IFLA_MTU])[0] if IFLA_MTU in a else 0,
+                struct.unpack("=I", a[IFLA_MASTER])[0] if IFLA_MASTER in a else 0,
+                bool(flags & IFF_UP), kind)
+
+
+_LIBC: list[ctypes.CDLL] = []
+
+
+def _setns(fd: int) -> int:
+    if not _LIBC:
+        _LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return int(_LIBC[0].setns(fd, CLONE_NEWNET))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +110,20 @@ class Link:
     master: int
     up: bool
     kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VethSpec:
+    """A veth pair: `name` here (enslaved to `master` when set, up when `up`), `peer` born (down) in
+    the netns of `peer_pid` with `peer_mac`: the kernel refuses IFF_UP on a peer at birth (ENOTCONN)."""
+
+    name: str
+    peer: str
+    peer_pid: int
+    mtu: int
+    peer_mac: str
+    master: int = 0
+    up: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +152,7 @@ class Netlink:
             try:
                 fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
                 try:
-                    libc = ctypes.CDLL(None, use_errno=True)
-                    if libc.setns(fd, CLONE_NEWNET) != 0:
+                    if _setns(fd) != 0:
                         err = ctypes.get_errno()
                         raise OSError(err, f"setns /proc/{pid}/ns/net: {os.strerror(err)}")
                 finally:
@@ -172,20 +205,19 @@ class Netlink:
     # ---- links ----
     def links(self) -> list[Link]:
         """Every interface of this namespace."""
-        out = []
-        for _t, body in self.request(RTM_GETLINK, NLM_F_DUMP, IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)):
-            _fam, _typ, index, flags, _ch = IFINFO.unpack_from(body)
-            a = parse_attrs(body[IFINFO.size:])
-            kind = parse_attrs(a.get(IFLA_LINKINFO, b"")).get(IFLA_INFO_KIND, b"").rstrip(b"\0").decode()
-            out.append(Link(index, a.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(),
-                            struct.unpack("=I", a[IFLA_MTU])[0] if IFLA_MTU in a else 0,
-                            struct.unpack("=I", a[IFLA_MASTER])[0] if IFLA_MASTER in a else 0,
-                            bool(flags & IFF_UP), kind))
-        return out
+        dump = self.request(RTM_GETLINK, NLM_F_DUMP, IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
+        return [_parse_link(body) for _t, body in dump]
 
     def link(self, name: str) -> Link | None:
-        """The interface called `name`, or None."""
-        return next((lk for lk in self.links() if lk.name == name), None)
+        """The interface called `name`, or None (one RTM_GETLINK by name, not a dump of every link)."""
+        try:
+            body = IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name)
+            replies = self.request(RTM_GETLINK, 0, body)
+        except OSError as e:
+            if e.errno == errno.ENODEV:
+                return None
+            raise
+        return _parse_link(replies[0][1]) if replies else None
 
     def set_link(self, index: int, *attrs: bytes, up: bool | None = None) -> None:
         """Change a link: any IFLA_* attributes (name, mtu, master) and the UP flag."""
@@ -202,12 +234,19 @@ class Netlink:
 
     def add_veth(self, name: str, peer: str, peer_pid: int, mtu: int, peer_mac: str) -> None:
         """Create veth `name` here with its peer `peer` created directly in the netns of `peer_pid`."""
-        mac = bytes.fromhex(peer_mac.replace(":", ""))
-        peer_msg = (IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, peer)
-                    + attr_u32(IFLA_MTU, mtu) + attr(IFLA_ADDRESS, mac) + attr_u32(IFLA_NET_NS_PID, peer_pid))
+        self.create_veth(VethSpec(name, peer, peer_pid, mtu, peer_mac))
+
+    def create_veth(self, v: VethSpec) -> None:
+        """One RTM_NEWLINK: the pair, the peer in its netns, master and up state set at birth."""
+        flags = IFF_UP if v.up else 0
+        peer_msg = (IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, v.peer)
+                    + attr_u32(IFLA_MTU, v.mtu) + attr(IFLA_ADDRESS, bytes.fromhex(v.peer_mac.replace(":", "")))
+                    + attr_u32(IFLA_NET_NS_PID, v.peer_pid))
         info = attr(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND, "veth")
                     + attr(IFLA_INFO_DATA, attr(VETH_INFO_PEER, peer_msg)))
-        body = IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name) + attr_u32(IFLA_MTU, mtu) + info
+        master = attr_u32(IFLA_MASTER, v.master) if v.master else b""
+        body = (IFINFO.pack(socket.AF_UNSPEC, 0, 0, flags, flags) + attr_str(IFLA_IFNAME, v.name)
+                + attr_u32(IFLA_MTU, v.mtu) + master + info)
         self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)
 
     def delete_link(self, index: int) -> None:
@@ -216,9 +255,15 @@ class Netlink:
     # ---- addresses and routes ----
     def add_address(self, index: int, iface: IPv4Interface) -> None:
         """Add an IPv4 address with its prefix; an address already there is fine."""
-        body = (IFADDR.pack(socket.AF_INET, iface.network.prefixlen, 0, 0, index)
-                + attr(IFA_LOCAL, iface.ip.packed) + attr(IFA_ADDRESS, iface.ip.packed)
-                + attr(IFA_BROADCAST, iface.network.broadcast_address.packed))
+        self.add_ipv4(index, str(iface.ip), iface.network.prefixlen)
+
+    def add_ipv4(self, index: int, ip: str, prefixlen: int) -> None:
+        """Add address `ip/prefixlen` (broadcast derived) to link `index`; already there is fine."""
+        packed = socket.inet_aton(ip)
+        host_mask = (1 << (32 - prefixlen)) - 1
+        bcast = (int.from_bytes(packed, "big") | host_mask).to_bytes(4, "big")
+        body = (IFADDR.pack(socket.AF_INET, prefixlen, 0, 0, index)
+                + attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed) + attr(IFA_BROADCAST, bcast))
         try:
             self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
         except OSError as e:
@@ -237,10 +282,11 @@ class Netlink:
             raise
         return True
 
-    def add_default_route(self, gateway: IPv4Address, oif: int) -> None:
+    def add_default_route(self, gateway: IPv4Address | str, oif: int) -> None:
         """`ip route add default via GATEWAY dev OIF` in the main table."""
+        gw = socket.inet_aton(gateway) if isinstance(gateway, str) else gateway.packed
         body = (RTMSG.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)
-                + attr(RTA_GATEWAY, gateway.packed) + attr_u32(RTA_OIF, oif))
+                + attr(RTA_GATEWAY, gw) + attr_u32(RTA_OIF, oif))
         self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body)
 
     def routes(self) -> list[Route]:

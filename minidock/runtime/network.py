@@ -24,7 +24,7 @@ from typing import Any
 
 from minidock.errors import RuntimeSetupError
 from minidock.runtime import ipam
-from minidock.runtime.netlink import IFLA_MASTER, Netlink, attr_u32, mac_for
+from minidock.runtime.netlink import Netlink, VethSpec, mac_for
 
 DEFAULT_BRIDGE = "minidock0"
 DEFAULT_NETWORK = "bridge"
@@ -100,19 +100,20 @@ def host_networks() -> list[IPv4Network]:
 
 def ensure_bridge(name: str = DEFAULT_BRIDGE, gateway_cidr: str = "10.88.0.1/16", mtu: int | None = None) -> int:
     """Create bridge `name` with the gateway address and bring it up; idempotent. Returns its index."""
-    gateway = IPv4Interface(gateway_cidr)
+    ip, _, prefix = gateway_cidr.partition("/")
     with Netlink() as nl:
         try:
-            if nl.link(name) is None:
+            link = nl.link(name)
+            if link is None:
                 try:
                     nl.add_bridge(name, mtu or default_mtu(nl))
                 except OSError as e:
                     if e.errno != errno.EEXIST:  # a concurrent run created it first
                         raise
-            link = nl.link(name)
+                link = nl.link(name)
             if link is None or link.kind not in ("bridge", ""):
                 raise RuntimeSetupError(f"network: {name} exists and is not a bridge", stage="network")
-            nl.add_address(link.index, gateway)
+            nl.add_ipv4(link.index, ip, int(prefix or 32))
             if not link.up:
                 nl.set_link(link.index, up=True)
             return link.index
@@ -168,15 +169,28 @@ def loopback_up(pid: int) -> None:
 def _configure_inside(pid: int, ip: IPv4Interface, gateway: IPv4Address) -> None:
     """In the container's netns: lo up; eth0 gets the address, comes up, default route via the gateway."""
     with Netlink.in_netns(pid) as nl:
-        for lk in nl.links():
-            if lk.name == "lo" and not lk.up:
-                nl.set_link(lk.index, up=True)
+        lo = nl.link("lo")
+        if lo is not None and not lo.up:
+            nl.set_link(lo.index, up=True)
         eth0 = nl.link("eth0")
         if eth0 is None:
             raise OSError(errno.ENODEV, "eth0 missing in the container's namespace")
-        nl.add_address(eth0.index, ip)
+        nl.add_ipv4(eth0.index, str(ip.ip), ip.network.prefixlen)
         nl.set_link(eth0.index, up=True)
-        nl.add_default_route(gateway, eth0.index)
+        nl.add_default_route(str(gateway), eth0.index)
+
+
+def _create_veth(nl: Netlink, spec: VethSpec) -> None:
+    """The pair in one request; a stale host end of the same container (a restart racing the kernel's
+    cleanup of the previous netns) is deleted and the request repeated once."""
+    try:
+        nl.create_veth(spec)
+    except OSError as e:
+        stale = nl.link(spec.name) if e.errno == errno.EEXIST else None
+        if stale is None:
+            raise
+        nl.delete_link(stale.index)
+        nl.create_veth(spec)
 
 
 def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
@@ -195,11 +209,8 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
             if bridge is None:
                 raise OSError(errno.ENODEV, f"bridge {req.bridge} does not exist")
             mtu = req.mtu or bridge.mtu or default_mtu(nl)
-            nl.add_veth(host_veth, "eth0", pid, mtu, mac)  # peer is born as eth0 inside the container's netns
-            veth = nl.link(host_veth)
-            if veth is None:
-                raise OSError(errno.ENODEV, f"{host_veth} vanished")
-            nl.set_link(veth.index, attr_u32(IFLA_MASTER, bridge.index), up=True)
+            # why one request: eth0 is born inside the container's netns, the host end up on the bridge
+            _create_veth(nl, VethSpec(host_veth, "eth0", pid, mtu, mac, master=bridge.index, up=True))
         _configure_inside(pid, ip, gateway)
     except (OSError, RuntimeSetupError) as e:
         _undo(host_veth, req)
@@ -216,7 +227,10 @@ def _undo(host_veth: str, req: NetworkAttachRequest) -> None:
 
 
 def delete_veth(name: str) -> bool:
-    """Delete host veth `name` (its peer in the container dies with it); False when absent."""
+    """Delete host veth `name` (its peer in the container dies with it); False when absent.
+
+    After the container's netns died the kernel deletes the pair itself: then one lookup, no delete.
+    """
     with Netlink() as nl:
         link = nl.link(name)
         if link is None:

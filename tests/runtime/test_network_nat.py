@@ -34,11 +34,28 @@ def test_plan_setup_adds_chains_jumps_and_rules_once() -> None:
     text = nat.plan_setup(FOREIGN, rules)
     assert ":MINIDOCK-POSTROUTING - [0:0]" in text and ":MINIDOCK-FORWARD - [0:0]" in text
     assert "-A POSTROUTING -j MINIDOCK-POSTROUTING" in text
-    assert "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT" in text
+    assert "-A OUTPUT -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT" in text  # 127/8 included
+    assert "-A INPUT -j MINIDOCK-INPUT" in text
     assert ("-A MINIDOCK-POSTROUTING -s 10.88.0.0/16 ! -o mdk-abc -j MASQUERADE "
             "-m comment --comment minidock:net:mdk-abc") in text
+    assert "-A MINIDOCK-POSTROUTING -s 127.0.0.0/8 -o mdk-abc -j MASQUERADE" in text
+    assert "-A MINIDOCK-INPUT -i mdk-abc -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP" in text
     assert "DOCKER" not in text  # never touches foreign chains
     assert nat.plan_setup(_merge(FOREIGN, text), rules) == ""  # applied once: nothing more to add
+    reordered = _merge(FOREIGN, text).replace(" -j MASQUERADE -m comment --comment \"minidock:net:mdk-abc\"",
+                                              " -m comment --comment \"minidock:net:mdk-abc\" -j MASQUERADE")
+    assert nat.plan_setup(reordered, rules) == ""  # iptables-save's order of the same rule
+
+
+def test_plan_setup_adds_a_second_subnet_on_a_shared_bridge_and_upgrades_old_jumps() -> None:
+    first = _merge(FOREIGN, nat.plan_setup(FOREIGN, nat.network_rules("minidock0", "10.88.0.0/16")))
+    text = nat.plan_setup(first, nat.network_rules("minidock0", "10.89.0.0/16"))
+    assert "-A MINIDOCK-POSTROUTING -s 10.89.0.0/16 ! -o minidock0 -j MASQUERADE" in text
+    assert "10.88.0.0/16" not in text
+    old = first.replace("-A OUTPUT -m addrtype", "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype")
+    up = nat.plan_setup(old, [])
+    assert "-D OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT" in up
+    assert "-A OUTPUT -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT" in up
 
 
 def _merge(save: str, restore: str) -> str:
@@ -50,16 +67,18 @@ def _merge(save: str, restore: str) -> str:
     return "".join(f"*{t}\n" + "".join(f"{ln}\n" for ln in lines) + "COMMIT\n" for t, lines in tables.items())
 
 
-def test_port_rules_skip_loopback_and_carry_the_container_tag() -> None:
-    maps = [PortMapping(80, 8080), PortMapping(53, 5353, "", "udp"), PortMapping(81, 8081, "127.0.0.1")]
+def test_port_rules_dnat_loopback_skip_ipv6_and_carry_the_container_tag() -> None:
+    maps = [PortMapping(80, 8080), PortMapping(53, 5353, "", "udp"), PortMapping(81, 8081, "127.0.0.1"),
+            PortMapping(82, 8082, "::1")]
     rules = nat.port_rules("c0ffee", "mdk-abc", "10.88.0.5", maps)
-    assert len(rules) == 6
+    assert len(rules) == 9
     assert all(r.args.endswith("--comment minidock:c0ffee") for r in rules)
     dnat = [r.args for r in rules if r.chain == nat.DNAT]
     assert dnat[0].startswith("! -i mdk-abc -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.5:80")
     assert "-p udp -m udp --dport 5353" in dnat[1]
+    assert dnat[2].startswith("-d 127.0.0.1/32 ! -i mdk-abc -p tcp -m tcp --dport 8081 -j DNAT")
     one_ip = nat.port_rules("c", "br", "10.88.0.5", [PortMapping(80, 8080, "192.0.2.9")])
-    assert one_ip[0].args.startswith("-d 192.0.2.9 ! -i br")
+    assert one_ip[0].args.startswith("-d 192.0.2.9/32 ! -i br")
 
 
 def test_plan_remove_deletes_only_the_tagged_rules() -> None:
@@ -78,6 +97,7 @@ def test_plan_teardown_waits_for_last_rule() -> None:
     assert "-D POSTROUTING -j MINIDOCK-POSTROUTING" in text and "-X MINIDOCK-DNAT" in text
     assert "-D FORWARD -j MINIDOCK-FORWARD" in text
     assert "DOCKER" not in text
+    assert "-D INPUT -j MINIDOCK-INPUT" in text and "-X MINIDOCK-INPUT" in text
     assert nat.plan_teardown(_merge(save, nat.plan_setup(save, nat.network_rules("br", "10.1.0.0/16")))) == ""
     assert nat.plan_teardown(FOREIGN) == ""
 
@@ -98,7 +118,7 @@ def test_real_rules_dnat_traffic_and_exact_removal(tmp_path: Path) -> None:
         network.ensure_bridge(bridge, f"{gw}/24")
         nat.setup_network(bridge, subnet)
         nat.setup_network(bridge, subnet)  # idempotent
-        assert len(_nat_lines(f"minidock:net:{bridge}")) == 3
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5
         assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1"
         att = network.attach(child.pid, NetworkAttachRequest("mdtest", bridge, subnet, cid, tmp_path))
         srv = _start_server(child.pid, 7070)
@@ -113,7 +133,7 @@ def test_real_rules_dnat_traffic_and_exact_removal(tmp_path: Path) -> None:
             assert c.recv(100).decode().startswith("hello ")
         nat.remove_rules(cid)
         assert _nat_lines(f"minidock:{cid}") == []
-        assert len(_nat_lines(f"minidock:net:{bridge}")) == 3  # other owners untouched
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5  # other owners untouched
     finally:
         if srv:
             srv.kill()
