@@ -206,7 +206,7 @@ def _run(argv: list[str], stdin: str | None = None) -> str:
 
 
 def _save() -> str:
-    return _run(["iptables-save", "-t", "nat"]) + _run(["iptables-save", "-t", "filter"])
+    return _run(["iptables-save"])  # every table in one run; parse_save keeps them apart
 
 
 @contextmanager
@@ -245,19 +245,23 @@ def setup_network(bridge: str, subnet: str, bridge_index: int = 0) -> None:
     very bridge lets the next call return without running iptables at all.
     """
     ensure_forwarding()
-    marker = _marker(bridge, subnet)
-    if bridge_index:
-        try:
-            if marker.read_text() == _marker_text(bridge_index):
-                return
-        except OSError:
-            pass
+    if bridge_index and is_set_up(bridge, subnet, bridge_index):
+        return
     with _transaction() as save:
         _apply(plan_setup(save, network_rules(bridge, subnet)))
         if bridge_index:
+            marker = _marker(bridge, subnet)
             tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
             tmp.write_text(_marker_text(bridge_index))
             os.replace(tmp, marker)
+
+
+def is_set_up(bridge: str, subnet: str, bridge_index: int) -> bool:
+    """Whether setup_network succeeded for this bridge (this very ifindex) and subnet since boot."""
+    try:
+        return _marker(bridge, subnet).read_text() == _marker_text(bridge_index)
+    except OSError:
+        return False
 
 
 def _forget_markers(bridge: str | None) -> None:
@@ -281,18 +285,53 @@ def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: 
     if not rules:
         return
     route_localnet(bridge)
-    with _transaction() as save:
+    added = _restore(_by_table(rules, "-A"))
+    marker = RUN_DIR / f"ports-{container_id}"
+    with locked(LOCK):
+        if not marker.exists() and _try_apply(added):  # why: no rules of it can be left; chains exist
+            marker.write_text(added)
+            return
+        save = _save()
         stale = plan_remove(save, container_id)
         if stale:
             _apply(stale)
             save = _save()
         _apply(plan_setup(save, rules))
+        marker.write_text(added)
 
 
 def remove_rules(container_id: str) -> None:
-    """Delete every rule tagged `minidock:<container_id>`."""
-    with _transaction() as save:
-        _apply(plan_remove(save, container_id))
+    """Delete every rule tagged `minidock:<container_id>`.
+
+    The rules add_port_rules recorded are deleted by their exact text in one iptables-restore; a
+    ruleset that changed under us (or no record) falls back to finding the tag in iptables-save.
+    """
+    marker = RUN_DIR / f"ports-{container_id}"
+    with locked(LOCK):
+        try:
+            added = marker.read_text()
+        except OSError:
+            added = ""
+        deleted = bool(added) and _try_apply(re.sub(r"^-A ", "-D ", added, flags=re.M))
+        if not deleted:
+            _apply(plan_remove(_save(), container_id))
+        marker.unlink(missing_ok=True)
+
+
+def _by_table(rules: Iterable[Rule], op: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in rules:
+        out.setdefault(r.table, []).append(f"{op} {r.chain} {r.args}")
+    return out
+
+
+def _try_apply(restore: str) -> bool:
+    """Apply `restore` (each table commits at once; the fallbacks clean up a half); False when refused."""
+    try:
+        _apply(restore)
+    except RuntimeSetupError:
+        return False
+    return True
 
 
 def remove_network_rules(bridge: str) -> None:

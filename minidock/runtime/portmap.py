@@ -4,10 +4,10 @@
 `-p CONTAINER` (a random host port), `-P` (every EXPOSEd port on a random host port). Parsing is
 pure; `check_ports` does a bind test per mapping BEFORE the container starts (so a taken port fails
 `run` with `port 127.0.0.1:8080/tcp is already allocated` instead of half-starting) and turns host
-port 0 into a concrete free port. Traffic reaches the container two ways, as with Docker: DNAT
-rules (nat.py) for packets arriving at non-loopback host addresses, and the userland proxy
-(proxy.py, the docker-proxy idea) listening on HOST_IP:HOST for everything else, notably
-127.0.0.1, which DNAT cannot serve without route_localnet (we chose the proxy: no sysctl change).
+port 0 into a concrete free port. Traffic reaches the container through DNAT rules (nat.py) for
+every IPv4 host address, 127.0.0.1 included (route_localnet on the bridge, as netavark does: the
+kernel forwards at veth speed), while the userland proxy (proxy.py, the docker-proxy idea) listens
+on HOST_IP:HOST to hold the port and serve what DNAT does not (IPv6 host addresses).
 """
 
 from __future__ import annotations

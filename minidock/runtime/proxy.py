@@ -1,11 +1,12 @@
 """The userland proxy (Docker's docker-proxy idea): HOST_IP:HOST_PORT -> container ip:port.
 
-It serves what DNAT does not: connections to 127.0.0.1 (and any traffic that reaches the listening
-socket). One thread per published port runs a `selectors` loop over the listening socket, a
-wake-up socketpair and every forwarded connection; sockets are non-blocking with a bounded buffer
-per direction, half-closes are forwarded (shutdown(SHUT_WR)). UDP keeps one connected upstream
-socket per client address. Lifecycle: `start_proxy(mapping, ip)` binds and starts the thread (so a
-taken port fails at once), `close()` stops it and closes every socket; it can run in the detached
+It holds the published host port and serves what DNAT does not: IPv6 host addresses (and any
+traffic that reaches the listening socket; IPv4, 127.0.0.1 included, is DNATed in the kernel).
+One thread per published port runs a `selectors` loop over the listening socket, a wake-up
+socketpair and every forwarded connection; sockets are non-blocking with a bounded buffer per
+direction, half-closes are forwarded (shutdown(SHUT_WR)). UDP keeps one connected upstream socket
+per client address. Lifecycle: `start_proxy(mapping, ip)` binds and starts the thread (so a taken
+port fails at once), `close()` stops it and closes every socket; it can run in the detached
 container's monitor process.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 
 from minidock.runtime.portmap import PortMapping, bind_socket
 
-BUF = 65536
+BUF = 1 << 18  # why 256 KiB: fewer trips through the selector loop per MiB forwarded
 Handler = Callable[[int], None]
 
 

@@ -108,12 +108,16 @@ def test_published_port_on_loopback_and_container_ip(session: Session) -> None:
     body = get(f"http://127.0.0.1:{port}/")
     assert body == f"hello-{cid[:12]}\n"
     assert get(f"http://{session.ip('web')}/") == body
+    dnat = [ln for ln in _nat_rules().splitlines() if f"minidock:{cid}" in ln and "-j DNAT" in ln]
+    assert len(dnat) == 1 and "-d 127.0.0.1/32" in dnat[0] and f"--dport {port} " in dnat[0]  # kernel, not proxy
+    assert Path("/proc/sys/net/ipv4/conf/minidock0/route_localnet").read_text().strip() == "1"
     assert ok("port", "web") == f"80/tcp -> 127.0.0.1:{port}\n"
     assert ok("port", "web", "80/tcp") == f"127.0.0.1:{port}\n"
     r = md("port", "web", "81")
     assert r.returncode != 0 and "no public port '81/tcp' published for web" in r.stderr
     ok("stop", "-t", "1", "web")
     assert ok("port", "web") == ""
+    assert f"minidock:{cid}" not in _nat_rules()
     ok("start", "web")  # a new monitor wires the network again: same host port, proxy back
     assert get(f"http://127.0.0.1:{port}/") == body
 

@@ -53,6 +53,8 @@ def test_allocate_release_and_file_format(tmp_path: Path) -> None:
     assert ipam.release(tmp_path, "bridge", "aaa") is False
     assert str(ipam.allocate(tmp_path, "bridge", "10.213.9.0/24", "ccc")) == "10.213.9.2/24"
     assert ipam.networks_with_leases(tmp_path) == ["bridge"]
+    assert ipam.release_left(tmp_path, "bridge", "bbb") == 1  # "ccc" is left
+    assert ipam.release_left(tmp_path, "bridge", "bbb") is None
     assert not list((tmp_path / "bridge").glob(".leases.json.*"))  # no temp files left
 
 

@@ -147,3 +147,29 @@ def test_real_rules_dnat_traffic_and_exact_removal(tmp_path: Path) -> None:
     assert _nat_lines(bridge) == [] and _nat_lines(cid) == []
     if nat.teardown_all():  # only when no other minidock rules exist (other tests may run concurrently)
         assert _nat_lines("MINIDOCK") == []
+
+
+@pytest.mark.root
+def test_setup_is_remembered_per_bridge_index_and_forgotten_with_the_rules() -> None:
+    third = secrets.randbelow(250) + 1
+    bridge, subnet = f"mdt{secrets.token_hex(4)}", f"10.214.{third}.0/24"
+    try:
+        index = network.ensure_bridge(bridge, f"10.214.{third}.1/24")
+        assert not nat.is_set_up(bridge, subnet, index)
+        nat.setup_network(bridge, subnet, index)
+        assert nat.is_set_up(bridge, subnet, index)
+        assert not nat.is_set_up(bridge, subnet, index + 1)  # a recreated bridge is set up again
+        assert not nat.is_set_up(bridge, "10.215.0.0/24", index)  # so is another subnet on it
+        nat.setup_network(bridge, subnet, index)  # remembered: no iptables run
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5
+        nat.remove_network_rules(bridge)
+        assert not nat.is_set_up(bridge, subnet, index) and _nat_lines(f"minidock:net:{bridge}") == []
+        nat.setup_network(bridge, subnet, index)
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5
+        assert Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").read_text().strip() == "0"
+        nat.route_localnet(bridge)  # what add_port_rules does for published ports
+        assert Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").read_text().strip() == "1"
+    finally:
+        nat.remove_network_rules(bridge)
+        network.remove_bridge(bridge)
+    assert _nat_lines(bridge) == []
