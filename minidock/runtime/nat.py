@@ -5,7 +5,8 @@ interface, of loopback-sourced traffic entering a bridge, hairpin masquerade), n
 (published ports), filter `MINIDOCK-FORWARD` (accept container traffic even under a DROP policy),
 filter `MINIDOCK-INPUT` (drop new connections from a bridge to 127/8). Jumps: nat POSTROUTING ->
 MINIDOCK-POSTROUTING, nat PREROUTING and OUTPUT (local destinations, 127/8 included) -> MINIDOCK-DNAT,
-filter FORWARD -> MINIDOCK-FORWARD, filter INPUT -> MINIDOCK-INPUT. Every rule carries a comment
+filter FORWARD -> MINIDOCK-FORWARD, filter INPUT -> MINIDOCK-INPUT (the filter jumps inserted first,
+as Docker does). Every rule carries a comment
 `minidock:<container id>` or `minidock:net:<bridge>`, so removal deletes exactly our lines (found in
 iptables-save output) and never anyone else's.
 
@@ -154,13 +155,13 @@ def plan_setup(save: str, rules: Iterable[Rule]) -> str:
         want, target = f"-A {chain} {args}", args.rsplit(" ", 1)[-1]
         ours = [ln for ln in tables.get(table, []) if ln.startswith(f"-A {chain} ") and ln.endswith(f"-j {target}")]
         out[table] += ["-D" + ln[2:] for ln in ours if ln != want]
-        if want not in ours:
-            out[table].append(want)
+        if want not in ours:  # filter jumps go first: a host's own REJECT/ACCEPT rules must not shadow ours
+            out[table].append(f"-I {chain} 1 {args}" if table == "filter" else want)
     for r in rules:
         key = _norm(f"-A {r.chain} {r.args}")
         if not any(_norm(ln) == key for ln in tables.get(r.table, [])):
             out.setdefault(r.table, []).append(f"-A {r.chain} {r.args}")
-    if not any(ln.startswith(("-A", "-D")) for lines in out.values() for ln in lines):
+    if not any(ln.startswith(("-A", "-D", "-I")) for lines in out.values() for ln in lines):
         return ""
     return _restore(out)
 

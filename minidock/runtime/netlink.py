@@ -37,6 +37,7 @@ IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 RT_TABLE_MAIN, RTPROT_BOOT, RTN_UNICAST = 254, 3, 1
 IFF_UP = 0x1
+IFNAMSIZ = 16
 IFINFO = struct.Struct("=BxHiII")  # family, type, index, flags, change
 IFADDR = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
 RTMSG = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, protocol, scope, type, flags
@@ -210,6 +211,8 @@ class Netlink:
 
     def link(self, name: str) -> Link | None:
         """The interface called `name`, or None (one RTM_GETLINK by name, not a dump of every link)."""
+        if not name or len(name.encode()) >= IFNAMSIZ:
+            return None  # no interface can have that name (the kernel would say EINVAL)
         try:
             body = IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name)
             replies = self.request(RTM_GETLINK, 0, body)

@@ -35,7 +35,7 @@ def test_plan_setup_adds_chains_jumps_and_rules_once() -> None:
     assert ":MINIDOCK-POSTROUTING - [0:0]" in text and ":MINIDOCK-FORWARD - [0:0]" in text
     assert "-A POSTROUTING -j MINIDOCK-POSTROUTING" in text
     assert "-A OUTPUT -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT" in text  # 127/8 included
-    assert "-A INPUT -j MINIDOCK-INPUT" in text
+    assert "-I INPUT 1 -j MINIDOCK-INPUT" in text and "-I FORWARD 1 -j MINIDOCK-FORWARD" in text
     assert ("-A MINIDOCK-POSTROUTING -s 10.88.0.0/16 ! -o mdk-abc -j MASQUERADE "
             "-m comment --comment minidock:net:mdk-abc") in text
     assert "-A MINIDOCK-POSTROUTING -s 127.0.0.0/8 -o mdk-abc -j MASQUERADE" in text
@@ -63,7 +63,12 @@ def _merge(save: str, restore: str) -> str:
     tables = nat.parse_save(save)
     for table, lines in nat.parse_save(restore).items():
         for ln in lines:
-            tables.setdefault(table, []).append(re.sub(r"--comment (\S+)", r'--comment "\1"', ln))
+            ln = re.sub(r"--comment (\S+)", r'--comment "\1"', ln)
+            if ln.startswith("-I "):  # `-I CHAIN 1 ...` is listed as `-A CHAIN ...`, first of its chain
+                chain, _one, rest = ln[3:].split(" ", 2)
+                tables.setdefault(table, []).insert(0, f"-A {chain} {rest}")
+            else:
+                tables.setdefault(table, []).append(ln)
     return "".join(f"*{t}\n" + "".join(f"{ln}\n" for ln in lines) + "COMMIT\n" for t, lines in tables.items())
 
 
