@@ -114,7 +114,14 @@ def _helper(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel)
     """Join cgroup and namespaces, fork the process, wait for it and exit with its status."""
     stage = "cgroup"
     try:
-        sc.prctl(sc.PR_SET_PDEATHSIG, 9)  # why: if the caller dies, nothing is left half-joined
+        if io.detach and os.fork() != 0:
+            # why: a detached process keeps a parent of its own (an exec shim, like conmon's) that
+            # reaps it; the caller only waits for this short-lived helper
+            os._exit(0)
+        if io.detach:
+            os.setsid()
+        else:
+            sc.prctl(sc.PR_SET_PDEATHSIG, 9)  # why: if the caller dies, nothing is left half-joined
         if target.cgroup is not None:
             target.cgroup.add(os.getpid())  # why: limits and stats cover the exec'd process too
         stage = "namespaces"
@@ -125,8 +132,6 @@ def _helper(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel)
             _child(target, io, slave, up)
         up.send("pid", pid=pid)
         up.close()
-        if io.detach:
-            os._exit(0)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         os._exit(code if code >= 0 else 128 - code)

@@ -70,6 +70,7 @@ class Container:
         self.cgroup = cgroup
         self.pty_master = pty_master
         self.status: ExitStatus | None = None
+        self.released = False  # the subreaper hold taken by create()
 
     def wait(self) -> ExitStatus:
         """Block until PID 1 exits; reap it and say how it ended (OOM from the cgroup)."""
@@ -101,6 +102,24 @@ class Container:
             self.pty_master = None
         _remove_cgroup(self.cgroup)
         self.cgroup = None
+        if not self.released:
+            self.released = True
+            _subreaper(False)
+
+
+_supervised = 0  # containers this process created and has not cleaned up yet
+
+
+def _subreaper(hold: bool) -> None:
+    """Be a child subreaper while this process supervises a container, and only then.
+
+    Why: the container's PID 1 is a grandchild that must be reaped here; but a long-lived library
+    user (a test runner, a service) that stays a subreaper afterwards adopts every orphan of its
+    descendants, such as a detached `exec`, and leaves them as zombies."""
+    global _supervised  # noqa: PLW0603 - one count per process, like the kernel flag it mirrors
+    _supervised += 1 if hold else -1
+    if _supervised == (1 if hold else 0):
+        sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1 if hold else 0)
 
 
 def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
@@ -158,6 +177,7 @@ class _Creation:
         self.up, self.down = sync.pipe(), sync.pipe()  # (reader, writer) each: child->parent, parent->child
         self.sock: Any = None
         self.child_sock: Any = None
+        self.subreaper = False
         self.cgroup_files: tuple[str, ...] = ()
         self.cgroup_view: rootfs.CgroupView | None = None
 
@@ -196,12 +216,15 @@ def create(spec: Spec, opts: RunOptions) -> Container:
         c.cgroup = _make_cgroup(spec, opts)
         c.cgroup_files, c.cgroup_view = _join_plan(c.cgroup)
         # why: the container's PID 1 is a grandchild; when its parent exits, we must reap it
-        sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+        _subreaper(True)
+        c.subreaper = True
         _fork(c)
         _handshake(c)
         _await_exec(c)
     except BaseException:
         c.undo()
+        if c.subreaper:
+            _subreaper(False)
         raise
     c.close_fds()
     return Container(c.init_pid, c.cgroup, c.pty_master)
