@@ -187,7 +187,8 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     containers = ContainerStore(c.store.paths)
     session = c.net_session()
     opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
-                              stderr=io.stderr, on_namespaces=session.on_namespaces)
+                              stderr=io.stderr,
+                              on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None)
     try:
         status = process.run(c.spec, opts)
     except MinidockError as e:

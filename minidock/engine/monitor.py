@@ -15,6 +15,7 @@ import contextlib
 import os
 import select
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 
@@ -203,6 +204,11 @@ class Supervisor:
                             oom_killed=status.oom_killed, finished_at=now_rfc3339())
         return status.code
 
+    def _hook(self) -> Callable[[int], None] | None:
+        """The runtime's namespace hook: only a bridge network has work to do there."""
+        net = self.job.network
+        return net.on_namespaces if net is not None and net.net.kind == "bridge" else None
+
     def _release_network(self) -> None:
         net = self.job.network
         if net is not None:
@@ -221,7 +227,7 @@ class Supervisor:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         opts = process.RunOptions(cgroup_root=Path(self.job.cgroup_root), stdin=stdin_r, stdout=out_w, stderr=err_w,
-                                  on_namespaces=self.job.network.on_namespaces if self.job.network else None)
+                                  on_namespaces=self._hook())
         try:
             c = process.create(self.job.spec, opts)
         except BaseException:

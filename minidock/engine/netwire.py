@@ -121,14 +121,13 @@ class NetSession:
     proxies: list[Any] = field(default_factory=list)
 
     def on_namespaces(self, pid: int) -> None:
-        """The runtime hook: the child's netns exists and nothing runs in it yet."""
-        from minidock.runtime import network
+        """The runtime hook: the child's netns exists and nothing runs in it yet.
 
-        if self.net.kind == "none":
-            network.loopback_up(pid)
-            return
+        `none` needs nothing here: the runtime brings `lo` up in every network namespace it makes."""
         if self.net.kind != "bridge":
             return
+        from minidock.runtime import network
+
         req = network.NetworkAttachRequest(self.net.network, self.net.bridge, self.net.subnet,
                                            self.container_id, self.net.state_dir)
         with _wire_lock(self.net.state_dir, self.net.network):  # why: release may be taking the address off

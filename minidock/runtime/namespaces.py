@@ -58,6 +58,12 @@ def unshare(kinds: list[str], tracer: Tracer) -> None:
         return
     with tracer.step(f"new namespaces: {', '.join(kinds)}", unshare_shell(kinds)):
         sc.unshare(flags_of(kinds))
+    if "network" in kinds:
+        # why: a new network namespace starts with `lo` down; every container wants it up (as
+        # Docker does for --network none), and two ioctls here cost far less than the parent
+        # entering the namespace over netlink
+        with tracer.step("loopback up", "ip link set lo up"):
+            sc.link_up("lo")
 
 
 def join(namespaces: Iterable[Namespace], tracer: Tracer) -> None:

@@ -137,3 +137,22 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[i].permitted = (permitted >> (32 * i)) & 0xFFFFFFFF
         data[i].inheritable = (inheritable >> (32 * i)) & 0xFFFFFFFF
     _check(_libc.syscall(_SYS_CAPSET, ctypes.byref(hdr), data), "capset")
+
+
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+
+
+class _IfReq(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * 16), ("flags", ctypes.c_short), ("pad", ctypes.c_char * 22)]
+
+
+def link_up(name: str = "lo") -> None:
+    """`ip link set NAME up` in the caller's network namespace (SIOCGIFFLAGS/SIOCSIFFLAGS on a socket)."""
+    fd = _check(_libc.socket(2, 2 | 0o2000000, 0), "socket AF_INET")  # SOCK_DGRAM | SOCK_CLOEXEC
+    try:
+        req = _IfReq(name.encode(), 0)
+        _check(_libc.ioctl(fd, ctypes.c_ulong(_SIOCGIFFLAGS), ctypes.byref(req)), f"get flags of {name}")
+        req.flags |= _IFF_UP
+        _check(_libc.ioctl(fd, ctypes.c_ulong(_SIOCSIFFLAGS), ctypes.byref(req)), f"set {name} up")
+    finally:
+        os.close(fd)

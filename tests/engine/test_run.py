@@ -170,7 +170,10 @@ def test_interactive_shell_through_a_pty(busybox_store: Callable[[], Path]) -> N
             if not chunk:
                 break
             out += chunk
-    done, status = os.waitpid(pid, os.WNOHANG)
+    done, status = 0, 0
+    while not done and time.time() < deadline + 10:  # the pty closes before the CLI finishes its cleanup
+        done, status = os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.02)
     if not done:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
