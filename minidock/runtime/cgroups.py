@@ -15,6 +15,7 @@ import errno
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +27,7 @@ from minidock.runtime.explain import NullTracer, Tracer
 PARENT = "minidock"
 DEFAULT_CFS_PERIOD = 100_000
 UNLIMITED_V1 = 1 << 62  # v1 reports "no limit" as PAGE_COUNTER_MAX * page size (~2^63)
+FREEZE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,29 @@ def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
     if not any((root / c).is_dir() for c in V1_CONTROLLERS):
         raise RuntimeSetupError(f"cgroup: no cgroup2 or cgroup v1 controllers at {root}", stage="cgroup")
     return V1Driver(root)
+
+
+# ---- behaviour shared by the backends ----------------------------------------------------------
+
+def signal_frozen(cg: Cgroup, sig: int) -> None:
+    """Signal every task of `cg`, frozen meanwhile so none can fork past the sweep, then thaw."""
+    with contextlib.suppress(RuntimeSetupError):  # a task that will not freeze (D state): signal anyway
+        cg.freeze()
+    try:
+        signal_pids(cg.procs(), sig)
+    finally:
+        cg.thaw()
+
+
+@contextlib.contextmanager
+def removed_on_failure(cg: Cgroup) -> Iterator[None]:
+    """Remove the group being set up when the block fails (a failed remove does not hide the cause)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(RuntimeSetupError):
+            cg.remove()
+        raise
 
 
 # ---- pure: names and resources -> files -------------------------------------------------------

@@ -10,7 +10,6 @@ can join. The hybrid host's cgroup2 mount (`unified`) is left to systemd.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from minidock.errors import NotFoundError, RuntimeSetupError
 from minidock.oci.runtimespec import Resources
 from minidock.runtime.cgroups import (
+    FREEZE_TIMEOUT,
     UNLIMITED_V1,
     CgroupStats,
     group_name,
@@ -27,6 +27,8 @@ from minidock.runtime.cgroups import (
     read_pids,
     read_text,
     remove_dir,
+    removed_on_failure,
+    signal_frozen,
     signal_pids,
     v1_writes,
     write_file,
@@ -36,7 +38,6 @@ from minidock.runtime.explain import NullTracer, Tracer
 V1_CONTROLLERS: tuple[str, ...] = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids")
 # hierarchies a group joins (when mounted) without writing limits there; "systemd" is name=systemd
 V1_JOIN_ONLY: tuple[str, ...] = ("net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc", "systemd")
-FREEZE_TIMEOUT = 5.0
 
 
 def order_memory_writes(writes: list[tuple[str, str, str]], current_limit: int) -> list[tuple[str, str, str]]:
@@ -137,12 +138,7 @@ class V1Cgroup:
         if "freezer" not in self._dirs or not self._dirs["freezer"].is_dir():
             signal_pids(self.procs(), sig)
             return
-        with contextlib.suppress(RuntimeSetupError):  # a task stuck in D state: signal anyway
-            self.freeze()
-        try:
-            signal_pids(self.procs(), sig)
-        finally:
-            self.thaw()
+        signal_frozen(self, sig)
 
     def remove(self) -> None:
         for d in self._unique().values():
@@ -171,16 +167,12 @@ class V1Driver:
         for c in {w[0] for w in writes} - set(self.controllers):
             raise RuntimeSetupError(f"cgroup: the {c} controller is not mounted at {self.root}", stage="cgroup")
         cg = V1Cgroup(name, self._dirs(name), tracer)
-        try:
+        with removed_on_failure(cg):
             for c, d in cg._unique().items():
                 make_dir(d, tracer, f"cgroup: create {c} group")
             if "cpuset" in cg._dirs:
                 self._fill_cpuset(name, tracer)
             self._apply(cg, writes, tracer)
-        except BaseException:
-            with contextlib.suppress(RuntimeSetupError):
-                cg.remove()
-            raise
         return cg
 
     def _fill_cpuset(self, name: str, tracer: Tracer | None) -> None:

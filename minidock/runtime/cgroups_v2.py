@@ -8,7 +8,6 @@ kernel has it (5.14+), OOM kills are counted in `memory.events`.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from minidock.errors import NotFoundError, RuntimeSetupError
 from minidock.oci.runtimespec import Resources
 from minidock.runtime.cgroups import (
+    FREEZE_TIMEOUT,
     CgroupStats,
     group_name,
     make_dir,
@@ -24,6 +24,8 @@ from minidock.runtime.cgroups import (
     read_pids,
     read_text,
     remove_dir,
+    removed_on_failure,
+    signal_frozen,
     signal_pids,
     v2_writes,
     write_file,
@@ -31,7 +33,6 @@ from minidock.runtime.cgroups import (
 from minidock.runtime.explain import NullTracer, Tracer
 
 WANTED: tuple[str, ...] = ("cpu", "memory", "pids")
-FREEZE_TIMEOUT = 5.0
 
 
 def _limit(text: str) -> int | None:
@@ -93,12 +94,7 @@ class V2Cgroup:
         if not (self.path / "cgroup.freeze").exists():
             signal_pids(self.procs(), sig)
             return
-        with contextlib.suppress(RuntimeSetupError):  # a task that will not freeze: signal anyway
-            self.freeze()
-        try:
-            signal_pids(self.procs(), sig)
-        finally:
-            self.thaw()
+        signal_frozen(self, sig)
 
     def remove(self) -> None:
         remove_dir(self.path)
@@ -123,15 +119,11 @@ class V2Driver:
         self._enable_chain(path.parent, tracer)
         make_dir(path, tracer, "cgroup: create group")
         cg = V2Cgroup(name, path, tracer)
-        try:
+        with removed_on_failure(cg):
             for f, value in writes:
                 if f == "memory.swap.max" and (path / "cgroup.controllers").exists() and not (path / f).exists():
                     continue  # why: the kernel keeps no swap accounting (swapaccount=0): like v1's memsw
                 write_file(path / f, value, tracer)
-        except BaseException:
-            with contextlib.suppress(RuntimeSetupError):
-                cg.remove()
-            raise
         return cg
 
     def _enable_chain(self, parent: Path, tracer: Tracer | None) -> None:
