@@ -142,13 +142,27 @@ def _cap_name(name: str) -> str:
     return n if n.startswith("CAP_") or n == "ALL" else f"CAP_{n}"
 
 
-def resolve_caps(add: Sequence[str], drop: Sequence[str], privileged: bool = False) -> tuple[str, ...]:
-    """Docker's default set, plus --cap-add, minus --cap-drop (ALL accepted in both)."""
+def host_caps(status: str | None = None) -> tuple[str, ...]:
+    """The capabilities of this process's bounding set (/proc/self/status CapBnd): what "all" can
+    give here (a VM or container that lacks one cannot hand it on: capset would fail)."""
+    try:
+        text = status if status is not None else open("/proc/self/status").read()  # noqa: SIM115 - small file
+        bits = int(next(ln.split()[1] for ln in text.splitlines() if ln.startswith("CapBnd:")), 16)
+    except (OSError, StopIteration, ValueError, IndexError):
+        return ALL_CAPS
+    return tuple(c for i, c in enumerate(ALL_CAPS) if bits >> i & 1)
+
+
+def resolve_caps(add: Sequence[str], drop: Sequence[str], privileged: bool = False,
+                 available: Sequence[str] = ALL_CAPS) -> tuple[str, ...]:
+    """Docker's default set, plus --cap-add, minus --cap-drop (ALL accepted in both); "all"
+    (--privileged, --cap-add ALL) means every capability in `available`."""
     adds, drops = [_cap_name(c) for c in add], [_cap_name(c) for c in drop]
     for c in (*adds, *drops):
         if c != "ALL" and c not in ALL_CAPS:
             raise UsageError(f"unknown capability {c!r}")
-    caps = list(ALL_CAPS if privileged or "ALL" in adds else DEFAULT_CAPS)
+    every = [c for c in ALL_CAPS if c in available]
+    caps = every if privileged or "ALL" in adds else list(DEFAULT_CAPS)
     caps += [c for c in adds if c != "ALL" and c not in caps]
     if "ALL" in drops:
         caps = [c for c in adds if c != "ALL"]
@@ -179,8 +193,9 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
             raise UsageError(f"env file {f}: {e.strerror}") from e
         env_over += parse_env_file(text, f, host_env)
     env = merge_env(inp.image.env, [*env_over, *flags.env], host_env, extra)
-    caps = resolve_caps(flags.cap_add, flags.cap_drop, flags.privileged)
-    mounts = (*default_mounts(), *inp.extra_mounts,
+    wants_all = flags.privileged or any(c.upper() == "ALL" for c in flags.cap_add)
+    caps = resolve_caps(flags.cap_add, flags.cap_drop, flags.privileged, host_caps() if wants_all else ALL_CAPS)
+    mounts = (*default_mounts(cgroup_rw=flags.privileged), *inp.extra_mounts,  # why: Docker: rw for privileged
               *(parse_volume(v) for v in flags.volumes), *(parse_tmpfs(t) for t in flags.tmpfs))
     process = Process(
         args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,

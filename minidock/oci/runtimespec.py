@@ -219,11 +219,12 @@ class Linux:
                 "maskedPaths": list(self.masked_paths), "readonlyPaths": list(self.readonly_paths)}
 
 
-def default_mounts() -> tuple[Mount, ...]:
+def default_mounts(cgroup_rw: bool = False) -> tuple[Mount, ...]:
     """The kernel file systems every container gets (runc's default spec, Docker's /dev/shm 64m).
 
     The "cgroup" mount is Docker's read-only /sys/fs/cgroup with a private cgroup namespace: the
-    runtime makes it cgroup2 on a v2 host, a tmpfs holding each v1 hierarchy on a v1/hybrid host."""
+    runtime makes it cgroup2 on a v2 host, a tmpfs holding each v1 hierarchy on a v1/hybrid host.
+    `cgroup_rw` makes it read-write (Docker does so for --privileged containers)."""
     return (
         Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")),
         Mount("/dev", "tmpfs", "tmpfs", ("nosuid", "strictatime", "mode=755", "size=65536k")),
@@ -232,7 +233,8 @@ def default_mounts() -> tuple[Mount, ...]:
         Mount("/sys", "sysfs", "sysfs", ("nosuid", "noexec", "nodev", "ro")),
         Mount("/dev/mqueue", "mqueue", "mqueue", ("nosuid", "noexec", "nodev")),
         Mount("/dev/shm", "tmpfs", "shm", ("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
-        Mount("/sys/fs/cgroup", "cgroup", "cgroup", ("nosuid", "noexec", "nodev", "relatime", "ro")),
+        Mount("/sys/fs/cgroup", "cgroup", "cgroup",
+              ("nosuid", "noexec", "nodev", "relatime", "rw" if cgroup_rw else "ro")),
     )
 
 
