@@ -130,17 +130,7 @@ def bridge_ports(name: str) -> list[str]:
 
 def remove_bridge(name: str) -> bool:
     """Delete bridge `name` (call when the network's last container is gone); False if absent."""
-    with Netlink() as nl:
-        link = nl.link(name)
-        if link is None:
-            return False
-        try:
-            nl.delete_link(link.index)
-        except OSError as e:
-            if e.errno == errno.ENODEV:
-                return False
-            raise _fail(f"remove bridge {name}", e) from e
-    return True
+    return _delete_link(name, "remove bridge")
 
 
 def remove_bridge_address(name: str, gateway_cidr: str) -> bool:
@@ -231,6 +221,11 @@ def delete_veth(name: str) -> bool:
 
     After the container's netns died the kernel deletes the pair itself: then one lookup, no delete.
     """
+    return _delete_link(name, "delete")
+
+
+def _delete_link(name: str, verb: str) -> bool:
+    """Delete the link `name`; False when it is absent or vanished meanwhile (ENODEV)."""
     with Netlink() as nl:
         link = nl.link(name)
         if link is None:
@@ -240,7 +235,7 @@ def delete_veth(name: str) -> bool:
         except OSError as e:
             if e.errno == errno.ENODEV:
                 return False
-            raise _fail(f"delete {name}", e) from e
+            raise _fail(f"{verb} {name}", e) from e
     return True
 
 
