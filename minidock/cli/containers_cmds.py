@@ -5,21 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from minidock.cli import containers as c
+from minidock.cli.groups import sub_app
 
 TOP_LEVEL = ("ps", "logs", "start", "stop", "kill", "restart", "rm", "pause", "unpause", "top", "stats", "wait",
              "exec")
-
-
-def _group(app: Any, name: str, text: str) -> Any:
-    """The sub-app `name` (another module may have added it already: share it)."""
-    import typer
-
-    for g in app.registered_groups:
-        if g.name == name:
-            return g.typer_instance
-    sub = typer.Typer(no_args_is_help=True, help=text)
-    app.add_typer(sub, name=name)
-    return sub
 
 
 def _commands() -> dict[str, Any]:
@@ -149,7 +138,7 @@ def register(app: Any) -> None:
     """Top-level verbs, `container ...`, and `inspect` for containers and images."""
     import typer
 
-    group = _group(app, "container", "Manage containers")
+    group = sub_app(app, "container", "Manage containers")
     cmds = _commands()
     exec_settings = {"allow_interspersed_args": False, "ignore_unknown_options": True}
     for name in TOP_LEVEL:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from minidock.cli.groups import sub_app
 from minidock.cli.lazy import lazy
 from minidock.cli.render import table
 from minidock.engine.humanize import ago, docker_time, human_size
@@ -19,18 +20,6 @@ def _store() -> Any:
     from minidock.engine.lookup import open_store
 
     return open_store()
-
-
-def _group(app: Any, name: str, text: str) -> Any:
-    """The sub-app `name` (another module may have added it already: share it)."""
-    import typer
-
-    for g in app.registered_groups:
-        if g.name == name:
-            return g.typer_instance
-    sub = typer.Typer(no_args_is_help=True, help=text)
-    app.add_typer(sub, name=name)
-    return sub
 
 
 def _images_json(s: Any) -> str:
@@ -103,8 +92,8 @@ def register(app: Any) -> None:
     """Add images, inspect, tag, rmi, `image ...` and `system df|check` to the typer app."""
     import typer
 
-    image = _group(app, "image", "Manage images")
-    system = _group(app, "system", "Manage minidock")
+    image = sub_app(app, "image", "Manage images")
+    system = sub_app(app, "system", "Manage minidock")
     quiet = typer.Option(False, "-q", "--quiet", help="only show image IDs")
     fmt = typer.Option("", "--format", help="'json': one JSON object per line")
     force = typer.Option(False, "-f", "--force", help="remove even when used or multiply named")
