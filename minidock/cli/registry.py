@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from minidock.cli import build, containers, images, network, ports, pull, runcmd, share
+from minidock.cli import build, containers, images, network, ports, pull, runcmd, share, system
 
 REGISTERS: list[Callable[[Any], None]] = [runcmd.register, network.register, pull.register, images.register,
                                           containers.register, build.register, share.register,
-                                          ports.register]
+                                          ports.register, system.register]

@@ -1,0 +1,64 @@
+"""`minidock version` and `minidock info`: Docker's layout, or one JSON object with `--format json`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from minidock.cli.lazy import lazy
+from minidock.errors import UsageError
+
+if TYPE_CHECKING:
+    from minidock.engine import system
+else:
+    system = lazy("minidock.engine.system")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("", "json", "{{json .}}"):
+        raise UsageError(f"unsupported format {fmt!r}: only 'json'")
+
+
+def version_lines(v: system.VersionReport) -> list[str]:
+    """`docker version`'s client block."""
+    rows = [("Version", v.version), ("Python version", v.python), ("OS/Arch", f"{v.os}/{v.arch}"),
+            ("Kernel Version", v.kernel), ("Cgroup Version", v.cgroup.text())]
+    return ["Client: minidock", *(f" {k + ':':<19}{val}" for k, val in rows)]
+
+
+def info_lines(r: system.SystemReport) -> list[str]:
+    """`docker info`'s server block."""
+    from minidock.cli.containers import _size
+
+    c = r.counts
+    lines = ["Server:", f" Containers: {c.containers}", f"  Running: {c.running}", f"  Paused: {c.paused}",
+             f"  Stopped: {c.stopped}", f" Images: {c.images}", f" Storage Driver: {r.storage_driver}",
+             f"  Backing Filesystem: {r.backing_fs}", f" Cgroup Driver: {r.cgroup_driver}",
+             f" Cgroup Version: {r.cgroup.text()}", f" Kernel Version: {r.kernel}",
+             f" Operating System: {r.operating_system}", " OSType: linux", f" Architecture: {r.arch}",
+             f" CPUs: {r.cpus}", f" Total Memory: {_size(r.mem_total)}", f" minidock Root Dir: {r.root_dir}"]
+    for title, values in (("Registry Mirrors", r.mirrors), ("Insecure Registries", r.insecure)):
+        if values:
+            lines += [f" {title}:", *(f"  {x}" for x in values)]
+    return lines
+
+
+def register(app: Any) -> None:
+    """Add `version` and `info` at top level."""
+    import typer
+
+    fmt_opt = typer.Option("", "-f", "--format", help="'json': one JSON object")
+
+    @app.command("version")
+    def version(fmt: str = fmt_opt) -> None:
+        """Show the minidock version, Python, kernel and cgroup version (no daemon involved)."""
+        _check_format(fmt)
+        v = system.version_report()
+        print(json.dumps(v.to_json()) if fmt else "\n".join(version_lines(v)))
+
+    @app.command("info")
+    def info(fmt: str = fmt_opt) -> None:
+        """Display system-wide information: containers, images, storage, cgroups, host, registries."""
+        _check_format(fmt)
+        r = system.system_report()
+        print(json.dumps(r.to_json()) if fmt else "\n".join(info_lines(r)))

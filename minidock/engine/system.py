@@ -1,0 +1,175 @@
+"""What `minidock version` and `minidock info` report: this client and this host, read without a daemon.
+
+`version_report()` reads only the host (uname, the cgroup mount); `system_report()` adds the store's
+container and image counts and the settings. The pure parts (`cgroup_version`, `backing_fs`,
+`os_name`) take their inputs so they are tested without the host's files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minidock import __version__
+from minidock.engine.host import CGROUP_ROOT
+
+if TYPE_CHECKING:
+    from minidock.store.store import Store
+
+EXT_NAMES = frozenset({"ext2", "ext3", "ext4"})  # Docker calls them all "extfs"
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "ppc64le": "ppc64le",
+          "s390x": "s390x", "riscv64": "riscv64"}
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupVersion:
+    """The host's cgroup layout: 2 (unified), or 1 with `hybrid` when cgroup2 is mounted at `unified`."""
+
+    version: int
+    hybrid: bool = False
+
+    def text(self) -> str:
+        return f"{self.version} (hybrid: cgroup2 at unified)" if self.hybrid else str(self.version)
+
+
+def cgroup_version(root: Path = CGROUP_ROOT) -> CgroupVersion:
+    """2 when `root` is cgroup2, else 1 (hybrid when `root`/unified is a cgroup2 mount)."""
+    if (root / "cgroup.controllers").is_file():
+        return CgroupVersion(2)
+    return CgroupVersion(1, (root / "unified" / "cgroup.procs").is_file())
+
+
+def backing_fs(path: str, mountinfo: str) -> str:
+    """The file system type of the mount holding `path` (longest mount point prefix), Docker-named."""
+    best, fstype = "", "unknown"
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if " - " not in line or len(fields) < 5:
+            continue
+        point = fields[4].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, line.split(" - ", 1)[1].split()[0]
+    return "extfs" if fstype in EXT_NAMES else fstype
+
+
+def os_name(os_release: str) -> str:
+    """PRETTY_NAME of an os-release file ("Debian GNU/Linux 12 (bookworm)"), else "Linux"."""
+    for line in os_release.splitlines():
+        key, _, value = line.partition("=")
+        if key == "PRETTY_NAME":
+            return value.strip().strip('"') or "Linux"
+    return "Linux"
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _memory_total(meminfo: str) -> int:
+    for line in meminfo.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class VersionReport:
+    """`minidock version`: the client and what it runs on."""
+
+    version: str
+    python: str
+    os: str
+    arch: str
+    kernel: str
+    cgroup: CgroupVersion
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Client": {"Version": self.version, "PythonVersion": self.python, "Os": self.os,
+                           "Arch": self.arch, "KernelVersion": self.kernel,
+                           "CgroupVersion": str(self.cgroup.version), "CgroupHybrid": self.cgroup.hybrid}}
+
+
+def version_report(cgroup_root: Path = CGROUP_ROOT) -> VersionReport:
+    """This client's version, Python, kernel and detected cgroup version (no store, no daemon)."""
+    u = os.uname()
+    return VersionReport(__version__, ".".join(map(str, sys.version_info[:3])), sys.platform, GOARCH.get(u.machine, u.machine),
+                         u.release, cgroup_version(cgroup_root))
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Containers by state, and images (distinct image ids)."""
+
+    containers: int = 0
+    running: int = 0
+    paused: int = 0
+    stopped: int = 0
+    images: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SystemReport:
+    """`minidock info`: what `docker info` shows, for this store and host."""
+
+    counts: Counts
+    backing_fs: str
+    cgroup: CgroupVersion
+    kernel: str
+    operating_system: str
+    arch: str
+    cpus: int
+    mem_total: int
+    root_dir: str
+    mirrors: tuple[str, ...]
+    insecure: tuple[str, ...]
+    storage_driver: str = "overlay"
+    cgroup_driver: str = "cgroupfs"
+
+    def to_json(self) -> dict[str, Any]:
+        c = asdict(self.counts)
+        return {"Containers": c["containers"], "ContainersRunning": c["running"], "ContainersPaused": c["paused"],
+                "ContainersStopped": c["stopped"], "Images": c["images"], "Driver": self.storage_driver,
+                "DriverStatus": [["Backing Filesystem", self.backing_fs]], "CgroupDriver": self.cgroup_driver,
+                "CgroupVersion": str(self.cgroup.version), "CgroupHybrid": self.cgroup.hybrid,
+                "KernelVersion": self.kernel, "OperatingSystem": self.operating_system, "OSType": "linux",
+                "Architecture": self.arch, "NCPU": self.cpus, "MemTotal": self.mem_total,
+                "DockerRootDir": self.root_dir, "ServerVersion": __version__,
+                "RegistryConfig": {"Mirrors": list(self.mirrors), "InsecureRegistries": list(self.insecure)}}
+
+
+def counts(store: Store) -> Counts:
+    """Containers by status and distinct images in `store` (broken image records are not counted)."""
+    from minidock.errors import MinidockError
+    from minidock.store.containers import ContainerStore
+
+    records = ContainerStore(store.paths).list()
+    running = sum(r.status in ("running", "restarting") for r in records)
+    paused = sum(r.status == "paused" for r in records)
+    ids = set()
+    for rec in store.images.list():
+        with contextlib.suppress(MinidockError, OSError, ValueError):
+            ids.add(store.images.image_id(rec))
+    return Counts(len(records), running, paused, len(records) - running - paused, len(ids))
+
+
+def system_report(store: Store | None = None, cgroup_root: Path = CGROUP_ROOT) -> SystemReport:
+    """`docker info` for this host and the store at $MINIDOCK_ROOT (or `store`)."""
+    from minidock.config import Settings
+    from minidock.engine.lookup import open_store
+
+    store = store or open_store()
+    settings = Settings.load()
+    root = str(store.paths.root.resolve())
+    u = os.uname()
+    return SystemReport(counts(store), backing_fs(root, _read("/proc/self/mountinfo")), cgroup_version(cgroup_root),
+                        u.release, os_name(_read("/etc/os-release")), u.machine, os.cpu_count() or 1,
+                        _memory_total(_read("/proc/meminfo")), root, settings.registry_mirrors,
+                        tuple(dict.fromkeys(("127.0.0.0/8", *settings.insecure_registries))))
