@@ -8,6 +8,7 @@ from typing import Any
 
 from minidock.errors import ManifestError
 from minidock.oci.digest import Digest
+from minidock.oci.manifest import json_object
 
 
 def _strs(v: Any) -> tuple[str, ...]:
@@ -135,12 +136,7 @@ class ImageConfig:
 
     @classmethod
     def from_bytes(cls, data: bytes, what: str = "image config") -> ImageConfig:
-        try:
-            d = json.loads(data)
-        except ValueError as e:
-            raise ManifestError(f"{what}: invalid JSON: {e}") from e
-        if not isinstance(d, dict):
-            raise ManifestError(f"{what}: not a JSON object")
+        d = json_object(data, what)
         rootfs = d.get("rootfs") or {}
         if rootfs.get("type", "layers") != "layers":
             raise ManifestError(f"{what}: unsupported rootfs type {rootfs.get('type')!r}")

@@ -11,7 +11,8 @@ from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
 
 
-def _load(data: bytes, what: str) -> dict[str, Any]:
+def json_object(data: bytes, what: str) -> dict[str, Any]:
+    """The JSON object in `data` (a manifest, index or image config); ManifestError names `what`."""
     try:
         obj = json.loads(data)
     except ValueError as e:
@@ -39,7 +40,7 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes, content_type: str = "", what: str = "manifest") -> Manifest:
-        obj = _load(data, what)
+        obj = json_object(data, what)
         media_type = _check_media_type(obj, content_type, what) or mt.OCI_MANIFEST
         if media_type not in mt.MANIFEST_TYPES:
             raise ManifestError(f"{what}: unsupported manifest type {media_type!r}")
@@ -78,7 +79,7 @@ class Index:
 
     @classmethod
     def from_bytes(cls, data: bytes, content_type: str = "", what: str = "index") -> Index:
-        obj = _load(data, what)
+        obj = json_object(data, what)
         media_type = _check_media_type(obj, content_type, what) or mt.OCI_INDEX
         if media_type not in mt.INDEX_TYPES:
             raise ManifestError(f"{what}: unsupported index type {media_type!r}")
@@ -120,7 +121,7 @@ def kind_of(data: bytes, content_type: str = "") -> str:
         return "index"
     if ctype in mt.MANIFEST_TYPES:
         return "manifest"
-    obj = _load(data, "manifest")
+    obj = json_object(data, "manifest")
     body = str(obj.get("mediaType", ""))
     if body in mt.INDEX_TYPES or (not body and "manifests" in obj):
         return "index"
