@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from minidock.cli.lazy import lazy
 from minidock.errors import UsageError
 
 if TYPE_CHECKING:
+    import typer as typer_types
+
     from minidock.engine import system
 else:
     system = lazy("minidock.engine.system")
@@ -43,7 +45,7 @@ def info_lines(r: system.SystemReport) -> list[str]:
     return lines
 
 
-def register(app: Any) -> None:
+def register(app: typer_types.Typer) -> None:
     """Add `version` and `info` at top level."""
     import typer
 

@@ -100,8 +100,9 @@ class VersionReport:
 def version_report(cgroup_root: Path = CGROUP_ROOT) -> VersionReport:
     """This client's version, Python, kernel and detected cgroup version (no store, no daemon)."""
     u = os.uname()
-    return VersionReport(__version__, ".".join(map(str, sys.version_info[:3])), sys.platform, GOARCH.get(u.machine, u.machine),
-                         u.release, cgroup_version(cgroup_root))
+    python = ".".join(map(str, sys.version_info[:3]))
+    return VersionReport(__version__, python, sys.platform, GOARCH.get(u.machine, u.machine), u.release,
+                         cgroup_version(cgroup_root))
 
 
 @dataclass(frozen=True, slots=True)
