@@ -29,9 +29,12 @@ def register(app: typer_types.Typer) -> None:
     @app.command("push")
     def push(name: str = typer.Argument(..., help="NAME[:TAG]"),
              quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the digest")) -> None:
-        """Upload an image to a registry."""
-        renderer = PushLines(sys.stdout, quiet)
-        result = share.push_image(name, renderer.event)
+        """Upload an image to a registry (a bar per layer on a terminal, plain lines otherwise)."""
+        renderer = push_renderer(sys.stdout, quiet)
+        try:
+            result = share.push_image(name, renderer.event)
+        finally:
+            renderer.close()
         print(result.digest if quiet else f"{result.reference}: digest: {result.digest} size: {result.size}")
 
     @app.command("login")
@@ -156,11 +159,23 @@ def load_lines(results: list[share.LoadResult]) -> list[str]:
     return out
 
 
+def push_renderer(out: TextIO, quiet: bool = False) -> PushLines:
+    """rich bars on a terminal (cli/pushbars.py), plain lines otherwise, nothing with -q (like pull)."""
+    if not quiet and out.isatty():
+        from minidock.cli.pushbars import PushBars
+
+        return PushBars(out)
+    return PushLines(out, quiet)
+
+
 class PushLines:
     """Docker-like push output: one line per blob state change, nothing with -q."""
 
     def __init__(self, out: TextIO, quiet: bool = False) -> None:
         self.out, self.quiet = out, quiet
+
+    def close(self) -> None:
+        return None
 
     def event(self, e: share.PushEvent) -> None:
         line = self.line(e)
