@@ -15,7 +15,6 @@ instructions that only touch the config.
 from __future__ import annotations
 
 import bz2
-import errno
 import io
 import json
 import lzma
@@ -37,6 +36,7 @@ from minidock.oci.manifest import Manifest
 from minidock.store.compression import CHUNK, CompressingWriter, DecompressingReader
 from minidock.store.images import ImageRecord, now_rfc3339
 from minidock.store.layers import apply_layer
+from minidock.store.layertar import add_member, read_xattrs, tar_info
 from minidock.store.store import Store
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
@@ -112,50 +112,8 @@ class _Exporter:
 
     def _entry(self, name: str, path: Path) -> None:
         st = os.lstat(path)
-        ti = tarfile.TarInfo(name)
-        ti.mode, ti.uid, ti.gid, ti.mtime = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_mtime)
-        ti.pax_headers = {f"SCHILY.xattr.{k}": v for k, v in _xattrs(path).items()}
-        mode = st.st_mode
-        if stat.S_ISDIR(mode):
-            ti.type = tarfile.DIRTYPE
-        elif stat.S_ISLNK(mode):
-            ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(path)
-        elif stat.S_ISREG(mode):
-            first = self.inodes.get((st.st_dev, st.st_ino)) if st.st_nlink > 1 else None
-            if first is not None:
-                ti.type, ti.linkname = tarfile.LNKTYPE, first
-            else:
-                self.inodes[(st.st_dev, st.st_ino)] = name
-                ti.size = st.st_size
-                with open(path, "rb") as f:
-                    self.tf.addfile(ti, f)
-                return
-        elif stat.S_ISFIFO(mode):
-            ti.type = tarfile.FIFOTYPE
-        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-            ti.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
-            ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-        else:
-            return  # sockets cannot be stored in a tar
-        self.tf.addfile(ti)
-
-
-def _xattrs(path: Path) -> dict[str, str]:
-    try:
-        names = os.listxattr(path, follow_symlinks=False)
-    except OSError as e:
-        if e.errno in (errno.ENOTSUP, errno.EPERM):
-            return {}
-        raise
-    out = {}
-    for n in names:
-        if n.startswith("trusted.overlay."):
-            continue
-        try:
-            out[n] = os.getxattr(path, n, follow_symlinks=False).decode("utf-8", "surrogateescape")
-        except OSError:
-            continue
-    return out
+        # sockets cannot be stored in a tar: add_member leaves them out
+        add_member(self.tf, tar_info(name, st, read_xattrs(path)), path, st, self.inodes)
 
 
 # ---- import ----------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ def write_layer(upper: Path, out: BinaryIO, compression: str = "gzip",
     return writer.close()
 
 
-def _xattrs(path: str) -> dict[str, bytes]:
+def read_xattrs(path: str | Path) -> dict[str, bytes]:
+    """The extended attributes of `path` (not followed if a symlink), sorted by name; {} where unsupported."""
     try:
         names = os.listxattr(path, follow_symlinks=False)
     except OSError as e:
@@ -69,14 +70,7 @@ class _Walker:
                 self.walk(child)
 
     def _info(self, name: str, st: os.stat_result, xattrs: dict[str, bytes]) -> tarfile.TarInfo:
-        ti = tarfile.TarInfo(name)
-        ti.mode = stat.S_IMODE(st.st_mode)
-        ti.uid, ti.gid, ti.uname, ti.gname = st.st_uid, st.st_gid, "", ""
-        t = int(st.st_mtime)
-        ti.mtime = min(t, self.mtime) if self.mtime is not None else t
-        ti.pax_headers = {"SCHILY.xattr." + k: v.decode("utf-8", "surrogateescape")
-                          for k, v in xattrs.items() if not k.startswith("trusted.overlay.")}
-        return ti
+        return tar_info(name, st, xattrs, self.mtime)
 
     def _entry(self, name: str, path: str, st: os.stat_result) -> None:
         mode = st.st_mode
@@ -86,40 +80,59 @@ class _Walker:
             return
         if stat.S_ISSOCK(mode):
             return  # sockets cannot be stored in a tar (Docker skips them too)
-        xattrs = _xattrs(path)
-        ti = self._info(name, st, xattrs)
-        if stat.S_ISDIR(mode):
-            ti.type = tarfile.DIRTYPE
-            self.tf.addfile(ti)
-            if xattrs.get(_OPAQUE_XATTR) == b"y":
-                self.tf.addfile(self._info(f"{name}/{_OPAQUE}", st, {}))
-        elif stat.S_ISREG(mode):
-            self._regular(ti, path, st)
-        elif stat.S_ISLNK(mode):
-            ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(path)
-            self.tf.addfile(ti)
-        elif stat.S_ISFIFO(mode):
-            ti.type = tarfile.FIFOTYPE
-            self.tf.addfile(ti)
-        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-            ti.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
-            ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-            self.tf.addfile(ti)
-        else:
+        xattrs = read_xattrs(path)
+        if not add_member(self.tf, self._info(name, st, xattrs), path, st, self.inodes):
             raise ArchiveError(f"write layer: {name!r}: unsupported file type {stat.S_IFMT(mode):o}")
+        if stat.S_ISDIR(mode) and xattrs.get(_OPAQUE_XATTR) == b"y":
+            self.tf.addfile(self._info(f"{name}/{_OPAQUE}", st, {}))
 
-    def _regular(self, ti: tarfile.TarInfo, path: str, st: os.stat_result) -> None:
+
+def tar_info(name: str, st: os.stat_result, xattrs: dict[str, bytes], mtime: int | None = None) -> tarfile.TarInfo:
+    """The tar header of `name` from its lstat: numeric owner, no user/group names, mtime clamped to `mtime`.
+
+    xattrs become SCHILY.xattr PAX records, overlayfs' own (trusted.overlay.*) left out.
+    """
+    ti = tarfile.TarInfo(name)
+    ti.mode = stat.S_IMODE(st.st_mode)
+    ti.uid, ti.gid, ti.uname, ti.gname = st.st_uid, st.st_gid, "", ""
+    t = int(st.st_mtime)
+    ti.mtime = min(t, mtime) if mtime is not None else t
+    ti.pax_headers = {"SCHILY.xattr." + k: v.decode("utf-8", "surrogateescape")
+                      for k, v in xattrs.items() if not k.startswith("trusted.overlay.")}
+    return ti
+
+
+def add_member(tf: tarfile.TarFile, ti: tarfile.TarInfo, path: str | Path, st: os.stat_result,
+               inodes: dict[tuple[int, int], str]) -> bool:
+    """Add the directory, file, symlink, fifo or device at `path` under header `ti`; False for other types.
+
+    A regular file whose inode `inodes` already names becomes a hard link to that first path.
+    """
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
         key = (st.st_dev, st.st_ino)
-        if st.st_nlink > 1:
-            first = self.inodes.get(key)
-            if first is not None:
-                ti.type, ti.linkname = tarfile.LNKTYPE, first
-                self.tf.addfile(ti)
-                return
-            self.inodes[key] = ti.name
-        ti.size = st.st_size
-        with open(path, "rb") as f:
-            self.tf.addfile(ti, f)
+        first = inodes.get(key) if st.st_nlink > 1 else None
+        if first is None:
+            if st.st_nlink > 1:
+                inodes[key] = ti.name
+            ti.size = st.st_size
+            with open(path, "rb") as f:
+                tf.addfile(ti, f)
+            return True
+        ti.type, ti.linkname = tarfile.LNKTYPE, first
+    elif stat.S_ISDIR(mode):
+        ti.type = tarfile.DIRTYPE
+    elif stat.S_ISLNK(mode):
+        ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(path)
+    elif stat.S_ISFIFO(mode):
+        ti.type = tarfile.FIFOTYPE
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        ti.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
+        ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    else:
+        return False
+    tf.addfile(ti)
+    return True
 
 
 def _whiteout_name(name: str) -> str:
