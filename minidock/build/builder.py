@@ -21,7 +21,7 @@ from minidock.build.context import ContextTree
 from minidock.build.events import BuildFinished, BuildNote, Progress, StepDone, StepStarted, no_progress
 from minidock.build.expand import ExpandError
 from minidock.build.instructions import Dockerfile, Instruction, Stage, parse_dockerfile
-from minidock.build.session import Session
+from minidock.build.session import Secret, Session
 from minidock.build.stages import StageBuilder, StageRefs
 from minidock.build.state import StageState, rfc3339, write_image
 from minidock.build.steps import RunFailedError
@@ -50,6 +50,7 @@ class BuildOptions:
     no_cache: bool = False
     platform: str = ""
     source_date_epoch: int | None = None
+    secrets: tuple[Secret, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,8 @@ class _Run:
         context = ContextTree.open(options.context, options.dockerfile)
         self.session = Session(store=store, cache=BuildCache(store, enabled=not options.no_cache),
                                context=context, progress=progress, escape=df.escape,
-                               epoch=options.source_date_epoch, build_args=dict(options.build_args))
+                               epoch=options.source_date_epoch, build_args=dict(options.build_args),
+                               secrets={x.id: x for x in options.secrets})
         self.refs = StageRefs(df, options.platform, self.session)
         self.stages = StageBuilder(self.session, self.refs, pull, self.step)
         self.total = sum(1 + len(df.stages[i].instructions) for i in self.refs.needed(options.target))

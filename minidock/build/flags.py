@@ -106,6 +106,8 @@ def parse_mount(spec: str) -> Mount:
             if key in ("rw", "readwrite"):
                 readonly = not readonly
             continue
+        if not has_value and key == "required":  # BuildKit: a bare `required` means required=true
+            value, has_value = "true", "="
         if not has_value:
             raise FlagError(f"invalid mount field {item}: expected key=value")
         canonical = {"dst": "target", "destination": "target", "src": "source"}.get(key, key)

@@ -27,6 +27,7 @@ from minidock.oci.runtimespec import (
     DEFAULT_CAPS,
     Capabilities,
     Linux,
+    Mount,
     Process,
     Root,
     Spec,
@@ -52,13 +53,14 @@ class Layer:
 
 @dataclass(frozen=True, slots=True)
 class RunRequest:
-    """What a RUN step executes, as whom, where and with which network (none or host)."""
+    """What a RUN step executes, as whom, where, with which network (none or host) and extra mounts."""
 
     args: tuple[str, ...]
     env: tuple[str, ...]
     cwd: str = "/"
     user: str = ""
     network: str = "none"
+    mounts: tuple[Mount, ...] = ()
 
 
 def new_layer(store: Store, parent: Digest | None) -> str:
@@ -99,8 +101,8 @@ def run_spec(store: Store, key: str, req: RunRequest, root: Path) -> Spec:
     process = Process(args=req.args, env=req.env, cwd=req.cwd or "/", user=User(name=req.user),
                       capabilities=Capabilities.of(DEFAULT_CAPS, 0))
     linux = Linux(namespaces=namespaces_for("host" if req.network == "host" else "none"))
-    return Spec(process=process, root=Root(str(root)), hostname=HOSTNAME, mounts=default_mounts(),
-                linux=linux, rootfs_mounts=store.snapshots.mounts(key))
+    return Spec(process=process, root=Root(str(root)), hostname=HOSTNAME,
+                mounts=(*default_mounts(), *req.mounts), linux=linux, rootfs_mounts=store.snapshots.mounts(key))
 
 
 def run_in(store: Store, key: str, req: RunRequest, output: Callable[[bytes], None]) -> int:

@@ -122,6 +122,24 @@ class LayeredFS:
                 break
         return sorted(names)
 
+    def dirs_of(self, path: str) -> list[str]:
+        """Host directories that make up directory `path` in the view, top-most first (overlay lowers).
+
+        A layer whose copy of the directory (or of a parent) is a whiteout or a non-directory hides the
+        layers below; an opaque directory (or parent) is the last one that counts."""
+        hit = self.resolve(path)
+        if hit is None or not stat.S_ISDIR(hit[2].st_mode):
+            return []
+        parts = split(hit[0])
+        out: list[str] = []
+        for d in self.dirs:
+            present, last = _dir_state(d, parts)
+            if present:
+                out.append(os.path.join(d, *parts))
+            if last:
+                break
+        return out
+
     def read_text(self, path: str) -> str:
         """The text of a file in the view ("" when missing)."""
         hit = self.resolve(path)
@@ -129,6 +147,22 @@ class LayeredFS:
             return ""
         with open(hit[1], encoding="utf-8", errors="replace") as f:
             return f.read()
+
+
+def _dir_state(layer: str, parts: list[str]) -> tuple[bool, bool]:
+    """(holds directory `parts`, hides the layers below) for one layer: a whiteout or non-directory on
+    the way hides what is below, so does an opaque directory (or parent)."""
+    cur, opaque = layer, False
+    for part in parts:
+        cur = os.path.join(cur, part)
+        try:
+            st = os.lstat(cur)
+        except (FileNotFoundError, NotADirectoryError):
+            return False, opaque
+        if not stat.S_ISDIR(st.st_mode):
+            return False, True
+        opaque = opaque or _is_opaque(cur)
+    return True, opaque
 
 
 def copy_up_parents(view: LayeredFS, upper: Path, path: str) -> Path:

@@ -8,9 +8,11 @@ is one (its layer and its creation time, so a fully cached rebuild yields the sa
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from minidock.build.cache import BuildCache, CacheEntry, step_key
 from minidock.build.context import ContextTree, Tree
@@ -19,6 +21,7 @@ from minidock.build.expand import expand_word
 from minidock.build.layer import Layer
 from minidock.build.rootfs import LayeredFS
 from minidock.build.state import StageState, rfc3339
+from minidock.errors import BuildError
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import History
 from minidock.store.store import Store
@@ -29,6 +32,27 @@ SourceResolver = Callable[[str], tuple[Tree, str]]
 
 def _no_sources(name: str) -> tuple[Tree, str]:
     raise LookupError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A build secret (`--secret id=X,src=FILE|env=VAR`): where its value is read from, when a RUN mounts it."""
+
+    id: str
+    src: str = ""
+    env: str = ""
+
+    def read(self) -> bytes:
+        """The secret's value (never stored, logged or keyed)."""
+        if self.env:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise BuildError(f"secret {self.id}: environment variable {self.env} is not set")
+            return value.encode()
+        try:
+            return Path(self.src).read_bytes()
+        except OSError as e:
+            raise BuildError(f"secret {self.id}: cannot read {self.src}: {e.strerror}") from e
 
 
 @dataclass(slots=True)
@@ -48,6 +72,8 @@ class Session:
     source_for: SourceResolver = _no_sources
     run_platform_error: str = ""
     number: int = 0
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    resolv_conf: Path = Path("/etc/resolv.conf")
 
     def now(self) -> str:
         """The creation time of a new history entry (SOURCE_DATE_EPOCH when set)."""

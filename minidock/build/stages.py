@@ -16,7 +16,7 @@ from minidock.build import steps
 from minidock.build.cache import step_key
 from minidock.build.context import LayerTree, Tree
 from minidock.build.expand import expand_word
-from minidock.build.instructions import Copy, Dockerfile, Instruction, Stage, parse_dockerfile
+from minidock.build.instructions import Copy, Dockerfile, Instruction, Run, Stage, parse_dockerfile
 from minidock.build.session import Session, view_of
 from minidock.build.state import DEFAULT_SHELL, StageState, base_state, scratch_state
 from minidock.errors import BuildError, DockerfileError, ImageNotFoundError, ManifestError
@@ -79,8 +79,11 @@ class StageRefs:
         if base is not None:
             deps.add(base)
         for inst in stage.instructions:
-            if isinstance(inst, Copy) and inst.from_:
-                idx = self.index_of(expand_word(inst.from_, self.env, self.df.escape), stage.index)
+            names = [inst.from_] if isinstance(inst, Copy) and inst.from_ else []
+            if isinstance(inst, Run):  # RUN --mount=type=bind,from=stage
+                names += [m.from_ for m in inst.mounts if m.from_]
+            for name in names:
+                idx = self.index_of(expand_word(name, self.env, self.df.escape), stage.index)
                 if idx is not None:
                     deps.add(idx)
         return deps

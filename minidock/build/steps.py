@@ -2,8 +2,8 @@
 
 `execute(session, state, inst)` applies the instruction to the stage and records it (cache key,
 layer, history) through `record_step`; it returns True when the cache provided the result.
-A RUN whose command exits non-zero raises `RunFailedError` (carrying the exit code); the builder
-names the step in the message.
+RUN is the runstep module's: a command that exits non-zero raises `RunFailedError` (carrying the
+exit code); the builder names the step in the message.
 """
 
 from __future__ import annotations
@@ -11,29 +11,23 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 
-from minidock.build import copystep, heredoc
-from minidock.build.events import StepOutput
+from minidock.build import copystep, runstep
 from minidock.build.instructions import Add, Arg, Copy, Instruction, Run, Workdir
-from minidock.build.layer import Layer, RunRequest, commit_layer, discard, new_layer, run_in
+from minidock.build.layer import Layer, commit_layer, discard, new_layer
 from minidock.build.meta import META_TYPES, apply_meta
 from minidock.build.rootfs import copy_up_parents
+from minidock.build.runstep import RunFailedError, run_argv
 from minidock.build.session import Session, record_step, view_of
-from minidock.build.state import PROXY_ARGS, StageState
+from minidock.build.state import StageState
 from minidock.errors import BuildError
 
-
-class RunFailedError(BuildError):
-    """A RUN command exited non-zero; `code` is its exit status."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"exit code {code}")
-        self.code = code
+__all__ = ["RunFailedError", "execute", "run_argv"]
 
 
 def execute(s: Session, state: StageState, inst: Instruction) -> bool:
     """Apply and record one instruction; True when it came from the cache."""
     if isinstance(inst, Run):
-        return _run(s, state, inst)
+        return runstep.run(s, state, inst)
     if isinstance(inst, Copy | Add):
         return copystep.copy(s, state, inst)
     if isinstance(inst, Workdir):
@@ -89,41 +83,3 @@ def _workdir(s: Session, state: StageState, inst: Workdir) -> bool:
                 discard(s.store, key)
                 raise
     return record_step(s, state, ["WORKDIR", wd], f"WORKDIR {wd}", make)
-
-
-def run_argv(state: StageState, inst: Run) -> tuple[str, ...]:
-    """The argv of a RUN: exec form as written; shell form (with heredoc bodies) through SHELL."""
-    if inst.json:
-        return inst.cmd
-    text = " ".join(inst.cmd)
-    docs = inst.heredocs
-    if len(docs) == 1 and heredoc.parse_marker(text.strip()) is not None:
-        return (*state.shell, docs[0].content)  # `RUN <<EOF`: the body is the script
-    text += "".join(f"\n{d.content}{d.name}" for d in docs)
-    return (*state.shell, text)
-
-
-def _run(s: Session, state: StageState, inst: Run) -> bool:
-    argv = run_argv(state, inst)
-    args = state.visible_args()
-    prefix = f"|{len(args)} " + " ".join(f"{k}={v}" for k, v in args) + " " if args else ""
-    created_by = f"RUN {prefix}{' '.join(argv)} # buildkit"
-    network = "host" if inst.network == "host" else "none"
-    proxies = [f"{k}={v}" for k, v in s.build_args.items() if k in PROXY_ARGS and k not in state.args]
-    req = RunRequest(args=argv, env=(*state.run_env(), *proxies), cwd=state.cc.working_dir or "/",
-                     user=state.cc.user, network=network)
-    number = s.number
-
-    def make() -> Layer:
-        if s.run_platform_error:
-            raise BuildError(s.run_platform_error)
-        key = new_layer(s.store, state.chain)
-        try:
-            code = run_in(s.store, key, req, lambda data: s.progress(StepOutput(number, data)))
-            if code != 0:
-                raise RunFailedError(code)
-            return commit_layer(s.store, key, state.chain, s.epoch)
-        except BaseException:
-            discard(s.store, key)
-            raise
-    return record_step(s, state, ["RUN", created_by, network, state.cc.user], created_by, make)
