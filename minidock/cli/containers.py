@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from minidock.cli.render import table
+from minidock.cli.render import table, table_lines
 from minidock.errors import MinidockError, NotFoundError
 
 
@@ -116,12 +116,23 @@ def _size(n: float) -> str:
     return f"{n}B"
 
 
-def stats_cmd(names: list[str]) -> None:
+def stats_lines(rows: list[Any]) -> list[str]:
+    """The `docker stats` table of StatsRows."""
+    return table_lines(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
+                       [[s.id[:12], s.name, f"{s.cpu_percent:.2f}%", f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
+                         f"{s.mem_percent:.2f}%", str(s.pids)] for s in rows])
+
+
+def stats_cmd(names: list[str], no_stream: bool = True) -> None:
+    """One table with --no-stream; else a table a second until Ctrl-C (cli/watch.py)."""
     from minidock.engine import info
 
-    table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
-           [[s.id[:12], s.name, f"{s.cpu_percent:.2f}%", f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
-             f"{s.mem_percent:.2f}%", str(s.pids)] for s in info.stats(names)])
+    if not no_stream:
+        from minidock.cli.watch import stream_stats
+
+        stream_stats(names, sys.stdout)
+        return
+    print("\n".join(stats_lines(info.stats(names))))
 
 
 def exec_cmd(name: str, cmd: list[str], flags: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from minidock.cli import containers as c
 from minidock.cli.groups import sub_app
 
 TOP_LEVEL = ("ps", "logs", "start", "stop", "kill", "restart", "rm", "pause", "unpause", "top", "stats", "wait",
-             "exec")
+             "exec", "attach")
 
 
 def _commands() -> dict[str, Any]:
@@ -40,9 +40,9 @@ def _reading_commands() -> dict[str, Any]:
         c.top_cmd(name)
 
     def stats(containers: list[str] = maybe_names,
-              no_stream: bool = typer.Option(True, "--no-stream", help="one sample (always)")) -> None:
-        """Display resource usage (CPU %, memory, pids) of containers."""
-        c.stats_cmd(containers or [])
+              no_stream: bool = typer.Option(False, "--no-stream", help="one sample, then exit")) -> None:
+        """Display resource usage (CPU %, memory, pids) of containers, refreshed every second until Ctrl-C."""
+        c.stats_cmd(containers or [], no_stream)
 
     def wait(containers: list[str] = names) -> None:
         """Block until containers stop, then print their exit codes."""
@@ -50,7 +50,22 @@ def _reading_commands() -> dict[str, Any]:
         for n in containers:
             print(lifecycle.wait(n))
 
-    return {"ps": ps, "logs": logs, "top": top, "stats": stats, "wait": wait}
+    return {"ps": ps, "logs": logs, "top": top, "stats": stats, "wait": wait, "attach": _attach_command()}
+
+
+def _attach_command() -> Any:
+    import typer
+
+    def attach(name: str = typer.Argument("", help="CONTAINER", show_default=False),
+               sig_proxy: str = typer.Option("true", "--sig-proxy", is_flag=False, flag_value="true",
+                                             help="forward SIGINT/SIGTERM to the container (true|false)")) -> None:
+        """Stream a running container's output until it exits, then exit with its code.
+
+        Output only: the container's stdin is not attached (use `exec -it` for a shell)."""
+        from minidock.cli.watch import attach_cmd, parse_sig_proxy
+        proxy, name = parse_sig_proxy(sig_proxy, name)
+        raise typer.Exit(attach_cmd(name, proxy))
+    return attach
 
 
 def _state_commands() -> dict[str, Any]:

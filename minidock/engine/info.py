@@ -14,15 +14,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minidock.engine import lifecycle
 from minidock.engine.humanize import human_duration
 from minidock.engine.lifecycle import ACTIVE, cgroup_of, open_records, spec_of
 from minidock.engine.logs import LogEntry, follow, read_entries
 from minidock.errors import ConflictError, MinidockError, NotFoundError
-from minidock.store.containers import ContainerRecord
+from minidock.store.containers import ContainerRecord, ContainerStore
 from minidock.store.store import Store
+
+if TYPE_CHECKING:
+    from minidock.runtime.cgroups import Cgroup, CgroupStats
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -185,17 +188,36 @@ def stats(refs: list[str], store: Store | None = None, interval: float = 0.5) ->
     """CPU % (two samples `interval` apart), memory usage/limit, pids of running containers."""
     _, records = open_records(store)
     recs = [records.get(x) for x in refs] if refs else [r for r in records.list() if r.status in ("running", "paused")]
-    groups = {r.id: cgroup_of(records, r.id) for r in recs}
-    first = {cid: g.stats().cpu_usage_ns for cid, g in groups.items()}
+    groups = {r.id: _group_or_none(records, r.id) for r in recs}
+    first = {cid: _sample(g).cpu_usage_ns for cid, g in groups.items()}
     t0 = time.monotonic()
     time.sleep(interval)
     wall = (time.monotonic() - t0) * 1e9
     out = []
     for r in recs:
-        s = groups[r.id].stats()
+        s = _sample(groups[r.id])
         cpu = max(0.0, (s.cpu_usage_ns - first[r.id]) * 100.0 / wall) if wall else 0.0
         out.append(StatsRow(r.id, r.name, cpu, s.memory_usage, s.memory_limit or _host_memory(), s.pids_current))
     return out
+
+
+def _group_or_none(records: ContainerStore, cid: str) -> Cgroup | None:
+    """The container's cgroup; None once it stopped (its row shows zeros, as Docker's does)."""
+    try:
+        return cgroup_of(records, cid)
+    except NotFoundError:
+        return None
+
+
+def _sample(group: Cgroup | None) -> CgroupStats:
+    from minidock.runtime.cgroups import CgroupStats
+
+    if group is None:
+        return CgroupStats(0, 0, None, 0, None, 0)
+    try:
+        return group.stats()
+    except (MinidockError, OSError):  # why: removed between two samples (the container stopped)
+        return CgroupStats(0, 0, None, 0, None, 0)
 
 
 def container_logs(ref: str, follow_: bool = False, tail: int = -1, store: Store | None = None) -> Iterator[LogEntry]:
@@ -214,6 +236,18 @@ def _running(store: Store | None, cid: str) -> bool:
         return open_records(store)[1].get(cid).status in ACTIVE
     except NotFoundError:
         return False
+
+
+def attach(ref: str, store: Store | None = None) -> tuple[str, Iterator[LogEntry]]:
+    """`attach`: a running container's id and its output from now on (the log followed from its
+    current end) until it stops; then `lifecycle.wait` has the exit code. Output only: no stdin."""
+    _, records = open_records(store)
+    rec = records.get(ref)
+    if rec.status not in ACTIVE:
+        raise ConflictError(f"attach {ref}: you cannot attach to a stopped container, start it first")
+    path = records.dir(rec.id) / "log"
+    size = path.stat().st_size if path.exists() else 0
+    return rec.id, follow(path, lambda: _running(store, rec.id), start=size)
 
 
 def start_attached(ref: str, store: Store | None = None) -> Iterator[LogEntry]:
