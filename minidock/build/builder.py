@@ -4,13 +4,15 @@ Lifecycle of `build(store, options, progress, pull)`: parse the Dockerfile, chec
 the stages the target needs, then build each: FROM (an image from the store, pulled when missing
 through `pull`; `scratch`; or an earlier stage) with the base's ONBUILD triggers, then every
 instruction through `steps.execute` (cached or made). The target's config and manifest are stored
-and recorded under the tags as the very last act, so a failure leaves no tag, no image record and
-no active snapshot (each layer step removes its own on failure). Cache entries of the steps that
+and recorded under the tags (untagged: as `<none>@<manifest digest>`, the loader's convention) as
+the very last act, so a failure leaves no tag, no image record and no active snapshot (each layer
+step removes its own on failure). Cache entries of the steps that
 succeeded are kept, as Docker does, so a retry resumes where it failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,7 +27,7 @@ from minidock.build.session import Secret, Session
 from minidock.build.stages import StageBuilder, StageRefs
 from minidock.build.state import StageState, rfc3339, write_image
 from minidock.build.steps import RunFailedError
-from minidock.errors import BuildError, DockerfileError, MinidockError, UsageError
+from minidock.errors import BuildError, DockerfileError, ImageNotFoundError, MinidockError, UsageError
 from minidock.image.reference import Reference
 from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest
@@ -34,6 +36,7 @@ from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
 Puller = Callable[[Reference, Platform | None], None]
+UNTAGGED = "<none>@"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +120,27 @@ def _finish(store: Store, options: BuildOptions, state: StageState, names: tuple
         created = state.config.history[-1].created if state.config.history else rfc3339(time.time())
     state.config = replace(state.config, created=created)
     manifest, config_digest = write_image(store, state, created)
+    record_image(store, manifest, names, created)
+    return BuildResult(config_digest, manifest, names, state.config)
+
+
+def untagged_name(manifest: Digest) -> str:
+    """The record name of an image built or loaded without a tag (the loader's convention)."""
+    return f"{UNTAGGED}{manifest}"
+
+
+def record_image(store: Store, manifest: Descriptor, names: tuple[str, ...], created: str) -> None:
+    """Name the built image: its tags (dropping an untagged placeholder), else `<none>@<manifest digest>`
+    unless some record already names that manifest (so it can be run by id and listed as <none>)."""
+    placeholder = untagged_name(manifest.digest)
     for name in names:
         store.images.put(ImageRecord(name=name, target=manifest, created=created))
-    return BuildResult(config_digest, manifest, names, state.config)
+    if names:
+        if store.images.find(placeholder) is not None:
+            with contextlib.suppress(ImageNotFoundError):
+                store.images.remove(placeholder)
+    elif not any(r.target.digest == manifest.digest for r in store.images.list()):
+        store.images.put(ImageRecord(name=placeholder, target=manifest, created=created))
 
 
 def _warn_unused(s: Session, options: BuildOptions, progress: Progress) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,22 @@ class BuildCache:
             if len(current) > MAX_ENTRIES:
                 current = dict(list(current.items())[-MAX_ENTRIES:])
             atomic_write_json(self.path, {"version": VERSION, "entries": current})
+
+    def prune(self, keep: Callable[[CacheEntry], bool]) -> int:
+        """Drop every entry `keep` rejects (damaged ones too); returns how many went."""
+        with locked(self.store.paths.lock("build-cache")):
+            current = self._load()
+            kept: dict[str, Any] = {}
+            for key, raw in current.items():
+                try:
+                    entry = CacheEntry.from_json(raw)
+                except Exception:  # noqa: BLE001 - a damaged entry is dropped
+                    continue
+                if keep(entry):
+                    kept[key] = raw
+            if len(kept) != len(current):
+                atomic_write_json(self.path, {"version": VERSION, "entries": kept})
+        return len(current) - len(kept)
 
     def referenced(self) -> tuple[set[Digest], set[Digest]]:
         """(layer blobs, chain ids) the cache points at (for a gc that wants to keep them)."""

@@ -177,16 +177,11 @@ def _own(path: Path, p: Planned) -> None:
 
 
 def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
-    """The cache directory, locked as `sharing` says (private and busy: a throw-away directory)."""
+    """The cache directory, locked as `sharing` says (private and busy: a throw-away directory).
+
+    The lock comes first, then the directory is made if missing (a prune holds the lock exclusively)."""
     path = Path(p.sources[0])
-    if not path.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".new-"))
-        _own(tmp, p)
-        try:
-            tmp.rename(path)
-        except OSError:  # another build made it first
-            tmp.rmdir()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     stack.callback(os.close, fd)
     if p.sharing == "private":
@@ -195,9 +190,16 @@ def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
         except BlockingIOError:
             work.mkdir()
             _own(work, p)
-            path = work
+            return Mount(p.target, "bind", str(work), ("rbind", "ro" if p.readonly else "rw"))
     else:
         fcntl.flock(fd, fcntl.LOCK_EX if p.sharing == "locked" else fcntl.LOCK_SH)
+    if not path.is_dir():
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".new-"))
+        _own(tmp, p)
+        try:
+            tmp.rename(path)
+        except OSError:  # another build made it first
+            tmp.rmdir()
     return Mount(p.target, "bind", str(path), ("rbind", "ro" if p.readonly else "rw"))
 
 
@@ -231,3 +233,27 @@ def _secret_mount(p: Planned, stack: contextlib.ExitStack) -> Mount:
         f.write(p.secret.read())
     _own(path, p)
     return Mount(p.target, "bind", str(path), ("rbind", "ro"))
+
+
+def remove_cache_mounts(root: Path) -> tuple[int, int]:
+    """Delete the cache mount directories of the store at `root` no build is using; (count, bytes)."""
+    from minidock.store.snapshots import tree_size
+
+    base = root / "build-mounts" / "cache"
+    count = freed = 0
+    for d in sorted(base.iterdir()) if base.is_dir() else []:
+        if not d.is_dir() or d.name.startswith("."):
+            continue
+        fd = os.open(f"{d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # a RUN has it mounted
+        try:
+            freed += tree_size(d)
+            shutil.rmtree(d)  # the lock file stays: a build may be waiting on it
+            count += 1
+        finally:
+            os.close(fd)
+    return count, freed

@@ -1,4 +1,5 @@
-"""`minidock build`, `history` and `commit`: flags in, one engine call, Docker-like output."""
+"""`minidock build`, `history`, `commit`, `builder prune` and `system prune`: flags in, one engine call,
+Docker-like output."""
 
 from __future__ import annotations
 
@@ -75,6 +76,58 @@ def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
               *([short(r), ago(r.created), by(r.created_by), human_size(r.size), r.comment] for r in rows)])
 
 
+def builder_prune_cmd(all_: bool) -> None:
+    from minidock.engine import build as eng
+
+    r = eng.prune_build_cache(all_)
+    for sid in r.gc.snapshots:
+        print(f"Deleted build cache layer: {sid[:12]}")
+    print(f"Deleted {r.entries} build cache entries, {r.mounts} cache mounts")
+    print(f"Total reclaimed space: {human_size(r.reclaimed)}")
+
+
+def system_prune_cmd() -> None:
+    from minidock.engine import build as eng
+
+    r = eng.system_prune()
+    for title, items in (("Deleted Containers:", r.containers), ("Deleted Images:", [str(d) for d in r.images])):
+        if items:
+            print(title, *items, sep="\n")
+            print()
+    print(f"Deleted {r.cache.entries} build cache entries, {len(r.cache.gc.snapshots)} layers")
+    print(f"Total reclaimed space: {human_size(r.cache.reclaimed)}")
+
+
+def _group(app: typer_types.Typer, name: str, text: str) -> typer_types.Typer:
+    """The sub-app `name` (another module may have added it already: share it)."""
+    import typer
+
+    for g in app.registered_groups:
+        if g.name == name and g.typer_instance is not None:
+            return g.typer_instance
+    sub = typer.Typer(no_args_is_help=True, help=text)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def _register_prune(app: typer_types.Typer) -> None:
+    """`builder prune` and `system prune`."""
+    import typer
+
+    force = typer.Option(False, "-f", "--force", help="do not prompt (never prompts)")
+    every = typer.Option(False, "-a", "--all", help="all cache entries and cache mounts")
+
+    def builder_prune(f: bool = force, all_: bool = every) -> None:
+        """Remove build cache entries (and their layers) no image uses."""
+        builder_prune_cmd(all_)
+
+    def system_prune(f: bool = force) -> None:
+        """Remove stopped containers, dangling images and unused build cache."""
+        system_prune_cmd()
+    _group(app, "builder", "Manage builds").command("prune")(builder_prune)
+    _group(app, "system", "Manage minidock").command("prune")(system_prune)
+
+
 def register(app: typer_types.Typer) -> None:
     """Add `build`, `history` and `commit` to the typer app."""
     import typer
@@ -82,6 +135,8 @@ def register(app: typer_types.Typer) -> None:
     tags = typer.Option([], "-t", "--tag", help="name:tag (repeatable)")
     args = typer.Option([], "--build-arg", help="KEY=VALUE (repeatable)")
     labels = typer.Option([], "--label", help="KEY=VALUE (repeatable)")
+    secrets = typer.Option([], "--secret", help="id=ID,src=FILE or id=ID,env=VAR (repeatable): "
+                           "RUN --mount=type=secret,id=ID shows it at /run/secrets/ID")
 
     @app.command("build")
     def build(context: str = typer.Argument(..., help="the build context directory"), *,
@@ -92,14 +147,18 @@ def register(app: typer_types.Typer) -> None:
               no_cache: bool = typer.Option(False, "--no-cache", help="do not use the build cache"),
               quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the image id"),
               platform: str = typer.Option("", "--platform", help="os/arch (only the host's can RUN)"),
+              secret: list[str] = secrets,
               verify: bool = typer.Option(False, "--verify-reproducible", help="build twice and compare")) -> None:
-        """Build an image from a Dockerfile."""
+        """Build an image from a Dockerfile.
+
+        RUN --network=default means none: builds have no bridge (use --network=host for the host's)."""
         from minidock.engine import build as eng
 
         text = sys.stdin.read() if file == "-" else None
         req = eng.BuildRequest(context=context, file="" if file == "-" else file, dockerfile_text=text,
                                tags=tuple(tag), build_args=tuple(build_arg), labels=tuple(label), target=target,
-                               no_cache=no_cache, platform=platform, verify_reproducible=verify)
+                               no_cache=no_cache, platform=platform, verify_reproducible=verify,
+                               secrets=tuple(secret))
         build_cmd(req, quiet)
 
     @app.command("history")
@@ -118,3 +177,5 @@ def register(app: typer_types.Typer) -> None:
         from minidock.engine import build as eng
 
         print(eng.commit_container(container, repository, comment=message, author=author))
+
+    _register_prune(app)

@@ -5,6 +5,7 @@ environment, wires pulling of missing base images, and with `--verify-reproducib
 second time without the cache and compares the manifest digests. `image_history()` lists an
 image's history newest first as `docker history` does; `commit_container()` turns a container's
 upper dir into a new layer on its image (the builder's layer code), unpacked as a snapshot.
+`prune_build_cache()` (`builder prune`) and `system_prune()` remove what builds and runs left.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from minidock.build.events import (
     StepStarted,
     no_progress,
 )
+from minidock.build.session import Secret
 from minidock.build.state import rfc3339, write_image
 from minidock.config import Settings
 from minidock.engine.lookup import load_image, open_store
@@ -37,14 +39,15 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import History
 from minidock.paths import Paths
 from minidock.store.containers import ContainerStore
-from minidock.store.gc import lease
+from minidock.store.gc import GcResult, lease
 from minidock.store.images import ImageRecord
 from minidock.store.layers import apply_layer, write_layer
 from minidock.store.store import Store
 
-__all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "HistoryRow", "StepDone",
-           "StepOutput", "StepStarted", "build_image", "commit_container", "familiar_name",
-           "image_history"]
+__all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport",
+           "HistoryRow", "Secret", "StepDone", "StepOutput", "StepStarted", "SystemPruneReport", "build_image",
+           "commit_container", "familiar_name", "image_history", "parse_secret", "prune_build_cache",
+           "system_prune"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,7 @@ class BuildRequest:
     no_cache: bool = False
     platform: str = ""
     verify_reproducible: bool = False
+    secrets: tuple[str, ...] = ()
 
 
 def familiar_name(name: str) -> str:
@@ -91,6 +95,28 @@ def _epoch(env: dict[str, str]) -> int | None:
     return int(text)
 
 
+def parse_secret(spec: str, env: dict[str, str]) -> Secret:
+    """`id=X,src=FILE` (or `source=`), `id=X,env=VAR`, or `id=X` alone (env var X, else file X) as buildx."""
+    fields: dict[str, str] = {}
+    for item in spec.split(","):
+        key, eq, value = item.strip().partition("=")
+        if not eq or key not in ("id", "src", "source", "env", "type"):
+            raise UsageError(f"invalid --secret {spec!r}: want id=ID,src=FILE or id=ID,env=VAR")
+        fields[key] = value
+    secret_id = fields.get("id", "")
+    src = fields.get("src") or fields.get("source", "")
+    if not secret_id:
+        raise UsageError(f"invalid --secret {spec!r}: an id is required")
+    if fields.get("env"):
+        return Secret(secret_id, env=fields["env"])
+    if not src and secret_id in env:
+        return Secret(secret_id, env=secret_id)
+    src = src or secret_id
+    if not Path(src).is_file():
+        raise UsageError(f"secret {secret_id}: {src}: no such file")
+    return Secret(secret_id, src=str(Path(src).resolve()))
+
+
 def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
     """The builder's options for a request (paths resolved, args and labels parsed)."""
     context = Path(req.context)
@@ -98,7 +124,8 @@ def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
     return BuildOptions(context=context, dockerfile=dockerfile, dockerfile_text=req.dockerfile_text,
                         tags=req.tags, build_args=_pairs(req.build_args, "--build-arg", env),
                         labels=_pairs(req.labels, "--label", None), target=req.target, no_cache=req.no_cache,
-                        platform=req.platform, source_date_epoch=_epoch(env))
+                        platform=req.platform, source_date_epoch=_epoch(env),
+                        secrets=tuple(parse_secret(x, env) for x in req.secrets))
 
 
 def _puller(store: Store, progress: Progress) -> Puller:
@@ -202,3 +229,52 @@ def _unpack(store: Store, digest: Digest, diff_id: Digest, parent: Digest | None
             apply_layer(f, "gzip", dest)
         store.snapshots.commit_extract(dest, chain, diff_id, parent)
     return chain
+
+
+@dataclass(frozen=True, slots=True)
+class CachePruneReport:
+    """What `builder prune` removed: cache entries, cache mount directories, and the collection."""
+
+    entries: int
+    mounts: int
+    gc: GcResult
+    mount_bytes: int = 0
+
+    @property
+    def reclaimed(self) -> int:
+        return self.gc.reclaimed + self.mount_bytes
+
+
+def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePruneReport:
+    """`minidock builder prune`: drop cache entries whose layer no image uses (`all_`: every entry and
+    every cache mount), then remove the blobs and snapshots nothing needs any more."""
+    from minidock.build.cache import BuildCache
+    from minidock.build.runmounts import remove_cache_mounts
+    from minidock.engine.images import prune_images
+    from minidock.store.gc import image_roots
+
+    store = store or open_store()
+    _, used = image_roots(store)
+    entries = BuildCache(store).prune(lambda e: not all_ and e.chain_id is not None and e.chain_id in used)
+    mounts, mount_bytes = remove_cache_mounts(store.paths.root) if all_ else (0, 0)
+    return CachePruneReport(entries, mounts, prune_images(store), mount_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class SystemPruneReport:
+    """What `system prune` removed: stopped containers, dangling images (ids), and the build cache."""
+
+    containers: list[str]
+    images: list[Digest]
+    cache: CachePruneReport
+
+
+def system_prune(store: Store | None = None) -> SystemPruneReport:
+    """`minidock system prune`: stopped containers, then dangling images, then the build cache."""
+    from minidock.engine import lifecycle
+    from minidock.engine.images import remove_dangling
+
+    store = store or open_store()
+    containers = lifecycle.prune(store)
+    images = remove_dangling(store)
+    return SystemPruneReport(containers, images, prune_build_cache(False, store))

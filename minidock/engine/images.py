@@ -23,6 +23,7 @@ from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
 NONE = "<none>"
+UNTAGGED = NONE + "@"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,18 @@ class ImageDetails:
         }
 
 
+def is_untagged(name: str) -> bool:
+    """A placeholder record of an image built or loaded without a name (`<none>@<manifest digest>`)."""
+    return name.startswith(UNTAGGED)
+
+
 def _split_name(name: str) -> tuple[str, str, Digest | None]:
     """(familiar repository, tag or <none>, digest) of a record name."""
+    if is_untagged(name):
+        try:
+            return NONE, NONE, Digest.parse(name.removeprefix(UNTAGGED))
+        except ManifestError:
+            return NONE, NONE, None
     try:
         ref = Reference.parse(name)
     except ReferenceFormatError:
@@ -149,6 +160,8 @@ def inspect_image(store: Store, text: str) -> ImageDetails:
     m, config = config_of(store, rec)
     tags, digests = [], []
     for r in names_of(store, m.config.digest):
+        if is_untagged(r.name):
+            continue
         repo, tag, digest = _split_name(r.name)
         if tag != NONE:
             tags.append(f"{repo}:{tag}")
@@ -167,6 +180,10 @@ def tag_image(store: Store, source: str, target: str) -> ImageRecord:
         raise ReferenceFormatError(f"tag {target}: refusing to create a tag with a digest reference")
     new = ImageRecord(name=str(ref), target=rec.target, index=rec.index)
     store.images.put(new)
+    for r in store.images.list():  # a name replaces the `<none>@` placeholder of the same image
+        if is_untagged(r.name) and r.target.digest == rec.target.digest:
+            with contextlib.suppress(ImageNotFoundError):
+                store.images.remove(r.name)
     return new
 
 
@@ -195,13 +212,34 @@ def remove_images(store: Store, texts: list[str], force: bool = False) -> list[s
         for r in names if by_id else [rec]:
             store.images.remove(r.name)
             repo, tag, digest = _split_name(r.name)
-            lines.append(f"Untagged: {repo}:{tag}" if tag != NONE else f"Untagged: {repo}@{digest}")
+            if not is_untagged(r.name):
+                lines.append(f"Untagged: {repo}:{tag}" if tag != NONE else f"Untagged: {repo}@{digest}")
         if not names_of(store, image_id):
             gone.append(image_id)
     if gone:
         _collect(store)
         lines += [f"Deleted: {d}" for d in gone]
     return lines
+
+
+def remove_dangling(store: Store) -> list[Digest]:
+    """Remove the `<none>@` placeholder records (dangling images) no container uses; their image ids.
+
+    The content goes with the next collection (`prune_images`, `system prune`)."""
+    used = {c.image_id.removeprefix("sha256:") for c in ContainerStore(store.paths).list()}
+    out = []
+    for rec in store.images.list():
+        if not is_untagged(rec.name):
+            continue
+        try:
+            image_id = store.images.image_id(rec)
+        except (NotFoundError, ManifestError):
+            continue
+        if image_id.hex not in used:
+            with contextlib.suppress(ImageNotFoundError):
+                store.images.remove(rec.name)
+                out.append(image_id)
+    return out
 
 
 def prune_images(store: Store) -> GcResult:

@@ -116,3 +116,75 @@ def test_cli_build_history_and_errors(busybox_store: Callable[[], Path], tmp_pat
     assert stdin.stderr.strip().splitlines()[-1] == "minidock: build: step 2/2 RUN exit 4: exit code 4"
     bad = _cli("build", "-f", "-", str(ctx), stdin="FROM busybox\nNOPE x\n")
     assert bad.returncode == 125 and bad.stderr.strip() == "minidock: Dockerfile:2: unknown instruction: NOPE"
+
+
+def test_parse_secret(tmp_path: Path) -> None:
+    f = tmp_path / "tok"
+    f.write_text("v")
+    assert eng.parse_secret(f"id=a,src={f}", {}) == eng.Secret("a", src=str(f))
+    assert eng.parse_secret("id=b,env=TOKEN", {}) == eng.Secret("b", env="TOKEN")
+    assert eng.parse_secret("id=TOKEN", {"TOKEN": "x"}) == eng.Secret("TOKEN", env="TOKEN")
+    with pytest.raises(UsageError, match="no such file"):
+        eng.parse_secret(f"id=a,src={tmp_path / 'missing'}", {})
+    with pytest.raises(UsageError, match="want id=ID"):
+        eng.parse_secret("id=a,file=x", {})
+
+
+def test_untagged_build_is_listed_runnable_by_id_and_tag_drops_the_placeholder(
+        busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    from minidock.engine.images import inspect_image, list_images, tag_image
+    from minidock.engine.lookup import open_store
+
+    busybox_store()
+    ctx = _ctx(tmp_path)
+    result = eng.build_image(eng.BuildRequest(context=str(ctx)))
+    store = open_store()
+    rows = [r for r in list_images(store) if r.image_id == result.image_id]
+    assert [(r.repository, r.tag) for r in rows] == [("<none>", "<none>")]
+    assert inspect_image(store, result.image_id.hex[:12]).repo_tags == ()
+    assert _run(result.image_id.hex[:12]) == "hello world\na note\n"
+    tag_image(store, result.image_id.hex[:12], "named:1")
+    assert not [r for r in store.images.list() if r.name.startswith("<none>@")]
+    eng.build_image(eng.BuildRequest(context=str(ctx)))  # the same image again: it already has a name
+    assert not [r for r in store.images.list() if r.name.startswith("<none>@")]
+
+
+def test_builder_prune_and_system_prune(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    from minidock.build.runmounts import cache_dir
+    from minidock.engine.lookup import open_store
+
+    busybox_store()
+    store = open_store()
+    ctx = _ctx(tmp_path)
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=cache,target=/c echo x > /c/f; echo > /kept\n")
+    eng.build_image(eng.BuildRequest(context=str(ctx), tags=("keep:1",)))
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo > /dangling\n")
+    dangling = eng.build_image(eng.BuildRequest(context=str(ctx)))
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo > /a\nRUN echo > /b\n")
+    eng.build_image(eng.BuildRequest(context=str(ctx), tags=("gone:1",)))
+    from minidock.engine.images import remove_images
+
+    remove_images(store, ["gone:1"])
+    with tempfile.TemporaryFile() as out:
+        run_foreground(RunRequest(image="busybox", args=("true",), name="stopped", network="none"),
+                       RunIO(stdout=out.fileno(), stderr=out.fileno()))
+    report = eng.system_prune()
+    assert len(report.containers) == 1 and report.images == [dangling.image_id]
+    assert report.cache.entries >= 3 and len(report.cache.gc.snapshots) == 3  # /dangling, /a and /b
+    assert _run("keep:1", "cat", "/c/f", "/kept") == "cat: can't open '/c/f': No such file or directory\n\n"
+    assert cache_dir(store.paths.root, "/c").joinpath("f").read_text() == "x\n"
+    cli = _cli("builder", "prune", "-f", "--all")
+    assert cli.returncode == 0 and "1 cache mounts" in cli.stdout, cli.stderr
+    assert not cache_dir(store.paths.root, "/c").exists()
+    assert _run("keep:1", "cat", "/kept") == "\n"
+
+
+def test_cli_build_with_a_secret(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    busybox_store()
+    secret = tmp_path / "s"
+    secret.write_text("hidden\n")
+    df = "FROM busybox\nRUN --mount=type=secret,id=s,required=true cat /run/secrets/s\n"
+    ok = _cli("build", "-f", "-", "--secret", f"id=s,src={secret}", str(_ctx(tmp_path)), stdin=df)
+    assert ok.returncode == 0 and "hidden" in ok.stdout, ok.stderr
+    bad = _cli("build", "--no-cache", "-f", "-", str(tmp_path / "ctx"), stdin=df)
+    assert bad.returncode != 0 and "secret s: not provided" in bad.stderr
