@@ -55,13 +55,14 @@ FROM busybox
 RUN --mount=target=/src cat /src/data.txt > /copied && ! touch /src/new 2>/dev/null
 RUN --mount=type=bind,from=tools,source=/opt/tool,target=/tool cat /tool/version > /ver
 RUN --mount=type=bind,source=sub,target=/w,rw sh -c 'echo changed > /w/f; cat /w/f'
+RUN --mount=from=busybox:latest,source=/bin/busybox,target=/bb/busybox /bb/busybox true
 CMD ["cat", "/copied", "/ver"]
 """
     built = builder(df, files={"data.txt": "ctx-data\n", "sub/f": "orig\n"})
     assert "changed" in built.output
     assert (builder.ctx / "sub" / "f").read_text() == "orig\n"  # rw changes went to a thrown-away overlay
     assert _top_layer(builder.store, built.result) == []  # the rw bind's target is a stub, removed
-    assert builder(df).cached == [False, True, False, True, True, True, True]  # FROM always reports made
+    assert builder(df).cached == [False, True, False, True, True, True, True, True]  # FROM always reports made
     changed = builder(df, files={"data.txt": "other\n"})
     assert changed.cached[:4] == [False, True, False, False]  # the bound file's digest is in the key
 
