@@ -10,7 +10,6 @@ Google's 8.8.8.8 / 8.8.4.4 are used. `--dns` replaces the nameservers; `--dns-se
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from minidock.errors import UsageError
@@ -50,6 +49,8 @@ def parse_add_host(spec: str) -> ExtraHost:
     if not name or not ip:
         raise UsageError(f"invalid add-host {spec}: expected name:ip")
     try:
+        import ipaddress  # only for --add-host
+
         ipaddress.ip_address(ip)
     except ValueError as e:
         raise UsageError(f"invalid add-host {spec}: {ip} is not an IP address") from e
@@ -78,6 +79,8 @@ def hosts_file(hostname: str, ip: str | None = None, aliases: tuple[str, ...] = 
 
 def _is_loopback(server: str) -> bool:
     try:
+        import ipaddress
+
         return ipaddress.ip_address(server.split("%", 1)[0]).is_loopback
     except ValueError:
         return False

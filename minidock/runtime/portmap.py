@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minidock.errors import ConflictError, UsageError
+
+if TYPE_CHECKING:
+    import socket
 
 PROTOCOLS = ("tcp", "udp")
 
@@ -89,6 +90,8 @@ def parse_publish(spec: str) -> list[PortMapping]:
     ip, rest = _split_ip(spec, body)
     if ip:
         try:
+            import ipaddress  # only when a host ip is given
+
             ipaddress.ip_address(ip)
         except ValueError as e:
             raise UsageError(f"invalid host ip {ip!r} in {spec}") from e
@@ -133,11 +136,15 @@ def publish_all(exposed: Iterable[str], explicit: Iterable[PortMapping] = ()) ->
 
 
 def _family(ip: str) -> socket.AddressFamily:
+    import socket
+
     return socket.AF_INET6 if ":" in ip else socket.AF_INET
 
 
 def bind_socket(m: PortMapping) -> socket.socket:
     """A socket bound to the mapping's host side; TCP ones listen (SO_REUSEADDR, as docker-proxy)."""
+    import socket  # not at import: `run` without -p never binds
+
     kind = socket.SOCK_STREAM if m.proto == "tcp" else socket.SOCK_DGRAM
     s = socket.socket(_family(m.bind_ip), kind)
     try:
