@@ -19,10 +19,11 @@ def _ps_json(r: Any, info: Any) -> str:
                        "Status": info.status_text(r)}, separators=(",", ":"))
 
 
-def ps_cmd(all_: bool, quiet: bool, no_trunc: bool, fmt: str) -> None:
+def ps_cmd(all_: bool, quiet: bool, no_trunc: bool, fmt: str, filters: list[str] | None = None) -> None:
     from minidock.engine import info
+    from minidock.engine.filters import PsFilter
 
-    rows = info.list_containers(all_)
+    rows = info.list_containers(all_, filters=PsFilter.parse(filters or []))
     if quiet:
         for r in rows:
             print(r.id if no_trunc else r.id[:12])
@@ -62,11 +63,14 @@ def _image_json(name: str) -> dict[str, Any]:
     return images.inspect_image(open_store(), name).to_docker_json()
 
 
-def logs_cmd(name: str, follow: bool, tail: str, timestamps: bool) -> None:
+def logs_cmd(name: str, follow: bool, tail: str, timestamps: bool, window: tuple[str, str] = ("", "")) -> None:
+    """`window`: --since and --until as typed (RFC 3339, a Unix time or a duration like 10m)."""
     from minidock.engine import info
+    from minidock.engine.logs import TimeWindow, parse_time
 
     n = -1 if tail == "all" else int(tail)
-    for e in info.container_logs(name, follow, n):
+    since, until = (parse_time(t) if t else None for t in window)
+    for e in info.container_logs(name, follow, n, window=TimeWindow(since, until) if window != ("", "") else None):
         out = sys.stderr if e.stream == "stderr" else sys.stdout
         out.write(f"{e.time} {e.text}" if timestamps else e.text)
         out.flush()

@@ -21,19 +21,23 @@ def _reading_commands() -> dict[str, Any]:
 
     names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
     maybe_names = typer.Argument(None, help="CONTAINER (default: all running)")
+    filter_opt = typer.Option([], "-f", "--filter", help="status=exited, name=REGEX, id=, ancestor=IMAGE, exited=CODE")
 
-    def ps(a: bool = typer.Option(False, "-a", "--all", help="show all containers (default: running)"),
+    def ps(*, a: bool = typer.Option(False, "-a", "--all", help="show all containers (default: running)"),
            q: bool = typer.Option(False, "-q", "--quiet", help="only show IDs"),
            no_trunc: bool = typer.Option(False, "--no-trunc", help="do not truncate output"),
-           fmt: str = typer.Option("", "--format", help="'json': one JSON object per line")) -> None:
+           fmt: str = typer.Option("", "--format", help="'json': one JSON object per line"),
+           filters: list[str] = filter_opt) -> None:
         """List containers."""
-        c.ps_cmd(a, q, no_trunc, fmt)
+        c.ps_cmd(a, q, no_trunc, fmt, filters)
 
-    def logs(name: str = typer.Argument(...), f: bool = typer.Option(False, "-f", "--follow", help="follow output"),
+    def logs(*, name: str = typer.Argument(...), f: bool = typer.Option(False, "-f", "--follow", help="follow output"),
              tail: str = typer.Option("all", "-n", "--tail", help="lines from the end"),
-             t: bool = typer.Option(False, "-t", "--timestamps", help="show timestamps")) -> None:
+             t: bool = typer.Option(False, "-t", "--timestamps", help="show timestamps"),
+             since: str = typer.Option("", "--since", help="logs since a time (2013-01-02T13:23:37Z) or for 42m"),
+             until: str = typer.Option("", "--until", help="logs before a time (RFC 3339) or 42m ago")) -> None:
         """Fetch the logs of a container."""
-        c.logs_cmd(name, f, tail, t)
+        c.logs_cmd(name, f, tail, t, (since, until))
 
     def top(name: str = typer.Argument(...)) -> None:
         """Display the running processes of a container."""

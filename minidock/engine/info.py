@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minidock.engine import lifecycle
+from minidock.engine.filters import PsFilter
 from minidock.engine.humanize import human_duration
 from minidock.engine.lifecycle import ACTIVE, cgroup_of, open_records, spec_of
-from minidock.engine.logs import LogEntry, follow, read_entries
+from minidock.engine.logs import LogEntry, TimeWindow, follow, read_entries
 from minidock.errors import ConflictError, MinidockError, NotFoundError
 from minidock.store.containers import ContainerRecord, ContainerStore
 from minidock.store.store import Store
@@ -81,10 +82,13 @@ def ports_text(r: ContainerRecord) -> str:
     return ", ".join(out)
 
 
-def list_containers(all_: bool = False, store: Store | None = None) -> list[ContainerRecord]:
-    """Records newest first; only running/paused/restarting ones unless `all_`."""
+def list_containers(all_: bool = False, store: Store | None = None,
+                    filters: PsFilter | None = None) -> list[ContainerRecord]:
+    """Records newest first; only running/paused/restarting ones unless `all_` (or a state filter)."""
     _, records = open_records(store)
-    return [r for r in records.list() if all_ or r.status in ACTIVE]
+    f = filters or PsFilter()
+    every = all_ or f.shows_all
+    return [r for r in records.list() if (every or r.status in ACTIVE) and f.matches(r)]
 
 
 def get(ref: str, store: Store | None = None) -> ContainerRecord:
@@ -220,15 +224,27 @@ def _sample(group: Cgroup | None) -> CgroupStats:
         return CgroupStats(0, 0, None, 0, None, 0)
 
 
-def container_logs(ref: str, follow_: bool = False, tail: int = -1, store: Store | None = None) -> Iterator[LogEntry]:
-    """The container's log entries (the last `tail`); with `follow_`, then new ones until it stops."""
+def container_logs(ref: str, follow_: bool = False, tail: int = -1, store: Store | None = None,
+                   window: TimeWindow | None = None) -> Iterator[LogEntry]:
+    """The container's log entries (the last `tail` of those inside `window`: --since/--until);
+    with `follow_`, then new ones until it stops (or the window's end passes)."""
     _, records = open_records(store)
     cid = records.get(ref).id
     path = records.dir(cid) / "log"
     size = path.stat().st_size if path.exists() else 0
-    yield from read_entries(path, tail, limit=size)
-    if follow_ and path.exists():
-        yield from follow(path, lambda: _running(store, cid), start=size)
+    w = window or TimeWindow()
+    past = read_entries(path, tail if window is None else -1, limit=size)
+    if window is not None:
+        past = [e for e in past if w.contains(e)]
+        past = past[-tail:] if tail > 0 else ([] if tail == 0 else past)
+    yield from past
+    if not follow_ or not path.exists() or (w.until is not None and time.time() > w.until):
+        return
+    until = w.until
+
+    def going() -> bool:
+        return _running(store, cid) and (until is None or time.time() <= until)
+    yield from (e for e in follow(path, going, start=size) if w.contains(e))
 
 
 def _running(store: Store | None, cid: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -61,6 +62,58 @@ def rfc3339_nano(ns: int | None = None) -> str:
     """Now (or `ns` since the epoch) as RFC 3339 with nanoseconds, UTC ("...T12:00:00.123456789Z")."""
     ns = time.time_ns() if ns is None else ns
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
+
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?)?(Z|[+-]\d\d:?\d\d)?")
+
+
+def parse_time(text: str, now: float | None = None) -> float:
+    """`--since`/`--until` as Docker takes them -> seconds since the epoch: RFC 3339 (any fraction,
+    Z or an offset; no zone = UTC; a date alone = its midnight), a Unix time ("1700000000.5"), or a
+    Go duration before `now` ("10m", "1h30m", "250ms")."""
+    t = text.strip()
+    now = time.time() if now is None else now
+    if re.fullmatch(r"\d+(\.\d+)?", t):
+        return float(t)
+    if t and "".join(m.group(0) for m in _DURATION.finditer(t)) == t:
+        return now - sum(float(m.group(1)) * _UNITS[m.group(2)] for m in _DURATION.finditer(t))
+    m = _RFC3339.fullmatch(t)
+    if m is None:
+        raise UsageError(f"invalid time {text!r}: want RFC 3339 (2006-01-02T15:04:05Z), a Unix time "
+                         "or a duration (10m)")
+    clock = (m.group(2) or "00:00:00") + (":00" if m.group(2) and m.group(2).count(":") == 1 else "")
+    zone = "+00:00" if m.group(4) in (None, "Z") else m.group(4)
+    zone = zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(f"{m.group(1)}T{clock}{zone}").timestamp() + float(f"0.{m.group(3) or 0}")
+    except ValueError as e:
+        raise UsageError(f"invalid time {text!r}: {e}") from e
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """`--since`/`--until` bounds in seconds since the epoch (None: open)."""
+
+    since: float | None = None
+    until: float | None = None
+
+    def contains(self, entry: LogEntry) -> bool:
+        if self.since is None and self.until is None:
+            return True
+        t = entry_time(entry.time)
+        return (self.since is None or t >= self.since) and (self.until is None or t <= self.until)
+
+
+def entry_time(stamp: str) -> float:
+    """A log entry's RFC3339Nano time in seconds since the epoch (0 when it does not parse)."""
+    try:
+        return parse_time(stamp, 0.0) if stamp else 0.0
+    except UsageError:
+        return 0.0
 
 
 class LogWriter:
