@@ -5,26 +5,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures import cli
+from tests.fixtures.cli import MD, until
+
 pytestmark = pytest.mark.root
 
-MD = [sys.executable, "-m", "minidock"]
-
-
-def md(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MD, *args], capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def ok(*args: str) -> str:
-    r = md(*args)
-    assert r.returncode == 0, f"{args}: {r.stderr}"
-    return r.stdout
+md = partial(cli.md, timeout=30)
+ok = partial(cli.ok, timeout=30)
 
 
 @pytest.fixture
@@ -34,15 +28,6 @@ def root(busybox_store: Callable[[], Path]) -> Iterator[Path]:
     ids = md("ps", "-aq", "--no-trunc").stdout.split()
     if ids:
         md("rm", "-f", *ids)
-
-
-def until(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def test_ps_up_then_exited_after_stop(root: Path) -> None:

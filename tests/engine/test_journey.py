@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.cli import MD
 from tests.fixtures.registry import RegistryServer
 
 pytestmark = [pytest.mark.root, pytest.mark.registry]
-MD = [sys.executable, "-m", "minidock"]
 
 
 def test_a_day_with_minidock(registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

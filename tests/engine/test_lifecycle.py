@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from minidock.engine.request import RunRequest
 from minidock.errors import CommandNotFoundError, ConflictError, NotFoundError
 from minidock.paths import Paths
 from minidock.store.containers import ContainerStore
+from tests.fixtures import cli
 
 pytestmark = pytest.mark.root
 
@@ -35,13 +37,7 @@ def record(root: Path, cid: str) -> object:
     return ContainerStore(Paths(root)).get(cid)
 
 
-def until(cond: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
+until = partial(cli.until, step=0.02)
 
 
 def test_detached_runs_then_stop(root: Path) -> None:

@@ -10,7 +10,6 @@ import json
 import secrets
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,19 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.fixtures.cli import md, ok
+from tests.fixtures.registry import free_port
+
 pytestmark = pytest.mark.root
-MD = [sys.executable, "-m", "minidock"]
 HTTPD = "mkdir -p /www; echo hello-$(hostname) > /www/index.html; exec httpd -f -p 80 -h /www"
-
-
-def md(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MD, *args], check=False, capture_output=True, text=True, timeout=timeout)
-
-
-def ok(*args: str) -> str:
-    r = md(*args)
-    assert r.returncode == 0, f"minidock {' '.join(args)}: {r.stderr}"
-    return r.stdout
 
 
 class Session:
@@ -94,12 +85,6 @@ def get(url: str, timeout: float = 5.0) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_published_port_on_loopback_and_container_ip(session: Session) -> None:

@@ -13,14 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.cli import MD, md
 from tests.store.imagetools import add_image
 
 pytestmark = pytest.mark.root
-MD = [sys.executable, "-m", "minidock"]
-
-
-def md(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MD, *args], check=False, capture_output=True, text=True, timeout=timeout)
 
 
 def probe(*args: str, flags: tuple[str, ...] = ()) -> str:

@@ -10,20 +10,16 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.cli import MD, md
+
 pytestmark = pytest.mark.root
-MD = [sys.executable, "-m", "minidock"]
 CG = Path("/sys/fs/cgroup")
-
-
-def md(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MD, *args], check=False, capture_output=True, text=True, timeout=timeout)
 
 
 def _v1() -> bool:
