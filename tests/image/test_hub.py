@@ -30,15 +30,6 @@ def store(tmp_path: Path) -> Store:
     return Store.open(Paths(tmp_path / "root"))
 
 
-@pytest.fixture
-def no_docker_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty $DOCKER_CONFIG so the developer's own ~/.docker/config.json is never read."""
-    d = tmp_path / "docker-config"
-    d.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(d))
-    return d
-
-
 def hub_pull(hub: RegistryServer, store: Store, text: str) -> tuple[object, list[dict[str, object]]]:
     assert hub.token_server is not None
     before = len(hub.token_server.requests)
@@ -47,7 +38,7 @@ def hub_pull(hub: RegistryServer, store: Store, text: str) -> tuple[object, list
     return result, hub.token_server.requests[before:]
 
 
-def test_pull_alpine_through_the_mirror(hub_registry: RegistryServer, store: Store, no_docker_login: Path) -> None:
+def test_pull_alpine_through_the_mirror(hub_registry: RegistryServer, store: Store, docker_config: Path) -> None:
     result, token_requests = hub_pull(hub_registry, store, "alpine")
     assert result.name == "docker.io/library/alpine:latest"  # type: ignore[attr-defined]
     assert result.manifest == Digest.parse(hub_registry.images["alpine"].digest)  # type: ignore[attr-defined]
@@ -59,31 +50,31 @@ def test_pull_alpine_through_the_mirror(hub_registry: RegistryServer, store: Sto
 
 
 def test_credentials_from_docker_config_go_to_the_token_server(hub_registry: RegistryServer, store: Store,
-                                                               no_docker_login: Path) -> None:
+                                                               docker_config: Path) -> None:
     auth = base64.b64encode(f"{HUB_USER}:{HUB_PASSWORD}".encode()).decode()
-    (no_docker_login / "config.json").write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}}))
+    (docker_config / "config.json").write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}}))
     _, token_requests = hub_pull(hub_registry, store, "busybox:1.38.0-musl")
     assert token_requests[0]["authorization"] == f"Basic {auth}"
 
 
 def test_wrong_credentials_are_an_auth_error(hub_registry: RegistryServer, store: Store,
-                                             no_docker_login: Path) -> None:
+                                             docker_config: Path) -> None:
     auth = base64.b64encode(b"minidock:wrong").decode()
-    (no_docker_login / "config.json").write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}}))
+    (docker_config / "config.json").write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}}}))
     with pytest.raises(AuthError, match="refused"):
         hub_pull(hub_registry, store, "busybox:1.38.0-musl")
 
 
 def test_token_without_access_is_a_second_401(hub_registry: RegistryServer, store: Store,
-                                              no_docker_login: Path) -> None:
+                                              docker_config: Path) -> None:
     """Like auth.docker.io for `alpine` without `library/`: a token with empty access, then 401 again."""
     with pytest.raises(AuthError, match="access denied") as info:
         hub_pull(hub_registry, store, f"{hub_registry.host}/alpine")
     assert info.value.status == 401
 
 
-def test_cli_pull_alpine_like_docker(hub_registry: RegistryServer, tmp_path: Path, no_docker_login: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "MINIDOCK_ROOT": str(tmp_path / "root"), "DOCKER_CONFIG": str(no_docker_login),
+def test_cli_pull_alpine_like_docker(hub_registry: RegistryServer, tmp_path: Path, docker_config: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "MINIDOCK_ROOT": str(tmp_path / "root"), "DOCKER_CONFIG": str(docker_config),
            "MINIDOCK_CONFIG": str(hub_registry.config_file(tmp_path)), "HOME": str(tmp_path)}
     code = "import sys; from minidock.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
