@@ -128,16 +128,7 @@ def container_init(ctx: ChildContext) -> NoReturn:
         spec = ctx.spec
         ctx.stage = "rootfs"
         slave = _build_rootfs(ctx, tracer)
-        ctx.stage = "hostname"
-        if spec.hostname and spec.has_namespace("uts"):
-            with tracer.step(f"set hostname {spec.hostname}", f"hostname {spec.hostname}"):
-                sc.sethostname(spec.hostname)
-        ctx.stage = "masked paths"
-        rootfs.mask_paths(spec.linux.masked_paths, tracer)
-        rootfs.readonly_paths(spec.linux.readonly_paths, tracer)
-        if spec.root.readonly:
-            ctx.stage = "readonly rootfs"
-            rootfs.readonly_root(tracer)
+        _seal_view(ctx, tracer)
         ctx.stage = "rlimits"
         _set_rlimits(spec, tracer)
         ctx.stage = "user"
@@ -161,6 +152,21 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _exec(ctx, user, slave, tracer)
     except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
         _fail(ctx, e)
+
+
+def _seal_view(ctx: ChildContext, tracer: Tracer) -> None:
+    """What the container sees of the host once its root is in place: hostname, masked and read-only paths."""
+    spec = ctx.spec
+    ctx.stage = "hostname"
+    if spec.hostname and spec.has_namespace("uts"):
+        with tracer.step(f"set hostname {spec.hostname}", f"hostname {spec.hostname}"):
+            sc.sethostname(spec.hostname)
+    ctx.stage = "masked paths"
+    rootfs.mask_paths(spec.linux.masked_paths, tracer)
+    rootfs.readonly_paths(spec.linux.readonly_paths, tracer)
+    if spec.root.readonly:
+        ctx.stage = "readonly rootfs"
+        rootfs.readonly_root(tracer)
 
 
 def _die_with_supervisor(ctx: ChildContext, tracer: Tracer) -> None:
