@@ -12,7 +12,7 @@ TOP_LEVEL = ("ps", "logs", "start", "stop", "kill", "restart", "rm", "pause", "u
 
 
 def _commands() -> dict[str, Any]:
-    return {**_reading_commands(), **_state_commands()}
+    return {**_reading_commands(), **_state_commands(), **_pause_remove_commands()}
 
 
 def _reading_commands() -> dict[str, Any]:
@@ -73,7 +73,7 @@ def _attach_command() -> Any:
 
 
 def _state_commands() -> dict[str, Any]:
-    """Commands that change containers: start, stop, kill, restart, rm, pause, unpause."""
+    """Commands that start or stop containers: start, stop, kill, restart."""
     import typer
 
     names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
@@ -99,6 +99,15 @@ def _state_commands() -> dict[str, Any]:
         from minidock.engine import lifecycle
         c.each(containers, lifecycle.restart, t)
 
+    return {"start": start, "stop": stop, "kill": kill, "restart": restart}
+
+
+def _pause_remove_commands() -> dict[str, Any]:
+    """Commands that freeze, thaw or remove containers: pause, unpause, rm."""
+    import typer
+
+    names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
+
     def rm(containers: list[str] = names, f: bool = typer.Option(False, "-f", "--force", help="kill if running"),
            v: bool = typer.Option(False, "-v", "--volumes", help="(no anonymous volumes exist)")) -> None:
         """Remove one or more containers."""
@@ -115,8 +124,7 @@ def _state_commands() -> dict[str, Any]:
         from minidock.engine import lifecycle
         c.each(containers, lifecycle.unpause)
 
-    return {"start": start, "stop": stop, "kill": kill, "restart": restart, "rm": rm, "pause": pause,
-            "unpause": unpause}
+    return {"rm": rm, "pause": pause, "unpause": unpause}
 
 
 def _exec_command() -> Any:
