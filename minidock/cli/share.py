@@ -55,13 +55,14 @@ def register(app: typer_types.Typer) -> None:
         print(f"Removing login credentials for {key}" if removed else f"Not logged in to {key}")
 
     _register_archives(app)
+    _register_rootfs_tars(app)
 
 
 def _register_archives(app: typer_types.Typer) -> None:
+    """save and load: images to and from docker-archive / OCI layout tars."""
     import typer
 
     image_args = typer.Argument(..., help="IMAGE...")
-    changes = typer.Option([], "-c", "--change", help="CMD, ENTRYPOINT, ENV, ... to apply")
 
     @app.command("save")
     def save(images: list[str] = image_args,
@@ -80,6 +81,13 @@ def _register_archives(app: typer_types.Typer) -> None:
         if not quiet:
             for line in load_lines(results):
                 print(line)
+
+
+def _register_rootfs_tars(app: typer_types.Typer) -> None:
+    """export (a container's file system as a tar) and import (a rootfs tar as an image)."""
+    import typer
+
+    changes = typer.Option([], "-c", "--change", help="CMD, ENTRYPOINT, ENV, ... to apply")
 
     @app.command("export")
     def export(container: str = typer.Argument(...),
