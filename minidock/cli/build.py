@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from minidock.cli.groups import sub_app
 from minidock.engine.humanize import ago, human_size
 
 if TYPE_CHECKING:
@@ -98,18 +99,6 @@ def system_prune_cmd() -> None:
     print(f"Total reclaimed space: {human_size(r.cache.reclaimed)}")
 
 
-def _group(app: typer_types.Typer, name: str, text: str) -> typer_types.Typer:
-    """The sub-app `name` (another module may have added it already: share it)."""
-    import typer
-
-    for g in app.registered_groups:
-        if g.name == name and g.typer_instance is not None:
-            return g.typer_instance
-    sub = typer.Typer(no_args_is_help=True, help=text)
-    app.add_typer(sub, name=name)
-    return sub
-
-
 def _register_prune(app: typer_types.Typer) -> None:
     """`builder prune` and `system prune`."""
     import typer
@@ -124,12 +113,18 @@ def _register_prune(app: typer_types.Typer) -> None:
     def system_prune(f: bool = force) -> None:
         """Remove stopped containers, dangling images and unused build cache."""
         system_prune_cmd()
-    _group(app, "builder", "Manage builds").command("prune")(builder_prune)
-    _group(app, "system", "Manage minidock").command("prune")(system_prune)
+    sub_app(app, "builder", "Manage builds").command("prune")(builder_prune)
+    sub_app(app, "system", "Manage minidock").command("prune")(system_prune)
 
 
 def register(app: typer_types.Typer) -> None:
-    """Add `build`, `history` and `commit` to the typer app."""
+    """Add `build`, `history`, `commit`, `builder prune` and `system prune` to the typer app."""
+    _register_build(app)
+    _register_image_commands(app)
+    _register_prune(app)
+
+
+def _register_build(app: typer_types.Typer) -> None:
     import typer
 
     tags = typer.Option([], "-t", "--tag", help="name:tag (repeatable)")
@@ -161,6 +156,11 @@ def register(app: typer_types.Typer) -> None:
                                secrets=tuple(secret))
         build_cmd(req, quiet)
 
+
+def _register_image_commands(app: typer_types.Typer) -> None:
+    """`history` and `commit`."""
+    import typer
+
     @app.command("history")
     def history(image: str = typer.Argument(..., help="IMAGE (name or id prefix)"),
                 no_trunc: bool = typer.Option(False, "--no-trunc", help="do not truncate output"),
@@ -177,5 +177,3 @@ def register(app: typer_types.Typer) -> None:
         from minidock.engine import build as eng
 
         print(eng.commit_container(container, repository, comment=message, author=author))
-
-    _register_prune(app)
