@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -21,13 +20,6 @@ md = partial(cli.md, timeout=30)
 ok = partial(cli.ok, timeout=30)
 
 
-@pytest.fixture
-def root(busybox_store: Callable[[], Path]) -> Iterator[Path]:
-    r = busybox_store()
-    yield r
-    ids = md("ps", "-aq", "--no-trunc").stdout.split()
-    if ids:
-        md("rm", "-f", *ids)
 
 
 def test_ps_up_then_exited_after_stop(root: Path) -> None:

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from minidock.engine.logs import parse_time, rfc3339_nano
+from tests.fixtures import cli
 
 pytestmark = pytest.mark.root
 
-MD = [sys.executable, "-m", "minidock"]
+ok = partial(cli.ok, timeout=30)
 
 
-def ok(*args: str) -> str:
-    r = subprocess.run([*MD, *args], capture_output=True, text=True, timeout=30, check=False)
-    assert r.returncode == 0, f"{args}: {r.stderr}"
-    return r.stdout
-
-
-@pytest.fixture
-def root(busybox_store: Callable[[], Path]) -> Iterator[Path]:
-    r = busybox_store()
-    yield r
-    ids = ok("ps", "-aq", "--no-trunc").split()
-    if ids:
-        ok("rm", "-f", *ids)
 
 
 def test_logs_since_until(root: Path) -> None:
@@ -42,13 +28,12 @@ def test_logs_since_until(root: Path) -> None:
     assert ok("logs", "--until", "1h", "lg") == ""
     assert ok("logs", "--since", "1h", "--tail", "1", "lg") == "two\n"
     assert ok("logs", "-f", "--until", middle, "lg") == "one\n"  # a past --until ends a follow at once
-    r = subprocess.run([*MD, "logs", "--since", "yesterday", "lg"], capture_output=True, text=True, check=False)
+    r = cli.md("logs", "--since", "yesterday", "lg")
     assert r.returncode == 125 and "invalid time" in r.stderr
 
 
 def test_ps_filters(root: Path) -> None:
-    assert subprocess.run([*MD, "run", "--name", "f-job", "busybox", "sh", "-c", "exit 3"], timeout=30,
-                          check=False).returncode == 3
+    assert cli.md("run", "--name", "f-job", "busybox", "sh", "-c", "exit 3", timeout=30).returncode == 3
     ok("run", "-d", "--name", "f-web", "busybox", "sleep", "30")
     ok("create", "--name", "other", "busybox", "true")
 
@@ -62,5 +47,5 @@ def test_ps_filters(root: Path) -> None:
     assert len(ok("ps", "-a", "-q", "--filter", "ancestor=busybox:latest").split()) == 3
     assert len(ok("ps", "-q", "--filter", "status=created", "--filter", "status=exited").split()) == 2
     assert len(ok("ps", "-q", "--filter", "exited=3").split()) == 1
-    r = subprocess.run([*MD, "ps", "--filter", "colour=red"], capture_output=True, text=True, check=False)
+    r = cli.md("ps", "--filter", "colour=red")
     assert r.returncode == 125 and "invalid filter" in r.stderr

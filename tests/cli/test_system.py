@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-MD = [sys.executable, "-m", "minidock"]
+from tests.fixtures import cli
 
-
-def md(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MD, *args], capture_output=True, text=True, timeout=30, check=False)
+md = partial(cli.md, timeout=30)
 
 
 def test_version_text_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,37 +6,24 @@ import os
 import pty
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from minidock.cli.watch import parse_sig_proxy
 from minidock.errors import UsageError
+from tests.fixtures import cli
+from tests.fixtures.cli import MD
 
-MD = [sys.executable, "-m", "minidock"]
 TICKER = 'trap "echo got-term; exit 3" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done'
 
 
-def md(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MD, *args], capture_output=True, text=True, timeout=30, check=False)
+md = partial(cli.md, timeout=30)
+ok = partial(cli.ok, timeout=30)
 
 
-def ok(*args: str) -> str:
-    r = md(*args)
-    assert r.returncode == 0, f"{args}: {r.stderr}"
-    return r.stdout
-
-
-@pytest.fixture
-def root(busybox_store: Callable[[], Path]) -> Iterator[Path]:
-    r = busybox_store()
-    yield r
-    ids = md("ps", "-aq", "--no-trunc").stdout.split()
-    if ids:
-        md("rm", "-f", *ids)
 
 
 def read_until(p: subprocess.Popen[str], text: str) -> str:
