@@ -61,7 +61,7 @@ def _attach_command() -> Any:
     import typer
 
     def attach(name: str = typer.Argument("", help="CONTAINER", show_default=False),
-               sig_proxy: str = typer.Option("true", "--sig-proxy", is_flag=False, flag_value="true",
+               sig_proxy: str = typer.Option("true", "--sig-proxy",
                                              help="forward SIGINT/SIGTERM to the container (true|false)")) -> None:
         """Stream a running container's output until it exits, then exit with its code.
 
