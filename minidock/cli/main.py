@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as e:
+        from minidock.cli.failures import os_failure
+
+        return os_failure(e)
     except Exception as e:  # noqa: BLE001 - click's usage errors and aborts
         return _click_error(e)
     return 0

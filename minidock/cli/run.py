@@ -25,8 +25,11 @@ def pull_for_run(image: str, platform: str) -> None:
 def run_main(argv: list[str], command: str = "run") -> int:
     """The whole `minidock run ARGS`; returns the exit code (MinidockError maps to its own)."""
     from minidock.cli import runargs
+    from minidock.cli.failures import needs_root, os_failure
     from minidock.engine import containers
 
+    if (code := needs_root(command)) is not None:
+        return code
     try:
         req = runargs.parse(command, argv)
         if command == "create":
@@ -49,3 +52,5 @@ def run_main(argv: list[str], command: str = "run") -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as e:
+        return os_failure(e)

@@ -1,0 +1,25 @@
+"""How failures that are not MinidockErrors reach the user: one line, never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+
+def os_failure(e: OSError) -> int:
+    """An OSError from the store or the kernel as one `minidock: ...` line; exit code 125."""
+    what = (e.strerror or str(e)).lower()
+    where = f": {e.filename}" if e.filename else ""
+    hint = " (minidock needs root)" if e.errno in (errno.EACCES, errno.EPERM) and os.geteuid() != 0 else ""
+    print(f"minidock: {what}{where}{hint}", file=sys.stderr)
+    return 125
+
+
+def needs_root(command: str) -> int | None:
+    """125 with a clear line when a container command is run without root; None when root."""
+    if os.geteuid() == 0:
+        return None
+    print(f"minidock: {command}: must be run as root (namespaces, overlay mounts and cgroups need it)",
+          file=sys.stderr)
+    return 125
