@@ -23,3 +23,12 @@ def needs_root(command: str) -> int | None:
     print(f"minidock: {command}: must be run as root (namespaces, overlay mounts and cgroups need it)",
           file=sys.stderr)
     return 125
+
+
+def unexpected(e: BaseException) -> int:
+    """A bug: one line naming the exception; the traceback with MINIDOCK_DEBUG=1."""
+    if os.environ.get("MINIDOCK_DEBUG"):
+        raise e
+    print(f"minidock: internal error: {type(e).__name__}: {e} (MINIDOCK_DEBUG=1 shows the traceback)",
+          file=sys.stderr)
+    return 125

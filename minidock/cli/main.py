@@ -56,7 +56,9 @@ def _click_error(e: Exception) -> int:
         return 125 if e.exit_code == 2 else int(e.exit_code)
     if isinstance(e, click.exceptions.Abort):
         return 130
-    raise e
+    from minidock.cli.failures import unexpected
+
+    return unexpected(e)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,7 @@ def run_main(argv: list[str], command: str = "run") -> int:
         return 130
     except OSError as e:
         return os_failure(e)
+    except Exception as e:  # noqa: BLE001 - a bug still ends in one line (MINIDOCK_DEBUG=1: traceback)
+        from minidock.cli.failures import unexpected
+
+        return unexpected(e)

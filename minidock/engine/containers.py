@@ -77,6 +77,9 @@ def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedIm
         raise UsageError(f"invalid --pull policy {req.pull!r}: want missing, always or never")
     rec = None if req.pull == "always" else find_image(store, req.image)
     if rec is None:
+        from minidock.image.reference import Reference
+
+        Reference.parse(req.image)  # a malformed name is its own error, before "unable to find"
         if req.pull == "never" or pull is None:
             raise ImageNotFoundError(f"image {req.image}: not found")
         pull(req.image, req.platform)

@@ -115,8 +115,12 @@ class ContainerStore:
         return record
 
     def _read(self, cid: str) -> ContainerRecord | None:
-        d = read_json(self.dir(cid) / "state.json", None)
-        return ContainerRecord.from_json(d) if isinstance(d, dict) else None
+        try:
+            d = read_json(self.dir(cid) / "state.json", None)
+            return ContainerRecord.from_json(d) if isinstance(d, dict) else None
+        except (ValueError, TypeError, OSError) as e:  # a damaged record is shown as dead, so rm can remove it
+            return ContainerRecord(id=cid, name=f"damaged-{cid[:12]}", image="", image_id="", created="",
+                                   status="dead", error=f"state.json unreadable: {e}")
 
     def _all(self) -> list[ContainerRecord]:
         if not self.paths.containers.is_dir():
