@@ -37,3 +37,18 @@ def test_without_root(tmp_path: Path) -> None:
     assert r.returncode == 125 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith(f"minidock: permission denied: {store}/")
     assert r.stderr.endswith(" (minidock needs root)\n")
+
+
+def test_a_damaged_container_record_is_dead_and_removable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fixtures import cli
+
+    monkeypatch.setenv("MINIDOCK_ROOT", str(tmp_path))
+    (tmp_path / "containers" / "abc123").mkdir(parents=True)
+    (tmp_path / "containers" / "abc123" / "state.json").write_text("{half a reco")
+    lines = cli.ok("ps", "-a").splitlines()
+    assert len(lines) == 2 and "Dead" in lines[1] and "damaged-abc123" in lines[1]
+    r = cli.md("run", "--rm", "Busybox", "true")
+    assert r.returncode == 125 and r.stderr == (
+        "minidock: invalid reference format: repository name must be lowercase: 'Busybox'\n")
+    assert cli.ok("rm", "-f", "damaged-abc123").strip() == "damaged-abc123"
+    assert not (tmp_path / "containers" / "abc123").exists()
