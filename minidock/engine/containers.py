@@ -64,6 +64,8 @@ def resources_of(req: RunRequest) -> Resources:
     swap = parse_bytes(req.memory_swap) if req.memory_swap else None
     if swap is not None and memory is None and swap != -1:
         raise UsageError("--memory-swap needs --memory as well")
+    if memory is not None and swap is None:
+        swap = 2 * memory  # Docker: with --memory alone, as much swap again as memory
     quota = period = None
     if req.cpus:
         quota, period = parse_cpus(req.cpus)
