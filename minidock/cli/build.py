@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from minidock.cli.groups import sub_app
+from minidock.cli.render import table
 from minidock.engine.humanize import ago, human_size
 
 if TYPE_CHECKING:
@@ -52,13 +53,6 @@ def build_cmd(req: eng_types.BuildRequest, quiet: bool) -> None:
         print(result.image_id)
 
 
-def _columns(rows: list[list[str]]) -> None:
-    """Docker-style columns: left-aligned, three spaces apart, no trailing blanks."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-
-
 def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
     from minidock.engine import build as eng
 
@@ -73,8 +67,8 @@ def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
         for r in rows:
             print(short(r))
         return
-    _columns([["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-              *([short(r), ago(r.created), by(r.created_by), human_size(r.size), r.comment] for r in rows)])
+    table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+          [[short(r), ago(r.created), by(r.created_by), human_size(r.size), r.comment] for r in rows])
 
 
 def builder_prune_cmd(all_: bool) -> None:
@@ -118,43 +112,22 @@ def _register_prune(app: typer_types.Typer) -> None:
 
 
 def register(app: typer_types.Typer) -> None:
-    """Add `build`, `history`, `commit`, `builder prune` and `system prune` to the typer app."""
-    _register_build(app)
+    """Add `history`, `commit`, `builder prune` and `system prune` (`build` is listed by cli/runcmd.py)."""
     _register_image_commands(app)
     _register_prune(app)
 
 
-def _register_build(app: typer_types.Typer) -> None:
-    import typer
+def build_main(argv: list[str]) -> int:
+    """The whole `minidock build ARGS` (argparse: see cli/buildargs.py); returns the exit code."""
+    from minidock.cli.failures import guarded
 
-    tags = typer.Option([], "-t", "--tag", help="name:tag (repeatable)")
-    args = typer.Option([], "--build-arg", help="KEY=VALUE (repeatable)")
-    labels = typer.Option([], "--label", help="KEY=VALUE (repeatable)")
-    secrets = typer.Option([], "--secret", help="id=ID,src=FILE or id=ID,env=VAR (repeatable): "
-                           "RUN --mount=type=secret,id=ID shows it at /run/secrets/ID")
+    def body() -> int:
+        from minidock.cli import buildargs
 
-    @app.command("build")
-    def build(context: str = typer.Argument(..., help="the build context directory"), *,
-              tag: list[str] = tags,
-              file: str = typer.Option("", "-f", "--file", help="the Dockerfile ('-' reads stdin)"),
-              build_arg: list[str] = args, label: list[str] = labels,
-              target: str = typer.Option("", "--target", help="the stage to build"),
-              no_cache: bool = typer.Option(False, "--no-cache", help="do not use the build cache"),
-              quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the image id"),
-              platform: str = typer.Option("", "--platform", help="os/arch (only the host's can RUN)"),
-              secret: list[str] = secrets,
-              verify: bool = typer.Option(False, "--verify-reproducible", help="build twice and compare")) -> None:
-        """Build an image from a Dockerfile.
-
-        RUN --network=default means none: builds have no bridge (use --network=host for the host's)."""
-        from minidock.engine import build as eng
-
-        text = sys.stdin.read() if file == "-" else None
-        req = eng.BuildRequest(context=context, file="" if file == "-" else file, dockerfile_text=text,
-                               tags=tuple(tag), build_args=tuple(build_arg), labels=tuple(label), target=target,
-                               no_cache=no_cache, platform=platform, verify_reproducible=verify,
-                               secrets=tuple(secret))
+        req, quiet = buildargs.parse(argv)
         build_cmd(req, quiet)
+        return 0
+    return guarded(body)
 
 
 def _register_image_commands(app: typer_types.Typer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Callable
 
 
 def os_failure(e: OSError) -> int:
@@ -32,3 +33,20 @@ def unexpected(e: BaseException) -> int:
     print(f"minidock: internal error: {type(e).__name__}: {e} (MINIDOCK_DEBUG=1 shows the traceback)",
           file=sys.stderr)
     return 125
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """Run one command body; every failure ends as one stderr line and its exit code."""
+    from minidock.errors import MinidockError
+
+    try:
+        return command()
+    except MinidockError as e:
+        print(f"minidock: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except OSError as e:
+        return os_failure(e)
+    except Exception as e:  # noqa: BLE001 - a bug still ends in one line (MINIDOCK_DEBUG=1: traceback)
+        return unexpected(e)

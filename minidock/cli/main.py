@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         from minidock.cli.run import run_main
 
         return run_main(args[1:], args[0])
+    if args and args[0] == "build":  # the edit-build loop: argparse too (cli/buildargs.py)
+        from minidock.cli.build import build_main
+
+        return build_main(args[1:])
     try:
         app = build_app()
         rc = app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from minidock.errors import MinidockError
-
 
 def explain_sink(step: Any) -> None:
     """Print one kernel step of --explain: time, where, what, and the shell command that does it."""
@@ -24,37 +22,28 @@ def pull_for_run(image: str, platform: str) -> None:
 
 def run_main(argv: list[str], command: str = "run") -> int:
     """The whole `minidock run ARGS`; returns the exit code (MinidockError maps to its own)."""
-    from minidock.cli import runargs
-    from minidock.cli.failures import needs_root, os_failure
-    from minidock.engine import containers
+    from minidock.cli.failures import guarded, needs_root
 
     if (code := needs_root(command)) is not None:
         return code
-    try:
-        req = runargs.parse(command, argv)
-        if command == "create":
-            created = containers.create(req, pull_for_run)
-            print(created.record.id)
-            return 0
-        if req.detach:
-            from minidock.engine import lifecycle
+    return guarded(lambda: _run(argv, command))
 
-            print(lifecycle.run_detached(req, pull_for_run))
-            return 0
-        tracer = None
-        if req.explain:
-            tracer = containers.explain_tracer(explain_sink)
-        io = containers.RunIO(tracer=tracer) if tracer else containers.RunIO()
-        io.pull = pull_for_run
-        return containers.run_foreground(req, io)
-    except MinidockError as e:
-        print(f"minidock: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except OSError as e:
-        return os_failure(e)
-    except Exception as e:  # noqa: BLE001 - a bug still ends in one line (MINIDOCK_DEBUG=1: traceback)
-        from minidock.cli.failures import unexpected
 
-        return unexpected(e)
+def _run(argv: list[str], command: str) -> int:
+    from minidock.cli import runargs
+    from minidock.engine import containers
+
+    req = runargs.parse(command, argv)
+    if command == "create":
+        created = containers.create(req, pull_for_run)
+        print(created.record.id)
+        return 0
+    if req.detach:
+        from minidock.engine import lifecycle
+
+        print(lifecycle.run_detached(req, pull_for_run))
+        return 0
+    tracer = containers.explain_tracer(explain_sink) if req.explain else None
+    io = containers.RunIO(tracer=tracer) if tracer else containers.RunIO()
+    io.pull = pull_for_run
+    return containers.run_foreground(req, io)
