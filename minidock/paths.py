@@ -67,6 +67,11 @@ class Paths:
         return self.root / "build-cache.json"
 
     @property
+    def build_cache_mounts(self) -> Path:
+        """Persistent directories of `RUN --mount=type=cache` (one per cache id)."""
+        return self.root / "build-mounts" / "cache"
+
+    @property
     def locks(self) -> Path:
         return self.root / "locks"
 

@@ -31,6 +31,7 @@ from minidock.build.session import Secret, Session
 from minidock.build.state import StageState
 from minidock.errors import BuildError
 from minidock.oci.runtimespec import Mount
+from minidock.paths import Paths
 
 SHARING = ("shared", "private", "locked")
 _SIZE = re.compile(r"^\d+[kKmMgG%]?$")
@@ -58,7 +59,7 @@ class Planned:
 
 def cache_dir(root: Path, cache_id: str) -> Path:
     """The persistent directory of cache mount `cache_id` in the store at `root`."""
-    return root / "build-mounts" / "cache" / hashlib.sha256(cache_id.encode()).hexdigest()[:32]
+    return Paths(root).build_cache_mounts / hashlib.sha256(cache_id.encode()).hexdigest()[:32]
 
 
 def _opts(m: MountFlag) -> dict[str, str]:
@@ -239,7 +240,7 @@ def remove_cache_mounts(root: Path) -> tuple[int, int]:
     """Delete the cache mount directories of the store at `root` no build is using; (count, bytes)."""
     from minidock.store.snapshots import tree_size
 
-    base = root / "build-mounts" / "cache"
+    base = Paths(root).build_cache_mounts
     count = freed = 0
     for d in sorted(base.iterdir()) if base.is_dir() else []:
         if not d.is_dir() or d.name.startswith("."):
