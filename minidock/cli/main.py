@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from minidock.errors import MinidockError
-
 
 def build_app() -> object:
     """The typer app with every command group registered."""
@@ -31,38 +29,26 @@ def main(argv: list[str] | None = None) -> int:
         from minidock.cli.build import build_main
 
         return build_main(args[1:])
-    try:
-        app = build_app()
-        rc = app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]
-        if isinstance(rc, int) and rc:  # click returns typer.Exit(n)'s code when not standalone
-            return rc
-    except MinidockError as e:
-        print(f"minidock: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except OSError as e:
-        from minidock.cli.failures import os_failure
+    from minidock.cli.failures import guarded
 
-        return os_failure(e)
-    except Exception as e:  # noqa: BLE001 - click's usage errors and aborts
-        return _click_error(e)
-    return 0
+    return guarded(lambda: _run_app(args))
 
 
-def _click_error(e: Exception) -> int:
+def _run_app(args: list[str]) -> int:
+    """The typer app on `args`; click's own exits, usage errors and aborts mapped to exit codes."""
     import click
 
-    if isinstance(e, click.exceptions.Exit):
+    app = build_app()
+    try:
+        rc = app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]
+    except click.exceptions.Exit as e:
         return int(e.exit_code)
-    if isinstance(e, click.ClickException):
+    except click.ClickException as e:
         e.show()
         return 125 if e.exit_code == 2 else int(e.exit_code)
-    if isinstance(e, click.exceptions.Abort):
+    except click.exceptions.Abort:
         return 130
-    from minidock.cli.failures import unexpected
-
-    return unexpected(e)
+    return rc if isinstance(rc, int) else 0  # click returns typer.Exit(n)'s code when not standalone
 
 
 if __name__ == "__main__":
