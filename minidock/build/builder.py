@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from minidock.build.cache import BuildCache
@@ -118,7 +118,7 @@ def _finish(store: Store, options: BuildOptions, state: StageState, names: tuple
         created = rfc3339(options.source_date_epoch)
     else:
         created = state.config.history[-1].created if state.config.history else rfc3339(time.time())
-    state.config = replace(state.config, created=created)
+    state.config = state.config._replace(created=created)
     manifest, config_digest = write_image(store, state, created)
     record_image(store, manifest, names, created)
     return BuildResult(config_digest, manifest, names, state.config)

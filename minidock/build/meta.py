@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 
 from minidock.build.instructions import (
     Cmd,
@@ -138,7 +137,7 @@ def _onbuild(inst: Onbuild, state: StageState, expand: Expand) -> str:
 
 
 def _maintainer(inst: Maintainer, state: StageState, expand: Expand) -> str:
-    state.config = replace(state.config, author=inst.name)
+    state.config = state.config._replace(author=inst.name)
     return f"MAINTAINER {inst.name}"
 
 

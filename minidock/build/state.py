@@ -10,7 +10,7 @@ rewritten to the equivalent OCI ones so the manifest is a clean OCI manifest.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
@@ -51,14 +51,14 @@ class StageState:
 
     def set_cc(self, **changes: object) -> None:
         """Replace fields of the container config."""
-        self.config = self.config.with_config(replace(self.cc, **changes))  # type: ignore[arg-type]
+        self.config = self.config.with_config(self.cc._replace(**changes))  # type: ignore[arg-type]
 
     def add_history(self, entry: History) -> None:
-        self.config = replace(self.config, history=(*self.config.history, entry))
+        self.config = self.config._replace(history=(*self.config.history, entry))
 
     def add_layer(self, layer: Descriptor, diff_id: Digest, chain: Digest) -> None:
         self.layers.append(layer)
-        self.config = replace(self.config, diff_ids=(*self.config.diff_ids, diff_id))
+        self.config = self.config._replace(diff_ids=(*self.config.diff_ids, diff_id))
         self.chain = chain
 
     def expansion_env(self) -> dict[str, str]:
@@ -92,8 +92,8 @@ def scratch_state(platform: Platform, key: str) -> StageState:
 
 def base_state(config: ImageConfig, layers: tuple[Descriptor, ...], key: str) -> StageState:
     """The state of `FROM image` (ONBUILD triggers are taken out of the config: they run now)."""
-    cfg = config.with_config(replace(config.config, onbuild=()))
-    descs = [replace(d, media_type=_OCI_EQUIVALENT.get(d.media_type, d.media_type)) for d in layers]
+    cfg = config.with_config(config.config._replace(onbuild=()))
+    descs = [d._replace(media_type=_OCI_EQUIVALENT.get(d.media_type, d.media_type)) for d in layers]
     chains = cfg.chain_ids()
     return StageState(config=cfg, layers=descs, chain=chains[-1] if chains else None, key=key)
 
@@ -111,7 +111,7 @@ def set_env(env: tuple[str, ...], key: str, value: str) -> tuple[str, ...]:
 
 def write_image(store: Store, state: StageState, created: str) -> tuple[Descriptor, Digest]:
     """Store the config and OCI manifest of `state`; returns (manifest descriptor, config digest)."""
-    config = replace(state.config, created=created)
+    config = state.config._replace(created=created)
     cfg_bytes = config.to_bytes()
     cfg_digest = store.content.put(cfg_bytes)
     manifest = Manifest(mt.OCI_MANIFEST, Descriptor(mt.OCI_CONFIG, cfg_digest, len(cfg_bytes)), tuple(state.layers))

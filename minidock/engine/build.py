@@ -205,13 +205,13 @@ def commit_container(container: str, repository: str = "", comment: str = "", au
     chain = _unpack(store, digest, diff_id, parent)
     now = rfc3339(time.time())
     created_by = " ".join(record.command)
-    config = replace(base.config, diff_ids=(*base.config.diff_ids, diff_id), author=author or base.config.author,
+    config = base.config._replace(diff_ids=(*base.config.diff_ids, diff_id), author=author or base.config.author,
                      history=(*base.config.history, History(created=now, created_by=created_by, comment=comment)))
     from minidock.build.state import base_state
 
     state = base_state(config, (*base.manifest.layers, Descriptor(mt.OCI_LAYER_GZIP, digest, size)), "")
     state.chain = chain
-    state.config = replace(state.config, config=config.config)
+    state.config = state.config._replace(config=config.config)
     manifest, config_digest = write_image(store, state, now)
     for n in names:
         store.images.put(ImageRecord(name=n, target=manifest, created=now))

@@ -164,15 +164,14 @@ INIT_TARGET = "/sbin/docker-init"
 
 def with_init(spec: Spec) -> Spec:
     """`--init`: tini bind-mounted read-only at /sbin/docker-init and made PID 1 (`-- cmd...`)."""
-    import dataclasses
 
     from minidock.oci.runtimespec import Mount
 
     if not os.path.isfile(INIT_PATH):
         raise UsageError(f"--init: {INIT_PATH} not found (install the Debian package tini)")
     mount = Mount(destination=INIT_TARGET, type="bind", source=INIT_PATH, options=("rbind", "ro", "rprivate"))
-    process = dataclasses.replace(spec.process, args=(INIT_TARGET, "--", *spec.process.args))
-    return dataclasses.replace(spec, process=process, mounts=(*spec.mounts, mount))
+    process = spec.process._replace(args=(INIT_TARGET, "--", *spec.process.args))
+    return spec._replace(process=process, mounts=(*spec.mounts, mount))
 
 
 def remove_files(store: Store, cid: str) -> None:

@@ -8,7 +8,6 @@ in the container's /etc/passwd) with Docker's exec overrides: -e added to the co
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -48,8 +47,8 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
     spec = spec_of(records, rec.id)
     if req.workdir and not req.workdir.startswith("/"):
         raise UsageError(f"exec: the working directory {req.workdir!r} is not an absolute path")
-    process = dataclasses.replace(
-        spec.process, args=req.cmd, env=merge_env(spec.process.env, req.env, os.environ),
+    process = spec.process._replace(
+        args=req.cmd, env=merge_env(spec.process.env, req.env, os.environ),
         cwd=req.workdir or spec.process.cwd, user=User(name=req.user) if req.user else spec.process.user,
         terminal=req.tty)
     cgroup = None

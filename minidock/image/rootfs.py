@@ -23,7 +23,7 @@ import shlex
 import shutil
 import stat
 import tarfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -218,25 +218,25 @@ def apply_changes(config: ContainerConfig, changes: list[str]) -> ContainerConfi
         instr, _, value = change.strip().partition(" ")
         key, value = instr.upper(), value.strip()
         if key == "CMD":
-            config = replace(config, cmd=_command(value))
+            config = config._replace(cmd=_command(value))
         elif key == "ENTRYPOINT":
-            config = replace(config, entrypoint=_command(value))
+            config = config._replace(entrypoint=_command(value))
         elif key == "ENV":
             env = dict(e.partition("=")[::2] for e in config.env)
             env.update(_pairs(value))
-            config = replace(config, env=tuple(f"{k}={v}" for k, v in env.items()))
+            config = config._replace(env=tuple(f"{k}={v}" for k, v in env.items()))
         elif key == "LABEL":
-            config = replace(config, labels={**config.labels, **dict(_pairs(value))})
+            config = config._replace(labels={**config.labels, **dict(_pairs(value))})
         elif key in ("WORKDIR", "USER", "STOPSIGNAL"):
             attr = {"WORKDIR": "working_dir", "USER": "user", "STOPSIGNAL": "stop_signal"}[key]
             fields: dict[str, Any] = {attr: value}
-            config = replace(config, **fields)
+            config = config._replace(**fields)
         elif key == "EXPOSE":
             ports = {p if "/" in p else f"{p}/tcp" for p in value.split()}
-            config = replace(config, exposed_ports=tuple(sorted(set(config.exposed_ports) | ports)))
+            config = config._replace(exposed_ports=tuple(sorted(set(config.exposed_ports) | ports)))
         elif key == "VOLUME":
             vols = set(_command(value)) if value.startswith("[") else set(value.split())
-            config = replace(config, volumes=tuple(sorted(set(config.volumes) | vols)))
+            config = config._replace(volumes=tuple(sorted(set(config.volumes) | vols)))
         else:
             raise UsageError(f"--change: {instr or change!r} is not supported (CMD, ENTRYPOINT, ENV, LABEL, "
                              "WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL)")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from minidock.errors import ManifestError
 from minidock.oci.digest import Digest
@@ -14,8 +15,7 @@ _GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "ar
            "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 
-@dataclass(frozen=True, slots=True)
-class Platform:
+class Platform(NamedTuple):
     """os/architecture[/variant] of an image, as in an index entry or an image config."""
 
     os: str
@@ -68,15 +68,14 @@ class Platform:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
 
 
-@dataclass(frozen=True, slots=True)
-class Descriptor:
+class Descriptor(NamedTuple):
     """A typed pointer to content: media type, digest, size (+ platform, annotations, urls)."""
 
     media_type: str
     digest: Digest
     size: int
     platform: Platform | None = None
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = MappingProxyType({})
     urls: tuple[str, ...] = ()
 
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import ManifestError
 
@@ -11,8 +11,7 @@ _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Digest:
+class Digest(NamedTuple):
     """A validated digest; `str(d)` is its canonical `sha256:<hex>` form."""
 
     algorithm: str

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from minidock.errors import ManifestError
 from minidock.oci.digest import Digest
@@ -23,8 +24,7 @@ def _opt_strs(v: Any) -> tuple[str, ...] | None:
     return None if v is None else _strs(v)
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerConfig:
+class ContainerConfig(NamedTuple):
     """The `config` object of an image config: what a container of this image runs by default."""
 
     user: str = ""
@@ -32,11 +32,11 @@ class ContainerConfig:
     entrypoint: tuple[str, ...] | None = None
     cmd: tuple[str, ...] | None = None
     working_dir: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = MappingProxyType({})
     exposed_ports: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
     stop_signal: str = ""
-    healthcheck: dict[str, Any] | None = None
+    healthcheck: Mapping[str, Any] | None = None
     onbuild: tuple[str, ...] = ()
     shell: tuple[str, ...] | None = None
     args_escaped: bool = False
@@ -91,8 +91,7 @@ class ContainerConfig:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class History:
+class History(NamedTuple):
     """One entry of an image's history."""
 
     created: str = ""
@@ -118,21 +117,21 @@ class History:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class ImageConfig:
+_KNOWN = ("architecture", "os", "rootfs", "config", "created", "author", "variant", "history")
+
+
+class ImageConfig(NamedTuple):
     """An image config blob, typed; unknown top-level fields kept in `extra`."""
 
     architecture: str
     os: str
     diff_ids: tuple[Digest, ...]
-    config: ContainerConfig = field(default_factory=ContainerConfig)
+    config: ContainerConfig = ContainerConfig()
     created: str = ""
     author: str = ""
     variant: str = ""
     history: tuple[History, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    _KNOWN = ("architecture", "os", "rootfs", "config", "created", "author", "variant", "history")
+    extra: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
     def from_bytes(cls, data: bytes, what: str = "image config") -> ImageConfig:
@@ -149,7 +148,7 @@ class ImageConfig:
             author=str(d.get("author") or ""),
             variant=str(d.get("variant") or ""),
             history=tuple(History.from_json(h) for h in d.get("history") or () if isinstance(h, dict)),
-            extra={k: v for k, v in d.items() if k not in cls._KNOWN},
+            extra={k: v for k, v in d.items() if k not in _KNOWN},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -173,7 +172,7 @@ class ImageConfig:
         return json.dumps(self.to_json(), separators=(",", ":")).encode()
 
     def with_config(self, config: ContainerConfig) -> ImageConfig:
-        return replace(self, config=config)
+        return self._replace(config=config)
 
     def chain_ids(self) -> tuple[Digest, ...]:
         """The chain ID of each layer prefix (the names of committed snapshots)."""

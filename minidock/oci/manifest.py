@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from minidock.errors import ManifestError
 from minidock.oci import mediatypes as mt
@@ -29,14 +30,13 @@ def _check_media_type(obj: dict[str, Any], content_type: str, what: str) -> str:
     return body_type or content_type
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(NamedTuple):
     """An image manifest: one config and the ordered layers."""
 
     media_type: str
     config: Descriptor
     layers: tuple[Descriptor, ...]
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
     def from_bytes(cls, data: bytes, content_type: str = "", what: str = "manifest") -> Manifest:
@@ -69,13 +69,12 @@ class Manifest:
         return json.dumps(self.to_json(), separators=(",", ":")).encode()
 
 
-@dataclass(frozen=True, slots=True)
-class Index:
+class Index(NamedTuple):
     """An OCI image index or a Docker manifest list."""
 
     media_type: str
     manifests: tuple[Descriptor, ...]
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
     def from_bytes(cls, data: bytes, content_type: str = "", what: str = "index") -> Index:

@@ -8,8 +8,9 @@ never holds a container's rootfs mount.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 OCI_VERSION = "1.0.2"
 
@@ -33,8 +34,7 @@ DEFAULT_READONLY_PATHS: tuple[str, ...] = (
 NAMESPACES: tuple[str, ...] = ("pid", "network", "ipc", "uts", "mount", "cgroup")
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(NamedTuple):
     """A mount as data: `mount -t type -o options source destination`."""
 
     destination: str
@@ -52,8 +52,7 @@ class Mount:
                 "options": list(self.options)}
 
 
-@dataclass(frozen=True, slots=True)
-class User:
+class User(NamedTuple):
     """The numeric identity the process runs as.
 
     `name` (optional, minidock's extension, JSON `username`): a Docker `-u name|uid[:group|gid]`
@@ -80,8 +79,7 @@ class User:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
+class Capabilities(NamedTuple):
     """The five capability sets of the process."""
 
     bounding: tuple[str, ...] = DEFAULT_CAPS
@@ -108,8 +106,7 @@ class Capabilities:
                 "ambient": list(self.ambient)}
 
 
-@dataclass(frozen=True, slots=True)
-class Rlimit:
+class Rlimit(NamedTuple):
     type: str
     soft: int
     hard: int
@@ -118,16 +115,15 @@ class Rlimit:
         return {"type": self.type, "soft": self.soft, "hard": self.hard}
 
 
-@dataclass(frozen=True, slots=True)
-class Process:
+class Process(NamedTuple):
     """What runs in the container and how."""
 
     args: tuple[str, ...]
     env: tuple[str, ...] = ()
     cwd: str = "/"
-    user: User = field(default_factory=User)
+    user: User = User()
     terminal: bool = False
-    capabilities: Capabilities = field(default_factory=Capabilities)
+    capabilities: Capabilities = Capabilities()
     no_new_privileges: bool = True
     rlimits: tuple[Rlimit, ...] = ()
 
@@ -152,8 +148,7 @@ class Process:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Resources:
+class Resources(NamedTuple):
     """cgroup limits, in OCI units (bytes, microseconds, shares). None = unlimited / unset."""
 
     memory_limit: int | None = None
@@ -184,8 +179,7 @@ class Resources:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Namespace:
+class Namespace(NamedTuple):
     """A namespace to create (`path` empty) or to join (`path` = /proc/PID/ns/TYPE)."""
 
     type: str
@@ -195,10 +189,12 @@ class Namespace:
         return {"type": self.type, "path": self.path} if self.path else {"type": self.type}
 
 
-@dataclass(frozen=True, slots=True)
-class Linux:
-    namespaces: tuple[Namespace, ...] = tuple(Namespace(n) for n in NAMESPACES)
-    resources: Resources = field(default_factory=Resources)
+_DEFAULT_NAMESPACES = tuple(Namespace(n) for n in NAMESPACES)
+
+
+class Linux(NamedTuple):
+    namespaces: tuple[Namespace, ...] = _DEFAULT_NAMESPACES
+    resources: Resources = Resources()
     cgroups_path: str = ""
     masked_paths: tuple[str, ...] = DEFAULT_MASKED_PATHS
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
@@ -248,23 +244,21 @@ def namespaces_for(network: str) -> tuple[Namespace, ...]:
     return tuple(base)
 
 
-@dataclass(frozen=True, slots=True)
-class Root:
+class Root(NamedTuple):
     path: str
     readonly: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     """A container's runtime configuration."""
 
     process: Process
     root: Root
     hostname: str = ""
     mounts: tuple[Mount, ...] = ()
-    linux: Linux = field(default_factory=Linux)
+    linux: Linux = Linux()
     rootfs_mounts: tuple[Mount, ...] = ()
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Spec:
