@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from minidock.build.cache import BuildCache
 from minidock.build.context import ContextTree
@@ -39,8 +39,7 @@ Puller = Callable[[Reference, Platform | None], None]
 UNTAGGED = "<none>@"
 
 
-@dataclass(frozen=True, slots=True)
-class BuildOptions:
+class BuildOptions(NamedTuple):
     """What `minidock build` was asked: context, Dockerfile, tags, args, target, cache and time."""
 
     context: Path
@@ -56,8 +55,7 @@ class BuildOptions:
     secrets: tuple[Secret, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class BuildResult:
+class BuildResult(NamedTuple):
     """The built image: id (config digest), manifest descriptor, the names it got, its config."""
 
     image_id: Digest
@@ -133,13 +131,16 @@ def record_image(store: Store, manifest: Descriptor, names: tuple[str, ...], cre
     """Name the built image: its tags (dropping an untagged placeholder), else `<none>@<manifest digest>`
     unless some record already names that manifest (so it can be run by id and listed as <none>)."""
     placeholder = untagged_name(manifest.digest)
+    existing = {r.name: r for r in store.images.list()}
     for name in names:
-        store.images.put(ImageRecord(name=name, target=manifest, created=created))
+        record = ImageRecord(name=name, target=manifest, created=created)
+        if existing.get(name) != record:  # a rebuild that changed nothing leaves images.json as it is
+            store.images.put(record)
     if names:
-        if store.images.find(placeholder) is not None:
+        if placeholder in existing:
             with contextlib.suppress(ImageNotFoundError):
                 store.images.remove(placeholder)
-    elif not any(r.target.digest == manifest.digest for r in store.images.list()):
+    elif not any(r.target.digest == manifest.digest for r in existing.values()):
         store.images.put(ImageRecord(name=placeholder, target=manifest, created=created))
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest
@@ -33,8 +32,7 @@ def step_key(parent: str, *parts: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """What a step produced: its history record and (for a layer step) the layer."""
 
     history: History
@@ -62,20 +60,29 @@ class BuildCache:
     def __init__(self, store: Store, enabled: bool = True) -> None:
         self.store, self.enabled = store, enabled
         self.path = store.paths.build_cache
+        self._seen: dict[str, Any] | None = None  # the file as `get` first read it (one read per build)
 
-    def _load(self) -> dict[str, Any]:
+    def _read(self) -> Any:
         try:
-            raw = read_json(self.path, {})
+            return read_json(self.path, {})
         except ValueError:
             return {}  # a damaged cache is only a slower build
+
+    @staticmethod
+    def _entries(raw: Any) -> dict[str, Any]:
         entries = raw.get("entries") if isinstance(raw, dict) else None
         return entries if isinstance(entries, dict) else {}
+
+    def _load(self) -> dict[str, Any]:
+        return self._entries(self._read())
 
     def get(self, key: str) -> CacheEntry | None:
         """The entry for `key` when it is usable (its layer's snapshot and blob still exist)."""
         if not self.enabled:
             return None
-        raw = self._load().get(key)
+        if self._seen is None:
+            self._seen = self._load()
+        raw = self._seen.get(key)
         if not isinstance(raw, dict):
             return None
         try:
@@ -95,17 +102,23 @@ class BuildCache:
         """Record the entries of a finished build (one rewrite, newest kept when full)."""
         if not entries:
             return
+        new = {key: entry.to_json() for key, entry in entries.items()}
+        self._seen = None  # the next `get` reads the file again
         with locked(self.store.paths.lock("build-cache")):
-            current = self._load()
-            for key, entry in entries.items():
+            raw = self._read()
+            current = self._entries(raw)
+            if _unchanged(raw, current, new):
+                return  # a fully cached rebuild: the file would be rewritten byte for byte
+            for key, value in new.items():
                 current.pop(key, None)
-                current[key] = entry.to_json()
+                current[key] = value
             if len(current) > MAX_ENTRIES:
                 current = dict(list(current.items())[-MAX_ENTRIES:])
             atomic_write_json(self.path, {"version": VERSION, "entries": current})
 
     def prune(self, keep: Callable[[CacheEntry], bool]) -> int:
         """Drop every entry `keep` rejects (damaged ones too); returns how many went."""
+        self._seen = None
         with locked(self.store.paths.lock("build-cache")):
             current = self._load()
             kept: dict[str, Any] = {}
@@ -133,3 +146,10 @@ class BuildCache:
             if e.chain_id is not None:
                 chains.add(e.chain_id)
         return blobs, chains
+
+
+def _unchanged(raw: Any, current: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Would recording `new` leave the file as it is (same version, entries, nothing to evict)?
+    The file is written with sorted keys, so equal contents mean equal bytes."""
+    return (isinstance(raw, dict) and raw.keys() == {"version", "entries"} and raw["version"] == VERSION
+            and len(current) <= MAX_ENTRIES and all(current.get(k) == v for k, v in new.items()))

@@ -14,9 +14,8 @@ import hashlib
 import os
 import posixpath
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from minidock.build.dockerignore import Matcher, read_patterns
 from minidock.build.rootfs import LayeredFS, split
@@ -36,8 +35,7 @@ class Tree(Protocol):
     def listdir(self, rel: str) -> list[str]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class SourceItem:
+class SourceItem(NamedTuple):
     """One resolved source: its path in the tree and the name it gets at the destination."""
 
     rel: str

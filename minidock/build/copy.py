@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from minidock.build.context import SourceItem, Tree, walk
 from minidock.build.rootfs import LayeredFS, copy_up_parents
 from minidock.errors import BuildError
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
+class Owner(NamedTuple):
     """--chown resolved to numbers (a Copier without one keeps the source's owners)."""
 
     uid: int = 0
     gid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class CopyTarget:
+class CopyTarget(NamedTuple):
     """Where one source item lands: a container path, and whether a directory's contents go there."""
 
     item: SourceItem
@@ -153,6 +150,8 @@ class Copier:
             if stat.S_ISLNK(st.st_mode):
                 os.symlink(os.readlink(src), host)
             elif stat.S_ISREG(st.st_mode):
+                import shutil  # lazy: only a COPY that misses the cache writes files
+
                 shutil.copyfile(src, host, follow_symlinks=False)
             else:
                 return  # sockets, fifos and devices are not copied (BuildKit skips them too)
@@ -180,6 +179,8 @@ def _remove(host: Path) -> None:
     if host.is_symlink() or host.is_file():
         host.unlink()
     elif host.is_dir():
+        import shutil  # lazy: only a COPY that misses the cache writes files
+
         shutil.rmtree(host)
     elif host.exists() or os.path.lexists(host):
         host.unlink()

@@ -7,26 +7,24 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from minidock.build import add as addmod
 from minidock.build.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items
 from minidock.build.copy import Copier, CopyTarget, Owner, absolute_dest, parse_chmod, plan_copy, resolve_chown
 from minidock.build.instructions import Add, Copy
-from minidock.build.layer import Layer, commit_layer, discard, new_layer
 from minidock.build.nodes import Heredoc
 from minidock.build.session import Session, record_step, view_of
 from minidock.build.state import StageState
 from minidock.errors import BuildError
 
+if TYPE_CHECKING:
+    from minidock.build.layer import Layer
+
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
-@dataclass(slots=True)
-class _Sources:
+class _Sources(NamedTuple):
     """What one COPY/ADD reads: a tree and items in it, heredoc files, downloaded URLs."""
 
     tree: Tree
@@ -45,7 +43,7 @@ def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
     words = [expand(w) for w in inst.sources]
     dest = absolute_dest(expand(inst.dest), state.cc.working_dir)
     from_ = expand(inst.from_) if isinstance(inst, Copy) and inst.from_ else ""
-    scratch = Path(tempfile.mkdtemp(dir=_tmp(s), prefix="add-"))
+    scratch = _Scratch(s)
     try:
         src = _sources(s, inst, words, from_, scratch=scratch, env=env)
         digest = _digest(src)
@@ -58,12 +56,35 @@ def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
             return _write(s, state, src, _Target(dest, chown, chmod, kind == "ADD", bool(from_)))
         return record_step(s, state, parts, created_by, make)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.remove()
 
 
 def _tmp(s: Session) -> Path:
     s.store.paths.tmp.mkdir(parents=True, exist_ok=True)
     return s.store.paths.tmp
+
+
+class _Scratch:
+    """A scratch directory for ADD's downloads, made on first use (COPY never needs one)."""
+
+    __slots__ = ("path", "s")
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.path: Path | None = None
+
+    def get(self) -> Path:
+        if self.path is None:
+            import tempfile  # lazy: only ADD of a URL downloads
+
+            self.path = Path(tempfile.mkdtemp(dir=_tmp(self.s), prefix="add-"))
+        return self.path
+
+    def remove(self) -> None:
+        if self.path is not None:
+            import shutil  # lazy: only ADD of a URL made a scratch directory
+
+            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _doc_body(doc: Heredoc, env: dict[str, str]) -> bytes:
@@ -73,14 +94,16 @@ def _doc_body(doc: Heredoc, env: dict[str, str]) -> bytes:
     return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), ""), doc.content).encode()
 
 
-def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scratch: Path,
+def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scratch: _Scratch,
              env: dict[str, str]) -> _Sources:
     docs = [(d.name, _doc_body(d, env)) for d in inst.heredocs]
     urls: list[tuple[str, Path]] = []
     local = words
     if isinstance(inst, Add):
+        from minidock.build import add as addmod  # lazy: only ADD has URLs and archives
+
         local = [w for w in words if not addmod.is_url(w)]
-        urls = [(w, _download(w, scratch / f"url{i}", inst.checksum)) for i, w in enumerate(words)
+        urls = [(w, _download(w, scratch.get() / f"url{i}", inst.checksum)) for i, w in enumerate(words)
                 if addmod.is_url(w)]
     if from_:
         try:
@@ -94,6 +117,8 @@ def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scra
 
 
 def _download(url: str, out: Path, checksum: str) -> Path:
+    from minidock.build import add as addmod  # lazy: only ADD of a URL downloads
+
     addmod.fetch_url(url, out)
     if checksum:
         alg, _, want = checksum.partition(":")
@@ -112,8 +137,7 @@ def _digest(src: _Sources) -> str:
     return "sha256:" + h.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
+class _Target(NamedTuple):
     dest: str
     chown: str
     chmod: str
@@ -123,6 +147,10 @@ class _Target:
 
 def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> Layer:
     """Make the layer: a fresh active snapshot, the copier writing into its upper, commit."""
+    # lazy: a cached COPY/ADD writes nothing, so ADD's extras and layer writing (tar, gzip) wait till here
+    from minidock.build import add as addmod
+    from minidock.build.layer import commit_layer, discard, new_layer
+
     view = view_of(s.store, state.chain)
     key = new_layer(s.store, state.chain)
     try:
@@ -147,6 +175,10 @@ def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> Layer:
 
 def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target) -> bool:
     """ADD of a local archive: unpack it into the destination directory; False when it is no archive."""
+    import tempfile  # lazy: only ADD unpacks archives
+
+    from minidock.build import add as addmod  # lazy: only ADD unpacks archives
+
     if not isinstance(tree, ContextTree):
         return False
     host = tree.host(item.rel)

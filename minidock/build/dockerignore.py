@@ -14,15 +14,14 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import DockerfileError
 
 _WILDCARDS = "*?[\\"
 
 
-@dataclass(frozen=True, slots=True)
-class Pattern:
+class Pattern(NamedTuple):
     """One cleaned pattern; `exclusion` is a `!` line that re-includes what it matches."""
 
     text: str
@@ -57,8 +56,7 @@ def read_patterns(text: str) -> list[Pattern]:
     return patterns
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
+class _Compiled(NamedTuple):
     pattern: Pattern
     kind: str  # exact, prefix, suffix, regex
     regex: re.Pattern[str] | None

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.oci.digest import Digest
 
 
-@dataclass(frozen=True, slots=True)
-class StepStarted:
+class StepStarted(NamedTuple):
     """Step `number` of `total` begins; `text` is the instruction as written (`RUN echo hi`)."""
 
     number: int
@@ -18,16 +17,14 @@ class StepStarted:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class StepOutput:
+class StepOutput(NamedTuple):
     """Bytes a RUN step's container wrote (stdout and stderr, interleaved as written)."""
 
     number: int
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class StepDone:
+class StepDone(NamedTuple):
     """Step `number` ended after `seconds`; `cached` when the build cache provided its result."""
 
     number: int
@@ -36,15 +33,13 @@ class StepDone:
     layer: Digest | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BuildNote:
+class BuildNote(NamedTuple):
     """Anything else worth a line: a pull of a base image, a parser warning, a skipped stage."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class BuildFinished:
+class BuildFinished(NamedTuple):
     """The image exists: its id (config digest), manifest digest and the names it got."""
 
     image_id: Digest

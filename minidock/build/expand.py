@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import DockerfileError
 
@@ -32,8 +32,7 @@ def is_space(ch: str) -> bool:
     return ch.isspace() and ch not in _NOT_GO_SPACE
 
 
-@dataclass(frozen=True, slots=True)
-class LexOptions:
+class LexOptions(NamedTuple):
     """Lexer switches: keep quotes / escapes in the output, leave unset variables unexpanded."""
 
     escape: str = "\\"

@@ -9,7 +9,7 @@ durations (`1m30s`) for HEALTHCHECK.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 BOOL, STRING, LIST = "bool", "string", "list"
 
@@ -34,8 +34,7 @@ class FlagError(ValueError):
     """A flag an instruction does not accept or cannot use; the caller adds `FILE:LINE:`."""
 
 
-@dataclass(frozen=True, slots=True)
-class Flags:
+class Flags(NamedTuple):
     """The validated flags of one instruction."""
 
     values: tuple[tuple[str, str], ...] = ()
@@ -53,8 +52,7 @@ class Flags:
         return tuple(value for key, value in self.values if key == name)
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(NamedTuple):
     """One RUN `--mount`: type (bind, cache, tmpfs, secret, ssh), target, source, from, readonly, the rest."""
 
     type: str = "bind"

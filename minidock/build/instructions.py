@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from minidock.build import heredoc
 from minidock.build.flags import FlagError, Flags, Mount, parse_duration, parse_flags, parse_mount
@@ -25,33 +25,26 @@ _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 _NOT_TRIGGERS = ("onbuild", "from", "maintainer")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Instruction:
-    """Common part of every instruction: its 1-based start line and the original text."""
-
+class From(NamedTuple):
+    image: str
+    name: str = ""
+    platform: str = ""
     line: int = 0
     original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class From(Instruction):
-    image: str
-    name: str = ""
-    platform: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Run(Instruction):
+class Run(NamedTuple):
     cmd: tuple[str, ...]
     json: bool = False
     mounts: tuple[Mount, ...] = ()
     network: str = ""
     security: str = ""
     heredocs: tuple[Heredoc, ...] = ()
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Copy(Instruction):
+class Copy(NamedTuple):
     sources: tuple[str, ...]
     dest: str
     chown: str = ""
@@ -61,10 +54,11 @@ class Copy(Instruction):
     parents: bool = False
     exclude: tuple[str, ...] = ()
     heredocs: tuple[Heredoc, ...] = ()
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Add(Instruction):
+class Add(NamedTuple):
     sources: tuple[str, ...]
     dest: str
     chown: str = ""
@@ -74,62 +68,73 @@ class Add(Instruction):
     checksum: str = ""
     exclude: tuple[str, ...] = ()
     heredocs: tuple[Heredoc, ...] = ()
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Env(Instruction):
+class Env(NamedTuple):
     pairs: tuple[tuple[str, str], ...]
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Label(Instruction):
+class Label(NamedTuple):
     pairs: tuple[tuple[str, str], ...]
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Arg(Instruction):
+class Arg(NamedTuple):
     pairs: tuple[tuple[str, str | None], ...]
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Expose(Instruction):
+class Expose(NamedTuple):
     ports: tuple[str, ...]
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Workdir(Instruction):
+class Workdir(NamedTuple):
     path: str
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class User(Instruction):
+class User(NamedTuple):
     user: str
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Cmd(Instruction):
+class Cmd(NamedTuple):
     cmd: tuple[str, ...]
     json: bool = False
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Entrypoint(Instruction):
+class Entrypoint(NamedTuple):
     cmd: tuple[str, ...]
     json: bool = False
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Volume(Instruction):
+class Volume(NamedTuple):
     paths: tuple[str, ...]
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Stopsignal(Instruction):
+class Stopsignal(NamedTuple):
     signal: str
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Healthcheck(Instruction):
+class Healthcheck(NamedTuple):
     """HEALTHCHECK NONE (`none=True`) or CMD with options; durations in seconds (0 = default)."""
 
     none: bool = False
@@ -140,49 +145,73 @@ class Healthcheck(Instruction):
     start_period: float = 0.0
     start_interval: float = 0.0
     retries: int = 0
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Shell(Instruction):
+class Shell(NamedTuple):
     cmd: tuple[str, ...]
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Onbuild(Instruction):
+class Onbuild(NamedTuple):
     """A trigger: the inner instruction's text (and heredoc bodies), run when a child image builds."""
 
     expression: str
     heredocs: tuple[Heredoc, ...] = ()
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Maintainer(Instruction):
+class Maintainer(NamedTuple):
     name: str
+    line: int = 0
+    original: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+# Every typed instruction; each carries its 1-based start `line` and the `original` text.
+Instruction = (
+    From | Run | Copy | Add | Env | Label | Arg | Expose | Workdir | User | Cmd | Entrypoint | Volume | Stopsignal
+    | Healthcheck | Shell | Onbuild | Maintainer
+)
+
+
 class Stage:
     """One build stage: its FROM, the instructions after it, and the ARGs declared before any FROM."""
 
-    base: From
-    instructions: tuple[Instruction, ...]
-    index: int
-    global_args: tuple[Arg, ...] = ()
-    escape: str = "\\"
+    __slots__ = ("base", "escape", "global_args", "index", "instructions")
+
+    def __init__(self, base: From, instructions: tuple[Instruction, ...], index: int,
+                 global_args: tuple[Arg, ...] = (), escape: str = "\\") -> None:
+        self.base, self.instructions, self.index = base, instructions, index
+        self.global_args, self.escape = global_args, escape
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.base, self.instructions, self.index, self.global_args, self.escape)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Stage and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Stage(base={self.base!r}, instructions={self.instructions!r}, index={self.index!r}, "
+                f"global_args={self.global_args!r}, escape={self.escape!r})")
 
     @property
     def name(self) -> str:
         return self.base.name
 
 
-@dataclass(frozen=True, slots=True)
-class Dockerfile:
+class Dockerfile(NamedTuple):
     """A parsed Dockerfile: global ARGs, stages in order, the escape token and parser warnings."""
 
     global_args: tuple[Arg, ...]
     stages: tuple[Stage, ...]
     escape: str = "\\"
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
 
 def parse_dockerfile(text: str, filename: str = "Dockerfile") -> Dockerfile:
@@ -224,7 +253,7 @@ def _typed(node: Node, filename: str) -> Instruction:
         inst = _BUILDERS[node.keyword](node, flags)
     except (FlagError, LineError) as e:
         raise DockerfileError(f"{filename}:{node.start_line}: {e}") from e
-    return replace(inst, line=node.start_line, original=node.original)
+    return inst._replace(line=node.start_line, original=node.original)
 
 
 def _one(node: Node) -> str:
@@ -261,7 +290,7 @@ def _run(node: Node, flags: Flags) -> Run:
 
 def _chomped(docs: tuple[Heredoc, ...]) -> tuple[Heredoc, ...]:
     """Heredoc bodies ready to use: `<<-` bodies lose their leading tabs."""
-    return tuple(replace(d, content=heredoc.chomp(d.content)) if d.chomp else d for d in docs)
+    return tuple(d._replace(content=heredoc.chomp(d.content)) if d.chomp else d for d in docs)
 
 
 def _sources(node: Node) -> tuple[tuple[str, ...], str, tuple[Heredoc, ...]]:

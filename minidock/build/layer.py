@@ -15,8 +15,8 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from minidock.errors import BuildError, MinidockError
 from minidock.oci import mediatypes as mt
@@ -42,8 +42,7 @@ HOSTNAME = "buildkitsandbox"
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(NamedTuple):
     """A committed build layer: its manifest descriptor, diff_id and the chain id it ends."""
 
     descriptor: Descriptor
@@ -51,8 +50,7 @@ class Layer:
     chain_id: Digest
 
 
-@dataclass(frozen=True, slots=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     """What a RUN step executes, as whom, where, with which network (none or host) and extra mounts."""
 
     args: tuple[str, ...]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from minidock.build.expand import is_space
 
@@ -25,8 +25,7 @@ class LineError(ValueError):
     """A logical line that does not parse; the parser adds `FILE:LINE:`."""
 
 
-@dataclass(frozen=True, slots=True)
-class Heredoc:
+class Heredoc(NamedTuple):
     """One here-document: its terminator, body (lines with their newlines), fd, expand and chomp."""
 
     name: str
@@ -36,8 +35,7 @@ class Heredoc:
     chomp: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """One instruction. `keyword` is lower-case; `inner` is ONBUILD's nested instruction."""
 
     keyword: str
@@ -49,7 +47,7 @@ class Node:
     start_line: int = 0
     end_line: int = 0
     original: str = ""
-    known: bool = field(default=True)
+    known: bool = True
 
     def dump(self) -> str:
         """BuildKit's dump of this node, without the surrounding parentheses."""

@@ -11,14 +11,10 @@ detection in `heredoc`. Errors raise DockerfileError(`FILE:LINE: reason`).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import difflib
-import json
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from minidock.build import heredoc
 from minidock.build.nodes import KEYWORDS, Heredoc, LineError, Node, node_from_line
@@ -29,8 +25,7 @@ _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n
 _KNOWN_DIRECTIVES = ("escape", "syntax", "check")
 
 
-@dataclass(frozen=True, slots=True)
-class ParseResult:
+class ParseResult(NamedTuple):
     """The parsed file: instructions in order, the escape token, directives and warnings."""
 
     nodes: tuple[Node, ...]
@@ -51,13 +46,15 @@ class ParseResult:
         return "".join("(" + node.dump() + ")\n" for node in self.nodes)
 
 
-@dataclass(slots=True)
 class _Directives:
     """Parser-directive state: only lines at the very top count, each key at most once."""
 
-    escape: str = "\\"
-    done: bool = False
-    seen: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("done", "escape", "seen")
+
+    def __init__(self) -> None:
+        self.escape = "\\"
+        self.done = False
+        self.seen: dict[str, str] = {}
 
     def consider(self, token: str) -> None:
         if self.done:
@@ -123,16 +120,16 @@ def _process(d: _Directives, raw: str, strip_left: bool) -> str:
     return "" if token.startswith("#") else token
 
 
-@dataclass(slots=True)
 class _Parser:
     """One parse: the line source, the directive state, and what has been collected."""
 
-    lines: _Lines
-    filename: str
-    allow_unknown: bool
-    directives: _Directives = field(default_factory=_Directives)
-    nodes: list[Node] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = ("allow_unknown", "directives", "filename", "lines", "nodes", "warnings")
+
+    def __init__(self, lines: _Lines, filename: str, allow_unknown: bool) -> None:
+        self.lines, self.filename, self.allow_unknown = lines, filename, allow_unknown
+        self.directives = _Directives()
+        self.nodes: list[Node] = []
+        self.warnings: list[str] = []
 
     def run(self) -> ParseResult:
         while (raw := self.lines.next()) is not None:
@@ -156,7 +153,7 @@ class _Parser:
         node = node_from_line(line, self.directives.escape)
         self.check_known(node, line)
         docs = self.read_heredocs(line) if heredoc.can_contain_heredoc(node) else ()
-        node = dataclasses.replace(node, heredocs=docs, start_line=start, end_line=self.lines.count)
+        node = node._replace(heredocs=docs, start_line=start, end_line=self.lines.count)
         self.nodes.append(node)
 
     def join_continuations(self, raw: str) -> str | None:
@@ -202,11 +199,13 @@ class _Parser:
                 if candidate == doc.name:
                     break
                 body.append(raw)
-            docs.append(dataclasses.replace(doc, content="".join(body)))
+            docs.append(doc._replace(content="".join(body)))
         return tuple(docs)
 
 
 def _unknown(line: str) -> str:
+    import difflib  # lazy: only an unknown instruction needs the "did you mean" hint
+
     word = line.split(maxsplit=1)[0]
     close = difflib.get_close_matches(word.lower(), KEYWORDS, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0].upper()}?)" if close else ""
@@ -230,7 +229,7 @@ def node_to_json(node: Node) -> dict[str, object]:
         "flags": list(node.flags),
         "args": list(node.args),
         "json": node.json,
-        "heredocs": [dataclasses.asdict(doc) for doc in node.heredocs],
+        "heredocs": [doc._asdict() for doc in node.heredocs],
         "start_line": node.start_line,
         "end_line": node.end_line,
         "original": node.original,
@@ -240,6 +239,9 @@ def node_to_json(node: Node) -> dict[str, object]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m minidock.build.parser`; the one place in build/ that prints."""
+    import argparse  # lazy: only the command-line tool parses arguments
+    import json  # lazy: only the --json dump writes JSON
+
     ap = argparse.ArgumentParser(prog="python -m minidock.build.parser", description="parse a Dockerfile")
     ap.add_argument("file")
     mode = ap.add_mutually_exclusive_group()

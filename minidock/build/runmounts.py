@@ -21,8 +21,8 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from minidock.build.context import LayerTree, SourceItem, Tree, expand_sources, hash_items
 from minidock.build.flags import Mount as MountFlag
@@ -37,8 +37,7 @@ SHARING = ("shared", "private", "locked")
 _SIZE = re.compile(r"^\d+[kKmMgG%]?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Planned:
+class Planned(NamedTuple):
     """One resolved mount: its kind, absolute target, key text and what it needs to be made.
 
     `sources`: bind: one host file or directory, or overlay lower dirs (top-most first); cache: the

@@ -10,21 +10,21 @@ is committed. `--network=default` means none: builds have no bridge; `host` shar
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from minidock.build import heredoc, runmounts
+from minidock.build import heredoc
 from minidock.build.events import StepOutput
 from minidock.build.instructions import Run
-from minidock.build.layer import HOSTNAME, Layer, RunRequest, commit_layer, discard, new_layer, run_in
 from minidock.build.session import Session, record_step, view_of
 from minidock.build.state import PROXY_ARGS, StageState
-from minidock.build.stubs import find_stubs, remove_stubs
 from minidock.errors import BuildError
-from minidock.oci.runtimespec import Mount, default_mounts
-from minidock.runtime.netfiles import hosts_file, resolv_conf
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from minidock.build.layer import Layer, RunRequest
+    from minidock.build.runmounts import Planned
+    from minidock.oci.runtimespec import Mount
 
 
 class RunFailedError(BuildError):
@@ -51,6 +51,10 @@ def network_files(scratch: Path, network: str, host_resolv: Path) -> tuple[Mount
     """/etc/hosts and /etc/resolv.conf for a RUN container, written in `scratch` and bound (rw, thrown away).
 
     `none`: loopback names and the host's resolvers minus loopback ones; `host`: the host's resolv.conf."""
+    from minidock.build.layer import HOSTNAME  # lazy: only a RUN that misses the cache runs a container
+    from minidock.oci.runtimespec import Mount  # lazy: as above
+    from minidock.runtime.netfiles import hosts_file, resolv_conf  # lazy: as above
+
     try:
         text = host_resolv.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -70,21 +74,43 @@ def run(s: Session, state: StageState, inst: Run) -> bool:
     created_by = f"RUN {prefix}{' '.join(argv)} # buildkit"
     network = "host" if inst.network == "host" else "none"
     proxies = [f"{k}={v}" for k, v in s.build_args.items() if k in PROXY_ARGS and k not in state.args]
-    req = RunRequest(args=argv, env=(*state.run_env(), *proxies), cwd=state.cc.working_dir or "/",
-                     user=state.cc.user, network=network)
-    plans = runmounts.plan(s, state, inst)
+    env = (*state.run_env(), *proxies)
+    cwd, user = state.cc.working_dir or "/", state.cc.user
+    plans = _plan(s, state, inst)
     number = s.number
 
     def make() -> Layer:
+        from minidock.build.layer import RunRequest  # lazy: only a cache miss runs a container
+
         if s.run_platform_error:
             raise BuildError(s.run_platform_error)
+        req = RunRequest(args=argv, env=env, cwd=cwd, user=user, network=network)
         return _make(s, state, req, plans, number)
     parts = ["RUN", created_by, network, state.cc.user, *(p.key for p in plans)]
     return record_step(s, state, parts, created_by, make)
 
 
-def _make(s: Session, state: StageState, req: RunRequest, plans: list[runmounts.Planned], number: int) -> Layer:
+def _plan(s: Session, state: StageState, inst: Run) -> list[Planned]:
+    """The RUN's `--mount`s resolved (see runmounts.plan); none without `--mount` flags."""
+    if not inst.mounts:
+        return []
+    from minidock.build import runmounts  # lazy: only RUN --mount needs mount planning
+
+    return runmounts.plan(s, state, inst)
+
+
+def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], number: int) -> Layer:
     """Run the container on a new snapshot; the layer is its upper without mount stubs."""
+    # lazy: a fully cached build never runs a container, so none of this is imported then
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from minidock.build import runmounts
+    from minidock.build.layer import commit_layer, discard, new_layer, run_in
+    from minidock.build.stubs import find_stubs, remove_stubs
+    from minidock.oci.runtimespec import default_mounts
+
     s.store.paths.tmp.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=s.store.paths.tmp, prefix="runmounts-"))
     key = new_layer(s.store, state.chain)
@@ -93,7 +119,7 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[runmounts.
         with runmounts.materialize(plans, scratch) as mounts:
             extra = (*network_files(scratch, req.network, s.resolv_conf), *mounts)
             stubs = find_stubs(view, [m.destination for m in (*default_mounts(), *extra)])
-            code = run_in(s.store, key, replace(req, mounts=extra), lambda data: s.progress(StepOutput(number, data)))
+            code = run_in(s.store, key, req._replace(mounts=extra), lambda data: s.progress(StepOutput(number, data)))
         if code != 0:
             raise RunFailedError(code)
         remove_stubs(s.store.snapshots.upper(key), view, stubs)

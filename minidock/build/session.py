@@ -11,20 +11,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.build.cache import BuildCache, CacheEntry, step_key
 from minidock.build.context import ContextTree, Tree
 from minidock.build.events import Progress, no_progress
 from minidock.build.expand import expand_word
-from minidock.build.layer import Layer
 from minidock.build.rootfs import LayeredFS
 from minidock.build.state import StageState, rfc3339
 from minidock.errors import BuildError
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import History
 from minidock.store.store import Store
+
+if TYPE_CHECKING:
+    from minidock.build.layer import Layer
 
 COMMENT = "buildkit.dockerfile.v0"
 SourceResolver = Callable[[str], tuple[Tree, str]]
@@ -34,8 +36,7 @@ def _no_sources(name: str) -> tuple[Tree, str]:
     raise LookupError(name)
 
 
-@dataclass(frozen=True, slots=True)
-class Secret:
+class Secret(NamedTuple):
     """A build secret (`--secret id=X,src=FILE|env=VAR`): where its value is read from, when a RUN mounts it."""
 
     id: str
@@ -55,25 +56,26 @@ class Secret:
             raise BuildError(f"secret {self.id}: cannot read {self.src}: {e.strerror}") from e
 
 
-@dataclass(slots=True)
 class Session:
     """Everything a step needs besides its stage: one per build."""
 
-    store: Store
-    cache: BuildCache
-    context: ContextTree
-    progress: Progress = no_progress
-    escape: str = "\\"
-    epoch: int | None = None
-    build_args: dict[str, str] = field(default_factory=dict)
-    global_args: dict[str, str] = field(default_factory=dict)
-    used_args: set[str] = field(default_factory=set)
-    recorded: dict[str, CacheEntry] = field(default_factory=dict)
-    source_for: SourceResolver = _no_sources
-    run_platform_error: str = ""
-    number: int = 0
-    secrets: dict[str, Secret] = field(default_factory=dict)
-    resolv_conf: Path = Path("/etc/resolv.conf")
+    __slots__ = ("build_args", "cache", "context", "epoch", "escape", "global_args", "number", "progress",
+                 "recorded", "resolv_conf", "run_platform_error", "secrets", "source_for", "store", "used_args")
+
+    def __init__(self, store: Store, cache: BuildCache, context: ContextTree, *, progress: Progress = no_progress,
+                 escape: str = "\\", epoch: int | None = None, build_args: dict[str, str] | None = None,
+                 secrets: dict[str, Secret] | None = None, resolv_conf: Path = Path("/etc/resolv.conf")) -> None:
+        self.store, self.cache, self.context, self.progress = store, cache, context, progress
+        self.escape, self.epoch = escape, epoch
+        self.build_args: dict[str, str] = {} if build_args is None else build_args
+        self.secrets: dict[str, Secret] = {} if secrets is None else secrets
+        self.resolv_conf = resolv_conf
+        self.global_args: dict[str, str] = {}
+        self.used_args: set[str] = set()
+        self.recorded: dict[str, CacheEntry] = {}
+        self.source_for: SourceResolver = _no_sources
+        self.run_platform_error = ""
+        self.number = 0
 
     def now(self) -> str:
         """The creation time of a new history entry (SOURCE_DATE_EPOCH when set)."""

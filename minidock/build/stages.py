@@ -9,7 +9,6 @@ triggers, then each instruction through the run's `step` wrapper.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from minidock.build import steps
@@ -195,4 +194,4 @@ def _trigger(text: str, stage: Stage) -> Instruction:
     parsed = parse_dockerfile(f"FROM scratch\n{text}\n", "ONBUILD")
     if not parsed.stages or len(parsed.stages[0].instructions) != 1:
         raise DockerfileError(f"invalid ONBUILD trigger {text!r}")
-    return replace(parsed.stages[0].instructions[0], line=stage.base.line)
+    return parsed.stages[0].instructions[0]._replace(line=stage.base.line)

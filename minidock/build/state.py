@@ -10,7 +10,6 @@ rewritten to the equivalent OCI ones so the manifest is a clean OCI manifest.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
 
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
@@ -33,17 +32,17 @@ def rfc3339(seconds: float) -> str:
     return _dt.datetime.fromtimestamp(int(seconds), _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(slots=True)
 class StageState:
     """One stage's image under construction."""
 
-    config: ImageConfig
-    layers: list[Descriptor]
-    chain: Digest | None
-    key: str
-    args: dict[str, str] = field(default_factory=dict)
-    shell: tuple[str, ...] = DEFAULT_SHELL
-    cmd_set: bool = False
+    __slots__ = ("args", "chain", "cmd_set", "config", "key", "layers", "shell")
+
+    def __init__(self, config: ImageConfig, layers: list[Descriptor], chain: Digest | None, key: str,
+                 *, args: dict[str, str] | None = None, shell: tuple[str, ...] = DEFAULT_SHELL,
+                 cmd_set: bool = False) -> None:
+        self.config, self.layers, self.chain, self.key = config, layers, chain, key
+        self.args: dict[str, str] = {} if args is None else args
+        self.shell, self.cmd_set = shell, cmd_set
 
     @property
     def cc(self) -> ContainerConfig:

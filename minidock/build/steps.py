@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from minidock.build import copystep, runstep
 from minidock.build.instructions import Add, Arg, Copy, Instruction, Run, Workdir
-from minidock.build.layer import Layer, commit_layer, discard, new_layer
 from minidock.build.meta import META_TYPES, apply_meta
 from minidock.build.rootfs import copy_up_parents
 from minidock.build.runstep import RunFailedError, run_argv
 from minidock.build.session import Session, record_step, view_of
 from minidock.build.state import StageState
 from minidock.errors import BuildError
+
+if TYPE_CHECKING:
+    from minidock.build.layer import Layer
 
 __all__ = ["RunFailedError", "execute", "run_argv"]
 
@@ -74,6 +77,8 @@ def _workdir(s: Session, state: StageState, inst: Workdir) -> bool:
     make: Callable[[], Layer] | None = None
     if not view.is_dir(wd):
         def make() -> Layer:
+            from minidock.build.layer import commit_layer, discard, new_layer  # lazy: only a cache miss writes
+
             key = new_layer(s.store, state.chain)
             try:
                 host = copy_up_parents(view, s.store.snapshots.upper(key), view.canonical(wd) + "/x").parent

@@ -13,16 +13,15 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from minidock.build.rootfs import LayeredFS, split
 
 _OPAQUE_XATTR = "trusted.overlay.opaque"
 
 
-@dataclass(frozen=True, slots=True)
-class Stubs:
+class Stubs(NamedTuple):
     """Container paths the mounts will create (`created`) and the existing directories they go in."""
 
     created: tuple[str, ...] = ()

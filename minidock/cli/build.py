@@ -6,10 +6,6 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from minidock.cli.groups import sub_app
-from minidock.cli.render import table
-from minidock.engine.humanize import ago, human_size
-
 if TYPE_CHECKING:
     import typer as typer_types
 
@@ -54,7 +50,9 @@ def build_cmd(req: eng_types.BuildRequest, quiet: bool) -> None:
 
 
 def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
+    from minidock.cli.render import table  # lazy: `build` (the hot path) renders no tables
     from minidock.engine import build as eng
+    from minidock.engine.humanize import ago, human_size  # lazy: as above
 
     rows = eng.image_history(image)
 
@@ -73,6 +71,7 @@ def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
 
 def builder_prune_cmd(all_: bool) -> None:
     from minidock.engine import build as eng
+    from minidock.engine.humanize import human_size  # lazy: `build` (the hot path) prints no sizes
 
     r = eng.prune_build_cache(all_)
     for sid in r.gc.snapshots:
@@ -83,6 +82,7 @@ def builder_prune_cmd(all_: bool) -> None:
 
 def system_prune_cmd() -> None:
     from minidock.engine import build as eng
+    from minidock.engine.humanize import human_size  # lazy: `build` (the hot path) prints no sizes
 
     r = eng.system_prune()
     for title, items in (("Deleted Containers:", r.containers), ("Deleted Images:", [str(d) for d in r.images])):
@@ -96,6 +96,8 @@ def system_prune_cmd() -> None:
 def _register_prune(app: typer_types.Typer) -> None:
     """`builder prune` and `system prune`."""
     import typer
+
+    from minidock.cli.groups import sub_app  # lazy: only the typer app registers sub-commands
 
     force = typer.Option(False, "-f", "--force", help="do not prompt (never prompts)")
     every = typer.Option(False, "-a", "--all", help="all cache entries and cache mounts")

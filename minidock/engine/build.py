@@ -10,11 +10,10 @@ upper dir into a new layer on its image (the builder's layer code), unpacked as 
 
 from __future__ import annotations
 
-import io
 import os
 import time
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.build.builder import BuildOptions, BuildResult, Puller, build, parse_tags
 from minidock.build.events import (
@@ -33,16 +32,15 @@ from minidock.config import Settings
 from minidock.engine.lookup import load_image, open_store
 from minidock.errors import BuildError, UsageError
 from minidock.image.reference import Reference
-from minidock.oci import mediatypes as mt
-from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest
-from minidock.oci.imageconfig import History
 from minidock.paths import Paths
-from minidock.store.containers import ContainerStore
-from minidock.store.gc import GcResult, lease
+from minidock.store.gc import lease
 from minidock.store.images import ImageRecord
-from minidock.store.layers import apply_layer, write_layer
 from minidock.store.store import Store
+
+if TYPE_CHECKING:
+    from minidock.oci.descriptor import Platform
+    from minidock.store.gc import GcResult
 
 __all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport",
            "HistoryRow", "Secret", "StepDone", "StepOutput", "StepStarted", "SystemPruneReport", "build_image",
@@ -50,8 +48,7 @@ __all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildRes
            "system_prune"]
 
 
-@dataclass(frozen=True, slots=True)
-class BuildRequest:
+class BuildRequest(NamedTuple):
     """`minidock build` flags as the user typed them."""
 
     context: str
@@ -143,7 +140,7 @@ def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Path
     """`minidock build`: build into the store at $MINIDOCK_ROOT (or `paths`)."""
     opts = options_of(req, dict(os.environ))
     if req.verify_reproducible and opts.source_date_epoch is None:
-        opts = replace(opts, source_date_epoch=0)  # reproducible output needs fixed timestamps
+        opts = opts._replace(source_date_epoch=0)  # reproducible output needs fixed timestamps
     store = open_store(paths)
     pull = _puller(store, progress)
     with lease(store.paths):  # layers written before the image is recorded survive a concurrent prune
@@ -151,7 +148,7 @@ def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Path
         if not req.verify_reproducible:
             return first
         progress(BuildNote("verifying: building again without the cache"))
-        second = build(store, replace(opts, no_cache=True, tags=()), progress, pull)
+        second = build(store, opts._replace(no_cache=True, tags=()), progress, pull)
     if second.manifest.digest != first.manifest.digest:
         raise BuildError(f"build is not reproducible: first {first.manifest.digest}, "
                          f"then {second.manifest.digest}")
@@ -159,8 +156,7 @@ def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Path
     return first
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
+class HistoryRow(NamedTuple):
     """One line of `docker history`: image id (or <missing>), created, created by, size, comment."""
 
     image: str
@@ -168,7 +164,7 @@ class HistoryRow:
     created_by: str
     size: int
     comment: str = ""
-    empty_layer: bool = field(default=False)
+    empty_layer: bool = False
 
 
 def image_history(name: str, paths: Paths | None = None) -> list[HistoryRow]:
@@ -186,13 +182,22 @@ def image_history(name: str, paths: Paths | None = None) -> list[HistoryRow]:
         rows.append(HistoryRow("<missing>", h.created, h.created_by, size, h.comment, h.empty_layer))
     rows.reverse()
     if rows:
-        rows[0] = replace(rows[0], image=str(img.id))
+        rows[0] = rows[0]._replace(image=str(img.id))
     return rows
 
 
 def commit_container(container: str, repository: str = "", comment: str = "", author: str = "",
                      paths: Paths | None = None) -> Digest:
     """`minidock commit`: the container's changes as a new layer on its image; returns the image id."""
+    # lazy: commit is the only caller of these here (a build never writes a layer from this module)
+    import io
+
+    from minidock.oci import mediatypes as mt
+    from minidock.oci.descriptor import Descriptor
+    from minidock.oci.imageconfig import History
+    from minidock.store.containers import ContainerStore
+    from minidock.store.layers import write_layer
+
     store = open_store(paths)
     record = ContainerStore(store.paths).get(container)
     names = parse_tags((repository,)) if repository else ()
@@ -221,6 +226,7 @@ def commit_container(container: str, repository: str = "", comment: str = "", au
 def _unpack(store: Store, digest: Digest, diff_id: Digest, parent: Digest | None) -> Digest:
     """Make the committed snapshot of the new layer (unpacked from its blob)."""
     from minidock.oci.imageconfig import chain_ids
+    from minidock.store.layers import apply_layer  # lazy: only commit unpacks a layer
 
     chain = chain_ids([parent, diff_id])[1] if parent is not None else diff_id
     if not store.snapshots.exists(chain):
@@ -231,8 +237,7 @@ def _unpack(store: Store, digest: Digest, diff_id: Digest, parent: Digest | None
     return chain
 
 
-@dataclass(frozen=True, slots=True)
-class CachePruneReport:
+class CachePruneReport(NamedTuple):
     """What `builder prune` removed: cache entries, cache mount directories, and the collection."""
 
     entries: int
@@ -260,8 +265,7 @@ def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePr
     return CachePruneReport(entries, mounts, prune_images(store), mount_bytes)
 
 
-@dataclass(frozen=True, slots=True)
-class SystemPruneReport:
+class SystemPruneReport(NamedTuple):
     """What `system prune` removed: stopped containers, dangling images (ids), and the build cache."""
 
     containers: list[str]

@@ -92,7 +92,7 @@ def test_second_stage_instructions() -> None:
 
 
 def _fields(obj: object) -> dict[str, object]:
-    return {name: getattr(obj, name) for name in obj.__dataclass_fields__}  # type: ignore[attr-defined]
+    return {name: getattr(obj, name) for name in obj._fields}  # type: ignore[attr-defined]
 
 
 def test_heredoc_sources_and_run_script() -> None:
