@@ -14,9 +14,10 @@ import base64
 import ipaddress
 import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from minidock.errors import UsageError
 
@@ -25,14 +26,13 @@ DEFAULT_BRIDGE_SUBNET = "10.88.0.0/16"
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """minidock's settings after reading MINIDOCK_CONFIG."""
 
     registry_mirrors: tuple[str, ...] = ()
     insecure_registries: tuple[str, ...] = ()
     bridge_subnet: str = DEFAULT_BRIDGE_SUBNET
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
     def load(cls, path: str | None = None) -> Settings:

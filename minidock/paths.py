@@ -6,14 +6,13 @@ Nothing is created on import or construction; `ensure()` creates the directories
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 DEFAULT_ROOT = "/var/lib/minidock"
 
 
-@dataclass(frozen=True, slots=True)
-class Paths:
+class Paths(NamedTuple):
     """The store layout below `root` (see DESIGN.md section 2)."""
 
     root: Path

@@ -29,10 +29,20 @@ def run_main(argv: list[str], command: str = "run") -> int:
     return guarded(lambda: _run(argv, command))
 
 
+def _collect_from_here() -> None:
+    """The command's modules are in: freeze them and resume collection (cli.main paused it)."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def _run(argv: list[str], command: str) -> int:
     from minidock.cli import runargs
     from minidock.engine import containers
 
+    _collect_from_here()
     req = runargs.parse(command, argv)
     if command == "create":
         created = containers.create(req, pull_for_run)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from minidock.engine import netwire
 from minidock.engine.host import CGROUP_ROOT
@@ -29,19 +29,19 @@ from minidock.store.store import Store
 Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
 
 
-@dataclass(slots=True)
 class RunIO:
     """Where a foreground container's stdio goes, the tracer for --explain, and how to pull."""
 
-    stdin: int = 0
-    stdout: int = 1
-    stderr: int = 2
-    tracer: Tracer = field(default_factory=NullTracer)
-    pull: Puller | None = None
+    __slots__ = ("pull", "stderr", "stdin", "stdout", "tracer")
+
+    def __init__(self, stdin: int = 0, stdout: int = 1, stderr: int = 2, tracer: Tracer | None = None,
+                 pull: Puller | None = None) -> None:
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.tracer: Tracer = tracer or NullTracer()
+        self.pull = pull
 
 
-@dataclass(frozen=True, slots=True)
-class Created:
+class Created(NamedTuple):
     """A container that exists in the store (record, snapshot, config.json) but has not run yet."""
 
     store: Store
@@ -129,7 +129,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         if req.init:
             spec = with_init(spec)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
-        atomic_write_json(containers.dir(cid) / "config.json", spec.to_json())
+        atomic_write_json(containers.dir(cid) / "config.json", spec.to_json(), durable=False)
         running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid()}
         record = containers.update(cid, command=spec.process.args, **(running if starts_here else {}))
         if req.cidfile:

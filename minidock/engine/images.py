@@ -111,7 +111,7 @@ def list_images(store: Store) -> list[ImageSummary]:
             continue
         repo, tag, digest = _split_name(rec.name)
         out.append(ImageSummary(repository=repo, tag=tag, image_id=m.config.digest,
-                                digest=digest or rec.index or rec.target.digest,
+                                digest=digest or rec.index_digest or rec.target.digest,
                                 created=config.created, size=image_size(store, m, config)))
     out.sort(key=lambda s: (s.repository, s.tag))
     return sorted(out, key=lambda s: s.created, reverse=True)  # stable: by name within one time
@@ -125,7 +125,7 @@ def _by_reference(store: Store, text: str) -> ImageRecord | None:
     rec = store.images.find(str(ref))
     if rec is None and ref.digest is not None:  # repo@digest matches any record of that repo and digest
         rec = next((r for r in store.images.list() if r.name.split("@")[0].rsplit(":", 1)[0] == ref.name
-                    and ref.digest in (r.target.digest, r.index)), None)
+                    and ref.digest in (r.target.digest, r.index_digest)), None)
     return rec
 
 
@@ -165,7 +165,7 @@ def inspect_image(store: Store, text: str) -> ImageDetails:
         repo, tag, digest = _split_name(r.name)
         if tag != NONE:
             tags.append(f"{repo}:{tag}")
-        pinned = digest or r.index or r.target.digest
+        pinned = digest or r.index_digest or r.target.digest
         digests.append(f"{repo}@{pinned}")
     return ImageDetails(image_id=m.config.digest, config=config, repo_tags=tuple(tags),
                         repo_digests=tuple(sorted(set(digests))), size=image_size(store, m, config),
@@ -178,7 +178,7 @@ def tag_image(store: Store, source: str, target: str) -> ImageRecord:
     ref = Reference.parse(target)
     if ref.digest is not None:
         raise ReferenceFormatError(f"tag {target}: refusing to create a tag with a digest reference")
-    new = ImageRecord(name=str(ref), target=rec.target, index=rec.index)
+    new = ImageRecord(name=str(ref), target=rec.target, index_digest=rec.index_digest)
     store.images.put(new)
     for r in store.images.list():  # a name replaces the `<none>@` placeholder of the same image
         if is_untagged(r.name) and r.target.digest == rec.target.digest:

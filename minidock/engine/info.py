@@ -116,10 +116,10 @@ def inspect_json(ref: str, store: Store | None = None) -> dict[str, Any]:
               "Env": proc.get("env", []), "Cmd": args, "Image": r.image, "WorkingDir": proc.get("cwd", "")}
     return {"Id": r.id, "Created": r.created, "Path": args[0] if args else "", "Args": args[1:],
             "State": state, "Image": r.image_id, "Name": "/" + r.name, "RestartCount": r.restart_count,
-            "LogPath": str(records.dir(r.id) / "log"), "HostConfig": r.host_config,
+            "LogPath": str(records.dir(r.id) / "log"), "HostConfig": dict(r.host_config),
             "Mounts": [{"Type": "bind", "Source": m["source"], "Destination": m["destination"],
                         "RW": "ro" not in m.get("options", [])} for m in mounts],
-            "Config": config, "NetworkSettings": r.network}
+            "Config": config, "NetworkSettings": dict(r.network)}
 
 
 @dataclass(frozen=True, slots=True)

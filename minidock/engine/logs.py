@@ -15,9 +15,8 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from minidock.errors import UsageError
 
@@ -26,8 +25,7 @@ DEFAULT_MAX_FILE = 3
 MAX_LINE = 16 * 1024  # Docker splits longer lines into partial entries of this size
 
 
-@dataclass(frozen=True, slots=True)
-class LogOptions:
+class LogOptions(NamedTuple):
     """`--log-opt max-size=10m --log-opt max-file=3` (comma-separated lists accepted too)."""
 
     max_size: int = DEFAULT_MAX_SIZE
@@ -94,8 +92,7 @@ def parse_time(text: str, now: float | None = None) -> float:
         raise UsageError(f"invalid time {text!r}: {e}") from e
 
 
-@dataclass(frozen=True, slots=True)
-class TimeWindow:
+class TimeWindow(NamedTuple):
     """`--since`/`--until` bounds in seconds since the epoch (None: open)."""
 
     since: float | None = None
@@ -176,8 +173,7 @@ class LogWriter:
             self.fd = -1
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One logged chunk of output (a line with its newline, or a part of a long line)."""
 
     stream: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import ConflictError, ImageNotFoundError, MinidockError
 from minidock.image.reference import Reference
@@ -19,8 +19,7 @@ def open_store(paths: Paths | None = None) -> Store:
     return Store.open(paths or Paths.from_env())
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedImage:
+class LoadedImage(NamedTuple):
     """An image record with its manifest and config read from the content store."""
 
     record: ImageRecord

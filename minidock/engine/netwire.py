@@ -10,10 +10,10 @@ idempotent, also run by `rm`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from minidock.engine.request import RunRequest
 from minidock.errors import ConflictError, UsageError
@@ -27,8 +27,7 @@ __all__ = ["NetPlan", "NetSession", "PortMapping", "plan", "published", "release
 FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
 
 
-@dataclass(frozen=True, slots=True)
-class NetPlan:
+class NetPlan(NamedTuple):
     """What --network/-p/-P resolved to. `spec_network` feeds runtimespec.namespaces_for."""
 
     kind: str  # bridge | none | host | container
@@ -108,17 +107,15 @@ def _rewrite_in_place(path: Path, text: str) -> None:
         f.truncate()
 
 
-@dataclass(slots=True)
 class NetSession:
     """The network side of one running container, held by the process that supervises it."""
 
-    net: NetPlan
-    paths: Paths
-    container_id: str
-    name: str
-    hostname: str
-    attachment: dict[str, Any] = field(default_factory=dict)
-    proxies: list[Any] = field(default_factory=list)
+    __slots__ = ("attachment", "container_id", "hostname", "name", "net", "paths", "proxies")
+
+    def __init__(self, net: NetPlan, paths: Paths, container_id: str, name: str, hostname: str) -> None:
+        self.net, self.paths, self.container_id, self.name, self.hostname = net, paths, container_id, name, hostname
+        self.attachment: dict[str, Any] = {}
+        self.proxies: list[Any] = []
 
     def on_namespaces(self, pid: int) -> None:
         """The runtime hook: the child's netns exists and nothing runs in it yet.
@@ -193,7 +190,7 @@ def _wire_lock(state_dir: Path, network: str) -> AbstractContextManager[None]:
     return ipam.locked(state_dir / f"{network}.wire.lock")
 
 
-def release(paths: Paths, container_id: str, attachment: dict[str, Any]) -> None:
+def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> None:
     """Undo a container's network: veth, lease, NAT rules. Idempotent; a no-op for none/host.
 
     The default bridge is shared by every store on the host: when this store's last lease on it

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from minidock.errors import UsageError
 
@@ -12,8 +11,7 @@ BACKOFF_START = 0.1  # seconds; doubled per restart like Docker's restart manage
 BACKOFF_MAX = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class RestartPolicy:
+class RestartPolicy(NamedTuple):
     """Docker's HostConfig.RestartPolicy."""
 
     name: str = "no"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from minidock.errors import UsageError
 from minidock.oci.imageconfig import ContainerConfig
@@ -35,8 +35,7 @@ ALL_CAPS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RunFlags:
+class RunFlags(NamedTuple):
     """The `run`/`create` flags that shape the container's spec (networking and IO live elsewhere)."""
 
     args: tuple[str, ...] = ()
@@ -52,7 +51,7 @@ class RunFlags:
     tmpfs: tuple[str, ...] = ()
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
-    resources: Resources = field(default_factory=Resources)
+    resources: Resources = Resources()
     network: str = "none"
     privileged: bool = False
 
@@ -169,8 +168,7 @@ def resolve_caps(add: Sequence[str], drop: Sequence[str], privileged: bool = Fal
     return tuple(c for c in caps if c not in drops)
 
 
-@dataclass(frozen=True, slots=True)
-class SpecInputs:
+class SpecInputs(NamedTuple):
     """What build_spec needs besides the flags."""
 
     image: ContainerConfig
@@ -178,7 +176,7 @@ class SpecInputs:
     root_path: str
     container_id: str
     extra_mounts: tuple[Mount, ...] = ()
-    user: User = field(default_factory=User)
+    user: User = User()
 
 
 def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) -> Spec:

@@ -137,7 +137,7 @@ class _PullRun:
         name = str(self.ref)
         prior = self.store.images.find(name)
         up_to_date = prior is not None and prior.target.digest == resolved.descriptor.digest and self.all_present
-        self.store.images.put(ImageRecord(name=name, target=resolved.descriptor, index=resolved.index))
+        self.store.images.put(ImageRecord(name=name, target=resolved.descriptor, index_digest=resolved.index))
         self.emit(PullDone(name, top.digest, not up_to_date, self.downloaded))
         return PullResult(name=name, familiar=self.ref.familiar(), digest=top.digest,
                           manifest=resolved.descriptor.digest, config=resolved.manifest.config.digest,

@@ -10,7 +10,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import ManifestError, ReferenceFormatError
 from minidock.oci.digest import Digest
@@ -39,8 +39,7 @@ _TAG_RE = re.compile(rf"^{_TAG}$", re.ASCII)
 _IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):
     """A normalised image reference: registry domain, repository path, tag and/or digest.
 
     `tag` is "latest" when neither a tag nor a digest was given; with only a digest it is "".

@@ -51,6 +51,21 @@ class Digest(NamedTuple):
         return f"{self.algorithm}:{self.hex}"
 
 
+def sha256_hex(data: bytes) -> str:
+    """sha256 of a few bytes (chain IDs) without loading OpenSSL.
+
+    `import hashlib` loads libcrypto (~7 ms here); `run` needs only chain IDs, so it uses the
+    interpreter's own sha256 (`_sha256`, `_sha2` from 3.12) and falls back to hashlib."""
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]
+        except ImportError:
+            from hashlib import sha256
+    return str(sha256(data).hexdigest())
+
+
 class Hasher:
     """Incremental hashing that also counts bytes."""
 

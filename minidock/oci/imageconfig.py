@@ -81,7 +81,7 @@ class ContainerConfig(NamedTuple):
         if self.stop_signal:
             out["StopSignal"] = self.stop_signal
         if self.healthcheck:
-            out["Healthcheck"] = self.healthcheck
+            out["Healthcheck"] = dict(self.healthcheck)
         if self.onbuild:
             out["OnBuild"] = list(self.onbuild)
         if self.shell is not None:
@@ -181,13 +181,12 @@ class ImageConfig(NamedTuple):
 
 def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> tuple[Digest, ...]:
     """ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))."""
-    import hashlib
+    from minidock.oci.digest import sha256_hex
 
     out: list[Digest] = []
     for d in diff_ids:
         if not out:
             out.append(d)
         else:
-            h = hashlib.sha256(f"{out[-1]} {d}".encode()).hexdigest()
-            out.append(Digest("sha256", h))
+            out.append(Digest("sha256", sha256_hex(f"{out[-1]} {d}".encode())))
     return tuple(out)

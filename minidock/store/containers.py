@@ -4,22 +4,23 @@ Lifecycle: `create()` reserves the id and the (unique) name under the containers
 writes state "created"; the process/monitor `update()`s status, pid, exit code and times;
 `remove()` deletes the directory. A record whose pid (or monitor pid) is gone while the state
 says running is reported as exited by `refresh()`: a dead monitor never leaves a "running" ghost.
+Records are runtime state: written atomically but not fsynced (a crash makes them moot; the
+`refresh()` rule above and `system check` repair what a lost last update leaves).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.paths import Paths
-from minidock.store.atomic import atomic_write_json, locked, read_json
+from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 STATUSES = ("created", "running", "paused", "restarting", "exited", "dead")
@@ -30,8 +31,7 @@ def now_rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerRecord:
+class ContainerRecord(NamedTuple):
     """What the store knows about one container."""
 
     id: str
@@ -50,23 +50,22 @@ class ContainerRecord:
     finished_at: str = ""
     restart_count: int = 0
     manual_stop: bool = False  # `stop`/`rm -f` asked: the monitor must not restart it
-    host_config: dict[str, Any] = field(default_factory=dict)
-    network: dict[str, Any] = field(default_factory=dict)
+    host_config: Mapping[str, Any] = MappingProxyType({})
+    network: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ContainerRecord:
-        names = {f.name for f in dataclasses.fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names}
+        kw = {k: v for k, v in d.items() if k in cls._fields}
         kw["command"] = tuple(kw.get("command") or ())
         return cls(**kw)
 
     def to_json(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["command"] = list(self.command)
+        d = self._asdict()
+        d.update(command=list(self.command), host_config=dict(self.host_config), network=dict(self.network))
         return d
 
     def with_(self, **changes: Any) -> ContainerRecord:
-        return dataclasses.replace(self, **changes)
+        return self._replace(**changes)
 
 
 def _alive(pid: int) -> bool:
@@ -111,7 +110,7 @@ class ContainerStore:
                     raise ConflictError(
                         f'container name "/{record.name}" is already in use by container "{other.id}"')
             self.dir(record.id).mkdir(parents=True)
-            atomic_write_json(self.dir(record.id) / "state.json", record.to_json())
+            atomic_write_json(self.dir(record.id) / "state.json", record.to_json(), durable=False)
         return record
 
     def _read(self, cid: str) -> ContainerRecord | None:
@@ -153,7 +152,7 @@ class ContainerStore:
             if cur is None:
                 raise NotFoundError(f"no such container: {cid}")
             new = cur.with_(**changes)
-            atomic_write_json(self.dir(cid) / "state.json", new.to_json())
+            atomic_write_json(self.dir(cid) / "state.json", new.to_json(), durable=False)
         return new
 
     def refresh(self, r: ContainerRecord) -> ContainerRecord:
@@ -169,4 +168,4 @@ class ContainerStore:
 
     def remove(self, cid: str) -> None:
         with self._lock():
-            shutil.rmtree(self.dir(cid), ignore_errors=True)
+            remove_tree(self.dir(cid))

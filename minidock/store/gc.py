@@ -73,8 +73,8 @@ def image_roots(store: Store) -> tuple[set[Digest], set[Digest]]:
     chains: set[Digest] = set()
     for rec in store.images.list():
         blobs.add(rec.target.digest)
-        if rec.index is not None:
-            blobs.add(rec.index)
+        if rec.index_digest is not None:
+            blobs.add(rec.index_digest)
         try:
             config = ImageConfig.from_bytes(store.content.read(store.images.image_id(rec)))
         except (NotFoundError, ManifestError, StoreError):

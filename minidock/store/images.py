@@ -8,8 +8,7 @@ File format: {"version": 1, "images": {NAME: {"target": DESCRIPTOR, "index": DIG
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from minidock.errors import ImageNotFoundError, ManifestError, NotFoundError, StoreError
 from minidock.oci.descriptor import Descriptor
@@ -27,23 +26,22 @@ def now_rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRecord:
+class ImageRecord(NamedTuple):
     """A named image: the manifest it resolves to and the index it was chosen from."""
 
     name: str
     target: Descriptor
-    index: Digest | None = None
-    created: str = field(default_factory=now_rfc3339)
+    index_digest: Digest | None = None  # JSON "index": the index the target was chosen from
+    created: str = ""  # stamped by ImageStore.put when empty
 
     @classmethod
     def from_json(cls, name: str, d: dict[str, Any]) -> ImageRecord:
         return cls(name=name, target=Descriptor.from_json(d.get("target"), f"image {name}"),
-                   index=Digest.parse(d["index"]) if d.get("index") else None,
+                   index_digest=Digest.parse(d["index"]) if d.get("index") else None,
                    created=str(d.get("created", "")))
 
     def to_json(self) -> dict[str, Any]:
-        return {"target": self.target.to_json(), "index": str(self.index) if self.index else None,
+        return {"target": self.target.to_json(), "index": str(self.index_digest) if self.index_digest else None,
                 "created": self.created}
 
 
@@ -78,7 +76,9 @@ class ImageStore:
         return self._load().get(name)
 
     def put(self, record: ImageRecord) -> None:
-        """Add or replace the record named `record.name`."""
+        """Add or replace the record named `record.name` (stamped with the time when it has none)."""
+        if not record.created:
+            record = record._replace(created=now_rfc3339())
         with locked(self.paths.lock("images")):
             records = self._load()
             records[record.name] = record

@@ -14,16 +14,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from minidock.errors import ConflictError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
-from minidock.store.atomic import atomic_write_json, locked, read_json
+from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
 
 COMMITTED, ACTIVE = "committed", "active"
 META = "meta.json"
@@ -44,8 +42,7 @@ def _mkdtemp(parent: Path, prefix: str) -> Path:
             continue
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotInfo:
+class SnapshotInfo(NamedTuple):
     """One snapshot: its id (chain hex or active key), kind, parent chain ID and size in bytes."""
 
     id: str
@@ -131,7 +128,7 @@ class Snapshots:
         trash = _mkdtemp(self.paths.tmp, "rm-")
         with contextlib.suppress(FileNotFoundError):
             os.rename(d, trash / "x")
-        shutil.rmtree(trash, ignore_errors=True)
+        remove_tree(trash)
 
     # -- unpacking pulled layers -----------------------------------------------------------
     def new_extract(self) -> Path:
@@ -147,7 +144,7 @@ class Snapshots:
             if parent is not None and not self.exists(parent):
                 raise NotFoundError(f"snapshot {parent}: parent of {chain_id} not found")
             if self.exists(chain_id):
-                shutil.rmtree(tmp, ignore_errors=True)
+                remove_tree(tmp)
                 return
             self._install_committed(tmp, chain_id, diff_id, parent)
 
@@ -166,7 +163,7 @@ class Snapshots:
                 (d / sub).mkdir(mode=0o755)
                 os.chmod(d / sub, 0o755)
             atomic_write_json(d / META, {"kind": ACTIVE, "parent": str(parent) if parent else None,
-                                         "readonly": readonly})
+                                         "readonly": readonly}, durable=False)  # why: moot after a crash
         return self.mounts(key)
 
     def _active(self, key: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.paths import Paths
 from minidock.store.content import ContentStore
@@ -10,8 +10,7 @@ from minidock.store.images import ImageStore
 from minidock.store.snapshots import Snapshots
 
 
-@dataclass(frozen=True, slots=True)
-class Store:
+class Store(NamedTuple):
     """Everything on disk below `paths.root`; `Store.open(paths)` creates the layout."""
 
     paths: Paths

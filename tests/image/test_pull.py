@@ -65,7 +65,7 @@ def test_pull_oci_manifest(registry: RegistryServer, store: Store) -> None:
     assert result.downloaded and result.bytes_downloaded == img.layers[0]["size"]
     assert result.name == f"{registry.host}/library/busybox:1.38.0-glibc"
     rec = store.images.get(result.name)
-    assert rec.target.digest == result.manifest and rec.index is None
+    assert rec.target.digest == result.manifest and rec.index_digest is None
     assert (snapshot_files(store, img.diff_ids[0]) / "bin" / "busybox").is_file()
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "Resolved" and kinds[-1] == "PullDone"
@@ -94,7 +94,7 @@ def test_index_selects_amd64_never_the_attestation(registry: RegistryServer, sto
     result, events = do_pull(store, f"{registry.host}/library/multi")
     assert result.manifest == Digest.parse(imgs["busybox-musl"].digest)
     assert result.digest == Digest.parse(im.sha(imgs["multi_index"]))
-    assert store.images.get(result.name).index == result.digest
+    assert store.images.get(result.name).index_digest == result.digest
     assert not store.content.exists(Digest.parse(imgs["attestation"].digest))
     resolved = next(e for e in events if isinstance(e, Resolved))
     assert resolved.platform == Platform("linux", "amd64")

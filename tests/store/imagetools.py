@@ -51,6 +51,6 @@ def add_image(store: Store, name: str, layers: list[dict[str, bytes]], tmp: Path
     cfg = Descriptor(mt.OCI_CONFIG, store.content.put(cfg_bytes), len(cfg_bytes))
     manifest = Manifest(mt.OCI_MANIFEST, cfg, tuple(descs)).to_bytes()
     target = Descriptor(mt.OCI_MANIFEST, store.content.put(manifest), len(manifest))
-    rec = ImageRecord(name=name, target=target, index=None, created=created)
+    rec = ImageRecord(name=name, target=target, index_digest=None, created=created)
     store.images.put(rec)
     return rec

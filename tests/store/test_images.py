@@ -23,7 +23,7 @@ def test_put_get_list_remove(store: Store, tmp_path: Path) -> None:
     rec = add_image(store, "docker.io/library/a:latest", [{"f": b"1"}], tmp_path, unpack=False)
     assert store.images.get(rec.name) == rec
     assert store.images.find("nope") is None
-    other = ImageRecord(name="docker.io/library/b:1", target=rec.target, index=rec.target.digest)
+    other = ImageRecord(name="docker.io/library/b:1", target=rec.target, index_digest=rec.target.digest)
     store.images.put(other)
     assert [r.name for r in store.images.list()] == ["docker.io/library/a:latest", "docker.io/library/b:1"]
     on_disk = json.loads(store.paths.images_json.read_text())
