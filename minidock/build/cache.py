@@ -9,11 +9,11 @@ still in the store (`gc` may have removed them). The file is rewritten atomicall
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from minidock.build.context import sha256
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import History
@@ -26,7 +26,8 @@ MAX_ENTRIES = 10000
 
 def step_key(parent: str, *parts: str) -> str:
     """The cache key of a step: sha256 over its parent's key and its own describing parts."""
-    h = hashlib.sha256(parent.encode())
+    h = sha256.new()
+    h.update(parent.encode())
     for p in parts:
         h.update(b"\0" + p.encode())
     return "sha256:" + h.hexdigest()

@@ -4,13 +4,12 @@ archives), key them by content, and write them into a new layer with the copier.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from minidock.build.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items
+from minidock.build.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items, sha256
 from minidock.build.copy import Copier, CopyTarget, Owner, absolute_dest, parse_chmod, plan_copy, resolve_chown
 from minidock.build.instructions import Add, Copy
 from minidock.build.nodes import Heredoc
@@ -129,7 +128,8 @@ def _download(url: str, out: Path, checksum: str) -> Path:
 
 
 def _digest(src: _Sources) -> str:
-    h = hashlib.sha256(hash_items(src.tree, src.items).encode())
+    h = sha256.new(sum(len(body) for _, body in src.docs))
+    h.update(hash_items(src.tree, src.items).encode())
     for name, body in src.docs:
         h.update(f"\0doc {name}\0".encode() + body)
     for url, path in src.urls:

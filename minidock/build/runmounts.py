@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import posixpath
 import re
@@ -24,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from minidock.build.context import LayerTree, SourceItem, Tree, expand_sources, hash_items
+from minidock.build.context import LayerTree, SourceItem, Tree, expand_sources, hash_items, sha256
 from minidock.build.flags import Mount as MountFlag
 from minidock.build.instructions import Run
 from minidock.build.session import Secret, Session
@@ -58,7 +57,9 @@ class Planned(NamedTuple):
 
 def cache_dir(root: Path, cache_id: str) -> Path:
     """The persistent directory of cache mount `cache_id` in the store at `root`."""
-    return Paths(root).build_cache_mounts / hashlib.sha256(cache_id.encode()).hexdigest()[:32]
+    h = sha256.new()
+    h.update(cache_id.encode())
+    return Paths(root).build_cache_mounts / h.hexdigest()[:32]
 
 
 def _opts(m: MountFlag) -> dict[str, str]:

@@ -9,8 +9,9 @@ rewritten to the equivalent OCI ones so the manifest is a clean OCI manifest.
 
 from __future__ import annotations
 
-import datetime as _dt
+import time
 
+from minidock.build.context import sha256_hex
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest
@@ -24,12 +25,19 @@ PROXY_ARGS = frozenset({
     "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
     "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
 })  # fmt: skip
+_RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
+_YEAR_10000 = 253402300800  # seconds since 1970 at 10000-01-01T00:00:00Z
 _OCI_EQUIVALENT = {mt.DOCKER_LAYER_GZIP: mt.OCI_LAYER_GZIP, mt.DOCKER_LAYER_FOREIGN: mt.OCI_LAYER_ND_GZIP}
 
 
 def rfc3339(seconds: float) -> str:
     """A UTC timestamp in RFC 3339 (whole seconds)."""
-    return _dt.datetime.fromtimestamp(int(seconds), _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    whole = int(seconds)
+    if 0 <= whole < _YEAR_10000:
+        return time.strftime(_RFC3339, time.gmtime(whole))
+    import datetime  # lazy: outside years 1970-9999 (datetime's limits and errors apply there)
+
+    return datetime.datetime.fromtimestamp(whole, datetime.UTC).strftime(_RFC3339)
 
 
 class StageState:
@@ -112,7 +120,12 @@ def write_image(store: Store, state: StageState, created: str) -> tuple[Descript
     """Store the config and OCI manifest of `state`; returns (manifest descriptor, config digest)."""
     config = state.config._replace(created=created)
     cfg_bytes = config.to_bytes()
-    cfg_digest = store.content.put(cfg_bytes)
+    cfg_digest = store.content.put(cfg_bytes, _digest(cfg_bytes))
     manifest = Manifest(mt.OCI_MANIFEST, Descriptor(mt.OCI_CONFIG, cfg_digest, len(cfg_bytes)), tuple(state.layers))
     data = manifest.to_bytes()
-    return Descriptor(mt.OCI_MANIFEST, store.content.put(data), len(data)), cfg_digest
+    return Descriptor(mt.OCI_MANIFEST, store.content.put(data, _digest(data)), len(data)), cfg_digest
+
+
+def _digest(data: bytes) -> Digest:
+    """The digest of a blob about to be stored (already stored, on a cached rebuild: no OpenSSL load)."""
+    return Digest("sha256", sha256_hex(data))

@@ -2,27 +2,43 @@
 
 Like `run` (cli/runargs.py), `build` is in the edit-build-run loop, so main() hands it here before
 anything heavy is imported; typer only lists the command in `minidock --help`.
+
+Plain command lines (known flags, each value a separate word or `--flag=value`, one PATH) are read
+by `_simple()` without argparse (its import and first parse, gettext's catalogue lookups included,
+are ~9 ms of a ~100 ms cached rebuild); anything else (--help, `-f -`, a bad or unusual word) goes
+to argparse, so every message and corner case is argparse's. tests/cli/test_buildargs.py checks
+that both read every simple command line the same way.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from minidock.errors import UsageError
 
 if TYPE_CHECKING:
+    import argparse
+
     from minidock.engine.build import BuildRequest
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+# option word -> (namespace attribute, kind): "append" (repeatable), "store" (last wins), "true" (a switch)
+_OPTIONS = {
+    "-t": ("tag", "append"), "--tag": ("tag", "append"), "-f": ("file", "store"), "--file": ("file", "store"),
+    "--build-arg": ("build_arg", "append"), "--label": ("label", "append"), "--secret": ("secret", "append"),
+    "--target": ("target", "store"), "--platform": ("platform", "store"), "--no-cache": ("no_cache", "true"),
+    "-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--verify-reproducible": ("verify_reproducible", "true"),
+}  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
     """The argparse parser of `minidock build`."""
+    import argparse  # lazy: only --help, errors and unusual command lines need it (see the docstring)
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise UsageError(f"{self.prog}: {message}")
+
     p = _Parser(prog="minidock build", add_help=False, allow_abbrev=False,
                 usage="minidock build [OPTIONS] PATH",
                 description="Build an image from a Dockerfile. RUN --network=default means none: builds have "
@@ -44,14 +60,48 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _defaults() -> dict[str, Any]:
+    return {"tag": [], "file": "", "build_arg": [], "label": [], "secret": [], "target": "", "no_cache": False,
+            "quiet": False, "platform": "", "verify_reproducible": False, "context": None}
+
+
+def _simple(argv: list[str]) -> dict[str, Any] | None:
+    """The parsed flags of a plain command line (see the module docstring), else None."""
+    ns, words = _defaults(), iter(argv)
+    for word in words:
+        name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        option = _OPTIONS.get(name)
+        if option is None:
+            if word.startswith("-") or ns["context"] is not None:
+                return None  # a flag argparse must judge, or a second PATH (its error)
+            ns["context"] = word
+            continue
+        attr, kind = option
+        if kind == "true":
+            if eq:
+                return None
+            ns[attr] = True
+            continue
+        value = inline if eq else next(words, None)
+        if value is None or (not eq and value.startswith("-")):
+            return None
+        if kind == "append":
+            ns[attr].append(value)
+        else:
+            ns[attr] = value
+    return ns if ns["context"] is not None and ns["file"] != "-" else None
+
+
 def parse(argv: list[str]) -> tuple[BuildRequest, bool]:
     """argv after `build` -> (BuildRequest, quiet); UsageError on a bad flag."""
     from minidock.engine.build import BuildRequest
 
-    ns = parser().parse_args(argv)
-    text = sys.stdin.read() if ns.file == "-" else None
-    req = BuildRequest(context=ns.context, file="" if ns.file == "-" else ns.file, dockerfile_text=text,
-                       tags=tuple(ns.tag), build_args=tuple(ns.build_arg), labels=tuple(ns.label),
-                       target=ns.target, no_cache=ns.no_cache, platform=ns.platform,
-                       verify_reproducible=ns.verify_reproducible, secrets=tuple(ns.secret))
-    return req, bool(ns.quiet)
+    ns = _simple(argv)
+    if ns is None:
+        ns = vars(parser().parse_args(argv))
+    text = sys.stdin.read() if ns["file"] == "-" else None
+    req = BuildRequest(context=ns["context"], file="" if ns["file"] == "-" else ns["file"], dockerfile_text=text,
+                       tags=tuple(ns["tag"]), build_args=tuple(ns["build_arg"]), labels=tuple(ns["label"]),
+                       target=ns["target"], no_cache=ns["no_cache"], platform=ns["platform"],
+                       verify_reproducible=ns["verify_reproducible"], secrets=tuple(ns["secret"]))
+    return req, bool(ns["quiet"])

@@ -191,3 +191,24 @@ RUN pwd && id -u && echo $GREETING && echo $http_proxy
 """, build_args=(("http_proxy", "http://proxy.invalid:3128"),))
     assert built.output.split() == ["/app/sub", "65534", "hello", "http://proxy.invalid:3128"]
     assert "proxy.invalid" not in json.dumps(built.result.config.to_json())
+
+
+def test_cached_rebuild_rewrites_no_state_file(builder: Builder) -> None:
+    """A rebuild that changes nothing leaves images.json and build-cache.json as they are (no fsyncs);
+    a new tag, or a step that reruns, does rewrite them."""
+    paths = builder.store.paths
+
+    def stamps() -> tuple[tuple[int, int], tuple[int, int]]:
+        return tuple((os.stat(p).st_ino, os.stat(p).st_mtime_ns)  # type: ignore[return-value]
+                     for p in (paths.images_json, paths.build_cache))
+    first = builder("FROM busybox\nCOPY a.txt /a.txt\nENV A=1\n", files={"a.txt": "A\n"}, tags=("same:1",))
+    before = stamps()
+    again = builder(tags=("same:1",))
+    assert all(again.cached[1:]) and again.result.image_id == first.result.image_id
+    assert stamps() == before
+    builder(tags=("same:1", "same:2"))
+    images, cache = stamps()
+    assert images != before[0] and cache == before[1]
+    assert builder.store.images.find("docker.io/library/same:2") is not None
+    builder(files={"a.txt": "B\n"}, tags=("same:1",))
+    assert stamps()[1] != cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from minidock.build.cache import BuildCache, CacheEntry, step_key
@@ -65,3 +66,19 @@ def test_damaged_cache_file_is_only_a_miss(store_root: Path) -> None:
     assert cache.get("k") is not None
     store.paths.build_cache.write_text('{"entries": {"bad": {"layer": {"digest": "nope"}}}}')
     assert cache.get("bad") is None
+
+
+def test_recording_what_the_file_holds_does_not_rewrite_it(store_root: Path) -> None:
+    store = _store(store_root)
+    meta = CacheEntry(History(created="2024-01-01T00:00:00Z", created_by="ENV A=b", empty_layer=True))
+    BuildCache(store).put_many({"k": meta})
+    path = store.paths.build_cache
+    before = (path.stat().st_ino, path.read_bytes())
+    BuildCache(store).put_many({"k": meta})
+    assert (path.stat().st_ino, path.read_bytes()) == before
+    BuildCache(store).put_many({"k": meta._replace(history=meta.history._replace(created_by="ENV A=c"))})
+    assert path.stat().st_ino != before[0]
+    assert BuildCache(store).get("k").history.created_by == "ENV A=c"  # type: ignore[union-attr]
+    path.write_text('{"version": 0, "entries": ' + json.dumps({"k": meta.to_json()}) + "}")
+    BuildCache(store).put_many({"k": meta})  # an older file version is rewritten as the current one
+    assert json.loads(path.read_bytes())["version"] == 1

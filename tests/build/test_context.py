@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
 
-from minidock.build.context import ContextTree, LayerTree, SourceItem, clean_source, expand_sources, hash_items
+from minidock.build.context import (
+    ContextTree,
+    LayerTree,
+    SourceItem,
+    _Sha256,
+    clean_source,
+    expand_sources,
+    file_digest,
+    hash_items,
+)
 from minidock.build.copy import absolute_dest, parse_chmod
 from minidock.build.rootfs import LayeredFS
 from minidock.errors import BuildError
@@ -128,3 +138,16 @@ def test_dest_and_chmod_rules() -> None:
     assert parse_chmod("755") == 0o755 and parse_chmod("") is None
     with pytest.raises(BuildError):
         parse_chmod("u+x")
+
+
+def test_sha256_digests_are_the_same_from_either_implementation(tmp_path: Path) -> None:
+    src = _Sha256()
+    assert src.builtin is not None  # CPython's own SHA-256 (no OpenSSL load) is found
+    data = os.urandom(100_000)
+    want = hashlib.sha256(data).hexdigest()
+    builtin, small, big = src.builtin(), src.new(len(data)), src.new(64 << 20)  # the last one: over budget
+    for h in (builtin, small, big):
+        h.update(data)
+        assert h.hexdigest() == want
+    (tmp_path / "f").write_bytes(data)
+    assert file_digest(str(tmp_path / "f")) == want
