@@ -7,12 +7,17 @@ permitted and effective exactly and raises the ambient set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from typing import TYPE_CHECKING
 
 from minidock.errors import UsageError
-from minidock.oci.runtimespec import Capabilities
 from minidock.runtime import syscalls as sc
-from minidock.runtime.explain import Tracer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from minidock.oci.runtimespec import Capabilities
+    from minidock.runtime.explain import Tracer
 
 NAMES: tuple[str, ...] = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -43,21 +48,28 @@ def names_of(m: int) -> list[str]:
     return [n for i, n in enumerate(NAMES) if m >> i & 1]
 
 
+_last_cap: list[int] = []  # the kernel's answer, read once per process
+
+
 def last_cap() -> int:
     """The highest capability this kernel knows."""
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read())
-    except OSError:
-        return len(NAMES) - 1
+    if not _last_cap:
+        try:
+            fd = os.open("/proc/sys/kernel/cap_last_cap", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _last_cap.append(int(os.read(fd, 64)))
+            finally:
+                os.close(fd)
+        except OSError:
+            return len(NAMES) - 1
+    return _last_cap[0]
 
 
 def drop_bounding(keep: Iterable[str], tracer: Tracer, top: int) -> None:
     """Drop every capability not in `keep` from the bounding set (up to cap number `top`)."""
     keep_mask = mask(keep)
     dropped = [i for i in range(top + 1) if not keep_mask >> i & 1]
-    shell = "capsh --drop=" + ",".join(NAMES[i].lower() if i < len(NAMES) else str(i) for i in dropped)
-    with tracer.step(f"drop {len(dropped)} capabilities from the bounding set", shell):
+    with tracer.step(f"drop {len(dropped)} capabilities from the bounding set", _drop_shell, dropped):
         for i in dropped:
             sc.prctl(sc.PR_CAPBSET_DROP, i)
 
@@ -66,7 +78,7 @@ def apply_sets(caps: Capabilities, tracer: Tracer) -> None:
     """Set effective/permitted/inheritable exactly, then raise the ambient set."""
     eff, perm, inh = mask(caps.effective), mask(caps.permitted), mask(caps.inheritable)
     amb = mask(caps.ambient)
-    with tracer.step(f"capabilities: effective 0x{eff:016x}", f"capsh --caps='{_capsh_text(caps)}'"):
+    with tracer.step(f"capabilities: effective 0x{eff:016x}", _capsh_shell, caps):
         sc.capset(eff, perm | eff, inh | amb)
         sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
         for i in range(len(NAMES)):
@@ -74,6 +86,10 @@ def apply_sets(caps: Capabilities, tracer: Tracer) -> None:
                 sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_RAISE, i)
 
 
-def _capsh_text(caps: Capabilities) -> str:
+def _drop_shell(dropped: list[int]) -> str:
+    return "capsh --drop=" + ",".join(NAMES[i].lower() if i < len(NAMES) else str(i) for i in dropped)
+
+
+def _capsh_shell(caps: Capabilities) -> str:
     eff = ",".join(n.lower() for n in caps.effective)
-    return f"{eff}+ep" if eff else "="
+    return f"capsh --caps='{eff}+ep'" if eff else "capsh --caps='='"

@@ -13,16 +13,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from minidock.errors import RuntimeSetupError, UsageError
-from minidock.oci.runtimespec import Resources
 from minidock.runtime.explain import NullTracer, Tracer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from minidock.oci.runtimespec import Resources
 
 PARENT = "minidock"
 DEFAULT_CFS_PERIOD = 100_000
@@ -30,8 +31,7 @@ UNLIMITED_V1 = 1 << 62  # v1 reports "no limit" as PAGE_COUNTER_MAX * page size 
 FREEZE_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupStats:
+class CgroupStats(NamedTuple):
     """A snapshot of a group's usage; limits are None when unlimited."""
 
     cpu_usage_ns: int
@@ -56,6 +56,7 @@ class Cgroup(Protocol):
     def kill_all(self, sig: int = 9) -> None: ...
     def remove(self) -> None: ...
     def paths(self) -> dict[str, str]: ...
+    def real_paths(self) -> dict[str, str]: ...
 
 
 class CgroupDriver(Protocol):
@@ -69,13 +70,14 @@ class CgroupDriver(Protocol):
 
 def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
     """The driver for the hierarchy at `root`: v2 when `root` is cgroup2 (unified), else v1 (hybrid too)."""
-    if (root / "cgroup.controllers").is_file():
+    if os.path.isfile(os.path.join(root, "cgroup.controllers")):
         from minidock.runtime.cgroups_v2 import V2Driver
         return V2Driver(root)
     from minidock.runtime.cgroups_v1 import V1_CONTROLLERS, V1Driver
-    if not any((root / c).is_dir() for c in V1_CONTROLLERS):
+    driver = V1Driver(root)  # why: one directory listing finds the hierarchies (not a stat per name)
+    if not any(c in V1_CONTROLLERS for c in driver.controllers):
         raise RuntimeSetupError(f"cgroup: no cgroup2 or cgroup v1 controllers at {root}", stage="cgroup")
-    return V1Driver(root)
+    return driver
 
 
 # ---- behaviour shared by the backends ----------------------------------------------------------
@@ -108,9 +110,17 @@ def group_name(name: str) -> str:
     parts = [p for p in name.strip("/").split("/") if p]
     if parts and parts[0] == PARENT:
         parts = parts[1:]
-    if not parts or any(p in (".", "..") or not re.fullmatch(r"[A-Za-z0-9_.:-]+", p) for p in parts):
+    if not parts or any(p in (".", "..") or not _valid_part(p) for p in parts):
         raise UsageError(f"invalid cgroup name {name!r}")
     return "/".join([PARENT, *parts])
+
+
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
+
+
+def _valid_part(part: str) -> bool:
+    """`part` matches [A-Za-z0-9_.:-]+ (a set test: no regular expression compiled on the run path)."""
+    return bool(part) and _NAME_CHARS.issuperset(part)
 
 
 def _check(r: Resources) -> None:
@@ -222,16 +232,17 @@ def parse_cpus(text: str) -> tuple[int, int]:
 
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-_BYTES = re.compile(r"(\d+(?:\.\d+)?) ?([kmgtp]?)(?:i?b)?", re.IGNORECASE)
+_BYTES = r"(\d+(?:\.\d+)?) ?([kmgtp]?)(?:i?b)?"
 
 
 def parse_bytes(text: str) -> int:
     """"32m", "1g", "512k", "100" -> bytes (docker's RAMInBytes, binary multiples); "-1" -> -1 (unlimited)."""
+    import re  # lazy: only `-m`/`--memory-swap` values are parsed
     from fractions import Fraction
 
     if text.strip() == "-1":
         return -1
-    m = _BYTES.fullmatch(text.strip())
+    m = re.fullmatch(_BYTES, text.strip(), re.IGNORECASE)
     if m is None:
         raise UsageError(f"invalid size {text!r}: expected a number with an optional unit (b, k, m, g, t, p)")
     return int(Fraction(m.group(1)) * _UNITS[m.group(2).lower()])
@@ -239,15 +250,28 @@ def parse_bytes(text: str) -> int:
 
 # ---- file I/O shared by the backends -----------------------------------------------------------
 
+_NULL = NullTracer()
+_APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+_TRUNCATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+def _echo_shell(value: str, path: Path) -> str:
+    return f"echo {value} > {path}"
+
+
 def write_file(path: Path, value: str, tracer: Tracer | None = None, title: str = "") -> None:
     """Write `value` to the cgroup file `path` as one traced step (`echo value > path`)."""
-    tr = tracer or NullTracer()
-    with tr.step(title or title_for(path.name), f"echo {value} > {path}"):
+    tr = tracer or _NULL
+    name = path.name
+    with tr.step(title or title_for(name), _echo_shell, value, path):
         try:
             # one value per write, newline-ended as echo does; procs files are appended to (the
             # kernel ignores the offset; a plain tree laid out like cgroupfs then keeps every pid)
-            with path.open("a" if path.name in ("cgroup.procs", "tasks") else "w") as f:
-                f.write(value + "\n")
+            fd = os.open(path, _APPEND if name in ("cgroup.procs", "tasks") else _TRUNCATE, 0o666)
+            try:
+                os.write(fd, f"{value}\n".encode())
+            finally:
+                os.close(fd)
         except OSError as e:
             why = e.strerror if path.exists() else "no such cgroup file (controller not enabled?)"
             raise RuntimeSetupError(f"cgroup: echo {value} > {path}: {why}", stage="cgroup") from e
@@ -256,9 +280,16 @@ def write_file(path: Path, value: str, tracer: Tracer | None = None, title: str 
 def read_text(path: Path) -> str:
     """The contents of a cgroup file, "" when it does not exist (a controller that is not there)."""
     try:
-        return path.read_text()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return ""
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode()
 
 
 def read_int(path: Path, default: int = 0) -> int:
@@ -290,16 +321,29 @@ def signal_pids(pids: list[int], sig: int) -> None:
 
 
 def make_dir(path: Path, tracer: Tracer | None, title: str) -> bool:
-    """mkdir `path` (parents included) as a traced step; True when it was created now."""
-    if path.is_dir():
-        return False
-    tr = tracer or NullTracer()
-    with tr.step(title, f"mkdir -p {path}"):
+    """mkdir `path` (parents included) as a traced step; True when it was created now.
+
+    The mkdir is tried first (one syscall for a new group); an existing directory is no step."""
+    t0 = time.perf_counter()
+    try:
         try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise RuntimeSetupError(f"cgroup: mkdir {path}: {e.strerror}", stage="cgroup") from e
+            os.mkdir(path)
+        except FileExistsError:
+            if os.path.isdir(path):
+                return False
+            raise
+        except FileNotFoundError:
+            os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        _note_mkdir(tracer, title, path, t0)
+        raise RuntimeSetupError(f"cgroup: mkdir {path}: {e.strerror}", stage="cgroup") from e
+    _note_mkdir(tracer, title, path, t0)
     return True
+
+
+def _note_mkdir(tracer: Tracer | None, title: str, path: Path, t0: float) -> None:
+    if tracer is not None and tracer.enabled:
+        tracer.note(title, f"mkdir -p {path}", (time.perf_counter() - t0) * 1000.0)
 
 
 def remove_dir(path: Path, timeout: float = 2.0) -> None:

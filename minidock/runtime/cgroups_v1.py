@@ -55,19 +55,43 @@ def order_memory_writes(writes: list[tuple[str, str, str]], current_limit: int) 
     return memsw + rest
 
 
+def _hierarchies(root: Path) -> dict[str, str]:
+    """name -> real directory of each hierarchy (directory, or symlink to one) under `root`.
+
+    One listing instead of a stat per known name; symlinks (co-mounts: `cpu -> cpu,cpuacct`) resolved once."""
+    real_root = os.path.realpath(root)
+    out: dict[str, str] = {}
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return out
+    for e in entries:
+        if e.is_dir():
+            out[e.name] = os.path.realpath(e.path) if e.is_symlink() else f"{real_root}/{e.name}"
+    return out
+
+
 class V1Cgroup:
     """A group that spans the v1 controllers in `dirs` (controller -> group directory)."""
 
-    def __init__(self, name: str, dirs: dict[str, Path], tracer: Tracer | None = None) -> None:
+    def __init__(self, name: str, dirs: dict[str, Path], tracer: Tracer | None = None,
+                 real: dict[str, str] | None = None) -> None:
         self.name = name
         self._dirs = dirs
         self._tracer: Tracer = tracer or NullTracer()
+        self._real = real  # controller -> the group's directory with symlinks resolved (None: ask realpath)
+
+    def real_paths(self) -> dict[str, str]:
+        """controller -> the group's real directory (co-mounted controllers share one)."""
+        if self._real is None:
+            self._real = {c: os.path.realpath(d) for c, d in self._dirs.items()}
+        return self._real
 
     def _unique(self) -> dict[str, Path]:
         """One controller per real directory (co-mounted controllers share it)."""
         seen: dict[str, str] = {}
-        for c, d in self._dirs.items():
-            seen.setdefault(os.path.realpath(d), c)
+        for c, d in self.real_paths().items():
+            seen.setdefault(d, c)
         return {c: self._dirs[c] for c in seen.values()}
 
     def _dir(self, *controllers: str) -> Path | None:
@@ -155,10 +179,15 @@ class V1Driver:
 
     def __init__(self, root: Path = Path("/sys/fs/cgroup")) -> None:
         self.root = root
-        self.controllers = [c for c in (*V1_CONTROLLERS, *V1_JOIN_ONLY) if (root / c).is_dir()]
+        self._tops = _hierarchies(root)
+        self.controllers = [c for c in (*V1_CONTROLLERS, *V1_JOIN_ONLY) if c in self._tops]
 
     def _dirs(self, name: str) -> dict[str, Path]:
         return {c: self.root / c / name for c in self.controllers}
+
+    def _real(self, name: str) -> dict[str, str]:
+        """controller -> real directory of group `name` (below a hierarchy only directories we made)."""
+        return {c: f"{self._tops[c]}/{name}" for c in self.controllers}
 
     def create(self, name: str, resources: Resources, tracer: Tracer | None = None) -> V1Cgroup:
         """Make the group in every controller, then write the limits; undone on any failure."""
@@ -166,7 +195,7 @@ class V1Driver:
         writes = v1_writes(resources)  # validate before touching the file system
         for c in {w[0] for w in writes} - set(self.controllers):
             raise RuntimeSetupError(f"cgroup: the {c} controller is not mounted at {self.root}", stage="cgroup")
-        cg = V1Cgroup(name, self._dirs(name), tracer)
+        cg = V1Cgroup(name, self._dirs(name), tracer, self._real(name))
         with removed_on_failure(cg):
             for c, d in cg._unique().items():
                 make_dir(d, tracer, f"cgroup: create {c} group")
@@ -187,7 +216,7 @@ class V1Driver:
 
     def _apply(self, cg: V1Cgroup, writes: list[tuple[str, str, str]], tracer: Tracer | None) -> None:
         mem = cg._dir("memory")
-        if mem is not None:
+        if mem is not None and any(w[1] == "memory.memsw.limit_in_bytes" for w in writes):  # else: no order to keep
             writes = order_memory_writes(writes, read_int(mem / "memory.limit_in_bytes", UNLIMITED_V1))
         for c, f, value in writes:
             path = cg._dirs[c] / f
@@ -201,4 +230,4 @@ class V1Driver:
         dirs = {c: d for c, d in self._dirs(name).items() if d.is_dir()}
         if not dirs:
             raise NotFoundError(f"cgroup {name}: not found under {self.root}")
-        return V1Cgroup(name, dirs, None)
+        return V1Cgroup(name, dirs, None, {c: r for c, r in self._real(name).items() if c in dirs})

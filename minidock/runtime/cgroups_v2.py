@@ -102,6 +102,9 @@ class V2Cgroup:
     def paths(self) -> dict[str, str]:
         return {"unified": str(self.path)}
 
+    def real_paths(self) -> dict[str, str]:
+        return self.paths()
+
 
 class V2Driver:
     """Groups in the cgroup2 hierarchy mounted at `root`."""

@@ -14,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from minidock.errors import MinidockError
 from minidock.oci.runtimespec import Capabilities, Process
@@ -29,8 +28,7 @@ if TYPE_CHECKING:
 _TIOCSCTTY = 0x540E
 
 
-@dataclass(frozen=True, slots=True)
-class ExecTarget:
+class ExecTarget(NamedTuple):
     """What to run where: the container's PID 1, the namespace kinds it made, its cgroup, the process."""
 
     pid: int
@@ -39,8 +37,7 @@ class ExecTarget:
     cgroup: Cgroup | None = None
 
 
-@dataclass(slots=True)
-class ExecIO:
+class ExecIO(NamedTuple):
     """The caller's stdio for the process; `detach`: do not wait (stdio then is /dev/null)."""
 
     stdin: int = 0

@@ -17,19 +17,21 @@ from __future__ import annotations
 # Python library is unreachable from inside the container (resource, fcntl are extension modules).
 import errno
 import fcntl
+import gc
 import os
 import resource
 import select
 import signal
 import struct
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from minidock.oci.runtimespec import Spec
 from minidock.runtime import caps, namespaces, rootfs, users
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.sync import Channel, ChildTracer, error_fields
+
+if TYPE_CHECKING:
+    from minidock.oci.runtimespec import Spec
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _TIOCSCTTY = 0x540E
@@ -45,20 +47,27 @@ class ChildError(Exception):
         self.kind = kind
 
 
-@dataclass(slots=True)
 class ChildContext:
-    """What the children inherit from the parent at fork."""
+    """What the children inherit from the parent at fork (and the stage they are at, for errors)."""
 
-    spec: Spec
-    to_parent: Channel
-    from_parent: Channel
-    stdio: tuple[int, int, int]
-    trace: bool
-    fd_socket: Any = None  # socket.socket for passing the pty master (terminal only)
-    cgroup_files: tuple[str, ...] = ()  # v1 `tasks` files to write "0" to (join the cgroup ourselves)
-    cgroup_view: rootfs.CgroupView | None = None  # what /sys/fs/cgroup shows (None: no group of its own)
-    orphan_fd: int = -1  # init: a pidfd of the intermediate (readable once it has exited and reparented us)
-    stage: str = "start"
+    __slots__ = ("await_go", "cgroup_files", "cgroup_view", "fd_socket", "from_parent", "last_cap",
+                 "orphan_fd", "spec", "stage", "stdio", "to_parent", "trace")
+
+    def __init__(self, spec: Spec, to_parent: Channel, from_parent: Channel, stdio: tuple[int, int, int],
+                 trace: bool, *, fd_socket: Any = None, cgroup_files: tuple[str, ...] = (),
+                 cgroup_view: rootfs.CgroupView | None = None, await_go: bool = True, last_cap: int = -1) -> None:
+        self.spec = spec
+        self.to_parent = to_parent
+        self.from_parent = from_parent
+        self.stdio = stdio
+        self.trace = trace
+        self.fd_socket = fd_socket  # socket.socket for passing the pty master (terminal only)
+        self.cgroup_files = cgroup_files  # v1 `tasks` files to write "0" to (join the cgroup ourselves)
+        self.cgroup_view = cgroup_view  # what /sys/fs/cgroup shows (None: no group of its own)
+        self.await_go = await_go  # the parent has work to do between our `ready` and its `go`
+        self.last_cap = last_cap  # the kernel's highest capability (-1: read it here)
+        self.orphan_fd = -1  # init: a pidfd of the intermediate (readable once it has exited and reparented us)
+        self.stage = "start"
 
 
 def _tracer(ctx: ChildContext, where: str) -> Tracer:
@@ -75,6 +84,9 @@ def _fail(ctx: ChildContext, exc: BaseException) -> NoReturn:
 def intermediate(ctx: ChildContext) -> NoReturn:
     """The first child: namespaces, ready/go handshake, cgroup namespace, fork the container init."""
     try:
+        # why: this process ends in execve or _exit within milliseconds; a collection would only
+        # copy-on-write pages of every object the parent holds
+        gc.disable()
         # why: if minidock dies during setup, this child must not live on
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         tracer = _tracer(ctx, "child")
@@ -89,10 +101,11 @@ def intermediate(ctx: ChildContext) -> NoReturn:
         ctx.stage = "cgroup"
         _join_cgroup(ctx.cgroup_files, tracer)
         ctx.to_parent.send("ready")
-        # why: wait until the parent has put us in the cgroup and wired the network
-        msg = ctx.from_parent.recv()
-        if msg is None or msg.get("t") != "go":
-            os._exit(1)
+        # why: wait until the parent has put us in the cgroup and wired the network (if it has to)
+        if ctx.await_go:
+            msg = ctx.from_parent.recv()
+            if msg is None or msg.get("t") != "go":
+                os._exit(1)
         ctx.stage = "cgroup namespace"
         if "cgroup" in new:  # why: now, so the namespace's root is the container's own cgroup
             namespaces.unshare(["cgroup"], tracer)
@@ -136,7 +149,8 @@ def container_init(ctx: ChildContext) -> NoReturn:
         ctx.stage = "cwd"
         _make_cwd(spec.process.cwd)
         ctx.stage = "capabilities"
-        caps.drop_bounding(spec.process.capabilities.bounding, tracer, caps.last_cap())
+        caps.drop_bounding(spec.process.capabilities.bounding, tracer,
+                           ctx.last_cap if ctx.last_cap >= 0 else caps.last_cap())
         ctx.stage = "user"
         _switch_user(user, tracer)
         ctx.stage = "capabilities"
@@ -264,14 +278,17 @@ def _make_cwd(cwd: str) -> None:
 
 def _switch_user(user: users.ExecUser, tracer: Tracer) -> None:
     """setgroups, setgid, setuid; PR_SET_KEEPCAPS keeps the permitted set for the capset after."""
-    shell = f"setpriv --reuid={user.uid} --regid={user.gid} --groups={','.join(map(str, user.sgids)) or '-'}"
-    with tracer.step(f"switch to uid {user.uid} gid {user.gid}", shell):
+    with tracer.step(f"switch to uid {user.uid} gid {user.gid}", _setpriv_shell, user):
         os.setgroups(list(user.sgids))
         os.setgid(user.gid)
         if user.uid != 0:
             sc.prctl(sc.PR_SET_KEEPCAPS, 1)
             os.setuid(user.uid)
             sc.prctl(sc.PR_SET_KEEPCAPS, 0)
+
+
+def _setpriv_shell(user: users.ExecUser) -> str:
+    return f"setpriv --reuid={user.uid} --regid={user.gid} --groups={','.join(map(str, user.sgids)) or '-'}"
 
 
 def _env(spec: Spec, user: users.ExecUser) -> dict[str, str]:
@@ -313,7 +330,8 @@ def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tr
     keep = ctx.to_parent.fd  # why: no host fd may leak into the container (only the CLOEXEC report pipe)
     os.closerange(3, keep)
     os.closerange(keep + 1, 65536)
-    tracer.note("execve " + " ".join(spec.process.args), "exec " + " ".join(spec.process.args))
+    if tracer.enabled:
+        tracer.note("execve " + " ".join(spec.process.args), "exec " + " ".join(spec.process.args))
     try:
         os.execve(path, list(spec.process.args), env)
     except OSError as e:

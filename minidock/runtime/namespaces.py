@@ -7,11 +7,16 @@ existing ones (a `--network container:x` or, later, `exec` into /proc/PID/ns/*).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from minidock.oci.runtimespec import Namespace, Spec
+from minidock.oci.runtimespec import Namespace
 from minidock.runtime import syscalls as sc
-from minidock.runtime.explain import Tracer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from minidock.oci.runtimespec import Spec
+    from minidock.runtime.explain import Tracer
 
 FLAGS: dict[str, int] = {
     "pid": sc.CLONE_NEWPID, "network": sc.CLONE_NEWNET, "ipc": sc.CLONE_NEWIPC,
@@ -56,7 +61,7 @@ def unshare(kinds: list[str], tracer: Tracer) -> None:
     """Create new namespaces of `kinds` for the caller (pid: for its next child)."""
     if not kinds:
         return
-    with tracer.step(f"new namespaces: {', '.join(kinds)}", unshare_shell(kinds)):
+    with tracer.step(f"new namespaces: {', '.join(kinds)}", unshare_shell, kinds):
         sc.unshare(flags_of(kinds))
     if "network" in kinds:
         # why: a new network namespace starts with `lo` down; every container wants it up (as

@@ -31,14 +31,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.errors import RuntimeSetupError
 from minidock.runtime.ipam import locked
-from minidock.runtime.portmap import PortMapping
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from minidock.runtime.portmap import PortMapping
 
 POSTROUTING = "MINIDOCK-POSTROUTING"
 DNAT = "MINIDOCK-DNAT"
@@ -58,8 +61,7 @@ LOCK = RUN_DIR / "iptables.lock"
 RULES_VERSION = "2"  # bump when network_rules/JUMPS change: markers of older setups stop counting
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     """One rule to append: table, chain and the iptables match/target arguments."""
 
     table: str

@@ -10,27 +10,26 @@ under `<state_dir>/networks.lock`. Kernel objects (bridge, NAT rules) are not to
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from ipaddress import IPv4Network
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.runtime import ipam
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
 
 NETWORKS_JSON = "networks.json"
 NETWORKS_LOCK = "networks.lock"
 DEFAULT_NAME = "bridge"
 DEFAULT_BRIDGE = "minidock0"
 BUILTIN_DRIVERS = {"bridge": "bridge", "host": "host", "none": "null"}
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
+NAME_RE = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"  # compiled by `create` only (not on every `run`)
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkConfig:
+class NetworkConfig(NamedTuple):
     """One network: name, id, driver and, for bridge networks, the bridge, subnet and gateway."""
 
     name: str
@@ -110,7 +109,9 @@ class NetworkStore:
     def create(self, name: str, subnet: str | None, host_routes: Sequence[IPv4Network],
                preferred: str = "10.89.0.0/16") -> NetworkConfig:
         """Add a user bridge network; with no `subnet`, the first free one from `preferred` on."""
-        if not NAME_RE.match(name):
+        import re  # lazy: only `network create` checks a name
+
+        if not re.match(NAME_RE, name):
             raise UsageError(f"invalid network name {name!r}: use letters, digits, '_', '.', '-'")
         with ipam.locked(self.lock):
             nets = self._read()

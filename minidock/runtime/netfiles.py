@@ -10,7 +10,7 @@ Google's 8.8.8.8 / 8.8.4.4 are used. `--dns` replaces the nameservers; `--dns-se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import UsageError
 
@@ -24,16 +24,14 @@ ff02::2\tip6-allrouters
 """
 
 
-@dataclass(frozen=True, slots=True)
-class ExtraHost:
+class ExtraHost(NamedTuple):
     """One `--add-host name:ip` entry."""
 
     name: str
     ip: str
 
 
-@dataclass(frozen=True, slots=True)
-class DnsOptions:
+class DnsOptions(NamedTuple):
     """`--dns`, `--dns-search`, `--dns-option`: each replaces the host's lines when given."""
 
     servers: tuple[str, ...] = ()
@@ -105,7 +103,10 @@ def parse_resolv(text: str) -> tuple[list[str], list[str], list[str]]:
     return servers, search, options
 
 
-def resolv_conf(host_text: str, dns: DnsOptions = DnsOptions()) -> str:
+NO_DNS_OPTIONS = DnsOptions()
+
+
+def resolv_conf(host_text: str, dns: DnsOptions = NO_DNS_OPTIONS) -> str:
     """The container's /etc/resolv.conf from the host's text and the `--dns*` flags."""
     servers, search, options = parse_resolv(host_text)
     kept = [s for s in servers if not _is_loopback(s)] or list(DEFAULT_DNS)

@@ -9,19 +9,25 @@ Lifecycle: `Netlink()` opens a NETLINK_ROUTE socket in the caller's network name
 `Netlink.in_netns(pid)` opens one in the namespace of `pid` (a short-lived thread does setns, so
 the calling thread never changes namespace). A socket stays bound to its namespace; close() it.
 Every failure is an OSError carrying the kernel's errno (callers turn it into RuntimeSetupError).
+
+Start-up cost matters here too (the bridge path of `run`): the socket is `_socket`'s (the `socket`
+module adds nothing a raw netlink socket needs and costs ~6 ms to import), the namespace thread is a
+`_thread` one, `ipaddress` is only imported by the route dump.
 """
 
 from __future__ import annotations
 
+import _socket
+import _thread
 import ctypes
 import errno
 import os
-import socket
 import struct
-import threading
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from types import TracebackType
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+    from types import TracebackType
 
 NETLINK_ROUTE = 0
 CLONE_NEWNET = 0x40000000
@@ -78,7 +84,7 @@ def parse_attrs(data: bytes) -> dict[int, bytes]:
 
 def mac_for(ip: IPv4Address | str) -> str:
     """Docker's deterministic container MAC: 02:42 followed by the four bytes of the IPv4 address."""
-    packed = socket.inet_aton(ip) if isinstance(ip, str) else ip.packed
+    packed = _socket.inet_aton(ip) if isinstance(ip, str) else ip.packed
     return "02:42:" + ":".join(f"{b:02x}" for b in packed)
 
 
@@ -101,20 +107,31 @@ def _setns(fd: int) -> int:
     return int(_LIBC[0].setns(fd, CLONE_NEWNET))
 
 
-@dataclass(frozen=True, slots=True)
 class Link:
-    """A network interface as a link dump shows it."""
+    """A network interface as a link dump shows it (a slots class: a tuple's `index` would clash)."""
 
-    index: int
-    name: str
-    mtu: int
-    master: int
-    up: bool
-    kind: str = ""
+    __slots__ = ("index", "kind", "master", "mtu", "name", "up")
+
+    def __init__(self, index: int, name: str, mtu: int, master: int, up: bool, kind: str = "") -> None:  # noqa: PLR0917
+        self.index = index
+        self.name = name
+        self.mtu = mtu
+        self.master = master
+        self.up = up
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return (f"Link(index={self.index}, name={self.name!r}, mtu={self.mtu}, master={self.master}, "
+                f"up={self.up}, kind={self.kind!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Link) and all(getattr(self, f) == getattr(other, f) for f in Link.__slots__)
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.name, self.mtu, self.master, self.up, self.kind))
 
 
-@dataclass(frozen=True, slots=True)
-class VethSpec:
+class VethSpec(NamedTuple):
     """A veth pair: `name` here (enslaved to `master` when set, up when `up`), `peer` born (down) in
     the netns of `peer_pid` with `peer_mac`: the kernel refuses IFF_UP on a peer at birth (ENOTCONN)."""
 
@@ -127,8 +144,7 @@ class VethSpec:
     up: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):
     """An IPv4 route of the main table."""
 
     dst: IPv4Network
@@ -140,7 +156,7 @@ class Netlink:
     """A NETLINK_ROUTE socket with the requests minidock needs; use as a context manager."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+        self.sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NETLINK_ROUTE)
         self.sock.bind((0, 0))
         self.seq = 0
 
@@ -162,9 +178,17 @@ class Netlink:
             except BaseException as e:  # noqa: BLE001 - handed to the calling thread
                 box.append(e)
 
-        t = threading.Thread(target=opener, name=f"netns {pid}")
-        t.start()
-        t.join()
+        done = _thread.allocate_lock()
+        done.acquire()
+
+        def run() -> None:
+            try:
+                opener()
+            finally:
+                done.release()
+
+        _thread.start_new_thread(run, ())
+        done.acquire()  # why: the opener has put its result (or its error) in `box`
         if isinstance(box[0], BaseException):
             raise box[0]
         return box[0]
@@ -206,7 +230,7 @@ class Netlink:
     # ---- links ----
     def links(self) -> list[Link]:
         """Every interface of this namespace."""
-        dump = self.request(RTM_GETLINK, NLM_F_DUMP, IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
+        dump = self.request(RTM_GETLINK, NLM_F_DUMP, IFINFO.pack(_socket.AF_UNSPEC, 0, 0, 0, 0))
         return [_parse_link(body) for _t, body in dump]
 
     def link(self, name: str) -> Link | None:
@@ -214,7 +238,7 @@ class Netlink:
         if not name or len(name.encode()) >= IFNAMSIZ:
             return None  # no interface can have that name (the kernel would say EINVAL)
         try:
-            body = IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name)
+            body = IFINFO.pack(_socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name)
             replies = self.request(RTM_GETLINK, 0, body)
         except OSError as e:
             if e.errno == errno.ENODEV:
@@ -226,13 +250,13 @@ class Netlink:
         """Change a link: any IFLA_* attributes (name, mtu, master) and the UP flag."""
         change = IFF_UP if up is not None else 0
         flags = IFF_UP if up else 0
-        self.request(RTM_NEWLINK, 0, IFINFO.pack(socket.AF_UNSPEC, 0, index, flags, change) + b"".join(attrs))
+        self.request(RTM_NEWLINK, 0, IFINFO.pack(_socket.AF_UNSPEC, 0, index, flags, change) + b"".join(attrs))
 
     def add_bridge(self, name: str, mtu: int | None) -> None:
         """Create bridge `name` (EEXIST when it exists)."""
         extra = attr_u32(IFLA_MTU, mtu) if mtu else b""
         info = attr(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND, "bridge"))
-        body = IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name) + extra + info
+        body = IFINFO.pack(_socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name) + extra + info
         self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)
 
     def add_veth(self, name: str, peer: str, peer_pid: int, mtu: int, peer_mac: str) -> None:
@@ -242,18 +266,18 @@ class Netlink:
     def create_veth(self, v: VethSpec) -> None:
         """One RTM_NEWLINK: the pair, the peer in its netns, master and up state set at birth."""
         flags = IFF_UP if v.up else 0
-        peer_msg = (IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, v.peer)
+        peer_msg = (IFINFO.pack(_socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, v.peer)
                     + attr_u32(IFLA_MTU, v.mtu) + attr(IFLA_ADDRESS, bytes.fromhex(v.peer_mac.replace(":", "")))
                     + attr_u32(IFLA_NET_NS_PID, v.peer_pid))
         info = attr(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND, "veth")
                     + attr(IFLA_INFO_DATA, attr(VETH_INFO_PEER, peer_msg)))
         master = attr_u32(IFLA_MASTER, v.master) if v.master else b""
-        body = (IFINFO.pack(socket.AF_UNSPEC, 0, 0, flags, flags) + attr_str(IFLA_IFNAME, v.name)
+        body = (IFINFO.pack(_socket.AF_UNSPEC, 0, 0, flags, flags) + attr_str(IFLA_IFNAME, v.name)
                 + attr_u32(IFLA_MTU, v.mtu) + master + info)
         self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)
 
     def delete_link(self, index: int) -> None:
-        self.request(RTM_DELLINK, 0, IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0))
+        self.request(RTM_DELLINK, 0, IFINFO.pack(_socket.AF_UNSPEC, 0, index, 0, 0))
 
     # ---- addresses and routes ----
     def add_address(self, index: int, iface: IPv4Interface) -> None:
@@ -262,10 +286,10 @@ class Netlink:
 
     def add_ipv4(self, index: int, ip: str, prefixlen: int) -> None:
         """Add address `ip/prefixlen` (broadcast derived) to link `index`; already there is fine."""
-        packed = socket.inet_aton(ip)
+        packed = _socket.inet_aton(ip)
         host_mask = (1 << (32 - prefixlen)) - 1
         bcast = (int.from_bytes(packed, "big") | host_mask).to_bytes(4, "big")
-        body = (IFADDR.pack(socket.AF_INET, prefixlen, 0, 0, index)
+        body = (IFADDR.pack(_socket.AF_INET, prefixlen, 0, 0, index)
                 + attr(IFA_LOCAL, packed) + attr(IFA_ADDRESS, packed) + attr(IFA_BROADCAST, bcast))
         try:
             self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
@@ -275,7 +299,7 @@ class Netlink:
 
     def delete_address(self, index: int, iface: IPv4Interface) -> bool:
         """Remove an IPv4 address (with its prefix) from link `index`; False when it was not there."""
-        body = (IFADDR.pack(socket.AF_INET, iface.network.prefixlen, 0, 0, index)
+        body = (IFADDR.pack(_socket.AF_INET, iface.network.prefixlen, 0, 0, index)
                 + attr(IFA_LOCAL, iface.ip.packed) + attr(IFA_ADDRESS, iface.ip.packed))
         try:
             self.request(RTM_DELADDR, 0, body)
@@ -287,15 +311,17 @@ class Netlink:
 
     def add_default_route(self, gateway: IPv4Address | str, oif: int) -> None:
         """`ip route add default via GATEWAY dev OIF` in the main table."""
-        gw = socket.inet_aton(gateway) if isinstance(gateway, str) else gateway.packed
-        body = (RTMSG.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)
+        gw = _socket.inet_aton(gateway) if isinstance(gateway, str) else gateway.packed
+        body = (RTMSG.pack(_socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)
                 + attr(RTA_GATEWAY, gw) + attr_u32(RTA_OIF, oif))
         self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body)
 
     def routes(self) -> list[Route]:
         """The IPv4 routes of the main table."""
+        from ipaddress import IPv4Address, IPv4Network  # lazy: only route dumps (default MTU, host subnets)
+
         out = []
-        for _t, body in self.request(RTM_GETROUTE, NLM_F_DUMP, RTMSG.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
+        for _t, body in self.request(RTM_GETROUTE, NLM_F_DUMP, RTMSG.pack(_socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
             _f, dst_len, _s, _tos, table, _p, _sc, rtype, _fl = RTMSG.unpack_from(body)
             a = parse_attrs(body[RTMSG.size:])
             if RTA_TABLE in a:

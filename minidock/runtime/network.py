@@ -17,14 +17,15 @@ Layering: only minidock.errors/oci; leases live under the `state_dir` the engine
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock.errors import RuntimeSetupError
 from minidock.runtime import ipam
 from minidock.runtime.netlink import Netlink, VethSpec, mac_for
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+    from pathlib import Path
 
 DEFAULT_BRIDGE = "minidock0"
 DEFAULT_NETWORK = "bridge"
@@ -32,8 +33,7 @@ HOST_VETH_PREFIX = "vmd"
 DEFAULT_MTU = 1500
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkAttachRequest:
+class NetworkAttachRequest(NamedTuple):
     """What `attach` needs: which network/bridge/subnet, which container, where leases live."""
 
     network: str
@@ -44,8 +44,7 @@ class NetworkAttachRequest:
     mtu: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
+class Attachment(NamedTuple):
     """A container's place on a network (stored by the engine in the container's state)."""
 
     network: str
@@ -135,6 +134,8 @@ def remove_bridge(name: str) -> bool:
 
 def remove_bridge_address(name: str, gateway_cidr: str) -> bool:
     """Take a network's gateway address off bridge `name` (a shared bridge keeps its other ones)."""
+    from ipaddress import IPv4Interface  # lazy: only the last container of a network gets here
+
     with Netlink() as nl:
         link = nl.link(name)
         if link is None:

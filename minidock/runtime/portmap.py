@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock.errors import ConflictError, UsageError
 
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Iterable
 
 PROTOCOLS = ("tcp", "udp")
 
 
-@dataclass(frozen=True, slots=True)
-class PortMapping:
+class PortMapping(NamedTuple):
     """HOST_IP:HOST_PORT/proto on the host -> CONTAINER_PORT/proto in the container; host_port 0 = pick one."""
 
     container_port: int

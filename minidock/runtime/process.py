@@ -14,25 +14,25 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError
-from minidock.oci.runtimespec import Spec
-from minidock.runtime import init, rootfs, sync
+from minidock.runtime import caps, init, rootfs, sync
 from minidock.runtime import syscalls as sc
-from minidock.runtime.explain import NullTracer, Tracer
+from minidock.runtime.explain import NullTracer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from minidock.oci.runtimespec import Spec
     from minidock.runtime.cgroups import Cgroup
+    from minidock.runtime.explain import Tracer
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
-@dataclass(frozen=True, slots=True)
-class ExitStatus:
+class ExitStatus(NamedTuple):
     """How the container ended, in Docker's terms: `code` is the status or 128+n for signal n."""
 
     code: int
@@ -47,19 +47,22 @@ class ExitStatus:
         return cls(code, None, oom)
 
 
-@dataclass(slots=True)
 class RunOptions:
     """How to run: tracer, cgroup root (None = no cgroup), stdio fds, and the namespace hook.
 
     `on_namespaces(pid)` runs after the container's namespaces exist and before its rootfs is
     built: the network helper moves a veth into /proc/PID/ns/net there."""
 
-    tracer: Tracer = field(default_factory=NullTracer)
-    cgroup_root: Path | None = None
-    stdin: int = 0
-    stdout: int = 1
-    stderr: int = 2
-    on_namespaces: Callable[[int], None] | None = None
+    __slots__ = ("cgroup_root", "on_namespaces", "stderr", "stdin", "stdout", "tracer")
+
+    def __init__(self, *, tracer: Tracer | None = None, cgroup_root: Path | None = None, stdin: int = 0,
+                 stdout: int = 1, stderr: int = 2, on_namespaces: Callable[[int], None] | None = None) -> None:
+        self.tracer: Tracer = tracer if tracer is not None else NullTracer()
+        self.cgroup_root = cgroup_root
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.on_namespaces = on_namespaces
 
 
 class Container:
@@ -143,10 +146,9 @@ def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | 
     """The v1 `tasks` files to join (see self_join_files) and the container's /sys/fs/cgroup view."""
     if cg is None:
         return (), None
-    paths = cg.paths()
-    if list(paths) == ["unified"]:
+    reals = cg.real_paths()
+    if list(reals) == ["unified"]:
         return (), rootfs.CgroupView(2)
-    reals = {name: os.path.realpath(p) for name, p in paths.items()}
     files = tuple(os.path.join(d, "tasks") for d in sorted(set(reals.values())))
     view = rootfs.v1_view(cg.name, reals)
     return (files if files and all(os.path.exists(f) for f in files) else ()), view
@@ -180,6 +182,7 @@ class _Creation:
         self.subreaper = False
         self.cgroup_files: tuple[str, ...] = ()
         self.cgroup_view: rootfs.CgroupView | None = None
+        self.handshake = True  # the parent has work between the child's `ready` and its `go`
 
     def close_fds(self) -> None:
         for ch in (*self.up, *self.down):
@@ -215,6 +218,8 @@ def create(spec: Spec, opts: RunOptions) -> Container:
         # 1. why: limits must be in place before the first container process exists
         c.cgroup = _make_cgroup(spec, opts)
         c.cgroup_files, c.cgroup_view = _join_plan(c.cgroup)
+        # why: with no v2 group to join and no hook, the child need not wait for a `go`
+        c.handshake = (c.cgroup is not None and not c.cgroup_files) or opts.on_namespaces is not None
         # why: the container's PID 1 is a grandchild; when its parent exits, we must reap it
         _subreaper(True)
         c.subreaper = True
@@ -236,9 +241,11 @@ def _fork(c: _Creation) -> None:
         import socket
         c.sock, c.child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     o = c.opts
-    ctx = init.ChildContext(c.spec, c.up[1], c.down[0], (o.stdin, o.stdout, o.stderr),
-                            c.opts.tracer.enabled, c.child_sock, c.cgroup_files)
-    ctx.cgroup_view = c.cgroup_view  # why: the child mounts the container's view of its own groups
+    ctx = init.ChildContext(c.spec, c.up[1], c.down[0], (o.stdin, o.stdout, o.stderr), o.tracer.enabled,
+                            fd_socket=c.child_sock, cgroup_files=c.cgroup_files,
+                            cgroup_view=c.cgroup_view,  # why: the child mounts the container's view of its groups
+                            await_go=c.handshake,
+                            last_cap=caps.last_cap())  # why: read here once, not in every container's init
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         try:
@@ -259,6 +266,8 @@ def _fork(c: _Creation) -> None:
 def _handshake(c: _Creation) -> None:
     """3. the child's namespaces exist (and it is in the v1 cgroup): cgroup (v2), network, say go."""
     _read_until(c, "ready")
+    if not c.handshake:
+        return
     if c.cgroup is not None and not c.cgroup_files:
         c.cgroup.add(c.child)  # why: its children (the container) inherit the cgroup
     if c.opts.on_namespaces is not None:

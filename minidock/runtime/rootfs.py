@@ -5,18 +5,23 @@ Runs in the container's init (PID 1, its own mount namespace), in this order: `m
 `CgroupView` says: see `mount_cgroups`), `populate_dev` -> (console) -> `pivot` -> `mask_paths`,
 `readonly_paths`, `readonly_root`. Paths inside the container are resolved with `secure_join` so
 a symlink in an image cannot point a mount outside the root. `parse_options`, `v1_view` are pure.
+Command texts for --explain are functions handed to the tracer: only an enabled tracer builds them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
-from minidock.oci.runtimespec import Mount
 from minidock.runtime import syscalls as sc
-from minidock.runtime.explain import Tracer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from minidock.oci.runtimespec import Mount
+    from minidock.runtime.explain import Tracer
 
 _FLAGS: dict[str, tuple[bool, int]] = {  # option -> (clear?, flag)
     "ro": (False, sc.MS_RDONLY), "rw": (True, sc.MS_RDONLY),
@@ -49,8 +54,7 @@ DEV_LINKS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MountArgs:
+class MountArgs(NamedTuple):
     """A Mount's options split the way mount(2) wants them."""
 
     flags: int
@@ -123,7 +127,7 @@ def mount_rootfs(root: str, mounts: Iterable[Mount], tracer: Tracer) -> None:
     any_mount = False
     for m in mounts:
         target = root if m.destination in ("", "/") else secure_join(root, m.destination)
-        with tracer.step(f"mount the root file system ({m.type})", shell_of(m, target)):
+        with tracer.step(f"mount the root file system ({m.type})", shell_of, m, target):
             mount_one(m, target)
         any_mount = True
     if not any_mount:  # pivot_root needs the new root to be a mount point
@@ -132,12 +136,32 @@ def mount_rootfs(root: str, mounts: Iterable[Mount], tracer: Tracer) -> None:
 
 
 def _make_target(source: str, target: str, is_bind: bool) -> None:
+    """An empty file (the bind of a file) or a directory at `target`, unless something is there.
+
+    Tried first, checked after: one syscall in the usual cases (missing, or already a directory)."""
     if is_bind and not os.path.isdir(source):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        if not os.path.lexists(target):
-            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
-    elif not os.path.isdir(target):
+        _make_file(target)
+        return
+    try:
+        os.mkdir(target)
+    except FileExistsError:
+        if not os.path.isdir(target):
+            raise
+    except FileNotFoundError:
         os.makedirs(target, exist_ok=True)
+
+
+def _make_file(target: str) -> None:
+    """Create `target` empty (parents too); whatever is already there, even a dangling link, stays."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC
+    try:
+        os.close(os.open(target, flags, 0o644))
+    except FileExistsError:
+        return
+    except (FileNotFoundError, NotADirectoryError):  # the parent is missing (or, an error now, a file)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(target, flags, 0o644))
 
 
 def mount_one(m: Mount, target: str) -> None:
@@ -164,15 +188,14 @@ def mount_all(root: str, mounts: Iterable[Mount], tracer: Tracer, cgroups: Cgrou
         if m.type == "cgroup":  # why: not one mount but a view of the container's own groups
             mount_cgroups(m, target, cgroups or CgroupView(0), tracer)
             continue
-        with tracer.step(f"mount {m.destination} ({m.type})", shell_of(m, target)):
+        with tracer.step(f"mount {m.destination} ({m.type})", shell_of, m, target):
             mount_one(m, target)
 
 
 def populate_dev(root: str, tracer: Tracer) -> None:
     """Device nodes and the usual /dev symlinks in the container's fresh /dev tmpfs."""
     dev = os.path.join(root, "dev")
-    shell = "; ".join(f"mknod -m 666 /dev/{n} c {a} {b}" for n, a, b in DEVICES)
-    with tracer.step("create /dev nodes and links", shell):
+    with tracer.step("create /dev nodes and links", _mknod_shell):
         old = os.umask(0)
         try:
             for name, major, minor in DEVICES:
@@ -180,9 +203,12 @@ def populate_dev(root: str, tracer: Tracer) -> None:
         finally:
             os.umask(old)
         for name, target in DEV_LINKS:
-            path = os.path.join(dev, name)
-            if not os.path.lexists(path):
-                os.symlink(target, path)
+            with contextlib.suppress(FileExistsError):  # a mount may already be there: it stays
+                os.symlink(target, os.path.join(dev, name))
+
+
+def _mknod_shell() -> str:
+    return "; ".join(f"mknod -m 666 /dev/{n} c {a} {b}" for n, a, b in DEVICES)
 
 
 def bind_console(root: str, slave_path: str, tracer: Tracer) -> None:
@@ -205,16 +231,30 @@ def pivot(root: str, tracer: Tracer) -> None:
         os.chdir("/")
 
 
+def _kinds(paths: Iterable[str]) -> list[tuple[str, bool]]:
+    """(path, is a directory) of each path that exists (a dangling symlink counts, as a file): one stat each."""
+    out = []
+    for p in paths:
+        try:
+            out.append((p, stat.S_ISDIR(os.stat(p).st_mode)))
+        except OSError:
+            if os.path.lexists(p):
+                out.append((p, False))
+    return out
+
+
+def _mask_shell(todo: list[tuple[str, bool]]) -> str:
+    return "; ".join(f"mount -t tmpfs -o ro tmpfs {p}" if d else f"mount --bind /dev/null {p}" for p, d in todo)
+
+
 def mask_paths(paths: Iterable[str], tracer: Tracer) -> None:
     """Hide host information: /dev/null over files, an empty read-only tmpfs over directories."""
-    todo = [p for p in paths if os.path.lexists(p)]
+    todo = _kinds(paths)
     if not todo:
         return
-    shell = "; ".join(f"mount -t tmpfs -o ro tmpfs {p}" if os.path.isdir(p) else f"mount --bind /dev/null {p}"
-                      for p in todo)
-    with tracer.step(f"mask {len(todo)} paths", shell):
-        for p in todo:
-            if os.path.isdir(p):
+    with tracer.step(f"mask {len(todo)} paths", _mask_shell, todo):
+        for p, is_dir in todo:
+            if is_dir:
                 sc.mount("tmpfs", p, "tmpfs", sc.MS_RDONLY, None)
             else:
                 sc.mount("/dev/null", p, None, sc.MS_BIND, None)
@@ -225,14 +265,17 @@ def readonly_paths(paths: Iterable[str], tracer: Tracer) -> None:
     todo = [p for p in paths if os.path.lexists(p)]
     if not todo:
         return
-    shell = "; ".join(f"mount --bind {p} {p}; mount -o remount,bind,ro {p}" for p in todo)
-    with tracer.step(f"make {len(todo)} paths read-only", shell):
+    with tracer.step(f"make {len(todo)} paths read-only", _readonly_shell, todo):
         for p in todo:
             sc.mount(p, p, None, sc.MS_BIND | sc.MS_REC)
             flags = sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_REC
             if p.startswith("/proc"):  # keep proc's own flags
                 flags |= sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
             sc.mount(None, p, None, flags)
+
+
+def _readonly_shell(todo: list[str]) -> str:
+    return "; ".join(f"mount --bind {p} {p}; mount -o remount,bind,ro {p}" for p in todo)
 
 
 def readonly_root(tracer: Tracer) -> None:
@@ -246,8 +289,7 @@ def readonly_root(tracer: Tracer) -> None:
 NAMED_HIERARCHIES = frozenset({"systemd"})  # v1 hierarchies without a controller (mounted as name=X)
 
 
-@dataclass(frozen=True, slots=True)
-class Hierarchy:
+class Hierarchy(NamedTuple):
     """One v1 hierarchy as the host mounts it: its directory under /sys/fs/cgroup, the mount data
     (`cpu,cpuacct`, `name=systemd`) and the symlinks co-mounted controllers get (`cpu -> cpu,cpuacct`)."""
 
@@ -256,8 +298,7 @@ class Hierarchy:
     links: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupView:
+class CgroupView(NamedTuple):
     """What the container's /sys/fs/cgroup shows: 2 = cgroup2, 1 = `hierarchies` on a tmpfs,
     0 = an empty tmpfs (the container has no group of its own: nothing of the host's is shown)."""
 
@@ -297,8 +338,7 @@ def mount_cgroups(m: Mount, target: str, view: CgroupView, tracer: Tracer) -> No
     with tracer.step("mount a tmpfs for the cgroup hierarchies", f"mount -t tmpfs -o mode=755 tmpfs {target}"):
         sc.mount("tmpfs", target, "tmpfs", base, "mode=755")
     if view.hierarchies:
-        shell = "; ".join(f"mount -t cgroup -o {opts},{h.data} cgroup {target}/{h.dir}" for h in view.hierarchies)
-        with tracer.step(f"mount {len(view.hierarchies)} cgroup v1 hierarchies", shell):
+        with tracer.step(f"mount {len(view.hierarchies)} cgroup v1 hierarchies", _cgroups_shell, opts, target, view):
             for h in view.hierarchies:
                 d = os.path.join(target, h.dir)
                 os.mkdir(d, 0o755)
@@ -308,3 +348,7 @@ def mount_cgroups(m: Mount, target: str, view: CgroupView, tracer: Tracer) -> No
     if args.flags & sc.MS_RDONLY:
         with tracer.step("make the cgroup tmpfs read-only", f"mount -o remount,ro {target}"):
             sc.mount(None, target, None, base | sc.MS_REMOUNT | sc.MS_RDONLY, "mode=755")
+
+
+def _cgroups_shell(opts: str, target: str, view: CgroupView) -> str:
+    return "; ".join(f"mount -t cgroup -o {opts},{h.data} cgroup {target}/{h.dir}" for h in view.hierarchies)

@@ -27,6 +27,9 @@ class Channel:
         self._buf = b""
 
     def send(self, t: str, **fields: Any) -> None:
+        if not fields:  # ready, go, pty: no encoder needed
+            os.write(self.fd, b'{"t":"%s"}\n' % t.encode())
+            return
         data = json.dumps({"t": t, **fields}, separators=(",", ":")).encode()
         if len(data) >= MAX_LINE:  # only a long error message can get here: trim its text
             fields["msg"] = str(fields.get("msg", ""))[:1000]

@@ -10,29 +10,26 @@ Parsing is pure; `read_exec_user(root, user)` is the one reader.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import RuntimeSetupError
 from minidock.oci.runtimespec import User
 
 
-@dataclass(frozen=True, slots=True)
-class PasswdEntry:
+class PasswdEntry(NamedTuple):
     name: str
     uid: int
     gid: int
     home: str
 
 
-@dataclass(frozen=True, slots=True)
-class GroupEntry:
+class GroupEntry(NamedTuple):
     name: str
     gid: int
     members: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ExecUser:
+class ExecUser(NamedTuple):
     """The identity the container process gets."""
 
     uid: int
@@ -116,11 +113,18 @@ def resolve(spec: str, passwd: list[PasswdEntry], groups: list[GroupEntry],
 
 
 def _read(path: str) -> str:
+    """The file's text ("" when missing); raw reads: no text-file machinery in the container's init."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return ""
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def read_exec_user(root: str, user: User) -> ExecUser:

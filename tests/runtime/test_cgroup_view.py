@@ -70,12 +70,9 @@ def _run(box: Runner, spec: Spec, root: Path | None, tracer: Tracer | None = Non
 
 
 def _spec(box: Runner, script: str, name: str = "", res: Resources | None = None) -> Spec:
-    import dataclasses
-
     spec = box.spec("sh", "-c", script, mounts=(CGROUP_MOUNT,))
-    linux = dataclasses.replace(spec.linux, cgroups_path=name or spec.linux.cgroups_path,
-                                resources=res or Resources())
-    return dataclasses.replace(spec, linux=linux)
+    linux = spec.linux._replace(cgroups_path=name or spec.linux.cgroups_path, resources=res or Resources())
+    return spec._replace(linux=linux)
 
 
 PROBE = ("grep ' /sys/fs/cgroup' /proc/mounts | cut -d' ' -f2,3,4 | cut -d, -f1; cat /proc/self/cgroup; "
