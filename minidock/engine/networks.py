@@ -7,8 +7,7 @@ container joins and removed with the network. State lives in `Paths.networks`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.errors import UsageError
 from minidock.paths import Paths
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
     from minidock.config import Settings
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkMode:
+class NetworkMode(NamedTuple):
     """What `--network VALUE` means: a bridge network to join, or none/host/container:NAME."""
 
     kind: str  # "bridge" | "none" | "host" | "container"

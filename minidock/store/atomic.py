@@ -56,6 +56,9 @@ def remove_tree(path: Path | str) -> None:
     Trees removed on the `run` path are tiny (an exited container's upper dir), so they go
     bottom-up with os.walk; `shutil` (whose import pulls in bz2, lzma and zlib: ~4 ms) is
     loaded only when that fails (e.g. a directory without write permission for root's caps)."""
+    if os.path.islink(path):  # never walk into a link's target
+        os.unlink(path)
+        return
     try:
         for top, dirs, files in os.walk(path, topdown=False):
             for name in files:

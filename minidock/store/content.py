@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -18,7 +17,7 @@ from typing import BinaryIO
 from minidock.errors import DigestMismatchError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
 from minidock.paths import Paths
-from minidock.store.atomic import fsync_dir
+from minidock.store.atomic import fsync_dir, remove_tree
 
 _REF_RE = re.compile(r"[^A-Za-z0-9_.-]")
 CHUNK = 1 << 20
@@ -77,7 +76,7 @@ class IngestWriter:
 
     def discard(self) -> None:
         self.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_tree(self.dir)
 
 
 class ContentStore:
@@ -131,7 +130,7 @@ class ContentStore:
         os.chmod(src, 0o444)
         os.replace(src, dst)  # if a concurrent writer won, the content is identical
         fsync_dir(dst.parent)
-        shutil.rmtree(ingest_dir, ignore_errors=True)
+        remove_tree(ingest_dir)
         return dst
 
     def delete(self, digest: Digest) -> None:
@@ -161,7 +160,7 @@ class ContentStore:
     def clear_ingests(self) -> None:
         if self.paths.ingest.is_dir():
             for d in self.paths.ingest.iterdir():
-                shutil.rmtree(d, ignore_errors=True)
+                remove_tree(d)
 
 
 __all__ = ["ContentStore", "IngestWriter", "StoreError"]
