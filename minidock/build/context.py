@@ -13,7 +13,7 @@ import os
 import posixpath
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -94,6 +94,7 @@ class ContextTree:
     def __init__(self, root: Path, matcher: Matcher | None = None) -> None:
         self.root = root.resolve()
         self.matcher = matcher
+        self._top = str(self.root)
 
     @classmethod
     def open(cls, root: Path, dockerfile: Path | None = None) -> ContextTree:
@@ -127,7 +128,7 @@ class ContextTree:
         return None if self.ignored(rel, st) else st
 
     def host(self, rel: str) -> str:
-        return os.path.join(self.root, rel) if rel else str(self.root)
+        return os.path.join(self._top, rel) if rel else self._top
 
     def listdir(self, rel: str) -> list[str]:
         try:
@@ -229,13 +230,21 @@ def walk(tree: Tree, rel: str) -> list[str]:
     return out
 
 
+def _walk_stat(tree: Tree, rel: str) -> Iterator[tuple[str, os.stat_result | None]]:
+    """`walk` with each path's lstat (one lstat per path)."""
+    st = tree.lstat(rel)
+    yield rel, st
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        for name in tree.listdir(rel):
+            yield from _walk_stat(tree, f"{rel}/{name}" if rel else name)
+
+
 def hash_items(tree: Tree, items: list[SourceItem]) -> str:
     """A digest of what COPY would read: relative names, types, modes, link targets, file bytes."""
     h = sha256.new()
     for item in items:
         h.update(f"item {item.name}\0".encode())
-        for rel in walk(tree, item.rel):
-            st = tree.lstat(rel)
+        for rel, st in _walk_stat(tree, item.rel):
             if st is None:
                 continue
             sub = rel[len(item.rel):]
