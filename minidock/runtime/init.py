@@ -14,14 +14,14 @@ into the caller's Python stack.
 from __future__ import annotations
 
 # Everything the child needs after pivot_root must be imported here, before it: the host's
-# Python library is unreachable from inside the container (resource, fcntl are extension modules).
+# Python library is unreachable from inside the container (fcntl, struct are extension modules;
+# rlimits and the wait for the intermediate use ctypes through `syscalls`, not resource/select).
 import errno
 import fcntl
 import gc
 import os
-import resource
-import select
 import signal
+import stat
 import struct
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -195,7 +195,7 @@ def _die_with_supervisor(ctx: ChildContext, tracer: Tracer) -> None:
     if ctx.orphan_fd < 0:
         return
     with tracer.step("die with the supervisor", "setpriv --pdeathsig KILL"):
-        select.select([ctx.orphan_fd], [], [])  # blocks until the intermediate is gone: we are the supervisor's now
+        sc.wait_readable(ctx.orphan_fd)  # blocks until the intermediate is gone: we are the supervisor's now
         os.close(ctx.orphan_fd)
         ctx.orphan_fd = -1
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -260,14 +260,14 @@ def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
 def _set_rlimits(spec: Spec, tracer: Tracer) -> None:
     """Apply the spec's rlimits, lowered to the current hard limit (no CAP_SYS_RESOURCE to raise it)."""
     for r in spec.process.rlimits:
-        which = getattr(resource, r.type, None)
+        which = sc.RLIMITS.get(r.type)
         if which is None:
             raise ChildError("setup", f"unknown rlimit {r.type}")
-        _, cur_hard = resource.getrlimit(which)
-        hard = r.hard if cur_hard == resource.RLIM_INFINITY or 0 <= r.hard <= cur_hard else cur_hard
-        soft = min(r.soft, hard) if hard != resource.RLIM_INFINITY else r.soft
+        _, cur_hard = sc.getrlimit(which)
+        hard = r.hard if cur_hard == sc.RLIM_INFINITY or 0 <= r.hard <= cur_hard else cur_hard
+        soft = min(r.soft, hard) if hard != sc.RLIM_INFINITY else r.soft
         with tracer.step(f"rlimit {r.type} {soft}:{hard}", f"prlimit --{r.type[7:].lower()}={soft}:{hard}"):
-            resource.setrlimit(which, (soft, hard))
+            sc.setrlimit(which, (soft, hard))
 
 
 def _make_cwd(cwd: str) -> None:
@@ -312,7 +312,7 @@ def lookup(argv0: str, path_var: str) -> str:
             st = os.stat(cand)
         except OSError:
             continue
-        if not os.path.isdir(cand) and st.st_mode & 0o111:
+        if not stat.S_ISDIR(st.st_mode) and st.st_mode & 0o111:
             return cand
     raise ChildError("notfound", f'exec: "{argv0}": executable file not found in $PATH')
 

@@ -7,6 +7,7 @@ callers can map errno to a typed error. Constants are the x86_64/aarch64 Linux v
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -53,6 +54,16 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+# rlimit numbers (asm-generic: x86_64 and aarch64) under the `resource` module's names
+RLIMITS: dict[str, int] = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_OFILE": 7, "RLIMIT_MEMLOCK": 8,
+    "RLIMIT_AS": 9, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+    "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+}
+RLIM_INFINITY = -1  # "unlimited", as the resource module shows it
+_RLIM_MASK = (1 << 64) - 1
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _MACHINE = os.uname().machine
@@ -156,3 +167,43 @@ def link_up(name: str = "lo") -> None:
         _check(_libc.ioctl(fd, ctypes.c_ulong(_SIOCSIFFLAGS), ctypes.byref(req)), f"set {name} up")
     finally:
         os.close(fd)
+
+
+class _Rlimit(ctypes.Structure):
+    _fields_ = [("cur", ctypes.c_uint64), ("max", ctypes.c_uint64)]
+
+
+def _from_rlim(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v  # as resource.getrlimit: RLIM_INFINITY -> -1
+
+
+def getrlimit(which: int) -> tuple[int, int]:
+    """resource.getrlimit without the extension module (prlimit(2) on the caller): (soft, hard), -1 unlimited."""
+    old = _Rlimit()
+    _check(_libc.prlimit(0, which, None, ctypes.byref(old)), f"getrlimit {which}")
+    return _from_rlim(old.cur), _from_rlim(old.max)
+
+
+def setrlimit(which: int, limits: tuple[int, int]) -> None:
+    """resource.setrlimit without the extension module: same values (-1 unlimited), same errors."""
+    new = _Rlimit(limits[0] & _RLIM_MASK, limits[1] & _RLIM_MASK)
+    if _libc.prlimit(0, which, ctypes.byref(new), None) < 0:
+        e = ctypes.get_errno()
+        if e == errno.EINVAL:
+            raise ValueError("current limit exceeds maximum limit")
+        if e == errno.EPERM:
+            raise ValueError("not allowed to raise maximum limit")
+        raise OSError(e, f"setrlimit {which}: {os.strerror(e).lower()}")
+
+
+class _PollFd(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
+
+
+def wait_readable(fd: int) -> None:
+    """Block until `fd` is readable (poll(2), restarted after a signal): select.select without its module."""
+    pfd = _PollFd(fd, 1, 0)  # POLLIN
+    while _libc.poll(ctypes.byref(pfd), ctypes.c_ulong(1), ctypes.c_int(-1)) < 0:
+        e = ctypes.get_errno()
+        if e != errno.EINTR:
+            raise OSError(e, f"poll fd {fd}: {os.strerror(e).lower()}")
