@@ -17,8 +17,6 @@ import fcntl
 import os
 import posixpath
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -195,6 +193,8 @@ def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
     else:
         fcntl.flock(fd, fcntl.LOCK_EX if p.sharing == "locked" else fcntl.LOCK_SH)
     if not path.is_dir():
+        import tempfile  # lazy: planning (all a cached RUN does) makes nothing
+
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".new-"))
         _own(tmp, p)
         try:
@@ -212,6 +212,8 @@ def _bind_mount(p: Planned, work: Path) -> Mount:
         return Mount(p.target, "overlay", "overlay", ("ro", "lowerdir=" + ":".join(p.sources)))
     work.mkdir()
     if not os.path.isdir(p.sources[0]):
+        import shutil  # lazy: planning (all a cached RUN does) makes nothing
+
         copy = work / "file"
         shutil.copy2(p.sources[0], copy)
         return Mount(p.target, "bind", str(copy), ("rbind", "rw"))
@@ -225,6 +227,9 @@ def _secret_mount(p: Planned, stack: contextlib.ExitStack) -> Mount:
     """A private copy of the secret (on /dev/shm when there is one), bound read-only."""
     if p.secret is None:
         raise BuildError(f"secret mount {p.target}: no secret")
+    import shutil  # lazy: planning (all a cached RUN does) makes nothing
+    import tempfile
+
     where = "/dev/shm" if os.path.isdir("/dev/shm") else None
     d = tempfile.mkdtemp(dir=where, prefix="minidock-secret-")
     stack.callback(shutil.rmtree, d, True)
@@ -238,6 +243,8 @@ def _secret_mount(p: Planned, stack: contextlib.ExitStack) -> Mount:
 
 def remove_cache_mounts(root: Path) -> tuple[int, int]:
     """Delete the cache mount directories of the store at `root` no build is using; (count, bytes)."""
+    import shutil  # lazy: only `builder prune --all` removes cache mounts
+
     from minidock.store.snapshots import tree_size
 
     base = Paths(root).build_cache_mounts
