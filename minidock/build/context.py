@@ -15,11 +15,13 @@ import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from minidock.build.dockerignore import Matcher, read_patterns
 from minidock.build.rootfs import LayeredFS, split
 from minidock.errors import BuildError
+
+if TYPE_CHECKING:
+    from minidock.build.dockerignore import Matcher
 
 _GLOB_CHARS = "*?["
 _CHUNK = 1 << 20
@@ -106,6 +108,8 @@ class ContextTree:
             candidates.insert(0, dockerfile.parent / f"{dockerfile.name}.dockerignore")
         for f in candidates:
             if f.is_file():
+                from minidock.build.dockerignore import Matcher, read_patterns  # lazy: only with a .dockerignore
+
                 return cls(root, Matcher(read_patterns(f.read_text(encoding="utf-8", errors="replace"))))
         return cls(root)
 
