@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import json
 import os
@@ -99,6 +98,8 @@ def read_credentials(registry: str) -> tuple[str, str] | None:
         entry = auths.get(k)
         if isinstance(entry, dict) and entry.get("auth"):
             try:
+                import base64  # lazy: only registry credentials need it
+
                 user, _, pw = base64.b64decode(entry["auth"]).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 return None

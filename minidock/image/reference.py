@@ -34,7 +34,6 @@ _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 
 _REFERENCE_RE = re.compile(rf"^((?:{_DOMAIN}/)?{_REMOTE_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$", re.ASCII)
-_NAME_RE = re.compile(rf"^(?:({_DOMAIN})/)?({_REMOTE_NAME})$", re.ASCII)
 _TAG_RE = re.compile(rf"^{_TAG}$", re.ASCII)
 _IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}$")
 
@@ -65,17 +64,16 @@ class Reference(NamedTuple):
         m = _REFERENCE_RE.match(f"{domain}/{remainder}")
         if not m:
             raise _err(text, "invalid reference format")
-        name, tag, digest_text = m.group(1), m.group(2) or "", m.group(3)
-        nm = _NAME_RE.match(name)
-        if not nm or nm.group(1) is None:  # pragma: no cover - the domain is always present here
+        tag, digest_text = m.group(2) or "", m.group(3)
+        if domain != DEFAULT_DOMAIN and not re.fullmatch(_DOMAIN, domain, re.ASCII):  # compiled only here
             raise _err(text, "invalid reference format")
-        path = nm.group(2)
+        path = m.group(1)[len(domain) + 1:]  # the domain is the first component, as split above
         if len(path) > NAME_TOTAL_LENGTH_MAX:
             raise _err(text, f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters")
         digest = _parse_digest(text, digest_text) if digest_text else None
         if not tag and digest is None:
             tag = DEFAULT_TAG
-        return cls(domain=nm.group(1), path=path, tag=tag, digest=digest)
+        return cls(domain=domain, path=path, tag=tag, digest=digest)
 
     @property
     def name(self) -> str:

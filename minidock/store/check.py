@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from minidock.errors import DigestMismatchError, ManifestError, MinidockError, NotFoundError
 from minidock.oci.digest import Digest
@@ -22,8 +22,7 @@ from minidock.store.snapshots import COMMITTED
 from minidock.store.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One finding: `kind` says what repair does with it, `target` what it names (path or id)."""
 
     kind: str

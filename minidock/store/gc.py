@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import ManifestError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
@@ -23,8 +23,7 @@ from minidock.store.snapshots import ACTIVE, COMMITTED, SnapshotInfo
 from minidock.store.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class GcResult:
+class GcResult(NamedTuple):
     """What a collection removed and how many bytes of blobs and snapshot trees it freed."""
 
     blobs: tuple[Digest, ...] = ()

@@ -16,9 +16,8 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from minidock.errors import ArchiveError
 from minidock.oci.digest import Digest
@@ -32,8 +31,7 @@ _XATTR_PAX = "SCHILY.xattr."
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-@dataclass(frozen=True, slots=True)
-class LayerResult:
+class LayerResult(NamedTuple):
     """What applying a layer learned: its DiffID and uncompressed size in bytes."""
 
     diff_id: Digest

@@ -119,6 +119,8 @@ def test_name_length_limit_is_on_the_path() -> None:
     ("alpine@sha256:" + "a" * 63, "invalid digest"),
     ("-host.io/x", "invalid reference format"),
     ("host.io:port/x", "invalid reference format"),
+    ("foo_bar.com/x", "invalid reference format"),  # a host name never has "_" (and is not a path)
+    ("host-.io/x", "invalid reference format"),
     ("a:1:2", "invalid reference format"),
     ("é", "invalid reference format"),
 ])
