@@ -1,10 +1,11 @@
 """The child side of container creation: everything after fork, ending in execve or os._exit.
 
 Two processes run this code. `intermediate` (forked by the parent) joins/creates the namespaces,
-moves itself into the v1 cgroup (see process.self_join_files), says `ready`, waits for `go` (the
-parent moves it into a v2 cgroup and wires the network meanwhile),
-creates the cgroup namespace and forks the container's init; it reports that init's host pid and
-exits, so the init (PID 1 of the new PID namespace) is reparented to the parent, a child subreaper.
+moves itself into the v1 cgroup (see process.self_join_files), says `ready`, waits for `go` when
+the parent has work in between (it moves the child into a v2 cgroup, wires the network; with
+neither, `ChildContext.await_go` is off and no round trip is paid), creates the cgroup namespace
+and forks the container's init; it reports that init's host pid and exits, so the init (PID 1 of
+the new PID namespace) is reparented to the parent, a child subreaper.
 `container_init` builds the file system view, switches identity and capabilities, binds its life
 to the supervisor's (see `_die_with_supervisor`) and execs the command. A failure anywhere
 becomes one `error` message naming the stage; the process then _exits: a child never returns

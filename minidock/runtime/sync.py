@@ -2,9 +2,9 @@
 
 Child -> parent: `step` (a traced kernel step), `ready` (namespaces made), `pid` (the container's
 host pid), `pty` (a pty master was sent on the fd socket), `error` (a failed stage). Parent ->
-child: `go`. The child's write end is close-on-exec, so EOF after `pid` means execve succeeded
-(or every child died, which an `error` message explains). Lines stay below PIPE_BUF so writes from
-the two children never interleave.
+child: `go` (only when the child was told to wait for it). The child's write end is close-on-exec,
+so EOF after `pid` means execve succeeded (or every child died, which an `error` message
+explains). Lines stay below PIPE_BUF so writes from the two children never interleave.
 """
 
 from __future__ import annotations
