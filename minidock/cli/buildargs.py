@@ -4,10 +4,9 @@ Like `run` (cli/runargs.py), `build` is in the edit-build-run loop, so main() ha
 anything heavy is imported; typer only lists the command in `minidock --help`.
 
 Plain command lines (known flags, each value a separate word or `--flag=value`, one PATH) are read
-by `_simple()` without argparse (its import and first parse, gettext's catalogue lookups included,
-are ~9 ms of a ~100 ms cached rebuild); anything else (--help, `-f -`, a bad or unusual word) goes
-to argparse, so every message and corner case is argparse's. tests/cli/test_buildargs.py checks
-that both read every simple command line the same way.
+by cli/quickargs.py without argparse (~9 ms of a ~100 ms cached rebuild); anything else (--help,
+`-f -`, a bad or unusual word) goes to argparse, so every message and corner case is argparse's.
+tests/cli/test_buildargs.py checks that both read every simple command line the same way.
 """
 
 from __future__ import annotations
@@ -66,30 +65,11 @@ def _defaults() -> dict[str, Any]:
 
 
 def _simple(argv: list[str]) -> dict[str, Any] | None:
-    """The parsed flags of a plain command line (see the module docstring), else None."""
-    ns, words = _defaults(), iter(argv)
-    for word in words:
-        name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
-        option = _OPTIONS.get(name)
-        if option is None:
-            if word.startswith("-") or ns["context"] is not None:
-                return None  # a flag argparse must judge, or a second PATH (its error)
-            ns["context"] = word
-            continue
-        attr, kind = option
-        if kind == "true":
-            if eq:
-                return None
-            ns[attr] = True
-            continue
-        value = inline if eq else next(words, None)
-        if value is None or (not eq and value.startswith("-")):
-            return None
-        if kind == "append":
-            ns[attr].append(value)
-        else:
-            ns[attr] = value
-    return ns if ns["context"] is not None and ns["file"] != "-" else None
+    """The parsed flags of a plain command line (see cli/quickargs.py), else None."""
+    from minidock.cli.quickargs import read
+
+    ns = read(argv, _OPTIONS, _defaults(), "context")
+    return ns if ns is not None and ns["file"] != "-" else None
 
 
 def parse(argv: list[str]) -> tuple[BuildRequest, bool]:

@@ -1,15 +1,20 @@
 """The `run`/`create` flags, parsed with argparse (stdlib) so `minidock run` starts without typer.
 
 `run` is latency-critical (DESIGN.md section 3): main() sends it here before anything heavy is
-imported; typer only lists the command in `minidock --help` and hands its arguments over.
+imported; typer only lists the command in `minidock --help` and hands its arguments over. Plain
+command lines are read by cli/quickargs.py (no argparse import: ~8 ms); anything else, `--help` and
+every error go to argparse. tests/cli/test_runargs.py checks that both read them the same way.
 """
 
 from __future__ import annotations
 
-import argparse
+from typing import TYPE_CHECKING, Any
 
 from minidock.engine.request import RunRequest
 from minidock.errors import UsageError
+
+if TYPE_CHECKING:
+    import argparse
 
 _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY from the host)"),
           ("--env-file", None, "env_files", "read environment variables from a file"),
@@ -46,19 +51,23 @@ _FLAGS = (("-d", "--detach", "detach", "run in the background and print the cont
           ("--init", None, "init", "run tini as PID 1 to forward signals and reap zombies"))
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def _fixed_width(prog: str) -> argparse.HelpFormatter:
-    """why: add_argument builds a formatter per flag (to check its metavar); the default one asks
-    the terminal for its size each time and imports shutil (~1.5 ms per `run` for nothing)."""
-    return argparse.HelpFormatter(prog, width=100)
+_INTS = (("-c", "--cpu-shares", "cpu_shares", "CPU shares (weight)"),
+         ("--pids-limit", None, "pids_limit", "process number limit"))
 
 
 def parser(command: str) -> argparse.ArgumentParser:
     """The argparse parser of `minidock run` / `minidock create`."""
+    import argparse  # lazy: plain command lines never need it (see the docstring)
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise UsageError(f"{self.prog}: {message}")
+
+    def _fixed_width(prog: str) -> argparse.HelpFormatter:
+        """why: add_argument builds a formatter per flag (to check its metavar); the default one
+        asks the terminal for its size each time and imports shutil, for nothing."""
+        return argparse.HelpFormatter(prog, width=100)
+
     p = _Parser(prog=f"minidock {command}", add_help=False, allow_abbrev=False,
                 usage=f"minidock {command} [OPTIONS] IMAGE [COMMAND] [ARG...]",
                 description="Create and run a new container from an image" if command == "run"
@@ -70,18 +79,42 @@ def parser(command: str) -> argparse.ArgumentParser:
         p.add_argument(*(n for n in (short, long_) if n), dest=dest, help=help_)
     for short, long_, dest, help_ in _MULTI:
         p.add_argument(*(n for n in (short, long_) if n), dest=dest, action="append", default=[], help=help_)
-    p.add_argument("-c", "--cpu-shares", dest="cpu_shares", type=int, default=0, help="CPU shares (weight)")
-    p.add_argument("--pids-limit", dest="pids_limit", type=int, default=0, help="process number limit")
+    for short, long_, dest, help_ in _INTS:
+        p.add_argument(*(n for n in (short, long_) if n), dest=dest, type=int, default=0, help=help_)
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="COMMAND")
     p.formatter_class = argparse.HelpFormatter  # --help and usage errors fit the real terminal
     return p
 
 
+def _options() -> dict[str, tuple[str, str]]:
+    """Every option word -> (attribute, quickargs kind)."""
+    table = ((_FLAGS, "true"), (_VALUE, "store"), (_MULTI, "append"), (_INTS, "int"))
+    return {word: (dest, kind) for rows, kind in table for *words, dest, _ in rows for word in words if word}
+
+
+def _defaults() -> dict[str, Any]:
+    out: dict[str, Any] = {dest: False for *_, dest, _ in _FLAGS}
+    out.update({dest: None for *_, dest, _ in _VALUE})
+    out.update({dest: [] for *_, dest, _ in _MULTI})
+    out.update({dest: 0 for *_, dest, _ in _INTS})
+    out.update(image=None, args=[])
+    return out
+
+
+def _simple(argv: list[str]) -> dict[str, Any] | None:
+    """The namespace of a plain command line (see cli/quickargs.py), else None."""
+    from minidock.cli.quickargs import read
+
+    return read(argv, _options(), _defaults(), "image", rest="args")
+
+
 def parse(command: str, argv: list[str]) -> RunRequest:
     """argv after the command name -> RunRequest (UsageError on a bad flag)."""
-    ns = parser(command).parse_args(argv)
-    kw = {k: v for k, v in vars(ns).items() if v is not None}
+    ns = _simple(argv)
+    if ns is None:
+        ns = vars(parser(command).parse_args(argv))
+    kw = {k: v for k, v in ns.items() if v is not None}
     for k in ("env", "env_files", "volumes", "tmpfs", "cap_add", "cap_drop", "publish", "add_hosts", "dns",
               "log_opts", "args"):
         kw[k] = tuple(kw.get(k, ()))

@@ -63,8 +63,10 @@ def rfc3339_nano(ns: int | None = None) -> str:
 
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?)?(Z|[+-]\d\d:?\d\d)?")
+# Patterns as text: re compiles (and caches) them on first use, so a `run` that only parses
+# --log-opt never pays for them.
+_DURATION = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"
+_RFC3339 = r"(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?)?(Z|[+-]\d\d:?\d\d)?"
 
 
 def parse_time(text: str, now: float | None = None) -> float:
@@ -75,9 +77,9 @@ def parse_time(text: str, now: float | None = None) -> float:
     now = time.time() if now is None else now
     if re.fullmatch(r"\d+(\.\d+)?", t):
         return float(t)
-    if t and "".join(m.group(0) for m in _DURATION.finditer(t)) == t:
-        return now - sum(float(m.group(1)) * _UNITS[m.group(2)] for m in _DURATION.finditer(t))
-    m = _RFC3339.fullmatch(t)
+    if t and "".join(m.group(0) for m in re.finditer(_DURATION, t)) == t:
+        return now - sum(float(m.group(1)) * _UNITS[m.group(2)] for m in re.finditer(_DURATION, t))
+    m = re.fullmatch(_RFC3339, t)
     if m is None:
         raise UsageError(f"invalid time {text!r}: want RFC 3339 (2006-01-02T15:04:05Z), a Unix time "
                          "or a duration (10m)")

@@ -26,9 +26,13 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
     `durable=False` skips the two fsyncs (about 1 ms each here): for state that a crash makes
     moot anyway (a running container's record, an active snapshot's metadata), where the rename
     alone keeps readers from ever seeing a torn file and only the last update may be lost."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = str(path.parent / f".{path.name}.{os.urandom(6).hex()}")  # unique; O_EXCL below
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileNotFoundError:  # first write into this directory
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, flags, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -86,8 +90,11 @@ def read_json(path: Path, default: Any) -> Any:
 @contextlib.contextmanager
 def locked(lock_file: Path, shared: bool = False) -> Iterator[None]:
     """Hold an flock on `lock_file` (created if missing) for the duration of the block."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:  # the first lock of this store
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield

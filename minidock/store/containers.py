@@ -103,7 +103,8 @@ class ContainerStore:
         """Reserve the record's id and name; ConflictError when the name is taken."""
         if not _NAME_RE.match(record.name):
             raise UsageError(f"invalid container name {record.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
-        self.paths.ensure()
+        if not self.paths.containers.is_dir():
+            self.paths.ensure()
         with self._lock():
             for other in self._all():
                 if other.name == record.name:

@@ -1,0 +1,57 @@
+"""`minidock run`/`create` flags: the argparse-free reader of plain command lines agrees with argparse."""
+
+from __future__ import annotations
+
+import pytest
+
+from minidock.cli import runargs
+from minidock.errors import UsageError
+
+SIMPLE = [
+    ["busybox"],
+    ["busybox", "true"],
+    ["--rm", "--network", "none", "busybox", "true"],
+    ["--rm", "--network=none", "-e", "A=1", "--env", "B", "--env=C=3", "alpine", "sh", "-c", "echo $A"],
+    ["-d", "--name", "web", "-p", "8080:80", "--publish=127.0.0.1:8081:80/tcp", "-P", "nginx"],
+    ["-i", "-t", "--init", "--read-only", "--privileged", "-q", "--explain", "busybox", "sh"],
+    ["-m", "32m", "--memory-swap", "64m", "--cpus", "0.5", "-c", "512", "--pids-limit=20", "busybox"],
+    ["-v", "/a:/b:ro", "--volume=/c:/d", "--tmpfs", "/run", "--cap-add", "NET_ADMIN", "--cap-drop=ALL", "img"],
+    ["-u", "1000:1000", "-w", "/tmp", "-h", "box", "--entrypoint", "", "busybox", "id"],
+    ["--add-host", "db:10.0.0.2", "--dns", "1.1.1.1", "--restart", "on-failure:2", "--log-opt", "max-size=1m",
+     "--cidfile", "/tmp/cid", "--pull", "never", "--platform", "linux/amd64", "--net", "host", "busybox"],
+    ["busybox", "--rm", "-e", "X"],  # after IMAGE everything is the command's
+    ["busybox", "-it", "--", "x"],
+    ["--name=", "--entrypoint=-x", "img"],
+    [""],
+]
+ARGPARSE_ONLY = [
+    [], ["--rm"], ["-it", "busybox"], ["-dit", "busybox"], ["--help"], ["--", "busybox"], ["--rm=1", "x"],
+    ["-e"], ["-e", "-x", "busybox"], ["--memory-swap", "-1", "busybox"], ["-c", "x", "busybox"],
+    ["--pids-limit=1.5", "busybox"], ["--unknown", "busybox"], ["--net=none", "--netw", "x", "busybox"],
+    ["-eA=1", "busybox"], ["-e=A", "busybox"], ["--name"],
+]
+
+
+def _argparse(argv: list[str]) -> dict[str, object]:
+    return vars(runargs.parser("run").parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", SIMPLE)
+def test_simple_command_lines_read_as_argparse_reads_them(argv: list[str]) -> None:
+    assert runargs._simple(argv) == _argparse(argv)
+
+
+@pytest.mark.parametrize("argv", ARGPARSE_ONLY)
+def test_other_command_lines_are_left_to_argparse(argv: list[str]) -> None:
+    assert runargs._simple(argv) is None
+
+
+def test_parse_gives_the_same_request_either_way() -> None:
+    req = runargs.parse("run", ["--rm", "-e", "A=1", "-c", "5", "busybox", "echo", "hi"])
+    assert (req.rm, req.env, req.cpu_shares, req.image, req.args) == (True, ("A=1",), 5, "busybox", ("echo", "hi"))
+    assert runargs.parse("run", ["-it", "busybox"]) == req._replace(
+        rm=False, env=(), cpu_shares=0, args=(), interactive=True, tty=True)
+    with pytest.raises(UsageError, match="minidock run: argument -c/--cpu-shares: invalid int value: 'x'"):
+        runargs.parse("run", ["-c", "x", "busybox"])
+    with pytest.raises(UsageError, match="the following arguments are required: IMAGE"):
+        runargs.parse("create", ["--rm"])
