@@ -8,8 +8,6 @@
 - Credentials: `auths` of ~/.docker/config.json (or $DOCKER_CONFIG/config.json), base64 `auth`.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import json
 import os
@@ -34,7 +32,7 @@ class Settings(NamedTuple):
     extra: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
-    def load(cls, path: str | None = None) -> Settings:
+    def load(cls, path: str | None = None) -> "Settings":
         """Read the settings file named by `path`, $MINIDOCK_CONFIG or the default; absent = defaults."""
         name = path or os.environ.get("MINIDOCK_CONFIG") or DEFAULT_CONFIG
         p = Path(name)

@@ -3,8 +3,6 @@
 Nothing is created on import or construction; `ensure()` creates the directories.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +16,7 @@ class Paths(NamedTuple):
     root: Path
 
     @classmethod
-    def from_env(cls) -> Paths:
+    def from_env(cls) -> "Paths":
         """The store named by $MINIDOCK_ROOT, else /var/lib/minidock."""
         return cls(Path(os.environ.get("MINIDOCK_ROOT") or DEFAULT_ROOT))
 
@@ -83,7 +81,7 @@ class Paths(NamedTuple):
         """Scratch space on the store's file system (renames into the store stay atomic)."""
         return self.root / "tmp"
 
-    def ensure(self) -> Paths:
+    def ensure(self) -> "Paths":
         """Create every top-level directory of the store; returns self."""
         for d in (self.blobs / "sha256", self.ingest, self.snapshots, self.links,
                   self.containers, self.networks, self.locks, self.tmp):

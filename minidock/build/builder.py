@@ -10,8 +10,6 @@ step removes its own on failure). Cache entries of the steps that
 succeeded are kept, as Docker does, so a retry resumes where it failed.
 """
 
-from __future__ import annotations
-
 import contextlib
 import time
 from collections.abc import Callable

@@ -7,8 +7,6 @@ its descriptor, diff_id and chain id. A hit is only used when the snapshot and b
 still in the store (`gc` may have removed them). The file is rewritten atomically under a lock.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -42,7 +40,7 @@ class CacheEntry(NamedTuple):
     chain_id: Digest | None = None
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> CacheEntry:
+    def from_json(cls, d: dict[str, Any]) -> "CacheEntry":
         layer = d.get("layer")
         return cls(history=History.from_json(d.get("history") or {}),
                    layer=Descriptor.from_json(layer, "cache layer") if layer else None,

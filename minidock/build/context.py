@@ -7,8 +7,6 @@ file system (`LayerTree`, over a `LayeredFS`). `expand_sources()` turns COPY's s
 `hash_items()` digests names, modes, link targets and file contents for the build cache.
 """
 
-from __future__ import annotations
-
 import os
 import posixpath
 import stat
@@ -93,13 +91,13 @@ class SourceItem(NamedTuple):
 class ContextTree:
     """The build context directory; `.dockerignore`d paths do not exist here."""
 
-    def __init__(self, root: Path, matcher: Matcher | None = None) -> None:
+    def __init__(self, root: Path, matcher: "Matcher | None" = None) -> None:
         self.root = root.resolve()
         self.matcher = matcher
         self._top = str(self.root)
 
     @classmethod
-    def open(cls, root: Path, dockerfile: Path | None = None) -> ContextTree:
+    def open(cls, root: Path, dockerfile: Path | None = None) -> "ContextTree":
         """The context at `root` with its `.dockerignore` (or `<Dockerfile>.dockerignore`, preferred)."""
         if not root.is_dir():
             raise BuildError(f"build context {root}: not a directory")

@@ -7,8 +7,6 @@ container), keeping modes and mtimes, applying `--chown`/`--chmod`. ADD's extras
 auto-extracted, URLs fetched) live in `add.py`.
 """
 
-from __future__ import annotations
-
 import os
 import posixpath
 import stat

@@ -2,8 +2,6 @@
 archives), key them by content, and write them into a new layer with the copier.
 """
 
-from __future__ import annotations
-
 import posixpath
 import re
 from pathlib import Path
@@ -51,7 +49,7 @@ def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
         created_by = f"{kind} {flags}{' '.join([*words, *(d[0] for d in src.docs)])} {dest} # buildkit"
         parts = [kind, created_by, src.identity, digest, chown, chmod]
 
-        def make() -> Layer:
+        def make() -> "Layer":
             return _write(s, state, src, _Target(dest, chown, chmod, kind == "ADD", bool(from_)))
         return record_step(s, state, parts, created_by, make)
     finally:
@@ -145,7 +143,7 @@ class _Target(NamedTuple):
     from_stage: bool
 
 
-def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> Layer:
+def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> "Layer":
     """Make the layer: a fresh active snapshot, the copier writing into its upper, commit."""
     # lazy: a cached COPY/ADD writes nothing, so ADD's extras and layer writing (tar, gzip) wait till here
     from minidock.build import add as addmod

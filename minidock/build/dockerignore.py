@@ -9,8 +9,6 @@ A path is excluded when the last pattern that matches it (or one of its parent d
 an exclusion; later patterns win. Paths are context-relative with `/` separators.
 """
 
-from __future__ import annotations
-
 import posixpath
 import re
 from collections.abc import Sequence

@@ -1,7 +1,5 @@
 """Build progress events: the builder reports through a callback, only the CLI renders them."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import NamedTuple
 

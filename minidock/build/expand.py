@@ -7,8 +7,6 @@ untouched. Supported forms: `$V`, `${V}`, `${V:-w}`, `${V-w}`, `${V:+w}`, `${V+w
 escaped `\\*`), positional and special parameters (always empty). Errors raise `ExpandError`.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from typing import NamedTuple

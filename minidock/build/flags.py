@@ -6,8 +6,6 @@
 durations (`1m30s`) for HEALTHCHECK.
 """
 
-from __future__ import annotations
-
 import re
 from typing import NamedTuple
 

@@ -6,8 +6,6 @@ Flags are validated per instruction here. Variable expansion is NOT done here: t
 `expand.py` at build time to the keywords in `EXPANDING_KEYWORDS`. Errors: DockerfileError(`FILE:LINE: reason`).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable
 from typing import NamedTuple

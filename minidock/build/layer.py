@@ -7,8 +7,6 @@ and turns the active snapshot into the committed one, no second unpack. `discard
 active snapshot on every failure path.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import secrets

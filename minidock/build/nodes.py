@@ -5,8 +5,6 @@ ENV/LABEL key-value triples, ARG words, HEALTHCHECK type, ONBUILD nesting) and `
 `Node.dump()` renders BuildKit's test dump format (`(run "echo hi")`).
 """
 
-from __future__ import annotations
-
 import json
 import re
 from typing import NamedTuple
@@ -42,7 +40,7 @@ class Node(NamedTuple):
     args: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     json: bool = False
-    inner: Node | None = None
+    inner: "Node | None" = None
     heredocs: tuple[Heredoc, ...] = ()
     start_line: int = 0
     end_line: int = 0

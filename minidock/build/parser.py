@@ -9,8 +9,6 @@ detection in `heredoc`. Errors raise DockerfileError(`FILE:LINE: reason`).
     python -m minidock.build.parser Dockerfile --json   # one JSON object per instruction
 """
 
-from __future__ import annotations
-
 import re
 import sys
 from collections.abc import Sequence

@@ -10,8 +10,6 @@ overlay upper for a `rw` bind, a private copy of a secret) and yields runtime sp
 it but the cache directories is temporary. Nothing a mount shows ends up in the layer.
 """
 
-from __future__ import annotations
-
 import contextlib
 import fcntl
 import os

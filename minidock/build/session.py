@@ -6,8 +6,6 @@ is one (its layer and its creation time, so a fully cached rebuild yields the sa
 `make` the layer (or nothing, for metadata); then append history (and layer) to the stage.
 """
 
-from __future__ import annotations
-
 import os
 import time
 from collections.abc import Callable
@@ -93,7 +91,7 @@ def view_of(store: Store, chain: Digest | None) -> LayeredFS:
 
 
 def record_step(s: Session, state: StageState, parts: list[str], created_by: str,
-                make: Callable[[], Layer] | None) -> bool:
+                make: "Callable[[], Layer] | None") -> bool:
     """Run (or reuse from the cache) one step; returns True when the cache provided it."""
     key = step_key(state.key, str(state.chain), *parts)
     entry = s.cache.get(key)

@@ -7,8 +7,6 @@ parent directory that only got copied up because of them (empty in the upper, sa
 as below, not opaque), so mount points never show up in the layer.
 """
 
-from __future__ import annotations
-
 import os
 import posixpath
 import stat

@@ -8,8 +8,6 @@ upper dir into a new layer on its image (the builder's layer code), unpacked as 
 `prune_build_cache()` (`builder prune`) and `system_prune()` remove what builds and runs left.
 """
 
-from __future__ import annotations
-
 import os
 import time
 from pathlib import Path
@@ -128,7 +126,7 @@ def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
 def _puller(store: Store, progress: Progress) -> Puller:
     settings = Settings.load()
 
-    def pull(ref: Reference, platform: Platform | None) -> None:
+    def pull(ref: Reference, platform: "Platform | None") -> None:
         from minidock.image.pull import pull as do_pull
 
         progress(BuildNote(f"pulling {ref.familiar()}"))
@@ -242,7 +240,7 @@ class CachePruneReport(NamedTuple):
 
     entries: int
     mounts: int
-    gc: GcResult
+    gc: "GcResult"
     mount_bytes: int = 0
 
     @property

@@ -6,8 +6,6 @@ into an OCI spec (written to containers/<id>/config.json), hand it to the runtim
 status, and with `--rm` remove snapshot and record.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Callable
 from typing import NamedTuple

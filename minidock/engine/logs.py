@@ -7,8 +7,6 @@ raw bytes as they come from the container's pipes; complete lines become entries
 `follow`) read the rotated files oldest first, then the live one; `follow` notices rotation.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
@@ -32,7 +30,7 @@ class LogOptions(NamedTuple):
     max_file: int = DEFAULT_MAX_FILE
 
     @classmethod
-    def parse(cls, opts: tuple[str, ...] | list[str]) -> LogOptions:
+    def parse(cls, opts: tuple[str, ...] | list[str]) -> "LogOptions":
         from minidock.runtime.cgroups import parse_bytes
 
         size, files = DEFAULT_MAX_SIZE, DEFAULT_MAX_FILE
@@ -100,7 +98,7 @@ class TimeWindow(NamedTuple):
     since: float | None = None
     until: float | None = None
 
-    def contains(self, entry: LogEntry) -> bool:
+    def contains(self, entry: "LogEntry") -> bool:
         if self.since is None and self.until is None:
             return True
         t = entry_time(entry.time)
@@ -183,7 +181,7 @@ class LogEntry(NamedTuple):
     time: str
 
     @classmethod
-    def parse(cls, line: bytes) -> LogEntry | None:
+    def parse(cls, line: bytes) -> "LogEntry | None":
         try:
             d = json.loads(line)
         except ValueError:

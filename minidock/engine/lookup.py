@@ -1,7 +1,5 @@
 """Finding things the user named: an image by reference or id prefix, with its manifest and config."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from minidock.errors import ConflictError, ImageNotFoundError, MinidockError

@@ -8,8 +8,6 @@ hook, in the supervising process: veth + address + NAT rules + loopback proxies,
 idempotent, also run by `rm`).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -45,7 +43,7 @@ class NetPlan(NamedTuple):
                 "state_dir": str(self.state_dir), "add_hosts": list(self.add_hosts)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> NetPlan:
+    def from_json(cls, d: dict[str, Any]) -> "NetPlan":
         return cls(str(d["kind"]), str(d["spec_network"]), str(d.get("network", "")), str(d.get("bridge", "")),
                    str(d.get("subnet", "")), tuple(PortMapping.from_json(p) for p in d.get("ports") or ()),
                    Path(str(d.get("state_dir", ""))), tuple(d.get("add_hosts") or ()))

@@ -5,8 +5,6 @@ the bridge (runtime.network) and its NAT rules (runtime.nat), created lazily whe
 container joins and removed with the network. State lives in `Paths.networks`.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.errors import UsageError
@@ -31,7 +29,7 @@ def _store(paths: Paths | None) -> NetworkStore:
     return NetworkStore(p.networks)
 
 
-def _with_default(store: NetworkStore, settings: Settings | None) -> None:
+def _with_default(store: NetworkStore, settings: "Settings | None") -> None:
     from minidock.config import Settings
 
     s = settings or Settings.load()
@@ -45,7 +43,7 @@ def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> 
     return store.create(name, subnet, network.host_networks())
 
 
-def list_networks(paths: Paths | None = None, settings: Settings | None = None) -> list[NetworkConfig]:
+def list_networks(paths: Paths | None = None, settings: "Settings | None" = None) -> list[NetworkConfig]:
     """`network ls`: bridge, user networks, host, none."""
     store = _store(paths)
     _with_default(store, settings)
@@ -72,7 +70,7 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
     return cfg
 
 
-def lookup(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:
+def lookup(value: str, paths: Paths | None = None, settings: "Settings | None" = None) -> NetworkMode:
     """`--network` value -> mode, touching no kernel object (the bridge is wired at attach: `wire`)."""
     if value in ("none", "host"):
         return NetworkMode(value)
@@ -102,7 +100,7 @@ def wire(bridge: str, subnet: str) -> None:
     nat.setup_network(bridge, subnet, index)
 
 
-def resolve_mode(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:
+def resolve_mode(value: str, paths: Paths | None = None, settings: "Settings | None" = None) -> NetworkMode:
     """`--network` value -> mode; a bridge network is returned with its bridge up and NAT in place."""
     mode = lookup(value, paths, settings)
     if mode.network is not None:

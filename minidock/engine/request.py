@@ -1,7 +1,5 @@
 """RunRequest: everything `run`/`create` was asked for, as the CLI parsed it (strings, not yet checked)."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

@@ -1,7 +1,5 @@
 """Restart policies (`--restart no|on-failure[:N]|always|unless-stopped`): parsing and the decision (pure)."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from minidock.errors import UsageError
@@ -18,7 +16,7 @@ class RestartPolicy(NamedTuple):
     max_retries: int = 0  # on-failure only; 0 = unlimited
 
     @classmethod
-    def parse(cls, text: str) -> RestartPolicy:
+    def parse(cls, text: str) -> "RestartPolicy":
         name, _, count = (text or "no").partition(":")
         if name not in NAMES:
             raise UsageError(f"invalid restart policy {text!r}: want no, on-failure[:N], always or unless-stopped")
@@ -29,7 +27,7 @@ class RestartPolicy(NamedTuple):
         return cls(name, int(count or 0))
 
     @classmethod
-    def from_json(cls, d: Any) -> RestartPolicy:
+    def from_json(cls, d: Any) -> "RestartPolicy":
         if isinstance(d, str):
             return cls.parse(d)
         if isinstance(d, dict):

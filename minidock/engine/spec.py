@@ -1,7 +1,5 @@
 """ImageConfig + run flags -> runtime Spec: Docker's rules for command, env, user, mounts, caps (pure)."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple

@@ -1,7 +1,5 @@
 """Digest: a content address `<algorithm>:<hex>`, and a hasher that produces one."""
 
-from __future__ import annotations
-
 import re
 from typing import NamedTuple
 
@@ -18,7 +16,7 @@ class Digest(NamedTuple):
     hex: str
 
     @classmethod
-    def parse(cls, text: str) -> Digest:
+    def parse(cls, text: str) -> "Digest":
         """Parse and validate `alg:hex` (sha256 and sha512 are the algorithms we can verify)."""
         m = _DIGEST_RE.match(text)
         if not m:
@@ -32,13 +30,13 @@ class Digest(NamedTuple):
         return cls(alg, hx)
 
     @classmethod
-    def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+    def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> "Digest":
         """The digest of `data`."""
         import hashlib  # not at import: `run` only parses digests
 
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
-    def hasher(self) -> Hasher:
+    def hasher(self) -> "Hasher":
         """A fresh hasher of this digest's algorithm."""
         return Hasher(self.algorithm)
 

@@ -6,8 +6,6 @@ file system at `root.path` inside the container's own mount namespace (the overl
 never holds a container's rootfs mount.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -43,7 +41,7 @@ class Mount(NamedTuple):
     options: tuple[str, ...] = ()
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Mount:
+    def from_json(cls, d: dict[str, Any]) -> "Mount":
         return cls(destination=str(d["destination"]), type=str(d.get("type", "")),
                    source=str(d.get("source", "")), options=tuple(d.get("options") or ()))
 
@@ -65,7 +63,7 @@ class User(NamedTuple):
     name: str = ""
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> User:
+    def from_json(cls, d: dict[str, Any]) -> "User":
         return cls(uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)),
                    additional_gids=tuple(int(g) for g in d.get("additionalGids") or ()),
                    name=str(d.get("username", "")))
@@ -89,14 +87,14 @@ class Capabilities(NamedTuple):
     ambient: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, caps: tuple[str, ...], uid: int = 0) -> Capabilities:
+    def of(cls, caps: tuple[str, ...], uid: int = 0) -> "Capabilities":
         """Docker's arrangement: root gets the set as bounding/effective/permitted; others bounding only."""
         if uid == 0:
             return cls(bounding=caps, effective=caps, permitted=caps)
         return cls(bounding=caps, effective=(), permitted=(), inheritable=(), ambient=())
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Capabilities:
+    def from_json(cls, d: dict[str, Any]) -> "Capabilities":
         return cls(**{k: tuple(d.get(k) or ()) for k in
                       ("bounding", "effective", "permitted", "inheritable", "ambient")})
 
@@ -128,7 +126,7 @@ class Process(NamedTuple):
     rlimits: tuple[Rlimit, ...] = ()
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Process:
+    def from_json(cls, d: dict[str, Any]) -> "Process":
         return cls(
             args=tuple(d.get("args") or ()), env=tuple(d.get("env") or ()), cwd=str(d.get("cwd", "/")),
             user=User.from_json(d.get("user") or {}), terminal=bool(d.get("terminal", False)),
@@ -159,7 +157,7 @@ class Resources(NamedTuple):
     pids_limit: int | None = None
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Resources:
+    def from_json(cls, d: dict[str, Any]) -> "Resources":
         mem, cpu, pids = d.get("memory") or {}, d.get("cpu") or {}, d.get("pids") or {}
         return cls(memory_limit=mem.get("limit"), memory_swap=mem.get("swap"),
                    cpu_shares=cpu.get("shares"), cpu_quota=cpu.get("quota"),
@@ -200,7 +198,7 @@ class Linux(NamedTuple):
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Linux:
+    def from_json(cls, d: dict[str, Any]) -> "Linux":
         return cls(
             namespaces=tuple(Namespace(str(n["type"]), str(n.get("path", ""))) for n in d.get("namespaces") or ()),
             resources=Resources.from_json(d.get("resources") or {}),
@@ -261,7 +259,7 @@ class Spec(NamedTuple):
     annotations: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Spec:
+    def from_json(cls, d: dict[str, Any]) -> "Spec":
         root = d.get("root") or {}
         return cls(
             process=Process.from_json(d.get("process") or {}),

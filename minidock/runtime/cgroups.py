@@ -8,8 +8,6 @@ it runs (any process may `driver.open(name)` the group again); `kill_all()` then
 `root` is the seam: tests pass a temporary tree laid out like a cgroup2 file system.
 """
 
-from __future__ import annotations
-
 import contextlib
 import errno
 import os
@@ -64,7 +62,7 @@ class CgroupDriver(Protocol):
 
     version: int
 
-    def create(self, name: str, resources: Resources, tracer: Tracer | None = None) -> Cgroup: ...
+    def create(self, name: str, resources: "Resources", tracer: Tracer | None = None) -> Cgroup: ...
     def open(self, name: str) -> Cgroup: ...
 
 
@@ -93,7 +91,7 @@ def signal_frozen(cg: Cgroup, sig: int) -> None:
 
 
 @contextlib.contextmanager
-def removed_on_failure(cg: Cgroup) -> Iterator[None]:
+def removed_on_failure(cg: Cgroup) -> "Iterator[None]":
     """Remove the group being set up when the block fails (a failed remove does not hide the cause)."""
     try:
         yield
@@ -123,7 +121,7 @@ def _valid_part(part: str) -> bool:
     return bool(part) and _NAME_CHARS.issuperset(part)
 
 
-def _check(r: Resources) -> None:
+def _check(r: "Resources") -> None:
     """Reject combinations the kernel (or docker) refuses, naming the values."""
     mem, swap = r.memory_limit, r.memory_swap
     if swap is not None and swap not in (-1, 0):
@@ -145,7 +143,7 @@ def _pids_value(limit: int) -> str:
     return "max" if limit <= 0 else str(limit)
 
 
-def v1_writes(r: Resources) -> list[tuple[str, str, str]]:
+def v1_writes(r: "Resources") -> list[tuple[str, str, str]]:
     """The (controller, file, value) writes for a fresh v1 group, in a valid order (memory before memsw)."""
     _check(r)
     out: list[tuple[str, str, str]] = []
@@ -180,7 +178,7 @@ def v2_swap_max(swap: int | None, memory: int | None) -> str | None:
     return str(swap - memory)
 
 
-def v2_writes(r: Resources) -> list[tuple[str, str]]:
+def v2_writes(r: "Resources") -> list[tuple[str, str]]:
     """The (file, value) writes for a fresh v2 group."""
     _check(r)
     out: list[tuple[str, str]] = []

@@ -9,8 +9,6 @@ waits for the process and exits with its status, so the caller waits for the hel
 does not: the process is then reparented to the container's PID 1).
 """
 
-from __future__ import annotations
-
 import contextlib
 import fcntl
 import os
@@ -34,7 +32,7 @@ class ExecTarget(NamedTuple):
     pid: int
     namespaces: tuple[str, ...]
     process: Process
-    cgroup: Cgroup | None = None
+    cgroup: "Cgroup | None" = None
 
 
 class ExecIO(NamedTuple):

@@ -27,8 +27,6 @@ network is gone. Known limit: a host firewall reload that flushes our rules is n
 the bridge is recreated (Docker has the same blind spot).
 """
 
-from __future__ import annotations
-
 import os
 import re
 from contextlib import contextmanager
@@ -94,7 +92,7 @@ def network_rules(bridge: str, subnet: str) -> list[Rule]:
     ]
 
 
-def port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> list[Rule]:
+def port_rules(container_id: str, bridge: str, container_ip: str, mappings: "Iterable[PortMapping]") -> list[Rule]:
     """DNAT, hairpin masquerade and FORWARD accept for each published IPv4 port.
 
     A 127.x port gets its DNAT rule only: its packets come from this host (OUTPUT, never FORWARD)
@@ -148,7 +146,7 @@ def _restore(sections: dict[str, list[str]]) -> str:
                    for t, lines in sections.items() if lines)
 
 
-def plan_setup(save: str, rules: Iterable[Rule]) -> str:
+def plan_setup(save: str, rules: "Iterable[Rule]") -> str:
     """iptables-restore --noflush input adding what is missing: our chains, the jumps, `rules`.
 
     A rule counts as present when a line of its chain has the same tokens (iptables-save reorders
@@ -220,7 +218,7 @@ def _save() -> str:
 
 
 @contextmanager
-def _transaction() -> Iterator[str]:
+def _transaction() -> "Iterator[str]":
     """Hold the minidock iptables lock and yield the current ruleset (nat and filter)."""
     with locked(LOCK):
         yield _save()
@@ -298,7 +296,7 @@ def route_localnet(bridge: str) -> None:
         raise RuntimeSetupError(f"network: enable {knob}: {e.strerror}", stage="network") from e
 
 
-def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> None:
+def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: "Iterable[PortMapping]") -> None:
     """DNAT the container's published ports (replacing rules it had before)."""
     rules = port_rules(container_id, bridge, container_ip, mappings)
     if not rules:
@@ -337,7 +335,7 @@ def remove_rules(container_id: str) -> None:
         marker.unlink(missing_ok=True)
 
 
-def _by_table(rules: Iterable[Rule], op: str) -> dict[str, list[str]]:
+def _by_table(rules: "Iterable[Rule]", op: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for r in rules:
         out.setdefault(r.table, []).append(f"{op} {r.chain} {r.args}")

@@ -8,8 +8,6 @@ and a subnet that overlaps no host route and no other network. The file is rewri
 under `<state_dir>/networks.lock`. Kernel objects (bridge, NAT rules) are not touched here.
 """
 
-from __future__ import annotations
-
 import time
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -46,7 +44,7 @@ class NetworkConfig(NamedTuple):
         return f"{self.gateway}/{IPv4Network(self.subnet).prefixlen}" if self.subnet else ""
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> NetworkConfig:
+    def from_json(cls, d: dict[str, Any]) -> "NetworkConfig":
         return cls(str(d["name"]), str(d["id"]), str(d.get("driver", "bridge")), str(d.get("bridge", "")),
                    str(d.get("subnet", "")), str(d.get("gateway", "")), str(d.get("created", "")))
 
@@ -78,7 +76,7 @@ def _builtin(name: str) -> NetworkConfig:
 class NetworkStore:
     """networks.json under `state_dir`; every mutation holds the lock for its whole read-modify-write."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: "Path") -> None:
         self.path = state_dir / NETWORKS_JSON
         self.lock = state_dir / NETWORKS_LOCK
         self.state_dir = state_dir
@@ -95,7 +93,7 @@ class NetworkStore:
     def _write(self, nets: dict[str, NetworkConfig]) -> None:
         ipam.atomic_write_json(self.path, {k: v.to_json() for k, v in sorted(nets.items())})
 
-    def ensure_default(self, preferred_subnet: str, host_routes: Sequence[IPv4Network]) -> NetworkConfig:
+    def ensure_default(self, preferred_subnet: str, host_routes: "Sequence[IPv4Network]") -> NetworkConfig:
         """The `bridge` network, created (subnet chosen against `host_routes`) on first use, then stable."""
         with ipam.locked(self.lock):
             nets = self._read()
@@ -106,7 +104,7 @@ class NetworkStore:
                 self._write(nets)
             return nets[DEFAULT_NAME]
 
-    def create(self, name: str, subnet: str | None, host_routes: Sequence[IPv4Network],
+    def create(self, name: str, subnet: str | None, host_routes: "Sequence[IPv4Network]",
                preferred: str = "10.89.0.0/16") -> NetworkConfig:
         """Add a user bridge network; with no `subnet`, the first free one from `preferred` on."""
         import re  # lazy: only `network create` checks a name
@@ -150,7 +148,7 @@ class NetworkStore:
             raise UsageError(f"network {ref}: ambiguous id prefix")
         raise NotFoundError(f"network {ref} not found")
 
-    def remove(self, ref: str, exists: Callable[[str], bool] | None = None) -> NetworkConfig:
+    def remove(self, ref: str, exists: "Callable[[str], bool] | None" = None) -> NetworkConfig:
         """Forget a user network; refused for builtins and while a live container holds a lease.
 
         `exists(container id)` lets stale leases (containers gone without detach) be reclaimed first.

@@ -15,8 +15,6 @@ module adds nothing a raw netlink socket needs and costs ~6 ms to import), the n
 `_thread` one, `ipaddress` is only imported by the route dump.
 """
 
-from __future__ import annotations
-
 import _socket
 import _thread
 import ctypes
@@ -82,13 +80,13 @@ def parse_attrs(data: bytes) -> dict[int, bytes]:
     return out
 
 
-def mac_for(ip: IPv4Address | str) -> str:
+def mac_for(ip: "IPv4Address | str") -> str:
     """Docker's deterministic container MAC: 02:42 followed by the four bytes of the IPv4 address."""
     packed = _socket.inet_aton(ip) if isinstance(ip, str) else ip.packed
     return "02:42:" + ":".join(f"{b:02x}" for b in packed)
 
 
-def _parse_link(body: bytes) -> Link:
+def _parse_link(body: bytes) -> "Link":
     _fam, _typ, index, flags, _ch = IFINFO.unpack_from(body)
     a = parse_attrs(body[IFINFO.size:])
     kind = parse_attrs(a.get(IFLA_LINKINFO, b"")).get(IFLA_INFO_KIND, b"").rstrip(b"\0").decode()
@@ -147,9 +145,9 @@ class VethSpec(NamedTuple):
 class Route(NamedTuple):
     """An IPv4 route of the main table."""
 
-    dst: IPv4Network
+    dst: "IPv4Network"
     oif: int
-    gateway: IPv4Address | None
+    gateway: "IPv4Address | None"
 
 
 class Netlink:
@@ -161,7 +159,7 @@ class Netlink:
         self.seq = 0
 
     @classmethod
-    def in_netns(cls, pid: int) -> Netlink:
+    def in_netns(cls, pid: int) -> "Netlink":
         """A socket inside the network namespace of `pid` (/proc/PID/ns/net)."""
         box: list[Netlink | BaseException] = []
 
@@ -196,10 +194,10 @@ class Netlink:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> Netlink:
+    def __enter__(self) -> "Netlink":
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: "TracebackType | None") -> None:
         self.close()
 
     # ---- transport ----
@@ -280,7 +278,7 @@ class Netlink:
         self.request(RTM_DELLINK, 0, IFINFO.pack(_socket.AF_UNSPEC, 0, index, 0, 0))
 
     # ---- addresses and routes ----
-    def add_address(self, index: int, iface: IPv4Interface) -> None:
+    def add_address(self, index: int, iface: "IPv4Interface") -> None:
         """Add an IPv4 address with its prefix; an address already there is fine."""
         self.add_ipv4(index, str(iface.ip), iface.network.prefixlen)
 
@@ -297,7 +295,7 @@ class Netlink:
             if e.errno != errno.EEXIST:
                 raise
 
-    def delete_address(self, index: int, iface: IPv4Interface) -> bool:
+    def delete_address(self, index: int, iface: "IPv4Interface") -> bool:
         """Remove an IPv4 address (with its prefix) from link `index`; False when it was not there."""
         body = (IFADDR.pack(_socket.AF_INET, iface.network.prefixlen, 0, 0, index)
                 + attr(IFA_LOCAL, iface.ip.packed) + attr(IFA_ADDRESS, iface.ip.packed))
@@ -309,7 +307,7 @@ class Netlink:
             raise
         return True
 
-    def add_default_route(self, gateway: IPv4Address | str, oif: int) -> None:
+    def add_default_route(self, gateway: "IPv4Address | str", oif: int) -> None:
         """`ip route add default via GATEWAY dev OIF` in the main table."""
         gw = _socket.inet_aton(gateway) if isinstance(gateway, str) else gateway.packed
         body = (RTMSG.pack(_socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)

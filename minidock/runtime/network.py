@@ -14,8 +14,6 @@ Layering: only minidock.errors/oci; leases live under the `state_dir` the engine
 (`<store root>/networks/`).
 """
 
-from __future__ import annotations
-
 import errno
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -40,7 +38,7 @@ class NetworkAttachRequest(NamedTuple):
     bridge: str
     subnet: str
     container_id: str
-    state_dir: Path
+    state_dir: "Path"
     mtu: int | None = None
 
 
@@ -58,7 +56,7 @@ class Attachment(NamedTuple):
     container_id: str = ""
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Attachment:
+    def from_json(cls, d: dict[str, Any]) -> "Attachment":
         return cls(str(d["network"]), str(d["ip"]), int(d["prefixlen"]), str(d["gateway"]), str(d["mac"]),
                    str(d["host_veth"]), int(d.get("pid", 0)), str(d.get("bridge", DEFAULT_BRIDGE)),
                    str(d.get("container_id", "")))
@@ -91,7 +89,7 @@ def default_mtu(nl: Netlink | None = None) -> int:
             nl.close()
 
 
-def host_networks() -> list[IPv4Network]:
+def host_networks() -> "list[IPv4Network]":
     """Destinations of the host's routes (not the default): subnets a new network must not overlap."""
     with Netlink() as nl:
         return [r.dst for r in nl.routes() if r.dst.prefixlen > 0]
@@ -157,7 +155,7 @@ def loopback_up(pid: int) -> None:
         raise _fail(f"loopback up in /proc/{pid}/ns/net", e) from e
 
 
-def _configure_inside(pid: int, ip: IPv4Interface, gateway: IPv4Address) -> None:
+def _configure_inside(pid: int, ip: "IPv4Interface", gateway: "IPv4Address") -> None:
     """In the container's netns: lo up; eth0 gets the address, comes up, default route via the gateway."""
     with Netlink.in_netns(pid) as nl:
         lo = nl.link("lo")
@@ -240,7 +238,7 @@ def _delete_link(name: str, verb: str) -> bool:
     return True
 
 
-def detach(target: Attachment | str, state_dir: Path) -> list[str]:
+def detach(target: Attachment | str, state_dir: "Path") -> list[str]:
     """Undo `attach` for an Attachment or a container id: host veth deleted, leases released.
 
     With only an id, every network under `state_dir` holding a lease for it is released. Safe to

@@ -9,8 +9,6 @@ is reparented to it and reaped here; that PID 1 is SIGKILLed by the kernel when 
 process dies (init._die_with_supervisor): a supervisor killed by SIGKILL leaves no running container.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import signal
@@ -40,7 +38,7 @@ class ExitStatus(NamedTuple):
     oom_killed: bool = False
 
     @classmethod
-    def from_wait(cls, status: int, oom: bool = False) -> ExitStatus:
+    def from_wait(cls, status: int, oom: bool = False) -> "ExitStatus":
         code = os.waitstatus_to_exitcode(status)
         if code < 0:
             return cls(128 - code, -code, oom)
@@ -55,8 +53,8 @@ class RunOptions:
 
     __slots__ = ("cgroup_root", "on_namespaces", "stderr", "stdin", "stdout", "tracer")
 
-    def __init__(self, *, tracer: Tracer | None = None, cgroup_root: Path | None = None, stdin: int = 0,
-                 stdout: int = 1, stderr: int = 2, on_namespaces: Callable[[int], None] | None = None) -> None:
+    def __init__(self, *, tracer: "Tracer | None" = None, cgroup_root: "Path | None" = None, stdin: int = 0,
+                 stdout: int = 1, stderr: int = 2, on_namespaces: "Callable[[int], None] | None" = None) -> None:
         self.tracer: Tracer = tracer if tracer is not None else NullTracer()
         self.cgroup_root = cgroup_root
         self.stdin = stdin
@@ -68,7 +66,7 @@ class RunOptions:
 class Container:
     """A created container: `pid` is its PID 1 on the host; `pty_master` is set for terminal specs."""
 
-    def __init__(self, pid: int, cgroup: Cgroup | None, pty_master: int | None) -> None:
+    def __init__(self, pid: int, cgroup: "Cgroup | None", pty_master: int | None) -> None:
         self.pid = pid
         self.cgroup = cgroup
         self.pty_master = pty_master
@@ -125,7 +123,7 @@ def _subreaper(hold: bool) -> None:
         sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1 if hold else 0)
 
 
-def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
+def _make_cgroup(spec: "Spec", opts: RunOptions) -> "Cgroup | None":
     if opts.cgroup_root is None:
         return None
     from minidock.runtime import cgroups
@@ -133,7 +131,7 @@ def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
     return cgroups.detect(opts.cgroup_root).create(name, spec.linux.resources, opts.tracer)
 
 
-def self_join_files(cg: Cgroup | None) -> tuple[str, ...]:
+def self_join_files(cg: "Cgroup | None") -> tuple[str, ...]:
     """The v1 `tasks` files a child writes "0" to, to move itself into `cg` (empty: v2 / no cgroup).
 
     Why not the parent writing the pid to cgroup.procs: that takes the kernel's global threadgroup
@@ -142,7 +140,7 @@ def self_join_files(cg: Cgroup | None) -> tuple[str, ...]:
     return _join_plan(cg)[0]
 
 
-def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
+def _join_plan(cg: "Cgroup | None") -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
     """The v1 `tasks` files to join (see self_join_files) and the container's /sys/fs/cgroup view."""
     if cg is None:
         return (), None
@@ -154,7 +152,7 @@ def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | 
     return (files if files and all(os.path.exists(f) for f in files) else ()), view
 
 
-def _remove_cgroup(cg: Cgroup | None) -> None:
+def _remove_cgroup(cg: "Cgroup | None") -> None:
     """Kill what is left in the group, reap those that were reparented to us, remove the group."""
     if cg is None:
         return
@@ -170,7 +168,7 @@ def _remove_cgroup(cg: Cgroup | None) -> None:
 class _Creation:
     """The state of one create() while it runs, so a failure at any point can undo all of it."""
 
-    def __init__(self, spec: Spec, opts: RunOptions) -> None:
+    def __init__(self, spec: "Spec", opts: RunOptions) -> None:
         self.spec, self.opts = spec, opts
         self.cgroup: Cgroup | None = None
         self.child = 0
@@ -209,7 +207,7 @@ class _Creation:
             _remove_cgroup(self.cgroup)
 
 
-def create(spec: Spec, opts: RunOptions) -> Container:
+def create(spec: "Spec", opts: RunOptions) -> Container:
     """Create and start the container; returns once its command has exec'd (EOF on the report pipe)."""
     if not spec.process.args:
         raise RuntimeSetupError("create: the spec has no process args", stage="spec")
@@ -329,7 +327,7 @@ def error_from(msg: dict[str, Any]) -> MinidockError:
 
 
 @contextlib.contextmanager
-def forward_signals(pid: int) -> Iterator[None]:
+def forward_signals(pid: int) -> "Iterator[None]":
     """While inside, SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 sent to us go to the container's PID 1."""
     def handler(sig: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -342,7 +340,7 @@ def forward_signals(pid: int) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def run(spec: Spec, opts: RunOptions) -> ExitStatus:
+def run(spec: "Spec", opts: RunOptions) -> ExitStatus:
     """Foreground: create, forward signals, relay the pty (terminal specs), wait, clean up."""
     c = create(spec, opts)
     try:

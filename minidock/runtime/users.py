@@ -7,8 +7,6 @@ when no group was given; like Docker's daemon, the primary gid heads the supplem
 Parsing is pure; `read_exec_user(root, user)` is the one reader.
 """
 
-from __future__ import annotations
-
 import os
 from typing import NamedTuple
 

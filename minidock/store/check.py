@@ -7,8 +7,6 @@ and reports leftovers of interrupted work (ingests, tmp/, snapshot dirs without 
 it holds the gc lock, so pulls and builds in flight (which hold `gc.lease`) are waited for.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 from pathlib import Path

@@ -8,8 +8,6 @@ Records are runtime state: written atomically but not fsynced (a crash makes the
 `refresh()` rule above and `system check` repair what a lost last update leaves).
 """
 
-from __future__ import annotations
-
 import os
 import re
 import time
@@ -54,7 +52,7 @@ class ContainerRecord(NamedTuple):
     network: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ContainerRecord:
+    def from_json(cls, d: dict[str, Any]) -> "ContainerRecord":
         kw = {k: v for k, v in d.items() if k in cls._fields}
         kw["command"] = tuple(kw.get("command") or ())
         return cls(**kw)
@@ -64,7 +62,7 @@ class ContainerRecord(NamedTuple):
         d.update(command=list(self.command), host_config=dict(self.host_config), network=dict(self.network))
         return d
 
-    def with_(self, **changes: Any) -> ContainerRecord:
+    def with_(self, **changes: Any) -> "ContainerRecord":
         return self._replace(**changes)
 
 

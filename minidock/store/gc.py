@@ -7,8 +7,6 @@ Writers that create content before recording an image (pull, build) hold `lease(
 concurrent collect (which takes the same lock exclusively) never removes what they just wrote.
 """
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple

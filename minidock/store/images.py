@@ -5,8 +5,6 @@ File format: {"version": 1, "images": {NAME: {"target": DESCRIPTOR, "index": DIG
 "NAME@sha256:..." for a digest pull). The image id is the config digest of the target manifest.
 """
 
-from __future__ import annotations
-
 import time
 from typing import Any, NamedTuple
 
@@ -35,7 +33,7 @@ class ImageRecord(NamedTuple):
     created: str = ""  # stamped by ImageStore.put when empty
 
     @classmethod
-    def from_json(cls, name: str, d: dict[str, Any]) -> ImageRecord:
+    def from_json(cls, name: str, d: dict[str, Any]) -> "ImageRecord":
         return cls(name=name, target=Descriptor.from_json(d.get("target"), f"image {name}"),
                    index_digest=Digest.parse(d["index"]) if d.get("index") else None,
                    created=str(d.get("created", "")))

@@ -7,8 +7,6 @@ targets must stay inside, device nodes are refused. OCI whiteouts become overlay
 `.wh.NAME` -> char device 0:0 `NAME`; `DIR/.wh..wh..opq` -> xattr trusted.overlay.opaque=y on DIR.
 """
 
-from __future__ import annotations
-
 import errno
 import io
 import os

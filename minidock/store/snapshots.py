@@ -9,8 +9,6 @@ has a short link `l/<short>` so long lowerdir lists fit in one mount page. Mutat
 `snapshots` flock.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import re

@@ -1,7 +1,5 @@
 """Store: the facade bundling one store root's paths, content, snapshots and image records."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from minidock.paths import Paths
@@ -19,7 +17,7 @@ class Store(NamedTuple):
     images: ImageStore
 
     @classmethod
-    def open(cls, paths: Paths) -> Store:
+    def open(cls, paths: Paths) -> "Store":
         paths.ensure()
         content = ContentStore(paths)
         return cls(paths=paths, content=content, snapshots=Snapshots(paths),
