@@ -11,9 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from minidock.build.context import sha256
 from minidock.oci.descriptor import Descriptor
-from minidock.oci.digest import Digest
+from minidock.oci.digest import Digest, sha256
 from minidock.oci.imageconfig import History
 from minidock.store.atomic import atomic_write_json, locked, read_json
 from minidock.store.store import Store

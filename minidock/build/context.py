@@ -10,67 +10,19 @@ file system (`LayerTree`, over a `LayeredFS`). `expand_sources()` turns COPY's s
 import os
 import posixpath
 import stat
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from minidock.build.rootfs import LayeredFS, split
 from minidock.errors import BuildError
+from minidock.oci.digest import sha256
 
 if TYPE_CHECKING:
     from minidock.build.dockerignore import Matcher
 
 _GLOB_CHARS = "*?["
 _CHUNK = 1 << 20
-_BUILTIN_BUDGET = 4 << 20  # bytes CPython's own SHA-256 hashes before OpenSSL's is worth loading
-
-
-class Hasher(Protocol):
-    """What the build needs of a hash object."""
-
-    def update(self, data: bytes, /) -> None: ...
-
-    def hexdigest(self) -> str: ...
-
-
-class _Sha256:
-    """SHA-256 hashers, the same digests either way: CPython's built-in implementation while little has
-    been hashed (`import hashlib` loads OpenSSL: ~9 ms, most of a cached rebuild's hashing budget),
-    hashlib's (OpenSSL, about 7x faster per byte) once more than `_BUILTIN_BUDGET` bytes were asked for."""
-
-    __slots__ = ("budget", "builtin")
-
-    def __init__(self) -> None:
-        self.budget = _BUILTIN_BUDGET
-        self.builtin: Callable[[], Hasher] | None = None
-        for name in ("_sha2", "_sha256"):  # CPython 3.12+, 3.11
-            try:
-                self.builtin = __import__(name).sha256
-                break
-            except (ImportError, AttributeError):
-                continue
-
-    def new(self, size: int = 0) -> Hasher:
-        """A fresh hasher for about `size` bytes of input."""
-        self.budget -= size
-        if self.builtin is not None and self.budget >= 0 and "hashlib" not in sys.modules:
-            return self.builtin()
-        import hashlib  # lazy: see the class docstring
-
-        return hashlib.sha256()
-
-
-sha256 = _Sha256()
-
-
-def sha256_hex(data: bytes) -> str:
-    """The hex SHA-256 of `data` (see _Sha256 for which implementation)."""
-    h = sha256.new(len(data))
-    h.update(data)
-    return h.hexdigest()
-
-
 class Tree(Protocol):
     """A read-only file tree addressed by `/`-separated relative paths ("" is the top)."""
 

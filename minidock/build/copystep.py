@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from minidock.build.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items, sha256
+from minidock.build.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items
 from minidock.build.copy import Copier, CopyTarget, Owner, absolute_dest, parse_chmod, plan_copy, resolve_chown
 from minidock.build.instructions import Add, Copy
 from minidock.build.nodes import Heredoc
 from minidock.build.session import Session, record_step, view_of
 from minidock.build.state import StageState
 from minidock.errors import BuildError
+from minidock.oci.digest import sha256
 
 if TYPE_CHECKING:
     from minidock.build.layer import Layer

@@ -19,12 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from minidock.build.context import LayerTree, SourceItem, Tree, expand_sources, hash_items, sha256
+from minidock.build.context import LayerTree, SourceItem, Tree, expand_sources, hash_items
 from minidock.build.flags import Mount as MountFlag
 from minidock.build.instructions import Run
 from minidock.build.session import Secret, Session
 from minidock.build.state import StageState
 from minidock.errors import BuildError
+from minidock.oci.digest import sha256
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import time
 
-from minidock.build.context import sha256_hex
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
-from minidock.oci.digest import Digest
+from minidock.oci.digest import Digest, sha256_hex
 from minidock.oci.imageconfig import ContainerConfig, History, ImageConfig
 from minidock.oci.manifest import Manifest
 from minidock.store.store import Store

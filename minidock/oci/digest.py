@@ -1,7 +1,9 @@
 """Digest: a content address `<algorithm>:<hex>`, and a hasher that produces one."""
 
 import re
-from typing import NamedTuple
+import sys
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 from minidock.errors import ManifestError
 
@@ -49,19 +51,53 @@ class Digest(NamedTuple):
         return f"{self.algorithm}:{self.hex}"
 
 
-def sha256_hex(data: bytes) -> str:
-    """sha256 of a few bytes (chain IDs) without loading OpenSSL.
+_BUILTIN_BUDGET = 4 << 20  # bytes CPython's own SHA-256 hashes before OpenSSL's is worth loading
 
-    `import hashlib` loads libcrypto (~7 ms here); `run` needs only chain IDs, so it uses the
-    interpreter's own sha256 (`_sha256`, `_sha2` from 3.12) and falls back to hashlib."""
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]
-    except ImportError:
-        try:
-            from _sha2 import sha256  # type: ignore[import-not-found]
-        except ImportError:
-            from hashlib import sha256
-    return str(sha256(data).hexdigest())
+
+class HashObject(Protocol):
+    """What callers need of a hash object (hashlib's and CPython's built-in ones alike)."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+class _Sha256:
+    """SHA-256 hashers, the same digests either way: CPython's built-in implementation while little
+    has been hashed (`import hashlib` loads OpenSSL: ~7-9 ms of a `run` or a cached rebuild that
+    needs only chain IDs and small blobs' digests), hashlib's (OpenSSL, about 7x faster per byte)
+    once more than `_BUILTIN_BUDGET` bytes were asked for or hashlib is loaded anyway."""
+
+    __slots__ = ("budget", "builtin")
+
+    def __init__(self) -> None:
+        self.budget = _BUILTIN_BUDGET
+        self.builtin: Callable[[], HashObject] | None = None
+        for name in ("_sha2", "_sha256"):  # CPython 3.12+, 3.11
+            try:
+                self.builtin = __import__(name).sha256
+                break
+            except (ImportError, AttributeError):
+                continue
+
+    def new(self, size: int = 0) -> HashObject:
+        """A fresh hasher for about `size` bytes of input."""
+        self.budget -= size
+        if self.builtin is not None and self.budget >= 0 and "hashlib" not in sys.modules:
+            return self.builtin()
+        import hashlib  # lazy: see the class docstring
+
+        return hashlib.sha256()
+
+
+sha256 = _Sha256()
+
+
+def sha256_hex(data: bytes) -> str:
+    """The hex SHA-256 of `data` (see _Sha256 for which implementation)."""
+    h = sha256.new(len(data))
+    h.update(data)
+    return h.hexdigest()
 
 
 class Hasher:
