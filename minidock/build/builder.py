@@ -178,7 +178,7 @@ class _Run:
         s = self.session
         s.number += 1
         number = s.number
-        label = stage.name or str(stage.index)
+        label = stage.name or str(stage.position)
         text = inst.original.split("\n", 1)[0]
         s.progress(StepStarted(number, self.total, label, text))
         t0 = time.monotonic()

@@ -16,9 +16,9 @@ from minidock.build.nodes import Heredoc, LineError, Node
 from minidock.build.parser import parse
 from minidock.errors import DockerfileError
 
-EXPANDING_KEYWORDS = frozenset(
-    {"add", "arg", "copy", "env", "expose", "from", "label", "stopsignal", "user", "volume", "workdir"}
-)  # Docker's list (ONBUILD triggers are expanded when they run, not when declared); ARG for defaults
+# Docker's list (ONBUILD triggers are expanded when they run, not when declared); ARG for defaults
+EXPANDING_KEYWORDS = frozenset({"add", "arg", "copy", "env", "expose", "from", "label", "stopsignal", "user", "volume",
+                                "workdir"})
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 _NOT_TRIGGERS = ("onbuild", "from", "maintainer")
 
@@ -175,28 +175,14 @@ Instruction = (
 )
 
 
-class Stage:
+class Stage(NamedTuple):
     """One build stage: its FROM, the instructions after it, and the ARGs declared before any FROM."""
 
-    __slots__ = ("base", "escape", "global_args", "index", "instructions")
-
-    def __init__(self, base: From, instructions: tuple[Instruction, ...], index: int,
-                 global_args: tuple[Arg, ...] = (), escape: str = "\\") -> None:
-        self.base, self.instructions, self.index = base, instructions, index
-        self.global_args, self.escape = global_args, escape
-
-    def _key(self) -> tuple[object, ...]:
-        return (self.base, self.instructions, self.index, self.global_args, self.escape)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Stage and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (f"Stage(base={self.base!r}, instructions={self.instructions!r}, index={self.index!r}, "
-                f"global_args={self.global_args!r}, escape={self.escape!r})")
+    base: From
+    instructions: tuple[Instruction, ...]
+    position: int  # 0-based, as `--from=N` names it
+    global_args: tuple[Arg, ...] = ()
+    escape: str = "\\"
 
     @property
     def name(self) -> str:
@@ -229,7 +215,7 @@ def parse_dockerfile(text: str, filename: str = "Dockerfile") -> Dockerfile:
             raise DockerfileError(f"{filename}:{node.start_line}: {node.keyword} must come after FROM")
     args = tuple(global_args)
     typed = tuple(
-        Stage(base=base, instructions=tuple(insts), index=i, global_args=args, escape=result.escape)
+        Stage(base=base, instructions=tuple(insts), position=i, global_args=args, escape=result.escape)
         for i, (base, insts) in enumerate(stages)
     )
     return Dockerfile(global_args=args, stages=typed, escape=result.escape, warnings=result.warnings)
@@ -406,10 +392,9 @@ def _expose(node: Node, flags: Flags) -> Expose:
 
 
 _BUILDERS: dict[str, Callable[[Node, Flags], Instruction]] = {
-    "from": _from, "run": _run, "copy": _copy, "add": _add,
-    "env": lambda n, f: Env(_pairs(n)), "label": lambda n, f: Label(_pairs(n)), "arg": _arg,
-    "expose": _expose, "workdir": lambda n, f: Workdir(_one(n)), "user": lambda n, f: User(_one(n)),
-    "cmd": lambda n, f: Cmd(n.args, n.json), "entrypoint": lambda n, f: Entrypoint(n.args, n.json),
-    "volume": _volume, "stopsignal": lambda n, f: Stopsignal(_one(n)), "healthcheck": _healthcheck,
-    "shell": _shell, "onbuild": _onbuild, "maintainer": lambda n, f: Maintainer(_one(n)),
+    "from": _from, "run": _run, "copy": _copy, "add": _add, "env": lambda n, f: Env(_pairs(n)), "arg": _arg,
+    "label": lambda n, f: Label(_pairs(n)), "expose": _expose, "workdir": lambda n, f: Workdir(_one(n)),
+    "user": lambda n, f: User(_one(n)), "cmd": lambda n, f: Cmd(n.args, n.json), "shell": _shell,
+    "entrypoint": lambda n, f: Entrypoint(n.args, n.json), "volume": _volume, "healthcheck": _healthcheck,
+    "stopsignal": lambda n, f: Stopsignal(_one(n)), "onbuild": _onbuild, "maintainer": lambda n, f: Maintainer(_one(n)),
 }  # fmt: skip

@@ -56,7 +56,7 @@ class StageRefs:
         limit = len(self.df.stages) if before is None else before
         for st in self.df.stages[:limit]:
             if st.name and st.name == name.lower():
-                return st.index
+                return st.position
         if name.isdigit() and int(name) < limit:
             return int(name)
         return None
@@ -74,7 +74,7 @@ class StageRefs:
 
     def _deps(self, stage: Stage) -> set[int]:
         deps = set()
-        base = self.index_of(self.base_name(stage), stage.index)
+        base = self.index_of(self.base_name(stage), stage.position)
         if base is not None:
             deps.add(base)
         for inst in stage.instructions:
@@ -82,7 +82,7 @@ class StageRefs:
             if isinstance(inst, Run):  # RUN --mount=type=bind,from=stage
                 names += [m.from_ for m in inst.mounts if m.from_]
             for name in names:
-                idx = self.index_of(expand_word(name, self.env, self.df.escape), stage.index)
+                idx = self.index_of(expand_word(name, self.env, self.df.escape), stage.position)
                 if idx is not None:
                     deps.add(idx)
         return deps
@@ -126,7 +126,7 @@ class StageBuilder:
         plat = expand_word(stage.base.platform, self.refs.env, self.refs.df.escape) if stage.base.platform else ""
         platform = Platform.parse(plat) if plat else self.refs.platform
         epoch = str(self.s.epoch)
-        idx = self.refs.index_of(name, stage.index)
+        idx = self.refs.index_of(name, stage.position)
         triggers: tuple[str, ...] = ()
         if name.lower() == "scratch":
             state = scratch_state(platform, step_key("scratch", str(platform), epoch))
@@ -150,7 +150,7 @@ class StageBuilder:
         cfg = state.config
         ok = cfg.os in ("linux", "") and cfg.architecture in (host.architecture, "")
         self.s.run_platform_error = "" if ok else (
-            f"cannot RUN in stage {stage.name or stage.index}: its platform {cfg.os}/{cfg.architecture} "
+            f"cannot RUN in stage {stage.name or stage.position}: its platform {cfg.os}/{cfg.architecture} "
             f"is not this host's ({host})")
 
     def image(self, name: str, platform: Platform | None) -> tuple[ImageConfig, Manifest]:

@@ -59,7 +59,7 @@ def test_stages_and_global_args() -> None:
     df = parse_dockerfile(MULTI)
     assert [a.pairs for a in df.global_args] == [(("BASE", "alpine"),), (("TAG", None),)]
     first, second = df.stages
-    assert (first.index, first.name, first.base.image) == (0, "builder", "${BASE}:${TAG}")
+    assert (first.position, first.name, first.base.image) == (0, "builder", "${BASE}:${TAG}")
     assert first.base.platform == "linux/amd64"
     assert second.base.image == "scratch" and second.name == ""
     assert second.global_args == df.global_args
