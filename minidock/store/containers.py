@@ -24,8 +24,9 @@ _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 STATUSES = ("created", "running", "paused", "restarting", "exited", "dead")
 
 
-def now_rfc3339() -> str:
-    now = time.time()
+def now_rfc3339(at: float | None = None) -> str:
+    """`at` (default: now), RFC 3339 UTC with microseconds."""
+    now = time.time() if at is None else at
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
@@ -163,7 +164,14 @@ class ContainerStore:
             return r
         return r.with_(status="exited", exit_code=r.exit_code or 255,
                        error=r.error or "container process and monitor are gone",
-                       finished_at=r.finished_at or now_rfc3339())
+                       finished_at=r.finished_at or self._last_update(r.id))
+
+    def _last_update(self, cid: str) -> str:
+        """When the record was last written: the best guess of when its supervisor went away."""
+        try:
+            return now_rfc3339(os.stat(self.dir(cid) / "state.json").st_mtime)
+        except OSError:
+            return now_rfc3339()
 
     def remove(self, cid: str) -> None:
         with self._lock():
