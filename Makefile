@@ -1,8 +1,10 @@
 # minidock: `make demo` runs the offline demo; `make test` runs the whole test suite.
-PY ?= python3
+# The distribution's interpreter when there is one: Debian's build (PGO + LTO) starts `minidock run`
+# ~20 ms faster than a plain source build (pyenv's, say) that may come first in PATH.
+PY ?= $(firstword $(wildcard /usr/bin/python3) python3)
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := docker-registry skopeo podman umoci crun runc buildah busybox-static tini \
+DEB_PACKAGES := python3-venv docker-registry skopeo podman umoci crun runc buildah busybox-static tini \
 	hyperfine iptables nftables apache2-utils iproute2 uidmap tmux
 
 .PHONY: deps venv test lint unit demo bench clean

@@ -44,7 +44,8 @@ def busybox_lower(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) ->
     layer = shared_dir / LAYER
     if layer.is_file():
         with tarfile.open(layer, "r:gz") as tf:
-            tf.extractall(lower, filter="fully_trusted")
+            trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}  # 3.11.4+
+            tf.extractall(lower, **trusted)  # type: ignore[arg-type]
     elif Path("/bin/busybox").is_file():
         (lower / "bin").mkdir()
         shutil.copy("/bin/busybox", lower / "bin/busybox")
