@@ -5,11 +5,9 @@ in the container's /etc/passwd) with Docker's exec overrides: -e added to the co
 -u, -w, -t; -i keeps our stdin (else /dev/null); -d does not wait.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.engine.lifecycle import cgroup_of, open_records, spec_of
 from minidock.engine.spec import merge_env
@@ -18,8 +16,7 @@ from minidock.oci.runtimespec import User
 from minidock.store.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class ExecRequest:
+class ExecRequest(NamedTuple):
     """The flags of `minidock exec`."""
 
     container: str

@@ -6,10 +6,8 @@ searched in the name), `id=` (a prefix), `ancestor=` (image name[:tag], or image
 `exited=` (an exit code). A `status` or `exited` filter looks at every container, like `ps -a`.
 """
 
-from __future__ import annotations
-
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.errors import MinidockError, UsageError
 from minidock.store.containers import ContainerRecord
@@ -28,14 +26,13 @@ def _normal(name: str) -> str:
         return name
 
 
-@dataclass(frozen=True, slots=True)
-class PsFilter:
+class PsFilter(NamedTuple):
     """The parsed `--filter` flags: key -> accepted values."""
 
     terms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
-    def parse(cls, texts: list[str] | tuple[str, ...]) -> PsFilter:
+    def parse(cls, texts: list[str] | tuple[str, ...]) -> "PsFilter":
         found: dict[str, list[str]] = {}
         for text in texts:
             key, eq, value = text.partition("=")

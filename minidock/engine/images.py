@@ -3,11 +3,10 @@
 Every function takes the Store; `open_store(paths)` is how the CLI gets one.
 """
 
-from __future__ import annotations
-
 import contextlib
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from minidock.errors import ConflictError, ImageNotFoundError, ManifestError, NotFoundError, ReferenceFormatError
 from minidock.image.reference import Reference
@@ -26,8 +25,7 @@ NONE = "<none>"
 UNTAGGED = NONE + "@"
 
 
-@dataclass(frozen=True, slots=True)
-class ImageSummary:
+class ImageSummary(NamedTuple):
     """One row of `images`: a name (or <none>) and the image it points at."""
 
     repository: str
@@ -38,8 +36,7 @@ class ImageSummary:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class ImageDetails:
+class ImageDetails(NamedTuple):
     """What `inspect` shows about one image."""
 
     image_id: Digest
@@ -49,7 +46,7 @@ class ImageDetails:
     size: int
     last_tag_time: str = ""
     manifest: Digest | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})
 
     def to_docker_json(self) -> dict[str, Any]:
         """The object `docker image inspect` prints for this image."""
@@ -255,8 +252,7 @@ def _collect(store: Store) -> GcResult:
     return collect(store, keep_snapshots=[str(c) for c in chains], keep_blobs=blobs)
 
 
-@dataclass(frozen=True, slots=True)
-class DfRow:
+class DfRow(NamedTuple):
     """One line of `system df`."""
 
     type: str
@@ -298,8 +294,7 @@ def disk_usage(store: Store) -> list[DfRow]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class CheckReport:
+class CheckReport(NamedTuple):
     """`system check`: problems still present, and what `--repair` fixed."""
 
     problems: list[Problem]

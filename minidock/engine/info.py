@@ -4,17 +4,14 @@ Pure shapes over ContainerRecord (`status_text`, `command_text`, `inspect_json`)
 of /proc and the container's cgroup (`top`, `stats`). The CLI only renders.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock.engine import lifecycle
 from minidock.engine.filters import PsFilter
@@ -122,8 +119,7 @@ def inspect_json(ref: str, store: Store | None = None) -> dict[str, Any]:
             "Config": config, "NetworkSettings": dict(r.network)}
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessRow:
+class ProcessRow(NamedTuple):
     """One process of `top`: ps -ef's columns."""
 
     uid: str
@@ -165,8 +161,7 @@ def top(ref: str, store: Store | None = None) -> list[ProcessRow]:
     return [row for row in rows if row is not None]
 
 
-@dataclass(frozen=True, slots=True)
-class StatsRow:
+class StatsRow(NamedTuple):
     """One line of `stats --no-stream`."""
 
     id: str
@@ -205,7 +200,7 @@ def stats(refs: list[str], store: Store | None = None, interval: float = 0.5) ->
     return out
 
 
-def _group_or_none(records: ContainerStore, cid: str) -> Cgroup | None:
+def _group_or_none(records: ContainerStore, cid: str) -> "Cgroup | None":
     """The container's cgroup; None once it stopped (its row shows zeros, as Docker's does)."""
     try:
         return cgroup_of(records, cid)
@@ -213,7 +208,7 @@ def _group_or_none(records: ContainerStore, cid: str) -> Cgroup | None:
         return None
 
 
-def _sample(group: Cgroup | None) -> CgroupStats:
+def _sample(group: "Cgroup | None") -> "CgroupStats":
     from minidock.runtime.cgroups import CgroupStats
 
     if group is None:

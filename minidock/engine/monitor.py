@@ -9,15 +9,12 @@ the restart policy (with backoff; a user's `stop` sets `manual_stop` and ends it
 everything with `--rm`, and exits. The caller of `spawn` returns as soon as the report arrives.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import select
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from minidock.engine.logs import LogOptions, LogWriter
 from minidock.engine.restart import RestartPolicy, backoff
@@ -40,8 +37,7 @@ if TYPE_CHECKING:
 DRAIN_SECONDS = 1.0  # after PID 1 exits, how long to wait for the pipes' last output
 
 
-@dataclass(frozen=True, slots=True)
-class MonitorJob:
+class MonitorJob(NamedTuple):
     """Everything the monitor needs; made by the engine from the record and config.json."""
 
     paths: Paths
@@ -49,10 +45,10 @@ class MonitorJob:
     spec: Spec
     restart: RestartPolicy
     auto_remove: bool = False
-    log: LogOptions = field(default_factory=LogOptions)
+    log: LogOptions = LogOptions()
     keep_stdin: bool = False  # -i: hold a pipe open as the container's stdin
     cgroup_root: str = "/sys/fs/cgroup"
-    network: NetSession | None = None  # wires the netns at each start; released at each exit
+    network: "NetSession | None" = None  # wires the netns at each start; released at each exit
 
 
 def error_for(code: int, message: str) -> MinidockError:

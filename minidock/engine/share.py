@@ -5,12 +5,9 @@ operation. `requests` is imported only by the commands that talk to a registry. 
 re-exported for the renderer (the CLI does not import `image`).
 """
 
-from __future__ import annotations
-
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from minidock.config import Settings
 from minidock.engine.lookup import open_store
@@ -55,8 +52,8 @@ def familiar(name: str, repo_only: bool = False) -> str:
     return ref.familiar_name() if repo_only else ref.familiar()
 
 
-def push_image(text: str, progress: PushCallback | None = None, options: PushOptions | None = None,
-               paths: Paths | None = None, settings: Settings | None = None) -> PushResult:
+def push_image(text: str, progress: PushCallback | None = None, options: "PushOptions | None" = None,
+               paths: Paths | None = None, settings: Settings | None = None) -> "PushResult":
     """`minidock push NAME[:TAG]`: push the local image of that name to its registry."""
     ref = Reference.parse(text)
     if ref.digest is not None and not ref.tag:
@@ -67,8 +64,7 @@ def push_image(text: str, progress: PushCallback | None = None, options: PushOpt
     return Pusher(store, settings or Settings.load(), options=options).push(ref, progress)
 
 
-@dataclass(frozen=True, slots=True)
-class LoginResult:
+class LoginResult(NamedTuple):
     key: str
     config: Path
 

@@ -5,14 +5,11 @@ container and image counts and the settings. The pure parts (`cgroup_version`, `
 `os_name`) take their inputs so they are tested without the host's files.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock import __version__
 from minidock.engine.host import CGROUP_ROOT
@@ -25,8 +22,7 @@ GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386",
           "s390x": "s390x", "riscv64": "riscv64"}
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupVersion:
+class CgroupVersion(NamedTuple):
     """The host's cgroup layout: 2 (unified), or 1 with `hybrid` when cgroup2 is mounted at `unified`."""
 
     version: int
@@ -80,8 +76,7 @@ def _memory_total(meminfo: str) -> int:
     return 0
 
 
-@dataclass(frozen=True, slots=True)
-class VersionReport:
+class VersionReport(NamedTuple):
     """`minidock version`: the client and what it runs on."""
 
     version: str
@@ -105,8 +100,7 @@ def version_report(cgroup_root: Path = CGROUP_ROOT) -> VersionReport:
                          cgroup_version(cgroup_root))
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(NamedTuple):
     """Containers by state, and images (distinct image ids)."""
 
     containers: int = 0
@@ -116,8 +110,7 @@ class Counts:
     images: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class SystemReport:
+class SystemReport(NamedTuple):
     """`minidock info`: what `docker info` shows, for this store and host."""
 
     counts: Counts
@@ -135,7 +128,7 @@ class SystemReport:
     cgroup_driver: str = "cgroupfs"
 
     def to_json(self) -> dict[str, Any]:
-        c = asdict(self.counts)
+        c = self.counts._asdict()
         return {"Containers": c["containers"], "ContainersRunning": c["running"], "ContainersPaused": c["paused"],
                 "ContainersStopped": c["stopped"], "Images": c["images"], "Driver": self.storage_driver,
                 "DriverStatus": [["Backing Filesystem", self.backing_fs]], "CgroupDriver": self.cgroup_driver,
@@ -146,7 +139,7 @@ class SystemReport:
                 "RegistryConfig": {"Mirrors": list(self.mirrors), "InsecureRegistries": list(self.insecure)}}
 
 
-def counts(store: Store) -> Counts:
+def counts(store: "Store") -> Counts:
     """Containers by status and distinct images in `store` (broken image records are not counted)."""
     from minidock.errors import MinidockError
     from minidock.store.containers import ContainerStore
@@ -161,7 +154,7 @@ def counts(store: Store) -> Counts:
     return Counts(len(records), running, paused, len(records) - running - paused, len(ids))
 
 
-def system_report(store: Store | None = None, cgroup_root: Path = CGROUP_ROOT) -> SystemReport:
+def system_report(store: "Store | None" = None, cgroup_root: Path = CGROUP_ROOT) -> SystemReport:
     """`docker info` for this host and the store at $MINIDOCK_ROOT (or `store`)."""
     from minidock.config import Settings
     from minidock.engine.lookup import open_store

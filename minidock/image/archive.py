@@ -9,8 +9,6 @@ config and layers byte for byte, so every digest survives a save/load round trip
 Tars are written as a stream (stdout works): entries have mtime 0, owner 0:0, mode 0444.
 """
 
-from __future__ import annotations
-
 import io
 import json
 import shutil
@@ -18,9 +16,8 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from minidock.errors import DigestMismatchError, ManifestError
 from minidock.image.reference import Reference
@@ -38,8 +35,7 @@ CONTAINERD_NAME = "io.containerd.image.name"
 FORMATS = ("docker-archive", "oci-archive")
 
 
-@dataclass(frozen=True, slots=True)
-class SaveItem:
+class SaveItem(NamedTuple):
     """One image to save and the names (normalised references) it is saved under (may be none)."""
 
     record: ImageRecord

@@ -10,8 +10,6 @@ Docker and podman write repeated layers) into a scratch dir in the store, then r
 Every layer is unpacked into a committed snapshot (DiffID checked) unless that snapshot exists.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os
@@ -20,9 +18,8 @@ import re
 import shutil
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from minidock.errors import ArchiveError, DigestMismatchError, ManifestError, MinidockError
 from minidock.image.archive import CONTAINERD_NAME, REF_NAME
@@ -41,8 +38,7 @@ _HEX = re.compile(r"^[0-9a-f]{64}$")
 MAX_ALIAS_DEPTH = 16
 
 
-@dataclass(frozen=True, slots=True)
-class LoadResult:
+class LoadResult(NamedTuple):
     """One image loaded: the names it got (normalised; empty when the archive named none)."""
 
     names: tuple[str, ...]

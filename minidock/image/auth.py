@@ -6,15 +6,12 @@ what the challenge asks (token request with the challenge's realm/service/scope 
 and returns the header to retry with. A second 401 for the same request is the caller's AuthError.
 """
 
-from __future__ import annotations
-
 import base64
 import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlencode
 
 from minidock.errors import AuthError, RegistryError
@@ -26,8 +23,7 @@ DEFAULT_EXPIRES_IN = 60
 EXPIRY_SKEW = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class Challenge:
+class Challenge(NamedTuple):
     """One WWW-Authenticate challenge: scheme (lowercase) and its auth-params (lowercase keys)."""
 
     scheme: str
@@ -91,8 +87,7 @@ def basic_header(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """A bearer token and when (monotonic seconds) it stops being used."""
 
     value: str
@@ -102,7 +97,7 @@ class Token:
 class Authenticator:
     """Answers registry challenges and caches tokens per (realm, service, scope) until they expire."""
 
-    def __init__(self, transport: Transport, credentials: tuple[str, str] | None = None,
+    def __init__(self, transport: "Transport", credentials: tuple[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.transport = transport
         self.credentials = credentials

@@ -4,17 +4,14 @@ The callback may be called from several download threads, but never concurrently
 serialises calls), so a renderer needs no locking of its own.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.oci.descriptor import Platform
 from minidock.oci.digest import Digest
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The reference resolved: `digest` is what the tag points at (index or manifest), `manifest` the image's."""
 
     name: str
@@ -24,22 +21,19 @@ class Resolved:
     layers: tuple[tuple[Digest, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class LayerStarted:
+class LayerStarted(NamedTuple):
     digest: Digest
     size: int
     offset: int = 0  # bytes already kept from an interrupted pull
 
 
-@dataclass(frozen=True, slots=True)
-class LayerProgress:
+class LayerProgress(NamedTuple):
     digest: Digest
     done: int
     total: int
 
 
-@dataclass(frozen=True, slots=True)
-class LayerSkipped:
+class LayerSkipped(NamedTuple):
     """Nothing downloaded: `reason` is "already exists" (snapshot) or "blob cached" (unpacked locally)."""
 
     digest: Digest
@@ -47,24 +41,21 @@ class LayerSkipped:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class LayerVerified:
+class LayerVerified(NamedTuple):
     """The compressed digest and the uncompressed diff_id both checked."""
 
     digest: Digest
     diff_id: Digest
 
 
-@dataclass(frozen=True, slots=True)
-class LayerDone:
+class LayerDone(NamedTuple):
     """The layer is a committed snapshot."""
 
     digest: Digest
     chain_id: Digest
 
 
-@dataclass(frozen=True, slots=True)
-class PullDone:
+class PullDone(NamedTuple):
     name: str
     digest: Digest
     downloaded: bool

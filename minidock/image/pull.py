@@ -9,13 +9,11 @@ interrupted download resumes with HTTP Range (the ingest keeps its bytes). Two c
 one image serialise per blob (a flock) and the store keeps one copy.
 """
 
-from __future__ import annotations
-
 import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from minidock.config import Settings
 from minidock.errors import ArchiveError, DigestMismatchError, ManifestError
@@ -50,8 +48,7 @@ MAX_INDEX_DEPTH = 4
 PROGRESS_STEP = 256 << 10
 
 
-@dataclass(frozen=True, slots=True)
-class PullResult:
+class PullResult(NamedTuple):
     """What a pull did: `digest` is what the reference resolved to (Docker's `Digest:` line)."""
 
     name: str
@@ -65,15 +62,13 @@ class PullResult:
     layers: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Resolved:
+class _Resolved(NamedTuple):
     manifest: Manifest
     descriptor: Descriptor
-    index: Digest | None
+    index_digest: Digest | None
 
 
-@dataclass(frozen=True, slots=True)
-class _LayerJob:
+class _LayerJob(NamedTuple):
     desc: Descriptor
     diff_id: Digest
     chain_id: Digest
@@ -137,7 +132,7 @@ class _PullRun:
         name = str(self.ref)
         prior = self.store.images.find(name)
         up_to_date = prior is not None and prior.target.digest == resolved.descriptor.digest and self.all_present
-        self.store.images.put(ImageRecord(name=name, target=resolved.descriptor, index_digest=resolved.index))
+        self.store.images.put(ImageRecord(name=name, target=resolved.descriptor, index_digest=resolved.index_digest))
         self.emit(PullDone(name, top.digest, not up_to_date, self.downloaded))
         return PullResult(name=name, familiar=self.ref.familiar(), digest=top.digest,
                           manifest=resolved.descriptor.digest, config=resolved.manifest.config.digest,
@@ -170,7 +165,7 @@ class _PullRun:
             raise DigestMismatchError(f"{self.what}: manifest {entry.digest}: size {len(child.data)}, "
                                       f"index says {entry.size}")
         inner = self._resolve(child, depth + 1)
-        return _Resolved(inner.manifest, inner.descriptor, inner.index or fetched.digest)
+        return _Resolved(inner.manifest, inner.descriptor, inner.index_digest or fetched.digest)
 
     def _config(self, manifest: Manifest) -> ImageConfig:
         desc = manifest.config

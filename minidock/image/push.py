@@ -7,11 +7,9 @@ chunks, see upload.py). Non-distributable layers are never pushed. Only when eve
 the manifest PUT, with the exact stored bytes so its digest is what the store has.
 """
 
-from __future__ import annotations
-
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from minidock.config import Settings
 from minidock.errors import ManifestError, MinidockError, NotFoundError, StoreError
@@ -39,16 +37,14 @@ from minidock.store.store import Store
 MAX_UPLOADS = 5  # Docker's max-concurrent-uploads
 
 
-@dataclass(frozen=True, slots=True)
-class PushOptions:
+class PushOptions(NamedTuple):
     """Upload sizes and how many blobs go at once."""
 
-    upload: UploadOptions = field(default_factory=UploadOptions)
+    upload: UploadOptions = UploadOptions()
     max_uploads: int = MAX_UPLOADS
 
 
-@dataclass(frozen=True, slots=True)
-class PushResult:
+class PushResult(NamedTuple):
     name: str
     reference: str
     digest: Digest

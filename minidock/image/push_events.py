@@ -4,50 +4,42 @@ Kept apart from push.py so the CLI can name them without importing requests. The
 called from several upload threads, but never concurrently (the pusher serialises calls).
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from minidock.oci.digest import Digest
 
 
-@dataclass(frozen=True, slots=True)
-class PushStarted:
+class PushStarted(NamedTuple):
     """The repository and the blobs that will be considered (layers then config)."""
 
     repository: str
     blobs: tuple[tuple[Digest, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class BlobExists:
+class BlobExists(NamedTuple):
     digest: Digest
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class BlobMounted:
+class BlobMounted(NamedTuple):
     digest: Digest
     size: int
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class BlobProgress:
+class BlobProgress(NamedTuple):
     digest: Digest
     done: int
     total: int
 
 
-@dataclass(frozen=True, slots=True)
-class BlobPushed:
+class BlobPushed(NamedTuple):
     digest: Digest
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class PushDone:
+class PushDone(NamedTuple):
     """The manifest is in: `tag` (or the digest) now names `digest`."""
 
     reference: str

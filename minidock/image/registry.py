@@ -6,11 +6,8 @@ docker.io only; a mirror keeps the `library/` name). The first endpoint that ans
 request is used for the rest of the command. Registry JSON errors become RegistryError(code=...).
 """
 
-from __future__ import annotations
-
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.config import Settings, read_credentials
 from minidock.errors import AuthError, DigestMismatchError, ManifestError, RegistryError
@@ -33,8 +30,7 @@ REASONS = {
 _STATUS_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 429: "TOOMANYREQUESTS"}
 
 
-@dataclass(frozen=True, slots=True)
-class FetchedManifest:
+class FetchedManifest(NamedTuple):
     """A manifest or index exactly as the registry sent it, with the digest of those bytes."""
 
     data: bytes
@@ -42,8 +38,7 @@ class FetchedManifest:
     digest: Digest
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """One base URL serving the v2 API, with its own authenticator."""
 
     base: str
@@ -53,7 +48,7 @@ class Endpoint:
 class RegistryClient:
     """The v2 API of one registry (or Docker Hub through its mirrors)."""
 
-    def __init__(self, domain: str, settings: Settings, transport: Transport, context: str = "") -> None:
+    def __init__(self, domain: str, settings: Settings, transport: "Transport", context: str = "") -> None:
         self.domain, self.settings, self.transport = domain, settings, transport
         self.context = context
         creds = read_credentials(domain)
@@ -71,7 +66,7 @@ class RegistryClient:
 
     # ---- low level -------------------------------------------------------------------------
     def _send(self, ep: Endpoint, method: str, path: str, repo: str, *,
-              headers: dict[str, str] | None = None, stream: bool = False) -> Response:
+              headers: dict[str, str] | None = None, stream: bool = False) -> "Response":
         """One request with the auth dance: cached header, then one answer to a 401, then AuthError."""
         scope = f"repository:{repo}:pull" if repo else ""
         hdrs = dict(headers or {})
@@ -92,7 +87,7 @@ class RegistryClient:
                             code=err.code or "UNAUTHORIZED", status=401)
         return resp
 
-    def _request(self, method: str, url: str, headers: dict[str, str], stream: bool) -> Response:
+    def _request(self, method: str, url: str, headers: dict[str, str], stream: bool) -> "Response":
         """transport.request with this client's context in front of network errors."""
         try:
             return self.transport.request(method, url, headers=headers, stream=stream)
@@ -166,7 +161,7 @@ class RegistryClient:
             raise _error_from(resp, self._prefix(f"blob {digest}"))
         return int(resp.headers.get("Content-Length", "0"))
 
-    def open_blob(self, repo: str, digest: Digest, offset: int = 0) -> tuple[Response, int]:
+    def open_blob(self, repo: str, digest: Digest, offset: int = 0) -> "tuple[Response, int]":
         """Stream blob `digest` from byte `offset` (Range); returns (response, offset it really starts at).
 
         206 with a matching Content-Range keeps the offset; 200 means the server ignored the range
@@ -219,7 +214,7 @@ def _verify_manifest(data: bytes, ref: str, header: str, what: str) -> Digest:
     return digest
 
 
-def _error_from(resp: Response, what: str) -> RegistryError:
+def _error_from(resp: "Response", what: str) -> RegistryError:
     """A RegistryError from the registry's JSON `errors` (first one), else from the status."""
     code, message = "", ""
     try:

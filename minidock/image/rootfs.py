@@ -23,7 +23,6 @@ import shlex
 import shutil
 import stat
 import tarfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,14 +42,16 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 
 
 # ---- export ----------------------------------------------------------------------------------------
-@dataclass
 class _Name:
     """What the layers say about one name so far."""
 
-    kind: str  # "hidden", "file" or "dir"
-    path: Path
-    dirs: list[Path] = field(default_factory=list)
-    closed: bool = False
+    __slots__ = ("closed", "dirs", "kind", "path")
+
+    def __init__(self, kind: str, path: Path, dirs: list[Path] | None = None, closed: bool = False) -> None:
+        self.kind = kind  # "hidden", "file" or "dir"
+        self.path = path
+        self.dirs: list[Path] = dirs if dirs is not None else []
+        self.closed = closed
 
 
 def _is_whiteout(st: os.stat_result) -> bool:

@@ -7,14 +7,11 @@ following redirects itself so an Authorization header never reaches another host
 requests); the `run` path must not.
 """
 
-from __future__ import annotations
-
 import email.utils
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -30,8 +27,7 @@ USER_AGENT = "minidock/0.1"
 Response = requests.Response
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How hard to try: `attempts` sends at most, backoff doubling from `backoff` s, all within `deadline` s."""
 
     attempts: int = 4

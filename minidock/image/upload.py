@@ -10,16 +10,13 @@ their own media type as Content-Type, bytes verbatim. Registry errors become Reg
 with Docker's wording (`push localhost:5000/x: denied: requested access to the resource is denied`).
 """
 
-from __future__ import annotations
-
 import contextlib
 import hashlib
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote, urlencode, urljoin
 
 from minidock.config import read_credentials
@@ -47,7 +44,7 @@ _STATUS_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 416: "RAN
 class UploadClient:
     """Blob uploads, mounts and manifest PUTs to one repository (see the module docstring)."""
 
-    def __init__(self, domain: str, repo: str, settings: Settings, transport: Transport, context: str = "") -> None:
+    def __init__(self, domain: str, repo: str, settings: "Settings", transport: "Transport", context: str = "") -> None:
         self.domain, self.repo, self.transport = domain, repo, transport
         self.context = context or f"push {domain}/{repo}"
         host = DOCKER_HUB_API_HOST if domain == DEFAULT_DOMAIN else domain
@@ -62,7 +59,7 @@ class UploadClient:
         return urljoin(self.base + "/", location)
 
     def send(self, method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None,
-             scope: str = "") -> Response:
+             scope: str = "") -> "Response":
         """One request with the auth dance: cached header, one answer to a 401, then AuthError."""
         scope = scope or self.scope
         hdrs = dict(headers or {})
@@ -86,7 +83,7 @@ class UploadClient:
             raise err
         return resp
 
-    def _expect(self, resp: Response, statuses: tuple[int, ...], what: str = "") -> Response:
+    def _expect(self, resp: "Response", statuses: tuple[int, ...], what: str = "") -> "Response":
         if resp.status_code in statuses:
             return resp
         err = error_from(resp, f"{self.context}{': ' + what if what else ''}")
@@ -124,7 +121,7 @@ class UploadClient:
         resp.close()
         return self._location(resp)
 
-    def _location(self, resp: Response) -> str:
+    def _location(self, resp: "Response") -> str:
         loc = resp.headers.get("Location", "")
         if not loc:
             raise RegistryError(f"{self.context}: upload answered {resp.status_code} without a Location")
@@ -191,7 +188,7 @@ def parse_range_end(value: str) -> int | None:
     return 0 if int(end) == 0 else int(end) + 1
 
 
-def _first_code(resp: Response) -> str:
+def _first_code(resp: "Response") -> str:
     try:
         body = json.loads(resp.content or b"{}")
         return str((body.get("errors") or [{}])[0].get("code", ""))
@@ -199,7 +196,7 @@ def _first_code(resp: Response) -> str:
         return ""
 
 
-def error_from(resp: Response, what: str) -> RegistryError:
+def error_from(resp: "Response", what: str) -> RegistryError:
     """Docker's wording of a registry error: `WHAT: code words: message` (first JSON error, else the status)."""
     code, message = "", ""
     if resp.request.method != "HEAD":
@@ -218,8 +215,7 @@ def error_from(resp: Response, what: str) -> RegistryError:
 
 
 # ---- one blob, whole or in resumable chunks ---------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class UploadOptions:
+class UploadOptions(NamedTuple):
     """Blobs above `chunk_threshold` bytes go in `chunk_size` PATCHes; `restarts` bounds recoveries per blob."""
 
     chunk_threshold: int = 10 << 20
