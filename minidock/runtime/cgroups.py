@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from minidock.errors import RuntimeSetupError, UsageError
 from minidock.runtime.explain import NullTracer, Tracer
+from minidock.runtime.syscalls import read_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -278,16 +279,9 @@ def write_file(path: Path, value: str, tracer: Tracer | None = None, title: str 
 def read_text(path: Path) -> str:
     """The contents of a cgroup file, "" when it does not exist (a controller that is not there)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        return read_file(path).decode()
     except FileNotFoundError:
         return ""
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks).decode()
 
 
 def read_int(path: Path, default: int = 0) -> int:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.errors import RuntimeSetupError
 from minidock.runtime.ipam import locked
+from minidock.runtime.syscalls import read_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -230,12 +231,8 @@ def _apply(restore: str) -> None:
 
 
 def _read(path: Path) -> str:
-    """A small file's text, in three syscalls (every bridge run reads two of them)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return os.read(fd, 65536).decode()
-    finally:
-        os.close(fd)
+    """A small file's text by raw reads (every bridge run reads two of them)."""
+    return read_file(path).decode()
 
 
 def ensure_forwarding() -> None:

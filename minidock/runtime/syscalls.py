@@ -207,3 +207,16 @@ def wait_readable(fd: int) -> None:
         e = ctypes.get_errno()
         if e != errno.EINTR:
             raise OSError(e, f"poll fd {fd}: {os.strerror(e).lower()}")
+
+
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """A small file's bytes by raw reads: no buffered-file machinery on the run path (cgroup and
+    /proc files, a container's /etc/passwd). OSError (FileNotFoundError, ...) as os.open raises it."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from minidock.errors import RuntimeSetupError
 from minidock.oci.runtimespec import User
+from minidock.runtime.syscalls import read_file
 
 
 class PasswdEntry(NamedTuple):
@@ -113,16 +114,9 @@ def resolve(spec: str, passwd: list[PasswdEntry], groups: list[GroupEntry],
 def _read(path: str) -> str:
     """The file's text ("" when missing); raw reads: no text-file machinery in the container's init."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        return read_file(path).decode("utf-8", errors="replace")
     except (FileNotFoundError, NotADirectoryError):
         return ""
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def read_exec_user(root: str, user: User) -> ExecUser:
