@@ -103,13 +103,7 @@ def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scra
         local = [w for w in words if not addmod.is_url(w)]
         urls = [(w, _download(w, scratch.get() / f"url{i}", inst.checksum)) for i, w in enumerate(words)
                 if addmod.is_url(w)]
-    if from_:
-        try:
-            tree, identity = s.source_for(from_)
-        except LookupError as e:
-            raise BuildError(f"--from={from_}: no such stage or image") from e
-    else:
-        tree, identity = s.context, "context"
+    tree, identity = s.tree_for(from_, f"--from={from_}")
     items = expand_sources(tree, tuple(local), in_context=not from_) if local else []
     return _Sources(tree, items, docs, urls, identity, words)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from minidock.build.context import LayerTree, SourceItem, Tree, expand_sources, hash_items
+from minidock.build.context import LayerTree, SourceItem, expand_sources, hash_items
 from minidock.build.flags import Mount as MountFlag
 from minidock.build.instructions import Run
 from minidock.build.session import Secret, Session
@@ -131,14 +131,7 @@ def _secret(s: Session, m: MountFlag, target: str, opts: dict[str, str]) -> Plan
 
 
 def _bind(s: Session, m: MountFlag, target: str, source: str, from_: str) -> Planned:
-    tree: Tree
-    if from_:
-        try:
-            tree, identity = s.source_for(from_)
-        except LookupError as e:
-            raise BuildError(f"mount from={from_}: no such stage or image") from e
-    else:
-        tree, identity = s.context, "context"
+    tree, identity = s.tree_for(from_, f"mount from={from_}")
     item = expand_sources(tree, (source or "/",) if from_ else (source or ".",), in_context=not from_)[0]
     digest = hash_items(tree, [SourceItem(item.rel, "")])
     key = f"bind {target} {identity} /{item.rel} {digest} {m.readonly}"

@@ -79,6 +79,17 @@ class Session:
         """The creation time of a new history entry (SOURCE_DATE_EPOCH when set)."""
         return rfc3339(self.epoch if self.epoch is not None else time.time())
 
+    def tree_for(self, from_: str, flag: str) -> tuple[Tree, str]:
+        """(tree, cache identity) of a `--from`/`from=` source: a stage or image, else the context.
+
+        `flag` names the option in the error, e.g. "--from=builder" or "mount from=builder"."""
+        if not from_:
+            return self.context, "context"
+        try:
+            return self.source_for(from_)
+        except LookupError as e:
+            raise BuildError(f"{flag}: no such stage or image") from e
+
     def expander(self, state: StageState) -> Callable[[str], str]:
         """`$VAR` expansion of one word with the stage's ARGs and ENV."""
         env = state.expansion_env()
