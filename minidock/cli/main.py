@@ -24,19 +24,22 @@ def build_app() -> object:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a MinidockError becomes one `minidock: ...` line on stderr and its exit code."""
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("run", "create", "build") and argv is None:
-        return _fast_path(args)
-    if args and args[0] in ("run", "create"):  # latency-critical: never imports typer
-        from minidock.cli.run import run_main
-
-        return run_main(args[1:], args[0])
-    if args and args[0] == "build":  # the edit-build loop: argparse too (cli/buildargs.py)
-        from minidock.cli.build import build_main
-
-        return build_main(args[1:])
+    if args and args[0] in ("run", "create", "build"):
+        return _lean(args) if argv is not None else _fast_path(args)
     from minidock.cli.failures import guarded
 
     return guarded(lambda: _run_app(args))
+
+
+def _lean(args: list[str]) -> int:
+    """`run`/`create` (latency-critical) and `build` (the edit-build loop) never import typer."""
+    if args[0] == "build":
+        from minidock.cli.build import build_main
+
+        return build_main(args[1:])
+    from minidock.cli.run import run_main
+
+    return run_main(args[1:], args[0])
 
 
 def _fast_path(args: list[str]) -> NoReturn:
@@ -51,16 +54,12 @@ def _fast_path(args: list[str]) -> NoReturn:
     import gc
 
     gc.disable()
-    if args[0] == "build":
-        from minidock.cli.build import build_main
+    if args[0] == "build":  # why: its modules load inside the build itself; only the entry is frozen
+        from minidock.cli import build  # noqa: F401
 
         gc.freeze()
         gc.enable()
-        code = build_main(args[1:])
-    else:
-        from minidock.cli.run import run_main
-
-        code = run_main(args[1:], args[0])
+    code = _lean(args)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
