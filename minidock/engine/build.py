@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from minidock.build.builder import BuildOptions, BuildResult, Puller, build, parse_tags
-from minidock.build.events import (
+from minidock.builder.builder import BuildOptions, BuildResult, Puller, build, parse_tags
+from minidock.builder.events import (
     BuildEvent,
     BuildFinished,
     BuildNote,
@@ -24,8 +24,8 @@ from minidock.build.events import (
     StepStarted,
     no_progress,
 )
-from minidock.build.session import Secret
-from minidock.build.state import rfc3339, write_image
+from minidock.builder.session import Secret
+from minidock.builder.state import rfc3339, write_image
 from minidock.config import Settings
 from minidock.engine.lookup import load_image, open_store
 from minidock.errors import BuildError, UsageError
@@ -210,7 +210,7 @@ def commit_container(container: str, repository: str = "", comment: str = "", au
     created_by = " ".join(record.command)
     config = base.config._replace(diff_ids=(*base.config.diff_ids, diff_id), author=author or base.config.author,
                      history=(*base.config.history, History(created=now, created_by=created_by, comment=comment)))
-    from minidock.build.state import base_state
+    from minidock.builder.state import base_state
 
     state = base_state(config, (*base.manifest.layers, Descriptor(mt.OCI_LAYER_GZIP, digest, size)), "")
     state.chain = chain
@@ -251,8 +251,8 @@ class CachePruneReport(NamedTuple):
 def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePruneReport:
     """`minidock builder prune`: drop cache entries whose layer no image uses (`all_`: every entry and
     every cache mount), then remove the blobs and snapshots nothing needs any more."""
-    from minidock.build.cache import BuildCache
-    from minidock.build.runmounts import remove_cache_mounts
+    from minidock.builder.cache import BuildCache
+    from minidock.builder.runmounts import remove_cache_mounts
     from minidock.engine.images import prune_images
     from minidock.store.gc import image_roots
 

@@ -246,7 +246,7 @@ def prune_images(store: Store) -> GcResult:
 
 def _collect(store: Store) -> GcResult:
     """gc that keeps the build cache's layers, like Docker's image prune (`builder prune` is separate)."""
-    from minidock.build.cache import BuildCache
+    from minidock.builder.cache import BuildCache
 
     blobs, chains = BuildCache(store).referenced()
     return collect(store, keep_snapshots=[str(c) for c in chains], keep_blobs=blobs)

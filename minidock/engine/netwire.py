@@ -17,8 +17,8 @@ from minidock.engine.request import RunRequest
 from minidock.errors import ConflictError, UsageError
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
-from minidock.runtime import netfiles
-from minidock.runtime.portmap import PortMapping
+from minidock.runtime.net import netfiles
+from minidock.runtime.net.portmap import PortMapping
 from minidock.store.containers import ContainerRecord, ContainerStore
 
 __all__ = ["NetPlan", "NetSession", "PortMapping", "plan", "published", "release", "session_for", "write_files"]
@@ -66,7 +66,7 @@ def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
     if value.startswith("container:"):
         return NetPlan("container", _container_netns(paths, value.partition(":")[2]), add_hosts=req.add_hosts)
     from minidock.engine import networks
-    from minidock.runtime import portmap
+    from minidock.runtime.net import portmap
 
     mode = networks.lookup(value, paths)  # the bridge itself is wired at attach (nothing to undo here)
     if mode.network is None:
@@ -121,7 +121,7 @@ class NetSession:
         `none` needs nothing here: the runtime brings `lo` up in every network namespace it makes."""
         if self.net.kind != "bridge":
             return
-        from minidock.runtime import network
+        from minidock.runtime.net import network
 
         req = network.NetworkAttachRequest(self.net.network, self.net.bridge, self.net.subnet,
                                            self.container_id, self.net.state_dir)
@@ -137,7 +137,7 @@ class NetSession:
         ContainerStore(self.paths).update(self.container_id, network=self.attachment)
 
     def _publish(self, ip: str) -> None:
-        from minidock.runtime import nat, proxy
+        from minidock.runtime.net import nat, proxy
 
         nat.add_port_rules(self.container_id, self.net.bridge, ip, self.net.ports)
         self.proxies = [proxy.start_proxy(m, ip) for m in self.net.ports]
@@ -154,7 +154,7 @@ class NetSession:
                 f.write(f"{ip}\t{self.name}\n")
 
     def _peers(self) -> list[tuple[str, str, Path]]:
-        from minidock.runtime import ipam
+        from minidock.runtime.net import ipam
 
         store = ContainerStore(self.paths)
         out = []
@@ -183,7 +183,7 @@ def session_for(paths: Paths, record: ContainerRecord) -> NetSession:
 
 def _wire_lock(state_dir: Path, network: str) -> AbstractContextManager[None]:
     """Serializes wiring a network's bridge with taking its address off (one lock per network)."""
-    from minidock.runtime import ipam
+    from minidock.runtime.net import ipam
 
     return ipam.locked(state_dir / f"{network}.wire.lock")
 
@@ -197,7 +197,7 @@ def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> N
     """
     if not attachment:
         return
-    from minidock.runtime import ipam, network
+    from minidock.runtime.net import ipam, network
 
     name = str(attachment.get("network", ""))
     with _wire_lock(paths.networks, name or "bridge"):
@@ -213,14 +213,14 @@ def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> N
             network.remove_bridge_address(str(attachment.get("bridge") or network.DEFAULT_BRIDGE),
                                           f"{attachment['gateway']}/{attachment.get('prefixlen', 16)}")
     if attachment.get("ports"):
-        from minidock.runtime import nat
+        from minidock.runtime.net import nat
 
         nat.remove_rules(container_id)
 
 
 def _forget_in_peers(paths: Paths, network: str, ip: str) -> None:
     """A removed container's line leaves the hosts files of the peers still on its network."""
-    from minidock.runtime import ipam
+    from minidock.runtime.net import ipam
 
     for cid in ipam.leases(paths.networks, network):
         hosts = paths.container(cid) / "hosts"

@@ -1,6 +1,6 @@
 """Networks for the CLI (`network create/ls/inspect/rm`) and for `run` (the network a container joins).
 
-A thin layer over minidock.runtime.netconfig (the store) plus the kernel objects of a network:
+A thin layer over minidock.runtime.net.netconfig (the store) plus the kernel objects of a network:
 the bridge (runtime.network) and its NAT rules (runtime.nat), created lazily when the first
 container joins and removed with the network. State lives in `Paths.networks`.
 """
@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.errors import UsageError
 from minidock.paths import Paths
-from minidock.runtime import network
-from minidock.runtime.netconfig import NetworkConfig, NetworkStore
+from minidock.runtime.net import network
+from minidock.runtime.net.netconfig import NetworkConfig, NetworkStore
 
 if TYPE_CHECKING:
     from minidock.config import Settings
@@ -63,7 +63,7 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
     store = NetworkStore(p.networks)
     cfg = store.remove(ref, exists=lambda cid: (p.container(cid) / "state.json").exists())  # stale leases go
     if cfg.bridge:
-        from minidock.runtime import nat
+        from minidock.runtime.net import nat
 
         nat.remove_network_rules(cfg.bridge)
         network.remove_bridge(cfg.bridge)
@@ -93,7 +93,7 @@ def lookup(value: str, paths: Paths | None = None, settings: "Settings | None" =
 def wire(bridge: str, subnet: str) -> None:
     """The network's bridge up with its gateway address, NAT in place (idempotent; no iptables run
     once this bridge's rules were set up, see nat.setup_network)."""
-    from minidock.runtime import ipam, nat
+    from minidock.runtime.net import ipam, nat
 
     gateway = ipam.gateway_of(ipam.parse_subnet(subnet))
     index = network.ensure_bridge(bridge, str(gateway))

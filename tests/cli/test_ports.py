@@ -6,7 +6,7 @@ import pytest
 
 from minidock.cli.ports import port_lines
 from minidock.errors import NotFoundError
-from minidock.runtime.portmap import PortMapping
+from minidock.runtime.net.portmap import PortMapping
 
 MAPS = [PortMapping(80, 32768), PortMapping(53, 5353, "127.0.0.1", "udp")]
 

@@ -150,7 +150,7 @@ def test_untagged_build_is_listed_runnable_by_id_and_tag_drops_the_placeholder(
 
 
 def test_builder_prune_and_system_prune(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
-    from minidock.build.runmounts import cache_dir
+    from minidock.builder.runmounts import cache_dir
     from minidock.engine.lookup import open_store
 
     busybox_store()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from minidock.errors import ConflictError, UsageError
-from minidock.runtime import ipam
+from minidock.runtime.net import ipam
 
 
 def test_free_address_skips_network_gateway_and_used() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from minidock.errors import UsageError
-from minidock.runtime import netfiles
-from minidock.runtime.netfiles import DnsOptions, ExtraHost
+from minidock.runtime.net import netfiles
+from minidock.runtime.net.netfiles import DnsOptions, ExtraHost
 
 RESOLVED = """# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).
 nameserver 127.0.0.53

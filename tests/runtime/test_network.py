@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from pyroute2 import IPRoute
 
-from minidock.runtime import network, portmap
-from minidock.runtime.netlink import Netlink, mac_for
-from minidock.runtime.network import Attachment, NetworkAttachRequest
-from minidock.runtime.proxy import start_proxy
+from minidock.runtime.net import network, portmap
+from minidock.runtime.net.netlink import Netlink, mac_for
+from minidock.runtime.net.network import Attachment, NetworkAttachRequest
+from minidock.runtime.net.proxy import start_proxy
 
 pytestmark = pytest.mark.root
 

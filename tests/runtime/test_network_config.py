@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
-from minidock.runtime import ipam
-from minidock.runtime.netconfig import NetworkConfig, NetworkStore
+from minidock.runtime.net import ipam
+from minidock.runtime.net.netconfig import NetworkConfig, NetworkStore
 
 ROUTES = [IPv4Network("192.0.2.0/24"), IPv4Network("10.89.0.0/16")]
 

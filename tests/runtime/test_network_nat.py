@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from minidock.runtime import nat, network
-from minidock.runtime.network import NetworkAttachRequest
-from minidock.runtime.portmap import PortMapping
+from minidock.runtime.net import nat, network
+from minidock.runtime.net.network import NetworkAttachRequest
+from minidock.runtime.net.portmap import PortMapping
 from tests.runtime.test_network import _netns_child, _start_server
 
 FOREIGN = """*nat

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from minidock.errors import ConflictError, UsageError
-from minidock.runtime import portmap
-from minidock.runtime.portmap import PortMapping
-from minidock.runtime.proxy import start_proxy
+from minidock.runtime.net import portmap
+from minidock.runtime.net.portmap import PortMapping
+from minidock.runtime.net.proxy import start_proxy
 
 
 @pytest.mark.parametrize(("spec", "expected"), [

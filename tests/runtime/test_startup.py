@@ -19,7 +19,7 @@ from minidock.runtime import cgroups, rootfs
 from minidock.runtime import syscalls as sc
 from minidock.runtime.cgroups_v1 import V1Driver
 from minidock.runtime.explain import NullTracer, Tracer
-from minidock.runtime.netlink import Link
+from minidock.runtime.net.netlink import Link
 from minidock.runtime.users import read_exec_user
 
 RUNTIME = Path(__file__).parents[2] / "minidock" / "runtime"
@@ -197,7 +197,7 @@ def test_no_runtime_module_imports_dataclasses() -> None:
 
 def test_the_run_path_modules_import_nothing_only_some_runs_need() -> None:
     code = ("import sys; import minidock.runtime.process, minidock.runtime.init, minidock.runtime.cgroups, "
-            "minidock.runtime.cgroups_v1, minidock.runtime.network, minidock.runtime.netfiles; "
+            "minidock.runtime.cgroups_v1, minidock.runtime.net.network, minidock.runtime.net.netfiles; "
             "print(' '.join(m for m in ('dataclasses', 'socket', 'threading', 'select', 'resource', 'shutil', "
             "'subprocess', 'termios', 'selectors') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,195 @@
+"""The Dockerfile builder: stages -> steps -> layers and config -> an OCI image named by its tags.
+
+Lifecycle of `build(store, options, progress, pull)`: parse the Dockerfile, check the tags, pick
+the stages the target needs, then build each: FROM (an image from the store, pulled when missing
+through `pull`; `scratch`; or an earlier stage) with the base's ONBUILD triggers, then every
+instruction through `steps.execute` (cached or made). The target's config and manifest are stored
+and recorded under the tags (untagged: as `<none>@<manifest digest>`, the loader's convention) as
+the very last act, so a failure leaves no tag, no image record and no active snapshot (each layer
+step removes its own on failure). Cache entries of the steps that
+succeeded are kept, as Docker does, so a retry resumes where it failed.
+"""
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from minidock.builder.cache import BuildCache
+from minidock.builder.context import ContextTree
+from minidock.builder.events import BuildFinished, BuildNote, Progress, StepDone, StepStarted, no_progress
+from minidock.builder.expand import ExpandError
+from minidock.builder.instructions import Dockerfile, Instruction, Stage, parse_dockerfile
+from minidock.builder.session import Secret, Session
+from minidock.builder.stages import StageBuilder, StageRefs
+from minidock.builder.state import StageState, rfc3339, write_image
+from minidock.builder.steps import RunFailedError
+from minidock.errors import BuildError, DockerfileError, ImageNotFoundError, MinidockError, UsageError
+from minidock.image.reference import Reference
+from minidock.oci.descriptor import Descriptor, Platform
+from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import ImageConfig
+from minidock.store.images import ImageRecord
+from minidock.store.store import Store
+
+Puller = Callable[[Reference, Platform | None], None]
+UNTAGGED = "<none>@"
+
+
+class BuildOptions(NamedTuple):
+    """What `minidock build` was asked: context, Dockerfile, tags, args, target, cache and time."""
+
+    context: Path
+    dockerfile: Path | None = None
+    dockerfile_text: str | None = None
+    tags: tuple[str, ...] = ()
+    build_args: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    target: str = ""
+    no_cache: bool = False
+    platform: str = ""
+    source_date_epoch: int | None = None
+    secrets: tuple[Secret, ...] = ()
+
+
+class BuildResult(NamedTuple):
+    """The built image: id (config digest), manifest descriptor, the names it got, its config."""
+
+    image_id: Digest
+    manifest: Descriptor
+    names: tuple[str, ...]
+    config: ImageConfig
+
+
+def read_dockerfile(options: BuildOptions) -> tuple[str, str]:
+    """(text, name for messages) of the Dockerfile: given text, -f path, or CONTEXT/Dockerfile."""
+    if options.dockerfile_text is not None:
+        return options.dockerfile_text, "Dockerfile"
+    path = options.dockerfile or options.context / "Dockerfile"
+    try:
+        return path.read_text(encoding="utf-8"), path.name
+    except FileNotFoundError as e:
+        raise UsageError(f"dockerfile {path}: no such file") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"dockerfile {path}: cannot read: {e}") from e
+
+
+def parse_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Normalised names for -t values (a digest is not a tag)."""
+    out = []
+    for tag in tags:
+        ref = Reference.parse(tag)
+        if ref.digest is not None:
+            raise UsageError(f"invalid tag {tag}: a tag cannot contain a digest")
+        out.append(str(ref))
+    return tuple(out)
+
+
+def build(store: Store, options: BuildOptions, progress: Progress = no_progress,
+          pull: Puller | None = None) -> BuildResult:
+    """Build the image `options` describe into `store`; see the module docstring."""
+    started = time.monotonic()
+    text, filename = read_dockerfile(options)
+    df = parse_dockerfile(text, filename)
+    names = parse_tags(options.tags)
+    for w in df.warnings:
+        progress(BuildNote(f"warning: {w}"))
+    run = _Run(store, options, df, filename, progress=progress, pull=pull)
+    try:
+        state = run.build_target()
+    finally:
+        run.session.cache.put_many(run.session.recorded)
+    result = _finish(store, options, state, names)
+    _warn_unused(run.session, options, progress)
+    progress(BuildFinished(result.image_id, result.manifest.digest, names, time.monotonic() - started))
+    return result
+
+
+def _finish(store: Store, options: BuildOptions, state: StageState, names: tuple[str, ...]) -> BuildResult:
+    """Labels from --label, config and manifest blobs, then the tags (the last act)."""
+    if options.labels:
+        state.set_cc(labels={**state.cc.labels, **dict(options.labels)})
+    if options.source_date_epoch is not None:
+        created = rfc3339(options.source_date_epoch)
+    else:
+        created = state.config.history[-1].created if state.config.history else rfc3339(time.time())
+    state.config = state.config._replace(created=created)
+    manifest, config_digest = write_image(store, state, created)
+    record_image(store, manifest, names, created)
+    return BuildResult(config_digest, manifest, names, state.config)
+
+
+def untagged_name(manifest: Digest) -> str:
+    """The record name of an image built or loaded without a tag (the loader's convention)."""
+    return f"{UNTAGGED}{manifest}"
+
+
+def record_image(store: Store, manifest: Descriptor, names: tuple[str, ...], created: str) -> None:
+    """Name the built image: its tags (dropping an untagged placeholder), else `<none>@<manifest digest>`
+    unless some record already names that manifest (so it can be run by id and listed as <none>)."""
+    placeholder = untagged_name(manifest.digest)
+    existing = {r.name: r for r in store.images.list()}
+    for name in names:
+        record = ImageRecord(name=name, target=manifest, created=created)
+        if existing.get(name) != record:  # a rebuild that changed nothing leaves images.json as it is
+            store.images.put(record)
+    if names:
+        if placeholder in existing:
+            with contextlib.suppress(ImageNotFoundError):
+                store.images.remove(placeholder)
+    elif not any(r.target.digest == manifest.digest for r in existing.values()):
+        store.images.put(ImageRecord(name=placeholder, target=manifest, created=created))
+
+
+def _warn_unused(s: Session, options: BuildOptions, progress: Progress) -> None:
+    from minidock.builder.state import PROXY_ARGS
+
+    unused = sorted(k for k, _ in options.build_args if k not in s.used_args and k not in PROXY_ARGS)
+    if unused:
+        progress(BuildNote(f"[Warning] One or more build-args {unused} were not consumed"))
+
+
+class _Run:
+    """One build in progress: numbering, error prefixes, and the stage builder."""
+
+    def __init__(self, store: Store, options: BuildOptions, df: Dockerfile, filename: str, *,
+                 progress: Progress, pull: Puller | None) -> None:
+        self.df, self.filename, self.options = df, filename, options
+        context = ContextTree.open(options.context, options.dockerfile)
+        self.session = Session(store=store, cache=BuildCache(store, enabled=not options.no_cache),
+                               context=context, progress=progress, escape=df.escape,
+                               epoch=options.source_date_epoch, build_args=dict(options.build_args),
+                               secrets={x.id: x for x in options.secrets})
+        self.refs = StageRefs(df, options.platform, self.session)
+        self.stages = StageBuilder(self.session, self.refs, pull, self.step)
+        self.total = sum(1 + len(df.stages[i].instructions) for i in self.refs.needed(options.target))
+
+    def build_target(self) -> StageState:
+        if not self.df.stages:
+            raise DockerfileError(f"{self.filename}: no FROM instruction (the file is empty)")
+        target = self.refs.target_index(self.options.target)
+        for i in self.refs.needed(self.options.target):
+            self.stages.build(i)
+        return self.stages.built[target]
+
+    def step(self, stage: Stage, inst: Instruction, action: Callable[[], bool]) -> None:
+        """Number, announce, time and run one step; errors name the step or the Dockerfile line."""
+        s = self.session
+        s.number += 1
+        number = s.number
+        label = stage.name or str(stage.position)
+        text = inst.original.split("\n", 1)[0]
+        s.progress(StepStarted(number, self.total, label, text))
+        t0 = time.monotonic()
+        try:
+            cached = action()
+        except RunFailedError as e:
+            raise BuildError(f"build: step {number}/{self.total} {text}: exit code {e.code}") from e
+        except ExpandError as e:
+            raise DockerfileError(f"{self.filename}:{inst.line}: {e}") from e
+        except DockerfileError:
+            raise
+        except MinidockError as e:
+            raise BuildError(f"{self.filename}:{inst.line}: {text}: {e}") from e
+        s.progress(StepDone(number, time.monotonic() - t0, cached))

@@ -1,0 +1,187 @@
+"""The COPY and ADD steps: resolve sources (context, stage or image; globs; heredocs; ADD's URLs and
+archives), key them by content, and write them into a new layer with the copier.
+"""
+
+import posixpath
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from minidock.builder.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items
+from minidock.builder.copy import Copier, CopyTarget, Owner, absolute_dest, parse_chmod, plan_copy, resolve_chown
+from minidock.builder.instructions import Add, Copy
+from minidock.builder.nodes import Heredoc
+from minidock.builder.session import Session, record_step, view_of
+from minidock.builder.state import StageState
+from minidock.errors import BuildError
+from minidock.oci.digest import sha256
+
+if TYPE_CHECKING:
+    from minidock.builder.layer import Layer
+
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+class _Sources(NamedTuple):
+    """What one COPY/ADD reads: a tree and items in it, heredoc files, downloaded URLs."""
+
+    tree: Tree
+    items: list[SourceItem]
+    docs: list[tuple[str, bytes]]
+    urls: list[tuple[str, Path]]
+    identity: str
+    words: list[str]
+
+
+def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
+    """Run (or reuse) one COPY/ADD step."""
+    expand = s.expander(state)
+    env = state.expansion_env()
+    kind = "ADD" if isinstance(inst, Add) else "COPY"
+    words = [expand(w) for w in inst.sources]
+    dest = absolute_dest(expand(inst.dest), state.cc.working_dir)
+    from_ = expand(inst.from_) if isinstance(inst, Copy) and inst.from_ else ""
+    scratch = _Scratch(s)
+    try:
+        src = _sources(s, inst, words, from_, scratch=scratch, env=env)
+        digest = _digest(src)
+        chown, chmod = expand(inst.chown), expand(inst.chmod)
+        flags = (f"--from={from_} " if from_ else "")
+        created_by = f"{kind} {flags}{' '.join([*words, *(d[0] for d in src.docs)])} {dest} # buildkit"
+        parts = [kind, created_by, src.identity, digest, chown, chmod]
+
+        def make() -> "Layer":
+            return _write(s, state, src, _Target(dest, chown, chmod, kind == "ADD", bool(from_)))
+        return record_step(s, state, parts, created_by, make)
+    finally:
+        scratch.remove()
+
+
+def _tmp(s: Session) -> Path:
+    s.store.paths.tmp.mkdir(parents=True, exist_ok=True)
+    return s.store.paths.tmp
+
+
+class _Scratch:
+    """A scratch directory for ADD's downloads, made on first use (COPY never needs one)."""
+
+    __slots__ = ("path", "s")
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.path: Path | None = None
+
+    def get(self) -> Path:
+        if self.path is None:
+            import tempfile  # lazy: only ADD of a URL downloads
+
+            self.path = Path(tempfile.mkdtemp(dir=_tmp(self.s), prefix="add-"))
+        return self.path
+
+    def remove(self) -> None:
+        if self.path is not None:
+            import shutil  # lazy: only ADD of a URL made a scratch directory
+
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _doc_body(doc: Heredoc, env: dict[str, str]) -> bytes:
+    """A heredoc file's bytes: `$VAR`/`${VAR}` replaced unless the marker was quoted."""
+    if not doc.expand:
+        return doc.content.encode()
+    return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), ""), doc.content).encode()
+
+
+def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scratch: _Scratch,
+             env: dict[str, str]) -> _Sources:
+    docs = [(d.name, _doc_body(d, env)) for d in inst.heredocs]
+    urls: list[tuple[str, Path]] = []
+    local = words
+    if isinstance(inst, Add):
+        from minidock.builder import add as addmod  # lazy: only ADD has URLs and archives
+
+        local = [w for w in words if not addmod.is_url(w)]
+        urls = [(w, _download(w, scratch.get() / f"url{i}", inst.checksum)) for i, w in enumerate(words)
+                if addmod.is_url(w)]
+    tree, identity = s.tree_for(from_, f"--from={from_}")
+    items = expand_sources(tree, tuple(local), in_context=not from_) if local else []
+    return _Sources(tree, items, docs, urls, identity, words)
+
+
+def _download(url: str, out: Path, checksum: str) -> Path:
+    from minidock.builder import add as addmod  # lazy: only ADD of a URL downloads
+
+    addmod.fetch_url(url, out)
+    if checksum:
+        alg, _, want = checksum.partition(":")
+        got = file_digest(str(out))
+        if alg != "sha256" or got != want:
+            raise BuildError(f"ADD {url}: checksum mismatch: want {checksum}, got sha256:{got}")
+    return out
+
+
+def _digest(src: _Sources) -> str:
+    h = sha256.new(sum(len(body) for _, body in src.docs))
+    h.update(hash_items(src.tree, src.items).encode())
+    for name, body in src.docs:
+        h.update(f"\0doc {name}\0".encode() + body)
+    for url, path in src.urls:
+        h.update(f"\0url {url}\0{file_digest(str(path))}".encode())
+    return "sha256:" + h.hexdigest()
+
+
+class _Target(NamedTuple):
+    dest: str
+    chown: str
+    chmod: str
+    is_add: bool
+    from_stage: bool
+
+
+def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> "Layer":
+    """Make the layer: a fresh active snapshot, the copier writing into its upper, commit."""
+    # lazy: a cached COPY/ADD writes nothing, so ADD's extras and layer writing (tar, gzip) wait till here
+    from minidock.builder import add as addmod
+    from minidock.builder.layer import commit_layer, discard, new_layer
+
+    view = view_of(s.store, state.chain)
+    key = new_layer(s.store, state.chain)
+    try:
+        owner = resolve_chown(t.chown, view) if t.chown else (None if t.from_stage else Owner())
+        copier = Copier(s.store.snapshots.upper(key), view, owner, parse_chmod(t.chmod))
+        count = len(src.words) + len(src.docs)
+        for target in plan_copy(src.tree, src.items, t.dest, view, count):
+            if t.is_add and _unpack(s, copier, src.tree, target.item, t):
+                continue
+            copier.copy(src.tree, target)
+        into = t.dest.endswith("/") or count > 1 or view.is_dir(t.dest)
+        for name, body in src.docs:
+            copier.write_file(posixpath.join(t.dest, name) if into else t.dest, body)
+        for url, path in src.urls:
+            name = addmod.url_name(url) if into else ""
+            copier.write_file(posixpath.join(t.dest, name) if name else t.dest, path.read_bytes(), 0o600)
+        return commit_layer(s.store, key, state.chain, s.epoch)
+    except BaseException:
+        discard(s.store, key)
+        raise
+
+
+def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target) -> bool:
+    """ADD of a local archive: unpack it into the destination directory; False when it is no archive."""
+    import tempfile  # lazy: only ADD unpacks archives
+
+    from minidock.builder import add as addmod  # lazy: only ADD unpacks archives
+
+    if not isinstance(tree, ContextTree):
+        return False
+    host = tree.host(item.rel)
+    kind = addmod.archive_kind(host)
+    if kind is None:
+        return False
+    with tempfile.TemporaryDirectory(dir=_tmp(s)) as tmp:
+        addmod.extract_archive(host, kind, Path(tmp))
+        owner = copier.owner if t.chown else None  # archives keep their owners unless --chown
+        keep = Copier(copier.upper, copier.view, owner, copier.mode)
+        dest = copier.view.canonical(t.dest.rstrip("/") or "/")
+        keep.copy(ContextTree(Path(tmp)), CopyTarget(SourceItem("", ""), dest))
+    return True

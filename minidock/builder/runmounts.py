@@ -1,0 +1,259 @@
+"""RUN --mount as BuildKit does it: cache, bind, tmpfs and secret mounts of a RUN container.
+
+Two phases. `plan(s, state, inst)` resolves every `--mount` of a RUN (values `$VAR`-expanded,
+relative targets taken from WORKDIR, bind sources looked up in the context or in a stage/image)
+into a `Planned` mount with its cache-key text: a cache or tmpfs mount counts by its presence and
+options only, a bind by the digest of what it shows, a secret by its id and target (never its
+value). `materialize(plans, scratch)` is a context manager that, for one run, makes what the mounts
+need (the persistent cache directory under <root>/build-mounts/cache and its sharing lock, an
+overlay upper for a `rw` bind, a private copy of a secret) and yields runtime spec mounts; all of
+it but the cache directories is temporary. Nothing a mount shows ends up in the layer.
+"""
+
+import contextlib
+import fcntl
+import os
+import posixpath
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from minidock.builder.context import LayerTree, SourceItem, expand_sources, hash_items
+from minidock.builder.flags import Mount as MountFlag
+from minidock.builder.instructions import Run
+from minidock.builder.session import Secret, Session
+from minidock.builder.state import StageState
+from minidock.errors import BuildError
+from minidock.oci.digest import sha256
+from minidock.oci.runtimespec import Mount
+from minidock.paths import Paths
+
+SHARING = ("shared", "private", "locked")
+_SIZE = re.compile(r"^\d+[kKmMgG%]?$")
+
+
+class Planned(NamedTuple):
+    """One resolved mount: its kind, absolute target, key text and what it needs to be made.
+
+    `sources`: bind: one host file or directory, or overlay lower dirs (top-most first); cache: the
+    persistent directory. `secret`: where a secret's value comes from."""
+
+    kind: str
+    target: str
+    key: str
+    sources: tuple[str, ...] = ()
+    readonly: bool = False
+    sharing: str = "shared"
+    mode: int = 0o755
+    uid: int = 0
+    gid: int = 0
+    size: str = ""
+    secret: Secret | None = None
+
+
+def cache_dir(root: Path, cache_id: str) -> Path:
+    """The persistent directory of cache mount `cache_id` in the store at `root`."""
+    h = sha256.new()
+    h.update(cache_id.encode())
+    return Paths(root).build_cache_mounts / h.hexdigest()[:32]
+
+
+def _opts(m: MountFlag) -> dict[str, str]:
+    return {k.lower(): v for k, v in m.options}
+
+
+def _int(opts: dict[str, str], name: str, default: int, base: int = 10) -> int:
+    text = opts.get(name, "")
+    if not text:
+        return default
+    try:
+        return int(text, base)
+    except ValueError as e:
+        raise BuildError(f"invalid mount {name}={text}") from e
+
+
+def _absolute(target: str, workdir: str) -> str:
+    return posixpath.normpath(posixpath.join(workdir or "/", target))
+
+
+def plan(s: Session, state: StageState, inst: Run) -> list[Planned]:
+    """Every `--mount` of `inst` resolved (a missing optional secret is left out)."""
+    expand = s.expander(state)
+    out = []
+    for m in inst.mounts:
+        opts = {k: expand(v) for k, v in _opts(m).items()}
+        target = _absolute(expand(m.target), state.cc.working_dir) if m.target else ""
+        if m.type == "cache":
+            out.append(_cache(s, m, target, opts))
+        elif m.type == "tmpfs":
+            size = opts.get("size", "")
+            if size and not _SIZE.match(size):
+                raise BuildError(f"invalid tmpfs size {size}")
+            out.append(Planned("tmpfs", target, f"tmpfs {target} {size}", size=size))
+        elif m.type == "bind":
+            out.append(_bind(s, m, target, expand(m.source), expand(m.from_)))
+        elif m.type == "secret":
+            secret = _secret(s, m, target, opts)
+            if secret is not None:
+                out.append(secret)
+        else:
+            raise BuildError(f"RUN --mount=type={m.type} is not supported")
+    return out
+
+
+def _cache(s: Session, m: MountFlag, target: str, opts: dict[str, str]) -> Planned:
+    if m.from_ or m.source:
+        raise BuildError(f"cache mount {target}: from= and source= are not supported")
+    cache_id = opts.get("id") or target
+    sharing = opts.get("sharing", "shared").lower()
+    if sharing not in SHARING:
+        raise BuildError(f"invalid cache sharing {sharing}: want shared, private or locked")
+    mode, uid, gid = _int(opts, "mode", 0o755, 8), _int(opts, "uid", 0), _int(opts, "gid", 0)
+    key = f"cache {target} {cache_id} {sharing} {mode:o} {uid} {gid} {m.readonly}"
+    return Planned("cache", target, key, (str(cache_dir(s.store.paths.root, cache_id)),), m.readonly,
+                   sharing, mode, uid, gid)
+
+
+def _secret(s: Session, m: MountFlag, target: str, opts: dict[str, str]) -> Planned | None:
+    secret_id = opts.get("id") or (posixpath.basename(target) if target else "")
+    if not secret_id:
+        raise BuildError("secret mount: an id or a target is required")
+    target = target or f"/run/secrets/{secret_id}"
+    source = s.secrets.get(secret_id)
+    if source is None:
+        if opts.get("required", "false").lower() == "true":
+            raise BuildError(f"secret {secret_id}: not provided (use --secret id={secret_id},src=FILE)")
+        return None
+    mode, uid, gid = _int(opts, "mode", 0o400, 8), _int(opts, "uid", 0), _int(opts, "gid", 0)
+    return Planned("secret", target, f"secret {secret_id} {target} {mode:o} {uid} {gid}", readonly=True,
+                   mode=mode, uid=uid, gid=gid, secret=source)
+
+
+def _bind(s: Session, m: MountFlag, target: str, source: str, from_: str) -> Planned:
+    tree, identity = s.tree_for(from_, f"mount from={from_}")
+    item = expand_sources(tree, (source or "/",) if from_ else (source or ".",), in_context=not from_)[0]
+    digest = hash_items(tree, [SourceItem(item.rel, "")])
+    key = f"bind {target} {identity} /{item.rel} {digest} {m.readonly}"
+    if isinstance(tree, LayerTree):
+        dirs = tree.view.dirs_of("/" + item.rel)
+        sources = tuple(dirs) if dirs else (tree.host(item.rel),)
+    else:
+        sources = (tree.host(item.rel),)
+    return Planned("bind", target, key, sources, m.readonly)
+
+
+@contextlib.contextmanager
+def materialize(plans: list[Planned], scratch: Path) -> Iterator[list[Mount]]:
+    """The spec mounts of `plans` for one run; locks and temporary parts last until the block ends."""
+    with contextlib.ExitStack() as stack:
+        mounts = []
+        for i, p in enumerate(plans):
+            work = scratch / f"mount{i}"
+            if p.kind == "cache":
+                mounts.append(_cache_mount(p, work, stack))
+            elif p.kind == "bind":
+                mounts.append(_bind_mount(p, work))
+            elif p.kind == "tmpfs":
+                size = (f"size={p.size}",) if p.size else ()
+                mounts.append(Mount(p.target, "tmpfs", "tmpfs", ("nosuid", "nodev", "mode=1777", *size)))
+            else:
+                mounts.append(_secret_mount(p, stack))
+        yield mounts
+
+
+def _own(path: Path, p: Planned) -> None:
+    os.chmod(path, p.mode)
+    os.chown(path, p.uid, p.gid)
+
+
+def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
+    """The cache directory, locked as `sharing` says (private and busy: a throw-away directory).
+
+    The lock comes first, then the directory is made if missing (a prune holds the lock exclusively)."""
+    path = Path(p.sources[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    stack.callback(os.close, fd)
+    if p.sharing == "private":
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            work.mkdir()
+            _own(work, p)
+            return Mount(p.target, "bind", str(work), ("rbind", "ro" if p.readonly else "rw"))
+    else:
+        fcntl.flock(fd, fcntl.LOCK_EX if p.sharing == "locked" else fcntl.LOCK_SH)
+    if not path.is_dir():
+        import tempfile  # lazy: planning (all a cached RUN does) makes nothing
+
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".new-"))
+        _own(tmp, p)
+        try:
+            tmp.rename(path)
+        except OSError:  # another build made it first
+            tmp.rmdir()
+    return Mount(p.target, "bind", str(path), ("rbind", "ro" if p.readonly else "rw"))
+
+
+def _bind_mount(p: Planned, work: Path) -> Mount:
+    """Read-only: the source itself (or a lower-only overlay); rw: an overlay (or a copy) thrown away."""
+    if p.readonly:
+        if len(p.sources) == 1:
+            return Mount(p.target, "bind", p.sources[0], ("rbind", "ro"))
+        return Mount(p.target, "overlay", "overlay", ("ro", "lowerdir=" + ":".join(p.sources)))
+    work.mkdir()
+    if not os.path.isdir(p.sources[0]):
+        import shutil  # lazy: planning (all a cached RUN does) makes nothing
+
+        copy = work / "file"
+        shutil.copy2(p.sources[0], copy)
+        return Mount(p.target, "bind", str(copy), ("rbind", "rw"))
+    (work / "upper").mkdir()
+    (work / "work").mkdir()
+    return Mount(p.target, "overlay", "overlay", ("lowerdir=" + ":".join(p.sources),
+                                                  f"upperdir={work / 'upper'}", f"workdir={work / 'work'}"))
+
+
+def _secret_mount(p: Planned, stack: contextlib.ExitStack) -> Mount:
+    """A private copy of the secret (on /dev/shm when there is one), bound read-only."""
+    if p.secret is None:
+        raise BuildError(f"secret mount {p.target}: no secret")
+    import shutil  # lazy: planning (all a cached RUN does) makes nothing
+    import tempfile
+
+    where = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    d = tempfile.mkdtemp(dir=where, prefix="minidock-secret-")
+    stack.callback(shutil.rmtree, d, True)
+    path = Path(d) / "secret"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with open(fd, "wb") as f:
+        f.write(p.secret.read())
+    _own(path, p)
+    return Mount(p.target, "bind", str(path), ("rbind", "ro"))
+
+
+def remove_cache_mounts(root: Path) -> tuple[int, int]:
+    """Delete the cache mount directories of the store at `root` no build is using; (count, bytes)."""
+    import shutil  # lazy: only `builder prune --all` removes cache mounts
+
+    from minidock.store.snapshots import tree_size
+
+    base = Paths(root).build_cache_mounts
+    count = freed = 0
+    for d in sorted(base.iterdir()) if base.is_dir() else []:
+        if not d.is_dir() or d.name.startswith("."):
+            continue
+        fd = os.open(f"{d}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # a RUN has it mounted
+        try:
+            freed += tree_size(d)
+            shutil.rmtree(d)  # the lock file stays: a build may be waiting on it
+            count += 1
+        finally:
+            os.close(fd)
+    return count, freed
