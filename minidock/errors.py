@@ -12,6 +12,7 @@
     ├── RegistryError (125)              the registry said no (carries the registry error code)
     │   └── AuthError (125)              authentication failed or was refused
     ├── ArchiveError (125)               an unsafe or malformed tar
+    ├── CopyError (1)                    `cp` could not copy (Docker's exit status)
     ├── DockerfileError (125)            a Dockerfile that does not parse / build
     ├── BuildError (125)                 a build step failed (e.g. RUN exited non-zero)
     ├── RuntimeSetupError (125)          a container could not be created (names the stage)
@@ -82,6 +83,12 @@ class AuthError(RegistryError):
 
 class ArchiveError(MinidockError):
     """A tar archive that is malformed or tries to escape its root."""
+
+
+class CopyError(MinidockError):
+    """`cp` could not copy (a missing path, a directory onto a file, ...): exit 1, as Docker's."""
+
+    exit_code = 1
 
 
 class DockerfileError(MinidockError):

@@ -60,6 +60,11 @@ class Paths(NamedTuple):
         return self.root / "networks"
 
     @property
+    def volumes(self) -> Path:
+        """Named and anonymous volumes: volumes/<name>/_data (Docker's local driver layout)."""
+        return self.root / "volumes"
+
+    @property
     def build_cache(self) -> Path:
         return self.root / "build-cache.json"
 

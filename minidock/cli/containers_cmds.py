@@ -109,10 +109,12 @@ def _pause_remove_commands() -> dict[str, Any]:
     names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
 
     def rm(containers: list[str] = names, f: bool = typer.Option(False, "-f", "--force", help="kill if running"),
-           v: bool = typer.Option(False, "-v", "--volumes", help="(no anonymous volumes exist)")) -> None:
+           v: bool = typer.Option(False, "-v", "--volumes", help="remove the container's anonymous volumes")) -> None:
         """Remove one or more containers."""
+        from functools import partial
+
         from minidock.engine import lifecycle
-        c.each(containers, lifecycle.remove, f)
+        c.each(containers, partial(lifecycle.remove, volumes=v), f)
 
     def pause(containers: list[str] = names) -> None:
         """Pause all processes within one or more containers."""

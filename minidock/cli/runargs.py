@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY from the host)"),
           ("--env-file", None, "env_files", "read environment variables from a file"),
-          ("-v", "--volume", "volumes", "bind mount HOST:CONTAINER[:ro]"),
+          ("-v", "--volume", "volumes", "bind mount or volume [HOST-DIR|NAME:]CONTAINER-DIR[:OPTIONS]"),
+          ("--mount", None, "mounts", "attach a mount: type=bind|volume|tmpfs,source=..,target=..[,readonly]"),
+          ("--volumes-from", None, "volumes_from", "mount the volumes of a container (NAME[:ro|rw])"),
           ("--tmpfs", None, "tmpfs", "mount a tmpfs at PATH[:OPTIONS]"),
           ("--cap-add", None, "cap_add", "add a capability"),
           ("--cap-drop", None, "cap_drop", "drop a capability"),
@@ -115,7 +117,7 @@ def parse(command: str, argv: list[str]) -> RunRequest:
     if ns is None:
         ns = vars(parser(command).parse_args(argv))
     kw = {k: v for k, v in ns.items() if v is not None}
-    for k in ("env", "env_files", "volumes", "tmpfs", "cap_add", "cap_drop", "publish", "add_hosts", "dns",
-              "log_opts", "args"):
+    for k in ("env", "env_files", "volumes", "mounts", "volumes_from", "tmpfs", "cap_add", "cap_drop", "publish",
+              "add_hosts", "dns", "log_opts", "args"):
         kw[k] = tuple(kw.get(k, ()))
     return RunRequest(**kw)

@@ -8,7 +8,7 @@ status, and with `--rm` remove snapshot and record.
 
 import os
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.engine import netwire
 from minidock.engine.host import CGROUP_ROOT
@@ -23,6 +23,9 @@ from minidock.runtime.explain import NullTracer, Step, Tracer
 from minidock.store.atomic import atomic_write_json
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
 from minidock.store.store import Store
+
+if TYPE_CHECKING:
+    from minidock.engine.volumes import MountPlan, MountSpec
 
 Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
 
@@ -92,7 +95,7 @@ def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedIm
 def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFlags:
     return RunFlags(args=req.args, entrypoint=req.entrypoint, env=req.env, env_files=req.env_files,
                     workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
-                    read_only=req.read_only, volumes=req.volumes, tmpfs=req.tmpfs, cap_add=req.cap_add,
+                    read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
                     cap_drop=req.cap_drop, resources=resources_of(req), network=network,
                     privileged=req.privileged)
 
@@ -108,6 +111,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     if req.cidfile and os.path.exists(req.cidfile):
         raise UsageError(f"container ID file found, make sure the other container isn't running or delete "
                          f"{req.cidfile}")
+    specs = volume_specs(req)  # bad -v/--mount fail before anything is written
     image = ensure_image(store, req, pull)
     net = netwire.plan(req, store.paths, image.config.config.exposed_ports)
     containers = ContainerStore(store.paths)
@@ -121,15 +125,18 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         user = User(name=req.user or image.config.config.user)
         hostname = req.hostname or cid[:12]
         files = netwire.write_files(containers.dir(cid), hostname, req, net)
+        mplan = plan_mounts(store, specs, image.config.config.volumes, req.volumes_from)
         inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=str(containers.dir(cid) / "rootfs"),
-                         container_id=cid, extra_mounts=files, user=user)
+                         container_id=cid, extra_mounts=(*files, *mplan.mounts), user=user)
         spec = build_spec(inp, _flags(req, hostname, net.spec_network), os.environ)
         if req.init:
             spec = with_init(spec)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
         atomic_write_json(containers.dir(cid) / "config.json", spec.to_json(), durable=False)
         running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid()}
-        record = containers.update(cid, command=spec.process.args, **(running if starts_here else {}))
+        host_config = {**record.host_config, "MountPoints": list(mplan.inspect)}
+        record = containers.update(cid, command=spec.process.args, host_config=host_config,
+                                   **(running if starts_here else {}))
         if req.cidfile:
             with open(req.cidfile, "x") as f:  # "x": never overwrite, like Docker
                 f.write(cid)
@@ -137,6 +144,25 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         remove_files(store, cid)
         raise
     return Created(store, record, spec, image, net, req)
+
+
+def volume_specs(req: RunRequest) -> list["MountSpec"]:
+    """-v and --mount, parsed (Docker's order: -v first)."""
+    from minidock.engine.volumes import parse_mount, parse_v
+
+    return [*(parse_v(v) for v in req.volumes), *(parse_mount(m) for m in req.mounts)]
+
+
+def plan_mounts(store: Store, specs: list["MountSpec"], image_volumes: tuple[str, ...],
+                volumes_from: tuple[str, ...]) -> "MountPlan":
+    """The container's volumes, binds and tmpfs mounts (nothing to import when there are none)."""
+    if not (specs or image_volumes or volumes_from):
+        from minidock.engine.volumes import MountPlan
+
+        return MountPlan((), ())
+    from minidock.engine.volumes import plan
+
+    return plan(store, specs, image_volumes, volumes_from)
 
 
 def _host_config(req: RunRequest) -> dict[str, object]:
@@ -149,6 +175,7 @@ def _host_config(req: RunRequest) -> dict[str, object]:
         raise UsageError("conflicting options: cannot specify both --restart and --rm")
     log = LogOptions.parse(req.log_opts)
     return {"AutoRemove": req.rm, "NetworkMode": req.network or "bridge", "Binds": list(req.volumes),
+            "Mounts": list(req.mounts), "VolumesFrom": list(req.volumes_from),
             "Memory": req.memory, "Cpus": req.cpus, "PidsLimit": req.pids_limit, "Privileged": req.privileged,
             "ReadonlyRootfs": req.read_only, "CapAdd": list(req.cap_add), "CapDrop": list(req.cap_drop),
             "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
@@ -172,13 +199,22 @@ def with_init(spec: Spec) -> Spec:
     return spec._replace(process=process, mounts=(*spec.mounts, mount))
 
 
-def remove_files(store: Store, cid: str) -> None:
-    """Remove a container's snapshot and record (the runtime already tore down its mounts)."""
+def remove_files(store: Store, cid: str, *, volumes: bool = False) -> None:
+    """Remove a container's snapshot and record (the runtime already tore down its mounts);
+    `volumes` (rm -v, run --rm): its anonymous volumes too."""
     from contextlib import suppress
 
+    records = ContainerStore(store.paths)
+    if volumes:
+        rec = records._read(cid)
+        if rec is not None and rec.host_config.get("MountPoints"):
+            from minidock.engine.volumes import remove_anonymous
+
+            with suppress(MinidockError, OSError):
+                remove_anonymous(store, rec)
     with suppress(MinidockError, OSError):
         store.snapshots.remove(cid)
-    ContainerStore(store.paths).remove(cid)
+    records.remove(cid)
 
 
 def run_foreground(req: RunRequest, io: RunIO) -> int:
@@ -223,7 +259,7 @@ def _finish(c: Created, containers: ContainerStore, session: NetSession, exit_co
     session.close()
     netwire.release(c.store.paths, c.record.id, session.attachment)
     if c.request.rm:
-        remove_files(c.store, c.record.id)
+        remove_files(c.store, c.record.id, volumes=True)
         return
     containers.update(c.record.id, status="exited", exit_code=exit_code, oom_killed=oom, error=error,
                       finished_at=now_rfc3339(), pid=0)

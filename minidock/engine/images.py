@@ -289,9 +289,24 @@ def disk_usage(store: Store) -> list[DfRow]:
         DfRow("Images", len(by_id), len(used_ids & set(by_id)), size, size - used),
         DfRow("Containers", len(containers), len(running), sum(s.size for s in uppers),
               sum(s.size for s in uppers if s.id not in running)),
-        DfRow("Local Volumes", 0, 0, 0, 0),
+        _volumes_row(store),
         DfRow("Build Cache", len(cache), 0, sum(s.size for s in cache), sum(s.size for s in cache)),
     ]
+
+
+def _volumes_row(store: Store) -> DfRow:
+    """Local volumes: all of them, those a container references, their bytes, the unused ones' bytes."""
+    from minidock.engine.volumes import users
+    from minidock.store.volumes import VolumeStore
+
+    vols = VolumeStore(store.paths)
+    names = [v.name for v in vols.list()]
+    if not names:
+        return DfRow("Local Volumes", 0, 0, 0, 0)
+    used = users(store)
+    sizes = {n: vols.size(n) for n in names}
+    return DfRow("Local Volumes", len(names), sum(1 for n in names if n in used), sum(sizes.values()),
+                 sum(s for n, s in sizes.items() if n not in used))
 
 
 class CheckReport(NamedTuple):

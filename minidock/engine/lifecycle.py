@@ -265,8 +265,9 @@ def wait(ref: str, store: Store | None = None) -> int:
         last = rec.exit_code
 
 
-def remove(ref: str, force: bool = False, store: Store | None = None) -> str:
-    """Remove a container: its processes (with force), cgroup, rootfs snapshot and record."""
+def remove(ref: str, force: bool = False, store: Store | None = None, *, volumes: bool = False) -> str:
+    """Remove a container: its processes (with force), cgroup, rootfs snapshot and record;
+    `volumes` (rm -v): its anonymous volumes too."""
     store, records = open_records(store)
     rec = records.get(ref)
     if rec.status in ACTIVE:
@@ -285,7 +286,7 @@ def remove(ref: str, force: bool = False, store: Store | None = None) -> str:
         netwire.release(store.paths, rec.id, records.get(rec.id).network)
     from minidock.engine.containers import remove_files
 
-    remove_files(store, rec.id)
+    remove_files(store, rec.id, volumes=volumes)
     return rec.id
 
 
@@ -305,3 +306,13 @@ def log_path(ref: str, store: Store | None = None) -> tuple[ContainerRecord, Pat
     _, records = open_records(store)
     rec = records.get(ref)
     return rec, records.dir(rec.id) / "log"
+
+
+def rename(ref: str, name: str, store: Store | None = None) -> ContainerRecord:
+    """`rename CONTAINER NEW_NAME` (a refusal exits 1, as Docker's daemon errors do)."""
+    _, records = open_records(store)
+    try:
+        return records.rename(records.get(ref).id, name)
+    except (ConflictError, UsageError) as e:
+        e.exit_code = 1
+        raise

@@ -163,7 +163,7 @@ class Supervisor:
             from minidock.engine.containers import remove_files
             from minidock.store.store import Store
 
-            remove_files(Store.open(self.job.paths), self.job.cid)
+            remove_files(Store.open(self.job.paths), self.job.cid, volumes=True)
 
     def _backoff(self, restarts: int) -> bool:
         """Sleep before the next restart; False when a `stop` arrives meanwhile."""

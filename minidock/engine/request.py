@@ -25,6 +25,8 @@ class RunRequest(NamedTuple):
     hostname: str = ""
     read_only: bool = False
     volumes: tuple[str, ...] = ()
+    mounts: tuple[str, ...] = ()
+    volumes_from: tuple[str, ...] = ()
     tmpfs: tuple[str, ...] = ()
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()

@@ -45,7 +45,6 @@ class RunFlags(NamedTuple):
     hostname: str = ""
     tty: bool = False
     read_only: bool = False
-    volumes: tuple[str, ...] = ()
     tmpfs: tuple[str, ...] = ()
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
@@ -103,25 +102,6 @@ def merge_env(image_env: Sequence[str], overrides: Sequence[str], host_env: Mapp
     if "PATH" not in merged:
         merged = {"PATH": DEFAULT_PATH.split("=", 1)[1], **merged}
     return tuple(f"{k}={v}" for k, v in merged.items())
-
-
-def parse_volume(text: str) -> Mount:
-    """-v HOST:CONTAINER[:ro|rw]; HOST must be an absolute path (named volumes are not supported)."""
-    parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-        raise UsageError(f"invalid volume specification {text!r}: want HOST:CONTAINER[:ro]")
-    host, ctr = parts[0], parts[1]
-    mode = parts[2] if len(parts) == 3 else "rw"
-    if mode not in ("ro", "rw"):
-        raise UsageError(f"invalid volume specification {text!r}: unknown mode {mode!r}")
-    if not os.path.isabs(host):
-        raise UsageError(f"invalid volume specification {text!r}: host path must be absolute")
-    if not os.path.isabs(ctr) or ctr == "/":
-        raise UsageError(f"invalid volume specification {text!r}: container path must be absolute and not /")
-    if not os.path.exists(host):
-        raise UsageError(f"invalid volume specification {text!r}: {host} does not exist")
-    return Mount(destination=os.path.normpath(ctr), type="bind", source=os.path.realpath(host),
-                 options=("rbind", mode, "rprivate"))
 
 
 def parse_tmpfs(text: str) -> Mount:
@@ -192,7 +172,7 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
     wants_all = flags.privileged or any(c.upper() == "ALL" for c in flags.cap_add)
     caps = resolve_caps(flags.cap_add, flags.cap_drop, flags.privileged, host_caps() if wants_all else ALL_CAPS)
     mounts = (*default_mounts(cgroup_rw=flags.privileged), *inp.extra_mounts,  # why: Docker: rw for privileged
-              *(parse_volume(v) for v in flags.volumes), *(parse_tmpfs(t) for t in flags.tmpfs))
+              *(parse_tmpfs(t) for t in flags.tmpfs))
     process = Process(
         args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,
         cwd=flags.workdir or inp.image.working_dir or "/", user=inp.user, terminal=flags.tty,

@@ -163,9 +163,16 @@ def _make_file(target: str) -> None:
 
 
 def mount_one(m: "Mount", target: str) -> None:
-    """mount(2) `m` on `target` (creating it): bind + ro needs a second, remount call."""
-    args = parse_options(m.options)
+    """mount(2) `m` on `target` (creating it): bind + ro needs a second, remount call.
+
+    `copyup` (minidock's option, for volumes): an empty source directory is first filled with
+    what `target` holds in the root file system (runtime/copyup.py)."""
+    args = parse_options(o for o in m.options if o != "copyup")
     is_bind = args.is_bind or m.type == "bind"
+    if "copyup" in m.options:
+        from minidock.runtime.copyup import copy_up
+
+        copy_up(target, m.source)
     _make_target(m.source, target, is_bind)
     if is_bind:
         flags = args.flags | sc.MS_BIND

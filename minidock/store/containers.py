@@ -113,6 +113,26 @@ class ContainerStore:
             atomic_write_json(self.dir(record.id) / "state.json", record.to_json(), durable=False)
         return record
 
+    def rename(self, cid: str, name: str) -> ContainerRecord:
+        """Give the container `cid` the unused name `name` (Docker's rules and messages)."""
+        name = name.removeprefix("/")
+        if not _NAME_RE.match(name):
+            raise UsageError(f"invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        with self._lock():
+            cur = self._read(cid)
+            if cur is None:
+                raise NotFoundError(f"no such container: {cid}")
+            if cur.name == name:
+                raise ConflictError("renaming a container with the same name as its current name")
+            for other in self._all():
+                if other.name == name:
+                    raise ConflictError(f'conflict: the container name "/{name}" is already in use by container '
+                                        f'"{other.id}"; you have to remove (or rename) that container to be able '
+                                        "to reuse that name")
+            new = cur.with_(name=name)
+            atomic_write_json(self.dir(cid) / "state.json", new.to_json(), durable=False)
+        return new
+
     def _read(self, cid: str) -> ContainerRecord | None:
         try:
             d = read_json(self.dir(cid) / "state.json", None)
