@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,7 +90,8 @@ def test_copy_in_owner_archive_and_stdin_tar(ctr: str, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert ok("exec", ctr, "cat", "/x/e/streamed.txt") == "abc"
     out_tar = subprocess.run([*MD, "cp", f"{ctr}:/x/y", "-"], capture_output=True, check=True).stdout
-    names = tarfile.open(fileobj=io.BytesIO(out_tar)).getnames()
+    with tarfile.open(fileobj=io.BytesIO(out_tar)) as tf:
+        names = tf.getnames()
     assert names == ["y", "y/f"]
 
 
