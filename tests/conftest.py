@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.registry", "tests.fixtures.sharing", "tests.fixtures.busybox"]
+pytest_plugins = [
+    "tests.fixtures.registry", "tests.fixtures.sharing", "tests.fixtures.busybox", "tests.fixtures.oracle",
+]
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
