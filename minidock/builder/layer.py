@@ -36,6 +36,7 @@ from minidock.oci.runtimespec import (
 from minidock.store.layers import write_layer
 from minidock.store.store import Store
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 HOSTNAME = "buildkitsandbox"
 _CHUNK = 1 << 20
 
@@ -93,7 +94,8 @@ def commit_layer(store: Store, key: str, parent: Digest | None, mtime: int | Non
 
 
 def run_spec(store: Store, key: str, req: RunRequest, root: Path) -> Spec:
-    """The runtime spec of a RUN container on active snapshot `key` (Docker's defaults, no cgroup)."""
+    """The runtime spec of a RUN container on active snapshot `key` (Docker's defaults: capabilities,
+    device cgroup rules; a cgroup of its own that ends with the step)."""
     process = Process(args=req.args, env=req.env, cwd=req.cwd or "/", user=User(name=req.user),
                       capabilities=Capabilities.of(DEFAULT_CAPS, 0))
     linux = Linux(namespaces=namespaces_for("host" if req.network == "host" else "none"))
@@ -118,7 +120,8 @@ def _run(spec: Spec, output: Callable[[bytes], None]) -> int:
     r, w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDONLY)
     try:
-        opts = proc.RunOptions(cgroup_root=None, stdin=devnull, stdout=w, stderr=w)
+        # why a cgroup: Docker's device rules (deny all but the standard nodes) hold in RUN steps too
+        opts = proc.RunOptions(cgroup_root=CGROUP_ROOT, stdin=devnull, stdout=w, stderr=w)
         try:
             c = proc.create(spec, opts)
         except MinidockError as e:

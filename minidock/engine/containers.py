@@ -97,7 +97,7 @@ def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFla
                     workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
                     read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
                     cap_drop=req.cap_drop, resources=resources_of(req), network=network,
-                    privileged=req.privileged)
+                    privileged=req.privileged, devices=req.devices)
 
 
 def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None, *,
@@ -178,6 +178,7 @@ def _host_config(req: RunRequest) -> dict[str, object]:
             "Mounts": list(req.mounts), "VolumesFrom": list(req.volumes_from),
             "Memory": req.memory, "Cpus": req.cpus, "PidsLimit": req.pids_limit, "Privileged": req.privileged,
             "ReadonlyRootfs": req.read_only, "CapAdd": list(req.cap_add), "CapDrop": list(req.cap_drop),
+            "Devices": list(req.devices),
             "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
             "Tty": req.tty, "OpenStdin": req.interactive,
             "LogConfig": {"Type": "json-file", "Config": log.to_json()}}

@@ -31,6 +31,7 @@ class RunRequest(NamedTuple):
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     privileged: bool = False
+    devices: tuple[str, ...] = ()
     memory: str = ""
     memory_swap: str = ""
     cpus: str = ""

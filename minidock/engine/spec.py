@@ -4,6 +4,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from minidock.engine.devices import device_config
 from minidock.errors import UsageError
 from minidock.oci.imageconfig import ContainerConfig
 from minidock.oci.runtimespec import (
@@ -51,6 +52,7 @@ class RunFlags(NamedTuple):
     resources: Resources = Resources()
     network: str = "none"
     privileged: bool = False
+    devices: tuple[str, ...] = ()  # --device HOST[:CONTAINER[:PERMS]]
 
 
 def resolve_command(image: ContainerConfig, args: Sequence[str], entrypoint: str | None) -> tuple[str, ...]:
@@ -177,8 +179,9 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
         args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,
         cwd=flags.workdir or inp.image.working_dir or "/", user=inp.user, terminal=flags.tty,
         capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=not flags.privileged)
-    linux = Linux(namespaces=namespaces_for(flags.network), resources=flags.resources,
-                  cgroups_path=f"minidock/{inp.container_id}",
+    nodes, rules = device_config(flags.devices, flags.privileged)
+    linux = Linux(namespaces=namespaces_for(flags.network), resources=flags.resources._replace(devices=rules),
+                  cgroups_path=f"minidock/{inp.container_id}", devices=nodes,
                   masked_paths=() if flags.privileged else Linux().masked_paths,
                   readonly_paths=() if flags.privileged else Linux().readonly_paths)
     return Spec(process=process, root=Root(inp.root_path, flags.read_only), hostname=hostname,

@@ -32,6 +32,73 @@ DEFAULT_READONLY_PATHS: tuple[str, ...] = (
 NAMESPACES: tuple[str, ...] = ("pid", "network", "ipc", "uts", "mount", "cgroup")
 
 
+class DeviceRule(NamedTuple):
+    """One device cgroup rule (OCI linux.resources.devices): `type` a|c|b, major/minor -1 = any."""
+
+    allow: bool
+    type: str = "a"
+    major: int = -1
+    minor: int = -1
+    access: str = "rwm"
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "DeviceRule":
+        major, minor = d.get("major"), d.get("minor")
+        return cls(allow=bool(d.get("allow", False)), type=str(d.get("type") or "a"),
+                   major=-1 if major is None else int(major), minor=-1 if minor is None else int(minor),
+                   access=str(d.get("access") or "rwm"))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"allow": self.allow, "type": self.type, "access": self.access}
+        if self.major >= 0:
+            out["major"] = self.major
+        if self.minor >= 0:
+            out["minor"] = self.minor
+        return out
+
+    def v1(self) -> str:
+        """The rule as a v1 `devices.allow`/`devices.deny` line: `c 1:3 rwm`, `a *:* rwm`."""
+        def num(n: int) -> str:
+            return "*" if n < 0 else str(n)
+        return f"{self.type} {num(self.major)}:{num(self.minor)} {self.access}"
+
+
+def _allow(kind: str, major: int, minor: int, access: str = "rwm") -> DeviceRule:
+    return DeviceRule(True, kind, major, minor, access)
+
+
+# Docker 20.10's device cgroup: moby's default spec denies all ("a", rwm), runc's AllowedDevices
+# then allow mknod of any node and use of null, random, full, tty, zero, urandom, console, the
+# pts range, ptmx and tun, in runc's order.
+DEFAULT_DEVICE_RULES: tuple[DeviceRule, ...] = (
+    DeviceRule(False), _allow("c", -1, -1, "m"), _allow("b", -1, -1, "m"),
+    _allow("c", 1, 3), _allow("c", 1, 8), _allow("c", 1, 7), _allow("c", 5, 0), _allow("c", 1, 5),
+    _allow("c", 1, 9), _allow("c", 5, 1), _allow("c", 136, -1), _allow("c", 5, 2), _allow("c", 10, 200),
+)
+ALLOW_ALL_DEVICES: tuple[DeviceRule, ...] = (DeviceRule(True),)  # --privileged
+
+
+class Device(NamedTuple):
+    """A device node the runtime creates in the container (OCI linux.devices): --device, --privileged."""
+
+    path: str
+    type: str
+    major: int
+    minor: int
+    file_mode: int = 0o666
+    uid: int = 0
+    gid: int = 0
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Device":
+        return cls(path=str(d["path"]), type=str(d["type"]), major=int(d["major"]), minor=int(d["minor"]),
+                   file_mode=int(d.get("fileMode", 0o666)), uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "type": self.type, "major": self.major, "minor": self.minor,
+                "fileMode": self.file_mode, "uid": self.uid, "gid": self.gid}
+
+
 class Mount(NamedTuple):
     """A mount as data: `mount -t type -o options source destination`."""
 
@@ -155,13 +222,17 @@ class Resources(NamedTuple):
     cpu_quota: int | None = None
     cpu_period: int | None = None
     pids_limit: int | None = None
+    devices: tuple[DeviceRule, ...] = DEFAULT_DEVICE_RULES  # in order; () = leave the group's rules alone
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Resources":
         mem, cpu, pids = d.get("memory") or {}, d.get("cpu") or {}, d.get("pids") or {}
+        devices = d.get("devices")  # why: a record from before device rules gets Docker's defaults
         return cls(memory_limit=mem.get("limit"), memory_swap=mem.get("swap"),
                    cpu_shares=cpu.get("shares"), cpu_quota=cpu.get("quota"),
-                   cpu_period=cpu.get("period"), pids_limit=pids.get("limit"))
+                   cpu_period=cpu.get("period"), pids_limit=pids.get("limit"),
+                   devices=DEFAULT_DEVICE_RULES if devices is None else
+                   tuple(DeviceRule.from_json(r) for r in devices))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -174,6 +245,7 @@ class Resources(NamedTuple):
             out["cpu"] = cpu
         if self.pids_limit is not None:
             out["pids"] = {"limit": self.pids_limit}
+        out["devices"] = [r.to_json() for r in self.devices]
         return out
 
 
@@ -196,10 +268,12 @@ class Linux(NamedTuple):
     cgroups_path: str = ""
     masked_paths: tuple[str, ...] = DEFAULT_MASKED_PATHS
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
+    devices: tuple[Device, ...] = ()  # nodes beyond the standard /dev set
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Linux":
         return cls(
+            devices=tuple(Device.from_json(x) for x in d.get("devices") or ()),
             namespaces=tuple(Namespace(str(n["type"]), str(n.get("path", ""))) for n in d.get("namespaces") or ()),
             resources=Resources.from_json(d.get("resources") or {}),
             cgroups_path=str(d.get("cgroupsPath", "")),
@@ -210,7 +284,8 @@ class Linux(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {"namespaces": [n.to_json() for n in self.namespaces],
                 "resources": self.resources.to_json(), "cgroupsPath": self.cgroups_path,
-                "maskedPaths": list(self.masked_paths), "readonlyPaths": list(self.readonly_paths)}
+                "maskedPaths": list(self.masked_paths), "readonlyPaths": list(self.readonly_paths),
+                "devices": [x.to_json() for x in self.devices]}
 
 
 def default_mounts(cgroup_rw: bool = False) -> tuple[Mount, ...]:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from minidock.errors import NotFoundError, RuntimeSetupError
-from minidock.oci.runtimespec import Resources
+from minidock.oci.runtimespec import DeviceRule, Resources
 from minidock.runtime.cgroups import (
     FREEZE_TIMEOUT,
     UNLIMITED_V1,
@@ -69,6 +69,31 @@ def _hierarchies(root: Path) -> dict[str, str]:
         if e.is_dir():
             out[e.name] = os.path.realpath(e.path) if e.is_symlink() else f"{real_root}/{e.name}"
     return out
+
+
+def device_writes(rules: tuple[DeviceRule, ...]) -> list[tuple[str, str]]:
+    """The (file, line) writes that give a fresh v1 devices group what `rules` mean: the default
+    (`a`), then the exceptions sorted by type, major, minor (runc's order: devices.list reads the same)."""
+    from minidock.runtime.devicefilter import rules_to_filter
+
+    f = rules_to_filter(rules)
+    out = [("devices.allow" if f.default_allow else "devices.deny", "a")]
+    for r in sorted(f.exceptions, key=lambda r: (r.type, r.major, r.minor)):
+        out.append(("devices.allow" if r.allow else "devices.deny", r.v1()))
+    return out
+
+
+def write_device_rules(group: Path, rules: tuple[DeviceRule, ...], tracer: Tracer | None = None) -> None:
+    """The device rules as one traced step (`echo a > devices.deny; echo 'c 1:3 rwm' > devices.allow ...`)."""
+    writes = device_writes(rules)
+    tr = tracer or NullTracer()
+    with tr.step("cgroup: device rules", _devices_shell, writes):
+        for f, line in writes:
+            write_file(group / f, line)
+
+
+def _devices_shell(writes: list[tuple[str, str]]) -> str:
+    return "; ".join(f"echo '{line}' > {f}" for f, line in writes)
 
 
 class V1Cgroup:
@@ -202,6 +227,8 @@ class V1Driver:
             if "cpuset" in cg._dirs:
                 self._fill_cpuset(name, tracer)
             self._apply(cg, writes, tracer)
+            if resources.devices and "devices" in cg._dirs:
+                write_device_rules(cg._dirs["devices"], resources.devices, tracer)
         return cg
 
     def _fill_cpuset(self, name: str, tracer: Tracer | None) -> None:

@@ -106,6 +106,20 @@ class V2Cgroup:
         return self.paths()
 
 
+def _device_filter(path: Path, resources: Resources, tracer: Tracer | None) -> None:
+    """Attach the eBPF device program (v2 has no devices controller); a plain test tree gets none."""
+    from minidock.runtime import devicefilter
+
+    if not devicefilter.is_cgroup2(str(path)):
+        return
+    tr = tracer or NullTracer()
+    with tr.step("cgroup: device filter (eBPF)", f"bpftool cgroup attach {path} device <prog> multi"):
+        try:
+            devicefilter.install(str(path), resources.devices)
+        except OSError as e:
+            raise RuntimeSetupError(f"cgroup: device filter on {path}: {e.strerror}", stage="cgroup") from e
+
+
 class V2Driver:
     """Groups in the cgroup2 hierarchy mounted at `root`."""
 
@@ -127,6 +141,8 @@ class V2Driver:
                 if f == "memory.swap.max" and (path / "cgroup.controllers").exists() and not (path / f).exists():
                     continue  # why: the kernel keeps no swap accounting (swapaccount=0): like v1's memsw
                 write_file(path / f, value, tracer)
+            if resources.devices:
+                _device_filter(path, resources, tracer)
         return cg
 
     def _enable_chain(self, parent: Path, tracer: Tracer | None) -> None:

@@ -220,7 +220,7 @@ def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
     view = _cgroup_view(ctx) if any(m.type == "cgroup" for m in spec.mounts) else None
     rootfs.mount_all(root, spec.mounts, tracer, view)
     if any(m.destination == "/dev" for m in spec.mounts):  # why: a fresh /dev tmpfs is empty
-        rootfs.populate_dev(root, tracer)
+        rootfs.populate_dev(root, tracer, spec.linux.devices)
     slave = None
     if spec.process.terminal:
         ctx.stage = "console"

@@ -18,7 +18,7 @@ from minidock.runtime import syscalls as sc
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from minidock.oci.runtimespec import Mount
+    from minidock.oci.runtimespec import Device, Mount
     from minidock.runtime.explain import Tracer
 
 _FLAGS: dict[str, tuple[bool, int]] = {  # option -> (clear?, flag)
@@ -197,8 +197,9 @@ def mount_all(root: str, mounts: "Iterable[Mount]", tracer: "Tracer", cgroups: "
             mount_one(m, target)
 
 
-def populate_dev(root: str, tracer: "Tracer") -> None:
-    """Device nodes and the usual /dev symlinks in the container's fresh /dev tmpfs."""
+def populate_dev(root: str, tracer: "Tracer", extra: "Iterable[Device]" = ()) -> None:
+    """Device nodes and the usual /dev symlinks in the container's fresh /dev tmpfs, then the
+    spec's own devices (--device, --privileged) with the host node's mode and owner."""
     dev = os.path.join(root, "dev")
     with tracer.step("create /dev nodes and links", _mknod_shell):
         old = os.umask(0)
@@ -210,6 +211,28 @@ def populate_dev(root: str, tracer: "Tracer") -> None:
         for name, target in DEV_LINKS:
             with contextlib.suppress(FileExistsError):  # a mount may already be there: it stays
                 os.symlink(target, os.path.join(dev, name))
+    extra = tuple(extra)
+    if extra:
+        with tracer.step(f"create {len(extra)} device nodes (--device)", _device_shell, extra):
+            for d in extra:
+                make_device(root, d)
+
+
+def make_device(root: str, d: "Device") -> None:
+    """mknod one device inside `root` (parents made; an existing node stays, as runc)."""
+    target = secure_join(root, d.path)
+    os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+    kind = stat.S_IFBLK if d.type == "b" else stat.S_IFCHR
+    try:
+        os.mknod(target, kind | (d.file_mode & 0o7777), os.makedev(d.major, d.minor))
+    except FileExistsError:
+        return
+    os.chmod(target, d.file_mode & 0o7777)  # why: mknod's mode passes through the umask
+    os.chown(target, d.uid, d.gid)
+
+
+def _device_shell(extra: "tuple[Device, ...]") -> str:
+    return "; ".join(f"mknod -m {d.file_mode & 0o7777:o} {d.path} {d.type} {d.major} {d.minor}" for d in extra)
 
 
 def _mknod_shell() -> str:
