@@ -74,6 +74,11 @@ class Paths(NamedTuple):
         return self.root / "build-mounts" / "cache"
 
     @property
+    def seccomp_cache(self) -> Path:
+        """Compiled seccomp programs, by profile digest, bounding set, arch and kernel (runtime.seccomp)."""
+        return self.root / "seccomp"
+
+    @property
     def locks(self) -> Path:
         return self.root / "locks"
 

@@ -109,19 +109,19 @@ def run_in(store: Store, key: str, req: RunRequest, output: Callable[[bytes], No
     root = Path(tempfile.mkdtemp(dir=store.paths.tmp, prefix="buildroot-"))
     try:
         spec = run_spec(store, key, req, root)
-        return _run(spec, output)
+        return _run(spec, output, store.paths.seccomp_cache)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(spec: Spec, output: Callable[[bytes], None]) -> int:
+def _run(spec: Spec, output: Callable[[bytes], None], seccomp_cache: Path) -> int:
     from minidock.runtime import process as proc
 
     r, w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDONLY)
     try:
         # why a cgroup: Docker's device rules (deny all but the standard nodes) hold in RUN steps too
-        opts = proc.RunOptions(cgroup_root=CGROUP_ROOT, stdin=devnull, stdout=w, stderr=w)
+        opts = proc.RunOptions(cgroup_root=CGROUP_ROOT, stdin=devnull, stdout=w, stderr=w, seccomp_cache=seccomp_cache)
         try:
             c = proc.create(spec, opts)
         except MinidockError as e:

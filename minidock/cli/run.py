@@ -38,12 +38,27 @@ def _collect_from_here() -> None:
         gc.enable()
 
 
+def _security_notes(opts: tuple[str, ...]) -> None:
+    """Say which --security-opt this kernel cannot apply (AppArmor/SELinux without that LSM)."""
+    from minidock.engine.spec import security_notes
+
+    try:
+        with open("/sys/kernel/security/lsm") as f:
+            lsm = f.read()
+    except OSError:
+        lsm = ""
+    for note in security_notes(opts, lsm):
+        print(note, file=sys.stderr)
+
+
 def _run(argv: list[str], command: str) -> int:
     from minidock.cli import runargs
     from minidock.engine import containers
 
     _collect_from_here()
     req = runargs.parse(command, argv)
+    if req.security_opt:
+        _security_notes(req.security_opt)
     if command == "create":
         created = containers.create(req, pull_for_run)
         print(created.record.id)

@@ -25,6 +25,8 @@ _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY 
           ("--cap-add", None, "cap_add", "add a capability"),
           ("--cap-drop", None, "cap_drop", "drop a capability"),
           ("--device", None, "devices", "add a host device HOST[:CONTAINER[:PERMS]]"),
+          ("--security-opt", None, "security_opt",
+           "seccomp=unconfined|PROFILE.json, no-new-privileges[=true], apparmor=.., label=.. (no effect here)"),
           ("-p", "--publish", "publish", "publish a port [IP:]HOST:CONTAINER[/PROTO]"),
           ("--add-host", None, "add_hosts", "add a NAME:IP line to /etc/hosts"),
           ("--dns", None, "dns", "set a DNS server"),
@@ -119,6 +121,6 @@ def parse(command: str, argv: list[str]) -> RunRequest:
         ns = vars(parser(command).parse_args(argv))
     kw = {k: v for k, v in ns.items() if v is not None}
     for k in ("env", "env_files", "volumes", "mounts", "volumes_from", "tmpfs", "cap_add", "cap_drop", "devices",
-              "publish", "add_hosts", "dns", "log_opts", "args"):
+              "security_opt", "publish", "add_hosts", "dns", "log_opts", "args"):
         kw[k] = tuple(kw.get(k, ()))
     return RunRequest(**kw)

@@ -97,7 +97,7 @@ def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFla
                     workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
                     read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
                     cap_drop=req.cap_drop, resources=resources_of(req), network=network,
-                    privileged=req.privileged, devices=req.devices)
+                    privileged=req.privileged, devices=req.devices, security_opt=req.security_opt)
 
 
 def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None, *,
@@ -128,7 +128,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         mplan = plan_mounts(store, specs, image.config.config.volumes, req.volumes_from)
         inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=str(containers.dir(cid) / "rootfs"),
                          container_id=cid, extra_mounts=(*files, *mplan.mounts), user=user)
-        spec = build_spec(inp, _flags(req, hostname, net.spec_network), os.environ)
+        spec = _keep_profile(store, cid, build_spec(inp, _flags(req, hostname, net.spec_network), os.environ))
         if req.init:
             spec = with_init(spec)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
@@ -165,6 +165,24 @@ def plan_mounts(store: Store, specs: list["MountSpec"], image_volumes: tuple[str
     return plan(store, specs, image_volumes, volumes_from)
 
 
+def _keep_profile(store: Store, cid: str, spec: Spec) -> Spec:
+    """`--security-opt seccomp=FILE`: the profile as it is now is kept with the container (Docker
+    reads it at create too) and compiled once here, so a bad one fails `create`, not each start."""
+    from minidock.runtime import seccomp
+
+    if spec.linux.seccomp in (seccomp.DEFAULT, seccomp.UNCONFINED):
+        return spec
+    data = seccomp.read_profile(spec.linux.seccomp)
+    kept = str(ContainerStore(store.paths).dir(cid) / "seccomp.json")
+    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    seccomp.program(kept, spec.process.capabilities.bounding, store.paths.seccomp_cache)
+    return spec._replace(linux=spec.linux._replace(seccomp=kept))
+
+
 def _host_config(req: RunRequest) -> dict[str, object]:
     """Docker's HostConfig for the record (restart policy and log options are checked here)."""
     from minidock.engine.logs import LogOptions
@@ -179,6 +197,7 @@ def _host_config(req: RunRequest) -> dict[str, object]:
             "Memory": req.memory, "Cpus": req.cpus, "PidsLimit": req.pids_limit, "Privileged": req.privileged,
             "ReadonlyRootfs": req.read_only, "CapAdd": list(req.cap_add), "CapDrop": list(req.cap_drop),
             "Devices": list(req.devices),
+            "SecurityOpt": list(req.security_opt),
             "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
             "Tty": req.tty, "OpenStdin": req.interactive,
             "LogConfig": {"Type": "json-file", "Config": log.to_json()}}
@@ -226,7 +245,7 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     containers = ContainerStore(c.store.paths)
     session = c.net_session()
     opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
-                              stderr=io.stderr,
+                              stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
                               on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None)
     try:
         status = process.run(c.spec, opts)

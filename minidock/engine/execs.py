@@ -35,7 +35,7 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
 
     if not req.cmd:
         raise UsageError("exec: no command given")
-    _, records = open_records(store)
+    store, records = open_records(store)
     rec = records.get(req.container)
     if rec.status == "paused":
         raise ConflictError(f"container {rec.id[:12]} is paused, unpause the container before exec")
@@ -51,6 +51,12 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
     cgroup = None
     with contextlib.suppress(MinidockError, OSError):
         cgroup = cgroup_of(records, rec.id)
-    target = execute.ExecTarget(rec.pid, tuple(n.type for n in spec.linux.namespaces), process, cgroup)
+    from minidock.runtime.explain import NullTracer
+    from minidock.runtime.process import keyring_name, seccomp_program
+
+    # why: the container's own filter (its bounding set's) and keyring, as runc exec gives them
+    bpf = seccomp_program(spec, store.paths.seccomp_cache, NullTracer())
+    target = execute.ExecTarget(rec.pid, tuple(n.type for n in spec.linux.namespaces), process, cgroup,
+                                seccomp=bpf, keyring=keyring_name(spec))
     stdin = stdio[0] if req.interactive else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     return execute.exec_process(target, execute.ExecIO(stdin, stdio[1], stdio[2], req.detach))

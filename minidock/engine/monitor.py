@@ -223,7 +223,7 @@ class Supervisor:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         opts = process.RunOptions(cgroup_root=Path(self.job.cgroup_root), stdin=stdin_r, stdout=out_w, stderr=err_w,
-                                  on_namespaces=self._hook())
+                                  on_namespaces=self._hook(), seccomp_cache=self.job.paths.seccomp_cache)
         try:
             c = process.create(self.job.spec, opts)
         except BaseException:

@@ -94,7 +94,8 @@ def write_files(cdir: Path, hostname: str, req: RunRequest, net: NetPlan) -> tup
         texts["hosts"] = Path("/etc/hosts").read_text() + "".join(f"{h.ip}\t{h.name}\n" for h in extra)
     for name, text in texts.items():
         (cdir / name).write_text(text)
-    return tuple(Mount(dst, "bind", str(cdir / name), ("rbind", "rprivate")) for name, dst in FILES)
+    mode = ("ro",) if req.read_only else ()  # why: Docker: --read-only covers these files too
+    return tuple(Mount(dst, "bind", str(cdir / name), ("rbind", "rprivate", *mode)) for name, dst in FILES)
 
 
 def _rewrite_in_place(path: Path, text: str) -> None:

@@ -32,6 +32,7 @@ class RunRequest(NamedTuple):
     cap_drop: tuple[str, ...] = ()
     privileged: bool = False
     devices: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
     memory: str = ""
     memory_swap: str = ""
     cpus: str = ""

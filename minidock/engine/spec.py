@@ -53,6 +53,64 @@ class RunFlags(NamedTuple):
     network: str = "none"
     privileged: bool = False
     devices: tuple[str, ...] = ()  # --device HOST[:CONTAINER[:PERMS]]
+    security_opt: tuple[str, ...] = ()
+
+
+class Security(NamedTuple):
+    """What `--security-opt` asked for: the seccomp profile ("default", "unconfined" or a file),
+    no_new_privs, Docker's masked/read-only /proc and /sys paths (off with systempaths=unconfined),
+    and the AppArmor/SELinux options that were accepted but have no effect here."""
+
+    seccomp: str = "default"
+    no_new_privileges: bool = False
+    system_paths: bool = True
+    lsm_options: tuple[str, ...] = ()
+
+
+_LSM_OF = {"apparmor": "apparmor", "label": "selinux"}  # option -> the kernel's LSM that applies it
+_BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+          "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+
+
+def parse_security_opts(opts: Sequence[str]) -> Security:
+    """Docker's --security-opt values: seccomp=unconfined|PATH, no-new-privileges[=|:BOOL],
+    apparmor=PROFILE, label=..., systempaths=unconfined (`key:value` is the old spelling)."""
+    sec = Security()
+    for opt in opts:
+        if opt == "no-new-privileges":
+            sec = sec._replace(no_new_privileges=True)
+            continue
+        key, sep, value = opt.partition("=")
+        if not sep:
+            key, sep, value = opt.partition(":")
+        if not sep:
+            raise UsageError(f"invalid --security-opt: {opt!r}")
+        if key == "seccomp":
+            if not value:
+                raise UsageError(f"invalid --security-opt: {opt!r}: seccomp wants unconfined or a profile's path")
+            sec = sec._replace(seccomp=value if value == "unconfined" else os.path.abspath(value))
+        elif key == "no-new-privileges":
+            if value not in _BOOLS:
+                raise UsageError(f"invalid --security-opt: {opt!r}: want true or false")
+            sec = sec._replace(no_new_privileges=_BOOLS[value])
+        elif key == "systempaths" and value == "unconfined":
+            sec = sec._replace(system_paths=False)
+        elif key in ("apparmor", "label"):
+            sec = sec._replace(lsm_options=(*sec.lsm_options, opt))
+        else:
+            raise UsageError(f"invalid --security-opt: {opt!r}")
+    return sec
+
+
+def security_notes(opts: Sequence[str], lsm: str) -> list[str]:
+    """One warning per AppArmor/SELinux option that this kernel (its LSM list, `lsm`) cannot apply."""
+    active = set(lsm.strip().split(","))
+    notes = []
+    for opt in parse_security_opts(opts).lsm_options:
+        module = _LSM_OF[opt.split("=", 1)[0].split(":", 1)[0]]
+        if module not in active:
+            notes.append(f"WARNING: --security-opt {opt} ignored: this kernel has no {module}")
+    return notes
 
 
 def resolve_command(image: ContainerConfig, args: Sequence[str], entrypoint: str | None) -> tuple[str, ...]:
@@ -171,6 +229,7 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
             raise UsageError(f"env file {f}: {e.strerror}") from e
         env_over += parse_env_file(text, f, host_env)
     env = merge_env(inp.image.env, [*env_over, *flags.env], host_env, extra)
+    sec = parse_security_opts(flags.security_opt)
     wants_all = flags.privileged or any(c.upper() == "ALL" for c in flags.cap_add)
     caps = resolve_caps(flags.cap_add, flags.cap_drop, flags.privileged, host_caps() if wants_all else ALL_CAPS)
     mounts = (*default_mounts(cgroup_rw=flags.privileged), *inp.extra_mounts,  # why: Docker: rw for privileged
@@ -178,11 +237,13 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
     process = Process(
         args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,
         cwd=flags.workdir or inp.image.working_dir or "/", user=inp.user, terminal=flags.tty,
-        capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=not flags.privileged)
+        capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=sec.no_new_privileges)
     nodes, rules = device_config(flags.devices, flags.privileged)
+    confined = sec.system_paths and not flags.privileged
     linux = Linux(namespaces=namespaces_for(flags.network), resources=flags.resources._replace(devices=rules),
                   cgroups_path=f"minidock/{inp.container_id}", devices=nodes,
-                  masked_paths=() if flags.privileged else Linux().masked_paths,
-                  readonly_paths=() if flags.privileged else Linux().readonly_paths)
+                  masked_paths=Linux().masked_paths if confined else (),
+                  readonly_paths=Linux().readonly_paths if confined else (),
+                  seccomp="unconfined" if flags.privileged else sec.seccomp)  # why: Docker: privileged is unconfined
     return Spec(process=process, root=Root(inp.root_path, flags.read_only), hostname=hostname,
                 mounts=tuple(mounts), linux=linux, rootfs_mounts=inp.rootfs)

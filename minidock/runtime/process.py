@@ -49,14 +49,17 @@ class RunOptions:
     """How to run: tracer, cgroup root (None = no cgroup), stdio fds, and the namespace hook.
 
     `on_namespaces(pid)` runs after the container's namespaces exist and before its rootfs is
-    built: the network helper moves a veth into /proc/PID/ns/net there."""
+    built: the network helper moves a veth into /proc/PID/ns/net there. `seccomp_cache`: the
+    directory of compiled seccomp programs (see runtime.seccomp)."""
 
-    __slots__ = ("cgroup_root", "on_namespaces", "stderr", "stdin", "stdout", "tracer")
+    __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tracer")
 
     def __init__(self, *, tracer: "Tracer | None" = None, cgroup_root: "Path | None" = None, stdin: int = 0,
-                 stdout: int = 1, stderr: int = 2, on_namespaces: "Callable[[int], None] | None" = None) -> None:
+                 stdout: int = 1, stderr: int = 2, on_namespaces: "Callable[[int], None] | None" = None,
+                 seccomp_cache: "Path | None" = None) -> None:
         self.tracer: Tracer = tracer if tracer is not None else NullTracer()
         self.cgroup_root = cgroup_root
+        self.seccomp_cache = seccomp_cache  # where compiled seccomp programs are kept (None: compile each time)
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
@@ -181,6 +184,7 @@ class _Creation:
         self.cgroup_files: tuple[str, ...] = ()
         self.cgroup_view: rootfs.CgroupView | None = None
         self.handshake = True  # the parent has work between the child's `ready` and its `go`
+        self.seccomp: bytes | None = None
 
     def close_fds(self) -> None:
         for ch in (*self.up, *self.down):
@@ -213,6 +217,8 @@ def create(spec: "Spec", opts: RunOptions) -> Container:
         raise RuntimeSetupError("create: the spec has no process args", stage="spec")
     c = _Creation(spec, opts)
     try:
+        # why: a bad profile fails here, before anything exists; the child only loads the program
+        c.seccomp = seccomp_program(spec, opts.seccomp_cache, opts.tracer)
         # 1. why: limits must be in place before the first container process exists
         c.cgroup = _make_cgroup(spec, opts)
         c.cgroup_files, c.cgroup_view = _join_plan(c.cgroup)
@@ -233,6 +239,24 @@ def create(spec: "Spec", opts: RunOptions) -> Container:
     return Container(c.init_pid, c.cgroup, c.pty_master)
 
 
+def seccomp_program(spec: "Spec", cache: "Path | None", tracer: "Tracer") -> bytes | None:
+    """The compiled seccomp filter of `spec` (None: unconfined), from the cache when it has it."""
+    from minidock.runtime import seccomp
+
+    profile = spec.linux.seccomp
+    if profile == seccomp.UNCONFINED:
+        return None
+    with tracer.step(f"seccomp: the {profile} profile's program", "# libseccomp: seccomp_export_bpf"):
+        return seccomp.program(profile, spec.process.capabilities.bounding, cache)
+
+
+def keyring_name(spec: "Spec") -> str | None:
+    """The session keyring of a container: `_ses.<container id>` (runc's name; the id is the last part of
+    its cgroups path, so `exec` finds the same one); anonymous for one with no id (a build step)."""
+    cid = spec.linux.cgroups_path.rsplit("/", 1)[-1]
+    return f"_ses.{cid}" if cid else None
+
+
 def _fork(c: _Creation) -> None:
     """2. fork the intermediate child (it creates the namespaces: see init.intermediate)."""
     if c.spec.process.terminal:
@@ -244,6 +268,8 @@ def _fork(c: _Creation) -> None:
                             cgroup_view=c.cgroup_view,  # why: the child mounts the container's view of its groups
                             await_go=c.handshake,
                             last_cap=caps.last_cap())  # why: read here once, not in every container's init
+    ctx.seccomp = c.seccomp
+    ctx.keyring = keyring_name(c.spec)
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         try:

@@ -46,6 +46,7 @@ MNT_DETACH = 2
 
 # prctl options
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_KEEPCAPS = 8
 PR_CAPBSET_READ = 23
 PR_CAPBSET_DROP = 24
@@ -54,6 +55,8 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 
 # rlimit numbers (asm-generic: x86_64 and aarch64) under the `resource` module's names
 RLIMITS: dict[str, int] = {
@@ -70,6 +73,10 @@ _MACHINE = os.uname().machine
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(_MACHINE, 155)
 _SYS_CAPGET = {"x86_64": 125, "aarch64": 90}.get(_MACHINE, 125)
 _SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(_MACHINE, 126)
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(_MACHINE, 250)
+_KEYCTL_JOIN_SESSION_KEYRING = 1
+_KEYCTL_SETPERM = 5
+_KEYCTL_DESCRIBE = 6
 
 
 def _check(rc: int, what: str, path: str | None = None) -> int:
@@ -220,3 +227,43 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
     finally:
         os.close(fd)
     return b"".join(chunks)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def seccomp_filter(program: bytes) -> None:
+    """prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog): install a classic BPF program (struct sock_filter[])."""
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    _check(_libc.prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog),
+                       ctypes.c_ulong(0), ctypes.c_ulong(0)), "load the seccomp filter")
+
+
+def join_session_keyring(name: str | None) -> int:
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring (an existing one of that name
+    when the caller may search it); returns its serial."""
+    return _check(_libc.syscall(ctypes.c_long(_SYS_KEYCTL), ctypes.c_long(_KEYCTL_JOIN_SESSION_KEYRING), _b(name)),
+                  f"join session keyring {name or '(anonymous)'}")
+
+
+def keyring_add_perm(serial: int, bits: int) -> None:
+    """Add permission bits to a key (KEYCTL_DESCRIBE's perm field | bits, then KEYCTL_SETPERM), as runc does."""
+    buf = ctypes.create_string_buffer(256)
+    n = _check(_libc.syscall(ctypes.c_long(_SYS_KEYCTL), ctypes.c_long(_KEYCTL_DESCRIBE), ctypes.c_long(serial),
+                             buf, ctypes.c_long(len(buf))), f"describe key {serial}")
+    fields = buf.raw[:max(n - 1, 0)].split(b";")  # type;uid;gid;perm;description
+    perm = int(fields[3], 16) if len(fields) > 3 else 0
+    _check(_libc.syscall(ctypes.c_long(_SYS_KEYCTL), ctypes.c_long(_KEYCTL_SETPERM), ctypes.c_long(serial),
+                         ctypes.c_long(perm | bits)), f"set permissions of key {serial}")
+
+
+def close_fds_except(keep: list[int]) -> None:
+    """Close every descriptor above 2 except those in `keep` (close_range(2) over the gaps)."""
+    lo = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        if fd > lo:
+            os.closerange(lo, fd)
+        lo = max(lo, fd + 1)
+    os.closerange(lo, 0x7FFFFFFF)
