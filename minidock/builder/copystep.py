@@ -57,11 +57,6 @@ def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
         scratch.remove()
 
 
-def _tmp(s: Session) -> Path:
-    s.store.paths.tmp.mkdir(parents=True, exist_ok=True)
-    return s.store.paths.tmp
-
-
 class _Scratch:
     """A scratch directory for ADD's downloads, made on first use (COPY never needs one)."""
 
@@ -73,9 +68,9 @@ class _Scratch:
 
     def get(self) -> Path:
         if self.path is None:
-            import tempfile  # lazy: only ADD of a URL downloads
+            from minidock.store.scratch import make_dir  # lazy: only ADD of a URL downloads
 
-            self.path = Path(tempfile.mkdtemp(dir=_tmp(self.s), prefix="add-"))
+            self.path = make_dir(self.s.store.paths.tmp, "add-")
         return self.path
 
     def remove(self) -> None:
@@ -168,9 +163,10 @@ def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> "Layer":
 
 def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target) -> bool:
     """ADD of a local archive: unpack it into the destination directory; False when it is no archive."""
-    import tempfile  # lazy: only ADD unpacks archives
+    import shutil  # lazy: only ADD unpacks archives
 
     from minidock.builder import add as addmod  # lazy: only ADD unpacks archives
+    from minidock.store.scratch import make_dir  # lazy: as above
 
     if not isinstance(tree, ContextTree):
         return False
@@ -178,10 +174,13 @@ def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target
     kind = addmod.archive_kind(host)
     if kind is None:
         return False
-    with tempfile.TemporaryDirectory(dir=_tmp(s)) as tmp:
-        addmod.extract_archive(host, kind, Path(tmp))
+    tmp = make_dir(s.store.paths.tmp, "add-")  # owned: a killed build's scratch is reclaimed
+    try:
+        addmod.extract_archive(host, kind, tmp)
         owner = copier.owner if t.chown else None  # archives keep their owners unless --chown
         keep = Copier(copier.upper, copier.view, owner, copier.mode)
         dest = copier.view.canonical(t.dest.rstrip("/") or "/")
-        keep.copy(ContextTree(Path(tmp)), CopyTarget(SourceItem("", ""), dest))
+        keep.copy(ContextTree(tmp), CopyTarget(SourceItem("", ""), dest))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return True

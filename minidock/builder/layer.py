@@ -9,7 +9,6 @@ active snapshot on every failure path.
 
 import contextlib
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from minidock.oci.runtimespec import (
     namespaces_for,
 )
 from minidock.store.layers import write_layer
+from minidock.store.scratch import build_key, make_dir
 from minidock.store.store import Store
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -62,7 +62,7 @@ class RunRequest(NamedTuple):
 
 def new_layer(store: Store, parent: Digest | None) -> str:
     """Prepare an active snapshot on `parent`; returns its key."""
-    key = f"build-{secrets.token_hex(8)}"
+    key = build_key()  # owned by this process: a killed build's snapshot is reclaimed (store/scratch.py)
     store.snapshots.prepare(key, parent)
     return key
 
@@ -80,7 +80,7 @@ def commit_layer(store: Store, key: str, parent: Digest | None, mtime: int | Non
     with tempfile.TemporaryFile(dir=store.paths.tmp) as tmp:
         digest, diff_id, size = write_layer(upper, tmp, "gzip", mtime)
         tmp.seek(0)
-        writer = store.content.writer(f"build-{digest.hex}-{os.getpid()}", digest, size)
+        writer = store.content.writer(f"build-{digest.hex}", digest, size)
         try:
             while chunk := tmp.read(_CHUNK):
                 writer.write(chunk)
@@ -105,8 +105,7 @@ def run_spec(store: Store, key: str, req: RunRequest, root: Path) -> Spec:
 
 def run_in(store: Store, key: str, req: RunRequest, output: Callable[[bytes], None]) -> int:
     """Run `req` in a container on active snapshot `key`, streaming its output; returns the exit code."""
-    store.paths.tmp.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(dir=store.paths.tmp, prefix="buildroot-"))
+    root = make_dir(store.paths.tmp, "buildroot-")
     try:
         spec = run_spec(store, key, req, root)
         return _run(spec, output, store.paths.seccomp_cache)

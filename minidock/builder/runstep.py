@@ -103,16 +103,14 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
     """Run the container on a new snapshot; the layer is its upper without mount stubs."""
     # lazy: a fully cached build never runs a container, so none of this is imported then
     import shutil
-    import tempfile
-    from pathlib import Path
 
     from minidock.builder import runmounts
     from minidock.builder.layer import commit_layer, discard, new_layer, run_in
     from minidock.builder.stubs import find_stubs, remove_stubs
     from minidock.oci.runtimespec import default_mounts
+    from minidock.store.scratch import make_dir
 
-    s.store.paths.tmp.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=s.store.paths.tmp, prefix="runmounts-"))
+    scratch = make_dir(s.store.paths.tmp, "runmounts-")  # owned: a killed build's scratch is reclaimed
     key = new_layer(s.store, state.chain)
     try:
         view = view_of(s.store, state.chain)

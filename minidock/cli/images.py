@@ -74,14 +74,24 @@ def df_cmd() -> None:
            [[r.type, str(r.total), str(r.active), human_size(r.size), pct(r)] for r in rows])
 
 
+def problem_line(p: Any) -> str:
+    """One finding of `system check`, with the bytes a leftover takes."""
+    size = f" [{human_size(p.size)}]" if p.size else ""
+    return f"{p.message}{size}{' (repairable)' if p.repairable else ''}"
+
+
 def check_cmd(repair: bool = False) -> None:
     import typer
 
     report = eng.check_store(_store(), repair=repair)
     for p in report.repaired:
-        print(f"repaired: {p.message}")
+        print(f"repaired: {problem_line(p._replace(repairable=False))}")
     for p in report.problems:
-        print(p)
+        print(problem_line(p))
+    left = [p for p in report.problems if p.size]
+    if left:
+        print(f"reclaimable: {human_size(sum(p.size for p in left))} in {len(left)} leftovers "
+              "(system check --repair, image prune or builder prune reclaims them)")
     if report.problems:
         raise typer.Exit(1)
     if not report.repaired:

@@ -15,10 +15,12 @@ from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest
 from minidock.store.check import Problem
 from minidock.store.check import check as store_check
+from minidock.store.check import leftovers as store_leftovers
 from minidock.store.check import repair as store_repair
 from minidock.store.containers import ContainerStore
 from minidock.store.gc import GcResult, collect
 from minidock.store.images import ImageRecord
+from minidock.store.scratch import scan as scan_scratch
 from minidock.store.store import Store
 
 NONE = "<none>"
@@ -270,7 +272,8 @@ def _chains_of(store: Store, rec: ImageRecord) -> tuple[Digest, ...]:
 
 
 def disk_usage(store: Store) -> list[DfRow]:
-    """Images (unique layer bytes), containers (their writable layers), build cache (unnamed layers)."""
+    """Images (unique layer bytes), containers (their writable layers), build cache (unnamed layers, and
+    the scratch of builds and pulls: a dead process's is reclaimable, exactly what `system check` reports)."""
     containers = ContainerStore(store.paths).list()
     used_ids = {"sha256:" + c.image_id.removeprefix("sha256:") for c in containers}
     snaps = {s.id: s for s in store.snapshots.list()}
@@ -283,14 +286,18 @@ def disk_usage(store: Store) -> list[DfRow]:
     size = sum(snaps[i].size for i in image_layers if i in snaps)
     used = sum(snaps[i].size for i in active_layers if i in snaps)
     running = {c.id for c in containers if c.status == "running"}
-    uppers = [s for s in snaps.values() if s.kind == "active"]
+    uppers = [s for s in snaps.values() if s.kind == "active" and s.id in {c.id for c in containers}]
     cache = [s for s in snaps.values() if s.kind == "committed" and s.id not in image_layers]
+    live = [x for x in scan_scratch(store.paths) if x.live]
+    left = store_leftovers(store)
+    leftover = sum(p.size for p in left)
     return [
         DfRow("Images", len(by_id), len(used_ids & set(by_id)), size, size - used),
         DfRow("Containers", len(containers), len(running), sum(s.size for s in uppers),
               sum(s.size for s in uppers if s.id not in running)),
         _volumes_row(store),
-        DfRow("Build Cache", len(cache), 0, sum(s.size for s in cache), sum(s.size for s in cache)),
+        DfRow("Build Cache", len(cache) + len(live) + len(left), len(live),
+              sum(s.size for s in cache) + sum(x.size for x in live) + leftover, sum(s.size for s in cache) + leftover),
     ]
 
 

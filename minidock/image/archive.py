@@ -13,13 +13,12 @@ import io
 import json
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from minidock.errors import DigestMismatchError, ManifestError
+from minidock.errors import DigestMismatchError, ManifestError, NotFoundError
 from minidock.image.reference import Reference
 from minidock.oci import mediatypes as mt
 from minidock.oci.digest import Digest
@@ -27,6 +26,7 @@ from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest
 from minidock.store.compression import CHUNK, DecompressingReader
 from minidock.store.images import ImageRecord
+from minidock.store.scratch import make_dir
 from minidock.store.store import Store
 
 OCI_LAYOUT = {"imageLayoutVersion": "1.0.0"}
@@ -68,6 +68,36 @@ class _TarOut:
     def close(self) -> None:
         self.tf.close()
 
+    def abandon(self) -> None:
+        """Stop after a failure: nothing more is written (tarfile's stream would otherwise flush its
+        buffer into the closed output at garbage collection: an 'Exception ignored' traceback)."""
+        stream = self.tf.fileobj
+        self.tf.closed = True  # type: ignore[attr-defined]
+        if stream is not None and hasattr(stream, "closed"):
+            stream.closed = True
+
+
+def check_blobs(store: Store, items: list[SaveItem], oci: bool) -> None:
+    """Every blob the archive needs is in the store, else one error naming the image and the blob."""
+    for item in items:
+        what = f"save {item.record.name.removeprefix('<none>@')}"
+        if not store.content.exists(item.record.target.digest):
+            raise NotFoundError(f"{what}: manifest blob {item.record.target.digest} missing (pull the image again)")
+        _, m = _manifest(store, item.record)
+        for kind, d in (("config", m.config), *(("layer", x) for x in m.layers)):
+            if not store.content.exists(d.digest) and not (oci and d.media_type in mt.NONDISTRIBUTABLE):
+                raise NotFoundError(f"{what}: {kind} blob {d.digest} missing (pull the image again)")
+
+
+@contextmanager
+def _writing(out: BinaryIO) -> Iterator[_TarOut]:
+    tar = _TarOut(out)
+    try:
+        yield tar
+    except BaseException:
+        tar.abandon()
+        raise
+
 
 def _manifest(store: Store, rec: ImageRecord) -> tuple[bytes, Manifest]:
     data = store.content.read(rec.target.digest)
@@ -87,10 +117,10 @@ def familiar_tags(names: tuple[str, ...]) -> list[str]:
 # ---- docker-archive --------------------------------------------------------------------------------
 def save_docker(store: Store, items: list[SaveItem], out: BinaryIO) -> None:
     """Write `items` as a docker-archive tar to `out`."""
-    tar = _TarOut(out)
+    check_blobs(store, items, oci=False)
     entries: list[dict[str, Any]] = []
     repositories: dict[str, dict[str, str]] = {}
-    with _scratch(store) as scratch:
+    with _scratch(store) as scratch, _writing(out) as tar:
         for item in items:
             _, m = _manifest(store, item.record)
             config = store.content.read(m.config.digest)
@@ -118,8 +148,7 @@ def save_docker(store: Store, items: list[SaveItem], out: BinaryIO) -> None:
 
 @contextmanager
 def _scratch(store: Store) -> Iterator[Path]:
-    store.paths.tmp.mkdir(parents=True, exist_ok=True)
-    d = Path(tempfile.mkdtemp(dir=store.paths.tmp, prefix="save-"))
+    d = make_dir(store.paths.tmp, "save-")
     try:
         yield d
     finally:
@@ -142,7 +171,12 @@ def _uncompressed(store: Store, digest: Digest, media_type: str, diff_id: Digest
 # ---- OCI layout --------------------------------------------------------------------------------------
 def save_oci(store: Store, items: list[SaveItem], out: BinaryIO) -> None:
     """Write `items` as an OCI image layout tar to `out` (blobs verbatim)."""
-    tar = _TarOut(out)
+    check_blobs(store, items, oci=True)
+    with _writing(out) as tar:
+        _oci_entries(store, items, tar)
+
+
+def _oci_entries(store: Store, items: list[SaveItem], tar: _TarOut) -> None:
     tar.add_bytes("oci-layout", json.dumps(OCI_LAYOUT).encode())
     index: list[dict[str, Any]] = []
     for item in items:

@@ -12,12 +12,10 @@ Every layer is unpacked into a committed snapshot (DiffID checked) unless that s
 
 import hashlib
 import json
-import os
 import posixpath
 import re
 import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -32,6 +30,7 @@ from minidock.oci.manifest import Index, Manifest
 from minidock.store.compression import CHUNK
 from minidock.store.images import ImageRecord
 from minidock.store.layers import apply_layer
+from minidock.store.scratch import make_dir
 from minidock.store.store import Store
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -103,7 +102,7 @@ def unpack(src: BinaryIO, dest: Path) -> _Tree:
 def load_archive(store: Store, src: BinaryIO) -> list[LoadResult]:
     """Load every image of the archive in `src`; see the module docstring."""
     store.paths.ensure()
-    scratch = Path(tempfile.mkdtemp(dir=store.paths.tmp, prefix="load-"))
+    scratch = make_dir(store.paths.tmp, "load-")  # owned: a killed load's scratch is reclaimed
     try:
         tree = unpack(src, scratch)
         if tree.has("oci-layout") and tree.has("index.json"):
@@ -128,7 +127,7 @@ def _put_file(store: Store, path: Path, digest: Digest, size: int | None = None)
     """Copy `path` into the content store, verified (size, digest) by the ingest commit."""
     if store.content.exists(digest):
         return
-    w = store.content.writer(f"load-{digest.hex}-{os.getpid()}", digest, size)
+    w = store.content.writer(f"load-{digest.hex}", digest, size)
     try:
         if w.offset:
             w.restart()

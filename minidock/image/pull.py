@@ -4,7 +4,9 @@ Every manifest, config and blob is verified (size + digest) before it becomes vi
 uncompressed bytes are checked against the config's diff_id. Layers download in parallel (3 at a
 time, like Docker) and each is unpacked while it downloads (one pass: network -> ingest writer and
 -> decompress+untar into its own snapshot dir); snapshots are committed in layer order. A layer
-whose snapshot exists is skipped; one whose blob is already stored is unpacked from disk. An
+whose snapshot and blob both exist is skipped; one whose blob is already stored is unpacked from
+disk; one whose snapshot exists but whose blob is gone (rmi kept a build cache's snapshots, repair
+removed a corrupt blob) has its blob fetched: an image is never recorded without its blobs. An
 interrupted download resumes with HTTP Range (the ingest keeps its bytes). Two concurrent pulls of
 one image serialise per blob (a flock) and the store keeps one copy.
 """
@@ -222,22 +224,28 @@ class _PullRun:
     def _layer(self, job: _LayerJob) -> Path | None:
         """One layer into a fresh extract dir (None when its snapshot already exists)."""
         snaps, content, d = self.store.snapshots, self.store.content, job.desc
-        if snaps.exists(job.chain_id):
+        if snaps.exists(job.chain_id) and content.exists(d.digest):
             self.emit(LayerSkipped(d.digest, d.size, "already exists"))
             return None
         with locked(self.store.paths.lock(f"blob-{d.digest.hex}")):
-            if snaps.exists(job.chain_id):  # a concurrent pull committed it while we waited
+            if snaps.exists(job.chain_id) and content.exists(d.digest):  # a concurrent pull was first
                 self.emit(LayerSkipped(d.digest, d.size, "already exists"))
                 return None
             self.all_present = False
+            if snaps.exists(job.chain_id):  # unpacked, but the blob is gone: fetch the blob alone
+                self._download(job, None)
+                self.emit(LayerVerified(d.digest, job.diff_id))
+                return None
             tmp = snaps.new_extract()
             try:
+                result: LayerResult | None
                 if content.exists(d.digest):
                     with content.open(d.digest) as f:
                         result = apply_layer(f, mt.compression_of(d.media_type), tmp)
                     self.emit(LayerSkipped(d.digest, d.size, "blob cached"))
                 else:
                     result = self._download(job, tmp)
+                assert result is not None
                 if result.diff_id != job.diff_id:
                     raise DigestMismatchError(f"{self.what}: layer {d.digest}: uncompressed content hashes to "
                                               f"{result.diff_id}, the config says {job.diff_id}")
@@ -247,8 +255,9 @@ class _PullRun:
         self.emit(LayerVerified(d.digest, job.diff_id))
         return tmp
 
-    def _download(self, job: _LayerJob, tmp: Path) -> LayerResult:
-        """Stream the blob into the ingest AND through apply_layer; commit (verify) the blob at the end."""
+    def _download(self, job: _LayerJob, tmp: Path | None) -> LayerResult | None:
+        """Stream the blob into the ingest AND through apply_layer into `tmp` (None: no unpack); commit
+        (verify) the blob at the end."""
         d = job.desc
         writer = self.store.content.writer(f"layer-{d.digest.hex}", d.digest, d.size)
         last = [0]
@@ -264,7 +273,7 @@ class _PullRun:
         self.emit(LayerStarted(d.digest, d.size, writer.offset))
         try:
             try:
-                result = apply_layer(reader, mt.compression_of(d.media_type), tmp)  # type: ignore[arg-type]
+                result = apply_layer(reader, mt.compression_of(d.media_type), tmp) if tmp else None  # type: ignore[arg-type]
             except ArchiveError:
                 reader.drain()  # a tampered blob is a digest mismatch first, a bad tar second
                 writer.commit()

@@ -145,7 +145,7 @@ def import_rootfs(store: Store, src: BinaryIO, name: str, config: ContainerConfi
             while chunk := stream.read(CHUNK):
                 writer.write(chunk)
             digest, diff_id, size = writer.close()
-        w = store.content.writer(f"import-{digest.hex}-{os.getpid()}", digest, size)
+        w = store.content.writer(f"import-{digest.hex}", digest, size)
         with open(layer, "rb") as f:
             while chunk := f.read(CHUNK):
                 w.write(chunk)

@@ -2,7 +2,9 @@
 
 `check` re-hashes every blob, checks blob names, that every image record's manifest, config and
 layers exist, that committed snapshots have metadata, an fs dir, a short link and existing parents,
-and reports leftovers of interrupted work (ingests, tmp/, snapshot dirs without metadata).
+and reports every leftover of interrupted work with its size: scratch of dead processes (tmp/,
+ingest/, a build's snapshot: see store/scratch.py) and scratch that names no owner, snapshot dirs
+without metadata, dangling short links. Scratch of live processes is work in flight, not a problem.
 `repair` removes leftovers, corrupt blobs and broken snapshots, and recreates missing short links;
 it holds the gc lock, so pulls and builds in flight (which hold `gc.lease`) are waited for.
 """
@@ -15,18 +17,21 @@ from typing import NamedTuple
 from minidock.errors import DigestMismatchError, ManifestError, MinidockError, NotFoundError
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
+from minidock.store import scratch
 from minidock.store.atomic import atomic_write_json, locked
 from minidock.store.snapshots import COMMITTED
 from minidock.store.store import Store
 
 
 class Problem(NamedTuple):
-    """One finding: `kind` says what repair does with it, `target` what it names (path or id)."""
+    """One finding: `kind` says what repair does with it, `target` what it names (path or id), `size`
+    the bytes a leftover takes (repair reclaims them)."""
 
     kind: str
     target: str
     message: str
     repairable: bool
+    size: int = 0
 
     def __str__(self) -> str:
         return f"{self.message}{' (repairable)' if self.repairable else ''}"
@@ -77,9 +82,11 @@ def _images(store: Store) -> list[Problem]:
 
 def _snapshot(store: Store, d: Path) -> list[Problem]:
     sid = d.name
+    if sid.startswith(scratch.BUILD_PREFIX):  # a build's scratch: see leftovers()
+        return []
     m = store.snapshots.meta(sid)
-    if m is None:
-        return [Problem("snapshot-leftover", sid, f"snapshot {sid}: no metadata (interrupted write)", True)]
+    if m is None:  # see leftovers()
+        return []
     problems: list[Problem] = []
     parent = m.get("parent")
     if parent and not store.snapshots.exists(Digest.parse(parent)):
@@ -108,22 +115,33 @@ def _snapshots(store: Store) -> list[Problem]:
     return out
 
 
-def _leftovers(store: Store) -> list[Problem]:
+def leftovers(store: Store) -> list[Problem]:
+    """Every leftover of interrupted work, with its size: what `--repair` and the prunes reclaim, and
+    what `system df` counts as reclaimable beyond unused layers. Scratch not owned by a live
+    process (see store/scratch.py), and snapshot dirs without metadata."""
     out: list[Problem] = []
-    for kind, base in (("ingest", store.paths.ingest), ("tmp", store.paths.tmp)):
-        if base.is_dir():
-            out += [Problem(f"leftover-{kind}", str(p), f"{kind} leftover {p.name}", True)
-                    for p in sorted(base.iterdir())]
+    for d in sorted(store.paths.snapshots.iterdir()) if store.paths.snapshots.is_dir() else []:
+        if not d.name.startswith(scratch.BUILD_PREFIX) and store.snapshots.meta(d.name) is None:
+            out.append(Problem("snapshot-leftover", d.name, f"snapshot {d.name}: no metadata (interrupted write)",
+                               True, scratch.tree_size(d)))
+    for left in scratch.scan(store.paths):
+        if left.live:
+            continue
+        why = f"process {left.owner.pid} is gone" if left.owner else "no owner"
+        out.append(Problem(f"leftover-{left.area}", str(left.path),
+                           f"{left.area} leftover {left.path.name} ({why})", True, left.size))
     return out
 
 
 def check(store: Store) -> list[Problem]:
     """Every problem found in the store (empty: the store is consistent)."""
-    return _blobs(store) + _images(store) + _snapshots(store) + _leftovers(store)
+    return _blobs(store) + _images(store) + _snapshots(store) + leftovers(store)
 
 
 def _fix(store: Store, p: Problem) -> None:
-    if p.kind in ("blob-name", "leftover-ingest", "leftover-tmp", "link-dangling"):
+    if p.kind.startswith("leftover-"):
+        scratch.discard(store.paths, Path(p.target))
+    elif p.kind in ("blob-name", "link-dangling"):
         path = Path(p.target)
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

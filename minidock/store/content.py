@@ -1,8 +1,11 @@
 """Content store: immutable blobs addressed by digest, written only through verified ingests.
 
-Lifecycle of a write: `writer(ref, expected)` opens (or resumes) `ingest/<ref>/data`, bytes are
-hashed as they are written, `commit()` checks size and digest, renames into `blobs/`, fsyncs the
-directory and makes the blob read-only. Nothing unverified is ever visible under blobs/.
+Lifecycle of a write: `writer(ref, expected)` opens `ingest/<ref>.<owner>/data` (owner: this
+process, see store/scratch.py), first taking over by rename the ingest of the same ref that a dead
+process left (so a killed pull resumes), bytes are hashed as they are written, `commit()` checks
+size and digest, renames into `blobs/`, fsyncs the directory and makes the blob read-only. Nothing
+unverified is ever visible under blobs/. Ingests of dead owners that nobody resumes are reclaimed
+by the next pull, build or prune (store/gc.py).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from typing import BinaryIO
 from minidock.errors import DigestMismatchError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
 from minidock.paths import Paths
+from minidock.store import scratch
 from minidock.store.atomic import fsync_dir, remove_tree
 
-_REF_RE = re.compile(r"[^A-Za-z0-9_.-]")
+_REF_RE = re.compile(r"[^A-Za-z0-9_-]")
 CHUNK = 1 << 20
 
 
@@ -28,7 +32,10 @@ class IngestWriter:
 
     def __init__(self, store: ContentStore, ref: str, expected: Digest, size: int | None) -> None:
         self.store, self.expected, self.expected_size = store, expected, size
-        self.dir = store.paths.ingest / _REF_RE.sub("_", ref)
+        stem = _REF_RE.sub("_", ref)
+        self.dir = store.paths.ingest / f"{stem}.{scratch.me()}"
+        if not self.dir.exists():
+            _adopt(store.paths.ingest, stem, self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "data"
         self._h = expected.hasher()
@@ -79,6 +86,23 @@ class IngestWriter:
         remove_tree(self.dir)
 
 
+def _adopt(ingest: Path, stem: str, own: Path) -> None:
+    """Take over (rename to `own`) an ingest of `stem` whose owner is dead, or that names no owner."""
+    try:
+        names = os.listdir(ingest)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name != stem and not name.startswith(stem + "."):
+            continue
+        owner = scratch.owner_of(name)
+        if owner is not None and (name[len(stem) + 1:] != f"p{owner.pid}.{owner.start}" or scratch.alive(owner)):
+            continue
+        with contextlib.suppress(OSError):  # another process took it first
+            os.rename(ingest / name, own)
+            return
+
+
 class ContentStore:
     """Blobs by digest under `paths.blobs`."""
 
@@ -119,7 +143,7 @@ class ContentStore:
         digest = expected or Digest.of_bytes(data)
         if self.exists(digest):
             return digest
-        w = self.writer(f"put-{digest.hex}-{os.getpid()}", digest, len(data))
+        w = self.writer(f"put-{digest.hex}", digest, len(data))
         w.write(data)
         w.commit()
         return digest

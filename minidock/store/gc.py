@@ -5,6 +5,9 @@ image records -> index/manifest -> config + layer blobs, and image configs -> ch
 committed snapshots; active snapshots and their parent chains, and `keep_snapshots`, are kept.
 Writers that create content before recording an image (pull, build) hold `lease(paths)` so a
 concurrent collect (which takes the same lock exclusively) never removes what they just wrote.
+Taking the lease (or collecting) also reclaims the scratch of dead processes (store/scratch.py):
+killed pulls' and builds' tmp dirs and build snapshots when it starts, their ingests (which a
+pull of the same blob resumes first) when it ends.
 """
 
 import contextlib
@@ -16,6 +19,7 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Index, Manifest, kind_of
 from minidock.paths import Paths
+from minidock.store import scratch
 from minidock.store.atomic import locked
 from minidock.store.snapshots import ACTIVE, COMMITTED, SnapshotInfo
 from minidock.store.store import Store
@@ -42,9 +46,23 @@ def reachable(roots: Iterable[Digest], children: Callable[[Digest], Iterable[Dig
     return seen
 
 
-def lease(paths: Paths) -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def lease(paths: Paths) -> Iterator[None]:
     """Hold while writing content not yet referenced by an image record (pull, build, load)."""
-    return locked(paths.lock("gc"), shared=True)
+    with locked(paths.lock("gc"), shared=True):
+        _reclaim(paths, ingests=False)
+        try:
+            yield
+        finally:
+            _reclaim(paths, ingests=True)
+
+
+def _reclaim(paths: Paths, ingests: bool) -> int:
+    """scratch.reclaim that never fails the command it runs in; the bytes freed."""
+    try:
+        return sum(x.size for x in scratch.reclaim(paths, ingests, sizes=True))
+    except OSError:
+        return 0
 
 
 def blob_children(store: Store) -> Callable[[Digest], Iterator[Digest]]:
@@ -112,9 +130,10 @@ def _depths(infos: Iterable[SnapshotInfo]) -> dict[str, int]:
 def collect(store: Store, keep_snapshots: Iterable[str] = (), keep_blobs: Iterable[Digest] = ()) -> GcResult:
     """Remove blobs and committed snapshots that nothing needs; returns what went."""
     with locked(store.paths.lock("gc")):
+        freed = _reclaim(store.paths, ingests=True) + store.snapshots.reclaim_unfinished()
         roots, chains = image_roots(store)
         live = reachable(list(roots) + list(keep_blobs), blob_children(store))
-        removed_blobs, freed = [], 0
+        removed_blobs = []
         for d in list(store.content.list()):
             if d not in live:
                 with contextlib.suppress(NotFoundError):

@@ -9,7 +9,6 @@ has a short link `l/<short>` so long lowerdir lists fit in one mount page. Mutat
 `snapshots` flock.
 """
 
-import contextlib
 import os
 import re
 from pathlib import Path
@@ -20,6 +19,7 @@ from minidock.oci.digest import Digest
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
+from minidock.store.scratch import discard, make_dir, tree_size
 
 COMMITTED, ACTIVE = "committed", "active"
 META = "meta.json"
@@ -27,17 +27,6 @@ MOUNT_DATA_MAX = 4095  # mount(2) copies at most one page of options, NUL includ
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SHORT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _SHORT_LEN = 8
-
-
-def _mkdtemp(parent: Path, prefix: str) -> Path:
-    """A new private directory under `parent` (tempfile.mkdtemp without importing tempfile+random)."""
-    while True:
-        d = parent / f"{prefix}{os.urandom(6).hex()}"
-        try:
-            d.mkdir(mode=0o700)
-            return d
-        except FileExistsError:
-            continue
 
 
 class SnapshotInfo(NamedTuple):
@@ -48,28 +37,6 @@ class SnapshotInfo(NamedTuple):
     parent: Digest | None
     size: int
     diff_id: Digest | None = None
-
-
-def tree_size(path: Path) -> int:
-    """Apparent size of the regular files below `path` (hard links counted once)."""
-    total, seen = 0, set()
-    stack = [str(path)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for e in entries:
-            if e.is_dir(follow_symlinks=False):
-                stack.append(e.path)
-            elif e.is_file(follow_symlinks=False):
-                st = e.stat(follow_symlinks=False)
-                if st.st_nlink > 1:
-                    if st.st_ino in seen:
-                        continue
-                    seen.add(st.st_ino)
-                total += st.st_size
-    return total
 
 
 class Snapshots:
@@ -99,42 +66,44 @@ class Snapshots:
         m = self.meta(chain_id.hex)
         return m is not None and m.get("kind") == COMMITTED
 
-    def _new_short_link(self, sid: str) -> str:
+    def _short_link(self, sid: str) -> str:
+        """Make the short link of snapshot `sid`: named after its id (so a retried install after a crash
+        reuses it), a random name when that one is taken by another snapshot."""
+        target = f"../snapshots/{sid}/fs"
         self.paths.links.mkdir(parents=True, exist_ok=True)
+        short = "".join(_SHORT_ALPHABET[b % len(_SHORT_ALPHABET)] for b in bytes.fromhex(sid[:2 * _SHORT_LEN]))
         while True:
-            short = "".join(_SHORT_ALPHABET[b % len(_SHORT_ALPHABET)] for b in os.urandom(_SHORT_LEN))
             try:
-                os.symlink(f"../snapshots/{sid}/fs", self.paths.links / short)
+                os.symlink(target, self.paths.links / short)
                 return short
             except FileExistsError:
-                continue
+                if os.readlink(self.paths.links / short) == target:
+                    return short
+            short = "".join(_SHORT_ALPHABET[b % len(_SHORT_ALPHABET)] for b in os.urandom(_SHORT_LEN))
 
     def _install_committed(self, fs: Path, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
-        """Move `fs` into place as committed snapshot `chain_id` (caller holds the lock)."""
+        """Move `fs` into place as committed snapshot `chain_id` (caller holds the lock).
+
+        The snapshot dir is assembled in an owned staging dir (fs, then meta.json) and appears by one
+        rename: a crash leaves either no snapshot (the staging dir is reclaimed with its owner) or a whole one."""
         d = self._dir(chain_id.hex)
-        if d.exists():  # a leftover without metadata (crash): replace it
+        if d.exists():  # a leftover without metadata (a crash in older versions): replace it
             self._discard(d)
-        d.mkdir(parents=True)
-        os.rename(fs, d / "fs")
-        short = self._new_short_link(chain_id.hex)
-        atomic_write_json(d / META, {"kind": COMMITTED, "parent": str(parent) if parent else None,
-                                     "diff_id": str(diff_id), "short": short})
+        staging = make_dir(self.paths.tmp, "commit-", 0o755)
+        os.rename(fs, staging / "fs")
+        short = self._short_link(chain_id.hex)
+        atomic_write_json(staging / META, {"kind": COMMITTED, "parent": str(parent) if parent else None,
+                                           "diff_id": str(diff_id), "short": short})
+        os.rename(staging, d)
 
     def _discard(self, d: Path) -> None:
         """Remove a directory tree so that it vanishes at once (rename into tmp/, then delete)."""
-        self.paths.tmp.mkdir(parents=True, exist_ok=True)
-        trash = _mkdtemp(self.paths.tmp, "rm-")
-        with contextlib.suppress(FileNotFoundError):
-            os.rename(d, trash / "x")
-        remove_tree(trash)
+        discard(self.paths, d)
 
     # -- unpacking pulled layers -----------------------------------------------------------
     def new_extract(self) -> Path:
         """An empty directory (mode 0755) on the store's file system to apply a layer into."""
-        self.paths.tmp.mkdir(parents=True, exist_ok=True)
-        tmp = _mkdtemp(self.paths.tmp, "extract-")
-        os.chmod(tmp, 0o755)
-        return tmp
+        return make_dir(self.paths.tmp, "extract-", 0o755)
 
     def commit_extract(self, tmp: Path, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
         """Make `tmp` the committed snapshot `chain_id`; if one already exists `tmp` is discarded."""
@@ -260,6 +229,20 @@ class Snapshots:
                 if m.get("short"):
                     (self.paths.links / str(m["short"])).unlink(missing_ok=True)
             self._discard(self._dir(sid))
+
+    def reclaim_unfinished(self) -> int:
+        """Remove snapshot dirs without metadata and dangling short links (crash leftovers: every
+        install and prepare holds the lock, so under it nothing is half-made); the bytes freed."""
+        freed = 0
+        with self._lock():
+            for d in sorted(self.paths.snapshots.iterdir()) if self.paths.snapshots.is_dir() else []:
+                if self.meta(d.name) is None:
+                    freed += tree_size(d)
+                    self._discard(d)
+            for link in sorted(self.paths.links.iterdir()) if self.paths.links.is_dir() else []:
+                if not link.exists():
+                    link.unlink(missing_ok=True)
+        return freed
 
     def list(self, sizes: bool = True) -> list[SnapshotInfo]:
         """Every snapshot with metadata (sizes walk the trees; pass sizes=False to skip)."""

@@ -141,6 +141,11 @@ def test_zstd_layer_shares_the_snapshot_with_gzip(registry: RegistryServer, stor
     assert zstd.diff_ids == musl.diff_ids
     result, _ = do_pull(store, f"{registry.host}/library/zstd")
     assert_complete(store, zstd, result)
+    before = store.snapshots.list(sizes=False)
+    second, events = do_pull(store, f"{registry.host}/library/busybox:1.38.0-musl")
+    assert store.snapshots.list(sizes=False) == before  # unpacked once; the gzip blob is fetched, not unpacked
+    assert_complete(store, musl, second)
+    assert [e.reason for e in events if isinstance(e, LayerSkipped)] == []
     _, events = do_pull(store, f"{registry.host}/library/busybox:1.38.0-musl")
     assert [e.reason for e in events if isinstance(e, LayerSkipped)] == ["already exists"]
 
@@ -198,6 +203,22 @@ def test_blob_cached_but_snapshot_missing_is_unpacked_locally(registry: Registry
     assert [e.reason for e in events if isinstance(e, LayerSkipped)] == ["blob cached"]
     assert any(isinstance(e, LayerVerified) for e in events)
     assert store.snapshots.exists(chain)
+
+
+def test_snapshot_kept_but_blob_gone_fetches_the_blob(registry: RegistryServer, store: Store) -> None:
+    """rmi may leave a layer's snapshot (the build cache keeps it) and take its blob, and repair removes
+    a corrupt blob: the next pull must fetch the blob, never record the image without it."""
+    from minidock.store.check import check
+
+    ref = f"{registry.host}/library/busybox:1.38.0-musl"
+    first, _ = do_pull(store, ref)
+    layer = Digest.parse(registry.images["busybox-musl"].layers[0]["digest"])
+    store.content.delete(layer)
+    store.images.remove(first.name)
+    second, events = do_pull(store, ref)
+    assert store.content.exists(layer) and second.downloaded and second.bytes_downloaded > 0
+    assert not [e for e in events if isinstance(e, LayerSkipped)]
+    assert check(store) == [] and list(store.paths.ingest.iterdir()) == []
 
 
 def test_events_are_typed_and_ordered(registry: RegistryServer, store: Store) -> None:

@@ -66,8 +66,10 @@ def layer_digest(img: im.Image) -> Digest:
 
 
 def ingest_bytes(store: Store, digest: Digest) -> int:
-    data = store.paths.ingest / f"layer-{digest.hex}" / "data"
-    return data.stat().st_size if data.exists() else 0
+    """Bytes kept for the layer (its ingest dir is named after the ref and the process that owns it)."""
+    for data in store.paths.ingest.glob(f"layer-{digest.hex}*/data"):
+        return data.stat().st_size
+    return 0
 
 
 def test_dropped_connection_resumes_with_range(registry: RegistryServer, store: Store,

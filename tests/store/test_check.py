@@ -35,15 +35,20 @@ def test_check_finds_leftovers_and_broken_snapshots(store_root: Path, tmp_path: 
     store = Store.open(Paths(store_root))
     rec = add_image(store, "a:1", [{"f": b"1"}, {"g": b"2"}], tmp_path)
     (store.paths.ingest / "pull-x").mkdir()
-    store.snapshots.new_extract()
+    live = store.snapshots.new_extract()  # ours: work in flight, not a leftover
+    dead = store.paths.tmp / f"extract-p{os.getpid()}.1.0123456789ab"  # our PID, another start time: gone
+    dead.mkdir()
+    (dead / "f").write_bytes(b"x" * 1000)
     (store.paths.snapshot("half-done")).mkdir()
     base = store.snapshots.list()[0] if store.snapshots.list()[0].parent is None else store.snapshots.list()[1]
     shutil.rmtree(store.paths.snapshot(base.id))  # the child's parent disappears
     kinds = sorted(p.kind for p in check(store))
     assert kinds == ["image", "leftover-ingest", "leftover-tmp", "link-dangling", "snapshot-broken",
                      "snapshot-leftover"]
+    assert [(p.target, p.size) for p in check(store) if p.kind == "leftover-tmp"] == [(str(dead), 1000)]
     fixed = repair(store)
     assert {p.kind for p in fixed} >= {"leftover-ingest", "leftover-tmp", "snapshot-broken"}
+    assert live.is_dir() and not dead.exists()
     left = check(store)
     assert all(not p.repairable for p in left) and [p.target for p in left] == [rec.name]
     assert store.snapshots.list() == [] and os.listdir(store.paths.links) == []
