@@ -20,7 +20,7 @@ from minidock.store.check import repair as store_repair
 from minidock.store.containers import ContainerStore
 from minidock.store.gc import GcResult, collect
 from minidock.store.images import ImageRecord
-from minidock.store.scratch import scan as scan_scratch
+from minidock.store.leftovers import scan as scan_scratch
 from minidock.store.store import Store
 
 NONE = "<none>"

@@ -17,8 +17,10 @@ from typing import NamedTuple
 from minidock.errors import DigestMismatchError, ManifestError, MinidockError, NotFoundError
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
+from minidock.store import leftovers as leftovers_mod
 from minidock.store import scratch
 from minidock.store.atomic import atomic_write_json, locked
+from minidock.store.images import parse_record, read_index, replay
 from minidock.store.snapshots import COMMITTED
 from minidock.store.store import Store
 
@@ -55,10 +57,28 @@ def _blobs(store: Store) -> list[Problem]:
     return out
 
 
+def _index(store: Store) -> list[Problem]:
+    """The name index and its journal (store/images.py): damage there costs only what it touches."""
+    path, out = store.paths.images_json, []
+    index = read_index(path)
+    if index is None and path.exists():
+        out.append(Problem("images-index", str(path), f"{path.name}: damaged (repair rebuilds it from the journal)",
+                           True))
+    for name, d in sorted((index or {}).get("images", {}).items()):
+        if parse_record(name, d) is None:
+            out.append(Problem("images-index", str(path), f"{path.name}: record {name} unreadable "
+                               "(repair rebuilds it from the journal)", True))
+    rep = replay(store.images.journal)
+    if rep.bad:
+        out.append(Problem("images-journal", str(store.images.journal),
+                           f"{store.images.journal.name}: {rep.bad} unreadable lines (repair compacts it)", True))
+    return out
+
+
 def _images(store: Store) -> list[Problem]:
-    out: list[Problem] = []
+    out: list[Problem] = _index(store)
     try:
-        records = store.images.list()
+        records = store.images.list(heal=False)  # check reports damage; reading would repair it
     except MinidockError as e:
         return [Problem("images-json", str(store.paths.images_json), str(e), False)]
     for rec in records:
@@ -72,7 +92,7 @@ def _images(store: Store) -> list[Problem]:
             continue
         for layer in m.layers:
             if not store.content.exists(layer.digest):
-                bad(f"layer blob {layer.digest} missing")
+                bad(f"layer blob {layer.digest} missing (pull the image again)")
         for chain in config.chain_ids():
             if not store.snapshots.exists(chain):
                 bad(f"snapshot {chain} missing (pull the image again)")
@@ -124,7 +144,7 @@ def leftovers(store: Store) -> list[Problem]:
         if not d.name.startswith(scratch.BUILD_PREFIX) and store.snapshots.meta(d.name) is None:
             out.append(Problem("snapshot-leftover", d.name, f"snapshot {d.name}: no metadata (interrupted write)",
                                True, scratch.tree_size(d)))
-    for left in scratch.scan(store.paths):
+    for left in leftovers_mod.scan(store.paths):
         if left.live:
             continue
         why = f"process {left.owner.pid} is gone" if left.owner else "no owner"
@@ -135,7 +155,7 @@ def leftovers(store: Store) -> list[Problem]:
 
 def check(store: Store) -> list[Problem]:
     """Every problem found in the store (empty: the store is consistent)."""
-    return _blobs(store) + _images(store) + _snapshots(store) + leftovers(store)
+    return _images(store) + _blobs(store) + _snapshots(store) + leftovers(store)
 
 
 def _fix(store: Store, p: Problem) -> None:
@@ -147,6 +167,8 @@ def _fix(store: Store, p: Problem) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+    elif p.kind in ("images-index", "images-journal"):
+        store.images.rebuild()
     elif p.kind == "blob-corrupt":
         store.content.delete(Digest.parse(p.target))
     elif p.kind in ("snapshot-leftover", "snapshot-broken"):

@@ -88,6 +88,8 @@ class IngestWriter:
 
 def _adopt(ingest: Path, stem: str, own: Path) -> None:
     """Take over (rename to `own`) an ingest of `stem` whose owner is dead, or that names no owner."""
+    from minidock.store.leftovers import alive, owner_of  # lazy: only a write looks for an ingest to resume
+
     try:
         names = os.listdir(ingest)
     except FileNotFoundError:
@@ -95,8 +97,8 @@ def _adopt(ingest: Path, stem: str, own: Path) -> None:
     for name in names:
         if name != stem and not name.startswith(stem + "."):
             continue
-        owner = scratch.owner_of(name)
-        if owner is not None and (name[len(stem) + 1:] != f"p{owner.pid}.{owner.start}" or scratch.alive(owner)):
+        owner = owner_of(name)
+        if owner is not None and (name[len(stem) + 1:] != f"p{owner.pid}.{owner.start}" or alive(owner)):
             continue
         with contextlib.suppress(OSError):  # another process took it first
             os.rename(ingest / name, own)

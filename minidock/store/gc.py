@@ -19,7 +19,7 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Index, Manifest, kind_of
 from minidock.paths import Paths
-from minidock.store import scratch
+from minidock.store import leftovers
 from minidock.store.atomic import locked
 from minidock.store.snapshots import ACTIVE, COMMITTED, SnapshotInfo
 from minidock.store.store import Store
@@ -58,9 +58,9 @@ def lease(paths: Paths) -> Iterator[None]:
 
 
 def _reclaim(paths: Paths, ingests: bool) -> int:
-    """scratch.reclaim that never fails the command it runs in; the bytes freed."""
+    """leftovers.reclaim that never fails the command it runs in; the bytes freed."""
     try:
-        return sum(x.size for x in scratch.reclaim(paths, ingests, sizes=True))
+        return sum(x.size for x in leftovers.reclaim(paths, ingests, sizes=True))
     except OSError:
         return 0
 

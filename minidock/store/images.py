@@ -1,11 +1,23 @@
-"""Image records: name -> the manifest it points at, kept in images.json (atomic rewrite under a lock).
+"""Image records: name -> the manifest it points at, kept in a journal of tag changes and an index.
 
-File format: {"version": 1, "images": {NAME: {"target": DESCRIPTOR, "index": DIGEST|null,
-"created": RFC3339}}}. NAME is the normalised reference ("docker.io/library/alpine:latest", or
-"NAME@sha256:..." for a digest pull). The image id is the config digest of the target manifest.
+`images.journal` is the truth: one JSON line per change (`{"op": "put", "name": NAME, "target":
+DESCRIPTOR, "index": DIGEST|null, "created": RFC3339}` or `{"op": "rm", "name": NAME}`), appended
+and fsynced under the `images` lock. `images.json` is the index every reader uses (`{"version": 2,
+"journal": {"ino", "size", "entries"}, "images": {NAME: RECORD}}`), rewritten after each change
+without fsync: it names the journal state it reflects, so a reader that finds it stale (a crash
+between the two writes, or a writer in between) or damaged replays the journal instead and puts the
+index back. A line or an index record that does not parse costs only that record. The journal is
+compacted (rewritten as one `put` per name) when it holds more than twice as many lines as names.
+A version 1 index (no journal) is read as it is and gets a journal at its first change.
+NAME is the normalised reference ("docker.io/library/alpine:latest", or "NAME@sha256:..." for a
+digest pull). The image id is the config digest of the target manifest. Manifests and configs are
+content-addressed blobs, so the journal and the blobs are all a rebuild needs.
 """
 
+import json
+import os
 import time
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from minidock.errors import ImageNotFoundError, ManifestError, NotFoundError, StoreError
@@ -13,10 +25,11 @@ from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest
 from minidock.oci.manifest import Manifest
 from minidock.paths import Paths
-from minidock.store.atomic import atomic_write_json, locked, read_json
+from minidock.store.atomic import atomic_write, atomic_write_json, fsync_dir, locked
 from minidock.store.content import ContentStore
 
-VERSION = 1
+VERSION = 2
+COMPACT_SLACK = 64  # lines beyond twice the names before the journal is compacted
 
 
 def now_rfc3339() -> str:
@@ -43,6 +56,79 @@ class ImageRecord(NamedTuple):
                 "created": self.created}
 
 
+def parse_record(name: str, d: Any) -> ImageRecord | None:
+    """The record, or None when it does not parse (it costs only itself)."""
+    try:
+        return ImageRecord.from_json(name, d)
+    except (ManifestError, AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+class Replay(NamedTuple):
+    """The journal read from the start: the records it leaves, its line count, the lines that did not parse."""
+
+    records: dict[str, dict[str, Any]]
+    entries: int
+    bad: int
+
+
+def replay(path: Path) -> Replay:
+    """Apply every line of the journal at `path` (none: no records)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Replay({}, 0, 0)
+    records: dict[str, dict[str, Any]] = {}
+    entries = bad = 0
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        entries += 1
+        try:
+            e = json.loads(line)
+            op, name = e["op"], e["name"]
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+            continue
+        if op == "rm" and isinstance(name, str):
+            records.pop(name, None)
+            continue
+        rec = {k: e.get(k) for k in ("target", "index", "created")}
+        if op != "put" or not isinstance(name, str) or parse_record(name, rec) is None:
+            bad += 1
+            continue
+        records[name] = rec
+    return Replay(records, entries, bad)
+
+
+def read_index(path: Path) -> dict[str, Any] | None:
+    """The index file's object, None when it is missing, unreadable or not an index."""
+    try:
+        raw = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) and isinstance(raw.get("images"), dict) else None
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def is_current(index: dict[str, Any], journal: os.stat_result | None) -> bool:
+    """Whether `index` reflects the journal as it is now (an index without a journal: version 1)."""
+    j = index.get("journal")
+    if journal is None:
+        return j is None
+    return isinstance(j, dict) and j.get("ino") == journal.st_ino and j.get("size") == journal.st_size
+
+
+def _line(op: str, name: str, rec: dict[str, Any] | None = None) -> bytes:
+    return json.dumps({"op": op, "name": name, **(rec or {})}, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
 class ImageStore:
     """The image records of one store."""
 
@@ -50,19 +136,33 @@ class ImageStore:
         self.paths = paths
         self.content = content or ContentStore(paths)
 
-    def _load(self) -> dict[str, ImageRecord]:
-        try:
-            raw = read_json(self.paths.images_json, {"version": VERSION, "images": {}})
-        except ValueError as e:
-            raise StoreError(f"{self.paths.images_json}: invalid JSON: {e}") from e
-        images = raw.get("images") if isinstance(raw, dict) else None
-        if not isinstance(images, dict):
-            raise StoreError(f"{self.paths.images_json}: no images object")
-        return {n: ImageRecord.from_json(n, d) for n, d in images.items()}
+    @property
+    def journal(self) -> Path:
+        return self.paths.root / "images.journal"
 
-    def _save(self, records: dict[str, ImageRecord]) -> None:
-        atomic_write_json(self.paths.images_json,
-                          {"version": VERSION, "images": {n: r.to_json() for n, r in sorted(records.items())}})
+    # -- reading ---------------------------------------------------------------------------------
+    def _raw(self, heal: bool = True) -> dict[str, dict[str, Any]]:
+        """name -> record JSON: the index when it is current, else the journal replayed (and, when
+        `heal`, the index written back)."""
+        journal = _stat(self.journal)
+        index = read_index(self.paths.images_json)
+        if index is not None and is_current(index, journal):
+            return index["images"]  # type: ignore[no-any-return]
+        if journal is None:  # no journal (gone, or a version 1 store): the index is all there is
+            return index["images"] if index is not None else {}
+        rep = replay(self.journal)
+        if heal:
+            with locked(self.paths.lock("images")):
+                self._heal()
+        return rep.records
+
+    def _heal(self) -> None:
+        """Write the index back from the journal if it is still stale (caller holds the lock)."""
+        journal = _stat(self.journal)
+        index = read_index(self.paths.images_json)
+        if journal is not None and (index is None or not is_current(index, journal)):
+            rep = replay(self.journal)
+            self._write_index(rep.records, journal, rep.entries)
 
     def get(self, name: str) -> ImageRecord:
         rec = self.find(name)
@@ -71,23 +171,76 @@ class ImageStore:
         return rec
 
     def find(self, name: str) -> ImageRecord | None:
-        return self._load().get(name)
+        d = self._raw().get(name)
+        return None if d is None else parse_record(name, d)
 
+    # -- writing ---------------------------------------------------------------------------------
     def put(self, record: ImageRecord) -> None:
         """Add or replace the record named `record.name` (stamped with the time when it has none)."""
         if not record.created:
             record = record._replace(created=now_rfc3339())
         with locked(self.paths.lock("images")):
-            records = self._load()
-            records[record.name] = record
-            self._save(records)
+            records = self._raw(heal=False)
+            rec = record.to_json()
+            if records.get(record.name) == rec:
+                return
+            records[record.name] = rec
+            self._commit(records, _line("put", record.name, rec))
 
     def remove(self, name: str) -> None:
         with locked(self.paths.lock("images")):
-            records = self._load()
+            records = self._raw(heal=False)
             if records.pop(name, None) is None:
                 raise ImageNotFoundError(f"image {name}: not found")
-            self._save(records)
+            self._commit(records, _line("rm", name))
+
+    def _commit(self, records: dict[str, dict[str, Any]], line: bytes) -> None:
+        """Append `line` to the journal (made first from `records` minus the change if missing: an
+        older store), then write the index; compact the journal when it has grown."""
+        index = read_index(self.paths.images_json)
+        journal = _stat(self.journal)
+        entries = (index or {}).get("journal", {}).get("entries", 0) if journal is not None else 0
+        if journal is None or not isinstance(entries, int) or entries > 2 * len(records) + COMPACT_SLACK:
+            self.compact(records)
+            return
+        fd = os.open(self.journal, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+        try:
+            if journal.st_size and os.pread(fd, 1, journal.st_size - 1) != b"\n":
+                line = b"\n" + line  # a torn last line (crash mid-append) stays alone on its line
+            os.write(fd, line)
+            os.fsync(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        self._write_index(records, st, entries + 1)
+
+    def compact(self, records: dict[str, dict[str, Any]]) -> None:
+        """Rewrite the journal as one `put` per record (durably), then the index (caller holds the lock).
+        An index that does not parse is kept aside as images.json.damaged, never overwritten."""
+        if self.paths.images_json.exists() and read_index(self.paths.images_json) is None:
+            os.replace(self.paths.images_json, self.paths.images_json.with_suffix(".json.damaged"))
+        atomic_write(self.journal, b"".join(_line("put", n, r) for n, r in sorted(records.items())))
+        journal = os.stat(self.journal)
+        fsync_dir(self.journal.parent)
+        self._write_index(records, journal, len(records))
+
+    def _write_index(self, records: dict[str, dict[str, Any]], journal: os.stat_result, entries: int) -> None:
+        atomic_write_json(self.paths.images_json,
+                          {"version": VERSION, "journal": {"ino": journal.st_ino, "size": journal.st_size,
+                                                           "entries": entries},
+                           "images": dict(sorted(records.items()))}, durable=False)
+
+    def rebuild(self) -> Replay:
+        """`system check --repair`: the index and a compacted journal from the journal (or, without
+        one, from what the index still holds); what was replayed."""
+        with locked(self.paths.lock("images")):
+            if _stat(self.journal) is not None:
+                rep = replay(self.journal)
+            else:
+                index = read_index(self.paths.images_json) or {"images": {}}
+                rep = Replay({n: d for n, d in index["images"].items() if parse_record(n, d)}, 0, 0)
+            self.compact(rep.records)
+        return rep
 
     def manifest(self, record: ImageRecord) -> Manifest:
         """The manifest blob the record points at."""
@@ -112,6 +265,7 @@ class ImageStore:
                 continue
         return out
 
-    def list(self) -> list[ImageRecord]:
-        """Every record, sorted by name."""
-        return sorted(self._load().values(), key=lambda r: r.name)
+    def list(self, heal: bool = True) -> list[ImageRecord]:
+        """Every record that parses, sorted by name (`heal`: put a stale or damaged index back)."""
+        out = [parse_record(n, d) for n, d in sorted(self._raw(heal).items())]
+        return [r for r in out if r is not None]

@@ -3,32 +3,20 @@
 Every such directory carries its maker in its name, `<stem>[-.]p<PID>.<start time>[.<random>]`
 (the process's start time in clock ticks since boot, /proc/PID/stat field 22, so a reused PID
 never passes for the dead owner: containerd's lease idea, kept in the name so it is as atomic as
-the mkdir that makes it). A directory whose owner is dead (or a zombie) is a crash leftover:
-`reclaim()` removes those (rename into the reclaimer's own trash, then delete, so two reclaimers
-never race); `scan()` lists every scratch entry with its size for `system check` and `system df`.
-Directories without an owner in their name (older stores, push upload states that resume across
-processes) are never reclaimed automatically: `system check` reports them and `--repair` removes them.
+the mkdir that makes it). store/leftovers.py finds and reclaims what dead owners left. This module
+is what the `run` path needs (it makes and removes scratch), so it defines no NamedTuple and
+compiles no pattern.
 """
 
 import contextlib
 import os
-import re
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.paths import Paths
 from minidock.store.atomic import remove_tree
 
-_OWNER_RE = re.compile(r"[.-]p(\d+)\.(\d+)(?:\.[0-9a-f]{12})?$")
 BUILD_PREFIX = "build-"
 _SELF: dict[int, str] = {}  # pid -> owner tag (a forked child computes its own)
-
-
-class Owner(NamedTuple):
-    """The process that made a scratch directory."""
-
-    pid: int
-    start: int
 
 
 def start_time(pid: int) -> int | None:
@@ -51,16 +39,6 @@ def me() -> str:
     if tag is None:
         tag = _SELF[pid] = f"p{pid}.{start_time(pid) or 0}"
     return tag
-
-
-def owner_of(name: str) -> Owner | None:
-    """The owner a scratch name carries, None for names without one."""
-    m = _OWNER_RE.search(name)
-    return Owner(int(m.group(1)), int(m.group(2))) if m else None
-
-
-def alive(owner: Owner) -> bool:
-    return start_time(owner.pid) == owner.start
 
 
 def owned_name(prefix: str) -> str:
@@ -89,32 +67,6 @@ def build_key() -> str:
     return owned_name(BUILD_PREFIX)
 
 
-class Leftover(NamedTuple):
-    """One scratch entry: area (tmp, ingest, snapshot), path, bytes, owner (None: none named) and state."""
-
-    area: str
-    path: Path
-    size: int
-    owner: Owner | None
-    live: bool
-
-    @property
-    def dead(self) -> bool:
-        """Owned by a process that is gone: reclaimable by any command."""
-        return self.owner is not None and not self.live
-
-
-def _entries(paths: Paths) -> list[tuple[str, Path]]:
-    out: list[tuple[str, Path]] = []
-    for area, base in (("tmp", paths.tmp), ("ingest", paths.ingest)):
-        with contextlib.suppress(FileNotFoundError):
-            out += [(area, base / n) for n in sorted(os.listdir(base))]
-    with contextlib.suppress(FileNotFoundError):
-        out += [("snapshot", paths.snapshots / n) for n in sorted(os.listdir(paths.snapshots))
-                if n.startswith(BUILD_PREFIX)]
-    return out
-
-
 def tree_size(path: Path) -> int:
     """Apparent size of the regular files below `path` (hard links counted once; a file: its size)."""
     total, seen = 0, set()
@@ -141,16 +93,6 @@ def tree_size(path: Path) -> int:
     return total
 
 
-def scan(paths: Paths, sizes: bool = True) -> list[Leftover]:
-    """Every scratch entry of the store (live ones too), with its size when `sizes`."""
-    out = []
-    for area, p in _entries(paths):
-        owner = owner_of(p.name)
-        live = owner is not None and alive(owner)
-        out.append(Leftover(area, p, tree_size(p) if sizes else 0, owner, live))
-    return out
-
-
 def discard(paths: Paths, p: Path) -> bool:
     """Make `p` vanish at once (rename into our own trash, then delete); False when it was already gone."""
     trash = make_dir(paths.tmp, "rm-")
@@ -161,15 +103,3 @@ def discard(paths: Paths, p: Path) -> bool:
         return False
     finally:
         remove_tree(trash)
-
-
-def reclaim(paths: Paths, ingests: bool = True, sizes: bool = False) -> list[Leftover]:
-    """Remove the scratch of dead owners (ingests too when `ingests`); returns what went (sized if `sizes`)."""
-    gone = []
-    for left in scan(paths, sizes=False):
-        if not left.dead or (left.area == "ingest" and not ingests):
-            continue
-        size = tree_size(left.path) if sizes else 0
-        if discard(paths, left.path):
-            gone.append(left._replace(size=size))
-    return gone

@@ -28,7 +28,7 @@ def test_check_finds_a_tampered_blob_and_repair_removes_it(store_root: Path, tmp
     problems = check(store)
     assert [p.kind for p in problems] == ["blob-corrupt"] and str(layer) in str(problems[0])
     repair(store)
-    assert [p.message for p in check(store)] == [f"image a:1: layer blob {layer} missing"]
+    assert [p.message for p in check(store)] == [f"image a:1: layer blob {layer} missing (pull the image again)"]
 
 
 def test_check_finds_leftovers_and_broken_snapshots(store_root: Path, tmp_path: Path) -> None:
@@ -62,3 +62,15 @@ def test_repair_recreates_a_missing_short_link(store_root: Path, tmp_path: Path)
     assert [p.kind for p in check(store)] == ["snapshot-link"]
     assert [p.kind for p in repair(store)] == ["snapshot-link"]
     assert check(store) == [] and link.is_symlink()
+
+
+def test_a_damaged_index_is_reported_and_repair_rebuilds_it(store_root: Path, tmp_path: Path) -> None:
+    store = Store.open(Paths(store_root))
+    a = add_image(store, "a:1", [{"f": b"1"}], tmp_path)
+    b = add_image(store, "b:1", [{"g": b"2"}], tmp_path)
+    store.paths.images_json.write_bytes(b"\x00garbage")
+    with store.images.journal.open("ab") as f:
+        f.write(b"{not json\n")
+    assert sorted(p.kind for p in check(store)) == ["images-index", "images-journal"]
+    assert {p.kind for p in repair(store)} == {"images-index", "images-journal"}
+    assert check(store) == [] and store.images.list() == [a, b]
