@@ -19,7 +19,6 @@ import os
 import stat
 import sys
 import tarfile
-import tempfile
 from functools import partial
 from typing import NamedTuple
 
@@ -28,6 +27,7 @@ from minidock.oci.runtimespec import Spec
 from minidock.runtime.fsview import FsTarget, run_in_root
 from minidock.store.containers import ContainerStore
 from minidock.store.layertar import add_member, read_xattrs, tar_info
+from minidock.store.scratch import make_dir
 from minidock.store.store import Store
 
 # why everything is imported at the top: the child enters the container's root with an empty
@@ -239,8 +239,7 @@ def _fs_target(store: Store, ref: str) -> tuple[FsTarget, str]:
     if rec.status in ("running", "paused") and rec.pid and os.path.exists(f"/proc/{rec.pid}"):
         return FsTarget(pid=rec.pid), ""
     spec = Spec.from_json(json.loads((records.dir(rec.id) / "config.json").read_text()))
-    store.paths.tmp.mkdir(parents=True, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix="cp-", dir=store.paths.tmp)
+    scratch = str(make_dir(store.paths.tmp, "cp-"))  # owned: a killed cp's scratch is reclaimed
     binds = tuple(m for m in spec.mounts if m.type == "bind")
     return FsTarget(rootfs=spec.rootfs_mounts, binds=binds, scratch=scratch), scratch
 
