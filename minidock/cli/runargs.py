@@ -30,7 +30,10 @@ _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY 
           ("-p", "--publish", "publish", "publish a port [IP:]HOST:CONTAINER[/PROTO]"),
           ("--add-host", None, "add_hosts", "add a NAME:IP line to /etc/hosts"),
           ("--dns", None, "dns", "set a DNS server"),
-          ("--log-opt", None, "log_opts", "log driver option (max-size=10m, max-file=3)"))
+          ("--log-opt", None, "log_opts", "log driver option (max-size=10m, max-file=3)"),
+          ("-l", "--label", "labels", "set metadata on the container (KEY=VALUE)"),
+          ("--label-file", None, "label_files", "read labels from a file of KEY=VALUE lines"),
+          ("--expose", None, "expose", "expose a port or a range of ports (PORT[/PROTO])"))
 _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--platform", None, "platform", "os/arch[/variant] to pull"),
           ("--pull", None, "pull", "pull policy: missing (default), always, never"),
@@ -43,7 +46,14 @@ _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--cpus", None, "cpus", "number of CPUs (e.g. 0.5)"),
           ("--network", "--net", "network", "bridge (default), none, host, container:NAME or a network name"),
           ("--restart", None, "restart", "restart policy: no, on-failure[:N], always"),
-          ("--cidfile", None, "cidfile", "write the container id to this file"))
+          ("--cidfile", None, "cidfile", "write the container id to this file"),
+          ("--stop-signal", None, "stop_signal", "signal to stop the container (default SIGTERM)"),
+          ("--log-driver", None, "log_driver", "logging driver: json-file (default), local, none"),
+          ("--health-cmd", None, "health_cmd", "command to run to check health"),
+          ("--health-interval", None, "health_interval", "time between running the check (ms|s|m|h)"),
+          ("--health-timeout", None, "health_timeout", "maximum time to allow one check to run (ms|s|m|h)"),
+          ("--health-start-period", None, "health_start_period",
+           "start period before failures count (ms|s|m|h)"))
 _FLAGS = (("-d", "--detach", "detach", "run in the background and print the container id"),
           ("--rm", None, "rm", "remove the container when it exits"),
           ("-i", "--interactive", "interactive", "keep stdin open"),
@@ -53,11 +63,14 @@ _FLAGS = (("-d", "--detach", "detach", "run in the background and print the cont
           ("--read-only", None, "read_only", "mount the root file system read-only"),
           ("--privileged", None, "privileged", "all capabilities, no masked paths"),
           ("-P", "--publish-all", "publish_all", "publish every EXPOSEd port to a random host port"),
-          ("--init", None, "init", "run tini as PID 1 to forward signals and reap zombies"))
+          ("--init", None, "init", "run tini as PID 1 to forward signals and reap zombies"),
+          ("--no-healthcheck", None, "no_healthcheck", "disable any container-specified HEALTHCHECK"))
 
 
 _INTS = (("-c", "--cpu-shares", "cpu_shares", "CPU shares (weight)"),
-         ("--pids-limit", None, "pids_limit", "process number limit"))
+         ("--pids-limit", None, "pids_limit", "process number limit"),
+         ("--health-retries", None, "health_retries", "consecutive failures needed to report unhealthy"),
+         ("--stop-timeout", None, "stop_timeout", "seconds to wait before killing the container at stop"))
 
 
 def parser(command: str) -> argparse.ArgumentParser:
@@ -85,7 +98,8 @@ def parser(command: str) -> argparse.ArgumentParser:
     for short, long_, dest, help_ in _MULTI:
         p.add_argument(*(n for n in (short, long_) if n), dest=dest, action="append", default=[], help=help_)
     for short, long_, dest, help_ in _INTS:
-        p.add_argument(*(n for n in (short, long_) if n), dest=dest, type=int, default=0, help=help_)
+        p.add_argument(*(n for n in (short, long_) if n), dest=dest, type=int,
+                       default=None if dest == "stop_timeout" else 0, help=help_)
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="COMMAND")
     p.formatter_class = argparse.HelpFormatter  # --help and usage errors fit the real terminal
@@ -103,6 +117,7 @@ def _defaults() -> dict[str, Any]:
     out.update({dest: None for *_, dest, _ in _VALUE})
     out.update({dest: [] for *_, dest, _ in _MULTI})
     out.update({dest: 0 for *_, dest, _ in _INTS})
+    out["stop_timeout"] = None
     out.update(image=None, args=[])
     return out
 
@@ -120,7 +135,6 @@ def parse(command: str, argv: list[str]) -> RunRequest:
     if ns is None:
         ns = vars(parser(command).parse_args(argv))
     kw = {k: v for k, v in ns.items() if v is not None}
-    for k in ("env", "env_files", "volumes", "mounts", "volumes_from", "tmpfs", "cap_add", "cap_drop", "devices",
-              "security_opt", "publish", "add_hosts", "dns", "log_opts", "args"):
+    for k in (*(dest for *_, dest, _ in _MULTI), "args"):  # every repeatable flag becomes a tuple
         kw[k] = tuple(kw.get(k, ()))
     return RunRequest(**kw)

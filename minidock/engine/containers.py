@@ -113,12 +113,15 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
                          f"{req.cidfile}")
     specs = volume_specs(req)  # bad -v/--mount fail before anything is written
     image = ensure_image(store, req, pull)
-    net = netwire.plan(req, store.paths, image.config.config.exposed_ports)
+    from minidock.engine.ctrconfig import container_config
+
+    config = container_config(req, image.config.config)
+    net = netwire.plan(req, store.paths, tuple(config["ExposedPorts"]))
     containers = ContainerStore(store.paths)
     cid = containers.new_id()
     record = ContainerRecord(id=cid, name=req.name or random_name(), image=req.image,
                              image_id=str(image.id), created=now_rfc3339(),
-                             host_config={**_host_config(req), "NetworkPlan": net.to_json()})
+                             host_config={**_host_config(req), "NetworkPlan": net.to_json(), "Config": config})
     containers.create(record)
     try:
         rootfs = store.snapshots.prepare(cid, image.top_layer)
@@ -200,7 +203,7 @@ def _host_config(req: RunRequest) -> dict[str, object]:
             "SecurityOpt": list(req.security_opt),
             "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
             "Tty": req.tty, "OpenStdin": req.interactive,
-            "LogConfig": {"Type": "json-file", "Config": log.to_json()}}
+            "LogConfig": {"Type": req.log_driver, "Config": log.to_json()}}
 
 
 INIT_PATH = "/usr/bin/tini-static"  # Debian's tini (package `tini`): static, so it runs in any image

@@ -3,7 +3,9 @@
 Values of one key are alternatives (OR), different keys must all match (AND), as in Docker:
 `status=` (created|restarting|running|removing|paused|exited|dead), `name=` (a regular expression
 searched in the name), `id=` (a prefix), `ancestor=` (image name[:tag], or image id prefix),
-`exited=` (an exit code). A `status` or `exited` filter looks at every container, like `ps -a`.
+`exited=` (an exit code), `label=` (KEY or KEY=VALUE), `health=` (starting|healthy|unhealthy|none),
+`volume=` (a volume name or mount destination), `network=` (the network mode or name). A `status` or
+`exited` filter looks at every container, like `ps -a`.
 """
 
 import re
@@ -12,7 +14,8 @@ from typing import NamedTuple
 from minidock.errors import MinidockError, UsageError
 from minidock.store.containers import ContainerRecord
 
-KEYS = ("status", "name", "id", "ancestor", "exited")
+KEYS = ("status", "name", "id", "ancestor", "exited", "label", "health", "volume", "network")
+HEALTH = ("starting", "healthy", "unhealthy", "none")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -45,6 +48,8 @@ class PsFilter(NamedTuple):
                 raise UsageError(f"invalid filter {text!r}: exited wants an integer exit code")
             if key == "name":
                 _regex(value)
+            if key == "health" and value not in HEALTH:
+                raise UsageError(f"invalid filter {text!r}: health is one of {', '.join(HEALTH)}")
             found.setdefault(key, []).append(value)
         return cls(tuple((k, tuple(v)) for k, v in found.items()))
 
@@ -73,8 +78,25 @@ def _match(key: str, value: str, r: ContainerRecord) -> bool:
         return r.id.startswith(value)
     if key == "exited":
         return r.status == "exited" and r.exit_code == int(value)
+    if key in ("label", "health", "volume", "network"):
+        return _match_config(key, value, r)
     hexpart = value.removeprefix("sha256:")
     is_id = len(hexpart) >= 4 and all(c in "0123456789abcdef" for c in hexpart)
     if is_id and r.image_id.removeprefix("sha256:").startswith(hexpart):
         return True
     return _normal(value) == _normal(r.image)
+
+
+def _match_config(key: str, value: str, r: ContainerRecord) -> bool:
+    """label=K[=V], health=STATUS, volume=NAME|DEST, network=NAME over the recorded config."""
+    hc = r.host_config
+    if key == "label":
+        labels = (hc.get("Config") or {}).get("Labels") or {}
+        k, eq, v = value.partition("=")
+        return k in labels and (not eq or labels[k] == v)
+    if key == "health":
+        status = r.health.get("Status") if r.health else None
+        return (status or "none") == value
+    if key == "volume":
+        return any(value in (m.get("Name"), m.get("Destination")) for m in hc.get("MountPoints") or ())
+    return hc.get("NetworkMode") == value

@@ -45,7 +45,10 @@ def status_text(r: ContainerRecord, now: datetime | None = None) -> str:
     """docker ps STATUS: "Up 3 seconds", "Up 5 seconds (Paused)", "Exited (0) 2 minutes ago", "Created"."""
     if r.status in ("running", "paused"):
         up = f"Up {human_duration(_since(r.started_at, now))}"
-        return up + " (Paused)" if r.status == "paused" else up
+        if r.status == "paused":
+            return up + " (Paused)"
+        health = r.health.get("Status") if r.health else None
+        return f"{up} (health: starting)" if health == "starting" else f"{up} ({health})" if health else up
     if r.status == "restarting":
         return f"Restarting ({r.exit_code}) {human_duration(_since(r.finished_at, now))} ago"
     if r.status == "exited":
@@ -223,9 +226,8 @@ def container_logs(ref: str, follow_: bool = False, tail: int = -1, store: Store
                    window: TimeWindow | None = None) -> Iterator[LogEntry]:
     """The container's log entries (the last `tail` of those inside `window`: --since/--until);
     with `follow_`, then new ones until it stops (or the window's end passes)."""
-    _, records = open_records(store)
-    cid = records.get(ref).id
-    path = records.dir(cid) / "log"
+    rec, path = lifecycle.log_path(ref, store)
+    cid = rec.id
     size = path.stat().st_size if path.exists() else 0
     w = window or TimeWindow()
     past = read_entries(path, tail if window is None else -1, limit=size)

@@ -94,7 +94,9 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
                      restart=RestartPolicy.from_json(hc.get("RestartPolicy")),
                      auto_remove=bool(hc.get("AutoRemove")),
                      log=LogOptions.parse([f"{k}={v}" for k, v in (log_conf.get("Config") or {}).items()]),
-                     keep_stdin=bool(hc.get("OpenStdin")), cgroup_root=str(CGROUP_ROOT), network=network)
+                     keep_stdin=bool(hc.get("OpenStdin")), cgroup_root=str(CGROUP_ROOT), network=network,
+                     healthcheck=(hc.get("Config") or {}).get("Healthcheck"),
+                     log_driver=log_conf.get("Type") or "json-file")
     records.update(rec.id, manual_stop=False, restart_count=0)
     try:
         spawn(job)
@@ -129,7 +131,10 @@ def parse_signal(text: str) -> int:
 
 
 def stop_signal(store: Store, rec: ContainerRecord) -> int:
-    """The image's StopSignal, else SIGTERM."""
+    """The container's StopSignal (--stop-signal, else the image's, as recorded at create), else SIGTERM."""
+    recorded = (rec.host_config.get("Config") or {}).get("StopSignal")
+    if recorded:
+        return parse_signal(recorded)
     try:
         config = ImageConfig.from_bytes(store.content.read(Digest.parse(rec.image_id)), rec.image_id)
     except (MinidockError, OSError, ValueError):
@@ -183,7 +188,11 @@ def stop(ref: str, timeout: int | None = None, store: Store | None = None) -> st
     _signal(rec, stop_signal(store, rec))
     if rec.status == "paused":  # why: a frozen process cannot act on the signal
         _thaw(records, rec)
-    if not _wait_pid(rec.pid, DEFAULT_STOP_TIMEOUT if timeout is None else timeout):
+    if timeout is None:
+        timeout = (rec.host_config.get("Config") or {}).get("StopTimeout", DEFAULT_STOP_TIMEOUT)
+    if timeout is None or timeout < 0:
+        timeout = 10**9  # why: Docker's -1 waits for as long as it takes
+    if not _wait_pid(rec.pid, timeout):
         _kill_all(records, rec)
     _wait_settled(records, rec.id)
     return rec.id
@@ -302,9 +311,13 @@ def prune(store: Store | None = None) -> list[str]:
 
 
 def log_path(ref: str, store: Store | None = None) -> tuple[ContainerRecord, Path]:
-    """The record and the live json-file log of a container."""
+    """The record and the live json-file log of a container (none with `--log-driver none`)."""
     _, records = open_records(store)
     rec = records.get(ref)
+    if (rec.host_config.get("LogConfig") or {}).get("Type") == "none":
+        err = ConflictError("configured logging driver does not support reading")
+        err.exit_code = 1
+        raise err
     return rec, records.dir(rec.id) / "log"
 
 

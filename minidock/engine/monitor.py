@@ -13,8 +13,9 @@ import contextlib
 import os
 import select
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, NoReturn
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from minidock.engine.logs import LogOptions, LogWriter
 from minidock.engine.restart import RestartPolicy, backoff
@@ -49,6 +50,8 @@ class MonitorJob(NamedTuple):
     keep_stdin: bool = False  # -i: hold a pipe open as the container's stdin
     cgroup_root: str = "/sys/fs/cgroup"
     network: "NetSession | None" = None  # wires the netns at each start; released at each exit
+    healthcheck: Mapping[str, Any] | None = None  # the container's effective Healthcheck (engine/health.py)
+    log_driver: str = "json-file"  # "none": output is read and dropped
 
 
 def error_for(code: int, message: str) -> MinidockError:
@@ -132,7 +135,8 @@ class Supervisor:
     def __init__(self, job: MonitorJob, report: sync.Channel | None) -> None:
         self.job, self.report = job, report
         self.records = ContainerStore(job.paths)
-        self.log = LogWriter(self.records.dir(job.cid) / "log", job.log)
+        log_path = self.records.dir(job.cid) / "log"
+        self.log = LogWriter(Path(os.devnull) if job.log_driver == "none" else log_path, job.log)
 
     def _report(self, t: str, **fields: object) -> None:
         if self.report is not None:
@@ -184,13 +188,19 @@ class Supervisor:
             self._report("error", code=e.exit_code, msg=str(e))
             return None
         c = attempt.container
+        checker = 0
         try:
             self.records.update(self.job.cid, status="running", pid=c.pid, monitor_pid=os.getpid(),
                                 started_at=now_rfc3339(), exit_code=0, error="", oom_killed=False)
             self._report("started", pid=c.pid)
+            checker = self._start_health()
             _pump(attempt, self.log)
             status = c.wait()
         finally:
+            if checker:
+                from minidock.engine.health import stop_checker
+
+                stop_checker(checker)
             attempt.close()
             with contextlib.suppress(OSError, MinidockError):
                 c.cleanup()
@@ -199,6 +209,15 @@ class Supervisor:
         self.records.update(self.job.cid, status="exited", pid=0, exit_code=status.code,
                             oom_killed=status.oom_killed, finished_at=now_rfc3339())
         return status.code
+
+    def _start_health(self) -> int:
+        """The health checker's pid (0: the container has no health check)."""
+        check = self.job.healthcheck
+        if not check or (check.get("Test") or ["NONE"])[0] == "NONE":
+            return 0
+        from minidock.engine.health import start_checker
+
+        return start_checker(self.job.paths, self.job.cid, check)
 
     def _hook(self) -> Callable[[int], None] | None:
         """The runtime's namespace hook: only a bridge network has work to do there."""

@@ -47,3 +47,15 @@ class RunRequest(NamedTuple):
     restart: str = "no"
     log_opts: tuple[str, ...] = ()
     cidfile: str = ""
+    labels: tuple[str, ...] = ()
+    label_files: tuple[str, ...] = ()
+    stop_signal: str = ""
+    stop_timeout: int | None = None
+    expose: tuple[str, ...] = ()
+    log_driver: str = "json-file"
+    health_cmd: str = ""
+    health_interval: str = ""
+    health_timeout: str = ""
+    health_start_period: str = ""
+    health_retries: int = 0
+    no_healthcheck: bool = False

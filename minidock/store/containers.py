@@ -51,6 +51,7 @@ class ContainerRecord(NamedTuple):
     manual_stop: bool = False  # `stop`/`rm -f` asked: the monitor must not restart it
     host_config: Mapping[str, Any] = MappingProxyType({})
     network: Mapping[str, Any] = MappingProxyType({})
+    health: Mapping[str, Any] = MappingProxyType({})  # Docker's State.Health, kept by the health checker
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "ContainerRecord":
@@ -60,7 +61,8 @@ class ContainerRecord(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         d = self._asdict()
-        d.update(command=list(self.command), host_config=dict(self.host_config), network=dict(self.network))
+        d.update(command=list(self.command), host_config=dict(self.host_config), network=dict(self.network),
+                 health=dict(self.health))
         return d
 
     def with_(self, **changes: Any) -> "ContainerRecord":

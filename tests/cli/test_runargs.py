@@ -19,6 +19,10 @@ SIMPLE = [
     ["-u", "1000:1000", "-w", "/tmp", "-h", "box", "--entrypoint", "", "busybox", "id"],
     ["--add-host", "db:10.0.0.2", "--dns", "1.1.1.1", "--restart", "on-failure:2", "--log-opt", "max-size=1m",
      "--cidfile", "/tmp/cid", "--pull", "never", "--platform", "linux/amd64", "--net", "host", "busybox"],
+    ["-v", "name:/data", "-v", "/anon", "--mount", "type=volume,target=/m", "--volumes-from", "c:ro", "img"],
+    ["-l", "a=b", "--label=c", "--label-file", "f", "--stop-signal", "USR1", "--stop-timeout", "3", "img"],
+    ["--expose", "80", "--log-driver", "none", "--health-cmd", "true", "--health-interval=1s",
+     "--health-timeout", "2s", "--health-start-period", "3s", "--health-retries", "4", "--no-healthcheck", "img"],
     ["busybox", "--rm", "-e", "X"],  # after IMAGE everything is the command's
     ["busybox", "-it", "--", "x"],
     ["--name=", "--entrypoint=-x", "img"],

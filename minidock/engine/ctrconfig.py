@@ -1,0 +1,78 @@
+"""The parts of a container's Config that come from flags over the image: labels, stop signal and
+timeout, exposed ports, health check (pure; kept in the record as host_config["Config"])."""
+
+from typing import Any
+
+from minidock.engine.health import HealthFlags, effective
+from minidock.engine.request import RunRequest
+from minidock.errors import UsageError
+from minidock.oci.imageconfig import ContainerConfig
+
+LOG_DRIVERS = ("json-file", "local", "none")
+
+
+def read_labels(req: RunRequest) -> dict[str, str]:
+    """--label-file lines, then --label (later wins); a bare KEY means an empty value, as Docker's."""
+    out: dict[str, str] = {}
+    for path in req.label_files:
+        try:
+            text = open(path).read()  # noqa: SIM115 - small file
+        except OSError as e:
+            raise UsageError(f"label file {path}: {e.strerror}") from e
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                k, _, v = line.partition("=")
+                out[k] = v
+    for item in req.labels:
+        k, _, v = item.partition("=")
+        if not k:
+            raise UsageError(f"invalid label {item!r}: want KEY=VALUE")
+        out[k] = v
+    return out
+
+
+def exposed(image: ContainerConfig, req: RunRequest) -> tuple[str, ...]:
+    """The image's ExposedPorts plus --expose (PORT[/PROTO] or a range START-END[/PROTO])."""
+    ports = list(image.exposed_ports)
+    for item in req.expose:
+        port, _, proto = item.partition("/")
+        start, _, end = port.partition("-")
+        if not start.isdigit() or (end and not end.isdigit()) or (proto and proto not in ("tcp", "udp", "sctp")):
+            raise UsageError(f"invalid range format for --expose: {item}")
+        for n in range(int(start), int(end or start) + 1):
+            if not 0 < n < 65536:
+                raise UsageError(f"invalid containerPort: {n}")
+            key = f"{n}/{proto or 'tcp'}"
+            if key not in ports:
+                ports.append(key)
+    return tuple(ports)
+
+
+def container_config(req: RunRequest, image: ContainerConfig) -> dict[str, Any]:
+    """Labels, StopSignal, StopTimeout, Healthcheck and ExposedPorts as Docker's Config has them."""
+    from minidock.engine.lifecycle import parse_signal
+
+    if req.log_driver not in LOG_DRIVERS:
+        raise UsageError(f"unknown log driver {req.log_driver!r}: want {', '.join(LOG_DRIVERS)}")
+    stop_signal = req.stop_signal or image.stop_signal or ""
+    if stop_signal:
+        parse_signal(stop_signal)
+    if req.stop_timeout is not None and req.stop_timeout < -1:
+        raise UsageError(f"invalid --stop-timeout {req.stop_timeout}")
+    health = effective(image.healthcheck, HealthFlags(req.health_cmd, req.health_interval, req.health_timeout,
+                                                      req.health_start_period, req.health_retries,
+                                                      req.no_healthcheck))
+    labels = {**dict(image.labels or {}), **read_labels(req)}
+    out: dict[str, Any] = {"Labels": labels, "ExposedPorts": {p: {} for p in exposed(image, req)}}
+    if stop_signal:
+        out["StopSignal"] = stop_signal
+    if req.stop_timeout is not None:
+        out["StopTimeout"] = req.stop_timeout
+    if health is not None:
+        out["Healthcheck"] = health
+    elif req.no_healthcheck:
+        out["Healthcheck"] = {"Test": ["NONE"]}
+    return out
+
+

@@ -1,0 +1,130 @@
+"""Run flags that shape the container's Config: labels, stop signal/timeout, --expose, health checks, log driver."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from minidock.engine.ctrconfig import container_config
+from minidock.engine.health import SECOND, HealthFlags, effective, judge, parse_duration, probe_command
+from minidock.engine.request import RunRequest
+from minidock.errors import UsageError
+from minidock.oci.imageconfig import ContainerConfig
+from tests.fixtures.cli import md, ok, until
+
+
+def test_go_durations() -> None:
+    assert parse_duration("1m30s", "f") == 90 * SECOND
+    assert parse_duration("500ms", "f") == SECOND // 2
+    assert parse_duration("1.5h", "f") == 5400 * SECOND
+    assert parse_duration("0", "f") == 0
+    for bad in ("", "10", "1x", "s", "1s2"):
+        with pytest.raises(UsageError, match="invalid duration"):
+            parse_duration(bad, "--health-interval")
+
+
+def test_effective_healthcheck_merges_flags_over_the_image() -> None:
+    image = {"Test": ["CMD", "true"], "Interval": 5 * SECOND, "Retries": 7}
+    assert effective(image, HealthFlags()) == image
+    merged = effective(image, HealthFlags(cmd="curl -f x", timeout="2s"))
+    assert merged == {"Test": ["CMD-SHELL", "curl -f x"], "Interval": 5 * SECOND, "Retries": 7, "Timeout": 2 * SECOND}
+    assert effective(image, HealthFlags(disabled=True)) is None
+    assert effective({"Test": ["NONE"]}, HealthFlags()) is None
+    with pytest.raises(UsageError):
+        effective(None, HealthFlags(cmd="x", disabled=True))
+    assert probe_command(["CMD-SHELL", "a && b"]) == ("/bin/sh", "-c", "a && b")
+    assert probe_command(["CMD", "a", "b"]) == ("a", "b")
+
+
+def test_health_state_machine() -> None:
+    assert judge("starting", 0, 1, in_start_period=True, retries=3) == ("starting", 0)
+    assert judge("starting", 2, 1, in_start_period=False, retries=3) == ("unhealthy", 3)
+    assert judge("unhealthy", 3, 0, in_start_period=False, retries=3) == ("healthy", 0)
+    assert judge("healthy", 0, 1, in_start_period=True, retries=1) == ("unhealthy", 1)  # the start period is over
+
+
+def test_container_config() -> None:
+    image = ContainerConfig(labels={"a": "1"}, exposed_ports=("80/tcp",), stop_signal="SIGQUIT")
+    req = RunRequest(image="x", labels=("b=2", "a=3"), expose=("81", "90-91/udp"), stop_timeout=3)
+    cfg = container_config(req, image)
+    assert cfg["Labels"] == {"a": "3", "b": "2"}
+    assert list(cfg["ExposedPorts"]) == ["80/tcp", "81/tcp", "90/udp", "91/udp"]
+    assert (cfg["StopSignal"], cfg["StopTimeout"]) == ("SIGQUIT", 3)
+    for bad in (RunRequest(image="x", stop_signal="NOPE"), RunRequest(image="x", expose=("http",)),
+                RunRequest(image="x", log_driver="syslog"), RunRequest(image="x", health_interval="5")):
+        with pytest.raises(UsageError):
+            container_config(bad, ContainerConfig())
+
+
+@pytest.fixture
+def root(busybox_store: Callable[[], Path]) -> Iterator[Path]:
+    r = busybox_store()
+    yield r
+    for cid in ok("ps", "-aq").split():
+        md("rm", "-f", cid)
+
+
+def _state(name: str) -> dict[str, object]:
+    cid = ok("ps", "-aq", "--no-trunc", "--filter", f"name=^{name}$").strip()
+    return json.loads((Path(_root()) / "containers" / cid / "state.json").read_text())
+
+
+def _root() -> str:
+    import os
+
+    return os.environ["MINIDOCK_ROOT"]
+
+
+@pytest.mark.root
+def test_labels_filter_and_stop_signal(root: Path) -> None:
+    ok("run", "-d", "--name", "lab", "--network", "none", "-l", "team=a", "--label", "tier",
+       "--stop-signal", "SIGUSR1", "busybox", "sh", "-c", "trap 'exit 42' USR1; while :; do sleep 0.1; done")
+    ok("run", "-d", "--name", "other", "--network", "none", "busybox", "sleep", "100")
+    assert ok("ps", "-q", "--filter", "label=team=a") == ok("ps", "-q", "--filter", "label=tier")
+    assert len(ok("ps", "-q", "--filter", "label=team").split()) == 1
+    assert ok("ps", "-q", "--filter", "label=team=b") == ""
+    start = time.monotonic()
+    ok("stop", "lab")
+    assert time.monotonic() - start < 5  # the trap ran: USR1 was sent, not SIGTERM then a 10 s wait
+    assert _state("lab")["exit_code"] == 42
+
+
+@pytest.mark.root
+def test_stop_timeout_from_run(root: Path) -> None:
+    ok("run", "-d", "--name", "st", "--network", "none", "--stop-timeout", "1", "busybox", "sleep", "100")
+    start = time.monotonic()
+    ok("stop", "st")  # sleep as PID 1 ignores SIGTERM: killed after 1 s, not 10
+    assert 0.9 < time.monotonic() - start < 5
+
+
+@pytest.mark.root
+def test_health_check_runs_in_the_monitor(root: Path) -> None:
+    ok("run", "-d", "--name", "hc", "--network", "none", "--health-cmd", "test -e /tmp/ok && echo fine",
+       "--health-interval", "200ms", "--health-retries", "2", "busybox", "sleep", "100")
+    assert "(health: starting)" in ok("ps")
+    assert until(lambda: "(unhealthy)" in ok("ps"), timeout=10)
+    assert ok("ps", "-q", "--filter", "health=unhealthy") != ""
+    ok("exec", "hc", "sh", "-c", "echo > /tmp/ok")
+    assert until(lambda: "(healthy)" in ok("ps"), timeout=10)
+    health = _state("hc")["health"]
+    assert isinstance(health, dict) and health["Status"] == "healthy" and health["FailingStreak"] == 0
+    assert health["Log"][-1]["ExitCode"] == 0 and health["Log"][-1]["Output"] == "fine\n"
+    assert len(health["Log"]) <= 5
+
+
+@pytest.mark.root
+def test_no_healthcheck_and_log_driver_none(root: Path, tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nHEALTHCHECK --interval=1s CMD false\n")
+    ok("build", "-q", "-t", "hcimg", str(ctx))
+    ok("run", "-d", "--name", "nohc", "--network", "none", "--no-healthcheck", "--log-driver", "none",
+       "hcimg", "sh", "-c", "echo hi; sleep 100")
+    time.sleep(1.5)
+    assert "health" not in ok("ps") and _state("nohc")["health"] == {}
+    r = md("logs", "nohc")
+    assert r.returncode == 1 and "does not support reading" in r.stderr
