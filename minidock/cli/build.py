@@ -69,10 +69,15 @@ def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
           [[short(r), ago(r.created), by(r.created_by), human_size(r.size), r.comment] for r in rows])
 
 
-def builder_prune_cmd(all_: bool) -> None:
+def builder_prune_cmd(all_: bool, force: bool = True) -> None:
+    from minidock.cli.prompt import confirm  # lazy: as below
     from minidock.engine import build as eng
     from minidock.engine.humanize import human_size  # lazy: `build` (the hot path) prints no sizes
 
+    warning = "all build cache" if all_ else "all dangling build cache"
+    if not force and not confirm(f"WARNING! This will remove {warning}. Are you sure you want to continue?"):
+        print("Total reclaimed space: 0B")
+        return
     r = eng.prune_build_cache(all_)
     for sid in r.gc.snapshots:
         print(f"Deleted build cache layer: {sid[:12]}")
@@ -80,17 +85,28 @@ def builder_prune_cmd(all_: bool) -> None:
     print(f"Total reclaimed space: {human_size(r.reclaimed)}")
 
 
-def system_prune_cmd() -> None:
+SYSTEM_PRUNE = ("WARNING! This will remove:\n  - all stopped containers\n"
+                "  - all networks not used by at least one container\n  - {images}\n  - {cache}\n\n"
+                "Are you sure you want to continue?")
+
+
+def system_prune_cmd(all_: bool = False, force: bool = False) -> None:
+    """`system prune [-a] [-f]`: Docker's prompt, then one section per kind of thing removed."""
+    from minidock.cli.prompt import confirm  # lazy: as below
     from minidock.engine import build as eng
     from minidock.engine.humanize import human_size  # lazy: `build` (the hot path) prints no sizes
 
-    r = eng.system_prune()
-    for title, items in (("Deleted Containers:", r.containers), ("Deleted Images:", [str(d) for d in r.images])):
+    images = "all images without at least one container associated to them" if all_ else "all dangling images"
+    if not force and not confirm(SYSTEM_PRUNE.format(images=images,
+                                                     cache="all build cache" if all_ else "all dangling build cache")):
+        return
+    r = eng.system_prune(all_=all_)
+    for title, items in (("Deleted Containers:", r.containers), ("Deleted Networks:", r.networks),
+                         ("Deleted Images:", r.image_lines),
+                         ("Deleted build cache objects:", [s[:25] for s in r.cache.gc.snapshots])):
         if items:
-            print(title, *items, sep="\n")
-            print()
-    print(f"Deleted {r.cache.entries} build cache entries, {len(r.cache.gc.snapshots)} layers")
-    print(f"Total reclaimed space: {human_size(r.cache.reclaimed)}")
+            print(title, *items, "", sep="\n")
+    print(f"Total reclaimed space: {human_size(r.reclaimed, 4)}")
 
 
 def _register_prune(app: typer_types.Typer) -> None:
@@ -99,16 +115,18 @@ def _register_prune(app: typer_types.Typer) -> None:
 
     from minidock.cli.groups import sub_app  # lazy: only the typer app registers sub-commands
 
-    force = typer.Option(False, "-f", "--force", help="do not prompt (never prompts)")
+    force = typer.Option(False, "-f", "--force", help="do not prompt for confirmation")
     every = typer.Option(False, "-a", "--all", help="all cache entries and cache mounts")
+    unused = typer.Option(False, "-a", "--all", help="remove all unused images and all build cache, not just "
+                          "dangling ones")
 
     def builder_prune(f: bool = force, all_: bool = every) -> None:
         """Remove build cache entries (and their layers) no image uses."""
-        builder_prune_cmd(all_)
+        builder_prune_cmd(all_, f)
 
-    def system_prune(f: bool = force) -> None:
-        """Remove stopped containers, dangling images and unused build cache."""
-        system_prune_cmd()
+    def system_prune(f: bool = force, all_: bool = unused) -> None:
+        """Remove stopped containers, unused networks, dangling (-a: unused) images and build cache."""
+        system_prune_cmd(all_, f)
     sub_app(app, "builder", "Manage builds").command("prune")(builder_prune)
     sub_app(app, "system", "Manage minidock").command("prune")(system_prune)
 

@@ -54,15 +54,21 @@ def rmi_cmd(names: list[str], force: bool = False) -> None:
         print(line)
 
 
-def prune_cmd() -> None:
-    res = eng.prune_images(_store())
-    if res.blobs or res.snapshots:
-        print("Deleted:")
-        for d in res.blobs:
-            print(f"deleted: {d}")
-        for sid in res.snapshots:
-            print(f"deleted: snapshot {sid[:12]}")
-    print(f"Total reclaimed space: {human_size(res.reclaimed)}")
+PRUNE_ALL = "WARNING! This will remove all images without at least one container associated to them."
+PRUNE_DANGLING = "WARNING! This will remove all dangling images."
+
+
+def prune_cmd(all_: bool = False, force: bool = False) -> None:
+    """`image prune [-a] [-f]`, Docker's prompt and output."""
+    from minidock.cli.prompt import confirm
+
+    reclaimed = 0
+    if force or confirm(f"{PRUNE_ALL if all_ else PRUNE_DANGLING}\nAre you sure you want to continue?"):
+        res = eng.prune_unused(_store(), all_)
+        if res.lines:
+            print("Deleted Images:", *res.lines, "", sep="\n")
+        reclaimed = res.gc.reclaimed
+    print(f"Total reclaimed space: {human_size(reclaimed, 4)}")
 
 
 def df_cmd() -> None:
@@ -125,9 +131,10 @@ def register(app: Any) -> None:
         """Remove one or more images."""
         rmi_cmd(image_names, f)
 
-    def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt (never prompts)")) -> None:
-        """Remove content (blobs, layers) no image, container or build needs."""
-        prune_cmd()
+    def prune(a: bool = typer.Option(False, "-a", "--all", help="remove all unused images, not just dangling ones"),
+              f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation")) -> None:
+        """Remove unused images (and the content nothing needs any more)."""
+        prune_cmd(a, f)
 
     def check(repair: bool = typer.Option(False, "--repair", help="fix what can be fixed")) -> None:
         """Verify every blob, image record and snapshot of the store; exit 1 on problems."""

@@ -264,19 +264,47 @@ def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePr
 
 
 class SystemPruneReport(NamedTuple):
-    """What `system prune` removed: stopped containers, dangling images (ids), and the build cache."""
+    """What `system prune` removed: stopped containers, unused networks, images (ids, and Docker's
+    `untagged:`/`deleted:` lines), and the build cache."""
 
     containers: list[str]
     images: list[Digest]
     cache: CachePruneReport
+    networks: list[str]
+    image_lines: list[str]
+    image_bytes: int = 0
+
+    @property
+    def reclaimed(self) -> int:
+        return self.image_bytes + self.cache.reclaimed
 
 
-def system_prune(store: Store | None = None) -> SystemPruneReport:
-    """`minidock system prune`: stopped containers, then dangling images, then the build cache."""
+def system_prune(store: Store | None = None, all_: bool = False) -> SystemPruneReport:
+    """`minidock system prune [-a]`, in Docker's order: stopped containers, networks no container uses,
+    dangling images (`all_`: every image no container uses), then the build cache (`all_`: all of it)."""
     from minidock.engine import lifecycle
-    from minidock.engine.images import remove_dangling
+    from minidock.engine.images import prune_unused
 
     store = store or open_store()
     containers = lifecycle.prune(store)
-    images = remove_dangling(store)
-    return SystemPruneReport(containers, images, prune_build_cache(False, store))
+    networks = _prune_networks(store)
+    images = prune_unused(store, all_)
+    return SystemPruneReport(containers, images.images, prune_build_cache(all_, store), networks, images.lines,
+                             images.gc.reclaimed)
+
+
+def _prune_networks(store: Store) -> list[str]:
+    """Remove the user networks no container holds an address on; their names."""
+    import contextlib
+
+    from minidock.engine import networks
+    from minidock.errors import MinidockError
+
+    out = []
+    for cfg in networks.list_networks(store.paths):
+        if cfg.name in ("bridge", "host", "none"):
+            continue
+        with contextlib.suppress(MinidockError):
+            networks.remove(cfg.name, store.paths)
+            out.append(cfg.name)
+    return out

@@ -221,24 +221,41 @@ def remove_images(store: Store, texts: list[str], force: bool = False) -> list[s
     return lines
 
 
-def remove_dangling(store: Store) -> list[Digest]:
-    """Remove the `<none>@` placeholder records (dangling images) no container uses; their image ids.
+class ImagePruneReport(NamedTuple):
+    """What `image prune` removed: image ids, Docker's `untagged:`/`deleted:` lines, the collection."""
 
-    The content goes with the next collection (`prune_images`, `system prune`)."""
+    images: list[Digest]
+    lines: list[str]
+    gc: GcResult
+
+
+def _display(name: str) -> str:
+    repo, tag, digest = _split_name(name)
+    return f"{repo}:{tag}" if tag != NONE else f"{repo}@{digest}"
+
+
+def prune_unused(store: Store, all_: bool = False) -> ImagePruneReport:
+    """`image prune [-a]`: dangling images (`<none>` records) no container uses, or with `all_` every
+    image no container uses, then the content nothing needs (layers as `deleted:` chain ids)."""
     used = {c.image_id.removeprefix("sha256:") for c in ContainerStore(store.paths).list()}
-    out = []
+    by_id: dict[Digest, list[ImageRecord]] = {}
     for rec in store.images.list():
-        if not is_untagged(rec.name):
+        with contextlib.suppress(NotFoundError, ManifestError):
+            by_id.setdefault(store.images.image_id(rec), []).append(rec)
+    images, lines = [], []
+    for image_id, recs in by_id.items():
+        if image_id.hex in used or not (all_ or all(is_untagged(r.name) for r in recs)):
             continue
-        try:
-            image_id = store.images.image_id(rec)
-        except (NotFoundError, ManifestError):
-            continue
-        if image_id.hex not in used:
+        for r in recs:
             with contextlib.suppress(ImageNotFoundError):
-                store.images.remove(rec.name)
-                out.append(image_id)
-    return out
+                store.images.remove(r.name)
+                if not is_untagged(r.name):
+                    lines.append(f"untagged: {_display(r.name)}")
+        images.append(image_id)
+        lines.append(f"deleted: {image_id}")
+    gc = _collect(store)
+    lines += [f"deleted: sha256:{sid}" for sid in gc.snapshots]
+    return ImagePruneReport(images, lines, gc)
 
 
 def prune_images(store: Store) -> GcResult:

@@ -51,3 +51,59 @@ def test_system_check_exits_1_on_problems(store: Store, tmp_path: Path, capsys: 
     assert main(["system", "check", "--repair"]) == 0
     assert main(["system", "df"]) == 0
     assert capsys.readouterr().out.splitlines()[-4].split()[:3] == ["Images", "1", "0"]
+
+
+def test_image_prune_asks_first_and_a_removes_every_unused_image(
+        store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Docker's prompt and output: no (or EOF) keeps everything; dangling only without -a; -a takes every
+    image no container uses, names first (`untagged:`), then the image id and its layers (`deleted:`)."""
+    import io
+
+    from minidock.store.containers import ContainerRecord, ContainerStore
+
+    kept = add_image(store, "docker.io/library/used:1", [{"u": b"u"}], tmp_path)
+    tagged = add_image(store, "docker.io/library/alpine:latest", [{"f": b"x" * 2000}], tmp_path)
+    dangling = add_image(store, "x:1", [{"d": b"d"}], tmp_path)
+    dangling_id = store.images.image_id(dangling)
+    store.images.remove(dangling.name)
+    store.images.put(dangling._replace(name=f"<none>@{dangling.target.digest}"))
+    cs = ContainerStore(store.paths)
+    cs.create(ContainerRecord(id=cs.new_id(), name="c", image="used:1", image_id=str(store.images.image_id(kept)),
+                              created="2024-01-01T00:00:00Z"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["image", "prune", "-a"]) == 0
+    assert capsys.readouterr().out == ("WARNING! This will remove all images without at least one container "
+                                       "associated to them.\nAre you sure you want to continue? [y/N] "
+                                       "Total reclaimed space: 0B\n")
+    assert len(store.images.list()) == 3
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["image", "prune"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("WARNING! This will remove all dangling images.\nAre you sure you want to continue? "
+                          "[y/N] Deleted Images:\n") and f"deleted: {dangling_id}\n" in out
+    assert [r.name for r in store.images.list()] == [tagged.name, kept.name]
+    assert main(["image", "prune", "-a", "-f"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    image_id = store.images.image_id(kept)
+    assert lines[:3] == ["Deleted Images:", "untagged: alpine:latest", f"deleted: {lines[2].split()[1]}"]
+    assert lines[3].startswith("deleted: sha256:") and lines[-2] == "" and lines[-1].endswith("kB")
+    assert [r.name for r in store.images.list()] == [kept.name] and store.images.image_id(kept) == image_id
+    assert main(["system", "check"]) == 0
+
+
+def test_system_prune_a_prompt(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    add_image(store, "docker.io/library/alpine:latest", [{"f": b"x"}], tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["system", "prune", "-a"]) == 0
+    assert capsys.readouterr().out == (
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
+        "container\n  - all images without at least one container associated to them\n  - all build cache\n\n"
+        "Are you sure you want to continue? [y/N] ")
+    assert len(store.images.list()) == 1
+    assert main(["system", "prune", "-a", "-f"]) == 0
+    out = capsys.readouterr().out
+    assert "Deleted Images:\nuntagged: alpine:latest\n" in out and "\n\nTotal reclaimed space: " in out
+    assert store.images.list() == []

@@ -51,7 +51,7 @@ def test_a_day_with_minidock(registry: RegistryServer, tmp_path: Path, monkeypat
     md("rmi", "me/app:1", "me/app:2", "multi", "zstd")
     md("load", "-i", str(tmp_path / "app.tar"))
     assert md("run", "--rm", "--network", "none", "me/app:2") == "hello from a build\n"
-    md("image", "prune")
+    md("image", "prune", "-f")
     assert md("system", "check") == "store is consistent\n"  # exit 0 and nothing to report
     images = [json.loads(line)["Repository"] for line in md("images", "--format", "json").splitlines()]
     assert sorted(images) == ["alpine", "busybox", "me/app", "plain"]
