@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 DEFAULT_ROOT = "/var/lib/minidock"
+ROOT_MODE = 0o711
+PRIVATE_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600  # state files that may hold secrets: a container's config.json, build-cache.json
 
 
 class Paths(NamedTuple):
@@ -91,9 +94,40 @@ class Paths(NamedTuple):
         """Scratch space on the store's file system (renames into the store stay atomic)."""
         return self.root / "tmp"
 
+    def modes(self) -> tuple[tuple[Path, int], ...]:
+        """Each store directory and the widest mode it may have (Docker's CVE-2021-41091 answer):
+        the root 0711 (others may pass through, not list), everything in it 0700 so no other local
+        user reaches an unpacked layer's setuid file, a container's upper dir or its config.json;
+        volumes 0701 as Docker's."""
+        private = (self.blobs, self.ingest, self.snapshots, self.links, self.containers, self.networks,
+                   self.locks, self.tmp, self.root / "build-mounts")
+        return ((self.root, ROOT_MODE), *((d, PRIVATE_MODE) for d in private), (self.volumes, 0o701))
+
     def ensure(self) -> "Paths":
-        """Create every top-level directory of the store; returns self."""
-        for d in (self.blobs / "sha256", self.ingest, self.snapshots, self.links,
-                  self.containers, self.networks, self.locks, self.tmp):
-            d.mkdir(parents=True, exist_ok=True)
+        """Create every top-level directory of the store with its mode (see `modes`); returns self.
+
+        An existing one that is wider (a store from an older version) is narrowed, as dockerd
+        chmods its root at each start: one stat per directory. `system check` reports the rest."""
+        try:
+            os.mkdir(self.root, ROOT_MODE)
+        except FileNotFoundError:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            return self.ensure()
+        except FileExistsError:
+            pass
+        _narrow(self.root, ROOT_MODE)  # why: mkdir's mode passes through the umask; an old root is 0755
+        for d in (self.blobs, self.ingest, self.snapshots, self.links, self.containers, self.networks,
+                  self.locks, self.tmp):
+            try:
+                os.mkdir(d, PRIVATE_MODE)
+            except FileExistsError:
+                _narrow(d, PRIVATE_MODE)
+        (self.blobs / "sha256").mkdir(exist_ok=True)
         return self
+
+
+def _narrow(path: Path, widest: int) -> None:
+    """Take away every permission bit of `path` beyond `widest` (no change when there is none)."""
+    mode = os.stat(path).st_mode & 0o7777
+    if mode & ~widest:
+        os.chmod(path, mode & widest)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest, sha256
 from minidock.oci.imageconfig import History
+from minidock.paths import PRIVATE_FILE_MODE
 from minidock.store.atomic import atomic_write_json, locked, read_json
 from minidock.store.store import Store
 
@@ -112,7 +113,7 @@ class BuildCache:
                 current[key] = value
             if len(current) > MAX_ENTRIES:
                 current = dict(list(current.items())[-MAX_ENTRIES:])
-            atomic_write_json(self.path, {"version": VERSION, "entries": current})
+            atomic_write_json(self.path, {"version": VERSION, "entries": current}, mode=PRIVATE_FILE_MODE)
 
     def prune(self, keep: Callable[[CacheEntry], bool]) -> int:
         """Drop every entry `keep` rejects (damaged ones too); returns how many went."""
@@ -128,7 +129,7 @@ class BuildCache:
                 if keep(entry):
                     kept[key] = raw
             if len(kept) != len(current):
-                atomic_write_json(self.path, {"version": VERSION, "entries": kept})
+                atomic_write_json(self.path, {"version": VERSION, "entries": kept}, mode=PRIVATE_FILE_MODE)
         return len(current) - len(kept)
 
     def referenced(self) -> tuple[set[Digest], set[Digest]]:

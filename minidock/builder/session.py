@@ -117,5 +117,8 @@ def record_step(s: Session, state: StageState, parts: list[str], created_by: str
         state.add_layer(entry.layer, entry.diff_id, entry.chain_id)
     state.add_history(history)
     state.key = key
-    s.recorded[key] = CacheEntry(history, entry.layer, entry.diff_id, entry.chain_id)
+    # why hashed: created_by holds build-arg values (RUN |1 K=V ...); the image keeps them as BuildKit
+    # does, the cache file (which only needs `created`) does not keep them in clear
+    kept = history._replace(created_by=step_key("", created_by))
+    s.recorded[key] = CacheEntry(kept, entry.layer, entry.diff_id, entry.chain_id)
     return cached

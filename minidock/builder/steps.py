@@ -45,7 +45,8 @@ def execute(s: Session, state: StageState, inst: Instruction) -> bool:
 
 
 def _arg(s: Session, state: StageState, inst: Arg) -> str:
-    """Declare ARGs: --build-arg wins, then the default, then the global ARG's value."""
+    """Declare ARGs: --build-arg wins, then the default, then the global ARG's value; returns the
+    history text (`ARG NAME` or `ARG NAME=default`, as BuildKit)."""
     expand = s.expander(state)
     shown = []
     for name, default in inst.pairs:
@@ -57,11 +58,10 @@ def _arg(s: Session, state: StageState, inst: Arg) -> str:
         else:
             value = s.global_args.get(name)
         s.used_args.add(name)
-        if value is None:
-            shown.append(name)
-            continue
-        state.args[name] = value
-        shown.append(f"{name}={value}")
+        # why: BuildKit's history shows the Dockerfile's (expanded) default, never a --build-arg value
+        shown.append(name if default is None else f"{name}={expand(default)}")
+        if value is not None:
+            state.args[name] = value
     return "ARG " + " ".join(shown)
 
 

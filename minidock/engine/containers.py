@@ -19,6 +19,7 @@ from minidock.engine.request import RunRequest
 from minidock.engine.spec import RunFlags, SpecInputs, build_spec
 from minidock.errors import ImageNotFoundError, MinidockError, UsageError
 from minidock.oci.runtimespec import Resources, Spec, User
+from minidock.paths import PRIVATE_FILE_MODE
 from minidock.runtime.explain import NullTracer, Step, Tracer
 from minidock.store.atomic import atomic_write_json
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
@@ -135,7 +136,8 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         if req.init:
             spec = with_init(spec)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
-        atomic_write_json(containers.dir(cid) / "config.json", spec.to_json(), durable=False)
+        atomic_write_json(containers.dir(cid) / "config.json", spec.to_json(), durable=False,
+                          mode=PRIVATE_FILE_MODE)  # why: -e values are secrets to other users (Docker: 0600)
         running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid()}
         host_config = {**record.host_config, "MountPoints": list(mplan.inspect)}
         record = containers.update(cid, command=spec.process.args, host_config=host_config,

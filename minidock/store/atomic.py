@@ -49,9 +49,9 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
         fsync_dir(path.parent)
 
 
-def atomic_write_json(path: Path, obj: Any, *, durable: bool = True) -> None:
+def atomic_write_json(path: Path, obj: Any, *, durable: bool = True, mode: int = 0o644) -> None:
     """atomic_write of `obj` as indented JSON."""
-    atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode(), durable=durable)
+    atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode(), mode, durable=durable)
 
 
 def remove_tree(path: Path | str) -> None:

@@ -5,18 +5,21 @@ layers exist, that committed snapshots have metadata, an fs dir, a short link an
 and reports every leftover of interrupted work with its size: scratch of dead processes (tmp/,
 ingest/, a build's snapshot: see store/scratch.py) and scratch that names no owner, snapshot dirs
 without metadata, dangling short links. Scratch of live processes is work in flight, not a problem.
-`repair` removes leftovers, corrupt blobs and broken snapshots, and recreates missing short links;
+`repair` removes leftovers, corrupt blobs and broken snapshots, recreates missing short links and
+narrows the modes of a store made by an older version (root 0711, directories 0700, secrets 0600);
 it holds the gc lock, so pulls and builds in flight (which hold `gc.lease`) are waited for.
 """
 
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import NamedTuple
 
 from minidock.errors import DigestMismatchError, ManifestError, MinidockError, NotFoundError
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
+from minidock.paths import PRIVATE_FILE_MODE
 from minidock.store import leftovers as leftovers_mod
 from minidock.store import scratch
 from minidock.store.atomic import atomic_write_json, locked
@@ -153,13 +156,46 @@ def leftovers(store: Store) -> list[Problem]:
     return out
 
 
+def _too_open(path: Path, widest: int) -> int | None:
+    """`path`'s permission bits when they give more than `widest` allows; None when fine or missing."""
+    try:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
+    return mode if mode & ~widest & 0o777 else None
+
+
+def _private_files(store: Store) -> list[Path]:
+    """State files that may hold secrets: every container's config.json (-e values), the build cache."""
+    out = [store.paths.build_cache]
+    if store.paths.containers.is_dir():
+        out += [d / "config.json" for d in sorted(store.paths.containers.iterdir())]
+    return out
+
+
+def _permissions(store: Store) -> list[Problem]:
+    """Directories and secret-holding files other local users could read or pass (an older store's
+    0755/0644): a setuid file in a layer, a container's upper dir, its -e secrets."""
+    out: list[Problem] = []
+    todo = [*store.paths.modes(), *((f, PRIVATE_FILE_MODE) for f in _private_files(store))]
+    for path, widest in todo:
+        mode = _too_open(path, widest)
+        if mode is not None:
+            out.append(Problem("mode", f"{widest:o}:{path}", f"{path}: mode {mode:04o} lets other users in "
+                               f"(want {widest:04o} or narrower)", True))
+    return out
+
+
 def check(store: Store) -> list[Problem]:
     """Every problem found in the store (empty: the store is consistent)."""
-    return _images(store) + _blobs(store) + _snapshots(store) + leftovers(store)
+    return _permissions(store) + _images(store) + _blobs(store) + _snapshots(store) + leftovers(store)
 
 
 def _fix(store: Store, p: Problem) -> None:
-    if p.kind.startswith("leftover-"):
+    if p.kind == "mode":
+        widest, _, where = p.target.partition(":")
+        os.chmod(where, stat.S_IMODE(os.lstat(where).st_mode) & int(widest, 8))
+    elif p.kind.startswith("leftover-"):
         scratch.discard(store.paths, Path(p.target))
     elif p.kind in ("blob-name", "link-dangling"):
         path = Path(p.target)

@@ -69,7 +69,7 @@ def test_build_history_and_labels(busybox_store: Callable[[], Path], tmp_path: P
     assert rows[0].image == str(result.image_id)
     assert [r.created_by for r in rows[:4]] == [
         'CMD ["cat","/greeting","/note.txt"]', "COPY note.txt /note.txt # buildkit",
-        'RUN |1 WHO=engine /bin/sh -c echo "hello $WHO" > /greeting # buildkit', "ARG WHO=engine"]
+        'RUN |1 WHO=engine /bin/sh -c echo "hello $WHO" > /greeting # buildkit', "ARG WHO=world"]
     assert rows[1].size == len("a note\n") and rows[2].size == len("hello engine\n")
     assert rows[0].empty_layer and rows[0].size == 0
     assert rows[-1].image == "<missing>" and rows[-1].size > 1_000_000
@@ -188,3 +188,18 @@ def test_cli_build_with_a_secret(busybox_store: Callable[[], Path], tmp_path: Pa
     assert ok.returncode == 0 and "hidden" in ok.stdout, ok.stderr
     bad = _cli("build", "--no-cache", "-f", "-", str(tmp_path / "ctx"), stdin=df)
     assert bad.returncode != 0 and "secret s: not provided" in bad.stderr
+
+
+def test_build_arg_values_stay_out_of_arg_history_and_the_cache_file(busybox_store: Callable[[], Path],
+                                                                      tmp_path: Path) -> None:
+    """BuildKit records `ARG NAME[=dockerfile default]` and keeps values only in RUN's `|N K=V` prefix;
+    the cache file holds no value in clear and is 0600."""
+    root = busybox_store()
+    ctx = _ctx(tmp_path)
+    (ctx / "Dockerfile").write_text("FROM busybox\nARG TOKEN\nARG WHO=world\nRUN echo $TOKEN $WHO > /x\n")
+    eng.build_image(eng.BuildRequest(context=str(ctx), tags=("argh:1",), build_args=("TOKEN=s3cr3t-v4lue", "WHO=me")))
+    by = [r.created_by for r in eng.image_history("argh:1")[:3]]
+    assert by == ["RUN |2 TOKEN=s3cr3t-v4lue WHO=me /bin/sh -c echo $TOKEN $WHO > /x # buildkit",
+                  "ARG WHO=world", "ARG TOKEN"]
+    cache = root / "build-cache.json"
+    assert "s3cr3t" not in cache.read_text() and (cache.stat().st_mode & 0o777) == 0o600
