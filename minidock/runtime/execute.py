@@ -174,6 +174,7 @@ def _child(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) 
         path = init.lookup(p.args[0], env.get("PATH", init.DEFAULT_PATH))
         _stdio(slave)
         sc.close_fds_except([up.fd])
+        sc.reset_signals()  # why: execve keeps ignored signals and the mask (Python ignores SIGPIPE, SIGXFSZ)
         try:
             os.execve(path, list(p.args), env)
         except OSError as e:

@@ -370,6 +370,7 @@ def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tr
     sc.close_fds_except([ctx.to_parent.fd])  # why: no host fd may reach the command (the report pipe is CLOEXEC)
     if tracer.enabled:
         tracer.note("execve " + " ".join(spec.process.args), "exec " + " ".join(spec.process.args))
+    sc.reset_signals()  # why: execve keeps ignored signals and the mask (Python ignores SIGPIPE, SIGXFSZ)
     try:
         os.execve(path, list(spec.process.args), env)
     except OSError as e:

@@ -77,6 +77,9 @@ _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(_MACHINE, 250)
 _KEYCTL_JOIN_SESSION_KEYRING = 1
 _KEYCTL_SETPERM = 5
 _KEYCTL_DESCRIBE = 6
+_SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134}.get(_MACHINE, 13)
+_SYS_RT_SIGPROCMASK = {"x86_64": 14, "aarch64": 135}.get(_MACHINE, 14)
+_NSIG = 64
 
 
 def _check(rc: int, what: str, path: str | None = None) -> int:
@@ -267,3 +270,18 @@ def close_fds_except(keep: list[int]) -> None:
             os.closerange(lo, fd)
         lo = max(lo, fd + 1)
     os.closerange(lo, 0x7FFFFFFF)
+
+
+def reset_signals() -> None:
+    """Every signal's disposition back to SIG_DFL and an empty signal mask, just before execve.
+
+    execve resets caught signals only: ignored ones stay ignored and the mask stays, so without
+    this a container would inherit Python's SIG_IGN for SIGPIPE and SIGXFSZ (`yes | head` would
+    never end). Raw rt_sigaction/rt_sigprocmask reach every signal, glibc's internal 32 and 33
+    too (a zeroed kernel `struct sigaction` is SIG_DFL, no flags, empty mask on every arch). Best
+    effort, no error: it runs under the container's seccomp filter, which Docker's profile lets through."""
+    zero = ctypes.create_string_buffer(32)
+    for sig in range(1, _NSIG + 1):
+        if sig not in (9, 19):  # SIGKILL and SIGSTOP cannot be changed
+            _libc.syscall(ctypes.c_long(_SYS_RT_SIGACTION), ctypes.c_long(sig), zero, None, ctypes.c_long(8))
+    _libc.syscall(ctypes.c_long(_SYS_RT_SIGPROCMASK), ctypes.c_long(2), zero, None, ctypes.c_long(8))  # SIG_SETMASK
