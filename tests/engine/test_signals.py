@@ -6,12 +6,14 @@ never ends. Checked in every path that ends in execve: run (foreground, -d, --in
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.cli import md, ok, until
+from tests.fixtures.cli import MD, md, ok, until
+from tests.fixtures.oracle import Oracle
 
 pytestmark = pytest.mark.root
 PIPE = "grep -E '^Sig(Ign|Blk)' /proc/self/status; yes hello | head -c 100000 >/dev/null; echo END"
@@ -41,3 +43,12 @@ def test_build_run_step(busybox_store: Callable[[], Path], tmp_path: Path) -> No
     (tmp_path / "Dockerfile").write_text(f'FROM busybox\nRUN {{ {PIPE}; }} > /out\n')
     ok("build", "-q", "-t", "sigs:1", str(tmp_path), timeout=60)
     assert ok("run", "--rm", "--network", "none", "sigs:1", "cat", "/out") == CLEAN
+
+
+@pytest.mark.slow
+def test_same_signal_state_as_docker(oracle: Oracle, tmp_path: Path) -> None:
+    probe = ("run", "--rm", "--network", "none", "busybox", "grep", "-E", "^Sig(Blk|Ign|Cgt)", "/proc/self/status")
+    docker = oracle.docker_ok(*probe)
+    r = subprocess.run([*MD, *probe], capture_output=True, text=True, env=oracle.minidock_env(tmp_path / "root"),
+                       timeout=120, check=False)
+    assert (r.returncode, r.stdout) == (0, docker), r.stderr
