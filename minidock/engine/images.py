@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from minidock.errors import ConflictError, ImageNotFoundError, ManifestError, NotFoundError, ReferenceFormatError
+from minidock.errors import (
+    ConflictError,
+    ImageNotFoundError,
+    ManifestError,
+    MinidockError,
+    NotFoundError,
+    ReferenceFormatError,
+)
 from minidock.image.reference import Reference
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
@@ -340,7 +347,20 @@ class CheckReport(NamedTuple):
     repaired: list[Problem]
 
 
+def _damaged_containers(store: Store) -> list[Problem]:
+    """Containers whose state file does not parse (shown dead by `ps`): repair removes them as `rm -f`."""
+    return [Problem("container-damaged", c.id, f"container {c.id[:12]}: {c.error} (repair removes it)", True)
+            for c in ContainerStore(store.paths).list() if c.status == "dead" and c.name == f"damaged-{c.id[:12]}"]
+
+
 def check_store(store: Store, repair: bool = False) -> CheckReport:
     """Check (and optionally repair) the store."""
     fixed = store_repair(store) if repair else []
-    return CheckReport(problems=store_check(store), repaired=fixed)
+    if repair:
+        from minidock.engine import lifecycle  # lazy: only a repair removes containers
+
+        for p in _damaged_containers(store):
+            with contextlib.suppress(MinidockError):
+                lifecycle.remove(p.target, force=True, store=store)
+                fixed.append(p)
+    return CheckReport(problems=store_check(store) + _damaged_containers(store), repaired=fixed)

@@ -1,13 +1,15 @@
 """A real HTTP reverse proxy in front of the test registry that records requests and can misbehave.
 
 Modes for blob GETs: `cut_after=N` sends N body bytes then drops the connection (once, or always with
-`cut_always`); `stall_after=N` sends N bytes then hangs until stopped. `redirect_blobs_to` answers
+`cut_always`); `stall_after=N` sends N bytes then hangs until stopped; `chunk_delay=S` sleeps S seconds
+after each 64 KiB chunk (a slow link, so a test can kill a pull at many points). `redirect_blobs_to` answers
 blob GETs with a 307 to another base URL. Every request's path and headers are recorded.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +32,7 @@ class Behaviour:
     cut_always: bool = False
     stall_after: int | None = None
     redirect_blobs_to: str | None = None
+    chunk_delay: float = 0.0
     cuts: int = 0
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -120,6 +123,8 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                     return
                 self.wfile.write(chunk)
                 sent += len(chunk)
+                if is_blob and b.chunk_delay:
+                    time.sleep(b.chunk_delay)
             up.close()
 
         def log_message(self, format: str, *args: Any) -> None:
