@@ -33,7 +33,9 @@ _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY 
           ("--log-opt", None, "log_opts", "log driver option (max-size=10m, max-file=3)"),
           ("-l", "--label", "labels", "set metadata on the container (KEY=VALUE)"),
           ("--label-file", None, "label_files", "read labels from a file of KEY=VALUE lines"),
-          ("--expose", None, "expose", "expose a port or a range of ports (PORT[/PROTO])"))
+          ("--expose", None, "expose", "expose a port or a range of ports (PORT[/PROTO])"),
+          ("--ulimit", None, "ulimits", "ulimit option NAME=SOFT[:HARD] (nofile=1024:2048)"),
+          ("--sysctl", None, "sysctls", "set a namespaced kernel parameter KEY=VALUE"))
 _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--platform", None, "platform", "os/arch[/variant] to pull"),
           ("--pull", None, "pull", "pull policy: missing (default), always, never"),
@@ -48,6 +50,7 @@ _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--restart", None, "restart", "restart policy: no, on-failure[:N], always"),
           ("--cidfile", None, "cidfile", "write the container id to this file"),
           ("--stop-signal", None, "stop_signal", "signal to stop the container (default SIGTERM)"),
+          ("--shm-size", None, "shm_size", "size of /dev/shm (default 64m)"),
           ("--log-driver", None, "log_driver", "logging driver: json-file (default), local, none"),
           ("--health-cmd", None, "health_cmd", "command to run to check health"),
           ("--health-interval", None, "health_interval", "time between running the check (ms|s|m|h)"),

@@ -98,7 +98,8 @@ def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFla
                     workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
                     read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
                     cap_drop=req.cap_drop, resources=resources_of(req), network=network,
-                    privileged=req.privileged, devices=req.devices, security_opt=req.security_opt)
+                    privileged=req.privileged, devices=req.devices, security_opt=req.security_opt,
+                    ulimits=req.ulimits, shm_size=req.shm_size, sysctls=req.sysctls)
 
 
 def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None, *,

@@ -10,7 +10,8 @@ side maps that root onto the destination by Docker's rules:
           for SRC/. · file DEST: error
 
 Copied into a container, files belong to root (0:0) unless `-a` keeps the source's owners; copied
-out, they keep the container's numeric owners (this runs as root, like the daemon's side of `docker cp`).
+out, they belong to the user who copies (root here), as the docker client writes them (checked
+against Docker 20.10 in tests/engine/test_oracle_containers.py).
 """
 
 import copy as _copy
@@ -226,7 +227,7 @@ def _receive_host(fd: int, dest: str) -> None:
             out.write(chunk)
         out.flush()
         return
-    extract_tree(fd, dest, keep_owner=True)
+    extract_tree(fd, dest, keep_owner=False)  # docker cp's client: files belong to whoever copies them
 
 
 def _fs_target(store: Store, ref: str) -> tuple[FsTarget, str]:

@@ -59,3 +59,6 @@ class RunRequest(NamedTuple):
     health_start_period: str = ""
     health_retries: int = 0
     no_healthcheck: bool = False
+    ulimits: tuple[str, ...] = ()
+    shm_size: str = ""
+    sysctls: tuple[str, ...] = ()

@@ -2,9 +2,11 @@
 
 import os
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import NamedTuple
 
 from minidock.engine.devices import device_config
+from minidock.engine.limits import sysctls, ulimits, with_shm_size
 from minidock.errors import UsageError
 from minidock.oci.imageconfig import ContainerConfig
 from minidock.oci.runtimespec import (
@@ -54,6 +56,9 @@ class RunFlags(NamedTuple):
     privileged: bool = False
     devices: tuple[str, ...] = ()  # --device HOST[:CONTAINER[:PERMS]]
     security_opt: tuple[str, ...] = ()
+    ulimits: tuple[str, ...] = ()  # --ulimit NAME=SOFT[:HARD]
+    shm_size: str = ""
+    sysctls: tuple[str, ...] = ()  # --sysctl KEY=VALUE
 
 
 class Security(NamedTuple):
@@ -232,18 +237,20 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
     sec = parse_security_opts(flags.security_opt)
     wants_all = flags.privileged or any(c.upper() == "ALL" for c in flags.cap_add)
     caps = resolve_caps(flags.cap_add, flags.cap_drop, flags.privileged, host_caps() if wants_all else ALL_CAPS)
-    mounts = (*default_mounts(cgroup_rw=flags.privileged), *inp.extra_mounts,  # why: Docker: rw for privileged
-              *(parse_tmpfs(t) for t in flags.tmpfs))
+    mounts = (*with_shm_size(default_mounts(cgroup_rw=flags.privileged), flags.shm_size),  # Docker: rw if privileged
+              *inp.extra_mounts, *(parse_tmpfs(t) for t in flags.tmpfs))
     process = Process(
         args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,
         cwd=flags.workdir or inp.image.working_dir or "/", user=inp.user, terminal=flags.tty,
-        capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=sec.no_new_privileges)
+        capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=sec.no_new_privileges,
+        rlimits=ulimits(flags.ulimits))
     nodes, rules = device_config(flags.devices, flags.privileged)
     confined = sec.system_paths and not flags.privileged
     linux = Linux(namespaces=namespaces_for(flags.network), resources=flags.resources._replace(devices=rules),
                   cgroups_path=f"minidock/{inp.container_id}", devices=nodes,
                   masked_paths=Linux().masked_paths if confined else (),
                   readonly_paths=Linux().readonly_paths if confined else (),
-                  seccomp="unconfined" if flags.privileged else sec.seccomp)  # why: Docker: privileged is unconfined
+                  seccomp="unconfined" if flags.privileged else sec.seccomp,  # why: Docker: privileged is unconfined
+                  sysctl=MappingProxyType(sysctls(flags.sysctls, flags.network)))
     return Spec(process=process, root=Root(inp.root_path, flags.read_only), hostname=hostname,
                 mounts=tuple(mounts), linux=linux, rootfs_mounts=inp.rootfs)

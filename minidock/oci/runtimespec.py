@@ -270,6 +270,7 @@ class Linux(NamedTuple):
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
     devices: tuple[Device, ...] = ()  # nodes beyond the standard /dev set
     seccomp: str = "default"  # the seccomp profile: "default" (Docker's), "unconfined" or a profile's path
+    sysctl: Mapping[str, str] = MappingProxyType({})  # namespaced kernel parameters set in the container
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Linux":
@@ -281,6 +282,7 @@ class Linux(NamedTuple):
             masked_paths=tuple(d.get("maskedPaths") or ()),
             readonly_paths=tuple(d.get("readonlyPaths") or ()),
             seccomp=str(d.get("minidock.seccomp") or "default"),
+            sysctl=MappingProxyType({str(k): str(v) for k, v in (d.get("sysctl") or {}).items()}),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -289,7 +291,8 @@ class Linux(NamedTuple):
         return {"namespaces": [n.to_json() for n in self.namespaces],
                 "resources": self.resources.to_json(), "cgroupsPath": self.cgroups_path,
                 "maskedPaths": list(self.masked_paths), "readonlyPaths": list(self.readonly_paths),
-                "devices": [x.to_json() for x in self.devices], "minidock.seccomp": self.seccomp}
+                "devices": [x.to_json() for x in self.devices], "minidock.seccomp": self.seccomp,
+                "sysctl": dict(self.sysctl)}
 
 
 def default_mounts(cgroup_rw: bool = False) -> tuple[Mount, ...]:

@@ -32,6 +32,8 @@ from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.sync import Channel, ChildTracer, error_fields
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from minidock.oci.runtimespec import Spec
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -152,6 +154,9 @@ def container_init(ctx: ChildContext) -> NoReturn:
         spec = ctx.spec
         ctx.stage = "keyring"
         join_keyring(ctx.keyring, tracer)
+        if spec.linux.sysctl:
+            ctx.stage = "sysctl"
+            set_sysctls(spec.linux.sysctl, tracer)
         ctx.stage = "rootfs"
         slave = _build_rootfs(ctx, tracer)
         _seal_view(ctx, tracer)
@@ -183,6 +188,22 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _exec(ctx, user, slave, tracer)
     except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
         _fail(ctx, e)
+
+
+def set_sysctls(values: Mapping[str, str], tracer: Tracer) -> None:
+    """Namespaced kernel parameters: /proc/sys belongs to the namespaces this process is in now
+    (network, IPC), whichever proc mount the path goes through."""
+    for key, value in values.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        with tracer.step(f"sysctl {key}={value}", f"sysctl -w {key}={value}"):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                raise ChildError("setup", f"sysctl {key}: no such kernel parameter") from None
+            try:
+                os.write(fd, value.encode())
+            finally:
+                os.close(fd)
 
 
 def join_keyring(name: str | None, tracer: Tracer) -> None:
@@ -298,16 +319,18 @@ def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
 
 
 def _set_rlimits(spec: Spec, tracer: Tracer) -> None:
-    """Apply the spec's rlimits, lowered to the current hard limit (no CAP_SYS_RESOURCE to raise it)."""
+    """Apply the spec's rlimits (OCI's uint64, 2**64-1 unlimited); a refused one (past fs.nr_open,
+    say) fails the start, as runc's does."""
     for r in spec.process.rlimits:
         which = sc.RLIMITS.get(r.type)
         if which is None:
             raise ChildError("setup", f"unknown rlimit {r.type}")
-        _, cur_hard = sc.getrlimit(which)
-        hard = r.hard if cur_hard == sc.RLIM_INFINITY or 0 <= r.hard <= cur_hard else cur_hard
-        soft = min(r.soft, hard) if hard != sc.RLIM_INFINITY else r.soft
+        soft, hard = (sc.RLIM_INFINITY if v >= 1 << 63 or v < 0 else v for v in (r.soft, r.hard))
         with tracer.step(f"rlimit {r.type} {soft}:{hard}", f"prlimit --{r.type[7:].lower()}={soft}:{hard}"):
-            sc.setrlimit(which, (soft, hard))
+            try:
+                sc.setrlimit(which, (soft, hard))
+            except ValueError as e:
+                raise ChildError("setup", f"setrlimit {r.type} {soft}:{hard}: {e}") from None
 
 
 def _make_cwd(cwd: str) -> None:

@@ -128,3 +128,22 @@ def test_no_healthcheck_and_log_driver_none(root: Path, tmp_path: Path) -> None:
     assert "health" not in ok("ps") and _state("nohc")["health"] == {}
     r = md("logs", "nohc")
     assert r.returncode == 1 and "does not support reading" in r.stderr
+
+
+def test_ulimit_shm_sysctl_parsing() -> None:
+    from minidock.engine.limits import UNLIMITED, parse_ulimit, sysctls, ulimits, with_shm_size
+    from minidock.oci.runtimespec import Mount, Rlimit
+
+    assert parse_ulimit("nofile=1024:2048") == Rlimit("RLIMIT_NOFILE", 1024, 2048)
+    assert parse_ulimit("core=-1") == Rlimit("RLIMIT_CORE", UNLIMITED, UNLIMITED)
+    assert ulimits(("nproc=5", "nproc=7")) == (Rlimit("RLIMIT_NPROC", 7, 7),)
+    for bad in ("nofile", "bogus=1", "nofile=a", "nofile=10:5", "nofile=-5"):
+        with pytest.raises(UsageError):
+            parse_ulimit(bad)
+    shm = with_shm_size((Mount("/dev/shm", "tmpfs", "shm", ("nosuid", "size=65536k")),), "16m")
+    assert shm[0].options == ("nosuid", f"size={16 << 20}")
+    assert sysctls(("net.ipv4.ip_forward=1", "kernel.shmmax=5", "fs.mqueue.msg_max=20"), "bridge") == \
+        {"net.ipv4.ip_forward": "1", "kernel.shmmax": "5", "fs.mqueue.msg_max": "20"}
+    for bad, network in (("kernel.hostname=x", "bridge"), ("net.ipv4.ip_forward=1", "host"), ("novalue", "none")):
+        with pytest.raises(UsageError):
+            sysctls((bad,), network)
