@@ -94,6 +94,8 @@ def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedIm
 
 
 def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFlags:
+    if req.workdir and not req.workdir.startswith("/"):  # Docker's check, before the image is looked up
+        raise UsageError(f"the working directory '{req.workdir}' is invalid, it needs to be an absolute path")
     return RunFlags(args=req.args, entrypoint=req.entrypoint, env=req.env, env_files=req.env_files,
                     workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
                     read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
