@@ -44,8 +44,9 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
     spec = spec_of(records, rec.id)
     if req.workdir and not req.workdir.startswith("/"):
         raise UsageError(f"exec: the working directory {req.workdir!r} is not an absolute path")
+    extra = ("TERM=xterm",) if req.tty else ()  # why: Docker's exec -t, unless -e sets TERM
     process = spec.process._replace(
-        args=req.cmd, env=merge_env(spec.process.env, req.env, os.environ),
+        args=req.cmd, env=merge_env(spec.process.env, (*extra, *req.env), os.environ),
         cwd=req.workdir or spec.process.cwd, user=User(name=req.user) if req.user else spec.process.user,
         terminal=req.tty)
     cgroup = None

@@ -21,6 +21,8 @@ from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer
 
 if TYPE_CHECKING:
+    import socket
+
     from minidock.runtime.cgroups import Cgroup
 
 _TIOCSCTTY = 0x540E
@@ -52,20 +54,27 @@ def exec_process(target: ExecTarget, io: ExecIO) -> int:
     if io.detach:
         null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         io = ExecIO(null, null, null, detach=True)
-    master = slave = None
+    ours = theirs = None
     if target.process.terminal and not io.detach:
-        master, slave = os.openpty()  # why: a pty of our own; the process gets it as controlling tty
+        # why: the pty must come from the container's own devpts (else `tty` inside finds no
+        # /dev/pts/N of that name): the helper opens it there and hands the master back, as runc's
+        # console socket does
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     up_r, up_w = sync.pipe()
     helper = os.fork()
     if helper == 0:  # pragma: no cover - the helper ends in os._exit
         up_r.close()
-        if master is not None:
-            os.close(master)
-        _helper(target, io, slave, up_w)
+        if ours is not None:
+            ours.close()
+        _helper(target, io, theirs, up_w)
     up_w.close()
-    if slave is not None:
-        os.close(slave)
+    master = None
     try:
+        if ours is not None and theirs is not None:
+            theirs.close()
+            master = _receive_master(ours)
         child = _await_exec(up_r)
     except BaseException:
         with contextlib.suppress(ChildProcessError):
@@ -73,7 +82,17 @@ def exec_process(target: ExecTarget, io: ExecIO) -> int:
         raise
     finally:
         up_r.close()
+        if ours is not None:
+            ours.close()
     return _wait(helper, child, master, io)
+
+
+def _receive_master(sock: "socket.socket") -> int | None:
+    """The pty master the helper opened in the container (None: it failed first; its error follows)."""
+    import socket
+
+    _, fds, _, _ = socket.recv_fds(sock, 16, 1)
+    return fds[0] if fds else None
 
 
 def _await_exec(chan: sync.Channel) -> int:
@@ -108,15 +127,16 @@ def _wait(helper: int, child: int, master: int | None, io: ExecIO) -> int:
     return code if code >= 0 else 128 - code
 
 
-def _helper(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) -> NoReturn:
-    """Join cgroup and namespaces, fork the process, wait for it and exit with its status."""
+def _helper(target: ExecTarget, io: ExecIO, console: "socket.socket | None", up: sync.Channel) -> NoReturn:
+    """Join cgroup and namespaces, fork the process, wait for it and exit with its status; with a
+    `console` socket, open a pty in the container's devpts first and send its master back on it."""
     stage = "cgroup"
     try:
         # why: from the moment it joins the container this process runs the host's interpreter:
         # its /proc/PID/{exe,fd,maps,...} must be closed to the container (CVE-2019-5736) until the
         # command's execve resets the flag, and none of the caller's descriptors may come along
         sc.prctl(sc.PR_SET_DUMPABLE, 0)
-        _own_stdio(io, slave, up)
+        _own_stdio(io, console.fileno() if console is not None else None, up)
         if io.detach and os.fork() != 0:
             # why: a detached process keeps a parent of its own (an exec shim, like conmon's) that
             # reaps it; the caller only waits for this short-lived helper
@@ -129,6 +149,10 @@ def _helper(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel)
             target.cgroup.add(os.getpid())  # why: limits and stats cover the exec'd process too
         stage = "namespaces"
         namespaces.join(namespaces.of_process(target.pid, target.namespaces), NullTracer())
+        slave = None
+        if console is not None:
+            stage = "console"
+            slave = _container_pty(console)
         stage = "fork"
         pid = os.fork()  # why: setns(pid) applies to children only
         if pid == 0:
@@ -183,6 +207,18 @@ def _child(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) 
         with contextlib.suppress(BaseException):
             up.send("error", **sync.error_fields(e, stage))
         os._exit(126 if isinstance(e, MinidockError) else 125)
+
+
+def _container_pty(console: "socket.socket") -> int:
+    """A pty of the container's devpts (we are in its mount namespace): the master goes to the
+    caller over `console`, the slave (returned) becomes the process's terminal."""
+    import socket
+
+    master, slave, _ = init.open_pty("/dev/pts/ptmx" if os.path.exists("/dev/pts/ptmx") else "/dev/ptmx")
+    socket.send_fds(console, [b"m"], [master])
+    os.close(master)
+    console.close()
+    return slave
 
 
 def _env(p: Process, user: users.ExecUser) -> dict[str, str]:

@@ -297,6 +297,15 @@ def _cgroup_view(ctx: ChildContext) -> rootfs.CgroupView:
     return ctx.cgroup_view
 
 
+def open_pty(ptmx: str) -> tuple[int, int, str]:
+    """A new pty of the devpts that `ptmx` belongs to: (master, slave, the slave's path)."""
+    master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
+    n = struct.unpack("I", fcntl.ioctl(master, _TIOCGPTN, struct.pack("I", 0)))[0]
+    slave_path = os.path.join(os.path.dirname(ptmx), str(n))
+    return master, os.open(slave_path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC), slave_path
+
+
 def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
     """A pty in the container's own devpts: master goes to the parent, slave becomes /dev/console."""
     import socket  # before pivot_root: fine here
@@ -305,11 +314,7 @@ def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
     if not os.path.exists(ptmx):
         ptmx = "/dev/ptmx"
     with tracer.step("open the container's pty", f"open {ptmx}"):
-        master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-        fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
-        n = struct.unpack("I", fcntl.ioctl(master, _TIOCGPTN, struct.pack("I", 0)))[0]
-        slave_path = os.path.join(os.path.dirname(ptmx), str(n))
-        slave = os.open(slave_path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        master, slave, slave_path = open_pty(ptmx)
     if os.path.isdir(os.path.join(root, "dev")):
         rootfs.bind_console(root, slave_path, tracer)
     socket.send_fds(ctx.fd_socket, [b"m"], [master])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.cli import MD, md
+from tests.fixtures.cli import MD, md, ok
 from tests.store.imagetools import add_image
 
 pytestmark = pytest.mark.root
@@ -209,3 +209,31 @@ def test_many_sequential_runs_leave_nothing(busybox_store: Callable[[], Path], t
             assert b"minidock" not in Path(f"/proc/{p}/cmdline").read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             continue
+
+
+def test_exec_it_gets_a_pty_of_the_containers_devpts(busybox_store: Callable[[], Path]) -> None:
+    """`exec -it`: `tty` inside names a device that exists there, TERM is xterm (Docker's exec -t)."""
+    busybox_store()
+    ok("run", "-d", "--name", "ex", "--network", "none", "busybox", "sleep", "100")
+    try:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(sys.executable, [*MD, "exec", "-it", "ex", "sh", "-c", "tty; echo TERM=$TERM; exit 4"])
+        out = b""
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if r:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 4
+        lines = out.decode().replace("\r", "").splitlines()
+        assert lines[0].startswith("/dev/pts/") and "TERM=xterm" in lines
+    finally:
+        md("rm", "-f", "ex")
