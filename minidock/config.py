@@ -4,7 +4,8 @@
 - MINIDOCK_CONFIG: a JSON file (default /etc/minidock/config.json) with `registry-mirrors`
   (URLs tried first for docker.io, like daemon.json), `insecure-registries` (hosts or CIDRs
   reached over plain HTTP; localhost and 127.0.0.0/8 are insecure by default, as in Docker)
-  and `bridge-subnet` (the default network's subnet).
+  `bridge-subnet` (the default network's subnet), and `unpack-max-ratio` / `unpack-floor-bytes`
+  (a pulled or loaded layer may unpack to floor + ratio x its compressed size; ratio 0: no cap).
 - Credentials: `auths` of ~/.docker/config.json (or $DOCKER_CONFIG/config.json), base64 `auth`.
 """
 
@@ -20,6 +21,8 @@ from minidock.errors import UsageError
 
 DEFAULT_CONFIG = "/etc/minidock/config.json"
 DEFAULT_BRIDGE_SUBNET = "10.88.0.0/16"
+DEFAULT_UNPACK_RATIO = 100  # see store/layers.py unpack_limit for the reasoning
+DEFAULT_UNPACK_FLOOR = 512 << 20
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 
 
@@ -30,6 +33,8 @@ class Settings(NamedTuple):
     insecure_registries: tuple[str, ...] = ()
     bridge_subnet: str = DEFAULT_BRIDGE_SUBNET
     extra: Mapping[str, Any] = MappingProxyType({})
+    unpack_max_ratio: int = DEFAULT_UNPACK_RATIO  # a layer may unpack to floor + ratio x its compressed size
+    unpack_floor_bytes: int = DEFAULT_UNPACK_FLOOR
 
     @classmethod
     def load(cls, path: str | None = None) -> "Settings":
@@ -49,6 +54,8 @@ class Settings(NamedTuple):
             insecure_registries=tuple(str(r) for r in raw.get("insecure-registries", [])),
             bridge_subnet=str(raw.get("bridge-subnet", DEFAULT_BRIDGE_SUBNET)),
             extra=raw,
+            unpack_max_ratio=_int(raw, "unpack-max-ratio", DEFAULT_UNPACK_RATIO, name),
+            unpack_floor_bytes=_int(raw, "unpack-floor-bytes", DEFAULT_UNPACK_FLOOR, name),
         )
 
     def is_insecure(self, host: str) -> bool:
@@ -70,6 +77,13 @@ class Settings(NamedTuple):
             except ValueError:
                 continue
         return False
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int, name: str) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise UsageError(f"config {name}: {key} must be a non-negative integer, not {value!r}")
+    return value
 
 
 def docker_config_path() -> Path:

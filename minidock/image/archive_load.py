@@ -19,6 +19,7 @@ import tarfile
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from minidock.config import Settings
 from minidock.errors import ArchiveError, DigestMismatchError, ManifestError, MinidockError
 from minidock.image.archive import CONTAINERD_NAME, REF_NAME
 from minidock.image.reference import Reference
@@ -29,7 +30,7 @@ from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Index, Manifest
 from minidock.store.compression import CHUNK
 from minidock.store.images import ImageRecord
-from minidock.store.layers import apply_layer
+from minidock.store.layers import apply_layer, unpack_limit
 from minidock.store.scratch import make_dir
 from minidock.store.store import Store
 
@@ -146,12 +147,14 @@ def _unpack_layers(store: Store, layers: tuple[Descriptor, ...], config: ImageCo
     if len(layers) != len(config.diff_ids):
         raise ManifestError(f"{what}: {len(layers)} layers but {len(config.diff_ids)} diff_ids")
     parent: Digest | None = None
+    settings = Settings.load()
     for desc, diff_id, chain in zip(layers, config.diff_ids, config.chain_ids(), strict=True):
         if not store.snapshots.exists(chain):
             tmp = store.snapshots.new_extract()
+            limit = unpack_limit(desc.size, settings.unpack_max_ratio, settings.unpack_floor_bytes)
             try:
                 with store.content.open(desc.digest) as f:
-                    got = apply_layer(f, mt.compression_of(desc.media_type), tmp).diff_id
+                    got = apply_layer(f, mt.compression_of(desc.media_type), tmp, limit).diff_id
                 if got != diff_id:
                     raise DigestMismatchError(f"{what}: layer {desc.digest}: uncompressed content hashes to "
                                               f"{got}, the config says {diff_id}")

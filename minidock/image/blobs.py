@@ -5,6 +5,7 @@ kept in the ingest, then the network from that offset. Every network byte is wri
 ingest writer (which hashes it), so one pass can both store the compressed blob and feed the
 decompress+untar of `apply_layer`. A dropped connection is re-opened with `Range` from the current
 offset (bounded); a server that ignores the range (200) has the kept prefix skipped, not re-stored.
+A server that sends more than the descriptor's size is refused (containerd's rule), never truncated.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from minidock.errors import RegistryError
+from minidock.errors import DigestMismatchError, RegistryError
 from minidock.oci.descriptor import Descriptor
 from minidock.store.content import IngestWriter
 
@@ -55,6 +56,7 @@ class BlobReader(io.RawIOBase):
 
     def _next(self, n: int) -> bytes:
         if self.pos >= self.desc.size:
+            self._check_end()
             return b""
         if self.pos < self.kept and self._prefix is not None:
             data = self._prefix.read(min(n, self.kept - self.pos))
@@ -89,11 +91,31 @@ class BlobReader(io.RawIOBase):
                 chunk = chunk[cut:]
                 if not chunk:
                     continue
-            chunk = chunk[: self.desc.size - self.pos]
+            if len(chunk) > self.desc.size - self.pos:
+                self._oversize()
             self.writer.write(chunk)
             self.downloaded += len(chunk)
             self._reconnects = 0  # progress was made: a later drop gets a fresh budget
             return chunk
+
+    def _check_end(self) -> None:
+        """At the descriptor's size the response must end: more bytes are refused (as containerd), not cut."""
+        if self._chunks is None:
+            return
+        try:
+            extra = next(self._chunks, b"")
+        except (requests.RequestException, OSError):
+            extra = b""
+        if extra:
+            self._oversize()
+        if self._resp is not None:
+            self._resp.close()
+        self._resp, self._chunks = None, None
+
+    def _oversize(self) -> None:
+        self.writer.discard()
+        raise DigestMismatchError(self.client._prefix(
+            f"blob {self.desc.digest}: the server sent more than the {self.desc.size} bytes of its descriptor"))
 
     def _open(self) -> None:
         resp, start = self.client.open_blob(self.repo, self.desc.digest, self.pos)

@@ -42,7 +42,7 @@ from minidock.oci.imageconfig import ImageConfig, chain_ids
 from minidock.oci.manifest import Index, Manifest, kind_of
 from minidock.store.atomic import locked
 from minidock.store.images import ImageRecord
-from minidock.store.layers import LayerResult, apply_layer
+from minidock.store.layers import LayerResult, apply_layer, unpack_limit
 from minidock.store.store import Store
 
 MAX_DOWNLOADS = 3
@@ -241,7 +241,7 @@ class _PullRun:
                 result: LayerResult | None
                 if content.exists(d.digest):
                     with content.open(d.digest) as f:
-                        result = apply_layer(f, mt.compression_of(d.media_type), tmp)
+                        result = apply_layer(f, mt.compression_of(d.media_type), tmp, self._limit(d))
                     self.emit(LayerSkipped(d.digest, d.size, "blob cached"))
                 else:
                     result = self._download(job, tmp)
@@ -254,6 +254,11 @@ class _PullRun:
                 raise
         self.emit(LayerVerified(d.digest, job.diff_id))
         return tmp
+
+    def _limit(self, d: Descriptor) -> int | None:
+        """The most bytes layer `d` may unpack to (MINIDOCK_CONFIG unpack-max-ratio, unpack-floor-bytes)."""
+        s = self.p.settings
+        return unpack_limit(d.size, s.unpack_max_ratio, s.unpack_floor_bytes)
 
     def _download(self, job: _LayerJob, tmp: Path | None) -> LayerResult | None:
         """Stream the blob into the ingest AND through apply_layer into `tmp` (None: no unpack); commit
@@ -273,7 +278,8 @@ class _PullRun:
         self.emit(LayerStarted(d.digest, d.size, writer.offset))
         try:
             try:
-                result = apply_layer(reader, mt.compression_of(d.media_type), tmp) if tmp else None  # type: ignore[arg-type]
+                result = (apply_layer(reader, mt.compression_of(d.media_type), tmp, self._limit(d))  # type: ignore[arg-type]
+                          if tmp else None)
             except ArchiveError:
                 reader.drain()  # a tampered blob is a digest mismatch first, a bad tar second
                 writer.commit()

@@ -3,8 +3,11 @@
 `apply_layer` streams: compressed bytes -> DecompressingReader (hashes the DiffID) -> tarfile ->
 files under `dest`. Every member passes a safe join: leading "/" stripped, ".." may not climb out,
 no parent component may be a symlink (nothing already extracted is ever followed), hard link
-targets must stay inside, device nodes are refused. OCI whiteouts become overlay whiteouts:
-`.wh.NAME` -> char device 0:0 `NAME`; `DIR/.wh..wh..opq` -> xattr trusted.overlay.opaque=y on DIR.
+targets must stay inside, device nodes and GNU/PAX sparse members are refused (as Docker and
+podman do: a 10 KB header may declare a sparse file of any size), and the uncompressed stream may
+not pass `limit` bytes (see `unpack_limit`: a decompression bomb stops while it streams). OCI
+whiteouts become overlay whiteouts: `.wh.NAME` -> char device 0:0 `NAME`; `DIR/.wh..wh..opq` ->
+xattr trusted.overlay.opaque=y on DIR.
 """
 
 import errno
@@ -36,15 +39,36 @@ class LayerResult(NamedTuple):
     size: int
 
 
-class _ForwardReader:
-    """A file object tarfile can read in "r:" mode: seeks only forward (by reading), tracks tell()."""
+# The default unpack cap: 512 MiB + 100x the compressed size. Real layers expand 2-5x, the most
+# compressible ones (logs, text, zero-padded files) 20-50x, so 100x leaves a 2x margin; deflate
+# cannot pass ~1032x, so a bomb is stopped well before its end. The floor lets a small layer hold
+# one big compressible file (a 500 MiB zero-filled file gzips to ~0.5 MB). MINIDOCK_CONFIG's
+# `unpack-max-ratio` (0: no cap) and `unpack-floor-bytes` change them.
+DEFAULT_UNPACK_RATIO = 100  # the same values as config.py's defaults (the store does not read settings)
+DEFAULT_UNPACK_FLOOR = 512 << 20
 
-    def __init__(self, src: io.BufferedReader) -> None:
-        self.src, self.pos = src, 0
+
+def unpack_limit(compressed_size: int, ratio: int = DEFAULT_UNPACK_RATIO,
+                 floor: int = DEFAULT_UNPACK_FLOOR) -> int | None:
+    """The most uncompressed bytes a layer of `compressed_size` may unpack to (None: no cap)."""
+    if ratio <= 0:
+        return None
+    return floor + ratio * max(compressed_size, 0)
+
+
+class _ForwardReader:
+    """A file object tarfile can read in "r:" mode: seeks only forward (by reading), tracks tell(),
+    and refuses to pass `limit` bytes."""
+
+    def __init__(self, src: io.BufferedReader, limit: int | None = None) -> None:
+        self.src, self.pos, self.limit = src, 0, limit
 
     def read(self, n: int = -1) -> bytes:
         data = self.src.read(n)
         self.pos += len(data)
+        if self.limit is not None and self.pos > self.limit:
+            raise ArchiveError(f"layer unpacks to more than {self.limit} bytes, the cap for its compressed "
+                               f"size (unpack-max-ratio, unpack-floor-bytes)")
         return data
 
     def tell(self) -> int:
@@ -63,10 +87,12 @@ class _ForwardReader:
         return self.pos
 
 
-def apply_layer(stream: BinaryIO, compression: str, dest: Path) -> LayerResult:
-    """Extract the layer in `stream` into the empty directory `dest`; returns its DiffID and size."""
+def apply_layer(stream: BinaryIO, compression: str, dest: Path, limit: int | None = None) -> LayerResult:
+    """Extract the layer in `stream` into the empty directory `dest`; returns its DiffID and size.
+
+    `limit`: the most uncompressed bytes (see `unpack_limit`); the caller removes `dest` on failure."""
     reader = DecompressingReader(stream, compression)
-    fwd = _ForwardReader(io.BufferedReader(reader, CHUNK))
+    fwd = _ForwardReader(io.BufferedReader(reader, CHUNK), limit)
     try:
         with tarfile.open(fileobj=fwd, mode="r:") as tf:  # type: ignore[call-overload]
             _Extractor(tf, dest).run()
@@ -118,6 +144,9 @@ class _Extractor:
         return os.path.join(self.dest, *parts) if parts else self.dest
 
     def _member(self, m: tarfile.TarInfo) -> None:
+        if m.sparse is not None or m.type == tarfile.GNUTYPE_SPARSE or any(
+                k.startswith("GNU.sparse.") for k in m.pax_headers):
+            raise ArchiveError("sparse files are not allowed in layers (GNU/PAX sparse member)")
         parts = _clean(m.name)
         base = parts[-1] if parts else ""
         if base.startswith(WHITEOUT_PREFIX):
@@ -215,9 +244,9 @@ class _Extractor:
 
     def _data(self, fd: int, m: tarfile.TarInfo) -> None:
         """Copy the member's bytes into `fd`: straight from the stream when it sits at the data (the
-        common case), else through tarfile's reader (sparse members)."""
+        common case), else through tarfile's reader."""
         src: Any = self.tf.fileobj
-        if m.sparse is not None or src is None or src.tell() != m.offset_data:
+        if src is None or src.tell() != m.offset_data:
             src = self.tf.extractfile(m)
         left = m.size
         while left > 0:
