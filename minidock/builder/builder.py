@@ -20,7 +20,17 @@ from minidock.builder.cache import BuildCache
 from minidock.builder.context import ContextTree
 from minidock.builder.events import BuildFinished, BuildNote, Progress, StepDone, StepStarted, no_progress
 from minidock.builder.expand import ExpandError
-from minidock.builder.instructions import Dockerfile, Instruction, Stage, parse_dockerfile
+from minidock.builder.instructions import (
+    Add,
+    Copy,
+    Dockerfile,
+    From,
+    Instruction,
+    Run,
+    Stage,
+    Workdir,
+    parse_dockerfile,
+)
 from minidock.builder.session import Secret, Session
 from minidock.builder.stages import StageBuilder, StageRefs
 from minidock.builder.state import StageState, rfc3339, write_image
@@ -51,6 +61,9 @@ class BuildOptions(NamedTuple):
     platform: str = ""
     source_date_epoch: int | None = None
     secrets: tuple[Secret, ...] = ()
+    pull: bool = False  # --pull: pull every base image even when the store has it
+    contexts: tuple[tuple[str, str], ...] = ()  # --build-context NAME=DIR|docker-image://REF
+    record: bool = True  # False with -o: no image is named (BuildKit exports the file system instead)
 
 
 class BuildResult(NamedTuple):
@@ -60,6 +73,7 @@ class BuildResult(NamedTuple):
     manifest: Descriptor
     names: tuple[str, ...]
     config: ImageConfig
+    chain: Digest | None = None  # the top layer's chain ID (None for an empty scratch image)
 
 
 def read_dockerfile(options: BuildOptions) -> tuple[str, str]:
@@ -102,7 +116,8 @@ def build(store: Store, options: BuildOptions, progress: Progress = no_progress,
         run.session.cache.put_many(run.session.recorded)
     result = _finish(store, options, state, names)
     _warn_unused(run.session, options, progress)
-    progress(BuildFinished(result.image_id, result.manifest.digest, names, time.monotonic() - started))
+    progress(BuildFinished(result.image_id, result.manifest.digest, result.names, time.monotonic() - started,
+                           options.record))
     return result
 
 
@@ -116,8 +131,10 @@ def _finish(store: Store, options: BuildOptions, state: StageState, names: tuple
         created = state.config.history[-1].created if state.config.history else rfc3339(time.time())
     state.config = state.config._replace(created=created)
     manifest, config_digest = write_image(store, state, created)
+    if not options.record:
+        return BuildResult(config_digest, manifest, (), state.config, state.chain)
     record_image(store, manifest, names, created)
-    return BuildResult(config_digest, manifest, names, state.config)
+    return BuildResult(config_digest, manifest, names, state.config, state.chain)
 
 
 def untagged_name(manifest: Digest) -> str:
@@ -150,6 +167,21 @@ def _warn_unused(s: Session, options: BuildOptions, progress: Progress) -> None:
         progress(BuildNote(f"[Warning] One or more build-args {unused} were not consumed"))
 
 
+_VERTICES = (From, Run, Copy, Add, Workdir)
+
+
+def _shown_base(name: str) -> str:
+    """A base image as BuildKit shows it (`docker.io/library/busybox`, the tag only when given)."""
+    if name.lower() == "scratch":
+        return name
+    try:
+        ref = Reference.parse(name)
+    except MinidockError:
+        return name
+    shown = str(ref)
+    return shown.removesuffix(":latest") if ref.digest is None and not name.endswith(":latest") else shown
+
+
 class _Run:
     """One build in progress: numbering, error prefixes, and the stage builder."""
 
@@ -161,9 +193,12 @@ class _Run:
                                context=context, progress=progress, escape=df.escape,
                                epoch=options.source_date_epoch, build_args=dict(options.build_args),
                                secrets={x.id: x for x in options.secrets})
+        self.session.contexts = dict(options.contexts)
         self.refs = StageRefs(df, options.platform, self.session)
         self.stages = StageBuilder(self.session, self.refs, pull, self.step)
+        self.stages.pull_always = options.pull
         self.total = sum(1 + len(df.stages[i].instructions) for i in self.refs.needed(options.target))
+        self.vertices = [0] * len(df.stages)  # BuildKit's per-stage step counters ([2/4])
 
     def build_target(self) -> StageState:
         if not self.df.stages:
@@ -173,6 +208,19 @@ class _Run:
             self.stages.build(i)
         return self.stages.built[target]
 
+    def _vertex(self, stage: Stage, inst: Instruction, text: str) -> tuple[str, str]:
+        """BuildKit's label and text of a step (`[builder 2/4] COPY a /a`); ("", text) for metadata steps."""
+        if not isinstance(inst, _VERTICES):
+            return "", text
+        total = 1 + sum(isinstance(i, _VERTICES) for i in stage.instructions)
+        self.vertices[stage.position] += 1
+        label = f"{self.vertices[stage.position]:>{len(str(total))}}/{total}"
+        if len(self.df.stages) > 1:
+            label = f"{stage.name or f'stage-{stage.position}'} {label}"
+        if isinstance(inst, From):
+            text = "FROM " + _shown_base(self.refs.base_name(stage))
+        return label, text
+
     def step(self, stage: Stage, inst: Instruction, action: Callable[[], bool]) -> None:
         """Number, announce, time and run one step; errors name the step or the Dockerfile line."""
         s = self.session
@@ -180,7 +228,7 @@ class _Run:
         number = s.number
         label = stage.name or str(stage.position)
         text = inst.original.split("\n", 1)[0]
-        s.progress(StepStarted(number, self.total, label, text))
+        s.progress(StepStarted(number, self.total, label, text, *self._vertex(stage, inst, text)))
         t0 = time.monotonic()
         try:
             cached = action()

@@ -7,12 +7,17 @@ from minidock.oci.digest import Digest
 
 
 class StepStarted(NamedTuple):
-    """Step `number` of `total` begins; `text` is the instruction as written (`RUN echo hi`)."""
+    """Step `number` of `total` begins; `text` is the instruction as written (`RUN echo hi`).
+
+    `vertex` is BuildKit's label of the step (`2/4`, `builder 2/4` in a multi-stage build), empty for
+    a step BuildKit does not show (ENV, CMD, ...); `display` is the text BuildKit shows for it."""
 
     number: int
     total: int
     stage: str
     text: str
+    vertex: str = ""
+    display: str = ""
 
 
 class StepOutput(NamedTuple):
@@ -44,9 +49,18 @@ class BuildFinished(NamedTuple):
     manifest: Digest
     names: tuple[str, ...]
     seconds: float
+    recorded: bool = True  # False with `-o`: the file system was exported, no image was named
 
 
-BuildEvent = StepStarted | StepOutput | StepDone | BuildNote | BuildFinished
+class Exported(NamedTuple):
+    """`-o`: the final stage's file system went to `dest` (a directory, a tar file, or "-" for stdout)."""
+
+    kind: str
+    dest: str
+    seconds: float
+
+
+BuildEvent = StepStarted | StepOutput | StepDone | BuildNote | BuildFinished | Exported
 Progress = Callable[[BuildEvent], None]
 
 

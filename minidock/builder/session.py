@@ -57,7 +57,7 @@ class Secret(NamedTuple):
 class Session:
     """Everything a step needs besides its stage: one per build."""
 
-    __slots__ = ("build_args", "cache", "context", "epoch", "escape", "global_args", "number", "progress",
+    __slots__ = ("build_args", "cache", "context", "contexts", "epoch", "escape", "global_args", "number", "progress",
                  "recorded", "resolv_conf", "run_platform_error", "secrets", "source_for", "store", "used_args")
 
     def __init__(self, store: Store, cache: BuildCache, context: ContextTree, *, progress: Progress = no_progress,
@@ -74,6 +74,7 @@ class Session:
         self.source_for: SourceResolver = _no_sources
         self.run_platform_error = ""
         self.number = 0
+        self.contexts: dict[str, str] = {}  # --build-context NAME -> a directory or docker-image://REF
 
     def now(self) -> str:
         """The creation time of a new history entry (SOURCE_DATE_EPOCH when set)."""

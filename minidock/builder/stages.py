@@ -27,6 +27,7 @@ from minidock.oci.manifest import Manifest
 if TYPE_CHECKING:
     from minidock.builder.builder import Puller
 
+IMAGE_SCHEME = "docker-image://"
 StepRunner = Callable[[Stage, Instruction, Callable[[], bool]], None]
 
 
@@ -49,10 +50,15 @@ class StageRefs:
                     env[name] = expand_word(default, env, df.escape)
                 s.used_args.add(name)
         self.env = env
+        self.contexts = s.contexts
         s.global_args = dict(env)
 
     def index_of(self, name: str, before: int | None = None) -> int | None:
-        """The index of the stage called `name` (or numbered so) that comes before `before`."""
+        """The index of the stage called `name` (or numbered so) that comes before `before`.
+
+        A `--build-context` of that name hides the stage (BuildKit: a named context overrides it)."""
+        if name in self.contexts:
+            return None
         limit = len(self.df.stages) if before is None else before
         for st in self.df.stages[:limit]:
             if st.name and st.name == name.lower():
@@ -105,6 +111,8 @@ class StageBuilder:
         self.s, self.refs, self.pull, self.step = s, refs, pull, step
         self.built: dict[int, StageState] = {}
         self.current = 0
+        self.pull_always = False  # --pull: every base image is pulled once per build, even when stored
+        self.pulled: set[str] = set()
         s.source_for = self.source_for
 
     def build(self, i: int) -> StageState:
@@ -123,6 +131,8 @@ class StageBuilder:
 
     def _from(self, stage: Stage, holder: list[StageState]) -> bool:
         name = self.refs.base_name(stage)
+        named = self.s.contexts.get(name, "")
+        name = named.removeprefix(IMAGE_SCHEME) if named.startswith(IMAGE_SCHEME) else name
         plat = expand_word(stage.base.platform, self.refs.env, self.refs.df.escape) if stage.base.platform else ""
         platform = Platform.parse(plat) if plat else self.refs.platform
         epoch = str(self.s.epoch)
@@ -130,6 +140,10 @@ class StageBuilder:
         triggers: tuple[str, ...] = ()
         if name.lower() == "scratch":
             state = scratch_state(platform, step_key("scratch", str(platform), epoch))
+        elif named and not named.startswith(IMAGE_SCHEME):
+            from minidock.builder.namedctx import directory_state  # lazy: only FROM a --build-context dir
+
+            state = directory_state(self.s, named, platform, epoch)
         elif idx is not None:
             src = self.build(idx)
             state = StageState(config=src.config, layers=list(src.layers), chain=src.chain,
@@ -158,6 +172,9 @@ class StageBuilder:
         store = self.s.store
         ref = Reference.parse(name)
         rec = store.images.find(str(ref))
+        if self.pull_always and self.pull is not None and str(ref) not in self.pulled:
+            self.pulled.add(str(ref))
+            rec = None
         if rec is not None:
             manifest = store.images.manifest(rec)
             config = ImageConfig.from_bytes(store.content.read(manifest.config.digest), f"image {name}")
@@ -176,7 +193,14 @@ class StageBuilder:
         return config, manifest
 
     def source_for(self, name: str) -> tuple[Tree, str]:
-        """COPY --from=NAME: an earlier stage (by name or number) or an image."""
+        """COPY --from=NAME: a --build-context, an earlier stage (by name or number) or an image."""
+        named = self.s.contexts.get(name, "")
+        if named.startswith(IMAGE_SCHEME):
+            name = named.removeprefix(IMAGE_SCHEME)
+        elif named:
+            from minidock.builder.namedctx import directory_tree  # lazy: only with a --build-context dir
+
+            return directory_tree(named), f"context {name}"
         idx = self.refs.index_of(name, self.current)
         if idx is not None:
             src = self.build(idx)

@@ -4,7 +4,7 @@ Docker-like output."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import typer as typer_types
@@ -14,38 +14,20 @@ if TYPE_CHECKING:
 _TRUNC = 45
 
 
-class _Printer:
-    """Renders build events like the classic builder (`Step 2/5 : RUN ...`, ` ---> Using cache`)."""
-
-    def __init__(self, out: TextIO, quiet: bool) -> None:
-        self.out, self.quiet = out, quiet
-
-    def __call__(self, e: eng_types.BuildEvent) -> None:
-        from minidock.engine import build as eng
-
-        if self.quiet:
-            return
-        if isinstance(e, eng.StepStarted):
-            line = f"Step {e.number}/{e.total} : {e.text}"
-        elif isinstance(e, eng.StepOutput):
-            self.out.write(e.data.decode("utf-8", "replace"))
-            self.out.flush()
-            return
-        elif isinstance(e, eng.StepDone):
-            line = " ---> Using cache" if e.cached else f" ---> Done in {e.seconds:.2f}s"
-        elif isinstance(e, eng.BuildNote):
-            line = e.text
-        else:
-            line = f"Successfully built {e.image_id.short} in {e.seconds:.2f}s"
-            line += "".join(f"\nSuccessfully tagged {eng.familiar_name(n)}" for n in e.names)
-        print(line, file=self.out, flush=True)
-
-
-def build_cmd(req: eng_types.BuildRequest, quiet: bool) -> None:
+def build_cmd(req: eng_types.BuildRequest, mode: str) -> None:
+    """Build, showing progress as `mode` says ("quiet": only the image id, on stdout)."""
+    from minidock.cli.buildprogress import Plain, Tty
     from minidock.engine import build as eng
+    from minidock.errors import MinidockError
 
-    result = eng.build_image(req, _Printer(sys.stdout, quiet))
-    if quiet:
+    printer = None if mode == "quiet" else (Tty if mode == "tty" else Plain)(sys.stderr)
+    try:
+        result = eng.build_image(req, printer or eng.no_progress, stdout=sys.stdout.buffer)
+    except MinidockError as e:
+        if printer is not None:
+            printer.fail(str(e))
+        raise
+    if mode == "quiet" and not req.outputs:
         print(result.image_id)
 
 
@@ -144,8 +126,8 @@ def build_main(argv: list[str]) -> int:
     def body() -> int:
         from minidock.cli import buildargs
 
-        req, quiet = buildargs.parse(argv)
-        build_cmd(req, quiet)
+        req, mode = buildargs.parse(argv)
+        build_cmd(req, mode)
         return 0
     return guarded(body)
 

@@ -27,7 +27,10 @@ _OPTIONS = {
     "--build-arg": ("build_arg", "append"), "--label": ("label", "append"), "--secret": ("secret", "append"),
     "--target": ("target", "store"), "--platform": ("platform", "store"), "--no-cache": ("no_cache", "true"),
     "-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--verify-reproducible": ("verify_reproducible", "true"),
+    "--iidfile": ("iidfile", "store"), "--pull": ("pull", "true"), "--progress": ("progress", "store"),
+    "-o": ("output", "append"), "--output": ("output", "append"), "--build-context": ("build_context", "append"),
 }  # fmt: skip
+PROGRESS = ("auto", "plain", "tty")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
 
     class _Parser(argparse.ArgumentParser):
         def error(self, message: str) -> None:  # type: ignore[override]
-            raise UsageError(f"{self.prog}: {message}")
+            raise UsageError(f"{self.prog}: {_docker_wording(message)}")
 
     p = _Parser(prog="minidock build", add_help=False, allow_abbrev=False,
                 usage="minidock build [OPTIONS] PATH",
@@ -55,33 +58,72 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
     p.add_argument("--platform", default="", help="os/arch (only the host's can RUN)")
     p.add_argument("--verify-reproducible", action="store_true", help="build twice and compare")
-    p.add_argument("context", metavar="PATH", help="the build context directory")
+    p.add_argument("--iidfile", default="", help="write the image ID (sha256:...) to this file")
+    p.add_argument("--pull", action="store_true", help="always pull the base images, even when stored")
+    p.add_argument("--progress", default="auto", help="auto, plain or tty (auto: tty on a terminal, else plain)")
+    p.add_argument("-o", "--output", action="append", default=[],
+                   help="export the file system instead of an image: type=local,dest=DIR, "
+                        "type=tar,dest=FILE ('-' for stdout), DIR or '-'")
+    p.add_argument("--build-context", action="append", default=[],
+                   help="NAME=DIR or NAME=docker-image://REF (repeatable): what FROM NAME and COPY --from=NAME use")
+    p.add_argument("context", metavar="PATH", help="the build context directory ('-': a Dockerfile or a tar on stdin)")
     return p
+
+
+def _docker_wording(message: str) -> str:
+    """argparse's message, in Docker's words for an unknown flag (`unknown flag: --bogus`)."""
+    prefix = "unrecognized arguments: "
+    if message.startswith(prefix):
+        first = message.removeprefix(prefix).split(" ")[0]
+        if first.startswith("-") and first != "-":
+            return f"unknown flag: {first.partition('=')[0]}"
+    return message
 
 
 def _defaults() -> dict[str, Any]:
     return {"tag": [], "file": "", "build_arg": [], "label": [], "secret": [], "target": "", "no_cache": False,
-            "quiet": False, "platform": "", "verify_reproducible": False, "context": None}
+            "quiet": False, "platform": "", "verify_reproducible": False, "iidfile": "", "pull": False,
+            "progress": "auto", "output": [], "build_context": [], "context": None}
 
 
 def _simple(argv: list[str]) -> dict[str, Any] | None:
     """The parsed flags of a plain command line (see cli/quickargs.py), else None."""
     from minidock.cli.quickargs import read
 
-    ns = read(argv, _OPTIONS, _defaults(), "context")
-    return ns if ns is not None and ns["file"] != "-" else None
+    return read(argv, _OPTIONS, _defaults(), "context")
 
 
-def parse(argv: list[str]) -> tuple[BuildRequest, bool]:
-    """argv after `build` -> (BuildRequest, quiet); UsageError on a bad flag."""
+def parse(argv: list[str]) -> tuple[BuildRequest, str]:
+    """argv after `build` -> (BuildRequest, progress mode: "quiet", "plain" or "tty"); UsageError on a bad flag.
+
+    Standard input is read here: the Dockerfile of `-f -`, or what `build -` gets (a Dockerfile or a
+    context tar, which the engine tells apart)."""
     from minidock.engine.build import BuildRequest
 
     ns = _simple(argv)
     if ns is None:
         ns = vars(parser().parse_args(argv))
-    text = sys.stdin.read() if ns["file"] == "-" else None
-    req = BuildRequest(context=ns["context"], file="" if ns["file"] == "-" else ns["file"], dockerfile_text=text,
+    mode = progress_mode(ns["progress"], bool(ns["quiet"]))
+    from_stdin = ns["file"] == "-"
+    if from_stdin and ns["context"] == "-":
+        raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
+    text = sys.stdin.read() if from_stdin else None
+    data = sys.stdin.buffer.read() if ns["context"] == "-" else None
+    req = BuildRequest(context=ns["context"], file="" if from_stdin else ns["file"], dockerfile_text=text,
                        tags=tuple(ns["tag"]), build_args=tuple(ns["build_arg"]), labels=tuple(ns["label"]),
                        target=ns["target"], no_cache=ns["no_cache"], platform=ns["platform"],
-                       verify_reproducible=ns["verify_reproducible"], secrets=tuple(ns["secret"]))
-    return req, bool(ns["quiet"])
+                       verify_reproducible=ns["verify_reproducible"], secrets=tuple(ns["secret"]),
+                       context_data=data, iidfile=ns["iidfile"], pull=ns["pull"], outputs=tuple(ns["output"]),
+                       build_contexts=tuple(ns["build_context"]))
+    return req, mode
+
+
+def progress_mode(progress: str, quiet: bool) -> str:
+    """--progress (and -q) -> how the build is shown: "quiet", "plain" or "tty" (auto: tty on a terminal)."""
+    if progress not in PROGRESS:
+        raise UsageError(f"invalid --progress {progress!r}: want auto, plain or tty")
+    if quiet:
+        return "quiet"
+    if progress == "auto":
+        return "tty" if sys.stderr.isatty() else "plain"
+    return progress

@@ -3,8 +3,9 @@
 `import argparse` brings gettext and locale with it, and they compile their regular expressions:
 with building the parser that is ~8 ms of every `run` and cached `build`. `read()` takes the
 command lines people type — known options, each value a separate word or `--flag=value`, the
-positional, then (for `run`) the command — and returns None for anything else (`--help`, combined
-short flags like `-it`, abbreviations, unknown options, a value that looks like a flag, a bad int).
+positional, then (for `run`) the command; a lone `-` (stdin) is a word like any other, as argparse
+reads it — and returns None for anything else (`--help`, combined short flags like `-it`,
+abbreviations, unknown options, a value that looks like a flag, a bad int).
 Those go to argparse, so every message and corner case stays argparse's; tests/cli check that both
 read every plain command line the same way.
 """
@@ -31,7 +32,7 @@ def read(argv: list[str], options: Mapping[str, tuple[str, str]], defaults: Mapp
         name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
         option = options.get(name)
         if option is None:
-            if word.startswith("-") or ns[positional] is not None:
+            if (word.startswith("-") and word != "-") or ns[positional] is not None:
                 return None  # a flag argparse must judge, or a second positional (its error)
             ns[positional] = word
             if rest:
@@ -55,7 +56,7 @@ def _value(kind: str, eq: str, inline: str, argv: list[str], i: int) -> object:
         return None if eq else True
     if eq:
         value = inline
-    elif i < len(argv) and not argv[i].startswith("-"):
+    elif i < len(argv) and (argv[i] == "-" or not argv[i].startswith("-")):
         value = argv[i]
     else:
         return None

@@ -18,6 +18,7 @@ from minidock.builder.events import (
     BuildEvent,
     BuildFinished,
     BuildNote,
+    Exported,
     Progress,
     StepDone,
     StepOutput,
@@ -28,8 +29,9 @@ from minidock.builder.session import Secret
 from minidock.builder.state import rfc3339, write_image
 from minidock.config import Settings
 from minidock.engine.lookup import load_image, open_store
-from minidock.errors import BuildError, UsageError
+from minidock.errors import BuildError, MinidockError, UsageError
 from minidock.image.reference import Reference
+from minidock.oci.descriptor import Platform
 from minidock.oci.digest import Digest
 from minidock.paths import Paths
 from minidock.store.gc import lease
@@ -37,12 +39,14 @@ from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
 if TYPE_CHECKING:
-    from minidock.oci.descriptor import Platform
+    from typing import BinaryIO
+
+    from minidock.builder.export import Output
     from minidock.store.gc import GcResult
 
-__all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport",
+__all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport", "Exported",
            "HistoryRow", "Secret", "StepDone", "StepOutput", "StepStarted", "SystemPruneReport", "build_image",
-           "commit_container", "familiar_name", "image_history", "parse_secret", "prune_build_cache",
+           "commit_container", "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache",
            "system_prune"]
 
 
@@ -60,6 +64,11 @@ class BuildRequest(NamedTuple):
     platform: str = ""
     verify_reproducible: bool = False
     secrets: tuple[str, ...] = ()
+    context_data: bytes | None = None  # `build -`: stdin (a Dockerfile, or a context tar)
+    iidfile: str = ""
+    pull: bool = False
+    outputs: tuple[str, ...] = ()  # -o specs (buildx syntax); at most one
+    build_contexts: tuple[str, ...] = ()  # --build-context NAME=DIR|docker-image://REF
 
 
 def familiar_name(name: str) -> str:
@@ -116,11 +125,45 @@ def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
     """The builder's options for a request (paths resolved, args and labels parsed)."""
     context = Path(req.context)
     dockerfile = Path(req.file) if req.file and req.dockerfile_text is None else None
+    if req.platform:
+        try:
+            Platform.parse(req.platform)
+        except MinidockError as e:
+            raise UsageError(f"invalid --platform {req.platform!r}: want os/arch[/variant]") from e
+    contexts: tuple[tuple[str, str], ...] = ()
+    if req.build_contexts:
+        from minidock.engine.buildinput import parse_contexts  # lazy: only --build-context
+
+        contexts = parse_contexts(req.build_contexts)
     return BuildOptions(context=context, dockerfile=dockerfile, dockerfile_text=req.dockerfile_text,
                         tags=req.tags, build_args=_pairs(req.build_args, "--build-arg", env),
                         labels=_pairs(req.labels, "--label", None), target=req.target, no_cache=req.no_cache,
                         platform=req.platform, source_date_epoch=_epoch(env),
-                        secrets=tuple(parse_secret(x, env) for x in req.secrets))
+                        secrets=tuple(parse_secret(x, env) for x in req.secrets), pull=req.pull, contexts=contexts)
+
+
+def _output(req: BuildRequest) -> "Output | None":
+    """The one `-o` of the request (None: the image, as without -o); checked before anything is built."""
+    if not req.outputs:
+        return None
+    from minidock.builder.export import IMAGE, check_output, parse_output  # lazy: only -o
+
+    if len(req.outputs) > 1:
+        raise UsageError(f"-o: only one output is supported, got {len(req.outputs)}")
+    output = parse_output(req.outputs[0])
+    if output.kind == IMAGE:
+        return None
+    check_output(output)
+    return output
+
+
+def _export(store: Store, result: BuildResult, output: "Output", progress: Progress,
+            stdout: "BinaryIO | None") -> None:
+    from minidock.builder.export import export
+
+    t0 = time.monotonic()
+    export(store, result.chain, output, stdout)
+    progress(Exported(output.kind, output.dest, time.monotonic() - t0))
 
 
 def _puller(store: Store, progress: Progress) -> Puller:
@@ -134,15 +177,46 @@ def _puller(store: Store, progress: Progress) -> Puller:
     return pull
 
 
-def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Paths | None = None) -> BuildResult:
-    """`minidock build`: build into the store at $MINIDOCK_ROOT (or `paths`)."""
+def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Paths | None = None,
+                stdout: "BinaryIO | None" = None) -> BuildResult:
+    """`minidock build`: build into the store at $MINIDOCK_ROOT (or `paths`); `-o -` writes to `stdout`."""
+    if req.context != "-" or req.context_data is None:
+        return _build_request(req, progress, paths, stdout)
+    from minidock.engine.buildinput import stdin_context  # lazy: only `build -`
+
+    store_paths = paths or Paths.from_env()
+    with stdin_context(req.context_data, store_paths) as (context, text):
+        if text is not None and req.dockerfile_text is None:
+            req = req._replace(dockerfile_text=text)
+        elif req.file:
+            req = req._replace(file=str(context / req.file.lstrip("/")))
+        return _build_request(req._replace(context=str(context), context_data=None), progress, paths, stdout)
+
+
+def _build_request(req: BuildRequest, progress: Progress, paths: Paths | None,
+                   stdout: "BinaryIO | None") -> BuildResult:
     opts = options_of(req, dict(os.environ))
+    output = _output(req)
+    if output is not None:
+        opts = opts._replace(record=False)
+        if output.dest == "-" and (stdout is None or stdout.isatty()):
+            raise UsageError("-o -: refusing to write a tar to a terminal: redirect stdout or use dest=FILE")
     if req.verify_reproducible and opts.source_date_epoch is None:
         opts = opts._replace(source_date_epoch=0)  # reproducible output needs fixed timestamps
+    if req.iidfile:
+        from minidock.engine.buildinput import remove_iidfile  # lazy: only --iidfile
+
+        remove_iidfile(req.iidfile)
     store = open_store(paths)
     pull = _puller(store, progress)
     with lease(store.paths):  # layers written before the image is recorded survive a concurrent prune
         first = build(store, opts, progress, pull)
+        if output is not None:
+            _export(store, first, output, progress, stdout)
+        if req.iidfile:
+            from minidock.engine.buildinput import write_iidfile
+
+            write_iidfile(req.iidfile, str(first.image_id))
         if not req.verify_reproducible:
             return first
         progress(BuildNote("verifying: building again without the cache"))

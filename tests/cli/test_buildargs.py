@@ -19,11 +19,17 @@ SIMPLE = [
     ["--tag=", "-t", "", "--target=-dash", "ctx"],
     ["", "-q"],
     ["a=b", "--no-cache"],
+    ["-"], ["-f", "-", "ctx"], ["--file=-", "ctx"], ["-t", "x", "-f", "Dockerfile", "-"],
+    ["--iidfile", "id.txt", "--pull", "--progress", "plain", "ctx"], ["--iidfile=x", "--progress=tty", "ctx"],
+    ["-o", "type=local,dest=out", "--output", "out2", "--output=type=tar,dest=-", "-o", "-", "ctx"],
+    ["--build-context", "base=../b", "--build-context=img=docker-image://busybox", "ctx"],
+    ["--progress", "bogus", "ctx"], ["--progress", "-", "ctx"],
 ]
 ARGPARSE_ONLY = [
-    [], ["-q"], ["a", "b"], ["--", "ctx"], ["-"], ["-qt", "x", "ctx"], ["-t=x", "ctx"], ["-t", "-x", "ctx"],
+    [], ["-q"], ["a", "b"], ["--", "ctx"], ["-qt", "x", "ctx"], ["-t=x", "ctx"], ["-t", "-x", "ctx"],
     ["--no-cache=true", "ctx"], ["--quiet=1", "ctx"], ["--tag"], ["ctx", "-t"], ["--unknown", "ctx"],
-    ["--no-cach", "ctx"], ["-f", "-", "ctx"], ["--file=-", "ctx"], ["--help"], ["-1"], ["-x y"],
+    ["--no-cach", "ctx"], ["--help"], ["-1"], ["-x y"], ["--pull=true", "ctx"], ["-o"], ["ctx", "--iidfile"],
+    ["--build-contex", "a=b", "ctx"], ["-", "-"],
 ]
 
 
@@ -42,10 +48,36 @@ def test_other_command_lines_are_left_to_argparse(argv: list[str]) -> None:
 
 
 def test_parse_builds_the_request_either_way() -> None:
-    req, quiet = buildargs.parse(["-q", "-t", "app:1", "--build-arg", "A=1", "--no-cache", "ctx"])
-    assert quiet and req.context == "ctx" and req.tags == ("app:1",) and req.build_args == ("A=1",)
+    req, mode = buildargs.parse(["-q", "-t", "app:1", "--build-arg", "A=1", "--no-cache", "ctx"])
+    assert mode == "quiet" and req.context == "ctx" and req.tags == ("app:1",) and req.build_args == ("A=1",)
     assert req.no_cache and req.dockerfile_text is None and req.file == ""
     with pytest.raises(UsageError, match="minidock build: unrecognized arguments: b"):
         buildargs.parse(["a", "b"])
     with pytest.raises(UsageError, match="the following arguments are required: PATH"):
         buildargs.parse(["-q"])
+
+
+def test_parse_new_flags_into_the_request() -> None:
+    req, mode = buildargs.parse(["-t", "a", "-t", "b:2", "--iidfile", "id", "--pull", "--progress=plain", "-o",
+                                 "type=local,dest=out", "--build-context", "base=ctx2", "--platform", "linux/amd64",
+                                 "ctx"])
+    assert mode == "plain" and req.tags == ("a", "b:2") and req.iidfile == "id" and req.pull
+    assert req.outputs == ("type=local,dest=out",) and req.build_contexts == ("base=ctx2",)
+    assert req.platform == "linux/amd64" and req.context_data is None
+    assert buildargs.parse(["--progress", "tty", "ctx"])[1] == "tty"
+    assert buildargs.parse(["-q", "--progress", "tty", "ctx"])[1] == "quiet"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--bogus", "ctx"], "minidock build: unknown flag: --bogus"),
+    (["--bogus=1", "ctx"], "minidock build: unknown flag: --bogus"),
+    (["ctx", "-x"], "minidock build: unknown flag: -x"),
+    (["--progress", "fancy", "ctx"], "invalid --progress 'fancy': want auto, plain or tty"),
+    (["--progress=", "ctx"], "invalid --progress '': want auto, plain or tty"),
+    (["-f", "-", "-"], "invalid argument: can't use stdin for both build context and dockerfile"),
+    (["--iidfile"], "minidock build: argument --iidfile: expected one argument"),
+])
+def test_bad_flags_are_one_line_naming_the_flag(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError) as e:
+        buildargs.parse(argv)
+    assert str(e.value) == message and "\n" not in str(e.value)

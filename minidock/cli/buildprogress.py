@@ -1,0 +1,162 @@
+"""How `minidock build` shows its progress, in BuildKit's two styles (`--progress plain|tty`).
+
+plain (`--progress plain`, and `auto` when stderr is not a terminal), as `docker build` with BuildKit:
+
+    #3 [2/4] COPY a /a
+    #3 DONE 0.0s
+
+    #4 [3/4] RUN echo hello
+    #4 0.174 hello
+    #4 DONE 0.2s
+
+    #5 exporting to image
+    #5 writing image sha256:18d3... done
+    #5 naming to docker.io/library/t1:latest done
+    #5 DONE 0.0s
+
+Steps BuildKit does not show (ENV, CMD, LABEL, ...) are not shown; a cached step ends `#N CACHED`;
+a RUN's output lines carry the seconds since the step began. tty (`auto` on a terminal) prints
+one ` => [2/4] COPY a /a   0.0s` line per finished step (a failing step's output in full) and
+a closing `[+] Building 1.2s (5/5) FINISHED`. Everything goes to stderr, as BuildKit's does.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from minidock.engine import build as eng_types
+
+
+class Plain:
+    """BuildKit's plain progress: numbered steps with timings."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.n = 0
+        self.open = 0  # the number of the step being shown, 0 when none (or a hidden one) runs
+        self.started = 0.0
+        self.partial = b""
+
+    def __call__(self, e: eng_types.BuildEvent) -> None:
+        from minidock.engine import build as eng
+
+        if isinstance(e, eng.StepOutput):
+            self._output(e.data)
+        elif isinstance(e, eng.StepStarted):
+            self.open = 0
+            if e.vertex:
+                self.open = self._begin(f"[{e.vertex}] {e.display or e.text}")
+                self.started = time.monotonic()
+        elif isinstance(e, eng.StepDone):
+            if self.open:
+                self._flush()
+                self._end(self.open, "CACHED" if e.cached else f"DONE {e.seconds:.1f}s")
+                self.open = 0
+        elif isinstance(e, eng.BuildNote):
+            self._write(e.text)
+        elif isinstance(e, eng.Exported):
+            n = self._begin("exporting to client")
+            self._write(f"#{n} {'copying files' if e.kind == 'local' else 'sending tarball'} {e.seconds:.1f}s done")
+            self._end(n, f"DONE {e.seconds:.1f}s")
+        elif isinstance(e, eng.BuildFinished) and e.recorded:
+            n = self._begin("exporting to image")
+            self._write(f"#{n} writing image {e.image_id} done")
+            for name in e.names:
+                self._write(f"#{n} naming to {name} done")
+            self._end(n, "DONE 0.0s")
+
+    def fail(self, message: str) -> None:
+        """The build failed: the open step ends in `#N ERROR: message`."""
+        if self.open:
+            self._flush()
+            self._end(self.open, f"ERROR: {message}")
+            self.open = 0
+
+    def _begin(self, title: str) -> int:
+        self.n += 1
+        self._write(f"#{self.n} {title}")
+        return self.n
+
+    def _end(self, n: int, status: str) -> None:
+        self._write(f"#{n} {status}\n")
+
+    def _output(self, data: bytes) -> None:
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        for line in lines:
+            self._line(line)
+
+    def _flush(self) -> None:
+        if self.partial:
+            self._line(self.partial)
+            self.partial = b""
+
+    def _line(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace").rstrip("\r")
+        prefix = f"#{self.open} {time.monotonic() - self.started:.3f} " if self.open else ""
+        self._write(prefix + text)
+
+    def _write(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+
+class Tty:
+    """BuildKit's terminal progress, without redrawing: one line per finished step."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.began = time.monotonic()
+        self.title = ""
+        self.log = b""
+        self.shown = 0
+        try:
+            self.width = max(40, os.get_terminal_size(out.fileno()).columns)
+        except (OSError, ValueError, AttributeError):
+            self.width = 80
+
+    def __call__(self, e: eng_types.BuildEvent) -> None:
+        from minidock.engine import build as eng
+
+        if isinstance(e, eng.StepOutput):
+            self.log += e.data
+        elif isinstance(e, eng.StepStarted):
+            self.title, self.log = (f"[{e.vertex}] {e.display or e.text}" if e.vertex else ""), b""
+        elif isinstance(e, eng.StepDone) and self.title:
+            self._line(("CACHED " if e.cached else "") + self.title, e.seconds)
+            self.title = ""
+        elif isinstance(e, eng.BuildNote):
+            self.out.write(e.text + "\n")
+        elif isinstance(e, eng.Exported):
+            self._line("exporting to client", e.seconds)
+            self._finished()
+        elif isinstance(e, eng.BuildFinished) and e.recorded:
+            self._line("exporting to image", 0.0)
+            self._line(f"=> writing image {e.image_id}", 0.0)
+            for name in e.names:
+                self._line(f"=> naming to {name}", 0.0)
+            self._finished()
+        self.out.flush()
+
+    def fail(self, message: str) -> None:
+        """The build failed: the open step, its whole output, and the message (BuildKit's error box)."""
+        if self.title:
+            self._line(f"ERROR {self.title}", 0.0)
+            self.out.write(f"------\n > {self.title}:\n")
+            for line in self.log.decode("utf-8", "replace").splitlines()[-20:]:
+                self.out.write(f"#0 {line}\n")
+            self.out.write("------\n")
+            self.out.flush()
+
+    def _line(self, text: str, seconds: float) -> None:
+        self.shown += 1
+        tail = f"{seconds:.1f}s"
+        room = self.width - len(tail) - 5
+        text = text if len(text) <= room else text[: room - 1] + "…"
+        self.out.write(f" => {text:<{room}} {tail}\n")
+
+    def _finished(self) -> None:
+        self.out.write(f"[+] Building {time.monotonic() - self.began:.1f}s ({self.shown}/{self.shown}) FINISHED\n")
