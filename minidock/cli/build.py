@@ -16,11 +16,14 @@ _TRUNC = 45
 
 def build_cmd(req: eng_types.BuildRequest, mode: str) -> None:
     """Build, showing progress as `mode` says ("quiet": only the image id, on stdout)."""
-    from minidock.cli.buildprogress import Plain, Tty
     from minidock.engine import build as eng
     from minidock.errors import MinidockError
 
-    printer = None if mode == "quiet" else (Tty if mode == "tty" else Plain)(sys.stderr)
+    printer = None
+    if mode != "quiet":
+        from minidock.cli.buildprogress import Plain, Tty  # lazy: `-q` (scripts, benchmarks) shows nothing
+
+        printer = (Tty if mode == "tty" else Plain)(sys.stderr)
     try:
         result = eng.build_image(req, printer or eng.no_progress, stdout=sys.stdout.buffer)
     except MinidockError as e:
