@@ -194,8 +194,8 @@ def tag_image(store: Store, source: str, target: str) -> ImageRecord:
 
 
 def _users(store: Store, image_id: Digest) -> list[str]:
-    """Names of containers created from `image_id` (the in-use hook of rmi)."""
-    return [c.name for c in ContainerStore(store.paths).list()
+    """Short ids of the containers created from `image_id` (the in-use hook of rmi)."""
+    return [c.id[:12] for c in ContainerStore(store.paths).list()
             if c.image_id.removeprefix("sha256:") == image_id.hex]
 
 
@@ -212,8 +212,12 @@ def remove_images(store: Store, texts: list[str], force: bool = False) -> list[s
             raise ConflictError(f"unable to delete {image_id.short} (must be forced) - "
                                 "image is referenced in multiple repositories")
         users = _users(store, image_id)
-        if users and not force:
-            raise ConflictError(f"unable to remove image {text} (must force) - "
+        if users and not force and by_id:
+            raise ConflictError(f"conflict: unable to delete {image_id.short} (must be forced) - image is being "
+                                f"used by stopped container {users[0]}")
+        if users and not force and len(names) <= 1:  # why: the last name of an image in use (Docker's rule:
+            # another name left means an untag only, and the container keeps its image either way)
+            raise ConflictError(f"conflict: unable to remove repository reference \"{text}\" (must force) - "
                                 f"container {users[0]} is using its referenced image {image_id.short}")
         for r in names if by_id else [rec]:
             store.images.remove(r.name)

@@ -75,10 +75,15 @@ def test_rmi_refuses_an_image_a_container_uses(store: Store, tmp_path: Path) -> 
     rec = add_image(store, "docker.io/library/alpine:latest", [{"f": b"1"}], tmp_path)
     image_id = store.images.image_id(rec)
     cs = ContainerStore(store.paths)
-    cs.create(ContainerRecord(id=cs.new_id(), name="web", image="alpine", image_id=str(image_id),
+    cid = cs.new_id()
+    cs.create(ContainerRecord(id=cid, name="web", image="alpine", image_id=str(image_id),
                               created="2024-01-01T00:00:00Z"))
-    with pytest.raises(ConflictError, match="container web is using"):
+    eng.tag_image(store, "alpine", "other:1")
+    assert eng.remove_images(store, ["other:1"]) == ["Untagged: other:1"]  # Docker: another name is left
+    with pytest.raises(ConflictError, match=f'repository reference "alpine" .* container {cid[:12]} is using'):
         eng.remove_images(store, ["alpine"])
+    with pytest.raises(ConflictError, match=f"used by stopped container {cid[:12]}"):
+        eng.remove_images(store, [image_id.short])
     assert eng.remove_images(store, ["alpine"], force=True)[0] == "Untagged: alpine:latest"
 
 
