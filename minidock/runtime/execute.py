@@ -136,6 +136,7 @@ def _helper(target: ExecTarget, io: ExecIO, console: "socket.socket | None", up:
         # its /proc/PID/{exe,fd,maps,...} must be closed to the container (CVE-2019-5736) until the
         # command's execve resets the flag, and none of the caller's descriptors may come along
         sc.prctl(sc.PR_SET_DUMPABLE, 0)
+        sc.wipe_args_and_env()  # why: /proc/PID/{cmdline,environ} stay readable (-e values, the host's env)
         _own_stdio(io, console.fileno() if console is not None else None, up)
         if io.detach and os.fork() != 0:
             # why: a detached process keeps a parent of its own (an exec shim, like conmon's) that
@@ -227,12 +228,12 @@ def _env(p: Process, user: users.ExecUser) -> dict[str, str]:
     return env
 
 
-def _own_stdio(io: ExecIO, slave: int | None, up: sync.Channel) -> None:
-    """The helper keeps only what it needs: the process's stdio as 0-2, the pty slave, the report pipe."""
+def _own_stdio(io: ExecIO, console: int | None, up: sync.Channel) -> None:
+    """The helper keeps only what it needs: the process's stdio as 0-2, the console socket, the report pipe."""
     for target, fd in enumerate((io.stdin, io.stdout, io.stderr)):
         if fd != target:
             os.dup2(fd, target)
-    sc.close_fds_except([up.fd] if slave is None else [up.fd, slave])
+    sc.close_fds_except([up.fd] if console is None else [up.fd, console])
 
 
 def _stdio(slave: int | None) -> None:

@@ -285,3 +285,15 @@ def reset_signals() -> None:
         if sig not in (9, 19):  # SIGKILL and SIGSTOP cannot be changed
             _libc.syscall(ctypes.c_long(_SYS_RT_SIGACTION), ctypes.c_long(sig), zero, None, ctypes.c_long(8))
     _libc.syscall(ctypes.c_long(_SYS_RT_SIGPROCMASK), ctypes.c_long(2), zero, None, ctypes.c_long(8))  # SIG_SETMASK
+
+
+def wipe_args_and_env() -> None:
+    """Zero this process's original argv and environment strings (what /proc/PID/cmdline and
+    /proc/PID/environ show; Python keeps its own copies). For a process about to enter a container:
+    the caller's command line and environment are the host's business."""
+    text = read_file("/proc/self/stat").decode()
+    fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) ": fields 3.. of proc(5)
+    arg_start, arg_end, env_start, env_end = (int(f) for f in fields[45:49])  # fields 48-51
+    for start, end in ((arg_start, arg_end), (env_start, env_end)):
+        if 0 < start < end:
+            ctypes.memset(start, 0, end - start)
