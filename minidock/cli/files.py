@@ -1,4 +1,4 @@
-"""A container's files and name: `cp`, `diff`, `rename` (top level and under `container`)."""
+"""A container's files, name and limits: `cp`, `diff`, `rename`, `update` (top level and under `container`)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,26 @@ def _commands() -> dict[str, Any]:
 
         rename_container(container, new_name)
 
-    return {"cp": cp, "diff": diff, "rename": rename}
+    def update(*, containers: list[str] = typer.Argument(..., help="CONTAINER..."),  # noqa: B008
+               memory: str = typer.Option("", "-m", "--memory", help="memory limit"),
+               memory_swap: str = typer.Option("", "--memory-swap", help="memory + swap limit (-1: unlimited)"),
+               cpus: str = typer.Option("", "--cpus", help="number of CPUs"),
+               cpu_shares: int = typer.Option(0, "-c", "--cpu-shares", help="CPU shares (relative weight)"),
+               pids_limit: int = typer.Option(0, "--pids-limit", help="process number limit (-1: unlimited)"),
+               restart: str = typer.Option("", "--restart", help="restart policy")) -> None:
+        """Update the limits and restart policy of one or more containers."""
+        from minidock.engine.update import UpdateRequest
+        from minidock.engine.update import update as update_containers
+
+        req = UpdateRequest(memory, memory_swap, cpus, cpu_shares, pids_limit, restart)
+        for name in update_containers(containers, req):
+            print(name)
+
+    return {"cp": cp, "diff": diff, "rename": rename, "update": update}
 
 
 def register(app: Any) -> None:
-    """`cp`, `diff`, `rename` at top level and in the `container` group."""
+    """`cp`, `diff`, `rename`, `update` at top level and in the `container` group."""
     group = sub_app(app, "container", "Manage containers")
     for name, fn in _commands().items():
         app.command(name)(fn)

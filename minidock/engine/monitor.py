@@ -153,7 +153,9 @@ class Supervisor:
                 if code is None:
                     return  # could not start: recorded and reported
                 rec = self.records.get(self.job.cid)
-                if not self.job.restart.should_restart(code, restarts, rec.manual_stop):
+                policy = RestartPolicy.from_json(rec.host_config.get("RestartPolicy")) \
+                    if rec.host_config.get("RestartPolicy") else self.job.restart  # why: `update` may change it
+                if not policy.should_restart(code, restarts, rec.manual_stop):
                     break
                 if not self._backoff(restarts):
                     break

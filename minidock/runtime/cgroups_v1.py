@@ -251,6 +251,10 @@ class V1Driver:
                 continue  # swap accounting is off: there is no memsw to limit
             write_file(path, value, tracer)
 
+    def update(self, name: str, resources: Resources) -> None:
+        """Write the limits `resources` sets (those left None stay as they are) to the existing group."""
+        self._apply(self.open(name), v1_writes(resources._replace(devices=())), None)
+
     def open(self, name: str) -> V1Cgroup:
         """The existing group `name` (made by `create`, maybe in another process)."""
         name = group_name(name)

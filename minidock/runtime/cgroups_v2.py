@@ -161,6 +161,14 @@ class V2Driver:
             listed = read_text(level / "cgroup.controllers").split()
             offered = set(listed) if (level / "cgroup.controllers").exists() else enabled | set(want)
 
+    def update(self, name: str, resources: Resources) -> None:
+        """Write the limits `resources` sets (those left None stay as they are) to the existing group."""
+        cg = self.open(name)
+        for f, value in v2_writes(resources._replace(devices=())):
+            if f == "memory.swap.max" and not (cg.path / f).exists():
+                continue  # why: no swap accounting (as at create)
+            write_file(cg.path / f, value)
+
     def open(self, name: str) -> V2Cgroup:
         """The existing group `name` (made by `create`, maybe in another process)."""
         name = group_name(name)

@@ -147,3 +147,21 @@ def test_ulimit_shm_sysctl_parsing() -> None:
     for bad, network in (("kernel.hostname=x", "bridge"), ("net.ipv4.ip_forward=1", "host"), ("novalue", "none")):
         with pytest.raises(UsageError):
             sysctls((bad,), network)
+
+
+def test_update_changes_limits_and_policy(root: Path) -> None:
+    from minidock.engine.update import UpdateRequest, changes, merged
+    from minidock.oci.runtimespec import Resources
+
+    assert changes(UpdateRequest(memory="32m", cpus="0.5")) == {"memory_limit": 32 << 20, "cpu_quota": 50000,
+                                                                "cpu_period": 100000}
+    with pytest.raises(UsageError, match="memoryswap"):
+        merged(Resources(memory_limit=10, memory_swap=20), {"memory_limit": 30})
+    ok("run", "-d", "--name", "up", "--network", "none", "-m", "64m", "busybox", "sleep", "100")
+    assert ok("update", "-m", "32m", "--memory-swap", "64m", "--pids-limit", "50", "--restart", "on-failure:2",
+              "up") == "up\n"
+    out = ok("exec", "up", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max")
+    assert out.split() == [str(32 << 20), "50"]
+    assert _state("up")["host_config"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    r = md("update", "up")
+    assert r.returncode == 125 and "one or more flags" in r.stderr
