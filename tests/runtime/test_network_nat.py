@@ -58,6 +58,31 @@ def test_plan_setup_adds_a_second_subnet_on_a_shared_bridge_and_upgrades_old_jum
     assert "-A OUTPUT -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT" in up
 
 
+def test_networks_are_isolated_like_dockers_isolation_chains() -> None:
+    rules = nat.network_rules("mdk-a", "10.90.0.0/16")
+    text = nat.plan_setup(FOREIGN, rules)
+    assert ":MINIDOCK-ISOLATION-STAGE-1 - [0:0]" in text and ":MINIDOCK-ISOLATION-STAGE-2 - [0:0]" in text
+    assert ("-A MINIDOCK-ISOLATION-STAGE-1 -i mdk-a ! -o mdk-a -j MINIDOCK-ISOLATION-STAGE-2 "
+            "-m comment --comment minidock:net:mdk-a") in text
+    assert "-A MINIDOCK-ISOLATION-STAGE-2 -o mdk-a -j DROP -m comment --comment minidock:net:mdk-a" in text
+    after = _merge(FOREIGN, text)
+    forward = [ln for ln in nat.parse_save(after)["filter"] if ln.startswith("-A FORWARD ")]
+    assert forward == ["-A FORWARD -j MINIDOCK-ISOLATION-STAGE-1", "-A FORWARD -j MINIDOCK-FORWARD"]
+    # a second network adds only its own rules; nothing of the first is touched
+    second = nat.plan_setup(after, nat.network_rules("mdk-b", "10.91.0.0/16"))
+    assert "-o mdk-b -j DROP" in second and "mdk-a" not in second and "-I FORWARD" not in second
+    # an older setup (MINIDOCK-FORWARD jump only) gets the isolation jump in front of it
+    old = after.replace("-A FORWARD -j MINIDOCK-ISOLATION-STAGE-1\n", "")
+    assert "-I FORWARD 1 -j MINIDOCK-ISOLATION-STAGE-1" in nat.plan_setup(old, rules)
+    # a jump found behind another rule is moved back to the front
+    iso, fwd = "-A FORWARD -j MINIDOCK-ISOLATION-STAGE-1\n", "-A FORWARD -j MINIDOCK-FORWARD\n"
+    behind = after.replace(iso, "").replace(fwd, fwd + iso)
+    fix = nat.plan_setup(behind, rules)
+    assert "-D FORWARD -j MINIDOCK-ISOLATION-STAGE-1" in fix and "-I FORWARD 1 -j MINIDOCK-ISOLATION-STAGE-1" in fix
+    teardown = nat.plan_teardown(after.replace("minidock:net:mdk-a", "gone"))
+    assert "-X MINIDOCK-ISOLATION-STAGE-1" in teardown and "-X MINIDOCK-ISOLATION-STAGE-2" in teardown
+
+
 def _merge(save: str, restore: str) -> str:
     """What iptables-save would print after `iptables-restore --noflush restore` (comments quoted)."""
     tables = nat.parse_save(save)
@@ -123,7 +148,7 @@ def test_real_rules_dnat_traffic_and_exact_removal(tmp_path: Path) -> None:
         network.ensure_bridge(bridge, f"{gw}/24")
         nat.setup_network(bridge, subnet)
         nat.setup_network(bridge, subnet)  # idempotent
-        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 7
         assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1"
         att = network.attach(child.pid, NetworkAttachRequest("mdtest", bridge, subnet, cid, tmp_path))
         srv = _start_server(child.pid, 7070)
@@ -138,7 +163,7 @@ def test_real_rules_dnat_traffic_and_exact_removal(tmp_path: Path) -> None:
             assert c.recv(100).decode().startswith("hello ")
         nat.remove_rules(cid)
         assert _nat_lines(f"minidock:{cid}") == []
-        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5  # other owners untouched
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 7  # other owners untouched
     finally:
         if srv:
             srv.kill()
@@ -166,11 +191,11 @@ def test_setup_is_remembered_per_bridge_index_and_forgotten_with_the_rules() -> 
         assert not nat.is_set_up(bridge, subnet, index + 1)  # a recreated bridge is set up again
         assert not nat.is_set_up(bridge, "10.215.0.0/24", index)  # so is another subnet on it
         nat.setup_network(bridge, subnet, index)  # remembered: no iptables run
-        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 7
         nat.remove_network_rules(bridge)
         assert not nat.is_set_up(bridge, subnet, index) and _nat_lines(f"minidock:net:{bridge}") == []
         nat.setup_network(bridge, subnet, index)
-        assert len(_nat_lines(f"minidock:net:{bridge}")) == 5
+        assert len(_nat_lines(f"minidock:net:{bridge}")) == 7
         assert Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").read_text().strip() == "0"
         nat.route_localnet(bridge)  # what add_port_rules does for published ports
         assert Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").read_text().strip() == "1"

@@ -3,10 +3,12 @@
 Chains: nat `MINIDOCK-POSTROUTING` (masquerade of each network's subnet leaving by a non-bridge
 interface, of loopback-sourced traffic entering a bridge, hairpin masquerade), nat `MINIDOCK-DNAT`
 (published ports), filter `MINIDOCK-FORWARD` (accept container traffic even under a DROP policy),
-filter `MINIDOCK-INPUT` (drop new connections from a bridge to 127/8). Jumps: nat POSTROUTING ->
+filter `MINIDOCK-INPUT` (drop new connections from a bridge to 127/8), filter
+`MINIDOCK-ISOLATION-STAGE-1/2` (Docker's isolation: a network's bridge reaches no other minidock
+bridge, the default one included; its own containers and the outside stay reachable). Jumps: nat POSTROUTING ->
 MINIDOCK-POSTROUTING, nat PREROUTING and OUTPUT (local destinations, 127/8 included) -> MINIDOCK-DNAT,
-filter FORWARD -> MINIDOCK-FORWARD, filter INPUT -> MINIDOCK-INPUT (the filter jumps inserted first,
-as Docker does). Every rule carries a comment
+filter FORWARD -> MINIDOCK-ISOLATION-STAGE-1 then MINIDOCK-FORWARD, filter INPUT -> MINIDOCK-INPUT
+(the filter jumps inserted first, as Docker does). Every rule carries a comment
 `minidock:<container id>` or `minidock:net:<bridge>`, so removal deletes exactly our lines (found in
 iptables-save output) and never anyone else's.
 
@@ -46,18 +48,21 @@ POSTROUTING = "MINIDOCK-POSTROUTING"
 DNAT = "MINIDOCK-DNAT"
 FORWARD = "MINIDOCK-FORWARD"
 INPUT = "MINIDOCK-INPUT"
-CHAINS = {"nat": (POSTROUTING, DNAT), "filter": (FORWARD, INPUT)}
+ISOLATION_1 = "MINIDOCK-ISOLATION-STAGE-1"
+ISOLATION_2 = "MINIDOCK-ISOLATION-STAGE-2"
+CHAINS = {"nat": (POSTROUTING, DNAT), "filter": (FORWARD, INPUT, ISOLATION_1, ISOLATION_2)}
 JUMPS: tuple[tuple[str, str, str], ...] = (
     ("nat", "POSTROUTING", f"-j {POSTROUTING}"),
     ("nat", "PREROUTING", f"-m addrtype --dst-type LOCAL -j {DNAT}"),
     ("nat", "OUTPUT", f"-m addrtype --dst-type LOCAL -j {DNAT}"),
     ("filter", "FORWARD", f"-j {FORWARD}"),
     ("filter", "INPUT", f"-j {INPUT}"),
+    ("filter", "FORWARD", f"-j {ISOLATION_1}"),  # inserted after (so before) MINIDOCK-FORWARD, as Docker's
 )
 IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 RUN_DIR = Path("/run/minidock")
 LOCK = RUN_DIR / "iptables.lock"
-RULES_VERSION = "2"  # bump when network_rules/JUMPS change: markers of older setups stop counting
+RULES_VERSION = "3"  # bump when network_rules/JUMPS change: markers of older setups stop counting
 
 
 class Rule(NamedTuple):
@@ -86,6 +91,10 @@ def network_rules(bridge: str, subnet: str) -> list[Rule]:
     return [
         _tagged("nat", POSTROUTING, f"-s {subnet} ! -o {bridge} -j MASQUERADE", owner),
         _tagged("nat", POSTROUTING, f"-s 127.0.0.0/8 -o {bridge} -j MASQUERADE", owner),
+        # isolation (Docker's DOCKER-ISOLATION-STAGE-1/2): what leaves this bridge for another minidock
+        # bridge is dropped, whichever network was made first; the rest goes on to the accepts below
+        _tagged("filter", ISOLATION_1, f"-i {bridge} ! -o {bridge} -j {ISOLATION_2}", owner),
+        _tagged("filter", ISOLATION_2, f"-o {bridge} -j DROP", owner),
         _tagged("filter", FORWARD, f"-o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", owner),
         _tagged("filter", FORWARD, f"-i {bridge} -j ACCEPT", owner),
         _tagged("filter", INPUT, f"-i {bridge} -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED "
@@ -159,12 +168,19 @@ def plan_setup(save: str, rules: "Iterable[Rule]") -> str:
     for table, chains in CHAINS.items():
         lines = tables.get(table, [])
         out[table] = [f":{c} - [0:0]" for c in chains if not any(ln.startswith(f":{c} ") for ln in lines)]
+    moved = False  # a filter FORWARD jump was (re)inserted: the isolation jump must go in front again
     for table, chain, args in JUMPS:
         want, target = f"-A {chain} {args}", args.rsplit(" ", 1)[-1]
-        ours = [ln for ln in tables.get(table, []) if ln.startswith(f"-A {chain} ") and ln.endswith(f"-j {target}")]
+        lines = tables.get(table, [])
+        ours = [ln for ln in lines if ln.startswith(f"-A {chain} ") and ln.endswith(f"-j {target}")]
         out[table] += ["-D" + ln[2:] for ln in ours if ln != want]
+        first = next((ln for ln in lines if ln.startswith(f"-A {chain} ")), None)
+        if want in ours and target == ISOLATION_1 and (moved or first != want):  # why: isolation goes first
+            out[table].append("-D" + want[2:])
+            ours = []
         if want not in ours:  # filter jumps go first: a host's own REJECT/ACCEPT rules must not shadow ours
             out[table].append(f"-I {chain} 1 {args}" if table == "filter" else want)
+            moved = moved or chain == "FORWARD"
     for r in rules:
         key = _norm(f"-A {r.chain} {r.args}")
         if not any(_norm(ln) == key for ln in tables.get(r.table, [])):
