@@ -178,7 +178,7 @@ class _PullRun:
             if content.exists(desc.digest):
                 data = content.read(desc.digest)
             else:
-                writer = content.writer(f"config-{desc.digest.hex}", desc.digest, desc.size)
+                writer = content.writer(f"config-{desc.digest.hex}", desc.digest, desc.size, resume=True)
                 try:
                     data = fetch_blob(self.client, self.ref.repository, desc, writer)
                 finally:
@@ -264,7 +264,7 @@ class _PullRun:
         """Stream the blob into the ingest AND through apply_layer into `tmp` (None: no unpack); commit
         (verify) the blob at the end."""
         d = job.desc
-        writer = self.store.content.writer(f"layer-{d.digest.hex}", d.digest, d.size)
+        writer = self.store.content.writer(f"layer-{d.digest.hex}", d.digest, d.size, resume=True)
         last = [0]
 
         def on_bytes(done: int) -> None:

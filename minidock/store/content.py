@@ -28,19 +28,23 @@ CHUNK = 1 << 20
 
 
 class IngestWriter:
-    """An in-flight blob; resumable: reopening the same ref continues after the kept bytes."""
+    """An in-flight blob; with `resume`, reopening the same ref continues after the kept bytes (the
+    caller then starts at `offset`), else it starts empty."""
 
-    def __init__(self, store: ContentStore, ref: str, expected: Digest, size: int | None) -> None:
+    def __init__(self, store: ContentStore, ref: str, expected: Digest, size: int | None,
+                 resume: bool = False) -> None:
         self.store, self.expected, self.expected_size = store, expected, size
         stem = _REF_RE.sub("_", ref)
         self.dir = store.paths.ingest / f"{stem}.{scratch.me()}"
-        if not self.dir.exists():
+        if resume and not self.dir.exists():
             _adopt(store.paths.ingest, stem, self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "data"
         self._h = expected.hasher()
         self.offset = 0
-        if self.path.exists():  # resume: re-hash the kept prefix
+        if not resume:
+            self.path.unlink(missing_ok=True)
+        elif self.path.exists():  # resume: re-hash the kept prefix
             with open(self.path, "rb") as f:
                 while chunk := f.read(CHUNK):
                     self._h.update(chunk)
@@ -135,10 +139,11 @@ class ContentStore:
         except FileNotFoundError as e:
             raise NotFoundError(f"blob {digest} not found") from e
 
-    def writer(self, ref: str, expected: Digest, size: int | None = None) -> IngestWriter:
-        """Open (or resume) the ingest named `ref` for a blob that must hash to `expected`."""
+    def writer(self, ref: str, expected: Digest, size: int | None = None, resume: bool = False) -> IngestWriter:
+        """Open the ingest named `ref` for a blob that must hash to `expected`; `resume`: keep (or take over
+        from a dead process) what an earlier write of `ref` left, for a caller that continues at `offset`."""
         self.paths.ensure()
-        return IngestWriter(self, ref, expected, size)
+        return IngestWriter(self, ref, expected, size, resume)
 
     def put(self, data: bytes, expected: Digest | None = None) -> Digest:
         """Store `data` (verified against `expected` when given); returns its digest."""
