@@ -48,7 +48,7 @@ def run_argv(state: StageState, inst: Run) -> tuple[str, ...]:
 
 
 def network_files(scratch: Path, network: str, host_resolv: Path) -> tuple[Mount, ...]:
-    """/etc/hosts and /etc/resolv.conf for a RUN container, written in `scratch` and bound (rw, thrown away).
+    """/etc/hosts and /etc/resolv.conf for a RUN container, written in `scratch` and bound read-only.
 
     `none`: loopback names and the host's resolvers minus loopback ones; `host`: the host's resolv.conf."""
     from minidock.builder.layer import HOSTNAME  # lazy: only a RUN that misses the cache runs a container
@@ -62,8 +62,8 @@ def network_files(scratch: Path, network: str, host_resolv: Path) -> tuple[Mount
     resolv = text if network == "host" and text else resolv_conf(text)
     (scratch / "hosts").write_text(hosts_file(HOSTNAME, "127.0.0.1"))
     (scratch / "resolv.conf").write_text(resolv)
-    return (Mount("/etc/hosts", "bind", str(scratch / "hosts"), ("rbind", "rw")),
-            Mount("/etc/resolv.conf", "bind", str(scratch / "resolv.conf"), ("rbind", "rw")))
+    return (Mount("/etc/hosts", "bind", str(scratch / "hosts"), ("rbind", "ro")),  # why ro: BuildKit's are
+            Mount("/etc/resolv.conf", "bind", str(scratch / "resolv.conf"), ("rbind", "ro")))
 
 
 def run(s: Session, state: StageState, inst: Run) -> bool:

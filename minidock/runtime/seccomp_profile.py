@@ -1,12 +1,13 @@
 """Docker's seccomp profile format -> the filter one container gets (pure).
 
-A profile (Docker's JSON: `defaultAction`, `defaultErrnoRet`, `archMap` or `architectures`,
+A profile (Docker's JSON: `defaultAction`, `archMap` or `architectures`,
 `syscalls[]` with `names`, `action`, `errnoRet`, `args`, `includes`/`excludes` on `caps`,
 `arches`, `minKernel`) is resolved for one container as moby's `setupSeccomp` does
 (profiles/seccomp/seccomp_linux.go, v20.10): the native architecture and its sub-architectures
 from `archMap`; a rule is kept when no excluded arch is ours, no excluded capability is in the
 bounding set, every included capability is, an included arch is ours and the kernel is at least
-`minKernel`. The result (`Filter`) is what runc compiles (see seccomp_compile).
+`minKernel`. `defaultErrnoRet` is ignored, as Docker 20.10 ignores it. The result (`Filter`) is
+what runc compiles (see seccomp_compile).
 
 The default profile, `seccomp_default.json` beside this module, is moby's
 profiles/seccomp/default.json at tag v20.10.24 (commit 5d6db842238e3c4f5f9fb9ad70ea46b35227d084,
@@ -93,9 +94,9 @@ def resolve(doc: Mapping[str, Any], caps: Iterable[str], machine: str, kernel: t
     for call in doc.get("syscalls") or ():
         if _applies(call, bounding, arch, kernel):
             rules.append(_rule(call))
-    default = _action(str(doc["defaultAction"]))
-    errno = doc.get("defaultErrnoRet")
-    return Filter(default, int(errno) if errno is not None else None, tuple(arches), tuple(rules))
+    # why None: Docker 20.10 has no `defaultErrnoRet` (moby's Seccomp type at v20.10.24 lacks it), so a
+    # profile's default ERRNO is EPERM there whatever it says (containers-common's asks for ENOSYS)
+    return Filter(_action(str(doc["defaultAction"])), None, tuple(arches), tuple(rules))
 
 
 def _applies(call: Mapping[str, Any], caps: set[str], arch: str, kernel: tuple[int, int]) -> bool:

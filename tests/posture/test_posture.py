@@ -17,6 +17,7 @@ from tests.fixtures.oracle import Oracle
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 TAG = "posture-probe:1"
+CONTAINERS_PROFILE = "/usr/share/containers/seccomp.json"  # Debian's containers-common: Docker's JSON format
 
 
 class Engines:
@@ -56,16 +57,17 @@ def engines(oracle: Oracle, posture_probe: Path, tmp_path_factory: pytest.TempPa
     ctx = tmp_path_factory.mktemp("posture-ctx")
     (ctx / "probe").write_bytes(posture_probe.read_bytes())
     (ctx / "probe").chmod(0o755)
-    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY probe /probe\n")
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY probe /probe\nRUN /probe > /posture-of-run\n")
     e = Engines(oracle, oracle.minidock_env(tmp_path_factory.mktemp("posture-root") / "root"))
     oracle.build(ctx, TAG)
     e.md_ok("build", "-q", "-t", TAG, str(ctx))
     return e
 
 
-def _differences(docker: dict[str, str], minidock: dict[str, str]) -> list[str]:
-    return [f"{k}: docker {docker.get(k)!r}, minidock {minidock.get(k)!r}"
-            for k in sorted(set(docker) | set(minidock)) if docker.get(k) != minidock.get(k)]
+def _same(docker: dict[str, str], minidock: dict[str, str]) -> None:
+    diffs = [f"{k}: docker {docker.get(k)!r}, minidock {minidock.get(k)!r}"
+             for k in sorted(set(docker) | set(minidock)) if docker.get(k) != minidock.get(k)]
+    assert not diffs, "the probe's lines differ:\n" + "\n".join(diffs)
 
 
 @pytest.mark.parametrize("flags", [
@@ -77,10 +79,12 @@ def _differences(docker: dict[str, str], minidock: dict[str, str]) -> list[str]:
     ("--cap-drop", "ALL"),
     ("--user", "nobody"),
     ("--read-only",),
+    pytest.param(("--security-opt", f"seccomp={CONTAINERS_PROFILE}"), marks=pytest.mark.skipif(
+        not Path(CONTAINERS_PROFILE).exists(), reason="golang-github-containers-common is not installed")),
 ], ids=lambda f: " ".join(f) or "defaults")
 def test_the_probe_sees_what_it_sees_under_docker(engines: Engines, flags: tuple[str, ...]) -> None:
     docker, minidock = engines.docker(*flags), engines.minidock(*flags)
-    assert _differences(docker, minidock) == []
+    _same(docker, minidock)
 
 
 def test_the_defaults_are_closed(engines: Engines) -> None:
@@ -105,11 +109,13 @@ def test_privileged_posture(engines: Engines) -> None:
     assert got["unshare(CLONE_NEWUSER)"] == "ok" and got["keyctl get session keyring"] == "ok"
 
 
-@pytest.fixture
-def running(engines: Engines) -> Iterator[tuple[str, str]]:
-    """A detached probe container in each engine (sleeping), for `exec`."""
-    did = engines.oracle.docker_ok("run", "-d", "--network", "none", TAG, "sleep", "300").strip()
-    mid = engines.md_ok("run", "-d", "--network", "none", TAG, "sleep", "300").strip()
+@pytest.fixture(params=[(), ("--security-opt", "seccomp=unconfined")], ids=["defaults", "unconfined"])
+def running(engines: Engines, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """A detached probe container in each engine (sleeping), for `exec`; unconfined, the probe can see
+    which session keyring exec joined (the container's own, `_ses.<id>`)."""
+    flags = request.param
+    did = engines.oracle.docker_ok("run", "-d", "--network", "none", *flags, TAG, "sleep", "300").strip()
+    mid = engines.md_ok("run", "-d", "--network", "none", *flags, TAG, "sleep", "300").strip()
     try:
         yield did, mid
     finally:
@@ -117,8 +123,15 @@ def running(engines: Engines) -> Iterator[tuple[str, str]]:
         engines.md("rm", "-f", mid)
 
 
+def test_build_run_steps_see_what_buildkit_steps_see(engines: Engines) -> None:
+    """The probe ran in a RUN step of the image's build; BuildKit's step and minidock's see the same."""
+    docker = _lines(engines.oracle.docker_ok("run", "--rm", "--network", "none", TAG, "cat", "/posture-of-run"))
+    minidock = _lines(engines.md_ok("run", "--rm", "--network", "none", TAG, "cat", "/posture-of-run"))
+    _same(docker, minidock)
+
+
 def test_exec_gets_the_containers_posture(engines: Engines, running: tuple[str, str]) -> None:
     did, mid = running
     docker = _lines(engines.oracle.docker_ok("exec", did, "/probe"))
     minidock = _lines(engines.md_ok("exec", mid, "/probe"))
-    assert _differences(docker, minidock) == []
+    _same(docker, minidock)
