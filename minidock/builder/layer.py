@@ -21,11 +21,13 @@ from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import chain_ids
 from minidock.oci.runtimespec import (
+    BUILDKIT_DEVICE_RULES,
     DEFAULT_CAPS,
     Capabilities,
     Linux,
     Mount,
     Process,
+    Resources,
     Root,
     Spec,
     User,
@@ -98,7 +100,8 @@ def run_spec(store: Store, key: str, req: RunRequest, root: Path) -> Spec:
     device cgroup rules; a cgroup of its own that ends with the step)."""
     process = Process(args=req.args, env=req.env, cwd=req.cwd or "/", user=User(name=req.user),
                       capabilities=Capabilities.of(DEFAULT_CAPS, 0))
-    linux = Linux(namespaces=namespaces_for("host" if req.network == "host" else "none"))
+    linux = Linux(namespaces=namespaces_for("host" if req.network == "host" else "none"),
+                  resources=Resources(devices=BUILDKIT_DEVICE_RULES))
     return Spec(process=process, root=Root(str(root)), hostname=HOSTNAME,
                 mounts=(*default_mounts(), *req.mounts), linux=linux, rootfs_mounts=store.snapshots.mounts(key))
 

@@ -76,6 +76,8 @@ DEFAULT_DEVICE_RULES: tuple[DeviceRule, ...] = (
     _allow("c", 1, 9), _allow("c", 5, 1), _allow("c", 136, -1), _allow("c", 5, 2), _allow("c", 10, 200),
 )
 ALLOW_ALL_DEVICES: tuple[DeviceRule, ...] = (DeviceRule(True),)  # --privileged
+# BuildKit's RUN steps (containerd's default spec): the same list without /dev/console (5:1)
+BUILDKIT_DEVICE_RULES: tuple[DeviceRule, ...] = tuple(r for r in DEFAULT_DEVICE_RULES if (r.major, r.minor) != (5, 1))
 
 
 class Device(NamedTuple):
