@@ -110,7 +110,9 @@ def url_name(url: str) -> str:
 
 
 def fetch_url(url: str, out: Path) -> int:
-    """Download `url` into `out`; returns the bytes written. HTTP errors raise BuildError."""
+    """Download `url` into `out`; returns the bytes written. HTTP errors raise BuildError.
+
+    The file's mtime is the response's Last-Modified, else the epoch (0), as BuildKit's HTTP source."""
     from minidock.image.transport import Transport
 
     try:
@@ -125,6 +127,27 @@ def fetch_url(url: str, out: Path) -> int:
             for chunk in resp.iter_content(_CHUNK):
                 f.write(chunk)
                 size += len(chunk)
+        mtime = _http_time(resp.headers.get("Last-Modified", ""))
+        os.utime(out, (mtime, mtime))
         return size
     finally:
         resp.close()
+
+
+def _http_time(text: str) -> float:
+    """An HTTP date (Last-Modified) in seconds since 1970; 0 when absent or malformed."""
+    if not text:
+        return 0.0
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0
+
+
+def check_checksum(url: str, checksum: str) -> None:
+    """`--checksum=sha256:<64 hex>` (BuildKit's only algorithm for URLs); BuildError naming it otherwise."""
+    alg, _, want = checksum.partition(":")
+    if alg != "sha256" or len(want) != 64 or any(c not in "0123456789abcdef" for c in want):
+        raise BuildError(f"ADD --checksum={checksum}: invalid checksum digest format (want sha256:<64 hex digits>)")

@@ -217,3 +217,34 @@ def file_digest(path: str) -> str:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+def link_tree(tree: Tree, rel: str, dest: Path) -> Path:
+    """A copy of `rel` in `tree` (what the tree shows: ignored paths left out) at `dest`, files hard-linked
+    when the file system allows; modes, owners and mtimes as the source's."""
+    import shutil  # lazy: only a context bind mount with a .dockerignore copies
+
+    paths = walk(tree, rel)
+    for path in paths:
+        st = tree.lstat(path)
+        if st is None:
+            continue
+        out = dest / path[len(rel):].lstrip("/") if path != rel else dest
+        src = tree.host(path)
+        if stat.S_ISDIR(st.st_mode):
+            out.mkdir(exist_ok=True)
+        elif stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(src), out)
+        elif stat.S_ISREG(st.st_mode):
+            try:
+                os.link(src, out)
+            except OSError:
+                shutil.copy2(src, out)
+    for path in reversed(paths):  # directories last, children first: their mtimes stay the source's
+        st = tree.lstat(path)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            out = dest / path[len(rel):].lstrip("/") if path != rel else dest
+            os.chown(out, st.st_uid, st.st_gid)
+            os.chmod(out, stat.S_IMODE(st.st_mode))
+            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return dest

@@ -163,14 +163,16 @@ class Copier:
             os.chmod(host, self.mode if self.mode is not None else stat.S_IMODE(st.st_mode))
         os.utime(host, ns=(st.st_mtime_ns, st.st_mtime_ns), follow_symlinks=False)
 
-    def write_file(self, dest: str, data: bytes, mode: int = 0o644) -> None:
-        """A file with `data` at `dest` (COPY heredocs, ADD URLs)."""
+    def write_file(self, dest: str, data: bytes, mode: int = 0o644, mtime_ns: int | None = None) -> None:
+        """A file with `data` at `dest` (COPY heredocs, ADD URLs; those keep the server's Last-Modified)."""
         host = copy_up_parents(self.view, self.upper, dest)
         _remove(host)
         host.write_bytes(data)
         owner = self.owner or Owner()
         os.lchown(host, owner.uid, owner.gid)
         os.chmod(host, self.mode if self.mode is not None else mode)
+        if mtime_ns is not None:
+            os.utime(host, ns=(mtime_ns, mtime_ns))
 
 
 def _remove(host: Path) -> None:

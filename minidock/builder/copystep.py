@@ -44,14 +44,22 @@ def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
     scratch = _Scratch(s)
     try:
         src = _sources(s, inst, words, from_, scratch=scratch, env=env)
-        digest = _digest(src)
+        checksum = inst.checksum if isinstance(inst, Add) else ""
+        digest = _digest(src, checksum)
         chown, chmod = expand(inst.chown), expand(inst.chmod)
         flags = (f"--from={from_} " if from_ else "")
         created_by = f"{kind} {flags}{' '.join([*words, *(d[0] for d in src.docs)])} {dest} # buildkit"
-        parts = [kind, created_by, src.identity, digest, chown, chmod]
+        parents = isinstance(inst, Copy) and inst.parents
+        parts = [kind, created_by, src.identity, digest, chown, chmod, *(f"exclude={p}" for p in inst.exclude)]
+        if parents:
+            from minidock.builder.copyflags import parents_key
+
+            parts += ["parents", parents_key(src.tree, src.items)]
 
         def make() -> "Layer":
-            return _write(s, state, src, _Target(dest, chown, chmod, kind == "ADD", bool(from_)))
+            for url, path in src.urls if checksum else ():
+                _download(url, path, checksum)
+            return _write(s, state, src, _Target(dest, chown, chmod, kind == "ADD", bool(from_), parents))
         return record_step(s, state, parts, created_by, make)
     finally:
         scratch.remove()
@@ -96,9 +104,25 @@ def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scra
         from minidock.builder import add as addmod  # lazy: only ADD has URLs and archives
 
         local = [w for w in words if not addmod.is_url(w)]
-        urls = [(w, _download(w, scratch.get() / f"url{i}", inst.checksum)) for i, w in enumerate(words)
-                if addmod.is_url(w)]
+        if inst.checksum:
+            for w in words:
+                if addmod.is_url(w):
+                    addmod.check_checksum(w, inst.checksum)
+        urls = [(w, scratch.get() / f"url{i}") for i, w in enumerate(words) if addmod.is_url(w)]
+        if not inst.checksum:  # the content is the cache key: download now (with --checksum: on a miss)
+            for url, path in urls:
+                _download(url, path, "")
     tree, identity = s.tree_for(from_, f"--from={from_}")
+    parents = isinstance(inst, Copy) and inst.parents
+    if parents or inst.exclude:
+        from minidock.builder import copyflags  # lazy: only COPY --parents / --exclude
+
+        items = copyflags.parent_items(tree, local, not from_) if parents else \
+            expand_sources(tree, tuple(local), in_context=not from_)
+        if inst.exclude:
+            tree = copyflags.excluding(tree, inst.exclude, local, items)
+            items = [item for item in items if tree.lstat(item.rel) is not None]
+        return _Sources(tree, items, docs, urls, identity, words)
     items = expand_sources(tree, tuple(local), in_context=not from_) if local else []
     return _Sources(tree, items, docs, urls, identity, words)
 
@@ -108,20 +132,21 @@ def _download(url: str, out: Path, checksum: str) -> Path:
 
     addmod.fetch_url(url, out)
     if checksum:
-        alg, _, want = checksum.partition(":")
         got = file_digest(str(out))
-        if alg != "sha256" or got != want:
+        if checksum != f"sha256:{got}":
             raise BuildError(f"ADD {url}: checksum mismatch: want {checksum}, got sha256:{got}")
     return out
 
 
-def _digest(src: _Sources) -> str:
+def _digest(src: _Sources, checksum: str = "") -> str:
+    """The content key of a COPY/ADD: the files it reads, heredoc bodies, URLs' content (or --checksum)."""
     h = sha256.new(sum(len(body) for _, body in src.docs))
     h.update(hash_items(src.tree, src.items).encode())
     for name, body in src.docs:
         h.update(f"\0doc {name}\0".encode() + body)
     for url, path in src.urls:
-        h.update(f"\0url {url}\0{file_digest(str(path))}".encode())
+        content = checksum or f"sha256:{file_digest(str(path))}\0{path.stat().st_mtime_ns}"
+        h.update(f"\0url {url}\0{content}".encode())
     return "sha256:" + h.hexdigest()
 
 
@@ -131,6 +156,7 @@ class _Target(NamedTuple):
     chmod: str
     is_add: bool
     from_stage: bool
+    parents: bool = False
 
 
 def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> "Layer":
@@ -145,7 +171,11 @@ def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> "Layer":
         owner = resolve_chown(t.chown, view) if t.chown else (None if t.from_stage else Owner())
         copier = Copier(s.store.snapshots.upper(key), view, owner, parse_chmod(t.chmod))
         count = len(src.words) + len(src.docs)
-        for target in plan_copy(src.tree, src.items, t.dest, view, count):
+        if t.parents:
+            from minidock.builder.copyflags import copy_parents
+
+            copy_parents(copier, src.tree, src.items, t.dest)
+        for target in [] if t.parents else plan_copy(src.tree, src.items, t.dest, view, count):
             if t.is_add and _unpack(s, copier, src.tree, target.item, t):
                 continue
             copier.copy(src.tree, target)
@@ -154,7 +184,8 @@ def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> "Layer":
             copier.write_file(posixpath.join(t.dest, name) if into else t.dest, body)
         for url, path in src.urls:
             name = addmod.url_name(url) if into else ""
-            copier.write_file(posixpath.join(t.dest, name) if name else t.dest, path.read_bytes(), 0o600)
+            copier.write_file(posixpath.join(t.dest, name) if name else t.dest, path.read_bytes(), 0o600,
+                              path.stat().st_mtime_ns)
         return commit_layer(s.store, key, state.chain, s.epoch)
     except BaseException:
         discard(s.store, key)
@@ -169,7 +200,10 @@ def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target
     from minidock.store.scratch import make_dir  # lazy: as above
 
     if not isinstance(tree, ContextTree):
-        return False
+        from minidock.builder.copyflags import ExcludingTree
+
+        if not (isinstance(tree, ExcludingTree) and isinstance(tree.tree, ContextTree)):
+            return False
     host = tree.host(item.rel)
     kind = addmod.archive_kind(host)
     if kind is None:

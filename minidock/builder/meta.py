@@ -132,8 +132,10 @@ def _shell(inst: Shell, state: StageState, expand: Expand) -> str:
 
 
 def _onbuild(inst: Onbuild, state: StageState, expand: Expand) -> str:
-    state.set_cc(onbuild=(*state.cc.onbuild, inst.expression))
-    return f"ONBUILD {inst.expression}"
+    """The trigger keeps its heredoc bodies (BuildKit), so the child build runs the whole instruction."""
+    trigger = inst.expression + "".join(f"\n{d.content}{d.name}" for d in inst.heredocs)
+    state.set_cc(onbuild=(*state.cc.onbuild, trigger))
+    return f"ONBUILD {trigger}"
 
 
 def _maintainer(inst: Maintainer, state: StageState, expand: Expand) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from minidock.builder.context import LayerTree, SourceItem, expand_sources, hash_items
+from minidock.builder.context import ContextTree, LayerTree, SourceItem, expand_sources, hash_items
 from minidock.builder.flags import Mount as MountFlag
 from minidock.builder.instructions import Run
 from minidock.builder.session import Secret, Session
@@ -50,6 +50,8 @@ class Planned(NamedTuple):
     gid: int = 0
     size: str = ""
     secret: Secret | None = None
+    ignoring: ContextTree | None = None  # a context bind whose .dockerignore must hide paths below sources[0]
+    rel: str = ""
 
 
 def cache_dir(root: Path, cache_id: str) -> Path:
@@ -140,6 +142,8 @@ def _bind(s: Session, m: MountFlag, target: str, source: str, from_: str) -> Pla
         sources = tuple(dirs) if dirs else (tree.host(item.rel),)
     else:
         sources = (tree.host(item.rel),)
+        if isinstance(tree, ContextTree) and tree.matcher is not None and os.path.isdir(sources[0]):
+            return Planned("bind", target, key, sources, m.readonly, ignoring=tree, rel=item.rel)
     return Planned("bind", target, key, sources, m.readonly)
 
 
@@ -197,7 +201,16 @@ def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
 
 
 def _bind_mount(p: Planned, work: Path) -> Mount:
-    """Read-only: the source itself (or a lower-only overlay); rw: an overlay (or a copy) thrown away."""
+    """Read-only: the source itself (or a lower-only overlay); rw: an overlay (or a copy) thrown away.
+
+    A context directory with a `.dockerignore` is shown through a copy without the ignored paths
+    (hard links where the file system allows: BuildKit never sends ignored files to the builder)."""
+    if p.ignoring is not None:
+        from minidock.builder.context import link_tree  # lazy: only a bind of a context with .dockerignore
+
+        work.mkdir()
+        p = p._replace(sources=(str(link_tree(p.ignoring, p.rel, work / "context")),), ignoring=None)
+        return _bind_mount(p, work / "bind")
     if p.readonly:
         if len(p.sources) == 1:
             return Mount(p.target, "bind", p.sources[0], ("rbind", "ro"))
