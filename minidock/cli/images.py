@@ -94,7 +94,7 @@ def check_cmd(repair: bool = False) -> None:
         print(f"repaired: {problem_line(p._replace(repairable=False))}")
     for p in report.problems:
         print(problem_line(p))
-    left = [p for p in report.problems if p.size]
+    left = [p for p in report.problems if "leftover" in p.kind]
     if left:
         print(f"reclaimable: {human_size(sum(p.size for p in left))} in {len(left)} leftovers "
               "(system check --repair, image prune or builder prune reclaims them)")
