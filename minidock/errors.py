@@ -2,6 +2,8 @@
 
     MinidockError (125)                  anything minidock itself failed to do
     ├── UsageError (125)                 a bad flag or argument
+    │   └── FlagError (125, or 1)        a command line that does not parse (Docker's lines, no prefix)
+    ├── PlainError (any)                 a line worded exactly as Docker words it (no prefix)
     ├── ReferenceFormatError (125)       a malformed image reference
     ├── NotFoundError (125)              no such image / container / network
     │   └── ImageNotFoundError (125)
@@ -27,6 +29,7 @@ class MinidockError(Exception):
     """Base of every error minidock raises on purpose; `exit_code` is what the CLI returns."""
 
     exit_code: int = 125
+    bare: bool = False  # printed as it is (Docker's own wording), without the `minidock: ` prefix
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -38,6 +41,27 @@ class MinidockError(Exception):
 
 class UsageError(MinidockError):
     """A bad command-line flag or argument."""
+
+
+class FlagError(UsageError):
+    """The command line does not parse: Docker's lines (`unknown flag: --x` and `See '... --help'.`);
+    exit 125, or 1 for a wrong number of arguments (Docker's cobra does the same)."""
+
+    bare = True
+
+    def __init__(self, message: str, exit_code: int = 125) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class PlainError(MinidockError):
+    """An error whose text and exit code are Docker's own (`Error: No such object: x`, exit 1)."""
+
+    bare = True
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class ReferenceFormatError(MinidockError):

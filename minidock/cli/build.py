@@ -132,7 +132,7 @@ def build_main(argv: list[str]) -> int:
         req, mode = buildargs.parse(argv)
         build_cmd(req, mode)
         return 0
-    return guarded(body)
+    return guarded(body, failure=1)
 
 
 def _register_image_commands(app: typer_types.Typer) -> None:

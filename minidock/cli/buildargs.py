@@ -39,7 +39,9 @@ def parser() -> argparse.ArgumentParser:
 
     class _Parser(argparse.ArgumentParser):
         def error(self, message: str) -> None:  # type: ignore[override]
-            raise UsageError(f"{self.prog}: {_docker_wording(message)}")
+            from minidock.cli.usage import from_argparse
+
+            raise from_argparse(message, self.prog, {})
 
     p = _Parser(prog="minidock build", add_help=False, allow_abbrev=False,
                 usage="minidock build [OPTIONS] PATH",
@@ -68,16 +70,6 @@ def parser() -> argparse.ArgumentParser:
                    help="NAME=DIR or NAME=docker-image://REF (repeatable): what FROM NAME and COPY --from=NAME use")
     p.add_argument("context", metavar="PATH", help="the build context directory ('-': a Dockerfile or a tar on stdin)")
     return p
-
-
-def _docker_wording(message: str) -> str:
-    """argparse's message, in Docker's words for an unknown flag (`unknown flag: --bogus`)."""
-    prefix = "unrecognized arguments: "
-    if message.startswith(prefix):
-        first = message.removeprefix(prefix).split(" ")[0]
-        if first.startswith("-") and first != "-":
-            return f"unknown flag: {first.partition('=')[0]}"
-    return message
 
 
 def _defaults() -> dict[str, Any]:

@@ -35,15 +35,18 @@ def unexpected(e: BaseException) -> int:
     return 125
 
 
-def guarded(command: Callable[[], int]) -> int:
-    """Run one command body; every failure ends as one stderr line and its exit code."""
+def guarded(command: Callable[[], int], failure: int = 125) -> int:
+    """Run one command body; every failure ends as one stderr line and its exit code.
+
+    `failure` is the code of a MinidockError that carries only the default 125: Docker's `run` and
+    `create` exit 125 when they fail, every other command 1 (flag errors are 125 everywhere)."""
     from minidock.errors import MinidockError
 
     try:
         return command()
     except MinidockError as e:
-        print(f"minidock: {e}", file=sys.stderr)
-        return e.exit_code
+        print(str(e) if e.bare else f"minidock: {e}", file=sys.stderr)
+        return failure if e.exit_code == 125 and not e.bare else e.exit_code
     except KeyboardInterrupt:
         return 130
     except OSError as e:

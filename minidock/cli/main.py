@@ -26,9 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("run", "create", "build"):
         return _lean(args) if argv is not None else _fast_path(args)
+    if args in (["--version"], ["-v"]):
+        from minidock import __version__
+
+        print(f"minidock version {__version__}")
+        return 0
     from minidock.cli.failures import guarded
 
-    return guarded(lambda: _run_app(args))
+    return guarded(lambda: _run_app(args), failure=1)
 
 
 def _lean(args: list[str]) -> int:
@@ -75,9 +80,13 @@ def _run_app(args: list[str]) -> int:
         rc = app(args=args, prog_name="minidock", standalone_mode=False)  # type: ignore[operator]
     except click.exceptions.Exit as e:
         return int(e.exit_code)
+    except click.UsageError as e:
+        from minidock.cli.usage import from_click
+
+        raise from_click(e, args) from None
     except click.ClickException as e:
         e.show()
-        return 125 if e.exit_code == 2 else int(e.exit_code)
+        return int(e.exit_code)
     except click.exceptions.Abort:
         return 130
     return rc if isinstance(rc, int) else 0  # click returns typer.Exit(n)'s code when not standalone

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from minidock.engine.request import RunRequest
-from minidock.errors import UsageError
 
 if TYPE_CHECKING:
     import argparse
@@ -82,7 +81,11 @@ def parser(command: str) -> argparse.ArgumentParser:
 
     class _Parser(argparse.ArgumentParser):
         def error(self, message: str) -> None:  # type: ignore[override]
-            raise UsageError(f"{self.prog}: {message}")
+            from minidock.cli.usage import from_argparse
+
+            pairs = {w: ", ".join(n for n in (s, long_) if n) for rows in (_FLAGS, _VALUE, _MULTI, _INTS)
+                     for s, long_, *_ in rows for w in (s, long_) if w}
+            raise from_argparse(message, self.prog, pairs)
 
     def _fixed_width(prog: str) -> argparse.HelpFormatter:
         """why: add_argument builds a formatter per flag (to check its metavar); the default one

@@ -81,7 +81,7 @@ def test_exec_sees_the_container(root: Path) -> None:
 def test_exec_not_running(root: Path) -> None:
     ok("create", "--name", "x1", "busybox", "true")
     r = md("exec", "x1", "true")
-    assert r.returncode == 125 and "is not running" in r.stderr
+    assert r.returncode == 1 and "is not running" in r.stderr
 
 
 def test_init_reaps_zombies(root: Path) -> None:
@@ -158,7 +158,7 @@ def test_names_and_prefixes(root: Path) -> None:
     r = md("create", "--name", "n1", "busybox", "true")
     assert r.returncode == 125 and "already in use" in r.stderr
     r = md("inspect", "--type", "container", "nosuch")
-    assert r.returncode == 125 and "no such" in r.stderr
+    assert r.returncode == 1 and "no such" in r.stderr
     assert md("rm", "nosuch").returncode == 1
     ok("container", "prune", "-f")
     assert ok("ps", "-aq") == ""

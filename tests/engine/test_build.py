@@ -117,7 +117,7 @@ def test_cli_build_history_and_errors(busybox_store: Callable[[], Path], tmp_pat
     assert stdin.stderr.strip().splitlines()[-1] == "minidock: build: step 2/2 RUN exit 4: exit code 4"
     assert "#2 ERROR: build: step 2/2 RUN exit 4: exit code 4\n" in stdin.stderr
     bad = _cli("build", "-f", "-", str(ctx), stdin="FROM busybox\nNOPE x\n")
-    assert bad.returncode == 125 and bad.stderr.strip() == "minidock: Dockerfile:2: unknown instruction: NOPE"
+    assert bad.returncode == 1 and bad.stderr.strip() == "minidock: Dockerfile:2: unknown instruction: NOPE"
 
 
 def test_parse_secret(tmp_path: Path) -> None:

@@ -94,6 +94,6 @@ def test_cli_pull_alpine_like_docker(hub_registry: RegistryServer, tmp_path: Pat
     quiet = run("pull", "-q", "alpine:3.20")
     assert quiet.stdout == "docker.io/library/alpine:3.20\n"
     bad = run("pull", "alpine:nope")
-    assert bad.returncode == 125 and bad.stderr.strip() == "minidock: pull alpine:nope: manifest unknown"
+    assert bad.returncode == 1 and bad.stderr.strip() == "minidock: pull alpine:nope: manifest unknown"
     upper = run("pull", "Alpine")
-    assert upper.returncode == 125 and "must be lowercase" in upper.stderr and upper.stdout == ""
+    assert upper.returncode == 1 and "must be lowercase" in upper.stderr and upper.stdout == ""
