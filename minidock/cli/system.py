@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from minidock.cli.lazy import lazy
-from minidock.errors import UsageError
 
 if TYPE_CHECKING:
     import typer as typer_types
@@ -16,9 +14,14 @@ else:
     system = lazy("minidock.engine.system")
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("", "json", "{{json .}}"):
-        raise UsageError(f"unsupported format {fmt!r}: only 'json'")
+def render(fmt: str, data: dict[str, object], go_type: str, name: str = "") -> str:
+    """`--format`: a Go template over the JSON shape (`json` is `{{json .}}`); `go_type` names the
+    root in errors as Docker's does (system.versionInfo, system.info)."""
+    from minidock.cli.formatting import render_object, to_struct
+
+    root = to_struct(data)
+    root.type_name = go_type
+    return render_object("{{json .}}" if fmt == "json" else fmt, root, name=name)
 
 
 def version_lines(v: system.VersionReport) -> list[str]:
@@ -49,18 +52,17 @@ def register(app: typer_types.Typer) -> None:
     """Add `version` and `info` at top level."""
     import typer
 
-    fmt_opt = typer.Option("", "-f", "--format", help="'json': one JSON object")
+    fmt_opt = typer.Option("", "-f", "--format", help="a Go template ('json' is {{json .}})")
 
     @app.command("version")
     def version(fmt: str = fmt_opt) -> None:
         """Show the minidock version, Python, kernel and cgroup version (no daemon involved)."""
-        _check_format(fmt)
         v = system.version_report()
-        print(json.dumps(v.to_json()) if fmt else "\n".join(version_lines(v)))
+        text = render(fmt, v.to_json(), "system.versionInfo", "version") if fmt else "\n".join(version_lines(v)) + "\n"
+        print(text, end="")
 
     @app.command("info")
     def info(fmt: str = fmt_opt) -> None:
         """Display system-wide information: containers, images, storage, cgroups, host, registries."""
-        _check_format(fmt)
         r = system.system_report()
-        print(json.dumps(r.to_json()) if fmt else "\n".join(info_lines(r)))
+        print(render(fmt, r.to_json(), "system.info") if fmt else "\n".join(info_lines(r)) + "\n", end="")

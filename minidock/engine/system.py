@@ -87,9 +87,18 @@ class VersionReport(NamedTuple):
     cgroup: CgroupVersion
 
     def to_json(self) -> dict[str, Any]:
-        return {"Client": {"Version": self.version, "PythonVersion": self.python, "Os": self.os,
-                           "Arch": self.arch, "KernelVersion": self.kernel,
-                           "CgroupVersion": str(self.cgroup.version), "CgroupHybrid": self.cgroup.hybrid}}
+        """Docker's `version` shape; minidock has no daemon, so Server describes minidock itself."""
+        client = {"Platform": {"Name": "minidock"}, "Version": self.version, "ApiVersion": API_VERSION,
+                  "PythonVersion": self.python, "Os": self.os, "Arch": self.arch, "KernelVersion": self.kernel,
+                  "CgroupVersion": str(self.cgroup.version), "CgroupHybrid": self.cgroup.hybrid,
+                  "Experimental": False}
+        server = {"Platform": {"Name": "minidock (no daemon)"}, "Version": self.version, "ApiVersion": API_VERSION,
+                  "MinAPIVersion": "1.12", "Os": self.os, "Arch": self.arch, "KernelVersion": self.kernel,
+                  "Experimental": False}
+        return {"Client": client, "Server": server}
+
+
+API_VERSION = "1.41"  # the Docker API version whose shapes minidock's JSON follows (Docker 20.10)
 
 
 def version_report(cgroup_root: Path = CGROUP_ROOT) -> VersionReport:

@@ -163,8 +163,15 @@ BUILTINS: dict[str, Callable[..., Any]] = {
 
 
 def to_json(v: Any) -> str:
-    """Docker's `json`: Go's encoding/json with SetEscapeHTML(false), compact, no trailing newline."""
-    return json.dumps(None if v is MISSING else v, ensure_ascii=False, separators=(",", ":"))
+    """Docker's `json`: Go's encoding/json with SetEscapeHTML(false), compact, no trailing newline
+    (a Struct marked escape_html was marshalled by Docker first: <, > and & come out escaped)."""
+    escape = isinstance(v, Struct) and v.escape_html
+    if isinstance(v, Struct):
+        v = {k: x for k, x in v.items() if not callable(x)}
+    text = json.dumps(None if v is MISSING else v, ensure_ascii=False, separators=(",", ":"))
+    if escape:
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text
 
 
 def split(s: Any, sep: Any) -> list[str]:

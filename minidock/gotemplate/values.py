@@ -19,14 +19,16 @@ class TemplateError(MinidockError):
 class Struct(dict[str, Any]):
     """A Go struct: fields in declaration order, printed `{v1 v2}`; a missing field is an error.
 
-    `type_name` goes into Go's "can't evaluate field X in type T"; empty, the message is the one a
-    map with missingkey=error gives (`map has no entry for key "X"`: what `docker inspect` says)."""
+    Callable fields are methods: `json` leaves them out. `type_name` goes into Go's "can't evaluate
+    field X in type T"; empty, the message is the one a map with missingkey=error gives
+    (`map has no entry for key "X"`: what `docker inspect` says)."""
 
-    __slots__ = ("type_name",)
+    __slots__ = ("escape_html", "type_name")
 
-    def __init__(self, fields: dict[str, Any] | None = None, type_name: str = "") -> None:
+    def __init__(self, fields: dict[str, Any] | None = None, type_name: str = "", escape_html: bool = False) -> None:
         super().__init__(fields or {})
         self.type_name = type_name
+        self.escape_html = escape_html  # `json` of it escapes <, > and & (Go's json.Marshal default)
 
 
 class _Missing:

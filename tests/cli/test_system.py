@@ -25,7 +25,9 @@ def test_version_text_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert data["PythonVersion"] == ".".join(map(str, sys.version_info[:3]))
     assert data["CgroupVersion"] in ("1", "2")
     assert not (tmp_path / "root").exists()  # version never opens the store
-    assert md("version", "--format", "{{.Client}}").returncode == 125
+    assert md("version", "--format", "{{.Client.Version}} {{.Server.ApiVersion}}").stdout == "0.1.0 1.41\n"
+    r = md("version", "--format", "{{.Client")
+    assert (r.returncode, r.stderr) == (64, "template parsing error: template: version:1: unclosed action\n")
 
 
 @pytest.mark.root
