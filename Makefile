@@ -5,7 +5,8 @@ PY ?= $(firstword $(wildcard /usr/bin/python3) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := python3-venv docker-registry skopeo podman umoci crun runc buildah busybox-static tini \
-	hyperfine iptables nftables apache2-utils iproute2 uidmap tmux libseccomp2 gcc libc6-dev
+	hyperfine iptables nftables apache2-utils iproute2 uidmap tmux \
+	docker.io debootstrap gcc libc6-dev keyutils libseccomp2 python3-seccomp golang-github-containers-common
 
 .PHONY: deps venv test lint unit demo bench clean
 

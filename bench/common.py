@@ -6,6 +6,7 @@ and print medians and ratios. They are not part of the pass/fail suite.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -17,16 +18,27 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 MINIDOCK = str(ROOT / ".venv" / "bin" / "minidock")
-SHARED = ROOT.parent / "shared"
-BUSYBOX_LAYOUT = SHARED / "images/busybox/1.38.0-glibc-amd64/oci-layout"
+_LAYOUT: list[Any] = []
+
+
+def busybox_layout() -> Any:
+    """The tests' busybox image (from Debian's busybox-static) as an OCI layout in a temp dir, made once."""
+    if not _LAYOUT:
+        from tests.fixtures.busybox import busybox_image, write_layout
+
+        work = Path(tempfile.mkdtemp(prefix="bench-busybox-"))
+        atexit.register(shutil.rmtree, work, True)
+        _LAYOUT.append(write_layout(busybox_image(), work / "oci-layout"))
+    return _LAYOUT[0]
 
 
 def podman_env(work: Path) -> dict[str, str]:
-    """Private podman/buildah configuration for this host (see shared/notes/peers.md)."""
+    """Private podman/buildah configuration for this host (cgroupfs, file events, runc, rlimits <= hard)."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "containers.conf").write_text(
         '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'

@@ -1,4 +1,8 @@
-"""Shared test set-up: markers that skip without root, the store root, and the shared fixtures."""
+"""Test set-up: markers that skip without root, the store root, and the fixture plugins.
+
+Every image and binary the suite uses is made by the suite from Debian packages on the machine
+(tests/fixtures/rootfs.py); nothing is read from outside the repository.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,8 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = [
-    "tests.fixtures.registry", "tests.fixtures.sharing", "tests.fixtures.busybox", "tests.fixtures.oracle",
+    "tests.fixtures.busybox", "tests.fixtures.registry", "tests.fixtures.sharing", "tests.fixtures.oracle",
 ]
-
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -30,8 +32,3 @@ def store_root(tmp_path: Path) -> Path:
     root.mkdir()
     return root
 
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared next to the repository (test material); tests that need it skip when absent."""
-    return SHARED

@@ -10,6 +10,7 @@ import pytest
 from minidock.builder.builder import BuildOptions, build
 from minidock.store.store import Store
 from tests.builder.conftest import EXAMPLES, run_image
+from tests.fixtures.rootfs import HELLO_STDOUT
 
 pytestmark = pytest.mark.root
 
@@ -20,17 +21,15 @@ def _build(store: Store, name: str, tmp_path: Path, **opts: object) -> None:
     build(store, BuildOptions(context=ctx, tags=(f"ex-{name}:1",), **opts))  # type: ignore[arg-type]
 
 
-def test_hello_from_scratch(bstore: Store, tmp_path: Path, shared_dir: Path) -> None:
-    binary = shared_dir / "images/hello-world/hello"
-    if not binary.is_file():
-        pytest.skip("no hello-world binary in ../shared")
+def test_hello_from_scratch(bstore: Store, tmp_path: Path, hello_binary: Path) -> None:
+    binary = hello_binary
     ctx = tmp_path / "hello"
     shutil.copytree(EXAMPLES / "hello", ctx)
     shutil.copy(binary, ctx / "hello")
     (ctx / "junk.txt").write_text("ignored")
     result = build(bstore, BuildOptions(context=ctx, tags=("ex-hello:1",)))
     assert len(result.config.diff_ids) == 1
-    assert run_image("ex-hello:1") == (0, (shared_dir / "images/hello-world/expected-stdout.txt").read_text())
+    assert run_image("ex-hello:1") == (0, HELLO_STDOUT)
 
 
 def test_httpd(bstore: Store, tmp_path: Path) -> None:

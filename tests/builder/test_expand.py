@@ -8,14 +8,12 @@ import pytest
 
 from minidock.builder.expand import ExpandError, LexOptions, expand_word, expand_words, process_words
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "dockerfile-shell"
+DATA = Path(__file__).resolve().parents[1] / "conformance" / "dockerfile-shell"  # from moby/buildkit: PROVENANCE.md
 ENV_VAR_ENV = {"PWD": "/home", "SHELL": "bash", "KOREAN": "한국어", "NULL": ""}
 
 
 def _env_var_cases() -> list[tuple[str, str]]:
     path = DATA / "envVarTest"
-    if not path.is_file():
-        return []
     cases = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#") or not line.strip():
@@ -28,8 +26,6 @@ def _env_var_cases() -> list[tuple[str, str]]:
 
 def _words_cases() -> list[tuple[dict[str, str], str, list[str]]]:
     path = DATA / "wordsTest"
-    if not path.is_file():
-        return []
     env: dict[str, str] = {}
     cases = []
     for line in path.read_text(encoding="utf-8").split("\n"):
@@ -45,11 +41,8 @@ def _words_cases() -> list[tuple[dict[str, str], str, list[str]]]:
 
 
 @pytest.fixture
-def shell_data(shared_dir: Path) -> Path:
-    root = shared_dir / "conformance" / "dockerfile-shell"
-    if not root.is_dir():
-        pytest.skip("shell conformance data not present")
-    return root
+def shell_data() -> Path:
+    return DATA
 
 
 def test_data_present(shell_data: Path) -> None:

@@ -1,4 +1,5 @@
-"""BuildKit parser conformance: golden dumps, negative cases and line numbers from ../shared."""
+"""BuildKit parser conformance: golden dumps, negative cases and line numbers from tests/conformance (copied from
+moby/buildkit, see its PROVENANCE.md)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,17 @@ import pytest
 from minidock.builder.parser import decode, parse
 from minidock.errors import DockerfileError
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "dockerfile-parser"
+CORPUS = Path(__file__).resolve().parents[1] / "conformance" / "dockerfile-parser"
 
 
 def _cases(sub: str) -> list[str]:
     folder = CORPUS / sub
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
 
 
 @pytest.fixture
-def corpus(shared_dir: Path) -> Path:
-    root = shared_dir / "conformance" / "dockerfile-parser"
-    if not root.is_dir():
-        pytest.skip("conformance corpus not present")
-    return root
+def corpus() -> Path:
+    return CORPUS
 
 
 def test_corpus_has_all_cases(corpus: Path) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.busybox import BusyboxLayout
 from tests.fixtures.registry import RegistryServer
 
 pytestmark = pytest.mark.registry
 
 MD = [sys.executable, "-m", "minidock"]
-MANIFEST = "sha256:1cfa4e2b09e127b9c4ed43578d3f3c18e7d44ea47b9ea98475c0cbe9086525f8"
 
 
 def on_pty(*args: str) -> tuple[int, str]:
@@ -46,23 +46,25 @@ def tagged(registry: RegistryServer) -> str:
     return name
 
 
-def test_push_draws_bars_on_a_terminal(busybox_store: Callable[[], Path], registry: RegistryServer) -> None:
+def test_push_draws_bars_on_a_terminal(busybox_store: Callable[[], Path], registry: RegistryServer,
+                                       busybox_layout: BusyboxLayout) -> None:
     busybox_store()
     name = tagged(registry)
     rc, screen = on_pty("push", name)
     assert rc == 0, screen
     assert f"The push refers to repository [{name.rsplit(':', 1)[0]}]" in screen
     assert "━" in screen and ": Pushed" in screen  # a rich bar, labelled with the final state
-    assert f"v1: digest: {MANIFEST}" in screen
+    assert f"v1: digest: {busybox_layout.manifest}" in screen
     rc, screen = on_pty("push", name)
     assert rc == 0 and "Layer already exists" in screen
 
 
-def test_push_plain_lines_and_quiet(busybox_store: Callable[[], Path], registry: RegistryServer) -> None:
+def test_push_plain_lines_and_quiet(busybox_store: Callable[[], Path], registry: RegistryServer,
+                                    busybox_layout: BusyboxLayout) -> None:
     busybox_store()
     name = tagged(registry)
     r = subprocess.run([*MD, "push", name], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 0, r.stderr
     assert "━" not in r.stdout and "\x1b[" not in r.stdout and r.stdout.count(": Pushed") == 2
     rc, screen = on_pty("push", "-q", name)
-    assert rc == 0 and screen.strip() == MANIFEST  # -q: the digest only, even on a terminal
+    assert rc == 0 and screen.strip() == busybox_layout.manifest  # -q: the digest only, even on a terminal

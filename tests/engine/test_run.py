@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.cli import MD, md, ok
+from tests.fixtures.rootfs import HELLO_STDOUT
 from tests.store.imagetools import add_image
 
 pytestmark = pytest.mark.root
@@ -132,10 +133,8 @@ def test_cpus_writes_the_quota(busybox_store: Callable[[], Path]) -> None:
         md("rm", "-f", "cpu")
 
 
-def test_hello_world(busybox_store: Callable[[], Path], shared_dir: Path, tmp_path: Path) -> None:
-    hello = shared_dir / "images/hello-world/hello"
-    if not hello.exists():
-        pytest.skip("no hello-world binary in ../shared")
+def test_hello_world(busybox_store: Callable[[], Path], hello_binary: Path, tmp_path: Path) -> None:
+    hello = hello_binary
     root = busybox_store()
     from minidock.paths import Paths
     from minidock.store.store import Store
@@ -145,7 +144,7 @@ def test_hello_world(busybox_store: Callable[[], Path], shared_dir: Path, tmp_pa
     os.chmod(next(Path(root, "snapshots").glob("*/fs/hello")), 0o755)
     r = md("run", "--rm", "--network", "none", "hello-world", "/hello")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == (shared_dir / "images/hello-world/expected-stdout.txt").read_text()
+    assert r.stdout == HELLO_STDOUT
 
 
 def test_interactive_shell_through_a_pty(busybox_store: Callable[[], Path]) -> None:

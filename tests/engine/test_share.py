@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.busybox import BusyboxLayout
 from tests.fixtures.registry import RegistryServer
 from tests.fixtures.sharing import HTPASSWD_PASSWORD, HTPASSWD_USER, Podman
 
-BUSYBOX = "images/busybox/1.38.0-glibc-amd64/oci-layout"
-MANIFEST = "sha256:1cfa4e2b09e127b9c4ed43578d3f3c18e7d44ea47b9ea98475c0cbe9086525f8"
 MINIDOCK = [sys.executable, "-m", "minidock.cli.main"]
 
 
@@ -48,14 +47,11 @@ def md(tmp_path: Path) -> Minidock:
 
 
 @pytest.fixture
-def busybox_tar(tmp_path: Path, shared_dir: Path) -> Path:
-    """The shared busybox OCI layout as a tar (what `minidock load` reads)."""
-    layout = shared_dir / BUSYBOX
-    if not layout.is_dir():
-        pytest.skip("no busybox layout in ../shared")
+def busybox_tar(tmp_path: Path, busybox_layout: BusyboxLayout) -> Path:
+    """The busybox OCI layout as a tar (what `minidock load` reads)."""
     out = tmp_path / "busybox-oci.tar"
     with tarfile.open(out, "w") as tf:
-        tf.add(layout, arcname=".")
+        tf.add(busybox_layout.path, arcname=".")
     return out
 
 
@@ -71,15 +67,16 @@ def unique(prefix: str) -> str:
 
 @pytest.mark.registry
 def test_minidock_push_is_read_by_skopeo_and_umoci(md: Minidock, busybox_tar: Path, registry: RegistryServer,
-                                                  tmp_path: Path) -> None:
+                                                  tmp_path: Path, busybox_layout: BusyboxLayout) -> None:
+    manifest, size = busybox_layout.manifest, busybox_layout.manifest_size
     assert md("load", "-i", str(busybox_tar)).stdout == "Loaded image: busybox:1.38.0-glibc\n"
     name = f"{registry.host}/interop/{unique('bb')}:v1"
     md("tag", "busybox:1.38.0-glibc", name)
     out = md("push", name).stdout
     assert out.splitlines()[0] == f"The push refers to repository [{name.rsplit(':', 1)[0]}]"
-    assert out.count(": Pushed") == 2 and out.endswith(f"v1: digest: {MANIFEST} size: 610\n")
+    assert out.count(": Pushed") == 2 and out.endswith(f"v1: digest: {manifest} size: {size}\n")
     info = json.loads(run("skopeo", "inspect", "--tls-verify=false", f"docker://{name}"))
-    assert info["Digest"] == MANIFEST and info["Architecture"] == "amd64"
+    assert info["Digest"] == manifest and info["Architecture"] == "amd64"
     again = md("push", name).stdout
     assert again.count("Layer already exists") == 2
     run("skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{name}", f"oci:{tmp_path / 'layout'}:v1")
@@ -102,10 +99,8 @@ def test_minidock_push_runs_under_podman(md: Minidock, busybox_tar: Path, regist
 @pytest.mark.root
 @pytest.mark.registry
 def test_skopeo_pushed_image_pulls_and_runs_with_the_same_digest(md: Minidock, registry: RegistryServer,
-                                                                shared_dir: Path) -> None:
-    layout = shared_dir / BUSYBOX
-    if not layout.is_dir():
-        pytest.skip("no busybox layout in ../shared")
+                                                                busybox_layout: BusyboxLayout) -> None:
+    layout = busybox_layout.path
     name = f"{registry.host}/interop/{unique('sk')}:v1"
     run("skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}", f"docker://{name}")
     out = md("pull", name).stdout
@@ -116,13 +111,14 @@ def test_skopeo_pushed_image_pulls_and_runs_with_the_same_digest(md: Minidock, r
 
 
 @pytest.mark.root
-def test_minidock_save_loads_in_podman(md: Minidock, busybox_tar: Path, podman: Podman, tmp_path: Path) -> None:
+def test_minidock_save_loads_in_podman(md: Minidock, busybox_tar: Path, podman: Podman, tmp_path: Path,
+                                       busybox_layout: BusyboxLayout) -> None:
     md("load", "-i", str(busybox_tar))
     md("tag", "busybox:1.38.0-glibc", "localhost:5000/saved/bb:v1")
     md("save", "--format", "oci", "-o", str(tmp_path / "oci.tar"), "localhost:5000/saved/bb:v1")
     podman("load", "-i", str(tmp_path / "oci.tar"))
     digests = podman("images", "--digests", "--format", "{{.Digest}}").stdout.split()
-    assert digests == [MANIFEST]  # the OCI archive kept the manifest bytes
+    assert digests == [busybox_layout.manifest]  # the OCI archive kept the manifest bytes
     podman("rmi", "-a", "-f")
     md("save", "-o", str(tmp_path / "docker.tar"), "localhost:5000/saved/bb:v1")
     loaded = podman("load", "-i", str(tmp_path / "docker.tar")).stdout
@@ -133,11 +129,9 @@ def test_minidock_save_loads_in_podman(md: Minidock, busybox_tar: Path, podman: 
 
 @pytest.mark.root
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
-def test_podman_save_loads_in_minidock_and_runs(md: Minidock, podman: Podman, shared_dir: Path, tmp_path: Path,
-                                                fmt: str) -> None:
-    layout = shared_dir / BUSYBOX
-    if not layout.is_dir():
-        pytest.skip("no busybox layout in ../shared")
+def test_podman_save_loads_in_minidock_and_runs(md: Minidock, podman: Podman, busybox_layout: BusyboxLayout,
+                                                tmp_path: Path, fmt: str) -> None:
+    layout = busybox_layout.path
     podman("pull", "-q", f"oci:{layout}")
     image_id = podman("images", "-q").stdout.split()[0]
     podman("tag", image_id, "localhost/podman/bb:v1")
@@ -191,7 +185,7 @@ def test_login_logout_against_htpasswd_and_token_registries(md: Minidock, htpass
     assert md("logout", htpasswd_registry.host).stdout == f"Not logged in to {htpasswd_registry.host}\n"
 
 
-def test_load_from_stdin_and_save_to_stdout(md: Minidock, busybox_tar: Path) -> None:
+def test_load_from_stdin_and_save_to_stdout(md: Minidock, busybox_tar: Path, busybox_layout: BusyboxLayout) -> None:
     out = md("load", stdin=None, check=False)  # empty stdin: not a tar
     assert out.returncode == 1 and "load:" in out.stderr
     res = subprocess.run([*MINIDOCK, "load"], env=md.env, stdin=busybox_tar.open("rb"), capture_output=True,
@@ -201,4 +195,4 @@ def test_load_from_stdin_and_save_to_stdout(md: Minidock, busybox_tar: Path) -> 
                            capture_output=True, check=True, cwd=Path(__file__).resolve().parents[2]).stdout
     with tarfile.open(fileobj=io.BytesIO(saved)) as tf:
         index = json.loads(tf.extractfile("index.json").read())  # type: ignore[union-attr]
-    assert index["manifests"][0]["digest"] == MANIFEST
+    assert index["manifests"][0]["digest"] == busybox_layout.manifest

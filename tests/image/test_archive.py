@@ -20,9 +20,8 @@ from minidock.oci.manifest import Manifest
 from minidock.paths import Paths
 from minidock.store.store import Store
 from tests.fixtures import images as im
+from tests.fixtures.busybox import BusyboxLayout
 from tests.fixtures.sharing import put_image
-
-BUSYBOX = "images/busybox/1.38.0-glibc-amd64/oci-layout"
 
 
 def new_store(tmp_path: Path, name: str) -> Store:
@@ -95,10 +94,8 @@ def test_docker_archive_round_trip_keeps_the_image_id(tmp_path: Path) -> None:
     assert members(again.getvalue())[manifest[0]["Layers"][1]] == files[manifest[0]["Layers"][1]]
 
 
-def test_loads_the_shared_busybox_layout(tmp_path: Path, shared_dir: Path) -> None:
-    layout = shared_dir / BUSYBOX
-    if not layout.is_dir():
-        pytest.skip("no busybox layout in ../shared")
+def test_loads_the_busybox_layout(tmp_path: Path, busybox_layout: BusyboxLayout) -> None:
+    layout = busybox_layout.path
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
         tf.add(layout, arcname=".")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,7 @@ from minidock.oci.descriptor import Platform
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig, chain_ids
 from minidock.oci.manifest import Index, Manifest, kind_of
+from tests.fixtures.busybox import BusyboxLayout
 
 H = "a" * 64
 
@@ -76,10 +76,8 @@ def test_manifest_content_type_must_match_body() -> None:
         Manifest.from_bytes(b"{nope")
 
 
-def test_real_busybox_config_and_chain_ids(shared_dir: Path) -> None:
-    layout = shared_dir / "images/busybox/1.38.0-glibc-amd64/oci-layout"
-    if not layout.is_dir():
-        pytest.skip("shared images absent")
+def test_real_busybox_config_and_chain_ids(busybox_layout: BusyboxLayout) -> None:
+    layout = busybox_layout.path
     idx = Index.from_bytes((layout / "index.json").read_bytes())
     man_d = idx.manifests[0]
     man = Manifest.from_bytes((layout / "blobs/sha256" / man_d.digest.hex).read_bytes())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import io
 import os
-import shutil
 import signal
 import struct
 import tarfile
@@ -19,12 +19,11 @@ from minidock.errors import CannotInvokeError, CommandNotFoundError, RuntimeSetu
 from minidock.oci.runtimespec import Linux, Mount, Namespace, Process, Rlimit, Root, Spec, User
 from minidock.runtime import process
 from minidock.runtime.explain import Tracer
+from tests.fixtures import rootfs
 
 pytestmark = pytest.mark.root
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-LAYER = "images/busybox/1.38.0-glibc-amd64/oci-layout/blobs/sha256/" \
-        "b05093807bb0294152bb9cf86d64da722732dddaf7f8882fa1f120477dbc4db3"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 DEFAULT_MOUNTS = (
     Mount("/proc", "proc", "proc", ("nosuid", "noexec", "nodev")),
@@ -37,26 +36,13 @@ DEFAULT_MOUNTS = (
 
 
 @pytest.fixture(scope="session")
-def busybox_lower(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
-    """A busybox root file system (the official layer, or /bin/busybox + applet links) used as lowerdir."""
+def busybox_lower(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A busybox root file system (Debian's busybox-static, tests/fixtures/rootfs.py) used as lowerdir."""
     lower = tmp_path_factory.mktemp("busybox") / "lower"
     lower.mkdir()
-    layer = shared_dir / LAYER
-    if layer.is_file():
-        with tarfile.open(layer, "r:gz") as tf:
-            trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}  # 3.11.4+
-            tf.extractall(lower, **trusted)  # type: ignore[arg-type]
-    elif Path("/bin/busybox").is_file():
-        (lower / "bin").mkdir()
-        shutil.copy("/bin/busybox", lower / "bin/busybox")
-        for applet in ("sh", "cat", "echo", "ps", "id", "hostname", "touch", "grep", "ls", "pwd", "tty", "sleep"):
-            os.symlink("busybox", lower / "bin" / applet)
-        (lower / "etc").mkdir()
-        (lower / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
-                                          "nobody:x:65534:65534:nobody:/home:/bin/false\n")
-        (lower / "etc/group").write_text("root:x:0:\nwheel:x:10:root\nnobody:x:65534:\n")
-    else:
-        pytest.skip("no busybox layer in ../shared and no /bin/busybox")
+    with tarfile.open(fileobj=io.BytesIO(rootfs.busybox_rootfs_tar()), mode="r:") as tf:
+        trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}  # 3.11.4+
+        tf.extractall(lower, **trusted)  # type: ignore[arg-type]
     return lower
 
 

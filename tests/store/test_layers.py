@@ -15,11 +15,8 @@ import pytest
 from minidock.errors import ArchiveError
 from minidock.oci.digest import Digest
 from minidock.store.layers import apply_layer, write_layer
+from tests.fixtures.busybox import BusyboxLayout, busybox_image, write_layout
 from tests.store.layertools import describe, make_tar, member
-
-BUSYBOX = "images/busybox/1.38.0-glibc-amd64/oci-layout"
-BUSYBOX_LAYER = "b05093807bb0294152bb9cf86d64da722732dddaf7f8882fa1f120477dbc4db3"
-BUSYBOX_DIFF_ID = "sha256:0958e0fef2d6a31e1325b8bfecd99dead933363682d69850a7606599023751bc"
 
 
 def apply_bytes(data: bytes, compression: str, dest: Path) -> Digest:
@@ -30,23 +27,22 @@ def apply_bytes(data: bytes, compression: str, dest: Path) -> Digest:
     return res.diff_id
 
 
-@pytest.fixture
-def busybox_layer(shared_dir: Path) -> Path:
-    p = shared_dir / BUSYBOX / "blobs" / "sha256" / BUSYBOX_LAYER
-    if not p.exists():
-        pytest.skip("shared busybox layout missing")
-    return p
+@pytest.fixture(scope="module")
+def busybox_hardlinked(tmp_path_factory: pytest.TempPathFactory) -> BusyboxLayout:
+    """busybox with its applets as hard links of bin/busybox (as Docker Hub's layer), as an OCI layout."""
+    return write_layout(busybox_image(hardlinks=True), tmp_path_factory.mktemp("busybox-hl") / "oci-layout")
 
 
 @pytest.mark.root
-def test_busybox_matches_umoci(busybox_layer: Path, shared_dir: Path, tmp_path: Path) -> None:
+def test_busybox_matches_umoci(busybox_hardlinked: BusyboxLayout, tmp_path: Path) -> None:
+    layout = busybox_hardlinked
     mine = tmp_path / "mine"
     mine.mkdir()
-    with open(busybox_layer, "rb") as f:
+    with open(layout.blob(layout.layer), "rb") as f:
         res = apply_layer(f, "gzip", mine)
-    assert str(res.diff_id) == BUSYBOX_DIFF_ID
-    assert res.size == 4679680
-    subprocess.run(["umoci", "unpack", "--image", f"{shared_dir / BUSYBOX}:busybox:1.38.0-glibc",
+    assert str(res.diff_id) == layout.diff_id
+    assert res.size == layout.layer_size
+    subprocess.run(["umoci", "unpack", "--image", f"{layout.path}:{layout.ref_name}",
                     str(tmp_path / "bundle")], check=True, capture_output=True)
     theirs = describe(tmp_path / "bundle" / "rootfs")
     ours = describe(mine)
@@ -195,9 +191,9 @@ def test_write_layer_clamps_mtime(tmp_path: Path) -> None:
 
 
 @pytest.mark.root
-def test_write_layer_round_trips_busybox(busybox_layer: Path, tmp_path: Path) -> None:
+def test_write_layer_round_trips_busybox(busybox_hardlinked: BusyboxLayout, tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
-    with open(busybox_layer, "rb") as f:
+    with open(busybox_hardlinked.blob(busybox_hardlinked.layer), "rb") as f:
         apply_layer(f, "gzip", tmp_path / "a")
     data, (_, diff_id, _) = _layer(tmp_path / "a")
     assert apply_bytes(data, "gzip", tmp_path / "b") == diff_id
