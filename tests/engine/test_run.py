@@ -203,11 +203,13 @@ def test_many_sequential_runs_leave_nothing(busybox_store: Callable[[], Path], t
     assert len(created) == 200
     assert _leftovers(root) == {"mounts": [], "containers": [], "active": []}
     assert _cgroups(created) == []
+    mine = (str(ids).encode(), f"MINIDOCK_ROOT={root}\0".encode())  # other suites may run minidock meanwhile
     for p in set(os.listdir("/proc")) - before_procs:  # nothing of ours still runs
         try:
-            assert b"minidock" not in Path(f"/proc/{p}/cmdline").read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
+            seen = Path(f"/proc/{p}/cmdline").read_bytes() + b"\0" + Path(f"/proc/{p}/environ").read_bytes()
+        except (FileNotFoundError, NotADirectoryError, ProcessLookupError):
             continue
+        assert not any(m in seen for m in mine), seen
 
 
 def test_exec_it_gets_a_pty_of_the_containers_devpts(busybox_store: Callable[[], Path]) -> None:
