@@ -124,3 +124,18 @@ def test_build_run_steps_get_the_device_rules(busybox_store: Callable[[], Path],
     assert b.returncode == 0, b.stderr
     r = _run("devprobe", "cat", "/probe")
     assert r.stdout.splitlines() == ["mknod-ok", "loop0-refused", "null-ok", "1"]
+
+
+@pytest.mark.root
+def test_exec_joins_the_rules_of_its_container(busybox_store: Callable[[], Path]) -> None:
+    _needs_devices_cgroup()
+    busybox_store()
+    md = [sys.executable, "-m", "minidock"]
+    cid = subprocess.run([*md, "run", "-d", "--network", "none", "busybox", "sleep", "60"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout.strip()
+    try:
+        r = subprocess.run([*md, "exec", cid, "sh", "-c", PROBE], capture_output=True, text=True, timeout=60,
+                           check=False)
+        assert r.stdout.splitlines() == ["mknod-ok", "loop0-refused", "null-ok", "1"], r.stderr
+    finally:
+        subprocess.run([*md, "rm", "-f", cid], capture_output=True, timeout=60, check=False)

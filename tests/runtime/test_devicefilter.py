@@ -10,6 +10,7 @@ controller), so the kernel really enforces it there; it skips where no cgroup2 i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 from pathlib import Path
@@ -174,3 +175,25 @@ def test_kernel_loads_and_enforces_the_program(tmp_path: Path) -> None:
         assert got == ["ok", "ok", "Operation not permitted", "ok"]
     finally:
         group.rmdir()
+
+
+@pytest.mark.root
+def test_v2_driver_attaches_the_filter_to_its_group() -> None:
+    """The whole v2 path (V2Driver.create -> eBPF attach) on a real cgroup2 hierarchy; on a hybrid host
+    that is the controller-less /sys/fs/cgroup/unified, which is enough for device programs."""
+    from minidock.runtime.cgroups_v2 import V2Driver
+
+    top = _cgroup2()
+    if top is None:
+        pytest.skip("no cgroup2 hierarchy mounted")
+    name = f"devtest-{os.getpid()}"
+    cg = V2Driver(top).create(name, Resources(devices=(*DEFAULT_DEVICE_RULES, DeviceRule(True, "c", 10, 229, "rw"))))
+    try:
+        assert _open_in_group(cg.path, ["/dev/null", "/dev/loop-control", "/dev/fuse"]) == [
+            "ok", "Operation not permitted", "ok"]
+    finally:
+        cg.remove()
+    parent = top / "minidock"
+    if parent.is_dir() and not any(p.is_dir() for p in parent.iterdir()):
+        with contextlib.suppress(OSError):
+            parent.rmdir()

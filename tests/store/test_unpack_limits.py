@@ -19,15 +19,19 @@ import pytest
 from minidock.config import DEFAULT_UNPACK_FLOOR, DEFAULT_UNPACK_RATIO, Settings
 from minidock.errors import ArchiveError, DigestMismatchError, UsageError
 from minidock.image.blobs import BlobReader
+from minidock.image.pull import Puller
+from minidock.image.reference import Reference
 from minidock.image.registry import RegistryClient
 from minidock.image.transport import Transport
 from minidock.oci import mediatypes as mt
-from minidock.oci.descriptor import Descriptor
+from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest
 from minidock.paths import Paths
 from minidock.store import layers
 from minidock.store.layers import apply_layer, unpack_limit
 from minidock.store.store import Store
+from tests.fixtures import images as im
+from tests.fixtures.registry import RegistryServer
 
 
 def _gnu_tar(tmp_path: Path, *flags: str) -> bytes:
@@ -150,3 +154,24 @@ def test_a_blob_longer_than_its_descriptor_is_refused(tmp_path: Path, lying_serv
         reader.drain()
     writer.commit()
     assert store.content.exists(desc.digest)
+
+
+@pytest.mark.registry
+def test_a_pulled_bomb_or_sparse_layer_leaves_nothing_half_written(registry: RegistryServer, tmp_path: Path) -> None:
+    """Through a real registry: the pull fails with one line, no snapshot, extract dir or image is left."""
+    zeros = io.BytesIO()
+    with tarfile.open(fileobj=zeros, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        ti = tarfile.TarInfo("zeros")
+        ti.size = 16 << 20
+        tf.addfile(ti, io.BytesIO(bytes(ti.size)))
+    cases = {"bomb": (im.make_image([zeros.getvalue()]), "layer unpacks to more than"),
+             "sparse": (im.make_image([_gnu_tar(tmp_path, "--format=gnu")]), "sparse files are not allowed")}
+    settings = Settings(unpack_max_ratio=100, unpack_floor_bytes=1 << 20)
+    for name, (img, msg) in cases.items():
+        registry.pusher().image(f"test/{name}", img, "latest")
+        store = Store.open(Paths(tmp_path / name))
+        with pytest.raises(ArchiveError) as e:
+            Puller(store, settings).pull(Reference.parse(f"{registry.host}/test/{name}"), Platform("linux", "amd64"))
+        assert msg in str(e.value) and "\n" not in str(e.value)
+        assert store.snapshots.list() == [] and store.images.list() == []
+        assert os.listdir(store.paths.tmp) == [] and not any(store.paths.snapshots.iterdir())
