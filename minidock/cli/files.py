@@ -50,8 +50,50 @@ def _commands() -> dict[str, Any]:
     return {"cp": cp, "diff": diff, "rename": rename, "update": update}
 
 
+def events_command(app: Any) -> None:
+    """`events [--since] [--until] [-f K=V] [--format]`: the store's event journal, then live events."""
+    import typer
+
+    def events(since: str = typer.Option("", "--since", help="show events created since a time or duration"),
+               until: str = typer.Option("", "--until", help="stream events until this time or duration"),
+               filters: list[str] = typer.Option([], "-f", "--filter",  # noqa: B008
+                                                 help="container=, event=, image=, label=, type=, volume=, network="),
+               fmt: str = typer.Option("", "--format", help="Go template ('{{json .}}': one JSON object a line)")
+               ) -> None:
+        """Get real time events from the store (minidock has no daemon: its commands journal them)."""
+        import sys
+
+        from minidock.cli.volumes import filters_of
+        from minidock.engine import events as ev
+        from minidock.engine.logs import parse_time
+
+        render = _event_renderer(fmt)
+        lo, hi = (parse_time(t) if t else None for t in (since, until))
+        try:
+            for e in ev.stream(lo, hi, filters_of(filters)):
+                print(render(e), flush=True)
+        except KeyboardInterrupt:
+            sys.exit(0)
+    app.command("events")(events)
+
+
+def _event_renderer(fmt: str) -> Any:
+    from minidock.engine import events as ev
+
+    if not fmt:
+        return ev.line
+    import json
+
+    from minidock.gotemplate import parse
+
+    tmpl = parse(fmt)
+    funcs = {"json": lambda v: json.dumps(v, separators=(",", ":"))}
+    return lambda e: tmpl.execute(e, funcs)
+
+
 def register(app: Any) -> None:
     """`cp`, `diff`, `rename`, `update` at top level and in the `container` group."""
+    events_command(app)
     group = sub_app(app, "container", "Manage containers")
     for name, fn in _commands().items():
         app.command(name)(fn)

@@ -149,8 +149,11 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
             with open(req.cidfile, "x") as f:  # "x": never overwrite, like Docker
                 f.write(cid)
     except BaseException:
-        remove_files(store, cid)
+        remove_files(store, cid, event=False)
         raise
+    from minidock.engine.events import emit_container
+
+    emit_container(store.paths, record, "create")
     return Created(store, record, spec, image, net, req)
 
 
@@ -227,19 +230,22 @@ def with_init(spec: Spec) -> Spec:
     return spec._replace(process=process, mounts=(*spec.mounts, mount))
 
 
-def remove_files(store: Store, cid: str, *, volumes: bool = False) -> None:
+def remove_files(store: Store, cid: str, *, volumes: bool = False, event: bool = True) -> None:
     """Remove a container's snapshot and record (the runtime already tore down its mounts);
-    `volumes` (rm -v, run --rm): its anonymous volumes too."""
+    `volumes` (rm -v, run --rm): its anonymous volumes too; `event`: journal its "destroy"."""
     from contextlib import suppress
 
     records = ContainerStore(store.paths)
-    if volumes:
-        rec = records._read(cid)
-        if rec is not None and rec.host_config.get("MountPoints"):
-            from minidock.engine.volumes import remove_anonymous
+    rec = records._read(cid)
+    if rec is not None and event:
+        from minidock.engine.events import emit_container
 
-            with suppress(MinidockError, OSError):
-                remove_anonymous(store, rec)
+        emit_container(store.paths, rec, "destroy")
+    if volumes and rec is not None and rec.host_config.get("MountPoints"):
+        from minidock.engine.volumes import remove_anonymous
+
+        with suppress(MinidockError, OSError):
+            remove_anonymous(store, rec)
     with suppress(MinidockError, OSError):
         store.snapshots.remove(cid)
     records.remove(cid)
@@ -255,11 +261,15 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
                               stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
                               on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None)
+    from minidock.engine.events import emit_container
+
+    emit_container(c.store.paths, c.record, "start")
     try:
         status = process.run(c.spec, opts)
     except MinidockError as e:
         _finish(c, containers, session, exit_code=e.exit_code, error=str(e))
         raise
+    emit_container(c.store.paths, c.record, "die", exitCode=str(status.code))
     _finish(c, containers, session, exit_code=status.code, oom=status.oom_killed)
     if status.oom_killed:
         raise_oom(status.code)

@@ -36,6 +36,7 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
     if not req.cmd:
         raise UsageError("exec: no command given")
     store, records = open_records(store)
+    paths = store.paths
     rec = records.get(req.container)
     if rec.status == "paused":
         raise ConflictError(f"container {rec.id[:12]} is paused, unpause the container before exec")
@@ -60,4 +61,12 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
     target = execute.ExecTarget(rec.pid, tuple(n.type for n in spec.linux.namespaces), process, cgroup,
                                 seccomp=bpf, keyring=keyring_name(spec))
     stdin = stdio[0] if req.interactive else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
-    return execute.exec_process(target, execute.ExecIO(stdin, stdio[1], stdio[2], req.detach))
+    from minidock.engine.events import emit_container
+
+    what = " ".join(req.cmd)
+    emit_container(paths, rec, f"exec_create: {what}", execID=os.urandom(32).hex())
+    emit_container(paths, rec, f"exec_start: {what}")
+    code = execute.exec_process(target, execute.ExecIO(stdin, stdio[1], stdio[2], req.detach))
+    if not req.detach:
+        emit_container(paths, rec, "exec_die", exitCode=str(code))
+    return code

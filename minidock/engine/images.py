@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from minidock.engine.events import emit
 from minidock.errors import (
     ConflictError,
     ImageNotFoundError,
@@ -186,6 +187,7 @@ def tag_image(store: Store, source: str, target: str) -> ImageRecord:
         raise ReferenceFormatError(f"tag {target}: refusing to create a tag with a digest reference")
     new = ImageRecord(name=str(ref), target=rec.target, index_digest=rec.index_digest)
     store.images.put(new)
+    emit(store.paths, "image", "tag", str(store.images.image_id(rec)), {"name": _display(new.name)})
     for r in store.images.list():  # a name replaces the `<none>@` placeholder of the same image
         if is_untagged(r.name) and r.target.digest == rec.target.digest:
             with contextlib.suppress(ImageNotFoundError):
@@ -224,11 +226,14 @@ def remove_images(store: Store, texts: list[str], force: bool = False) -> list[s
             repo, tag, digest = _split_name(r.name)
             if not is_untagged(r.name):
                 lines.append(f"Untagged: {repo}:{tag}" if tag != NONE else f"Untagged: {repo}@{digest}")
+                emit(store.paths, "image", "untag", str(image_id), {"name": str(image_id)})
         if not names_of(store, image_id):
             gone.append(image_id)
     if gone:
         _collect(store)
         lines += [f"Deleted: {d}" for d in gone]
+        for d in gone:
+            emit(store.paths, "image", "delete", str(d), {"name": str(d)})
     return lines
 
 

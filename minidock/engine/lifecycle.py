@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from minidock.engine.events import emit_container
 from minidock.engine.host import CGROUP_ROOT
 from minidock.engine.lookup import open_store
 from minidock.errors import ConflictError, MinidockError, NotFoundError, UsageError
@@ -185,7 +186,9 @@ def stop(ref: str, timeout: int | None = None, store: Store | None = None) -> st
     if rec.status == "restarting" or not rec.pid:
         _wait_settled(records, rec.id)
         return rec.id
-    _signal(rec, stop_signal(store, rec))
+    sig = stop_signal(store, rec)
+    _signal(rec, sig)
+    emit_container(store.paths, rec, "kill", signal=str(int(sig)))
     if rec.status == "paused":  # why: a frozen process cannot act on the signal
         _thaw(records, rec)
     if timeout is None:
@@ -193,8 +196,10 @@ def stop(ref: str, timeout: int | None = None, store: Store | None = None) -> st
     if timeout is None or timeout < 0:
         timeout = 10**9  # why: Docker's -1 waits for as long as it takes
     if not _wait_pid(rec.pid, timeout):
+        emit_container(store.paths, rec, "kill", signal=str(int(signal.SIGKILL)))
         _kill_all(records, rec)
     _wait_settled(records, rec.id)
+    emit_container(store.paths, rec, "stop")
     return rec.id
 
 
@@ -214,12 +219,13 @@ def _kill_all(records: ContainerStore, rec: ContainerRecord) -> None:
 
 def kill(ref: str, sig: str = "KILL", store: Store | None = None) -> str:
     """Send a signal to the container's PID 1 (a running container only)."""
-    _, records = open_records(store)
+    store, records = open_records(store)
     rec = records.get(ref)
     if rec.status not in ACTIVE or not rec.pid:
         raise ConflictError(f"cannot kill container {ref}: container {rec.id[:12]} is not running")
     n = parse_signal(sig)
     _signal(rec, n)
+    emit_container(store.paths, rec, "kill", signal=str(int(n)))
     if n == signal.SIGKILL:
         _wait_pid(rec.pid, 5.0)
         _wait_settled(records, rec.id)
@@ -231,12 +237,13 @@ def restart(ref: str, timeout: int | None = None, store: Store | None = None) ->
     store, _ = open_records(store)
     cid = stop(ref, timeout, store)
     start(cid, store)
+    emit_container(store.paths, store_record(store, cid), "restart")
     return cid
 
 
 def pause(ref: str, store: Store | None = None) -> str:
     """Freeze every process of the container (cgroup freezer)."""
-    _, records = open_records(store)
+    store, records = open_records(store)
     rec = records.get(ref)
     if rec.status == "paused":
         raise ConflictError(f"container {rec.id[:12]} is already paused")
@@ -244,17 +251,19 @@ def pause(ref: str, store: Store | None = None) -> str:
         raise ConflictError(f"container {rec.id[:12]} is not running")
     cgroup_of(records, rec.id).freeze()
     records.update(rec.id, status="paused")
+    emit_container(store.paths, rec, "pause")
     return rec.id
 
 
 def unpause(ref: str, store: Store | None = None) -> str:
     """Thaw a paused container."""
-    _, records = open_records(store)
+    store, records = open_records(store)
     rec = records.get(ref)
     if rec.status != "paused":
         raise ConflictError(f"container {rec.id[:12]} is not paused")
     cgroup_of(records, rec.id).thaw()
     records.update(rec.id, status="running")
+    emit_container(store.paths, rec, "unpause")
     return rec.id
 
 
@@ -323,9 +332,16 @@ def log_path(ref: str, store: Store | None = None) -> tuple[ContainerRecord, Pat
 
 def rename(ref: str, name: str, store: Store | None = None) -> ContainerRecord:
     """`rename CONTAINER NEW_NAME` (a refusal exits 1, as Docker's daemon errors do)."""
-    _, records = open_records(store)
+    store, records = open_records(store)
     try:
-        return records.rename(records.get(ref).id, name)
+        old = records.get(ref)
+        new = records.rename(old.id, name)
+        emit_container(store.paths, new, "rename", oldName=f"/{old.name}")
+        return new
     except (ConflictError, UsageError) as e:
         e.exit_code = 1
         raise
+
+
+def store_record(store: Store, cid: str) -> ContainerRecord:
+    return ContainerStore(store.paths).get(cid)

@@ -195,6 +195,7 @@ class Supervisor:
             self.records.update(self.job.cid, status="running", pid=c.pid, monitor_pid=os.getpid(),
                                 started_at=now_rfc3339(), exit_code=0, error="", oom_killed=False)
             self._report("started", pid=c.pid)
+            self._event("start")
             checker = self._start_health()
             _pump(attempt, self.log)
             status = c.wait()
@@ -210,7 +211,16 @@ class Supervisor:
         self.log.flush()
         self.records.update(self.job.cid, status="exited", pid=0, exit_code=status.code,
                             oom_killed=status.oom_killed, finished_at=now_rfc3339())
+        if status.oom_killed:
+            self._event("oom")
+        self._event("die", exitCode=str(status.code))
         return status.code
+
+    def _event(self, action: str, **extra: str) -> None:
+        from minidock.engine.events import emit_container
+
+        with contextlib.suppress(NotFoundError, OSError):
+            emit_container(self.job.paths, self.records.get(self.job.cid), action, **extra)
 
     def _start_health(self) -> int:
         """The health checker's pid (0: the container has no health check)."""

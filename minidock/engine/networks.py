@@ -40,7 +40,11 @@ def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> 
     """`network create NAME [--subnet CIDR]` (the bridge appears when a container first joins)."""
     store = _store(paths)
     _with_default(store, None)
-    return store.create(name, subnet, network.host_networks())
+    cfg = store.create(name, subnet, network.host_networks())
+    from minidock.engine.events import emit
+
+    emit(paths or Paths.from_env(), "network", "create", cfg.id, {"name": cfg.name, "type": cfg.driver})
+    return cfg
 
 
 def list_networks(paths: Paths | None = None, settings: "Settings | None" = None) -> list[NetworkConfig]:
@@ -67,6 +71,9 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
 
         nat.remove_network_rules(cfg.bridge)
         network.remove_bridge(cfg.bridge)
+    from minidock.engine.events import emit
+
+    emit(p, "network", "destroy", cfg.id, {"name": cfg.name, "type": cfg.driver})
     return cfg
 
 

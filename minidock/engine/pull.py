@@ -48,4 +48,9 @@ def pull_image(text: str, platform: str | None = None, progress: ProgressCallbac
     from minidock.store.gc import lease
 
     with lease(store.paths):  # a concurrent prune must not take blobs before the record exists
-        return pull(ref, store, cfg, plat, progress)
+        result = pull(ref, store, cfg, plat, progress)
+    from minidock.engine.events import emit
+
+    emit(store.paths, "image", "pull", result.familiar, {"name": result.familiar.rsplit(":", 1)[0]
+                                                          if "@" not in result.familiar else result.familiar})
+    return result

@@ -114,13 +114,22 @@ def save_images(texts: list[str], out: BinaryIO, fmt: str = "docker-archive", pa
     store = open_store(paths)
     items = _items(store, texts)
     (save_oci if fmt == "oci-archive" else save_docker)(store, items, out)
+    from minidock.engine.events import emit
+
+    for text in texts:
+        emit(store.paths, "image", "save", text, {"name": text})
 
 
 def load_images(src: BinaryIO, paths: Paths | None = None) -> list[LoadResult]:
     """`minidock load`: every image of a docker-archive or OCI layout tar (maybe compressed)."""
     store = open_store(paths)
     with lease(store.paths):
-        return load_archive(store, src)
+        results = load_archive(store, src)
+    from minidock.engine.events import emit
+
+    for r in results:
+        emit(store.paths, "image", "load", str(r.image_id), {"name": str(r.image_id)})
+    return results
 
 
 def export_container(text: str, out: BinaryIO, paths: Paths | None = None) -> None:
@@ -145,7 +154,11 @@ def import_image(src: BinaryIO, repo: str, changes: list[str] | None = None, mes
     store = open_store(paths)
     with lease(store.paths):
         rec = import_rootfs(store, src, str(ref), config, message)
-    return rec.name, store.images.image_id(rec)
+    image_id = store.images.image_id(rec)
+    from minidock.engine.events import emit
+
+    emit(store.paths, "image", "import", str(image_id), {"name": str(image_id)})
+    return rec.name, image_id
 
 
 def open_input(path: str) -> BinaryIO:

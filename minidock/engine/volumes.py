@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from minidock.engine.events import emit
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.oci.runtimespec import Mount
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
@@ -176,7 +177,9 @@ def _resolve(vols: VolumeStore, spec: MountSpec) -> tuple[Mount, dict[str, Any]]
         prop = spec.propagation or "rprivate"
         m = Mount(spec.destination, "bind", spec.source, ("rbind", mode, prop))
         return m, _shown("bind", spec.source, spec, "", prop)
-    rec, _ = vols.create(spec.source, spec.labels, created=now_rfc3339())
+    rec, made = vols.create(spec.source, spec.labels, created=now_rfc3339())
+    if made:
+        emit(vols.paths, "volume", "create", rec.name, {"driver": "local"})
     opts = ("rbind", mode, "rprivate") + (() if spec.nocopy else ("copyup",))
     m = Mount(spec.destination, "bind", str(vols.data(rec.name)), opts)
     info = _shown("volume", str(vols.data(rec.name)), spec, rec.name, "")
@@ -240,6 +243,7 @@ def remove_anonymous(store: Store, rec: ContainerRecord) -> list[str]:
             continue
         if anonymous and not others:
             vols.remove(name)
+            emit(store.paths, "volume", "destroy", name, {"driver": "local"})
             removed.append(name)
     return removed
 
@@ -260,7 +264,9 @@ def create(name: str, labels: Mapping[str, str], options: Mapping[str, str], dri
         raise UsageError(f"volume driver {driver!r}: only \"local\" is available")
     store = store or _open()
     vols = VolumeStore(store.paths)
-    rec, _ = vols.create(name, labels, options, created=now_rfc3339())
+    rec, made = vols.create(name, labels, options, created=now_rfc3339())
+    if made:
+        emit(store.paths, "volume", "create", rec.name, {"driver": "local"})
     return inspect_json(vols, rec)
 
 
@@ -317,6 +323,7 @@ def remove(names: Sequence[str], force: bool = False, store: Store | None = None
     for n in names:
         try:
             vols.remove(n, tuple(used.get(n, ())))
+            emit(store.paths, "volume", "destroy", n, {"driver": "local"})
             done.append(n)
         except NotFoundError as e:
             if not force:
@@ -336,6 +343,7 @@ def prune(filters: Mapping[str, Sequence[str]], store: Store | None = None) -> t
             continue
         size = vols.size(rec.name)
         vols.remove(rec.name)
+        emit(store.paths, "volume", "destroy", rec.name, {"driver": "local"})
         gone.append(rec.name)
         freed += size
     return gone, freed
