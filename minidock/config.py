@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from minidock.errors import UsageError
 
 DEFAULT_CONFIG = "/etc/minidock/config.json"
-DEFAULT_BRIDGE_SUBNET = "10.88.0.0/16"
+DEFAULT_BRIDGE_SUBNET = "10.200.0.0/16"  # neither Docker's 172.17.0.0/16 nor podman's 10.88.0.0/16
 DEFAULT_UNPACK_RATIO = 100  # see store/layers.py unpack_limit for the reasoning
 DEFAULT_UNPACK_FLOOR = 512 << 20
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"

@@ -9,7 +9,6 @@ idempotent, also run by `rm`).
 """
 
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -122,16 +121,20 @@ class NetSession:
         `none` needs nothing here: the runtime brings `lo` up in every network namespace it makes."""
         if self.net.kind != "bridge":
             return
-        from minidock.runtime.net import network
+        import os
 
-        req = network.NetworkAttachRequest(self.net.network, self.net.bridge, self.net.subnet,
-                                           self.container_id, self.net.state_dir)
-        with _wire_lock(self.net.state_dir, self.net.network):  # why: release may be taking the address off
-            from minidock.engine import networks
+        from minidock.engine import networks
+        from minidock.runtime.net import hostbridge, ipam, network
 
-            networks.wire(self.net.bridge, self.net.subnet)
+        bridge = self.net.bridge
+        with hostbridge.wire_lock(bridge):  # why: host-wide: other stores wire and unwire this bridge too
+            subnet = networks.wire(bridge, self.net.subnet, default=self.net.network == "bridge")
+            req = network.NetworkAttachRequest(self.net.network, bridge, subnet, self.container_id, ipam.HOST_DIR,
+                                               lease_key=bridge, owner=os.path.abspath(self.paths.root))
             att = network.attach(pid, req)
             self._hosts(att.ip)  # why (under the lock): peers' hosts files change one container at a time
+        if subnet != self.net.subnet:  # the bridge carries another store's choice: show what is real
+            networks.adopt(self.paths, self.net.network, subnet)
         self.attachment = {**att.to_json(), "ports": [p.to_json() for p in self.net.ports]}
         if self.net.ports:
             self._publish(att.ip)
@@ -159,7 +162,7 @@ class NetSession:
 
         store = ContainerStore(self.paths)
         out = []
-        for cid, ip in ipam.leases(self.net.state_dir, self.net.network).items():
+        for cid, ip in ipam.leases(ipam.HOST_DIR, self.net.bridge).items():
             if cid == self.container_id or not (self.paths.container(cid) / "hosts").exists():
                 continue
             try:
@@ -182,48 +185,35 @@ def session_for(paths: Paths, record: ContainerRecord) -> NetSession:
     return NetSession(NetPlan.from_json(raw), paths, record.id, record.name, hostname)
 
 
-def _wire_lock(state_dir: Path, network: str) -> AbstractContextManager[None]:
-    """Serializes wiring a network's bridge with taking its address off (one lock per network)."""
-    from minidock.runtime.net import ipam
-
-    return ipam.locked(state_dir / f"{network}.wire.lock")
-
-
 def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> None:
     """Undo a container's network: veth, lease, NAT rules. Idempotent; a no-op for none/host.
 
-    The default bridge is shared by every store on the host: when this store's last lease on it
-    goes, its gateway address goes too (each store's `bridge` network has its own subnet).
+    The bridge keeps its gateway address (other stores' containers may use it; see hostbridge).
     No iptables run unless the container published ports.
     """
     if not attachment:
         return
-    from minidock.runtime.net import ipam, network
+    from minidock.runtime.net import hostbridge, ipam, network
 
     name = str(attachment.get("network", ""))
-    with _wire_lock(paths.networks, name or "bridge"):
+    bridge = str(attachment.get("bridge") or network.DEFAULT_BRIDGE)
+    with hostbridge.wire_lock(bridge):
         network.delete_veth(str(attachment.get("host_veth") or network.host_veth_name(container_id)))
-        if name:
-            left = ipam.release_left(paths.networks, name, container_id)
-        else:  # an attachment without its network: every network holding a lease for the id
-            left = None
-            network.detach(container_id, paths.networks)
+        if ipam.release_left(ipam.HOST_DIR, bridge, container_id) is None:
+            network.detach(container_id, paths.networks)  # a lease an older minidock kept in the store
         if name and name != "bridge":
-            _forget_in_peers(paths, name, str(attachment.get("ip", "")))
-        if name == "bridge" and left == 0 and attachment.get("gateway"):
-            network.remove_bridge_address(str(attachment.get("bridge") or network.DEFAULT_BRIDGE),
-                                          f"{attachment['gateway']}/{attachment.get('prefixlen', 16)}")
+            _forget_in_peers(paths, bridge, str(attachment.get("ip", "")))
     if attachment.get("ports"):
         from minidock.runtime.net import nat
 
         nat.remove_rules(container_id)
 
 
-def _forget_in_peers(paths: Paths, network: str, ip: str) -> None:
+def _forget_in_peers(paths: Paths, bridge: str, ip: str) -> None:
     """A removed container's line leaves the hosts files of the peers still on its network."""
     from minidock.runtime.net import ipam
 
-    for cid in ipam.leases(paths.networks, network):
+    for cid in ipam.leases(ipam.HOST_DIR, bridge):
         hosts = paths.container(cid) / "hosts"
         try:
             lines = hosts.read_text().splitlines(keepends=True)

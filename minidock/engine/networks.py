@@ -5,11 +5,12 @@ the bridge (runtime.network) and its NAT rules (runtime.nat), created lazily whe
 container joins and removed with the network. State lives in `Paths.networks`.
 """
 
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.errors import UsageError
 from minidock.paths import Paths
-from minidock.runtime.net import network
+from minidock.runtime.net import ipam, network
 from minidock.runtime.net.netconfig import NetworkConfig, NetworkStore
 
 if TYPE_CHECKING:
@@ -26,14 +27,18 @@ class NetworkMode(NamedTuple):
 
 def _store(paths: Paths | None) -> NetworkStore:
     p = (paths or Paths.from_env()).ensure()
-    return NetworkStore(p.networks)
+    return NetworkStore(p.networks, ipam.HOST_DIR)
 
 
 def _with_default(store: NetworkStore, settings: "Settings | None") -> None:
+    """The store's `bridge` network: the subnet `minidock0` carries for every store when it exists."""
     from minidock.config import Settings
+    from minidock.runtime.net import hostbridge
 
     s = settings or Settings.load()
-    store.ensure_default(s.bridge_subnet, network.host_networks())
+    known, _ = hostbridge.recorded(network.DEFAULT_BRIDGE)
+    routes = [r for r in network.host_networks() if str(r) != known]  # why: minidock0's own route is no clash
+    store.ensure_default(known or s.bridge_subnet, routes)
 
 
 def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> NetworkConfig:
@@ -64,17 +69,26 @@ def inspect(ref: str, paths: Paths | None = None) -> NetworkConfig:
 def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
     """`network rm NAME|ID`: refused while containers use it; the bridge and its NAT rules go too."""
     p = (paths or Paths.from_env()).ensure()
-    store = NetworkStore(p.networks)
-    cfg = store.remove(ref, exists=lambda cid: (p.container(cid) / "state.json").exists())  # stale leases go
+    store = NetworkStore(p.networks, ipam.HOST_DIR)
+    cfg = store.remove(ref, exists=lambda cid, owner: container_exists(p, cid, owner))  # stale leases go
     if cfg.bridge:
+        import shutil
+
         from minidock.runtime.net import nat
 
         nat.remove_network_rules(cfg.bridge)
         network.remove_bridge(cfg.bridge)
+        shutil.rmtree(ipam.HOST_DIR / cfg.bridge, ignore_errors=True)  # its host-wide record and leases
     from minidock.engine.events import emit
 
     emit(p, "network", "destroy", cfg.id, {"name": cfg.name, "type": cfg.driver})
     return cfg
+
+
+def container_exists(paths: Paths, container_id: str, owner: str = "") -> bool:
+    """Whether the store `owner` (a root; "" = `paths`) still has a record of container `container_id`."""
+    root = Paths(Path(owner)) if owner else paths
+    return (root.container(container_id) / "state.json").exists()
 
 
 def lookup(value: str, paths: Paths | None = None, settings: "Settings | None" = None) -> NetworkMode:
@@ -97,19 +111,25 @@ def lookup(value: str, paths: Paths | None = None, settings: "Settings | None" =
     return NetworkMode("bridge", cfg)
 
 
-def wire(bridge: str, subnet: str) -> None:
-    """The network's bridge up with its gateway address, NAT in place (idempotent; no iptables run
-    once this bridge's rules were set up, see nat.setup_network)."""
-    from minidock.runtime.net import ipam, nat
+def wire(bridge: str, subnet: str, default: bool = False) -> str:
+    """Under hostbridge.wire_lock(bridge): the bridge up with its gateway address and fixed MAC, NAT
+    in place (no iptables run once this bridge's rules were set up, see nat.setup_network). Returns
+    the subnet the bridge carries: for the `default` network the host-wide one (see hostbridge)."""
+    from minidock.runtime.net import hostbridge, nat
 
-    gateway = ipam.gateway_of(ipam.parse_subnet(subnet))
-    index = network.ensure_bridge(bridge, str(gateway))
-    nat.setup_network(bridge, subnet, index)
+    actual, index = hostbridge.ensure(bridge, subnet, _configured_subnet if default else None)
+    nat.setup_network(bridge, actual, index)
+    return actual
 
 
-def resolve_mode(value: str, paths: Paths | None = None, settings: "Settings | None" = None) -> NetworkMode:
-    """`--network` value -> mode; a bridge network is returned with its bridge up and NAT in place."""
-    mode = lookup(value, paths, settings)
-    if mode.network is not None:
-        wire(mode.network.bridge, mode.network.subnet)
-    return mode
+def _configured_subnet() -> str:
+    """The settings' `bridge-subnet` (or the default): what a (re)created minidock0 starts from."""
+    from minidock.config import Settings
+
+    return Settings.load().bridge_subnet
+
+
+def adopt(paths: Paths, name: str, subnet: str) -> None:
+    """The store's record of network `name` follows the subnet its bridge carries."""
+    NetworkStore(paths.networks).adopt(name, subnet)
+

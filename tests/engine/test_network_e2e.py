@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from minidock.runtime.net import ipam
 from tests.fixtures.cli import md, ok
 from tests.fixtures.registry import free_port
 
@@ -158,12 +159,14 @@ def test_user_network_reaches_peers_by_name_and_is_removed(session: Session) -> 
     assert client_ip not in ok("exec", "web", "cat", "/etc/hosts")  # the peer forgets a removed container
     assert "active endpoints" in md("network", "rm", net).stderr
     ok("rm", "-f", "web")
-    leases = session.root / "networks" / net / "leases.json"
+    leases = ipam.HOST_DIR / bridge / "leases.json"
     data = json.loads(leases.read_text())
-    leases.write_text(json.dumps({**data, "leases": {"0" * 64: "10.0.0.9"}}))  # a crashed container's lease
+    stale = {"leases": {"0" * 64: "10.0.0.9"}, "owners": {"0" * 64: str(session.root)}}
+    leases.write_text(json.dumps({**data, **stale}))  # a crashed container's lease
     ok("network", "rm", net)
     session.networks.remove(net)
     assert bridge not in _links()
+    assert not (ipam.HOST_DIR / bridge).exists()
 
 
 def test_none_host_and_container_modes(session: Session) -> None:
@@ -189,8 +192,13 @@ def test_add_host_and_dns(session: Session) -> None:
     assert "nameserver 10.0.0.53" in out
     assert "probe" in out.splitlines()[-1]
     assert any(ln.endswith("probe") and not ln.startswith("127.") for ln in out.splitlines())
-    leases = json.loads((session.root / "networks" / "bridge" / "leases.json").read_text())
-    assert leases["leases"] == {}  # a foreground run --rm releases its address at exit
+    assert _own_leases(session.root) == {}  # a foreground run --rm releases its address at exit
+
+
+def _own_leases(root: Path, bridge: str = "minidock0") -> dict[str, str]:
+    """The leases this store holds on `bridge` (the file is host-wide: other stores' are there too)."""
+    owned = ipam.owned(ipam.HOST_DIR, bridge)
+    return {cid: ip for cid, (ip, owner) in owned.items() if owner == str(root)}
 
 
 def _nat_rules() -> str:
@@ -210,16 +218,15 @@ def test_concurrent_starts_get_distinct_addresses_and_rm_leaves_nothing(session:
         assert get(f"http://127.0.0.1:{port}/") == f"hello-{cid[:12]}\n"
     rules = _nat_rules()
     assert all(f"minidock:{cid}" in rules for cid in ids)
-    leases = session.root / "networks" / "bridge" / "leases.json"
-    assert set(json.loads(leases.read_text())["leases"]) == set(ids)
+    assert set(_own_leases(session.root)) == set(ids)
     ok("rm", "-f", *names)
     session.names.clear()
     links = _links()
     assert not any(f"vmd{cid[:12]}" in links for cid in ids)
     rules = _nat_rules()
     assert not any(f"minidock:{cid}" in rules for cid in ids)
-    assert json.loads(leases.read_text())["leases"] == {}
+    assert _own_leases(session.root) == {}
     gateway = json.loads(ok("network", "inspect", "bridge"))[0]["gateway"]
     addrs = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", "minidock0"], check=True,
                            capture_output=True, text=True).stdout
-    assert f"inet {gateway}/" not in addrs  # this store's last container gone: its subnet leaves the bridge
+    assert f"inet {gateway}/" in addrs  # the bridge keeps its gateway (other stores' containers use it)

@@ -35,9 +35,15 @@ def test_parse_subnet_rejects_bad_text() -> None:
 
 
 def test_choose_subnet_avoids_host_routes() -> None:
-    routes = [IPv4Network("10.88.0.0/16"), IPv4Network("10.89.3.0/24")]
-    assert str(ipam.choose_subnet("10.88.0.0/16", routes)) == "10.90.0.0/16"
-    assert str(ipam.choose_subnet("10.88.0.0/16", [IPv4Network("192.0.2.0/24")])) == "10.88.0.0/16"
+    routes = [IPv4Network("10.200.0.0/16"), IPv4Network("10.201.3.0/24")]
+    assert str(ipam.choose_subnet("10.200.0.0/16", routes)) == "10.202.0.0/16"
+    assert str(ipam.choose_subnet("10.200.0.0/16", [IPv4Network("192.0.2.0/24")])) == "10.200.0.0/16"
+    # an explicit choice stands; a fallback is never another engine's default (Docker 172.17, podman 10.88)
+    assert str(ipam.choose_subnet("10.88.0.0/16", [])) == "10.88.0.0/16"
+    assert str(ipam.choose_subnet("10.88.0.0/16", [IPv4Network("10.88.0.0/16")])) == "10.200.0.0/16"
+    for fallback in ipam.FALLBACK_SUBNETS:
+        assert not any(IPv4Network(fallback).overlaps(r) for r in ipam.RESERVED)
+    assert not any(ipam.parse_subnet("10.200.0.0/16").overlaps(r) for r in ipam.RESERVED)  # the default
     with pytest.raises(ConflictError):
         ipam.choose_subnet("10.0.0.0/16", [IPv4Network("0.0.0.0/0")])
 
@@ -61,7 +67,7 @@ def test_allocate_release_and_file_format(tmp_path: Path) -> None:
 def test_reclaim_drops_leases_of_vanished_containers(tmp_path: Path) -> None:
     for cid in ("live", "dead1", "dead2"):
         ipam.allocate(tmp_path, "n1", "10.213.9.0/24", cid)
-    gone = ipam.reclaim(tmp_path, "n1", lambda cid: cid == "live")
+    gone = ipam.reclaim(tmp_path, "n1", lambda cid, _owner: cid == "live")
     assert sorted(gone) == ["dead1", "dead2"]
     assert list(ipam.leases(tmp_path, "n1")) == ["live"]
 

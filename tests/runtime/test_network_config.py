@@ -18,9 +18,9 @@ ROUTES = [IPv4Network("192.0.2.0/24"), IPv4Network("10.89.0.0/16")]
 def test_default_network_avoids_host_route_and_is_stable(tmp_path: Path) -> None:
     store = NetworkStore(tmp_path)
     first = store.ensure_default("10.88.0.0/16", [IPv4Network("10.88.5.0/24")])
-    assert (first.name, first.bridge, first.subnet, first.gateway) == ("bridge", "minidock0", "10.89.0.0/16",
-                                                                      "10.89.0.1")
-    assert first.gateway_cidr == "10.89.0.1/16"
+    assert (first.name, first.bridge, first.subnet, first.gateway) == ("bridge", "minidock0", "10.200.0.0/16",
+                                                                       "10.200.0.1")
+    assert first.gateway_cidr == "10.200.0.1/16"
     assert store.ensure_default("10.88.0.0/16", []) == first  # persisted, not re-chosen
 
 
@@ -28,7 +28,7 @@ def test_create_list_inspect_remove(tmp_path: Path) -> None:
     store = NetworkStore(tmp_path)
     store.ensure_default("10.88.0.0/16", ROUTES)
     web = store.create("web", None, ROUTES)
-    assert web.subnet == "10.90.0.0/16" and web.gateway == "10.90.0.1"
+    assert web.subnet == "10.201.0.0/16" and web.gateway == "10.201.0.1"
     assert web.bridge.startswith("mdk-") and len(web.bridge) == 15 and web.bridge[4:] == web.id[:11]
     db = store.create("db", "10.213.77.0/24", ROUTES)
     assert [n.name for n in store.list()] == ["bridge", "db", "web", "host", "none"]
@@ -67,5 +67,5 @@ def test_remove_refuses_builtins_and_networks_in_use(tmp_path: Path) -> None:
     with pytest.raises(ConflictError, match="network web has active endpoints"):
         store.remove("web")
     with pytest.raises(ConflictError):
-        store.remove("web", exists=lambda cid: True)
-    assert store.remove("web", exists=lambda cid: False) == web  # stale lease reclaimed first
+        store.remove("web", exists=lambda cid, owner: True)
+    assert store.remove("web", exists=lambda cid, owner: False) == web  # stale lease reclaimed first

@@ -26,11 +26,18 @@ from minidock.errors import ConflictError, StoreError, UsageError
 
 LEASES = "leases.json"
 LOCK = "leases.lock"
-# Docker-like fallbacks when the preferred subnet clashes with a host route.
+# Host-wide, per bridge: every store's leases on bridge B are in HOST_DIR/B/leases.json and its
+# wiring (subnet, address, MAC) is serialized by HOST_DIR/B/wire.lock. tmpfs: it goes at reboot
+# with the bridges and veths it describes.
+HOST_DIR = Path("/run/minidock/bridges")
+WIRE_LOCK = "wire.lock"
+BRIDGE_RECORD = "bridge.json"
+# Subnets other engines take by default: never chosen unless asked for (Docker's bridge and its
+# first user networks, podman's `podman` network and its user networks).
+RESERVED = tuple(IPv4Network(n) for n in ("172.17.0.0/16", "172.18.0.0/16", "10.88.0.0/16", "10.89.0.0/16"))
+# Fallbacks when the preferred subnet clashes with a host route or another engine's default.
 FALLBACK_SUBNETS: tuple[str, ...] = (
-    *(f"10.{n}.0.0/16" for n in range(88, 128)),
-    "172.30.0.0/16",
-    "172.31.0.0/16",
+    *(f"10.{n}.0.0/16" for n in range(200, 240)),
     *(f"192.168.{n}.0/24" for n in range(200, 256)),
 )
 
@@ -67,11 +74,12 @@ def free_address(subnet: IPv4Network, used: Iterable[str]) -> IPv4Address:
 
 def choose_subnet(preferred: str, in_use: Iterable[IPv4Network],
                   candidates: Iterable[str] = FALLBACK_SUBNETS) -> IPv4Network:
-    """`preferred` unless it overlaps a network in `in_use` (host routes, other networks); else the next free one."""
+    """`preferred` unless it overlaps a network in `in_use` (host routes, other networks); else the
+    next free candidate that is not another engine's default either (RESERVED)."""
     used = list(in_use)
-    for text in (preferred, *candidates):
+    for n, text in enumerate((preferred, *candidates)):
         net = parse_subnet(text)
-        if not any(net.overlaps(u) for u in used):
+        if not any(net.overlaps(u) for u in (*used, *(RESERVED if n else ()))):
             return net
     raise ConflictError(f"subnet {preferred}: clashes with a host route and no fallback subnet is free")
 
@@ -149,8 +157,19 @@ def _load(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in leases.items()}
 
 
-def _save(path: Path, subnet: str, leases: dict[str, str]) -> None:
-    atomic_write_json(path, {"subnet": subnet, "leases": leases}, durable=False)
+def _owners(path: Path) -> dict[str, str]:
+    raw = read_json(path, {})
+    owners = raw.get("owners", {}) if isinstance(raw, dict) else {}
+    return {str(k): str(v) for k, v in owners.items()}
+
+
+def _save(path: Path, subnet: str, leases: dict[str, str], owners: dict[str, str] | None = None) -> None:
+    """`owners` (container id -> the store root that leased it) are kept for the ids still leased."""
+    data: dict[str, Any] = {"subnet": subnet, "leases": leases}
+    kept = {k: v for k, v in (owners if owners is not None else _owners(path)).items() if k in leases}
+    if kept:
+        data["owners"] = kept
+    atomic_write_json(path, data, durable=False)
 
 
 def leases(state_dir: Path, network: str) -> dict[str, str]:
@@ -160,8 +179,9 @@ def leases(state_dir: Path, network: str) -> dict[str, str]:
         return _load(path)
 
 
-def allocate(state_dir: Path, network: str, subnet: str, container_id: str) -> IPv4Interface:
-    """Lease an address of `subnet` to `container_id` (the same one again if it already holds one)."""
+def allocate(state_dir: Path, network: str, subnet: str, container_id: str, owner: str = "") -> IPv4Interface:
+    """Lease an address of `subnet` to `container_id` (the same one again if it already holds one);
+    `owner` (the store root) is recorded with it, so a lease of a vanished container can be told."""
     net = parse_subnet(subnet)
     path, lock = _paths(state_dir, network)
     with locked(lock):
@@ -170,7 +190,10 @@ def allocate(state_dir: Path, network: str, subnet: str, container_id: str) -> I
             return IPv4Interface(f"{current[container_id]}/{net.prefixlen}")
         ip = free_address(net, current.values())
         current[container_id] = str(ip)
-        _save(path, str(net), current)
+        owners = _owners(path)
+        if owner:
+            owners[container_id] = owner
+        _save(path, str(net), current, owners)
     return IPv4Interface(f"{ip}/{net.prefixlen}")
 
 
@@ -193,12 +216,22 @@ def release_left(state_dir: Path, network: str, container_id: str) -> int | None
     return len(current)
 
 
-def reclaim(state_dir: Path, network: str, exists: Callable[[str], bool]) -> list[str]:
-    """Drop every lease whose container `exists(id)` says is gone; return those container ids."""
+def owned(state_dir: Path, network: str) -> dict[str, tuple[str, str]]:
+    """Container id -> (address, owner store root or "") of every lease in `network`."""
+    path, lock = _paths(state_dir, network)
+    with locked(lock):
+        owners = _owners(path)
+        return {cid: (ip, owners.get(cid, "")) for cid, ip in _load(path).items()}
+
+
+def reclaim(state_dir: Path, network: str, exists: Callable[[str, str], bool]) -> list[str]:
+    """Drop every lease whose container `exists(id, owner)` says is gone (owner: the store root
+    recorded with the lease, or ""); return those container ids."""
     path, lock = _paths(state_dir, network)
     with locked(lock):
         current = _load(path)
-        gone = [cid for cid in current if not exists(cid)]
+        owners = _owners(path)
+        gone = [cid for cid in current if not exists(cid, owners.get(cid, ""))]
         if gone:
             subnet = str(read_json(path, {}).get("subnet", ""))
             _save(path, subnet, {k: v for k, v in current.items() if k not in gone})

@@ -76,10 +76,11 @@ def _builtin(name: str) -> NetworkConfig:
 class NetworkStore:
     """networks.json under `state_dir`; every mutation holds the lock for its whole read-modify-write."""
 
-    def __init__(self, state_dir: "Path") -> None:
+    def __init__(self, state_dir: "Path", lease_dir: "Path | None" = None) -> None:
         self.path = state_dir / NETWORKS_JSON
         self.lock = state_dir / NETWORKS_LOCK
         self.state_dir = state_dir
+        self.lease_dir = lease_dir  # leases keyed by bridge (ipam.HOST_DIR); None: by name in state_dir
 
     def get(self, name: str) -> NetworkConfig | None:
         """A stored network by exact name, read without the lock (the file is replaced atomically)."""
@@ -105,7 +106,7 @@ class NetworkStore:
             return nets[DEFAULT_NAME]
 
     def create(self, name: str, subnet: str | None, host_routes: "Sequence[IPv4Network]",
-               preferred: str = "10.89.0.0/16") -> NetworkConfig:
+               preferred: str = "10.201.0.0/16") -> NetworkConfig:
         """Add a user bridge network; with no `subnet`, the first free one from `preferred` on."""
         import re  # lazy: only `network create` checks a name
 
@@ -129,6 +130,16 @@ class NetworkStore:
             self._write(nets)
         return cfg
 
+    def adopt(self, name: str, subnet: str) -> None:
+        """Record that network `name` carries `subnet` now (the default bridge's host-wide subnet)."""
+        with ipam.locked(self.lock):
+            nets = self._read()
+            cfg = nets.get(name)
+            if cfg is None or cfg.subnet == subnet:
+                return
+            nets[name] = cfg._replace(subnet=subnet, gateway=str(ipam.gateway_of(IPv4Network(subnet)).ip))
+            self._write(nets)
+
     def list(self) -> list[NetworkConfig]:
         """Every network: the stored ones (bridge first) and the `host` and `none` builtins."""
         nets = self._read()
@@ -148,18 +159,23 @@ class NetworkStore:
             raise UsageError(f"network {ref}: ambiguous id prefix")
         raise NotFoundError(f"network {ref} not found")
 
-    def remove(self, ref: str, exists: "Callable[[str], bool] | None" = None) -> NetworkConfig:
+    def remove(self, ref: str, exists: "Callable[[str, str], bool] | None" = None) -> NetworkConfig:
         """Forget a user network; refused for builtins and while a live container holds a lease.
 
-        `exists(container id)` lets stale leases (containers gone without detach) be reclaimed first.
+        `exists(container id, owner store root)` lets stale leases (containers gone without detach)
+        be reclaimed first.
         """
         cfg = self.inspect(ref)
         if cfg.name in BUILTIN_DRIVERS:
             raise UsageError(f"{cfg.name} is a pre-defined network and cannot be removed")
+        places = [(self.state_dir, cfg.name)]
+        if self.lease_dir is not None and cfg.bridge:
+            places.append((self.lease_dir, cfg.bridge))
         if exists is not None:
-            ipam.reclaim(self.state_dir, cfg.name, exists)
+            for where, key in places:
+                ipam.reclaim(where, key, exists)
         with ipam.locked(self.lock):
-            holders = ipam.leases(self.state_dir, cfg.name)
+            holders = {cid: ip for where, key in places for cid, ip in ipam.leases(where, key).items()}
             if holders:
                 raise ConflictError(f"network {cfg.name} has active endpoints ({len(holders)} containers)")
             nets = self._read()

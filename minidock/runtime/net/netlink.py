@@ -86,14 +86,21 @@ def mac_for(ip: "IPv4Address | str") -> str:
     return "02:42:" + ":".join(f"{b:02x}" for b in packed)
 
 
+def mac_attr(mac: str) -> bytes:
+    """IFLA_ADDRESS for `aa:bb:cc:dd:ee:ff` (set_link/add_bridge: a fixed hardware address)."""
+    return attr(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
+
+
 def _parse_link(body: bytes) -> "Link":
     _fam, _typ, index, flags, _ch = IFINFO.unpack_from(body)
     a = parse_attrs(body[IFINFO.size:])
     kind = parse_attrs(a.get(IFLA_LINKINFO, b"")).get(IFLA_INFO_KIND, b"").rstrip(b"\0").decode()
-    return Link(index, a.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(),
+    link = Link(index, a.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(),
                 struct.unpack("=I", a[IFLA_MTU])[0] if IFLA_MTU in a else 0,
                 struct.unpack("=I", a[IFLA_MASTER])[0] if IFLA_MASTER in a else 0,
                 bool(flags & IFF_UP), kind)
+    link.mac = ":".join(f"{b:02x}" for b in a.get(IFLA_ADDRESS, b""))
+    return link
 
 
 _LIBC: list[ctypes.CDLL] = []
@@ -108,7 +115,7 @@ def _setns(fd: int) -> int:
 class Link:
     """A network interface as a link dump shows it (a slots class: a tuple's `index` would clash)."""
 
-    __slots__ = ("index", "kind", "master", "mtu", "name", "up")
+    __slots__ = ("index", "kind", "mac", "master", "mtu", "name", "up")
 
     def __init__(self, index: int, name: str, mtu: int, master: int, up: bool, kind: str = "") -> None:  # noqa: PLR0917
         self.index = index
@@ -117,6 +124,7 @@ class Link:
         self.master = master
         self.up = up
         self.kind = kind
+        self.mac = ""  # the hardware address, aa:bb:..., as the dump showed it
 
     def __repr__(self) -> str:
         return (f"Link(index={self.index}, name={self.name!r}, mtu={self.mtu}, master={self.master}, "
@@ -250,9 +258,11 @@ class Netlink:
         flags = IFF_UP if up else 0
         self.request(RTM_NEWLINK, 0, IFINFO.pack(_socket.AF_UNSPEC, 0, index, flags, change) + b"".join(attrs))
 
-    def add_bridge(self, name: str, mtu: int | None) -> None:
-        """Create bridge `name` (EEXIST when it exists)."""
+    def add_bridge(self, name: str, mtu: int | None, mac: str = "") -> None:
+        """Create bridge `name` (EEXIST when it exists), with hardware address `mac` when given."""
         extra = attr_u32(IFLA_MTU, mtu) if mtu else b""
+        if mac:
+            extra += mac_attr(mac)
         info = attr(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND, "bridge"))
         body = IFINFO.pack(_socket.AF_UNSPEC, 0, 0, 0, 0) + attr_str(IFLA_IFNAME, name) + extra + info
         self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)

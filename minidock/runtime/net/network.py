@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock.errors import RuntimeSetupError
 from minidock.runtime.net import ipam
-from minidock.runtime.net.netlink import Netlink, VethSpec, mac_for
+from minidock.runtime.net.netlink import Netlink, VethSpec, mac_attr, mac_for
 
 if TYPE_CHECKING:
     from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -32,7 +32,10 @@ DEFAULT_MTU = 1500
 
 
 class NetworkAttachRequest(NamedTuple):
-    """What `attach` needs: which network/bridge/subnet, which container, where leases live."""
+    """What `attach` needs: which network/bridge/subnet, which container, where leases live.
+
+    Leases are in `state_dir/<lease_key or network>/leases.json`; the engine keys them by bridge in
+    the host-wide ipam.HOST_DIR, with `owner` (its store root) recorded on each."""
 
     network: str
     bridge: str
@@ -40,6 +43,8 @@ class NetworkAttachRequest(NamedTuple):
     container_id: str
     state_dir: "Path"
     mtu: int | None = None
+    lease_key: str = ""
+    owner: str = ""
 
 
 class Attachment(NamedTuple):
@@ -95,15 +100,24 @@ def host_networks() -> "list[IPv4Network]":
         return [r.dst for r in nl.routes() if r.dst.prefixlen > 0]
 
 
-def ensure_bridge(name: str = DEFAULT_BRIDGE, gateway_cidr: str = "10.88.0.1/16", mtu: int | None = None) -> int:
-    """Create bridge `name` with the gateway address and bring it up; idempotent. Returns its index."""
+def bridge_mac(gateway: "IPv4Address | str") -> str:
+    """The bridge's fixed hardware address: 02:42 + its gateway's four bytes (never a container's)."""
+    return mac_for(gateway)
+
+
+def ensure_bridge(name: str = DEFAULT_BRIDGE, gateway_cidr: str = "10.200.0.1/16", mtu: int | None = None) -> int:
+    """Create bridge `name` with the gateway address and a fixed MAC and bring it up; idempotent.
+
+    Returns its index. Without a MAC of its own a bridge takes its lowest port's and changes it as
+    ports come and go, which leaves containers' ARP entries for the gateway stale."""
     ip, _, prefix = gateway_cidr.partition("/")
+    mac = bridge_mac(ip)
     with Netlink() as nl:
         try:
             link = nl.link(name)
             if link is None:
                 try:
-                    nl.add_bridge(name, mtu or default_mtu(nl))
+                    nl.add_bridge(name, mtu or default_mtu(nl), mac)
                 except OSError as e:
                     if e.errno != errno.EEXIST:  # a concurrent run created it first
                         raise
@@ -111,6 +125,8 @@ def ensure_bridge(name: str = DEFAULT_BRIDGE, gateway_cidr: str = "10.88.0.1/16"
             if link is None or link.kind not in ("bridge", ""):
                 raise RuntimeSetupError(f"network: {name} exists and is not a bridge", stage="network")
             nl.add_ipv4(link.index, ip, int(prefix or 32))
+            if link.mac != mac:  # why: a bridge made before (or by an older minidock) follows its ports
+                nl.set_link(link.index, mac_attr(mac))
             if not link.up:
                 nl.set_link(link.index, up=True)
             return link.index
@@ -189,7 +205,7 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
     """
     subnet = ipam.parse_subnet(req.subnet)
     gateway = ipam.gateway_of(subnet).ip
-    ip = ipam.allocate(req.state_dir, req.network, req.subnet, req.container_id)
+    ip = ipam.allocate(req.state_dir, req.lease_key or req.network, req.subnet, req.container_id, req.owner)
     host_veth = host_veth_name(req.container_id)
     mac = mac_for(ip.ip)
     try:
@@ -212,7 +228,7 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
 
 def _undo(host_veth: str, req: NetworkAttachRequest) -> None:
     delete_veth(host_veth)
-    ipam.release(req.state_dir, req.network, req.container_id)
+    ipam.release(req.state_dir, req.lease_key or req.network, req.container_id)
 
 
 def delete_veth(name: str) -> bool:

@@ -1,0 +1,66 @@
+"""A bridge as every store on the host shares it: its subnet, gateway address, fixed MAC, and lock.
+
+Two stores (two MINIDOCK_ROOTs) put their default-network containers on the same `minidock0`, so
+what describes the bridge cannot live in a store. Under `ipam.HOST_DIR/<bridge>/` (tmpfs: it goes
+at reboot with the bridge itself):
+- `wire.lock`: held while a container is wired to the bridge or unwired from it (`wire_lock`);
+- `bridge.json` = {"subnet": S, "index": ifindex}: the subnet the bridge carries. While that bridge
+  (same ifindex) exists, S stands for every store; when the bridge is (re)created, the subnet is
+  chosen again against the host's routes (`ensure`);
+- `leases.json`: every store's leases on the bridge (ipam, keyed by the bridge's name, with the
+  store root that owns each lease).
+The bridge keeps its gateway address once it has it (like docker0): removing a store's last
+container never takes the gateway from another store's containers. Its MAC is fixed (02:42 + the
+gateway's four bytes), so ports coming and going never change it and containers' ARP entries for the
+gateway stay valid.
+"""
+
+from contextlib import AbstractContextManager
+from ipaddress import IPv4Network
+from typing import TYPE_CHECKING
+
+from minidock.errors import StoreError
+from minidock.runtime.net import ipam, network
+from minidock.runtime.net.netlink import Netlink
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def wire_lock(bridge: str) -> AbstractContextManager[None]:
+    """The host-wide lock of `bridge`: wiring, unwiring and (re)creating it take turns."""
+    return ipam.locked(ipam.HOST_DIR / bridge / ipam.WIRE_LOCK)
+
+
+def recorded(bridge: str) -> tuple[str, int]:
+    """(subnet, ifindex) of `bridge` as last wired, ("", 0) when unknown or unreadable."""
+    try:
+        raw = ipam.read_json(ipam.HOST_DIR / bridge / ipam.BRIDGE_RECORD, {})
+    except StoreError:
+        return "", 0
+    if not isinstance(raw, dict):
+        return "", 0
+    return str(raw.get("subnet", "")), int(raw.get("index", 0) or 0)
+
+
+def ensure(bridge: str, subnet: str, prefer: "Callable[[], str] | None" = None) -> tuple[str, int]:
+    """Under `wire_lock(bridge)`: the bridge up with its gateway address and fixed MAC; returns (the
+    subnet it carries, its ifindex). The recorded subnet stands while the recorded bridge exists.
+    When it is (re)created, `subnet` is used; with `prefer` (the default network: the settings'
+    subnet) that one is checked against the host's routes (this bridge's own aside) and replaced by
+    the next free one that is no other engine's default when it clashes."""
+    known, index = recorded(bridge)
+    actual = subnet
+    with Netlink() as nl:
+        link = nl.link(bridge)
+        if link is not None and known and index == link.index:
+            actual = known
+        elif prefer is not None:
+            routes = [r.dst for r in nl.routes() if r.dst.prefixlen > 0 and (link is None or r.oif != link.index)]
+            actual = str(ipam.choose_subnet(prefer(), routes))
+    gateway = ipam.gateway_of(IPv4Network(actual))
+    new_index = network.ensure_bridge(bridge, str(gateway))
+    if (actual, new_index) != (known, index):
+        ipam.atomic_write_json(ipam.HOST_DIR / bridge / ipam.BRIDGE_RECORD,
+                               {"subnet": actual, "index": new_index}, durable=False)
+    return actual, new_index

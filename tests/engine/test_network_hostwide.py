@@ -1,0 +1,111 @@
+"""Two stores on one host share `minidock0`: distinct addresses, one gateway nobody takes away, a fixed MAC.
+
+Store A's container pings the gateway the whole time store B starts and removes its containers
+(B's last one included): no packet may be lost, the gateway address stays on the bridge and the
+bridge's MAC (so A's ARP entry for the gateway) never changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from minidock.runtime.net import hostbridge, ipam, network
+from tests.fixtures.cli import MD
+
+pytestmark = pytest.mark.root
+
+
+class Store:
+    """`minidock` bound to one store root (MINIDOCK_ROOT in the child's environment only)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = {**os.environ, "MINIDOCK_ROOT": str(root)}
+        self.ids: list[str] = []
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*MD, *args], capture_output=True, text=True, env=self.env, timeout=timeout, check=False)
+
+    def ok(self, *args: str, timeout: float = 60) -> str:
+        r = self.run(*args, timeout=timeout)
+        assert r.returncode == 0, f"minidock {' '.join(args)} ({self.root}): {r.stderr}"
+        return r.stdout
+
+    def start(self) -> str:
+        cid = self.ok("run", "-d", "busybox", "sleep", "300").strip()
+        self.ids.append(cid)
+        return cid
+
+    def attachment(self, cid: str) -> dict[str, object]:
+        state = json.loads((self.root / "containers" / cid / "state.json").read_text())
+        net = state["network"]
+        assert isinstance(net, dict)
+        return net
+
+    def close(self) -> None:
+        if self.ids:
+            self.run("rm", "-f", *self.ids)
+
+
+@pytest.fixture
+def two_stores(busybox_store: Callable[[], Path]) -> Iterator[tuple[Store, Store]]:
+    a, b = Store(busybox_store()), Store(busybox_store())
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def _bridge_mac() -> str:
+    out = subprocess.run(["ip", "-o", "link", "show", "minidock0"], check=True, capture_output=True, text=True).stdout
+    return out.split("link/ether ")[1].split()[0]
+
+
+def _bridge_addrs() -> str:
+    return subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", "minidock0"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_two_stores_share_the_bridge_safely(two_stores: tuple[Store, Store]) -> None:
+    a, b = two_stores
+    b.ok("network", "ls")  # B's default network is recorded while A has no container (the reported clash)
+    ca, cb = a.start(), b.start()
+    na, nb = a.attachment(ca), b.attachment(cb)
+    assert na["ip"] != nb["ip"] and na["gateway"] == nb["gateway"] and na["prefixlen"] == nb["prefixlen"]
+    gateway = str(na["gateway"])
+    subnet, _ = hostbridge.recorded("minidock0")
+    assert ipam.gateway_of(ipam.parse_subnet(subnet)).ip.compressed == gateway
+    # both stores show the subnet the bridge really carries
+    assert json.loads(a.ok("network", "inspect", "bridge"))[0]["subnet"] == subnet
+    assert json.loads(b.ok("network", "inspect", "bridge"))[0]["subnet"] == subnet
+    owners = ipam.owned(ipam.HOST_DIR, "minidock0")
+    assert owners[ca] == (na["ip"], str(a.root)) and owners[cb] == (nb["ip"], str(b.root))
+    mac = _bridge_mac()
+    assert mac == network.bridge_mac(gateway)  # fixed: 02:42 + the gateway's bytes
+    ping = subprocess.Popen([*MD, "exec", ca, "ping", "-c", "30", "-i", "0.1", "-W", "1", gateway], env=a.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        b.ok("rm", "-f", cb)  # B's last container: the gateway must stay
+        b.ids.clear()
+        for _ in range(2):
+            c = b.start()
+            assert b.attachment(c)["ip"] != na["ip"]
+            b.ok("rm", "-f", c)
+            b.ids.clear()
+            assert _bridge_mac() == mac
+        out, err = ping.communicate(timeout=30)
+    finally:
+        if ping.poll() is None:
+            ping.kill()
+    assert ping.returncode == 0 and " 0% packet loss" in out, out + err
+    assert f"inet {gateway}/" in _bridge_addrs()
+    neigh = a.ok("exec", ca, "ip", "neigh", "show", gateway)
+    assert f"lladdr {mac}" in neigh  # A's ARP entry for the gateway is the bridge's fixed MAC
+    assert ca in ipam.leases(ipam.HOST_DIR, "minidock0") and cb not in ipam.leases(ipam.HOST_DIR, "minidock0")
