@@ -31,6 +31,12 @@ def version_lines(v: system.VersionReport) -> list[str]:
     return ["Client: minidock", *(f" {k + ':':<19}{val}" for k, val in rows)]
 
 
+def _security_lines(opt: str) -> list[str]:
+    """docker info's rendering of one SecurityOptions entry: `seccomp` then ` Profile: default`."""
+    fields = dict(kv.split("=", 1) for kv in opt.split(","))
+    return [fields.pop("name", ""), *(f" {k.capitalize()}: {v}" for k, v in fields.items())]
+
+
 def info_lines(r: system.SystemReport) -> list[str]:
     """`docker info`'s server block."""
     from minidock.cli.containers import _size
@@ -39,7 +45,9 @@ def info_lines(r: system.SystemReport) -> list[str]:
     lines = ["Server:", f" Containers: {c.containers}", f"  Running: {c.running}", f"  Paused: {c.paused}",
              f"  Stopped: {c.stopped}", f" Images: {c.images}", f" Storage Driver: {r.storage_driver}",
              f"  Backing Filesystem: {r.backing_fs}", f" Cgroup Driver: {r.cgroup_driver}",
-             f" Cgroup Version: {r.cgroup.text()}", f" Kernel Version: {r.kernel}",
+             f" Cgroup Version: {r.cgroup.text()}", " Security Options:",
+             *(f"  {line}" for opt in r.security_options for line in _security_lines(opt)),
+             f" Kernel Version: {r.kernel}",
              f" Operating System: {r.operating_system}", " OSType: linux", f" Architecture: {r.arch}",
              f" CPUs: {r.cpus}", f" Total Memory: {_size(r.mem_total)}", f" minidock Root Dir: {r.root_dir}"]
     for title, values in (("Registry Mirrors", r.mirrors), ("Insecure Registries", r.insecure)):

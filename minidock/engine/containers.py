@@ -190,7 +190,7 @@ def _keep_profile(store: Store, cid: str, spec: Spec) -> Spec:
         os.write(fd, data)
     finally:
         os.close(fd)
-    seccomp.program(kept, spec.process.capabilities.bounding, store.paths.seccomp_cache)
+    seccomp.program(kept, spec.process.capabilities.bounding, store.paths.seccomp_cache, where=spec.linux.seccomp)
     return spec._replace(linux=spec.linux._replace(seccomp=kept))
 
 

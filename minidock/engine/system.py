@@ -136,6 +136,11 @@ class SystemReport(NamedTuple):
     storage_driver: str = "overlay"
     cgroup_driver: str = "cgroupfs"
 
+    @property
+    def security_options(self) -> tuple[str, ...]:
+        """Docker's SecurityOptions: the default seccomp profile; a private cgroup namespace on v2."""
+        return ("name=seccomp,profile=default", *(("name=cgroupns",) if self.cgroup.version == 2 else ()))
+
     def to_json(self) -> dict[str, Any]:
         c = self.counts._asdict()
         return {"Containers": c["containers"], "ContainersRunning": c["running"], "ContainersPaused": c["paused"],
@@ -145,6 +150,7 @@ class SystemReport(NamedTuple):
                 "KernelVersion": self.kernel, "OperatingSystem": self.operating_system, "OSType": "linux",
                 "Architecture": self.arch, "NCPU": self.cpus, "MemTotal": self.mem_total,
                 "DockerRootDir": self.root_dir, "ServerVersion": __version__,
+                "SecurityOptions": list(self.security_options),
                 "RegistryConfig": {"Mirrors": list(self.mirrors), "InsecureRegistries": list(self.insecure)}}
 
 

@@ -45,10 +45,12 @@ def cache_key(data: bytes, caps: Iterable[str], machine: str, release: str) -> s
     return sha256_hex(material)
 
 
-def program(profile: str, caps: Iterable[str], cache_dir: str | os.PathLike[str] | None) -> bytes | None:
+def program(profile: str, caps: Iterable[str], cache_dir: str | os.PathLike[str] | None,
+            where: str = "") -> bytes | None:
     """The BPF program (struct sock_filter[]) of `profile` for bounding set `caps`; None when unconfined.
 
-    `cache_dir` holds compiled programs (None: compile every time, as tests may)."""
+    `cache_dir` holds compiled programs (None: compile every time, as tests may); `where` names the
+    profile in errors (default: its path)."""
     if profile == UNCONFINED:
         return None
     caps = tuple(caps)
@@ -63,7 +65,7 @@ def program(profile: str, caps: Iterable[str], cache_dir: str | os.PathLike[str]
                 return cached
         except OSError:
             pass
-    bpf = compile_profile(data, profile_path(profile), caps, uname)
+    bpf = compile_profile(data, where or profile_path(profile), caps, uname)
     if path is not None:
         _store(path, bpf)
     return bpf
@@ -74,7 +76,10 @@ def compile_profile(data: bytes, where: str, caps: tuple[str, ...], uname: os.un
     from minidock.runtime import seccomp_compile, seccomp_profile
 
     doc = seccomp_profile.parse(data, where)
-    resolved = seccomp_profile.resolve(doc, caps, uname.machine, seccomp_profile.kernel_version(uname.release))
+    try:
+        resolved = seccomp_profile.resolve(doc, caps, uname.machine, seccomp_profile.kernel_version(uname.release))
+    except UsageError as e:
+        raise UsageError(f"seccomp profile {where}: {e}") from e
     return seccomp_compile.compile_filter(resolved)
 
 

@@ -81,11 +81,12 @@ def kernel_version(release: str) -> tuple[int, int]:
 
 
 def resolve(doc: Mapping[str, Any], caps: Iterable[str], machine: str, kernel: tuple[int, int]) -> Filter:
-    """The filter of a container with bounding set `caps` on `machine` (uname -m) and `kernel`."""
+    """The filter of a container with bounding set `caps` on `machine` (uname -m) and `kernel`
+    (UsageError saying what is wrong with the profile; the caller names the file)."""
     bounding = set(caps)
     arch = GOARCH.get(machine, machine)
     if doc.get("architectures") and doc.get("archMap"):
-        raise UsageError("seccomp profile: 'architectures' and 'archMap' were both specified, use one")
+        raise UsageError("'architectures' and 'archMap' were both specified, use one")
     arches = [str(a) for a in doc.get("architectures") or ()]
     for entry in doc.get("archMap") or ():
         if entry.get("architecture") == NATIVE.get(arch):
@@ -117,13 +118,13 @@ def _rule(call: Mapping[str, Any]) -> Rule:
     names = call.get("names") or ()
     if call.get("name"):
         if names:
-            raise UsageError(f"seccomp profile: rule {call['name']!r} has both 'name' and 'names'")
+            raise UsageError(f"rule {call['name']!r} has both 'name' and 'names'")
         names = (call["name"],)
     args = []
     for a in call.get("args") or ():
         op = str(a.get("op", ""))
         if op not in OPS:
-            raise UsageError(f"seccomp profile: unknown comparison {op!r} for {', '.join(names)}")
+            raise UsageError(f"unknown comparison {op!r} for {', '.join(names)}")
         args.append(Arg(int(a.get("index", 0)), int(a.get("value", 0)), int(a.get("valueTwo", 0)), op))
     errno = call.get("errnoRet")
     return Rule(tuple(str(n) for n in names), _action(str(call.get("action", ""))),
@@ -132,5 +133,5 @@ def _rule(call: Mapping[str, Any]) -> Rule:
 
 def _action(name: str) -> str:
     if name not in ACTIONS:
-        raise UsageError(f"seccomp profile: unknown action {name!r}")
+        raise UsageError(f"unknown action {name!r}")
     return name

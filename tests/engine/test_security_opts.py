@@ -3,6 +3,12 @@ no_new_privs off, masked paths; --privileged unconfined)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from minidock.engine.spec import RunFlags, Security, SpecInputs, build_spec, parse_security_opts, security_notes
@@ -64,3 +70,44 @@ def test_security_opts_reach_the_spec() -> None:
     assert spec.linux.seccomp == "unconfined" and spec.process.no_new_privileges
     assert spec.linux.masked_paths == () and spec.linux.readonly_paths == ()
     assert type(spec).from_json(spec.to_json()) == spec
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "minidock", "run", "--rm", "--network", "none", *args],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.root
+def test_a_profile_file_applies_and_bad_ones_fail_create(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    root = busybox_store()
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}))
+    r = _run("--security-opt", f"seccomp={profile}", "busybox", "sh", "-c", "mkdir /x; grep Seccomp: /proc/self/status")
+    assert "can't create directory '/x': Permission denied" in r.stderr and "Seccomp:\t2" in r.stdout
+    (tmp_path / "bad.json").write_text('{"defaultAction": "SCMP_ACT_NOPE"}')
+    for path, message in ((tmp_path / "absent.json", "no such file or directory"),
+                          (tmp_path / "bad.json", "unknown action 'SCMP_ACT_NOPE'")):
+        r = _run("--security-opt", f"seccomp={path}", "busybox", "true")
+        assert r.returncode == 125 and f"seccomp profile {path}: {message}" in r.stderr, r.stderr
+    assert not list((root / "containers").iterdir())  # create was undone
+
+
+@pytest.mark.root
+def test_lsm_options_run_with_a_warning(busybox_store: Callable[[], Path]) -> None:
+    busybox_store()
+    r = _run("--security-opt", "apparmor=docker-default", "--security-opt", "label=disable", "busybox", "true")
+    assert r.returncode == 0, r.stderr
+    lsm = Path("/sys/kernel/security/lsm")
+    if not lsm.exists() or "apparmor" not in lsm.read_text():
+        assert "--security-opt apparmor=docker-default ignored" in r.stderr
+
+
+def test_info_lists_the_seccomp_profile(busybox_store: Callable[[], Path]) -> None:
+    busybox_store()
+    out = subprocess.run([sys.executable, "-m", "minidock", "info"], capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    assert " Security Options:\n  seccomp\n   Profile: default\n" in out
+    js = json.loads(subprocess.run([sys.executable, "-m", "minidock", "info", "--format", "json"],
+                                   capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert js["SecurityOptions"][0] == "name=seccomp,profile=default"
