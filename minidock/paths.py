@@ -3,6 +3,7 @@
 Nothing is created on import or construction; `ensure()` creates the directories.
 """
 
+import contextlib
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -130,4 +131,5 @@ def _narrow(path: Path, widest: int) -> None:
     """Take away every permission bit of `path` beyond `widest` (no change when there is none)."""
     mode = os.stat(path).st_mode & 0o7777
     if mode & ~widest:
-        os.chmod(path, mode & widest)
+        with contextlib.suppress(PermissionError):  # not ours (a non-root caller): what comes next says so
+            os.chmod(path, mode & widest)
