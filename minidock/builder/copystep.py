@@ -76,7 +76,7 @@ class _Scratch:
 
     def get(self) -> Path:
         if self.path is None:
-            from minidock.store.scratch import make_dir  # lazy: only ADD of a URL downloads
+            from minidock.store.atomic import make_dir  # lazy: only ADD of a URL downloads
 
             self.path = make_dir(self.s.store.paths.tmp, "add-")
         return self.path
@@ -197,7 +197,7 @@ def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target
     import shutil  # lazy: only ADD unpacks archives
 
     from minidock.builder import add as addmod  # lazy: only ADD unpacks archives
-    from minidock.store.scratch import make_dir  # lazy: as above
+    from minidock.store.atomic import make_dir  # lazy: as above
 
     if not isinstance(tree, ContextTree):
         from minidock.builder.copyflags import ExcludingTree

@@ -34,8 +34,8 @@ from minidock.oci.runtimespec import (
     default_mounts,
     namespaces_for,
 )
+from minidock.store.atomic import build_key, make_dir
 from minidock.store.layers import write_layer
-from minidock.store.scratch import build_key, make_dir
 from minidock.store.store import Store
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -64,7 +64,7 @@ class RunRequest(NamedTuple):
 
 def new_layer(store: Store, parent: Digest | None) -> str:
     """Prepare an active snapshot on `parent`; returns its key."""
-    key = build_key()  # owned by this process: a killed build's snapshot is reclaimed (store/scratch.py)
+    key = build_key()  # owned by this process: a killed build's snapshot is reclaimed (store/atomic.py)
     store.snapshots.prepare(key, parent)
     return key
 

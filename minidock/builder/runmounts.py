@@ -250,7 +250,7 @@ def remove_cache_mounts(root: Path) -> tuple[int, int]:
     """Delete the cache mount directories of the store at `root` no build is using; (count, bytes)."""
     import shutil  # lazy: only `builder prune --all` removes cache mounts
 
-    from minidock.store.scratch import tree_size
+    from minidock.store.atomic import tree_size
 
     base = Paths(root).build_cache_mounts
     count = freed = 0

@@ -108,7 +108,7 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
     from minidock.builder.layer import commit_layer, discard, new_layer, run_in
     from minidock.builder.stubs import find_stubs, remove_stubs
     from minidock.oci.runtimespec import default_mounts
-    from minidock.store.scratch import make_dir
+    from minidock.store.atomic import make_dir
 
     scratch = make_dir(s.store.paths.tmp, "runmounts-")  # owned: a killed build's scratch is reclaimed
     key = new_layer(s.store, state.chain)

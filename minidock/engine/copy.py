@@ -26,9 +26,9 @@ from typing import NamedTuple
 from minidock.errors import CopyError, MinidockError
 from minidock.oci.runtimespec import Spec
 from minidock.runtime.fsview import FsTarget, run_in_root
+from minidock.store.atomic import make_dir
 from minidock.store.containers import ContainerStore
 from minidock.store.layertar import add_member, read_xattrs, tar_info
-from minidock.store.scratch import make_dir
 from minidock.store.store import Store
 
 # why everything is imported at the top: the child enters the container's root with an empty

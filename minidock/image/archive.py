@@ -24,9 +24,9 @@ from minidock.oci import mediatypes as mt
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest
+from minidock.store.atomic import make_dir
 from minidock.store.compression import CHUNK, DecompressingReader
 from minidock.store.images import ImageRecord
-from minidock.store.scratch import make_dir
 from minidock.store.store import Store
 
 OCI_LAYOUT = {"imageLayoutVersion": "1.0.0"}

@@ -28,10 +28,10 @@ from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Index, Manifest
+from minidock.store.atomic import make_dir
 from minidock.store.compression import CHUNK
 from minidock.store.images import ImageRecord
 from minidock.store.layers import apply_layer, unpack_limit
-from minidock.store.scratch import make_dir
 from minidock.store.store import Store
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")

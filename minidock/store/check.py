@@ -3,7 +3,7 @@
 `check` re-hashes every blob, checks blob names, that every image record's manifest, config and
 layers exist, that committed snapshots have metadata, an fs dir, a short link and existing parents,
 and reports every leftover of interrupted work with its size: scratch of dead processes (tmp/,
-ingest/, a build's snapshot: see store/scratch.py) and scratch that names no owner, snapshot dirs
+ingest/, a build's snapshot: see store/atomic.py) and scratch that names no owner, snapshot dirs
 without metadata, dangling short links. Scratch of live processes is work in flight, not a problem.
 `repair` removes leftovers, corrupt blobs and broken snapshots, recreates missing short links and
 narrows the modes of a store made by an older version (root 0711, directories 0700, secrets 0600);
@@ -21,8 +21,7 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.paths import PRIVATE_FILE_MODE
 from minidock.store import leftovers as leftovers_mod
-from minidock.store import scratch
-from minidock.store.atomic import atomic_write_json, locked
+from minidock.store.atomic import BUILD_PREFIX, atomic_write_json, discard, locked, tree_size
 from minidock.store.images import parse_record, read_index, replay
 from minidock.store.snapshots import COMMITTED
 from minidock.store.store import Store
@@ -105,7 +104,7 @@ def _images(store: Store) -> list[Problem]:
 
 def _snapshot(store: Store, d: Path) -> list[Problem]:
     sid = d.name
-    if sid.startswith(scratch.BUILD_PREFIX):  # a build's scratch: see leftovers()
+    if sid.startswith(BUILD_PREFIX):  # a build's scratch: see leftovers()
         return []
     m = store.snapshots.meta(sid)
     if m is None:  # see leftovers()
@@ -141,12 +140,12 @@ def _snapshots(store: Store) -> list[Problem]:
 def leftovers(store: Store) -> list[Problem]:
     """Every leftover of interrupted work, with its size: what `--repair` and the prunes reclaim, and
     what `system df` counts as reclaimable beyond unused layers. Scratch not owned by a live
-    process (see store/scratch.py), and snapshot dirs without metadata."""
+    process (see store/atomic.py), and snapshot dirs without metadata."""
     out: list[Problem] = []
     for d in sorted(store.paths.snapshots.iterdir()) if store.paths.snapshots.is_dir() else []:
-        if not d.name.startswith(scratch.BUILD_PREFIX) and store.snapshots.meta(d.name) is None:
+        if not d.name.startswith(BUILD_PREFIX) and store.snapshots.meta(d.name) is None:
             out.append(Problem("snapshot-leftover", d.name, f"snapshot {d.name}: no metadata (interrupted write)",
-                               True, scratch.tree_size(d)))
+                               True, tree_size(d)))
     for left in leftovers_mod.scan(store.paths):
         if left.live:
             continue
@@ -196,7 +195,7 @@ def _fix(store: Store, p: Problem) -> None:
         widest, _, where = p.target.partition(":")
         os.chmod(where, stat.S_IMODE(os.lstat(where).st_mode) & int(widest, 8))
     elif p.kind.startswith("leftover-"):
-        scratch.discard(store.paths, Path(p.target))
+        discard(store.paths, Path(p.target))
     elif p.kind in ("blob-name", "link-dangling"):
         path = Path(p.target)
         if path.is_dir() and not path.is_symlink():

@@ -1,7 +1,7 @@
 """Content store: immutable blobs addressed by digest, written only through verified ingests.
 
 Lifecycle of a write: `writer(ref, expected)` opens `ingest/<ref>.<owner>/data` (owner: this
-process, see store/scratch.py), first taking over by rename the ingest of the same ref that a dead
+process, see store/atomic.py), first taking over by rename the ingest of the same ref that a dead
 process left (so a killed pull resumes), bytes are hashed as they are written, `commit()` checks
 size and digest, renames into `blobs/`, fsyncs the directory and makes the blob read-only. Nothing
 unverified is ever visible under blobs/. Ingests of dead owners that nobody resumes are reclaimed
@@ -20,8 +20,7 @@ from typing import BinaryIO
 from minidock.errors import DigestMismatchError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
 from minidock.paths import Paths
-from minidock.store import scratch
-from minidock.store.atomic import fsync_dir, remove_tree
+from minidock.store.atomic import fsync_dir, me, remove_tree
 
 _REF_RE = re.compile(r"[^A-Za-z0-9_-]")
 CHUNK = 1 << 20
@@ -35,7 +34,7 @@ class IngestWriter:
                  resume: bool = False) -> None:
         self.store, self.expected, self.expected_size = store, expected, size
         stem = _REF_RE.sub("_", ref)
-        self.dir = store.paths.ingest / f"{stem}.{scratch.me()}"
+        self.dir = store.paths.ingest / f"{stem}.{me()}"
         if resume and not self.dir.exists():
             _adopt(store.paths.ingest, stem, self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)

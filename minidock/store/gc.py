@@ -5,7 +5,7 @@ image records -> index/manifest -> config + layer blobs, and image configs -> ch
 committed snapshots; active snapshots and their parent chains, and `keep_snapshots`, are kept.
 Writers that create content before recording an image (pull, build) hold `lease(paths)` so a
 concurrent collect (which takes the same lock exclusively) never removes what they just wrote.
-Taking the lease (or collecting) also reclaims the scratch of dead processes (store/scratch.py):
+Taking the lease (or collecting) also reclaims the scratch of dead processes (store/atomic.py):
 killed pulls' and builds' tmp dirs and build snapshots when it starts, their ingests (which a
 pull of the same blob resumes first) when it ends.
 """

@@ -1,4 +1,4 @@
-"""Leftovers of interrupted work: the scratch (store/scratch.py) of processes that are gone.
+"""Leftovers of interrupted work: the scratch (store/atomic.py) of processes that are gone.
 
 `scan()` lists every scratch entry (tmp/*, ingest/*, snapshots/build-*) with its owner, whether it
 is alive, and its size, for `system check` and `system df`; `reclaim()` removes those of dead owners
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from minidock.paths import Paths
-from minidock.store.scratch import BUILD_PREFIX, discard, start_time, tree_size
+from minidock.store.atomic import BUILD_PREFIX, discard, start_time, tree_size
 
 _OWNER_RE = re.compile(r"[.-]p(\d+)\.(\d+)(?:\.[0-9a-f]{12})?$")
 

@@ -18,8 +18,7 @@ from minidock.errors import ConflictError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
-from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
-from minidock.store.scratch import discard, make_dir, tree_size
+from minidock.store.atomic import atomic_write_json, discard, locked, make_dir, read_json, remove_tree, tree_size
 
 COMMITTED, ACTIVE = "committed", "active"
 META = "meta.json"
