@@ -147,11 +147,15 @@ def _register_image_commands(app: typer_types.Typer) -> None:
         history_cmd(image, no_trunc, quiet)
 
     @app.command("commit")
-    def commit(container: str = typer.Argument(..., help="CONTAINER (name or id)"),
+    def commit(*, container: str = typer.Argument(..., help="CONTAINER (name or id)"),
                repository: str = typer.Argument("", help="REPOSITORY[:TAG]"),
                message: str = typer.Option("", "-m", "--message", help="commit message"),
-               author: str = typer.Option("", "-a", "--author", help="author")) -> None:
+               author: str = typer.Option("", "-a", "--author", help="author"),
+               change: list[str] = typer.Option([], "-c", "--change",  # noqa: B008
+                                                help="apply a Dockerfile instruction (CMD, ENV, LABEL, ...)"),
+               pause: bool = typer.Option(True, "-p/--pause", help="pause the container during commit")) -> None:
         """Create a new image from a container's changes."""
-        from minidock.engine import build as eng
+        from minidock.engine.commit import commit_container
 
-        print(eng.commit_container(container, repository, comment=message, author=author))
+        print(commit_container(container, repository, comment=message, author=author, changes=tuple(change),
+                               pause=pause))

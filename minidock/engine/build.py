@@ -1,10 +1,9 @@
-"""Building, image history and commit for the CLI: flags -> BuildOptions -> builder, and back.
+"""Building and image history for the CLI: flags -> BuildOptions -> builder, and back.
 
 `build_image(req, progress)` reads SOURCE_DATE_EPOCH, resolves `--build-arg NAME` from the
 environment, wires pulling of missing base images, and with `--verify-reproducible` builds a
 second time without the cache and compares the manifest digests. `image_history()` lists an
-image's history newest first as `docker history` does; `commit_container()` turns a container's
-upper dir into a new layer on its image (the builder's layer code), unpacked as a snapshot.
+image's history newest first as `docker history` does (`commit` lives in engine/commit.py).
 `prune_build_cache()` (`builder prune`) and `system_prune()` remove what builds and runs left.
 """
 
@@ -13,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from minidock.builder.builder import BuildOptions, BuildResult, Puller, build, parse_tags
+from minidock.builder.builder import BuildOptions, BuildResult, Puller, build
 from minidock.builder.events import (
     BuildEvent,
     BuildFinished,
@@ -26,7 +25,6 @@ from minidock.builder.events import (
     no_progress,
 )
 from minidock.builder.session import Secret
-from minidock.builder.state import rfc3339, write_image
 from minidock.config import Settings
 from minidock.engine.lookup import load_image, open_store
 from minidock.errors import BuildError, MinidockError, UsageError
@@ -35,7 +33,6 @@ from minidock.oci.descriptor import Platform
 from minidock.oci.digest import Digest
 from minidock.paths import Paths
 from minidock.store.gc import lease
-from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
 if TYPE_CHECKING:
@@ -46,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport", "Exported",
            "HistoryRow", "Secret", "StepDone", "StepOutput", "StepStarted", "SystemPruneReport", "build_image",
-           "commit_container", "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache",
+           "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache",
            "system_prune"]
 
 
@@ -256,57 +253,6 @@ def image_history(name: str, paths: Paths | None = None) -> list[HistoryRow]:
     if rows:
         rows[0] = rows[0]._replace(image=str(img.id))
     return rows
-
-
-def commit_container(container: str, repository: str = "", comment: str = "", author: str = "",
-                     paths: Paths | None = None) -> Digest:
-    """`minidock commit`: the container's changes as a new layer on its image; returns the image id."""
-    # lazy: commit is the only caller of these here (a build never writes a layer from this module)
-    import io
-
-    from minidock.oci import mediatypes as mt
-    from minidock.oci.descriptor import Descriptor
-    from minidock.oci.imageconfig import History
-    from minidock.store.containers import ContainerStore
-    from minidock.store.layers import write_layer
-
-    store = open_store(paths)
-    record = ContainerStore(store.paths).get(container)
-    names = parse_tags((repository,)) if repository else ()
-    base = load_image(store, record.image_id)
-    upper = store.snapshots.upper(record.id)
-    buf = io.BytesIO()
-    digest, diff_id, size = write_layer(upper, buf, "gzip")
-    store.content.put(buf.getvalue(), digest)
-    parent = base.top_layer
-    chain = _unpack(store, digest, diff_id, parent)
-    now = rfc3339(time.time())
-    created_by = " ".join(record.command)
-    config = base.config._replace(diff_ids=(*base.config.diff_ids, diff_id), author=author or base.config.author,
-                     history=(*base.config.history, History(created=now, created_by=created_by, comment=comment)))
-    from minidock.builder.state import base_state
-
-    state = base_state(config, (*base.manifest.layers, Descriptor(mt.OCI_LAYER_GZIP, digest, size)), "")
-    state.chain = chain
-    state.config = state.config._replace(config=config.config)
-    manifest, config_digest = write_image(store, state, now)
-    for n in names:
-        store.images.put(ImageRecord(name=n, target=manifest, created=now))
-    return config_digest
-
-
-def _unpack(store: Store, digest: Digest, diff_id: Digest, parent: Digest | None) -> Digest:
-    """Make the committed snapshot of the new layer (unpacked from its blob)."""
-    from minidock.oci.imageconfig import chain_ids
-    from minidock.store.layers import apply_layer  # lazy: only commit unpacks a layer
-
-    chain = chain_ids([parent, diff_id])[1] if parent is not None else diff_id
-    if not store.snapshots.exists(chain):
-        dest = store.snapshots.new_extract()
-        with store.content.open(digest) as f:
-            apply_layer(f, "gzip", dest)
-        store.snapshots.commit_extract(dest, chain, diff_id, parent)
-    return chain
 
 
 class CachePruneReport(NamedTuple):

@@ -117,7 +117,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
                          f"{req.cidfile}")
     specs = volume_specs(req)  # bad -v/--mount fail before anything is written
     image = ensure_image(store, req, pull)
-    from minidock.engine.ctrconfig import container_config
+    from minidock.engine.ctrconfig import container_config, run_config
 
     config = container_config(req, image.config.config)
     net = netwire.plan(req, store.paths, tuple(config["ExposedPorts"]))
@@ -142,7 +142,8 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         atomic_write_json(containers.dir(cid) / "config.json", spec.to_json(), durable=False,
                           mode=PRIVATE_FILE_MODE)  # why: -e values are secrets to other users (Docker: 0600)
         running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid()}
-        host_config = {**record.host_config, "MountPoints": list(mplan.inspect)}
+        host_config = {**record.host_config, "MountPoints": list(mplan.inspect),
+                       "Config": {**config, **run_config(req, image.config.config, spec, hostname)}}
         record = containers.update(cid, command=spec.process.args, host_config=host_config,
                                    **(running if starts_here else {}))
         if req.cidfile:

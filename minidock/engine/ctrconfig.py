@@ -1,12 +1,16 @@
 """The parts of a container's Config that come from flags over the image: labels, stop signal and
 timeout, exposed ports, health check (pure; kept in the record as host_config["Config"])."""
 
-from typing import Any
+import contextlib
+from typing import TYPE_CHECKING, Any
 
 from minidock.engine.health import HealthFlags, effective
 from minidock.engine.request import RunRequest
 from minidock.errors import UsageError
 from minidock.oci.imageconfig import ContainerConfig
+
+if TYPE_CHECKING:
+    from minidock.oci.runtimespec import Spec
 
 LOG_DRIVERS = ("json-file", "local", "none")
 
@@ -76,3 +80,32 @@ def container_config(req: RunRequest, image: ContainerConfig) -> dict[str, Any]:
     return out
 
 
+def run_config(req: RunRequest, image: ContainerConfig, spec: "Spec", hostname: str) -> dict[str, Any]:
+    """The rest of Docker's container Config: what runs, as whom, where (what `commit` keeps)."""
+    if req.entrypoint is not None:
+        entrypoint: list[str] | None = [req.entrypoint] if req.entrypoint else None
+        cmd: list[str] | None = list(req.args) or None
+    else:
+        entrypoint = list(image.entrypoint) if image.entrypoint is not None else None
+        cmd = list(req.args) if req.args else (list(image.cmd) if image.cmd is not None else None)
+    env = _config_env(req, image, spec.process.env)
+    volumes = sorted({*image.volumes, *(v.split(":")[0] for v in req.volumes if ":" not in v)})
+    return {"Hostname": hostname, "User": req.user or image.user, "Env": env, "Cmd": cmd, "Entrypoint": entrypoint,
+            "WorkingDir": req.workdir or image.working_dir, "Image": req.image, "Tty": req.tty,
+            "OpenStdin": req.interactive, "Volumes": {v: {} for v in volumes} or None}
+
+
+def _config_env(req: RunRequest, image: ContainerConfig, runtime_env: tuple[str, ...]) -> list[str]:
+    """Docker's Config.Env: the user's variables (-e, --env-file) in their order, then the image's
+    that they do not override; never the runtime's own HOSTNAME and TERM."""
+    from minidock.engine.spec import parse_env_file
+
+    user_keys: list[str] = []
+    for path in req.env_files:
+        with contextlib.suppress(OSError):
+            user_keys += [e.partition("=")[0] for e in parse_env_file(open(path).read(), path, {})]  # noqa: SIM115
+    user_keys += [e.partition("=")[0] for e in req.env]
+    final = dict(e.partition("=")[::2] for e in runtime_env)
+    seen: dict[str, None] = dict.fromkeys(k for k in user_keys if k in final)
+    out = [f"{k}={final[k]}" for k in seen]
+    return out + [e for e in image.env if e.partition("=")[0] not in seen]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from minidock.engine import build as eng
 from minidock.engine.containers import RunIO, run_foreground
 from minidock.engine.request import RunRequest
 from minidock.errors import UsageError
+from tests.fixtures.cli import ok
 
 pytestmark = pytest.mark.root
 
@@ -89,8 +91,14 @@ def test_commit_container_changes(busybox_store: Callable[[], Path], tmp_path: P
     busybox_store()
     with tempfile.TemporaryFile() as out:
         run_foreground(RunRequest(image="busybox", args=("sh", "-c", "echo committed > /state; rm /bin/vi"),
-                                  name="tocommit", network="none"), RunIO(stdout=out.fileno(), stderr=out.fileno()))
-    image_id = eng.commit_container("tocommit", "snap:1", comment="saved")
+                                  name="tocommit", network="none", env=("RUNENV=1",)),
+                       RunIO(stdout=out.fileno(), stderr=out.fileno()))
+    from minidock.engine.commit import commit_container
+
+    image_id = commit_container("tocommit", "snap:1", comment="saved", changes=("LABEL team=x", "EXPOSE 80"))
+    cfg = json.loads(ok("image", "inspect", "snap:1"))[0]["Config"]
+    assert cfg["Cmd"] == ["sh", "-c", "echo committed > /state; rm /bin/vi"]  # Docker: the container's command
+    assert "RUNENV=1" in cfg["Env"] and cfg["Labels"] == {"team": "x"} and "80/tcp" in cfg["ExposedPorts"]
     assert _run("snap:1", "sh", "-c", "cat /state; ls /bin/vi 2>&1 | wc -l") == "committed\n1\n"
     rows = eng.image_history("snap:1")
     assert rows[0].image == str(image_id) and rows[0].comment == "saved"

@@ -145,3 +145,19 @@ def test_cp_in_and_diff_match_docker(both: Both, tmp_path: Path) -> None:
     finally:
         both.oracle.docker("rm", "-f", "dc")
         both.md("rm", "-f", "dc")
+
+
+def test_commit_keeps_the_containers_config_like_docker(both: Both) -> None:
+    import json
+
+    for engine in (both.oracle.docker, both.md):
+        r = engine("run", "--name", "cm", "--network", "none", "-e", "RUNENV=1", "-w", "/tmp", "-u", "nobody",
+                   "-l", "a=b", "vimg", "sh", "-c", "echo hi > /tmp/x")
+        assert r.returncode == 0, r.stderr
+        r = engine("commit", "-c", "LABEL team=x", "-c", "EXPOSE 80", "-c", "ENV LATER=2", "cm", "committed:1")
+        assert r.returncode == 0, r.stderr
+        engine("rm", "cm")
+    keys = ("Cmd", "Entrypoint", "Env", "User", "WorkingDir", "Labels", "ExposedPorts", "Volumes")
+    d, m = (json.loads(e("image", "inspect", "committed:1").stdout)[0]["Config"] for e in (both.oracle.docker, both.md))
+    assert {k: m.get(k) for k in keys} == {k: d.get(k) for k in keys}
+    both.same("run", "--rm", "--network", "none", "committed:1", "cat", "/tmp/x")
