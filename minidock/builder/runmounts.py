@@ -30,6 +30,7 @@ from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 
 SHARING = ("shared", "private", "locked")
+SECRETS_DIR, SECRET_PREFIX = "/dev/shm", "minidock-secret-"  # store/leftovers.py knows these too
 _SIZE = re.compile(r"^\d+[kKmMgG%]?$")
 
 
@@ -189,9 +190,9 @@ def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
     else:
         fcntl.flock(fd, fcntl.LOCK_EX if p.sharing == "locked" else fcntl.LOCK_SH)
     if not path.is_dir():
-        import tempfile  # lazy: planning (all a cached RUN does) makes nothing
+        from minidock.store.atomic import make_dir  # lazy: planning (all a cached RUN does) makes nothing
 
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".new-"))
+        tmp = make_dir(path.parent, ".new-")  # owned: a killed build's half-made cache dir is reclaimed
         _own(tmp, p)
         try:
             tmp.rename(path)
@@ -235,8 +236,10 @@ def _secret_mount(p: Planned, stack: contextlib.ExitStack) -> Mount:
     import shutil  # lazy: planning (all a cached RUN does) makes nothing
     import tempfile
 
-    where = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    d = tempfile.mkdtemp(dir=where, prefix="minidock-secret-")
+    from minidock.store.atomic import make_dir
+
+    where = Path(SECRETS_DIR if os.path.isdir(SECRETS_DIR) else tempfile.gettempdir())
+    d = make_dir(where, SECRET_PREFIX)  # owned: a killed build's copy is reclaimed (store/leftovers.py)
     stack.callback(shutil.rmtree, d, True)
     path = Path(d) / "secret"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

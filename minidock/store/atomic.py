@@ -12,6 +12,7 @@ of their own, because the `run` path needs them and every module costs ~0.1 ms t
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -194,12 +195,18 @@ def tree_size(path: Path) -> int:
 
 
 def discard(paths: Paths, p: Path) -> bool:
-    """Make `p` vanish at once (rename into our own trash, then delete); False when it was already gone."""
+    """Make `p` vanish at once (rename into our own trash, then delete); False when it was already gone.
+    On another file system (a secret's copy in /dev/shm) it is deleted in place."""
     trash = make_dir(paths.tmp, "rm-")
     try:
         os.rename(p, trash / "x")
         return True
     except FileNotFoundError:
         return False
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        remove_tree(p)
+        return True
     finally:
         remove_tree(trash)

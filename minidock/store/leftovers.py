@@ -51,14 +51,21 @@ class Leftover(NamedTuple):
         return self.owner is not None and not self.live
 
 
+SECRETS = Path("/dev/shm")  # builder/runmounts.py: a RUN's private copy of a secret, `minidock-secret-*`
+
+
 def _entries(paths: Paths) -> list[tuple[str, Path]]:
+    """(area, path) of every scratch entry: all of tmp/ and ingest/, a build's snapshots, half-made
+    cache mount dirs, and secrets' copies in /dev/shm that name an owner (any store's: they hold a
+    secret's value, so a dead build's copy goes whichever store notices it)."""
     out: list[tuple[str, Path]] = []
-    for area, base in (("tmp", paths.tmp), ("ingest", paths.ingest)):
-        with contextlib.suppress(FileNotFoundError):
-            out += [(area, base / n) for n in sorted(os.listdir(base))]
-    with contextlib.suppress(FileNotFoundError):
-        out += [("snapshot", paths.snapshots / n) for n in sorted(os.listdir(paths.snapshots))
-                if n.startswith(BUILD_PREFIX)]
+    for area, base, keep in (("tmp", paths.tmp, ""), ("ingest", paths.ingest, ""),
+                             ("snapshot", paths.snapshots, BUILD_PREFIX), ("cache-mount", paths.build_cache_mounts,
+                                                                           ".new-"),
+                             ("secret", SECRETS, "minidock-secret-")):
+        with contextlib.suppress(OSError):
+            out += [(area, base / n) for n in sorted(os.listdir(base)) if n.startswith(keep)
+                    and (area != "secret" or owner_of(n) is not None)]
     return out
 
 

@@ -74,3 +74,25 @@ def test_a_damaged_index_is_reported_and_repair_rebuilds_it(store_root: Path, tm
     assert sorted(p.kind for p in check(store)) == ["images-index", "images-journal"]
     assert {p.kind for p in repair(store)} == {"images-index", "images-journal"}
     assert check(store) == [] and store.images.list() == [a, b]
+
+
+def test_a_dead_builds_secret_copy_and_half_made_cache_dir_are_leftovers(store_root: Path) -> None:
+    """A RUN's copy of a secret in /dev/shm and a cache mount dir being made belong to their build:
+    once it is dead, check reports them and repair (or the next build, pull, prune) removes them."""
+    from minidock.store.gc import lease
+
+    store = Store.open(Paths(store_root))
+    dead = f"p{os.getpid()}.1.0123456789ab"  # our PID, another start time: gone
+    secret = Path("/dev/shm") / f"minidock-secret-{dead}"
+    half = store.paths.build_cache_mounts / f".new-{dead}"
+    try:
+        secret.mkdir()
+        (secret / "secret").write_text("hush")
+        for d in (store.paths.build_cache_mounts.parent, store.paths.build_cache_mounts, half):
+            d.mkdir(mode=0o700, exist_ok=True)
+        assert sorted(p.kind for p in check(store)) == ["leftover-cache-mount", "leftover-secret"]
+        with lease(store.paths):
+            pass
+        assert check(store) == [] and not secret.exists() and not half.exists()
+    finally:
+        shutil.rmtree(secret, ignore_errors=True)
