@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from minidock.builder.buildnet import NONE, NetTarget
 from minidock.builder.cache import BuildCache
 from minidock.builder.context import ContextTree
 from minidock.builder.events import BuildFinished, BuildNote, Progress, StepDone, StepStarted, no_progress
@@ -64,6 +65,8 @@ class BuildOptions(NamedTuple):
     pull: bool = False  # --pull: pull every base image even when the store has it
     contexts: tuple[tuple[str, str], ...] = ()  # --build-context NAME=DIR|docker-image://REF
     record: bool = True  # False with -o: no image is named (BuildKit exports the file system instead)
+    network: NetTarget = NONE
+    add_hosts: tuple[str, ...] = ()
 
 
 class BuildResult(NamedTuple):
@@ -194,6 +197,7 @@ class _Run:
                                epoch=options.source_date_epoch, build_args=dict(options.build_args),
                                secrets={x.id: x for x in options.secrets})
         self.session.contexts = dict(options.contexts)
+        self.session.network, self.session.add_hosts = options.network, options.add_hosts
         self.refs = StageRefs(df, options.platform, self.session)
         self.stages = StageBuilder(self.session, self.refs, pull, self.step)
         self.stages.pull_always = options.pull
@@ -233,7 +237,8 @@ class _Run:
         try:
             cached = action()
         except RunFailedError as e:
-            raise BuildError(f"build: step {number}/{self.total} {text}: exit code {e.code}") from e
+            why = f" (network unreachable or DNS failed; the step had network {e.network})" if e.net_failed else ""
+            raise BuildError(f"build: step {number}/{self.total} {text}: exit code {e.code}{why}") from e
         except ExpandError as e:
             raise DockerfileError(f"{self.filename}:{inst.line}: {e}") from e
         except DockerfileError:

@@ -52,7 +52,10 @@ class Layer(NamedTuple):
 
 
 class RunRequest(NamedTuple):
-    """What a RUN step executes, as whom, where, with which network (none or host) and extra mounts."""
+    """What a RUN step executes, as whom, where, with which network and extra mounts.
+
+    `network`: none or bridge (a network namespace of its own; `on_namespaces` wires a bridge's veth
+    into it) or host (the host's namespace)."""
 
     args: tuple[str, ...]
     env: tuple[str, ...]
@@ -100,30 +103,37 @@ def run_spec(store: Store, key: str, req: RunRequest, root: Path) -> Spec:
     device cgroup rules; a cgroup of its own that ends with the step)."""
     process = Process(args=req.args, env=req.env, cwd=req.cwd or "/", user=User(name=req.user),
                       capabilities=Capabilities.of(DEFAULT_CAPS, 0))
-    linux = Linux(namespaces=namespaces_for("host" if req.network == "host" else "none"),
-                  resources=Resources(devices=BUILDKIT_DEVICE_RULES))
+    # why a named cgroup: `minidock/<key>` carries the build's owner, so a killed build's is reclaimed
+    namespaces = namespaces_for("host" if req.network == "host" else "none")
+    linux = Linux(namespaces=namespaces, resources=Resources(devices=BUILDKIT_DEVICE_RULES),
+                  cgroups_path=f"minidock/{key}")
     return Spec(process=process, root=Root(str(root)), hostname=HOSTNAME,
                 mounts=(*default_mounts(), *req.mounts), linux=linux, rootfs_mounts=store.snapshots.mounts(key))
 
 
-def run_in(store: Store, key: str, req: RunRequest, output: Callable[[bytes], None]) -> int:
-    """Run `req` in a container on active snapshot `key`, streaming its output; returns the exit code."""
+def run_in(store: Store, key: str, req: RunRequest, output: Callable[[bytes], None],
+           on_namespaces: Callable[[int], None] | None = None) -> int:
+    """Run `req` in a container on active snapshot `key`, streaming its output; returns the exit code.
+
+    `on_namespaces(pid)`: the runtime's hook once the container's namespaces exist (the bridge wiring)."""
     root = make_dir(store.paths.tmp, "buildroot-")
     try:
         spec = run_spec(store, key, req, root)
-        return _run(spec, output, store.paths.seccomp_cache)
+        return _run(spec, output, store.paths.seccomp_cache, on_namespaces)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(spec: Spec, output: Callable[[bytes], None], seccomp_cache: Path) -> int:
+def _run(spec: Spec, output: Callable[[bytes], None], seccomp_cache: Path,
+         on_namespaces: Callable[[int], None] | None) -> int:
     from minidock.runtime import process as proc
 
     r, w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDONLY)
     try:
         # why a cgroup: Docker's device rules (deny all but the standard nodes) hold in RUN steps too
-        opts = proc.RunOptions(cgroup_root=CGROUP_ROOT, stdin=devnull, stdout=w, stderr=w, seccomp_cache=seccomp_cache)
+        opts = proc.RunOptions(cgroup_root=CGROUP_ROOT, stdin=devnull, stdout=w, stderr=w, seccomp_cache=seccomp_cache,
+                               on_namespaces=on_namespaces)
         try:
             c = proc.create(spec, opts)
         except MinidockError as e:

@@ -5,7 +5,9 @@ visible ARGs (through history text), the network mode, the user and each `--moun
 (see runmounts). When the cache misses, a container runs on a new active snapshot with
 /etc/hosts and /etc/resolv.conf bound from a scratch directory (never written into the layer),
 then the mount points the runtime had to create are removed from the upper (stubs) and the layer
-is committed. `--network=default` means none: builds have no bridge; `host` shares the host's.
+is committed. The step's network (see buildnet): `RUN --network=default` (or none given) is the
+build's `--network` (the default bridge unless told otherwise), `none` only loopback, `host` the
+host's. A failing step whose output shows the network unreachable or DNS failing says so.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from minidock.builder import heredoc
+from minidock.builder.buildnet import NetTarget, step_target
 from minidock.builder.events import StepOutput
 from minidock.builder.instructions import Run
 from minidock.builder.session import Session, record_step, view_of
@@ -28,11 +31,25 @@ if TYPE_CHECKING:
 
 
 class RunFailedError(BuildError):
-    """A RUN command exited non-zero; `code` is its exit status."""
+    """A RUN command exited non-zero; `code` is its exit status, `network` the step's network, `net_failed`
+    whether its output looks like the network was unreachable or DNS failed."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, network: str = "", net_failed: bool = False) -> None:
         super().__init__(f"exit code {code}")
-        self.code = code
+        self.code, self.network, self.net_failed = code, network, net_failed
+
+
+# What resolvers, apt, curl, wget, pip and the kernel print when a name or a network cannot be reached.
+_NET_FAILURES = (b"Temporary failure resolving", b"Temporary failure in name resolution", b"Could not resolve",
+                 b"Name or service not known", b"nodename nor servname", b"bad address", b"Network is unreachable",
+                 b"No route to host", b"Failed to establish a new connection", b"getaddrinfo failed",
+                 b"unable to resolve host", b"no such host", b"Connection timed out")
+_TAIL = 1 << 16
+
+
+def looks_like_network_failure(tail: bytes) -> bool:
+    """Whether a failed command's last output names an unreachable network or a failed name lookup."""
+    return any(m in tail for m in _NET_FAILURES)
 
 
 def run_argv(state: StageState, inst: Run) -> tuple[str, ...]:
@@ -47,20 +64,39 @@ def run_argv(state: StageState, inst: Run) -> tuple[str, ...]:
     return (*state.shell, text)
 
 
-def network_files(scratch: Path, network: str, host_resolv: Path) -> tuple[Mount, ...]:
-    """/etc/hosts and /etc/resolv.conf for a RUN container, written in `scratch` and bound read-only.
-
-    `none`: loopback names and the host's resolvers minus loopback ones; `host`: the host's resolv.conf."""
-    from minidock.builder.layer import HOSTNAME  # lazy: only a RUN that misses the cache runs a container
-    from minidock.oci.runtimespec import Mount  # lazy: as above
-    from minidock.runtime.net.netfiles import hosts_file, resolv_conf  # lazy: as above
+def host_resolv_text(path: Path) -> str:
+    """The host's resolv.conf; systemd-resolved's upstream file when the host's names only its local stub
+    (Docker's choice: 127.0.0.53 means nothing in another network namespace)."""
+    from minidock.runtime.net.netfiles import parse_resolv
 
     try:
-        text = host_resolv.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        text = ""
+        return ""
+    servers = parse_resolv(text)[0]
+    if servers and all(s.startswith("127.0.0.53") for s in servers) and path == Path("/etc/resolv.conf"):
+        try:
+            return Path("/run/systemd/resolve/resolv.conf").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            pass
+    return text
+
+
+def network_files(scratch: Path, network: str, host_resolv: Path, add_hosts: tuple[str, ...] = ()
+                  ) -> tuple[Mount, ...]:
+    """/etc/hosts and /etc/resolv.conf for a RUN container, written in `scratch` and bound read-only (as BuildKit).
+
+    hosts: loopback names, `--add-host` entries, the sandbox's name on 127.0.0.1 (as BuildKit). resolv.conf:
+    `host`: the host's as it is; else the host's resolvers minus loopback ones (8.8.8.8/8.8.4.4 when
+    none is left), as Docker does."""
+    from minidock.builder.layer import HOSTNAME  # lazy: only a RUN that misses the cache runs a container
+    from minidock.oci.runtimespec import Mount  # lazy: as above
+    from minidock.runtime.net.netfiles import hosts_file, parse_add_host, resolv_conf  # lazy: as above
+
+    text = host_resolv_text(host_resolv)
     resolv = text if network == "host" and text else resolv_conf(text)
-    (scratch / "hosts").write_text(hosts_file(HOSTNAME, "127.0.0.1"))
+    extra = tuple(parse_add_host(h) for h in add_hosts)
+    (scratch / "hosts").write_text(hosts_file(HOSTNAME, "127.0.0.1", (), extra))
     (scratch / "resolv.conf").write_text(resolv)
     return (Mount("/etc/hosts", "bind", str(scratch / "hosts"), ("rbind", "ro")),  # why ro: BuildKit's are
             Mount("/etc/resolv.conf", "bind", str(scratch / "resolv.conf"), ("rbind", "ro")))
@@ -72,21 +108,20 @@ def run(s: Session, state: StageState, inst: Run) -> bool:
     args = state.visible_args()
     prefix = f"|{len(args)} " + " ".join(f"{k}={v}" for k, v in args) + " " if args else ""
     created_by = f"RUN {prefix}{' '.join(argv)} # buildkit"
-    network = "host" if inst.network == "host" else "none"
+    target = step_target(s.network, inst.network)
     proxies = [f"{k}={v}" for k, v in s.build_args.items() if k in PROXY_ARGS and k not in state.args]
     env = (*state.run_env(), *proxies)
     cwd, user = state.cc.working_dir or "/", state.cc.user
     plans = _plan(s, state, inst)
-    number = s.number
 
     def make() -> Layer:
         from minidock.builder.layer import RunRequest  # lazy: only a cache miss runs a container
 
         if s.run_platform_error:
             raise BuildError(s.run_platform_error)
-        req = RunRequest(args=argv, env=env, cwd=cwd, user=user, network=network)
-        return _make(s, state, req, plans, number)
-    parts = ["RUN", created_by, network, state.cc.user, *(p.key for p in plans)]
+        req = RunRequest(args=argv, env=env, cwd=cwd, user=user, network=target.kind)
+        return _make(s, state, req, plans, target)
+    parts = ["RUN", created_by, target.label, state.cc.user, *(p.key for p in plans)]
     return record_step(s, state, parts, created_by, make)
 
 
@@ -99,13 +134,13 @@ def _plan(s: Session, state: StageState, inst: Run) -> list[Planned]:
     return runmounts.plan(s, state, inst)
 
 
-def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], number: int) -> Layer:
+def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], target: NetTarget) -> Layer:
     """Run the container on a new snapshot; the layer is its upper without mount stubs."""
     # lazy: a fully cached build never runs a container, so none of this is imported then
     import shutil
 
     from minidock.builder import runmounts
-    from minidock.builder.layer import commit_layer, discard, new_layer, run_in
+    from minidock.builder.layer import commit_layer, discard, new_layer
     from minidock.builder.stubs import find_stubs, remove_stubs
     from minidock.oci.runtimespec import default_mounts
     from minidock.store.atomic import make_dir
@@ -115,11 +150,11 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
     try:
         view = view_of(s.store, state.chain)
         with runmounts.materialize(plans, scratch) as mounts:
-            extra = (*network_files(scratch, req.network, s.resolv_conf), *mounts)
+            extra = (*network_files(scratch, req.network, s.resolv_conf, s.add_hosts), *mounts)
             stubs = find_stubs(view, [m.destination for m in (*default_mounts(), *extra)])
-            code = run_in(s.store, key, req._replace(mounts=extra), lambda data: s.progress(StepOutput(number, data)))
+            code, tail = _contained(s, key, req._replace(mounts=extra), target)
         if code != 0:
-            raise RunFailedError(code)
+            raise RunFailedError(code, target.label, looks_like_network_failure(tail))
         remove_stubs(s.store.snapshots.upper(key), view, stubs)
         return commit_layer(s.store, key, state.chain, s.epoch)
     except BaseException:
@@ -127,3 +162,24 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _contained(s: Session, key: str, req: RunRequest, target: NetTarget) -> tuple[int, bytes]:
+    """Run the step's container (on a bridge: with its lease, released when it ends); (exit code, output tail)."""
+    from minidock.builder.layer import run_in
+
+    number, tail = s.number, bytearray()
+
+    def output(data: bytes) -> None:
+        tail.extend(data)
+        del tail[:-_TAIL]
+        s.progress(StepOutput(number, data))
+    if target.kind != "bridge":
+        return run_in(s.store, key, req, output), bytes(tail)
+    from minidock.builder import buildnet
+
+    lease = buildnet.BridgeLease(target)
+    try:
+        return run_in(s.store, key, req, output, lease.attach), bytes(tail)
+    finally:
+        lease.release()

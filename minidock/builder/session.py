@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from minidock.builder.buildnet import NONE, NetTarget
 from minidock.builder.cache import BuildCache, CacheEntry, step_key
 from minidock.builder.context import ContextTree, Tree
 from minidock.builder.events import Progress, no_progress
@@ -57,8 +58,9 @@ class Secret(NamedTuple):
 class Session:
     """Everything a step needs besides its stage: one per build."""
 
-    __slots__ = ("build_args", "cache", "context", "contexts", "epoch", "escape", "global_args", "number", "progress",
-                 "recorded", "resolv_conf", "run_platform_error", "secrets", "source_for", "store", "used_args")
+    __slots__ = ("add_hosts", "build_args", "cache", "context", "contexts", "epoch", "escape", "global_args",
+                 "network", "number", "progress", "recorded", "resolv_conf", "run_platform_error", "secrets",
+                 "source_for", "store", "used_args")
 
     def __init__(self, store: Store, cache: BuildCache, context: ContextTree, *, progress: Progress = no_progress,
                  escape: str = "\\", epoch: int | None = None, build_args: dict[str, str] | None = None,
@@ -68,6 +70,8 @@ class Session:
         self.build_args: dict[str, str] = {} if build_args is None else build_args
         self.secrets: dict[str, Secret] = {} if secrets is None else secrets
         self.resolv_conf = resolv_conf
+        self.network: NetTarget = NONE  # the build's --network (engine-resolved): RUN --network=default
+        self.add_hosts: tuple[str, ...] = ()  # --add-host NAME:IP lines for every RUN's /etc/hosts
         self.global_args: dict[str, str] = {}
         self.used_args: set[str] = set()
         self.recorded: dict[str, CacheEntry] = {}

@@ -29,6 +29,7 @@ _OPTIONS = {
     "-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--verify-reproducible": ("verify_reproducible", "true"),
     "--iidfile": ("iidfile", "store"), "--pull": ("pull", "true"), "--progress": ("progress", "store"),
     "-o": ("output", "append"), "--output": ("output", "append"), "--build-context": ("build_context", "append"),
+    "--network": ("network", "store"), "--add-host": ("add_host", "append"),
 }  # fmt: skip
 PROGRESS = ("auto", "plain", "tty")
 
@@ -45,8 +46,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = _Parser(prog="minidock build", add_help=False, allow_abbrev=False,
                 usage="minidock build [OPTIONS] PATH",
-                description="Build an image from a Dockerfile. RUN --network=default means none: builds have "
-                            "no bridge (use --network=host for the host's).")
+                description="Build an image from a Dockerfile. RUN steps have the default bridge network "
+                            "(NAT, the host's resolvers) unless --network or RUN --network=none|host says "
+                            "otherwise.")
     p.add_argument("--help", action="help", help="show this help and exit")
     p.add_argument("-t", "--tag", action="append", default=[], help="name:tag (repeatable)")
     p.add_argument("-f", "--file", default="", help="the Dockerfile ('-' reads stdin)")
@@ -68,6 +70,10 @@ def parser() -> argparse.ArgumentParser:
                         "type=tar,dest=FILE ('-' for stdout), DIR or '-'")
     p.add_argument("--build-context", action="append", default=[],
                    help="NAME=DIR or NAME=docker-image://REF (repeatable): what FROM NAME and COPY --from=NAME use")
+    p.add_argument("--network", default="", help="network of RUN steps: default (the bridge), bridge, none, host "
+                                                 "or a network NAME")
+    p.add_argument("--add-host", action="append", default=[], help="NAME:IP added to RUN steps' /etc/hosts "
+                                                                   "(repeatable)")
     p.add_argument("context", metavar="PATH", help="the build context directory ('-': a Dockerfile or a tar on stdin)")
     return p
 
@@ -75,7 +81,8 @@ def parser() -> argparse.ArgumentParser:
 def _defaults() -> dict[str, Any]:
     return {"tag": [], "file": "", "build_arg": [], "label": [], "secret": [], "target": "", "no_cache": False,
             "quiet": False, "platform": "", "verify_reproducible": False, "iidfile": "", "pull": False,
-            "progress": "auto", "output": [], "build_context": [], "context": None}
+            "progress": "auto", "output": [], "build_context": [], "context": None,
+            "network": "", "add_host": []}
 
 
 def _simple(argv: list[str]) -> dict[str, Any] | None:
@@ -106,7 +113,8 @@ def parse(argv: list[str]) -> tuple[BuildRequest, str]:
                        target=ns["target"], no_cache=ns["no_cache"], platform=ns["platform"],
                        verify_reproducible=ns["verify_reproducible"], secrets=tuple(ns["secret"]),
                        context_data=data, iidfile=ns["iidfile"], pull=ns["pull"], outputs=tuple(ns["output"]),
-                       build_contexts=tuple(ns["build_context"]))
+                       build_contexts=tuple(ns["build_context"]),
+                       network=ns["network"], add_hosts=tuple(ns["add_host"]))
     return req, mode
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.builder.builder import BuildOptions, BuildResult, Puller, build
+from minidock.builder.buildnet import HOST, NONE, NetTarget, reclaim_cgroups
+from minidock.builder.buildnet import reclaim as reclaim_network
 from minidock.builder.events import (
     BuildEvent,
     BuildFinished,
@@ -66,6 +68,8 @@ class BuildRequest(NamedTuple):
     pull: bool = False
     outputs: tuple[str, ...] = ()  # -o specs (buildx syntax); at most one
     build_contexts: tuple[str, ...] = ()  # --build-context NAME=DIR|docker-image://REF
+    network: str = ""
+    add_hosts: tuple[str, ...] = ()
 
 
 def familiar_name(name: str) -> str:
@@ -118,8 +122,36 @@ def parse_secret(spec: str, env: dict[str, str]) -> Secret:
     return Secret(secret_id, src=str(Path(src).resolve()))
 
 
+def build_network(value: str, paths: Paths) -> NetTarget:
+    """`build --network`: default/bridge (the default bridge, as Docker), none, host or a user network NAME.
+
+    Reads the network's config only (no kernel object is touched until a RUN misses the cache)."""
+    if value in ("none", "host"):
+        return NONE if value == "none" else HOST
+    if value.startswith("container:"):
+        raise UsageError(f"invalid --network {value}: a build cannot join a container's network")
+    from minidock.engine import networks
+
+    mode = networks.lookup("bridge" if value in ("", "default") else value, paths)
+    if mode.network is None:
+        raise UsageError(f"network {value}: cannot be joined by builds")
+    cfg = mode.network
+    return NetTarget("bridge", cfg.name, cfg.bridge, cfg.subnet, paths.networks)
+
+
+def _add_hosts(items: tuple[str, ...]) -> tuple[str, ...]:
+    """`--add-host NAME:IP` lines, checked now (a bad one fails before anything runs)."""
+    if items:
+        from minidock.runtime.net.netfiles import parse_add_host
+
+        for item in items:
+            parse_add_host(item)
+    return items
+
+
 def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
-    """The builder's options for a request (paths resolved, args and labels parsed)."""
+    """The builder's options for a request (paths resolved, args and labels parsed; the network is
+    build_image's: see build_network)."""
     context = Path(req.context)
     dockerfile = Path(req.file) if req.file and req.dockerfile_text is None else None
     if req.platform:
@@ -136,7 +168,8 @@ def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
                         tags=req.tags, build_args=_pairs(req.build_args, "--build-arg", env),
                         labels=_pairs(req.labels, "--label", None), target=req.target, no_cache=req.no_cache,
                         platform=req.platform, source_date_epoch=_epoch(env),
-                        secrets=tuple(parse_secret(x, env) for x in req.secrets), pull=req.pull, contexts=contexts)
+                        secrets=tuple(parse_secret(x, env) for x in req.secrets), pull=req.pull, contexts=contexts,
+                        add_hosts=_add_hosts(req.add_hosts))
 
 
 def _output(req: BuildRequest) -> "Output | None":
@@ -205,6 +238,9 @@ def _build_request(req: BuildRequest, progress: Progress, paths: Paths | None,
 
         remove_iidfile(req.iidfile)
     store = open_store(paths)
+    opts = opts._replace(network=build_network(req.network, store.paths))
+    reclaim_network(opts.network)  # what a killed build left (its lease, its RUN cgroup) goes first
+    reclaim_cgroups()
     pull = _puller(store, progress)
     with lease(store.paths):  # layers written before the image is recorded survive a concurrent prune
         first = build(store, opts, progress, pull)

@@ -95,7 +95,7 @@ def test_secret_mount_is_readable_and_never_stored(builder: Builder, tmp_path: P
     assert optional.cached == [False, False]
 
 
-def test_run_network_none_by_default_host_when_asked(builder: Builder) -> None:
+def test_run_network_library_default_none_host_when_asked(builder: Builder) -> None:
     default = builder("FROM busybox\nRUN --network=default ls /sys/class/net\n").output.split()
     assert default == ["lo"]
     host = builder("FROM busybox\nRUN --network=host ls /sys/class/net\n").output.split()

@@ -213,7 +213,9 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
             bridge = nl.link(req.bridge)
             if bridge is None:
                 raise OSError(errno.ENODEV, f"bridge {req.bridge} does not exist")
-            mtu = req.mtu or bridge.mtu or default_mtu(nl)
+            # why not the bridge's MTU: an empty bridge falls back to 1500 (the kernel's auto-adjust), and
+            # 1500 behind a 1400 uplink stalls downloads (MSS too big, PMTU discovery black-holed)
+            mtu = req.mtu or default_mtu(nl)
             # why one request: eth0 is born inside the container's netns, the host end up on the bridge
             _create_veth(nl, VethSpec(host_veth, "eth0", pid, mtu, mac, master=bridge.index, up=True))
         _configure_inside(pid, ip, gateway)

@@ -1,0 +1,162 @@
+"""The network of RUN steps: the build's `--network`, each step's `RUN --network`, and the bridge wiring.
+
+As Docker (BuildKit) does, a RUN step joins the default bridge unless told otherwise: `--network`
+on the build sets the default of every step (`default`/`bridge`, `none`, `host` or a user network
+NAME) and `RUN --network=default|none|host` overrides it for one step. `NetTarget` is what the
+engine resolved the build's value to (the builder never reads network configs itself).
+
+Lifecycle of a bridge step (one container, one lease): `BridgeLease(target)` -> `.attach(pid)`
+(the runtime's on_namespaces hook: the bridge up with its gateway address and NAT, then a veth
+and an address for the container) -> `.release()` after the container ended (veth, lease, and the
+gateway address when this store's last lease on the default bridge went). A lease is named
+`<12 hex>.build-p<PID>.<start time>`, so when a build is killed (SIGKILL: the container and its
+netns die with it, the kernel deletes the veth) the next build's `reclaim()` finds the lease of
+the dead owner and releases it, and the address with it. The step's hosts, resolv.conf and
+hostname are bound from scratch files and never reach a layer. `reclaim_cgroups()` likewise removes
+the RUN cgroups (`minidock/<snapshot key>`, owner in the name) of killed builds.
+"""
+
+import contextlib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+from minidock.errors import BuildError, MinidockError
+from minidock.store.scratch import BUILD_PREFIX
+
+MODES = ("default", "none", "host")  # what `RUN --network=` accepts (BuildKit's set)
+
+
+class NetTarget(NamedTuple):
+    """A network a RUN container joins: `kind` none | host | bridge (then which network, bridge, subnet)."""
+
+    kind: str
+    network: str = ""
+    bridge: str = ""
+    subnet: str = ""
+    state_dir: Path = Path()
+
+    @property
+    def label(self) -> str:
+        """How messages and cache keys name it: none, host, default (the bridge) or the network's name."""
+        if self.kind != "bridge":
+            return self.kind
+        return "default" if self.network == "bridge" else self.network
+
+
+NONE = NetTarget("none")
+HOST = NetTarget("host")
+
+
+def step_target(build_default: NetTarget, step_mode: str) -> NetTarget:
+    """The network of one RUN: its `--network=` value (`default`/empty: the build's network)."""
+    if step_mode in ("", "default"):
+        return build_default
+    if step_mode == "none":
+        return NONE
+    if step_mode == "host":
+        return HOST
+    raise BuildError(f"invalid RUN --network={step_mode}: want default, none or host")
+
+
+def lease_id() -> str:
+    """A RUN container's id on a network: 12 random hex (the veth's name) and its owning process."""
+    from minidock.store.scratch import me
+
+    return f"{os.urandom(6).hex()}.build-{me()}"
+
+
+def _wire_lock(target: NetTarget) -> "contextlib.AbstractContextManager[None]":
+    """The same per-network lock `run` takes when it wires or unwires (engine/netwire.py)."""
+    from minidock.runtime.net import ipam
+
+    return ipam.locked(target.state_dir / f"{target.network}.wire.lock")
+
+
+class BridgeLease:
+    """One RUN container's place on a bridge network; see the module docstring for the lifecycle."""
+
+    __slots__ = ("attachment", "id", "target")
+
+    def __init__(self, target: NetTarget) -> None:
+        self.target, self.id = target, lease_id()
+        self.attachment: object | None = None
+
+    def attach(self, pid: int) -> None:
+        """The runtime hook: bridge, gateway address and NAT in place, then a veth into `pid`'s netns."""
+        from minidock.runtime.net import ipam, nat, network
+
+        t = self.target
+        with _wire_lock(t):
+            gateway = ipam.gateway_of(ipam.parse_subnet(t.subnet))
+            index = network.ensure_bridge(t.bridge, str(gateway))
+            nat.setup_network(t.bridge, t.subnet, index)
+            req = network.NetworkAttachRequest(t.network, t.bridge, t.subnet, self.id, t.state_dir)
+            self.attachment = network.attach(pid, req)
+
+    def release(self) -> None:
+        """Undo `attach` (idempotent; also when attach failed half-way)."""
+        _release(self.target, self.id)
+
+
+def _release(target: NetTarget, lease: str) -> None:
+    """Veth, lease, and the gateway address when it was this store's last lease on the default bridge."""
+    from minidock.runtime.net import ipam, network
+
+    with _wire_lock(target):
+        network.delete_veth(network.host_veth_name(lease))
+        left = ipam.release_left(target.state_dir, target.network, lease)
+        if target.network == "bridge" and left == 0:
+            gateway = ipam.gateway_of(ipam.parse_subnet(target.subnet))
+            with contextlib.suppress(MinidockError):
+                network.remove_bridge_address(target.bridge, str(gateway))
+
+
+def reclaim(target: NetTarget) -> list[str]:
+    """Release the leases that killed builds left on `target`'s network (their owners are gone).
+
+    Every build calls it first; when no build holds a lease it costs one small file read."""
+    if target.kind != "bridge":
+        return []
+    try:
+        with open(target.state_dir / target.network / "leases.json", "rb") as f:
+            if b".build-" not in f.read():
+                return []
+    except OSError:
+        return []
+    from minidock.runtime.net import ipam
+    from minidock.store.leftovers import alive, owner_of
+
+    dead = []
+    for lease in ipam.leases(target.state_dir, target.network):
+        owner = owner_of(lease) if ".build-" in lease else None
+        if owner is not None and not alive(owner):
+            dead.append(lease)
+    for lease in dead:
+        _release(target, lease)
+    return dead
+
+
+def reclaim_cgroups(root: Path = Path("/sys/fs/cgroup")) -> list[str]:
+    """Remove the RUN cgroups (`minidock/build-*`) that killed builds left; their names. One listing per
+    hierarchy when there are none (every build calls it first)."""
+    names: set[str] = set()
+    for top in (root, *(root / c for c in _listdir(root))):
+        names.update(n for n in _listdir(top / "minidock") if n.startswith(BUILD_PREFIX))
+    if not names:
+        return []
+    from minidock.runtime import cgroups
+    from minidock.store.leftovers import alive, owner_of
+
+    dead = [n for n in sorted(names) if (o := owner_of(n)) is not None and not alive(o)]
+    for name in dead:
+        with contextlib.suppress(MinidockError, OSError):
+            cgroups.detect(root).open(f"minidock/{name}").remove()
+    return dead
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
