@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def _ifindexes() -> set[int]:
 
 def _host_ends(out: str) -> set[int]:
     """The host ends of the RUN containers' veths (each step printed `iflink=N`; other helpers' differ)."""
-    return {int(w.split("=", 1)[1]) for w in out.split() if w.startswith("iflink=")}
+    return {int(n) for n in re.findall(r"iflink=(\d+)", out)}
 
 
 def _leases(root: Path) -> dict[str, str]:
@@ -125,9 +126,10 @@ def test_killed_build_leaves_nothing(busybox_store: Callable[[], Path], tmp_path
     proc = _cli(root, "build", "-t", "killed", str(ctx))
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]  # Step 1, ---> Done, Step 2
-        while not (line := proc.stdout.readline()).startswith("iflink="):
+        lines: list[str] = []
+        while not re.search(r"iflink=\d", line := proc.stdout.readline()):
             assert line, "".join(lines)
+            lines.append(line)
         host_end = _host_ends(line)
         assert _leases(root) and host_end <= _ifindexes() and _cgroups_of(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
