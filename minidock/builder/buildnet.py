@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from minidock.errors import BuildError, MinidockError
-from minidock.store.scratch import BUILD_PREFIX
+from minidock.store.atomic import BUILD_PREFIX
 
 MODES = ("default", "none", "host")  # what `RUN --network=` accepts (BuildKit's set)
 
@@ -61,7 +61,7 @@ def step_target(build_default: NetTarget, step_mode: str) -> NetTarget:
 
 def lease_id() -> str:
     """A RUN container's id on a network: 12 random hex (the veth's name) and its owning process."""
-    from minidock.store.scratch import me
+    from minidock.store.atomic import me
 
     return f"{os.urandom(6).hex()}.build-{me()}"
 
