@@ -108,28 +108,33 @@ class Paths(NamedTuple):
         """Create every top-level directory of the store with its mode (see `modes`); returns self.
 
         An existing one that is wider (a store from an older version) is narrowed, as dockerd
-        chmods its root at each start: one stat per directory. `system check` reports the rest."""
-        try:
-            os.mkdir(self.root, ROOT_MODE)
-        except FileNotFoundError:
-            self.root.parent.mkdir(parents=True, exist_ok=True)
-            return self.ensure()
-        except FileExistsError:
-            pass
-        _narrow(self.root, ROOT_MODE)  # why: mkdir's mode passes through the umask; an old root is 0755
+        chmods its root at each start: one stat per directory (~3 us: cheaper than a failing
+        mkdir). `system check` reports what else is too open."""
+        if not _ensure_dir(self.root, ROOT_MODE):
+            return self.ensure()  # the parents were missing: made now
         for d in (self.blobs, self.ingest, self.snapshots, self.links, self.containers, self.networks,
                   self.locks, self.tmp):
-            try:
-                os.mkdir(d, PRIVATE_MODE)
-            except FileExistsError:
-                _narrow(d, PRIVATE_MODE)
-        (self.blobs / "sha256").mkdir(exist_ok=True)
+            _ensure_dir(d, PRIVATE_MODE)
+        sha = self.blobs / "sha256"
+        if not os.path.isdir(sha):
+            sha.mkdir(exist_ok=True)
         return self
 
 
-def _narrow(path: Path, widest: int) -> None:
-    """Take away every permission bit of `path` beyond `widest` (no change when there is none)."""
-    mode = os.stat(path).st_mode & 0o7777
+def _ensure_dir(path: Path, widest: int) -> bool:
+    """`path` exists with no permission bit beyond `widest`; False when its parents had to be made."""
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        try:
+            os.mkdir(path, widest)  # the umask may narrow it further: fine
+        except FileExistsError:
+            return True
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return False
+        return True
     if mode & ~widest:
         with contextlib.suppress(PermissionError):  # not ours (a non-root caller): what comes next says so
             os.chmod(path, mode & widest)
+    return True
