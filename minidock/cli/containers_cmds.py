@@ -185,11 +185,22 @@ def register(app: Any) -> None:
         c.inspect_cmd(names, "container")
     group.command("inspect")(inspect)
 
-    def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt (never prompts)")) -> None:
-        """Remove all stopped containers."""
+    def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation")) -> None:
+        """Remove all stopped containers (Docker's question first, unless -f)."""
+        from minidock.cli.prompt import confirm
         from minidock.engine import lifecycle
-        for cid in lifecycle.prune():
-            print(cid)
+        from minidock.engine.humanize import human_size
+        from minidock.engine.images import container_bytes
+
+        warning = "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"
+        if not f and not confirm(warning):
+            print("Total reclaimed space: 0B")
+            return
+        before = container_bytes()
+        gone = lifecycle.prune()
+        if gone:
+            print("Deleted Containers:", *gone, "", sep="\n")
+        print(f"Total reclaimed space: {human_size(before - container_bytes(), 4)}")
     group.command("prune")(prune)
     top_inspect = _inspect(app)
     if top_inspect is not None:

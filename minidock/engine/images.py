@@ -287,6 +287,15 @@ def _collect(store: Store) -> GcResult:
     return collect(store, keep_snapshots=[str(c) for c in chains], keep_blobs=blobs)
 
 
+def container_bytes(store: Store | None = None) -> int:
+    """Bytes in the writable layers of the store's containers (what `container prune` reclaims)."""
+    from minidock.engine.lookup import open_store
+
+    store = store or open_store()
+    ids = {c.id for c in ContainerStore(store.paths).list()}
+    return sum(s.size for s in store.snapshots.list() if s.kind == "active" and s.id in ids)
+
+
 class DfRow(NamedTuple):
     """One line of `system df`."""
 
