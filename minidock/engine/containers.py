@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.engine import netwire
+from minidock.engine.devices import parse_device
 from minidock.engine.host import CGROUP_ROOT
 from minidock.engine.lookup import LoadedImage, find_image, load_record, open_store
 from minidock.engine.names import random_name
@@ -208,7 +209,8 @@ def _host_config(req: RunRequest) -> dict[str, object]:
             "Mounts": list(req.mounts), "VolumesFrom": list(req.volumes_from),
             "Memory": req.memory, "Cpus": req.cpus, "PidsLimit": req.pids_limit, "Privileged": req.privileged,
             "ReadonlyRootfs": req.read_only, "CapAdd": list(req.cap_add), "CapDrop": list(req.cap_drop),
-            "Devices": list(req.devices),
+            "Devices": [dict(zip(("PathOnHost", "PathInContainer", "CgroupPermissions"), parse_device(d),
+                                 strict=True)) for d in req.devices],
             "SecurityOpt": list(req.security_opt),
             "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
             "Tty": req.tty, "OpenStdin": req.interactive,
