@@ -214,9 +214,10 @@ class _Run:
 
     def _vertex(self, stage: Stage, inst: Instruction, text: str) -> tuple[str, str]:
         """BuildKit's label and text of a step (`[builder 2/4] COPY a /a`); ("", text) for metadata steps."""
-        if not isinstance(inst, _VERTICES):
-            return "", text
-        total = 1 + sum(isinstance(i, _VERTICES) for i in stage.instructions)
+        from_image = self._from_image(stage)
+        if not isinstance(inst, _VERTICES) or (isinstance(inst, From) and not from_image):
+            return "", text  # BuildKit shows no step for FROM scratch or FROM <stage>, and does not count one
+        total = from_image + sum(isinstance(i, _VERTICES) for i in stage.instructions)
         self.vertices[stage.position] += 1
         label = f"{self.vertices[stage.position]:>{len(str(total))}}/{total}"
         if len(self.df.stages) > 1:
@@ -224,6 +225,13 @@ class _Run:
         if isinstance(inst, From):
             text = "FROM " + _shown_base(self.refs.base_name(stage))
         return label, text
+
+    def _from_image(self, stage: Stage) -> bool:
+        name = self.refs.base_name(stage)
+        named = self.session.contexts.get(name, "")
+        if named:
+            return named.startswith("docker-image://")
+        return name.lower() != "scratch" and self.refs.index_of(name, stage.position) is None
 
     def step(self, stage: Stage, inst: Instruction, action: Callable[[], bool]) -> None:
         """Number, announce, time and run one step; errors name the step or the Dockerfile line."""

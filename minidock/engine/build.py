@@ -249,7 +249,7 @@ def _build_request(req: BuildRequest, progress: Progress, paths: Paths | None,
         if req.iidfile:
             from minidock.engine.buildinput import write_iidfile
 
-            write_iidfile(req.iidfile, str(first.image_id))
+            write_iidfile(req.iidfile, "" if output is not None else str(first.image_id))  # -o: Docker's empty file
         if not req.verify_reproducible:
             return first
         progress(BuildNote("verifying: building again without the cache"))

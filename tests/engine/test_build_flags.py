@@ -79,6 +79,8 @@ def test_iidfile(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
         eng.build_image(eng.BuildRequest(context=str(tmp_path), iidfile=str(iid), dockerfile_text="FROM busybox\n"
                                          "RUN exit 3\n"))
     assert not iid.exists()  # Docker removes the old id before building
+    eng.build_image(eng.BuildRequest(context=str(_ctx(tmp_path)), iidfile=str(iid), outputs=(str(tmp_path / "o"),)))
+    assert iid.read_text() == ""  # -o names no image: Docker writes an empty id file
 
 
 def test_output_local_and_tar_export_the_tree_and_name_no_image(busybox_store: Callable[[], Path],

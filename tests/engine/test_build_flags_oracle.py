@@ -1,0 +1,210 @@
+"""Build flags against Docker 20.10 (BuildKit): -o trees, --iidfile, stdin contexts, --progress plain's shape,
+unknown flags; and COPY --parents/--exclude and ADD <url> against what Docker builds for the same result
+(Docker 20.10's builtin frontend predates --parents/--exclude, so its side spells them out)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.oracle import Oracle
+from tests.oracle_compare import diff_trees, tree_from_tar
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+DOCKERFILE = """FROM busybox AS base
+RUN mkdir -p /data/sub && echo one > /data/one && ln /data/one /data/hard && ln -s one /data/soft \\
+ && chmod 4755 /data/one && chown 7:8 /data/sub && echo x > /gone && mkfifo /data/fifo
+COPY --chown=1:2 files/ /copied/
+FROM base
+COPY a.txt /a.txt
+RUN rm /gone && echo built > /built && chmod 600 /built
+"""
+
+
+def _md(env: dict[str, str], *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "minidock", *args], capture_output=True, env=env, input=input,
+                          timeout=300, check=False)
+
+
+def _md_ok(env: dict[str, str], *args: str, input: bytes | None = None) -> str:
+    r = _md(env, *args, input=input)
+    assert r.returncode == 0, f"minidock {' '.join(args)}: {r.stderr.decode()[-3000:]}"
+    return r.stdout.decode()
+
+
+def _context(tmp_path: Path, dockerfile: str = DOCKERFILE) -> Path:
+    ctx = tmp_path / "ctx"
+    (ctx / "files" / "deep").mkdir(parents=True)
+    (ctx / "Dockerfile").write_text(dockerfile)
+    (ctx / "a.txt").write_text("context file\n")
+    (ctx / "files" / "f").write_text("f\n")
+    (ctx / "files" / "deep" / "g").write_text("g\n")
+    os.chmod(ctx / "files" / "f", 0o640)
+    return ctx
+
+
+def _dir_tree(path: Path) -> dict[str, object]:
+    """A local export as a tree (tarred with tar(1), numeric owners, so both sides are read alike)."""
+    data = subprocess.run(["tar", "-C", str(path), "--numeric-owner", "-cf", "-", "."], capture_output=True,
+                          check=True).stdout
+    return tree_from_tar(data)  # type: ignore[return-value]
+
+
+def test_output_local_and_tar_trees_equal_dockers(oracle: Oracle, tmp_path: Path) -> None:
+    ctx = _context(tmp_path)
+    env = oracle.minidock_env(tmp_path / "root")
+    oracle.build(ctx, "oracle-out:1", "-o", f"type=local,dest={tmp_path / 'docker-local'}")
+    oracle.build(ctx, "oracle-out:1", "-o", f"type=tar,dest={tmp_path / 'docker.tar'}")
+    _md_ok(env, "build", "-q", "-t", "oracle-out:1", "-o", f"type=local,dest={tmp_path / 'md-local'}", str(ctx))
+    _md_ok(env, "build", "-q", "-o", f"type=tar,dest={tmp_path / 'md.tar'}", str(ctx))
+    local_docker, local_md = _dir_tree(tmp_path / "docker-local"), _dir_tree(tmp_path / "md-local")
+    assert "data/one" in local_md and "gone" not in local_md and "copied/deep/g" in local_md
+    assert diff_trees(local_docker, local_md, ignore=()) == []  # type: ignore[arg-type]
+    tar_docker, tar_md = tree_from_tar(tmp_path / "docker.tar"), tree_from_tar(tmp_path / "md.tar")
+    assert tar_md["data/one"].mode == 0o4755 and tar_md["data/sub"].uid == 7
+    assert diff_trees(tar_docker, tar_md, ignore=()) == []
+    assert os.stat(tmp_path / "md-local").st_mode & 0o777 == os.stat(tmp_path / "docker-local").st_mode & 0o777
+    # with -o neither engine names an image
+    assert oracle.docker("image", "inspect", "oracle-out:1").returncode != 0
+    assert _md(env, "inspect", "oracle-out:1").returncode != 0
+
+
+def test_iidfile_and_stdin_contexts_like_docker(oracle: Oracle, tmp_path: Path) -> None:
+    ctx = _context(tmp_path)
+    env = oracle.minidock_env(tmp_path / "root")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        tf.add(ctx, arcname=".")
+    data = buf.getvalue()
+    docker = oracle.docker("build", "--network", "host", "-q", "-t", "oracle-stdin:1", "--iidfile",
+                           str(tmp_path / "docker.iid"), "-", input=data)
+    assert docker.returncode == 0, docker.stderr
+    _md_ok(env, "build", "-q", "-t", "oracle-stdin:1", "--iidfile", str(tmp_path / "md.iid"), "-", input=data)
+    docker_iid, md_iid = (tmp_path / "docker.iid").read_text(), (tmp_path / "md.iid").read_text()
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", docker_iid) and re.fullmatch(r"sha256:[0-9a-f]{64}", md_iid)
+    assert json.loads(oracle.docker_ok("image", "inspect", "oracle-stdin:1"))[0]["Id"] == docker_iid
+    assert json.loads(_md_ok(env, "inspect", "oracle-stdin:1"))[0]["Id"] == md_iid
+    cmd = ("cat", "/a.txt", "/built", "/copied/deep/g")
+    assert _md_ok(env, "run", "--rm", "--network", "none", "oracle-stdin:1", *cmd) == \
+        oracle.docker_ok("run", "--rm", "--network", "none", "oracle-stdin:1", *cmd)
+    # a Dockerfile on stdin: no context
+    df = b"FROM busybox\nRUN echo piped > /p\n"
+    oracle.docker_ok("build", "--network", "host", "-q", "-t", "oracle-stdin:2", "-", input=df)
+    _md_ok(env, "build", "-q", "-t", "oracle-stdin:2", "-", input=df)
+    assert _md_ok(env, "run", "--rm", "--network", "none", "oracle-stdin:2", "cat", "/p") == "piped\n"
+    assert oracle.docker_ok("run", "--rm", "--network", "none", "oracle-stdin:2", "cat", "/p") == "piped\n"
+
+
+def _titles(stderr: str) -> list[str]:
+    return [m.group(1) for m in re.finditer(r"^#\d+ (\[(?!internal).*)$", stderr, re.M)]
+
+
+def _statuses(stderr: str) -> set[str]:
+    return {m.group(1) for m in re.finditer(r"^#\d+ (DONE|CACHED)\b", stderr, re.M)}
+
+
+def test_progress_plain_has_dockers_shape(oracle: Oracle, tmp_path: Path) -> None:
+    ctx = _context(tmp_path)
+    env = oracle.minidock_env(tmp_path / "root")
+    docker = oracle.docker("build", "--network", "host", "--progress", "plain", "-t", "oracle-plain:1", str(ctx))
+    md = _md(env, "build", "--progress", "plain", "-t", "oracle-plain:1", str(ctx))
+    assert docker.returncode == 0 and md.returncode == 0, md.stderr
+    md_err = md.stderr.decode()
+    assert md.stdout == b""
+    assert _titles(md_err) == _titles(docker.stderr)  # `[base 2/3] RUN ...`, `[stage-1 1/2] COPY ...`
+    assert re.search(r"^#\d+ writing image sha256:[0-9a-f]{64} done$", md_err, re.M)
+    assert "DONE" in _statuses(md_err) and "DONE" in _statuses(docker.stderr)
+    again_docker = oracle.docker("build", "--network", "host", "--progress", "plain", "-t", "oracle-plain:1",
+                                 str(ctx))
+    again_md = _md(env, "build", "--progress", "plain", "-t", "oracle-plain:1", str(ctx)).stderr.decode()
+    assert "CACHED" in _statuses(again_docker.stderr) and "CACHED" in _statuses(again_md)
+
+
+def test_unknown_flag_exit_code_and_message(oracle: Oracle, tmp_path: Path) -> None:
+    env = oracle.minidock_env(tmp_path / "root")
+    docker = oracle.docker("build", "--bogus", str(tmp_path))
+    md = _md(env, "build", "--bogus", str(tmp_path))
+    assert docker.returncode == md.returncode == 125
+    assert "unknown flag: --bogus" in docker.stderr
+    assert md.stderr.decode() == "minidock: minidock build: unknown flag: --bogus\n"
+    assert not (tmp_path / "root" / "images.json").exists()
+
+
+PARENTS = """FROM busybox
+COPY --parents x/y/a.txt z/c.txt /p/
+COPY --parents ./x/./y/*.txt /pivot/
+COPY --exclude=*.log --exclude=**/node_modules src /ex/
+"""
+SPELLED_OUT = """FROM busybox
+COPY x/y/a.txt /p/x/y/
+COPY z/c.txt /p/z/
+COPY x/y/*.txt /pivot/y/
+COPY src /ex/
+"""
+
+
+def test_copy_parents_and_exclude_equal_dockers_spelled_out_copies(oracle: Oracle, tmp_path: Path) -> None:
+    env = oracle.minidock_env(tmp_path / "root")
+    files = {"x/y/a.txt": "a", "x/y/b.md": "b", "z/c.txt": "c", "src/keep.txt": "k", "src/skip.log": "s",
+             "src/sub/deep.log": "d", "src/sub/node_modules/m.js": "m", "src/node_modules/n.js": "n"}
+    for name, body in (("md", PARENTS), ("docker", SPELLED_OUT)):
+        ctx = tmp_path / name
+        for rel, text in files.items():
+            (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+            (ctx / rel).write_text(text)
+        (ctx / "Dockerfile").write_text(body)
+    (tmp_path / "docker" / ".dockerignore").write_text("src/*.log\nsrc/**/node_modules\n")
+    oracle.build(tmp_path / "docker", "oracle-parents:1", "-o", f"type=tar,dest={tmp_path / 'docker.tar'}")
+    _md_ok(env, "build", "-q", "-o", f"type=tar,dest={tmp_path / 'md.tar'}", str(tmp_path / "md"))
+    docker_tree, md_tree = tree_from_tar(tmp_path / "docker.tar"), tree_from_tar(tmp_path / "md.tar")
+    assert {"p/x/y/a.txt", "pivot/y/a.txt", "ex/sub/deep.log"} <= set(md_tree)
+    assert not {"ex/skip.log", "ex/node_modules", "ex/sub/node_modules", "pivot/x"} & set(md_tree)
+    assert diff_trees(docker_tree, md_tree, ignore=()) == []
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "www"
+    (root / "sub").mkdir(parents=True)
+    (root / "f.txt").write_text("served\n")
+    os.utime(root / "f.txt", (1_577_934_245, 1_577_934_245))
+    (root / "sub" / "index.html").write_text("index\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None  # type: ignore[method-assign,assignment]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_add_url_equals_dockers(oracle: Oracle, tmp_path: Path, http_root: tuple[str, Path]) -> None:
+    url, _ = http_root
+    env = oracle.minidock_env(tmp_path / "root")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM busybox\nADD {url}/f.txt /d/\nADD {url}/f.txt?q=1 /e/\n"
+                                    f"ADD {url}/sub/ /g/\nADD {url}/f.txt /named\n")
+    oracle.build(ctx, "oracle-add:1", "-o", f"type=tar,dest={tmp_path / 'docker.tar'}")
+    _md_ok(env, "build", "-q", "-o", f"type=tar,dest={tmp_path / 'md.tar'}", str(ctx))
+    docker_tree, md_tree = tree_from_tar(tmp_path / "docker.tar"), tree_from_tar(tmp_path / "md.tar")
+    assert md_tree["d/f.txt"].mode == 0o600 and "e/f.txt" in md_tree and "g/sub" in md_tree
+    assert diff_trees(docker_tree, md_tree, ignore=()) == []
+    with tarfile.open(tmp_path / "docker.tar") as d, tarfile.open(tmp_path / "md.tar") as m:
+        for name in ("d/f.txt", "named", "g/sub"):
+            assert m.getmember(name).mtime == d.getmember(name).mtime, name
