@@ -105,8 +105,10 @@ def _unpack_into(store: Store, layers: list[Path], dest: Path) -> None:
         write_rootfs(layers, tmp)
         tmp.seek(0)
         with tarfile.open(fileobj=tmp, mode="r|") as tf:
+            uid, gid = os.geteuid(), os.getegid()
             for member in tf:
                 _replace_existing(dest / member.name, member)
+                member.uid, member.gid, member.uname, member.gname = uid, gid, "", ""  # BuildKit's client's own
                 tf.extract(member, dest, set_attrs=True, numeric_owner=True, **_TRUSTED)
 
 

@@ -149,16 +149,27 @@ def _add_hosts(items: tuple[str, ...]) -> tuple[str, ...]:
     return items
 
 
+def _platform(text: str) -> str:
+    """--platform as containerd reads it: `os/arch[/variant]`, or an OS alone (`linux`: this machine's
+    architecture) or an architecture alone (`arm64`: linux/arm64)."""
+    if not text:
+        return ""
+    if "/" not in text:
+        host = Platform.host()
+        text = f"{text}/{host.architecture}" if text in ("linux", "windows", "darwin") else f"linux/{text}"
+    try:
+        Platform.parse(text)
+    except MinidockError as e:
+        raise UsageError(f"invalid --platform {text!r}: want os/arch[/variant]") from e
+    return text
+
+
 def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
     """The builder's options for a request (paths resolved, args and labels parsed; the network is
     build_image's: see build_network)."""
     context = Path(req.context)
     dockerfile = Path(req.file) if req.file and req.dockerfile_text is None else None
-    if req.platform:
-        try:
-            Platform.parse(req.platform)
-        except MinidockError as e:
-            raise UsageError(f"invalid --platform {req.platform!r}: want os/arch[/variant]") from e
+    platform = _platform(req.platform)
     contexts: tuple[tuple[str, str], ...] = ()
     if req.build_contexts:
         from minidock.engine.buildinput import parse_contexts  # lazy: only --build-context
@@ -167,7 +178,7 @@ def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
     return BuildOptions(context=context, dockerfile=dockerfile, dockerfile_text=req.dockerfile_text,
                         tags=req.tags, build_args=_pairs(req.build_args, "--build-arg", env),
                         labels=_pairs(req.labels, "--label", None), target=req.target, no_cache=req.no_cache,
-                        platform=req.platform, source_date_epoch=_epoch(env),
+                        platform=platform, source_date_epoch=_epoch(env),
                         secrets=tuple(parse_secret(x, env) for x in req.secrets), pull=req.pull, contexts=contexts,
                         add_hosts=_add_hosts(req.add_hosts))
 

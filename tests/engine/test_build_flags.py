@@ -134,7 +134,7 @@ def test_bad_outputs_fail_before_building(busybox_store: Callable[[], Path], tmp
     ({"build_contexts": ("x=/does/not/exist",)}, "/does/not/exist: not a directory"),
     ({"build_contexts": ("x=https://example.com/repo.git",)}, "only directories and docker-image://"),
     ({"build_contexts": ("x=docker-image://",)}, "no image after docker-image://"),
-    ({"platform": "linux"}, "invalid --platform 'linux'"),
+    ({"platform": "linux/"}, "invalid --platform 'linux/'"),
     ({"outputs": ("type=local,dest=FILE",)}, "exists and is not a directory"),
 ])
 def test_bad_values_name_the_flag_and_change_nothing(busybox_store: Callable[[], Path], tmp_path: Path,
@@ -193,5 +193,6 @@ def test_pull_always_pulls_each_base_once(busybox_store: Callable[[], Path], tmp
 
 def test_platform_of_the_host_builds(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
     busybox_store()
-    result = eng.build_image(eng.BuildRequest(context=str(_ctx(tmp_path)), platform="linux/amd64"))
-    assert result.config.architecture == "amd64" and result.config.os == "linux"
+    for platform in ("linux/amd64", "linux", "amd64"):  # containerd's forms: an OS or an architecture alone too
+        result = eng.build_image(eng.BuildRequest(context=str(_ctx(tmp_path)), platform=platform))
+        assert result.config.architecture == "amd64" and result.config.os == "linux"
