@@ -177,7 +177,9 @@ def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
 
     The lock comes first, then the directory is made if missing (a prune holds the lock exclusively)."""
     path = Path(p.sources[0])
-    path.parent.mkdir(parents=True, exist_ok=True)
+    for d in (path.parent.parent, path.parent):  # build-mounts/cache: 0700, as the store's other directories
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d, 0o700)
     fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     stack.callback(os.close, fd)
     if p.sharing == "private":

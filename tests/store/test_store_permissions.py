@@ -122,3 +122,15 @@ def test_another_user_cannot_read_configs_list_containers_or_run_setuid_files(
         assert got.returncode != 0 and "Permission denied" in got.stderr, (argv, got)
     assert _as_user(local_user, "ls", str(root)).returncode != 0  # 0711: pass through, not list
     subprocess.run([sys.executable, "-m", "minidock", "rm", cid], capture_output=True, timeout=60, check=False)
+
+
+@pytest.mark.root
+def test_a_build_with_a_cache_mount_keeps_the_store_closed(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    root = busybox_store()
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=cache,target=/c touch /c/x\n")
+    r = subprocess.run([sys.executable, "-m", "minidock", "build", "-q", "-t", "cm", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    assert _mode(root / "build-mounts") == 0o700 and _mode(root / "build-mounts" / "cache") == 0o700
+    assert _mode(root / "build-cache.json") == 0o600
+    assert [p for p in check(Store.open(Paths(root))) if p.kind == "mode"] == []
