@@ -64,8 +64,9 @@ def _index(store: Store) -> list[Problem]:
     path, out = store.paths.images_json, []
     index = read_index(path)
     if index is None and path.exists():
-        out.append(Problem("images-index", str(path), f"{path.name}: damaged (repair rebuilds it from the journal)",
-                           True))
+        how = ("repair rebuilds it from the journal" if store.images.journal.exists() else
+               "no journal: repair keeps it aside as .damaged and brings the images back unnamed")
+        out.append(Problem("images-index", str(path), f"{path.name}: damaged ({how})", True))
     for name, d in sorted((index or {}).get("images", {}).items()):
         if parse_record(name, d) is None:
             out.append(Problem("images-index", str(path), f"{path.name}: record {name} unreadable "

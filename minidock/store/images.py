@@ -21,15 +21,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from minidock.errors import ImageNotFoundError, ManifestError, NotFoundError, StoreError
+from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest
-from minidock.oci.manifest import Manifest
+from minidock.oci.manifest import Manifest, kind_of
 from minidock.paths import Paths
 from minidock.store.atomic import atomic_write, atomic_write_json, fsync_dir, locked
 from minidock.store.content import ContentStore
 
 VERSION = 2
 COMPACT_SLACK = 64  # lines beyond twice the names before the journal is compacted
+MANIFEST_MAX = 4 << 20  # registries refuse bigger manifests (distribution spec): a bigger blob is a layer
 
 
 def now_rfc3339() -> str:
@@ -236,15 +238,38 @@ class ImageStore:
 
     def rebuild(self) -> Replay:
         """`system check --repair`: the index and a compacted journal from the journal (or, without
-        one, from what the index still holds); what was replayed."""
+        one, from what the index still holds); an image manifest no record names any more (its name
+        was in what was lost) comes back unnamed, `<none>@<digest>`, so its content stays usable."""
         with locked(self.paths.lock("images")):
             if _stat(self.journal) is not None:
                 rep = replay(self.journal)
             else:
                 index = read_index(self.paths.images_json) or {"images": {}}
                 rep = Replay({n: d for n, d in index["images"].items() if parse_record(n, d)}, 0, 0)
+            named = {str(r.target.digest) for n, d in rep.records.items() if (r := parse_record(n, d))}
+            for desc in self._manifests():
+                if str(desc.digest) not in named:
+                    rep.records[f"<none>@{desc.digest}"] = {"target": desc.to_json(), "index": None,
+                                                           "created": now_rfc3339()}
             self.compact(rep.records)
         return rep
+
+    def _manifests(self) -> list[Descriptor]:
+        """Descriptors of the image manifests in the content store whose config is there too."""
+        out = []
+        for digest in self.content.list():
+            try:
+                if self.content.size(digest) > MANIFEST_MAX:
+                    continue
+                data = self.content.read(digest)
+                if not data.startswith(b"{") or kind_of(data) != "manifest":
+                    continue
+                m = Manifest.from_bytes(data)
+            except (ManifestError, NotFoundError, ValueError):
+                continue
+            if self.content.exists(m.config.digest) and m.config.media_type in mt.CONFIG_TYPES:
+                out.append(Descriptor(m.media_type, digest, len(data)))
+        return out
 
     def manifest(self, record: ImageRecord) -> Manifest:
         """The manifest blob the record points at."""

@@ -107,3 +107,17 @@ def test_the_journal_is_compacted(store: Store, tmp_path: Path) -> None:
     assert len(lines) < 2 * 3 + 64 + 2
     store.paths.images_json.unlink()
     assert store.images.get("docker.io/library/c:1").created == "99"
+
+
+def test_names_lost_with_journal_and_index_leave_the_images_unnamed_not_gone(store: Store, tmp_path: Path) -> None:
+    """With both the journal and the index gone bad, repair cannot know the names, but every image
+    manifest whose config is there comes back as `<none>@<digest>`: usable by id, prunable."""
+    a, _ = _two(store, tmp_path)
+    c = add_image(store, "docker.io/library/c:1", [{"c": b"3"}], tmp_path, unpack=False)
+    store.images.journal.unlink()
+    store.paths.images_json.write_bytes(b"garbage")
+    assert store.images.list() == []
+    store.images.rebuild()
+    assert store.paths.images_json.with_suffix(".json.damaged").read_bytes() == b"garbage"
+    assert sorted(r.name for r in store.images.list()) == sorted(
+        f"<none>@{r.target.digest}" for r in {a.target.digest: a, c.target.digest: c}.values())
