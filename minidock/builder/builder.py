@@ -185,6 +185,16 @@ def _shown_base(name: str) -> str:
     return shown.removesuffix(":latest") if ref.digest is None and not name.endswith(":latest") else shown
 
 
+def _shown_run(text: str, env: dict[str, str], escape: str) -> str:
+    """A RUN as BuildKit shows it: variables expanded, quotes and escapes kept (`RUN echo "hello world"`)."""
+    from minidock.builder.expand import LexOptions, process_text
+
+    try:
+        return process_text(text, env, LexOptions(escape=escape, raw_quotes=True, raw_escapes=True))
+    except ExpandError:
+        return text
+
+
 class _Run:
     """One build in progress: numbering, error prefixes, and the stage builder."""
 
@@ -224,6 +234,8 @@ class _Run:
             label = f"{stage.name or f'stage-{stage.position}'} {label}"
         if isinstance(inst, From):
             text = "FROM " + _shown_base(self.refs.base_name(stage))
+        elif isinstance(inst, Run) and self.stages.state is not None and "$" in text:
+            text = _shown_run(text, self.stages.state.expansion_env(), self.df.escape)
         return label, text
 
     def _from_image(self, stage: Stage) -> bool:

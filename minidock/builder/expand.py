@@ -50,6 +50,11 @@ def expand_words(word: str, env: Mapping[str, str], escape: str = "\\") -> list[
     return _Lexer(word, env, LexOptions(escape=escape)).run()[1]
 
 
+def process_text(word: str, env: Mapping[str, str], options: LexOptions) -> str:
+    """ProcessWord with explicit lexer options (progress shows RUN with quotes kept, variables expanded)."""
+    return _Lexer(word, env, options).run()[0]
+
+
 def process_words(word: str, env: Mapping[str, str], options: LexOptions) -> list[str]:
     """ProcessWords with explicit lexer options (the parser uses it to find heredoc markers)."""
     return _Lexer(word, env, options).run()[1]

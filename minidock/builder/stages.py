@@ -111,6 +111,7 @@ class StageBuilder:
         self.s, self.refs, self.pull, self.step = s, refs, pull, step
         self.built: dict[int, StageState] = {}
         self.current = 0
+        self.state: StageState | None = None  # the stage whose instruction is about to run (for its display)
         self.pull_always = False  # --pull: every base image is pulled once per build, even when stored
         self.pulled: set[str] = set()
         s.source_for = self.source_for
@@ -123,10 +124,12 @@ class StageBuilder:
         holder: list[StageState] = []
         self.step(stage, stage.base, lambda: self._from(stage, holder))
         state = holder[0]
+        outer, self.state = self.state, state
         for inst in stage.instructions:
+            self.state = state  # a stage built inside the step before (COPY --from) may have replaced it
             self.step(stage, inst, lambda inst=inst: steps.execute(self.s, state, inst))  # type: ignore[misc]
         self.built[i] = state
-        self.current = previous
+        self.current, self.state = previous, outer
         return state
 
     def _from(self, stage: Stage, holder: list[StageState]) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from minidock.builder.stages import IMAGE_SCHEME
-from minidock.errors import UsageError
+from minidock.errors import BuildError, UsageError
 from minidock.paths import Paths
 
 
@@ -40,7 +40,10 @@ def stdin_context(data: bytes, paths: Paths) -> Iterator[tuple[Path, str | None]
                 raise UsageError("build -: standard input is neither a tar archive nor a UTF-8 Dockerfile") from e
             yield context, text
             return
-        add.extract_archive(str(blob), kind, context)
+        try:
+            add.extract_archive(str(blob), kind, context)
+        except BuildError as e:  # "ADD stdin: member '../x' would be written outside the destination"
+            raise UsageError(f"build -: the context tar on stdin: {str(e).removeprefix('ADD stdin: ')}") from e
         blob.unlink()
         yield context, None
     finally:

@@ -70,6 +70,17 @@ def test_context_tar_on_stdin(busybox_store: Callable[[], Path], gz: bool) -> No
     assert not any((root / "tmp").iterdir())  # the unpacked context is gone
 
 
+def test_unsafe_context_tar_on_stdin_is_refused(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    root = busybox_store()
+    before = _snapshot(root)
+    with pytest.raises(UsageError) as e:
+        eng.build_image(eng.BuildRequest(context="-", context_data=_tar({"Dockerfile": DF, "../escape": "x"})))
+    assert str(e.value) == ("build -: the context tar on stdin: member '../escape' would be written outside "
+                            "the destination")
+    assert not (tmp_path / "escape").exists() and not (root / "escape").exists()
+    assert _snapshot(root) == before and not any((root / "tmp").iterdir())
+
+
 def test_iidfile(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
     busybox_store()
     iid = tmp_path / "iid"

@@ -134,6 +134,13 @@ def test_progress_plain_has_dockers_shape(oracle: Oracle, tmp_path: Path) -> Non
                                  str(ctx))
     again_md = _md(env, "build", "--progress", "plain", "-t", "oracle-plain:1", str(ctx)).stderr.decode()
     assert "CACHED" in _statuses(again_docker.stderr) and "CACHED" in _statuses(again_md)
+    df = ("FROM busybox\nARG WHO=world\nENV E=env\nRUN echo \"hello $WHO\" \"$E\" '$E' ${E:-x} > /g\n"
+          'RUN ["echo", "$E"]\nFROM scratch AS last\nCOPY --from=0 /g /g\n')
+    docker = oracle.docker("build", "--network", "host", "--progress", "plain", "-f", "-", str(ctx), input=df)
+    md = _md(env, "build", "--progress", "plain", "-f", "-", str(ctx), input=df.encode())
+    assert sorted(_titles(md.stderr.decode())) == sorted(_titles(docker.stderr)) == [
+        '[last 1/1] COPY --from=0 /g /g', '[stage-0 1/3] FROM docker.io/library/busybox',
+        """[stage-0 2/3] RUN echo "hello world" "env" '$E' env > /g""", '[stage-0 3/3] RUN ["echo", "env"]']
 
 
 def test_bad_flags_exit_codes_and_messages(oracle: Oracle, tmp_path: Path) -> None:
