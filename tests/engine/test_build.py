@@ -111,7 +111,7 @@ def test_cli_build_history_and_errors(busybox_store: Callable[[], Path], tmp_pat
     first = _cli("build", "-t", "cli:1", str(ctx))
     assert first.returncode == 0, first.stderr
     assert first.stdout == ""  # BuildKit's progress goes to stderr (plain when it is not a terminal)
-    assert "#2 [2/3] RUN echo \"hello $WHO\" > /greeting\n" in first.stderr
+    assert "#2 [2/3] RUN echo \"hello world\" > /greeting\n" in first.stderr  # shown as BuildKit: ARGs expanded
     assert "#4 naming to docker.io/library/cli:1 done\n" in first.stderr
     again = _cli("build", "-q", "-t", "cli:1", str(ctx))
     assert again.returncode == 0 and again.stdout.strip().startswith("sha256:") and again.stderr == ""
