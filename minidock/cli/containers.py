@@ -3,64 +3,11 @@ stats, wait, exec (top level and under `container`). Each parses, makes one engi
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from minidock.cli.render import table, table_lines
-from minidock.errors import MinidockError, NotFoundError
-
-
-def _ps_json(r: Any, info: Any) -> str:
-    return json.dumps({"Command": info.command_text(r, trunc=False), "CreatedAt": r.created, "ID": r.id[:12],
-                       "Image": r.image, "Labels": "", "LocalVolumes": "0", "Mounts": "", "Names": r.name,
-                       "Networks": r.host_config.get("NetworkMode", ""), "Ports": info.ports_text(r),
-                       "RunningFor": info.created_text(r), "Size": "N/A", "State": r.status,
-                       "Status": info.status_text(r)}, separators=(",", ":"))
-
-
-def ps_cmd(all_: bool, quiet: bool, no_trunc: bool, fmt: str, filters: list[str] | None = None) -> None:
-    from minidock.engine import info
-    from minidock.engine.filters import PsFilter
-
-    rows = info.list_containers(all_, filters=PsFilter.parse(filters or []))
-    if quiet:
-        for r in rows:
-            print(r.id if no_trunc else r.id[:12])
-    elif fmt == "json":
-        for r in rows:
-            print(_ps_json(r, info))
-    else:
-        table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
-               [[r.id if no_trunc else r.id[:12], r.image, info.command_text(r, not no_trunc),
-                 info.created_text(r), info.status_text(r), info.ports_text(r), r.name] for r in rows])
-
-
-def inspect_cmd(names: list[str], kind: str = "") -> None:
-    """Containers first, then images (like `docker inspect`); --type narrows it."""
-    from minidock.engine import info
-
-    out, missing = [], []
-    for n in names:
-        try:
-            out.append(info.inspect_json(n) if kind != "image" else _image_json(n))
-        except NotFoundError:
-            try:
-                if kind == "container":
-                    raise
-                out.append(_image_json(n))
-            except MinidockError:
-                missing.append(n)
-    print(json.dumps(out, indent=4))
-    if missing:
-        raise NotFoundError(f"no such object: {missing[0]}")
-
-
-def _image_json(name: str) -> dict[str, Any]:
-    from minidock.engine import images
-    from minidock.engine.lookup import open_store
-
-    return images.inspect_image(open_store(), name).to_docker_json()
+from minidock.errors import MinidockError
 
 
 def logs_cmd(name: str, follow: bool, tail: str, timestamps: bool, window: tuple[str, str] = ("", "")) -> None:

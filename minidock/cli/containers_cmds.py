@@ -26,10 +26,16 @@ def _reading_commands() -> dict[str, Any]:
     def ps(*, a: bool = typer.Option(False, "-a", "--all", help="show all containers (default: running)"),
            q: bool = typer.Option(False, "-q", "--quiet", help="only show IDs"),
            no_trunc: bool = typer.Option(False, "--no-trunc", help="do not truncate output"),
-           fmt: str = typer.Option("", "--format", help="'json': one JSON object per line"),
-           filters: list[str] = filter_opt) -> None:
+           fmt: str = typer.Option("", "--format", help="Go template, 'table TEMPLATE' or 'json'"),
+           filters: list[str] = filter_opt,
+           last: int = typer.Option(-1, "-n", "--last", help="show the N last created containers (all states)"),
+           latest: bool = typer.Option(False, "-l", "--latest", help="show the latest created container"),
+           size: bool = typer.Option(False, "-s", "--size", help="(sizes are shown as N/A)")) -> None:
         """List containers."""
-        c.ps_cmd(a, q, no_trunc, fmt, filters)
+        from minidock.cli.listing import PsOptions
+        from minidock.cli.listing import ps as ps_list
+
+        ps_list(PsOptions(a, q, no_trunc, fmt, filters=filters, last=1 if latest else last))
 
     def logs(*, name: str = typer.Argument(...), f: bool = typer.Option(False, "-f", "--follow", help="follow output"),
              tail: str = typer.Option("all", "-n", "--tail", help="lines from the end"),
@@ -153,9 +159,13 @@ def _inspect(app: Any) -> Any:
     objects = typer.Argument(..., help="CONTAINER or IMAGE")
 
     def inspect(names: list[str] = objects,
-                kind: str = typer.Option("", "--type", help="container or image")) -> None:
+                kind: str = typer.Option("", "--type", help="container or image"),
+                fmt: str = typer.Option("", "-f", "--format", help="Go template (per object)"),
+                size: bool = typer.Option(False, "-s", "--size", help="(ignored)")) -> None:
         """Show low-level information on containers or images (Docker's JSON)."""
-        c.inspect_cmd(names, kind)
+        from minidock.cli.listing import inspect as inspect_objects
+
+        raise typer.Exit(inspect_objects(names, kind, fmt))
     for info in app.registered_commands:  # why: the image module registers `inspect` too; extend it
         if info.name == "inspect":
             info.callback = inspect
@@ -180,9 +190,13 @@ def register(app: Any) -> None:
     group.command("ls")(cmds["ps"])
     containers = typer.Argument(..., help="CONTAINER")
 
-    def inspect(names: list[str] = containers) -> None:
+    def inspect(names: list[str] = containers,
+                fmt: str = typer.Option("", "-f", "--format", help="Go template (per object)"),
+                size: bool = typer.Option(False, "-s", "--size", help="(ignored)")) -> None:
         """Show low-level information on containers (Docker's JSON)."""
-        c.inspect_cmd(names, "container")
+        from minidock.cli.listing import inspect as inspect_objects
+
+        raise typer.Exit(inspect_objects(names, "container", fmt))
     group.command("inspect")(inspect)
 
     def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation")) -> None:

@@ -44,9 +44,12 @@ def images_cmd(quiet: bool = False, fmt: str = "") -> None:
                [[s.repository, s.tag, s.image_id.short, ago(s.created), human_size(s.size)] for s in rows])
 
 
-def inspect_cmd(names: list[str]) -> None:
-    store = _store()
-    print(json.dumps([eng.inspect_image(store, n).to_docker_json() for n in names], indent=4))
+def inspect_cmd(names: list[str], fmt: str = "") -> None:
+    import typer
+
+    from minidock.cli.listing import inspect as inspect_objects
+
+    raise typer.Exit(inspect_objects(names, "image", fmt))
 
 
 def rmi_cmd(names: list[str], force: bool = False) -> None:
@@ -119,9 +122,10 @@ def register(app: Any) -> None:
         """List images."""
         images_cmd(q, f)
 
-    def inspect(image_names: list[str] = names) -> None:
+    def inspect(image_names: list[str] = names,
+                f: str = typer.Option("", "-f", "--format", help="Go template (per image)")) -> None:
         """Show low-level information on images (Docker's JSON)."""
-        inspect_cmd(image_names)
+        inspect_cmd(image_names, f)
 
     def tag(source: str = typer.Argument(...), target: str = typer.Argument(...)) -> None:
         """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as _dt
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime as _dt
 
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 
@@ -45,6 +47,8 @@ def human_duration(seconds: float) -> str:
 
 def parse_time(rfc3339: str) -> _dt.datetime | None:
     """An RFC 3339 timestamp (fractions of any length, Z or offset), None when empty or malformed."""
+    import datetime as _dt  # why: lazily (~4 ms): ps and inspect format durations without it
+
     text = rfc3339.strip().replace("Z", "+00:00")
     if "." in text:  # Python wants at most 6 fraction digits
         head, _, rest = text.partition(".")
@@ -59,6 +63,8 @@ def parse_time(rfc3339: str) -> _dt.datetime | None:
 
 def ago(rfc3339: str, now: _dt.datetime | None = None) -> str:
     """"2 weeks ago" for an RFC 3339 time; "N/A" when unknown."""
+    import datetime as _dt
+
     t = parse_time(rfc3339)
     if t is None or t.year <= 1:
         return "N/A"
@@ -68,5 +74,7 @@ def ago(rfc3339: str, now: _dt.datetime | None = None) -> str:
 
 def docker_time(rfc3339: str) -> str:
     """The CreatedAt form of `--format json` ("2024-01-01 00:00:00 +0000 UTC")."""
+    import datetime as _dt
+
     t = parse_time(rfc3339)
     return t.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if t else ""

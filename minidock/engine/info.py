@@ -6,17 +6,15 @@ of /proc and the container's cgroup (`top`, `stats`). The CLI only renders.
 
 import contextlib
 import os
-import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from minidock.engine import lifecycle
+from minidock.engine import glance, lifecycle
 from minidock.engine.filters import PsFilter
-from minidock.engine.humanize import human_duration
-from minidock.engine.lifecycle import ACTIVE, cgroup_of, open_records, spec_of
+from minidock.engine.lifecycle import ACTIVE, cgroup_of, open_records
 from minidock.engine.logs import LogEntry, TimeWindow, follow, read_entries
 from minidock.errors import ConflictError, MinidockError, NotFoundError
 from minidock.store.containers import ContainerRecord, ContainerStore
@@ -25,61 +23,30 @@ from minidock.store.store import Store
 if TYPE_CHECKING:
     from minidock.runtime.cgroups import Cgroup, CgroupStats
 
-ZERO_TIME = "0001-01-01T00:00:00Z"
+def record_of(d: dict[str, Any]) -> ContainerRecord:
+    """A plain record (engine/glance.py) as the store's ContainerRecord (for filters)."""
+    return ContainerRecord.from_json(d)
 
 
-def _since(rfc3339: str, now: datetime | None = None) -> float:
-    """Seconds from an RFC 3339 time (any fraction length) to now; 0 when it does not parse."""
-    m = re.fullmatch(r"([^.]+?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", rfc3339.strip())
-    if m is None:
-        return 0.0
-    zone = "+00:00" if m.group(3) in (None, "Z") else m.group(3)
-    try:
-        t = datetime.fromisoformat(f"{m.group(1)}.{(m.group(2) or '0')[:6]:0<6}{zone}")
-    except ValueError:
-        return 0.0
-    return ((now or datetime.now(UTC)) - t).total_seconds()
+def _now(now: datetime | None) -> float | None:
+    return None if now is None else now.timestamp()
 
 
 def status_text(r: ContainerRecord, now: datetime | None = None) -> str:
-    """docker ps STATUS: "Up 3 seconds", "Up 5 seconds (Paused)", "Exited (0) 2 minutes ago", "Created"."""
-    if r.status in ("running", "paused"):
-        up = f"Up {human_duration(_since(r.started_at, now))}"
-        if r.status == "paused":
-            return up + " (Paused)"
-        health = r.health.get("Status") if r.health else None
-        return f"{up} (health: starting)" if health == "starting" else f"{up} ({health})" if health else up
-    if r.status == "restarting":
-        return f"Restarting ({r.exit_code}) {human_duration(_since(r.finished_at, now))} ago"
-    if r.status == "exited":
-        return f"Exited ({r.exit_code}) {human_duration(_since(r.finished_at, now))} ago"
-    return r.status.capitalize()
+    """docker ps STATUS (engine/glance.py has the one implementation, over plain records)."""
+    return glance.status_text(r._asdict(), _now(now))
 
 
 def created_text(r: ContainerRecord, now: datetime | None = None) -> str:
-    return f"{human_duration(_since(r.created, now))} ago"
-
-
-def _quote(word: str) -> str:
-    return word if word and not any(c in word for c in " \t\"'\\") else '"' + word.replace('"', '\\"') + '"'
+    return glance.created_text(r._asdict(), _now(now))
 
 
 def command_text(r: ContainerRecord, trunc: bool = True) -> str:
-    """docker ps COMMAND: the command line quoted, cut to 20 characters with an ellipsis."""
-    text = " ".join(r.command)
-    if trunc and len(text) > 20:
-        text = text[:19] + "…"
-    return f'"{text}"'
+    return glance.command_text(r._asdict(), trunc)
 
 
 def ports_text(r: ContainerRecord) -> str:
-    """docker ps PORTS from the network attachment ("0.0.0.0:8080->80/tcp")."""
-    out = []
-    for p in (r.network or {}).get("ports", []) or []:
-        if isinstance(p, dict):
-            ip = p.get("host_ip") or "0.0.0.0"
-            out.append(f"{ip}:{p.get('host_port')}->{p.get('container_port')}/{p.get('protocol', 'tcp')}")
-    return ", ".join(out)
+    return glance.ports_text(r._asdict())
 
 
 def list_containers(all_: bool = False, store: Store | None = None,
@@ -97,29 +64,11 @@ def get(ref: str, store: Store | None = None) -> ContainerRecord:
 
 
 def inspect_json(ref: str, store: Store | None = None) -> dict[str, Any]:
-    """`docker container inspect` for one container."""
+    """`docker container inspect` for one container (engine/inspectjson.py)."""
+    from minidock.engine.inspectjson import container_json
+
     _, records = open_records(store)
-    r = records.get(ref)
-    try:
-        spec = spec_of(records, r.id)
-        proc: dict[str, Any] = spec.process.to_json()
-        hostname, mounts = spec.hostname, [m.to_json() for m in spec.mounts if m.type == "bind"]
-    except MinidockError:
-        proc, hostname, mounts = {}, "", []
-    args = list(r.command)
-    state = {"Status": r.status, "Running": r.status in ("running", "paused"), "Paused": r.status == "paused",
-             "Restarting": r.status == "restarting", "OOMKilled": r.oom_killed, "Dead": r.status == "dead",
-             "Pid": r.pid if r.status in ACTIVE else 0, "ExitCode": r.exit_code, "Error": r.error,
-             "StartedAt": r.started_at or ZERO_TIME, "FinishedAt": r.finished_at or ZERO_TIME}
-    config = {"Hostname": hostname, "User": (proc.get("user") or {}).get("username", ""),
-              "Tty": bool(proc.get("terminal")), "OpenStdin": bool(r.host_config.get("OpenStdin")),
-              "Env": proc.get("env", []), "Cmd": args, "Image": r.image, "WorkingDir": proc.get("cwd", "")}
-    return {"Id": r.id, "Created": r.created, "Path": args[0] if args else "", "Args": args[1:],
-            "State": state, "Image": r.image_id, "Name": "/" + r.name, "RestartCount": r.restart_count,
-            "LogPath": str(records.dir(r.id) / "log"), "HostConfig": dict(r.host_config),
-            "Mounts": [{"Type": "bind", "Source": m["source"], "Destination": m["destination"],
-                        "RW": "ro" not in m.get("options", [])} for m in mounts],
-            "Config": config, "NetworkSettings": dict(r.network)}
+    return container_json(records.get(ref).to_json(), str(records.paths.root))
 
 
 class ProcessRow(NamedTuple):

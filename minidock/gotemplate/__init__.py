@@ -21,7 +21,18 @@ render with it; an import contract keeps it that way.
 
 from __future__ import annotations
 
-from minidock.gotemplate.exec import Template, parse
 from minidock.gotemplate.values import MISSING, Struct, TemplateError, go_string
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from minidock.gotemplate.exec import Template, parse
+else:
+    def __getattr__(name: str) -> object:
+        """`parse` and `Template` load the parser on first use: building Structs needs none of it."""
+        if name in ("parse", "Template"):
+            from minidock.gotemplate import exec as module
+
+            return getattr(module, name)
+        raise AttributeError(name)
 
 __all__ = ["MISSING", "Struct", "Template", "TemplateError", "go_string", "parse"]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from minidock.gotemplate import funcs as builtins
-from minidock.gotemplate.parse import Node, Parser, command_text, node_text
+from minidock.gotemplate.syntax import Node, Parser, command_text, node_text
 from minidock.gotemplate.values import MISSING, Struct, TemplateError, go_string, truth, type_name
 
 Funcs = Mapping[str, Callable[..., Any]]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from minidock.errors import MinidockError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing import at run time (listings build Structs on the quick path)
+    from typing import Any
 
 
 class TemplateError(MinidockError):
@@ -16,7 +19,7 @@ class TemplateError(MinidockError):
         self.parsing = parsing
 
 
-class Struct(dict[str, Any]):
+class Struct(dict[str, "Any"]):
     """A Go struct: fields in declaration order, printed `{v1 v2}`; a missing field is an error.
 
     Callable fields are methods: `json` leaves them out. `type_name` goes into Go's "can't evaluate

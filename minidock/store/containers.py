@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.paths import Paths
+from minidock.store.alive import alive as _alive
 from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -67,22 +68,6 @@ class ContainerRecord(NamedTuple):
 
     def with_(self, **changes: Any) -> "ContainerRecord":
         return self._replace(**changes)
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not alive
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
 
 
 class ContainerStore:

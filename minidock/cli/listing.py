@@ -1,0 +1,124 @@
+"""`ps` and `inspect` as Docker prints them: rows, headers, templates. One implementation for the
+typer commands and for the quick path (cli/quick.py), so it imports no typer, rich or typing.
+
+Rows carry the fields of docker/cli's formatter contexts (ContainerContext: ID, Image, Command,
+CreatedAt, RunningFor, Ports, State, Status, Size, Names, Labels, Label "k", Mounts,
+LocalVolumes, Networks), keys in the order Docker's `{{json .}}` prints them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from minidock.cli import formatting
+from minidock.engine import glance
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+              "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE",
+              "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES",
+              "Networks": "NETWORKS"}
+PS_DEFAULT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+
+
+def ps_row(d: dict[str, Any], no_trunc: bool = False) -> Any:
+    """docker ps's fields for the record `d`."""
+    hc = d.get("host_config") or {}
+    labels = glance.labels(d)
+    mounts = [str(m.get("Name") or m.get("Source") or "") for m in hc.get("MountPoints") or ()]
+    return formatting.row("*formatter.ContainerContext", {
+        "Command": glance.command_text(d, not no_trunc), "CreatedAt": glance.docker_time(d.get("created") or ""),
+        "ID": str(d.get("id", ""))[:None if no_trunc else 12], "Image": d.get("image", ""),
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        "LocalVolumes": str(sum(m.get("Type") == "volume" for m in hc.get("MountPoints") or ())),
+        "Mounts": ",".join(mounts), "Names": d.get("name", ""), "Networks": hc.get("NetworkMode", ""),
+        "Ports": glance.ports_text(d), "RunningFor": glance.created_text(d), "Size": "N/A",
+        "State": d.get("status", ""), "Status": glance.status_text(d), "Label": formatting.label_method(labels)})
+
+
+class PsOptions:
+    """`ps` flags: -a, -q, --no-trunc, --format, --filter, -n/--last, -l/--latest."""
+
+    __slots__ = ("all", "filters", "format", "last", "no_trunc", "quiet")
+
+    def __init__(self, all_: bool = False, quiet: bool = False, no_trunc: bool = False, fmt: str = "", *,
+                 filters: list[str] | None = None, last: int = -1) -> None:
+        self.all, self.quiet, self.no_trunc, self.format = all_, quiet, no_trunc, fmt
+        self.filters, self.last = list(filters or []), last
+
+
+def _selected(opts: PsOptions) -> list[dict[str, Any]]:
+    records = glance.records()
+    every = opts.all or opts.last >= 0
+    if opts.filters:
+        from minidock.engine.filters import PsFilter
+
+        f = PsFilter.parse(opts.filters)
+        every = every or f.shows_all
+        records = [d for d in records if f.matches(_record(d))]
+    chosen = [d for d in records if every or d.get("status") in glance.ACTIVE]
+    return chosen[:opts.last] if opts.last >= 0 else chosen
+
+
+def _record(d: dict[str, Any]) -> Any:
+    from minidock.engine.info import record_of
+
+    return record_of(d)
+
+
+def ps(opts: PsOptions) -> None:
+    """Print `docker ps` for `opts`."""
+    chosen = _selected(opts)
+    if opts.quiet:
+        out = "".join(str(d.get("id", ""))[:None if opts.no_trunc else 12] + "\n" for d in chosen)
+    else:
+        rows = [ps_row(d, opts.no_trunc) for d in chosen]
+        headers = {**PS_HEADERS, "Label": lambda _key: "LABEL"}
+        out = formatting.render_rows(opts.format, rows, headers, PS_DEFAULT, formatting.PS)
+    sys.stdout.write(out)
+
+
+def inspect(names: list[str], kind: str = "", fmt: str = "") -> int:
+    """`docker inspect [--type container|image] [-f FORMAT] NAME...`: what exists is printed (JSON,
+    or the template per object); each missing name is `Error: No such object: NAME` and exit 1."""
+    from minidock.errors import MinidockError, NotFoundError
+
+    found: list[Any] = []
+    missing: list[str] = []
+    for n in names:
+        try:
+            found.append(_container_or_image(n, kind))
+        except NotFoundError:
+            missing.append(n)
+        except MinidockError as e:
+            print(f"minidock: {e}", file=sys.stderr)
+            missing.append("")
+    if fmt:
+        sys.stdout.write(formatting.render_objects(fmt, [formatting.to_struct(o) for o in found]))
+    else:
+        sys.stdout.write(formatting.json_indent(found) + "\n")
+    what = {"container": "container", "image": "image"}.get(kind, "object")
+    for n in missing:
+        if n:
+            print(f"Error: No such {what}: {n}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def _container_or_image(name: str, kind: str) -> Any:
+    from minidock.errors import NotFoundError
+
+    if kind != "image":
+        try:
+            from minidock.engine.inspectjson import container_json
+
+            return container_json(glance.find(name))
+        except NotFoundError:
+            if kind == "container":
+                raise
+    from minidock.engine import images
+    from minidock.engine.lookup import open_store
+
+    return images.inspect_image(open_store(), name).to_docker_json()

@@ -1,0 +1,199 @@
+"""A quick look at containers for display: records read as plain JSON, Docker's ps texts, inspect.
+
+Why not the store's classes: `ps`, `inspect` and `logs` are typed all day and must start as fast
+as the docker CLI; the store's modules bring typing, re and pathlib (~15 ms before any work).
+This module reads the same files (layout: minidock/paths.py; records: store/containers.py) with
+os and json only, applies the same rule as ContainerStore.refresh (a record whose supervisor is
+gone is shown exited), and reads a container's config.json only for what inspect shows.
+Records here are the state.json dicts (`ContainerRecord.to_json()`'s keys).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from minidock.errors import ConflictError, NotFoundError
+from minidock.store.alive import alive
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+ACTIVE = ("running", "paused", "restarting")
+
+
+def root() -> str:
+    """The store: $MINIDOCK_ROOT, else /var/lib/minidock (as paths.Paths.from_env)."""
+    return os.environ.get("MINIDOCK_ROOT") or "/var/lib/minidock"
+
+
+def container_dir(cid: str, store: str | None = None) -> str:
+    return f"{store or root()}/containers/{cid}"
+
+
+def rfc3339(at: float) -> str:
+    """`at` as RFC 3339 UTC with microseconds (store.containers.now_rfc3339)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1e6):06d}Z"
+
+
+def _read(cid: str, store: str) -> dict[str, Any] | None:
+    path = container_dir(cid, store) + "/state.json"
+    try:
+        with open(path, "rb") as f:
+            d = json.loads(f.read())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:  # a damaged record is shown as dead, so rm can remove it
+        return {"id": cid, "name": f"damaged-{cid[:12]}", "image": "", "image_id": "", "created": "",
+                "status": "dead", "error": f"state.json unreadable: {e}"}
+    return _refresh(d, path) if isinstance(d, dict) else None
+
+
+def _refresh(d: dict[str, Any], path: str) -> dict[str, Any]:
+    """ContainerStore.refresh's rule on a plain record."""
+    if d.get("status") not in ACTIVE:
+        return d
+    monitor = d.get("monitor_pid") or 0
+    if alive(monitor) if monitor else alive(d.get("pid") or 0):
+        return d
+    try:
+        last = rfc3339(os.stat(path).st_mtime)
+    except OSError:
+        last = rfc3339(time.time())
+    return {**d, "status": "exited", "exit_code": d.get("exit_code") or 255,
+            "error": d.get("error") or "container process and monitor are gone",
+            "finished_at": d.get("finished_at") or last}
+
+
+def records(store: str | None = None) -> list[dict[str, Any]]:
+    """Every container record, newest first."""
+    store = store or root()
+    try:
+        ids = os.listdir(store + "/containers")
+    except FileNotFoundError:
+        return []
+    found = (_read(cid, store) for cid in sorted(ids))
+    return sorted((d for d in found if d is not None), key=lambda d: d.get("created") or "", reverse=True)
+
+
+def find(ref: str, store: str | None = None) -> dict[str, Any]:
+    """By full id, exact name, or unique id prefix (ContainerStore.get's rules and messages)."""
+    everything = records(store)
+    name = ref.lstrip("/")
+    for d in everything:
+        if d.get("id") == ref or d.get("name") == name:
+            return d
+    matches = [d for d in everything if ref and str(d.get("id", "")).startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ConflictError(f"multiple containers found with provided prefix: {ref}")
+    raise NotFoundError(f"no such container: {ref}")
+
+
+def epoch(text: str) -> float | None:
+    """An RFC 3339 time ("2024-01-02T03:04:05.123456789Z", or with +hh:mm) as a Unix time."""
+    try:
+        date, _, clock = text.strip().partition("T")
+        y, m, d = (int(x) for x in date.split("-"))
+        zone = 0
+        for sign in ("+", "-"):
+            if sign in clock:
+                clock, _, off = clock.partition(sign)
+                hh, _, mm = off.partition(":")
+                zone = (int(hh) * 3600 + int(mm or 0) * 60) * (1 if sign == "+" else -1)
+        hms = clock.rstrip("Z").split(":")
+        seconds = int(hms[0]) * 3600 + int(hms[1]) * 60 + float(hms[2][:9] if "." in hms[2] else hms[2])
+    except (ValueError, IndexError):
+        return None
+    y -= m <= 2  # days from civil (Howard Hinnant's algorithm)
+    era = y // 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    days = era * 146097 + (y - era * 400) * 365 + (y - era * 400) // 4 - (y - era * 400) // 100 + doy - 719468
+    return days * 86400 + seconds - zone
+
+
+def since(text: str, now: float | None = None) -> float:
+    """Seconds from an RFC 3339 time to `now`; 0 when it does not parse."""
+    t = epoch(text or "")
+    return 0.0 if t is None else (time.time() if now is None else now) - t
+
+
+def _duration(seconds: float) -> str:
+    from minidock.engine.humanize import human_duration
+
+    return human_duration(seconds)
+
+
+def status_text(d: dict[str, Any], now: float | None = None) -> str:
+    """docker ps STATUS: "Up 3 seconds (healthy)", "Up 5 seconds (Paused)", "Exited (0) 2 minutes ago"."""
+    status = d.get("status") or "created"
+    if status in ("running", "paused"):
+        up = f"Up {_duration(since(d.get('started_at') or '', now))}"
+        if status == "paused":
+            return up + " (Paused)"
+        health = (d.get("health") or {}).get("Status")
+        return f"{up} (health: starting)" if health == "starting" else f"{up} ({health})" if health else up
+    if status in ("restarting", "exited"):
+        ago = _duration(since(d.get("finished_at") or "", now))
+        return f"{status.capitalize()} ({d.get('exit_code', 0)}) {ago} ago"
+    return str(status).capitalize()
+
+
+def created_text(d: dict[str, Any], now: float | None = None) -> str:
+    return f"{_duration(since(d.get('created') or '', now))} ago"
+
+
+def command_text(d: dict[str, Any], trunc: bool = True) -> str:
+    """docker ps COMMAND: the command line quoted, cut to 20 characters with an ellipsis."""
+    text = " ".join(d.get("command") or ())
+    if trunc and len(text) > 20:
+        text = text[:19] + "…"
+    return f'"{text}"'
+
+
+def ports_text(d: dict[str, Any]) -> str:
+    """docker ps PORTS from the network attachment ("0.0.0.0:8080->80/tcp")."""
+    out = []
+    for p in (d.get("network") or {}).get("ports", []) or []:
+        if isinstance(p, dict):
+            ip = p.get("host_ip") or "0.0.0.0"
+            out.append(f"{ip}:{p.get('host_port')}->{p.get('container_port')}/{p.get('protocol', 'tcp')}")
+    return ", ".join(out)
+
+
+def docker_time(text: str) -> str:
+    """The CreatedAt form of listings ("2024-01-01 00:00:00 +0000 UTC")."""
+    t = epoch(text or "")
+    return "" if t is None else time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(t))
+
+
+def labels(d: dict[str, Any]) -> dict[str, str]:
+    return dict(((d.get("host_config") or {}).get("Config") or {}).get("Labels") or {})
+
+
+def log_entries(cid: str, tail: int = -1, store: str | None = None) -> list[tuple[str, str, str]]:
+    """(stream, text, time) of the container's json-file log: rotated files oldest first (log.N ...
+    log.1), then the live one; the last `tail` when tail >= 0 (engine/logs.py read_entries)."""
+    where = container_dir(cid, store)
+    try:
+        names = os.listdir(where)
+    except FileNotFoundError:
+        return []
+    rotated = sorted((n for n in names if n.startswith("log.") and n[4:].isdigit()), key=lambda n: -int(n[4:]))
+    lines: list[bytes] = []
+    for name in [*rotated, *(["log"] if "log" in names else [])]:
+        with open(f"{where}/{name}", "rb") as f:
+            lines.extend(line for line in f.read().split(b"\n") if line.strip())
+    if tail >= 0:
+        lines = lines[len(lines) - tail:] if tail else []
+    out = []
+    for line in lines:
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue  # a torn last line (the writer died mid-write)
+        out.append((str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", ""))))
+    return out

@@ -1,0 +1,23 @@
+"""Is a process alive (and not a zombie)? The one test behind "a record whose supervisor is gone is
+exited", shared by the store's records and the quick readers (engine/glance.py); os only."""
+
+from __future__ import annotations
+
+import os
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (a pid we may not signal counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
