@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from minidock.cli.groups import sub_app
@@ -22,26 +21,35 @@ def _store() -> Any:
     return open_store()
 
 
-def _images_json(s: Any) -> str:
+IMAGE_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+                 "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS",
+                 "VirtualSize": "VIRTUAL SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE"}
+IMAGE_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+IMAGE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+
+
+def image_row(s: Any, no_trunc: bool = False) -> Any:
+    """docker images's fields (docker/cli's ImageContext) for one ImageSummary."""
+    from minidock.cli.formatting import row
+
     size = human_size(s.size)
-    return json.dumps({"Containers": "N/A", "CreatedAt": docker_time(s.created), "CreatedSince": ago(s.created),
-                       "Digest": str(s.digest) if s.digest else "<none>", "ID": s.image_id.short,
-                       "Repository": s.repository, "SharedSize": "N/A", "Size": size, "Tag": s.tag,
-                       "UniqueSize": "N/A", "VirtualSize": size}, separators=(",", ":"))
+    return row("*formatter.ImageContext", {
+        "Containers": "N/A", "CreatedAt": docker_time(s.created), "CreatedSince": ago(s.created),
+        "Digest": str(s.digest) if s.digest else "<none>", "ID": str(s.image_id) if no_trunc else s.image_id.short,
+        "Repository": s.repository, "SharedSize": "N/A", "Size": size, "Tag": s.tag, "UniqueSize": "N/A",
+        "VirtualSize": size})
 
 
-def images_cmd(quiet: bool = False, fmt: str = "") -> None:
-    """List images like `docker images`."""
+def images_cmd(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False) -> None:
+    """List images like `docker images` (-q, --no-trunc, --digests, --format)."""
+    from minidock.cli.formatting import render_rows
+
     rows = eng.list_images(_store())
     if quiet:
-        for s in rows:
-            print(s.image_id.short)
-    elif fmt == "json":
-        for s in rows:
-            print(_images_json(s))
-    else:
-        table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
-               [[s.repository, s.tag, s.image_id.short, ago(s.created), human_size(s.size)] for s in rows])
+        print("".join((str(s.image_id) if no_trunc else s.image_id.short) + "\n" for s in rows), end="")
+        return
+    print(render_rows(fmt, [image_row(s, no_trunc) for s in rows], IMAGE_HEADERS,
+                      IMAGE_DIGESTS if digests else IMAGE_DEFAULT), end="")
 
 
 def inspect_cmd(names: list[str], fmt: str = "") -> None:
@@ -114,13 +122,16 @@ def register(app: Any) -> None:
     image = sub_app(app, "image", "Manage images")
     system = sub_app(app, "system", "Manage minidock")
     quiet = typer.Option(False, "-q", "--quiet", help="only show image IDs")
-    fmt = typer.Option("", "--format", help="'json': one JSON object per line")
+    fmt = typer.Option("", "--format", help="Go template, 'table TEMPLATE' or 'json'")
     force = typer.Option(False, "-f", "--force", help="remove even when used or multiply named")
     names = typer.Argument(..., help="IMAGE (name or id prefix)")
 
-    def images(q: bool = quiet, f: str = fmt) -> None:
+    def images(q: bool = quiet, f: str = fmt,
+               no_trunc: bool = typer.Option(False, "--no-trunc", help="full image IDs"),
+               digests: bool = typer.Option(False, "--digests", help="show digests"),
+               a: bool = typer.Option(False, "-a", "--all", help="(every image is shown)")) -> None:
         """List images."""
-        images_cmd(q, f)
+        images_cmd(q, f, no_trunc, digests)
 
     def inspect(image_names: list[str] = names,
                 f: str = typer.Option("", "-f", "--format", help="Go template (per image)")) -> None:

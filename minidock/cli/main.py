@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: _run_app(args), failure=1)
 
 
-_QUICK_FIRST_WORDS = ("ps", "container", "inspect", "logs", "version")  # cli/quick.py FIRST_WORDS
+_QUICK_FIRST_WORDS = ("ps", "container", "inspect", "logs", "version", "images", "image", "network")
 
 
 def _quick(args: list[str]) -> int | None:

@@ -1,19 +1,82 @@
-"""`minidock network create|ls|inspect|rm`: parse, one engine call, render."""
+"""`minidock network create|ls|inspect|rm`: parse, one engine call, render (Docker's shapes)."""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
 from minidock.cli.lazy import lazy
 
 if TYPE_CHECKING:
+    import typer as typer_types
+
     from minidock.engine import networks
 else:
     networks = lazy("minidock.engine.networks")
 
-if TYPE_CHECKING:
-    import typer as typer_types
+NET_HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",
+               "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT"}
+NET_DEFAULT = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+
+
+def docker_json(n: Any) -> dict[str, Any]:
+    """`docker network inspect`'s object for a NetworkConfig (with the containers attached to it)."""
+    from minidock.engine import glance
+
+    members = {}
+    for d in glance.records():
+        att = d.get("network") or {}
+        if (d.get("host_config") or {}).get("NetworkMode") == n.name and att.get("ip") and \
+                d.get("status") in glance.ACTIVE:
+            members[d["id"]] = {"Name": d.get("name", ""), "EndpointID": "", "MacAddress": att.get("mac", ""),
+                                "IPv4Address": f"{att['ip']}/{att.get('prefixlen', 16)}", "IPv6Address": ""}
+    config = [{"Subnet": n.subnet, "Gateway": n.gateway}] if n.subnet else []
+    options = {"com.docker.network.bridge.name": n.bridge} if n.bridge else {}
+    return {"Name": n.name, "Id": n.id, "Created": n.created, "Scope": "local", "Driver": n.driver,
+            "EnableIPv6": False, "IPAM": {"Driver": "default", "Options": None, "Config": config},
+            "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
+            "ConfigOnly": False, "Containers": members, "Options": options, "Labels": {}}
+
+
+def net_row(n: Any, no_trunc: bool = False) -> Any:
+    from minidock.cli.formatting import label_method, row
+    from minidock.engine.glance import docker_time
+
+    return row("*formatter.networkContext", {
+        "CreatedAt": docker_time(n.created), "Driver": n.driver, "ID": n.id if no_trunc else n.id[:12],
+        "IPv6": "false", "Internal": "false", "Labels": "", "Name": n.name, "Scope": "local",
+        "Label": label_method({})})
+
+
+def ls_cmd(quiet: bool = False, fmt: str = "", no_trunc: bool = False) -> None:
+    """`network ls` like Docker's (-q, --no-trunc, --format)."""
+    from minidock.cli.formatting import render_rows
+
+    nets = networks.list_networks()
+    if quiet:
+        sys.stdout.write("".join((n.id if no_trunc else n.id[:12]) + "\n" for n in nets))
+        return
+    sys.stdout.write(render_rows(fmt, [net_row(n, no_trunc) for n in nets], NET_HEADERS, NET_DEFAULT))
+
+
+def inspect_cmd(refs: list[str], fmt: str = "") -> int:
+    """`network inspect [-f FORMAT] NET...`: what exists, then `Error: No such network: X` (exit 1)."""
+    from minidock.cli.formatting import json_indent, render_objects, to_struct
+    from minidock.errors import NotFoundError
+
+    found, missing = [], []
+    for r in refs:
+        try:
+            found.append(docker_json(networks.inspect(r)))
+        except NotFoundError:
+            missing.append(r)
+    if fmt:
+        sys.stdout.write(render_objects(fmt, [to_struct(o) for o in found]))
+    else:
+        print(json_indent(found))
+    for r in missing:
+        print(f"Error: No such network: {r}", file=sys.stderr)
+    return 1 if missing else 0
 
 
 def register(app: typer_types.Typer) -> None:
@@ -32,20 +95,16 @@ def register(app: typer_types.Typer) -> None:
 
     @net.command("ls")
     def ls(quiet: bool = typer.Option(False, "-q", "--quiet", help="only ids"),
-           fmt: str = typer.Option("", "--format", help="json")) -> None:
+           fmt: str = typer.Option("", "--format", help="Go template, 'table TEMPLATE' or 'json'"),
+           no_trunc: bool = typer.Option(False, "--no-trunc", help="full ids")) -> None:
         """List networks."""
-        nets = networks.list_networks()
-        if fmt == "json":
-            print(json.dumps([n.to_json() for n in nets], indent=2))
-            return
-        lines = [n.id[:12] for n in nets] if quiet else [f"{'NETWORK ID':<14}{'NAME':<20}{'DRIVER':<10}SUBNET"] + [
-            f"{n.id[:12]:<14}{n.name:<20}{n.driver:<10}{n.subnet}" for n in nets]
-        print("\n".join(lines))
+        ls_cmd(quiet, fmt, no_trunc)
 
     @net.command("inspect")
-    def inspect(refs: list[str] = typer.Argument(...)) -> None:  # noqa: B008
-        """Show networks as JSON."""
-        print(json.dumps([networks.inspect(r).to_json() for r in refs], indent=2))
+    def inspect(refs: list[str] = typer.Argument(...),  # noqa: B008
+                fmt: str = typer.Option("", "-f", "--format", help="Go template (per network)")) -> None:
+        """Show networks as Docker's JSON."""
+        raise typer.Exit(inspect_cmd(refs, fmt))
 
     @net.command("rm")
     def rm(refs: list[str] = typer.Argument(...)) -> None:  # noqa: B008

@@ -22,9 +22,17 @@ _INSPECT = {"-f": ("format", "store"), "--format": ("format", "store"), "--type"
 _LOGS = {"-n": ("tail", "store"), "--tail": ("tail", "store"), "-t": ("timestamps", "true"),
          "--timestamps": ("timestamps", "true")}
 _VERSION = {"-f": ("format", "store"), "--format": ("format", "store")}
+_IMAGES = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": ("format", "store"),
+           "--no-trunc": ("no_trunc", "true"), "--digests": ("digests", "true"), "-a": ("all", "true"),
+           "--all": ("all", "true")}
+_NETWORKS = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": ("format", "store"),
+             "--no-trunc": ("no_trunc", "true")}
 SPECS: dict[str, dict[str, tuple[str, str]]] = {
     "ps": _PS, "container ls": _PS, "container ps": _PS, "container list": _PS, "inspect": _INSPECT,
-    "container inspect": _INSPECT, "logs": _LOGS, "container logs": _LOGS, "version": _VERSION}
+    "container inspect": _INSPECT, "logs": _LOGS, "container logs": _LOGS, "version": _VERSION,
+    "images": _IMAGES, "image ls": _IMAGES, "image list": _IMAGES, "network ls": _NETWORKS,
+    "network list": _NETWORKS}
+GROUPS = ("container", "image", "network")
 FIRST_WORDS = frozenset(w.split()[0] for w in SPECS)
 
 
@@ -69,7 +77,7 @@ def read(argv: list[str], spec: dict[str, tuple[str, str]]) -> tuple[dict[str, A
 
 def main(args: list[str]) -> int | None:
     """The exit code of a command answered here, or None for the typer app."""
-    command = " ".join(args[:2]) if args[0] == "container" else args[0]
+    command = " ".join(args[:2]) if args[0] in GROUPS else args[0]
     spec = SPECS.get(command)
     if spec is None or "--help" in args:
         return None
@@ -80,8 +88,12 @@ def main(args: list[str]) -> int | None:
     from minidock.cli.failures import guarded
 
     verb = command.split()[-1]
-    handler = {"ps": _ps, "ls": _ps, "list": _ps, "inspect": _inspect, "logs": _logs,
-               "version": _version}[verb]
+    handler = {"ps": _ps, "ls": _ps, "list": _ps, "inspect": _inspect, "logs": _logs, "version": _version,
+               "images": _images}[verb]
+    if command.startswith("image "):
+        handler = _images
+    elif command.startswith("network "):
+        handler = _networks
     if verb == "inspect" and command.startswith("container"):
         opts["type"] = "container"
     result: list[int | None] = [None]
@@ -126,6 +138,25 @@ def _logs(opts: dict[str, Any], words: list[str]) -> int | None:
         out = sys.stderr if stream == "stderr" else sys.stdout
         out.write(f"{at} {text}" if stamps else text)
         out.flush()  # why: stdout and stderr on one terminal keep the logged order
+    return 0
+
+
+def _images(opts: dict[str, Any], words: list[str]) -> int | None:
+    if words:
+        return None
+    from minidock.cli.images import images_cmd
+
+    images_cmd(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False),
+               opts.get("digests", False))
+    return 0
+
+
+def _networks(opts: dict[str, Any], words: list[str]) -> int | None:
+    if words:
+        return None
+    from minidock.cli.network import ls_cmd
+
+    ls_cmd(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False))
     return 0
 
 

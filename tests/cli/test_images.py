@@ -37,9 +37,9 @@ def test_images_tag_inspect_rmi(store: Store, tmp_path: Path, capsys: pytest.Cap
     assert main(["rmi", "me/alpine:2", "alpine"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"Deleted: {image_id}"
     assert main(["inspect", "alpine"]) == 1
-    assert "no such object: alpine" in capsys.readouterr().err  # Docker's words: containers and images
+    assert capsys.readouterr().err == "Error: No such object: alpine\n"  # Docker's words: containers and images
     assert main(["image", "inspect", "alpine"]) == 1
-    assert "no such image: alpine" in capsys.readouterr().err
+    assert capsys.readouterr().err == "Error: No such image: alpine\n"
 
 
 def test_system_check_exits_1_on_problems(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -145,7 +145,7 @@ def _links() -> set[str]:
 
 def test_user_network_reaches_peers_by_name_and_is_removed(session: Session) -> None:
     net = session.network()
-    bridge = json.loads(ok("network", "inspect", net))[0]["bridge"]
+    bridge = json.loads(ok("network", "inspect", net))[0]["Options"]["com.docker.network.bridge.name"]
     web = session.web("web", "--network", net)
     session.names.append("client")
     ok("run", "-d", "--name", "client", "--network", net, "busybox", "sleep", "60")
@@ -226,7 +226,7 @@ def test_concurrent_starts_get_distinct_addresses_and_rm_leaves_nothing(session:
     rules = _nat_rules()
     assert not any(f"minidock:{cid}" in rules for cid in ids)
     assert _own_leases(session.root) == {}
-    gateway = json.loads(ok("network", "inspect", "bridge"))[0]["gateway"]
+    gateway = json.loads(ok("network", "inspect", "bridge"))[0]["IPAM"]["Config"][0]["Gateway"]
     addrs = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", "minidock0"], check=True,
                            capture_output=True, text=True).stdout
     assert f"inet {gateway}/" in addrs  # the bridge keeps its gateway (other stores' containers use it)

@@ -83,8 +83,8 @@ def test_two_stores_share_the_bridge_safely(two_stores: tuple[Store, Store]) -> 
     subnet, _ = hostbridge.recorded("minidock0")
     assert ipam.gateway_of(ipam.parse_subnet(subnet)).ip.compressed == gateway
     # both stores show the subnet the bridge really carries
-    assert json.loads(a.ok("network", "inspect", "bridge"))[0]["subnet"] == subnet
-    assert json.loads(b.ok("network", "inspect", "bridge"))[0]["subnet"] == subnet
+    assert json.loads(a.ok("network", "inspect", "bridge"))[0]["IPAM"]["Config"][0]["Subnet"] == subnet
+    assert json.loads(b.ok("network", "inspect", "bridge"))[0]["IPAM"]["Config"][0]["Subnet"] == subnet
     owners = ipam.owned(ipam.HOST_DIR, "minidock0")
     assert owners[ca] == (na["ip"], str(a.root)) and owners[cb] == (nb["ip"], str(b.root))
     mac = _bridge_mac()
