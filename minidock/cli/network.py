@@ -111,3 +111,20 @@ def register(app: typer_types.Typer) -> None:
         """Remove networks (refused while containers use them)."""
         for r in refs:
             print(networks.remove(r).name)
+
+    @net.command("connect")
+    def connect(network: str = typer.Argument(..., help="NETWORK"),
+                container: str = typer.Argument(..., help="CONTAINER")) -> None:
+        """Connect a container to a network (another interface: eth1, eth2, ...)."""
+        from minidock.engine import netconnect
+
+        netconnect.connect(network, container)
+
+    @net.command("disconnect")
+    def disconnect(network: str = typer.Argument(..., help="NETWORK"),
+                   container: str = typer.Argument(..., help="CONTAINER"),
+                   force: bool = typer.Option(False, "-f", "--force", help="(accepted, as Docker's)")) -> None:
+        """Disconnect a container from a network it was connected to."""
+        from minidock.engine import netconnect
+
+        netconnect.disconnect(network, container)

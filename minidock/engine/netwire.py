@@ -136,6 +136,11 @@ class NetSession:
         if subnet != self.net.subnet:  # the bridge carries another store's choice: show what is real
             networks.adopt(self.paths, self.net.network, subnet)
         self.attachment = {**att.to_json(), "ports": [p.to_json() for p in self.net.ports]}
+        record = ContainerStore(self.paths).get(self.container_id)
+        if record.host_config.get("ExtraNetworks"):  # `network connect`ed ones: eth1...
+            from minidock.engine.netconnect import attach_extras
+
+            self.attachment["extra"] = attach_extras(self.paths, self.container_id, pid)
         if self.net.ports:
             self._publish(att.ip)
         ContainerStore(self.paths).update(self.container_id, network=self.attachment)
@@ -149,7 +154,7 @@ class NetSession:
     def _hosts(self, ip: str) -> None:
         """Own address, and on user networks every peer by name (both ways), like Docker's DNS."""
         extra = tuple(netfiles.parse_add_host(h) for h in self.net.add_hosts)
-        peers = self._peers() if self.net.network != "bridge" else []
+        peers = _peers(self.paths, self.net.bridge, self.container_id) if self.net.network != "bridge" else []
         extra += tuple(netfiles.ExtraHost(n, pip) for n, pip, _ in peers)
         cdir = self.paths.container(self.container_id)
         _rewrite_in_place(cdir / "hosts", netfiles.hosts_file(self.hostname, ip, (self.name,), extra))
@@ -157,25 +162,38 @@ class NetSession:
             with open(pdir / "hosts", "a") as f:
                 f.write(f"{ip}\t{self.name}\n")
 
-    def _peers(self) -> list[tuple[str, str, Path]]:
-        from minidock.runtime.net import ipam
-
-        store = ContainerStore(self.paths)
-        out = []
-        for cid, ip in ipam.leases(ipam.HOST_DIR, self.net.bridge).items():
-            if cid == self.container_id or not (self.paths.container(cid) / "hosts").exists():
-                continue
-            try:
-                out.append((store.get(cid).name, ip.split("/")[0], self.paths.container(cid)))
-            except Exception:  # noqa: BLE001 - a peer being removed right now
-                continue
-        return out
-
     def close(self) -> None:
         """Stop the loopback proxies (the container has ended)."""
         for p in self.proxies:
             p.close()
         self.proxies = []
+
+
+def _peers(paths: Paths, bridge: str, container_id: str) -> list[tuple[str, str, Path]]:
+    """(name, address, state dir) of the other containers with a lease on `bridge`."""
+    from minidock.runtime.net import ipam
+
+    store = ContainerStore(paths)
+    out = []
+    for cid, ip in ipam.leases(ipam.HOST_DIR, bridge).items():
+        if cid == container_id or not (paths.container(cid) / "hosts").exists():
+            continue
+        try:
+            out.append((store.get(cid).name, ip.split("/")[0], paths.container(cid)))
+        except Exception:  # noqa: BLE001 - a peer being removed right now
+            continue
+    return out
+
+
+def add_peer_names(paths: Paths, container_id: str, name: str, bridge: str, ip: str) -> None:
+    """A container joining `bridge` late (`network connect`): its name into the peers' hosts files,
+    theirs into its own (appended: bind-mounted files keep their inode)."""
+    peers = _peers(paths, bridge, container_id)
+    for _name, _pip, pdir in peers:
+        with open(pdir / "hosts", "a") as f:
+            f.write(f"{ip}\t{name}\n")
+    with open(paths.container(container_id) / "hosts", "a") as f:
+        f.write("".join(f"{pip}\t{pname}\n" for pname, pip, _ in peers))
 
 
 def session_for(paths: Paths, record: ContainerRecord) -> NetSession:
@@ -195,6 +213,7 @@ def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> N
         return
     from minidock.runtime.net import hostbridge, ipam, network
 
+    _release_extras(paths, container_id, attachment)
     name = str(attachment.get("network", ""))
     bridge = str(attachment.get("bridge") or network.DEFAULT_BRIDGE)
     with hostbridge.wire_lock(bridge):
@@ -202,14 +221,27 @@ def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> N
         if ipam.release_left(ipam.HOST_DIR, bridge, container_id) is None:
             network.detach(container_id, paths.networks)  # a lease an older minidock kept in the store
         if name and name != "bridge":
-            _forget_in_peers(paths, bridge, str(attachment.get("ip", "")))
+            forget_in_peers(paths, bridge, str(attachment.get("ip", "")))
     if attachment.get("ports"):
         from minidock.runtime.net import nat
 
         nat.remove_rules(container_id)
 
 
-def _forget_in_peers(paths: Paths, bridge: str, ip: str) -> None:
+def _release_extras(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> None:
+    """The connected networks' veths and leases: those this process wired and those `network
+    connect` added to the record while the container ran."""
+    extra = {str(a.get("host_veth")): a for a in attachment.get("extra") or ()}
+    rec = ContainerStore(paths)._read(container_id)
+    if rec is not None:
+        extra.update({str(a.get("host_veth")): a for a in rec.network.get("extra") or ()})
+    if extra:
+        from minidock.engine.netconnect import release_extras
+
+        release_extras(paths, container_id, {"extra": list(extra.values())})
+
+
+def forget_in_peers(paths: Paths, bridge: str, ip: str) -> None:
     """A removed container's line leaves the hosts files of the peers still on its network."""
     from minidock.runtime.net import ipam
 

@@ -45,6 +45,8 @@ class NetworkAttachRequest(NamedTuple):
     mtu: int | None = None
     lease_key: str = ""
     owner: str = ""
+    ifname: str = "eth0"  # the interface inside: eth0 for the first network, eth1... for `network connect`
+    host_veth: str = ""  # default: host_veth_name(container_id)
 
 
 class Attachment(NamedTuple):
@@ -171,18 +173,21 @@ def loopback_up(pid: int) -> None:
         raise _fail(f"loopback up in /proc/{pid}/ns/net", e) from e
 
 
-def _configure_inside(pid: int, ip: "IPv4Interface", gateway: "IPv4Address") -> None:
-    """In the container's netns: lo up; eth0 gets the address, comes up, default route via the gateway."""
+def _configure_inside(pid: int, ip: "IPv4Interface", gateway: "IPv4Address", ifname: str = "eth0") -> None:
+    """In the container's netns: lo up; the interface gets the address and comes up; eth0 (the
+    first network) also carries the default route via its gateway (Docker's: later networks add
+    only their own subnet's route)."""
     with Netlink.in_netns(pid) as nl:
         lo = nl.link("lo")
         if lo is not None and not lo.up:
             nl.set_link(lo.index, up=True)
-        eth0 = nl.link("eth0")
-        if eth0 is None:
-            raise OSError(errno.ENODEV, "eth0 missing in the container's namespace")
-        nl.add_ipv4(eth0.index, str(ip.ip), ip.network.prefixlen)
-        nl.set_link(eth0.index, up=True)
-        nl.add_default_route(str(gateway), eth0.index)
+        link = nl.link(ifname)
+        if link is None:
+            raise OSError(errno.ENODEV, f"{ifname} missing in the container's namespace")
+        nl.add_ipv4(link.index, str(ip.ip), ip.network.prefixlen)
+        nl.set_link(link.index, up=True)
+        if ifname == "eth0":
+            nl.add_default_route(str(gateway), link.index)
 
 
 def _create_veth(nl: Netlink, spec: VethSpec) -> None:
@@ -206,7 +211,7 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
     subnet = ipam.parse_subnet(req.subnet)
     gateway = ipam.gateway_of(subnet).ip
     ip = ipam.allocate(req.state_dir, req.lease_key or req.network, req.subnet, req.container_id, req.owner)
-    host_veth = host_veth_name(req.container_id)
+    host_veth = req.host_veth or host_veth_name(req.container_id)
     mac = mac_for(ip.ip)
     try:
         with Netlink() as nl:
@@ -217,8 +222,8 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
             # 1500 behind a 1400 uplink stalls downloads (MSS too big, PMTU discovery black-holed)
             mtu = req.mtu or default_mtu(nl)
             # why one request: eth0 is born inside the container's netns, the host end up on the bridge
-            _create_veth(nl, VethSpec(host_veth, "eth0", pid, mtu, mac, master=bridge.index, up=True))
-        _configure_inside(pid, ip, gateway)
+            _create_veth(nl, VethSpec(host_veth, req.ifname, pid, mtu, mac, master=bridge.index, up=True))
+        _configure_inside(pid, ip, gateway, req.ifname)
     except (OSError, RuntimeSetupError) as e:
         _undo(host_veth, req)
         if isinstance(e, RuntimeSetupError):
