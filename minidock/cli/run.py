@@ -64,11 +64,15 @@ def _run(argv: list[str], command: str) -> int:
         print(created.record.id)
         return 0
     if req.detach:
+        if req.attach:
+            from minidock.errors import UsageError
+
+            raise UsageError("conflicting options: cannot specify both --attach and --detach")
         from minidock.engine import lifecycle
 
         print(lifecycle.run_detached(req, pull_for_run))
         return 0
     tracer = containers.explain_tracer(explain_sink) if req.explain else None
-    io = containers.RunIO(tracer=tracer) if tracer else containers.RunIO()
+    io = containers.RunIO(*containers.attached_stdio(req.attach), tracer=tracer)
     io.pull = pull_for_run
     return containers.run_foreground(req, io)

@@ -34,7 +34,8 @@ _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY 
           ("--label-file", None, "label_files", "read labels from a file of KEY=VALUE lines"),
           ("--expose", None, "expose", "expose a port or a range of ports (PORT[/PROTO])"),
           ("--ulimit", None, "ulimits", "ulimit option NAME=SOFT[:HARD] (nofile=1024:2048)"),
-          ("--sysctl", None, "sysctls", "set a namespaced kernel parameter KEY=VALUE"))
+          ("--sysctl", None, "sysctls", "set a namespaced kernel parameter KEY=VALUE"),
+          ("-a", "--attach", "attach", "attach to STDIN, STDOUT or STDERR"))
 _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--platform", None, "platform", "os/arch[/variant] to pull"),
           ("--pull", None, "pull", "pull policy: missing (default), always, never"),

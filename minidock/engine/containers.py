@@ -279,6 +279,20 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     return status.code
 
 
+def attached_stdio(streams: tuple[str, ...]) -> tuple[int, int, int]:
+    """`-a STDIN|STDOUT|STDERR`: the streams named are ours, the others /dev/null (none named: all)."""
+    names = {s.lower() for s in streams}
+    bad = names - {"stdin", "stdout", "stderr"}
+    if bad:
+        raise UsageError(f"invalid argument {sorted(bad)[0]!r} for \"-a, --attach\" flag: valid streams are "
+                         "STDIN, STDOUT and STDERR")
+    if not names:
+        return 0, 1, 2
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    return tuple(fd if name in names else null  # type: ignore[return-value]
+                 for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")))
+
+
 def explain_tracer(sink: Callable[[Step], None]) -> Tracer:
     """A tracer for --explain that hands each kernel step to `sink` as it ends."""
     return Tracer(sink)

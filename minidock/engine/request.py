@@ -62,3 +62,4 @@ class RunRequest(NamedTuple):
     ulimits: tuple[str, ...] = ()
     shm_size: str = ""
     sysctls: tuple[str, ...] = ()
+    attach: tuple[str, ...] = ()

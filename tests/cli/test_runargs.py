@@ -23,7 +23,7 @@ SIMPLE = [
     ["-l", "a=b", "--label=c", "--label-file", "f", "--stop-signal", "USR1", "--stop-timeout", "3", "img"],
     ["--expose", "80", "--log-driver", "none", "--health-cmd", "true", "--health-interval=1s",
      "--health-timeout", "2s", "--health-start-period", "3s", "--health-retries", "4", "--no-healthcheck", "img"],
-    ["--ulimit", "nofile=1:2", "--shm-size", "1g", "--sysctl", "net.ipv4.ip_forward=1", "img"],
+    ["--ulimit", "nofile=1:2", "--shm-size", "1g", "--sysctl", "net.ipv4.ip_forward=1", "-a", "stdout", "img"],
     ["busybox", "--rm", "-e", "X"],  # after IMAGE everything is the command's
     ["busybox", "-it", "--", "x"],
     ["--name=", "--entrypoint=-x", "img"],

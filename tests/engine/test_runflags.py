@@ -165,3 +165,13 @@ def test_update_changes_limits_and_policy(root: Path) -> None:
     assert _state("up")["host_config"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
     r = md("update", "up")
     assert r.returncode == 1 and "one or more flags" in r.stderr  # Docker: exit 1
+
+
+def test_attach_picks_the_streams(root: Path) -> None:
+    r = md("run", "--rm", "--network", "none", "-a", "stdout", "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "out\n", "")
+    r = md("run", "--rm", "--network", "none", "-a", "STDERR", "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert (r.stdout, r.stderr) == ("", "err\n")
+    for bad in (["-d", "-a", "stdout"], ["-a", "stdweird"]):
+        r = md("run", "--rm", "--network", "none", *bad, "busybox", "true")
+        assert r.returncode == 125 and len(r.stderr.splitlines()) == 1, r.stderr
