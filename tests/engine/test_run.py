@@ -147,14 +147,9 @@ def test_hello_world(busybox_store: Callable[[], Path], hello_binary: Path, tmp_
     assert r.stdout == HELLO_STDOUT
 
 
-def test_interactive_shell_through_a_pty(busybox_store: Callable[[], Path]) -> None:
-    busybox_store()
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(sys.executable, [*MD, "run", "--rm", "-it", "--network", "none", "busybox", "sh"])
+def _read_pty(fd: int, deadline: float) -> bytes:
+    """Everything the pty's master gives until it hangs up (or `deadline` passes)."""
     out = b""
-    os.write(fd, b"echo $((6*7)); tty; exit 3\r")  # typed ahead: must survive the switch to raw mode
-    deadline = time.time() + 20
     while time.time() < deadline:
         r, _, _ = select.select([fd], [], [], 0.5)
         if r:
@@ -165,6 +160,17 @@ def test_interactive_shell_through_a_pty(busybox_store: Callable[[], Path]) -> N
             if not chunk:
                 break
             out += chunk
+    return out
+
+
+def test_interactive_shell_through_a_pty(busybox_store: Callable[[], Path]) -> None:
+    busybox_store()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [*MD, "run", "--rm", "-it", "--network", "none", "busybox", "sh"])
+    os.write(fd, b"echo $((6*7)); tty; exit 3\r")  # typed ahead: must survive the switch to raw mode
+    deadline = time.time() + 20
+    out = _read_pty(fd, deadline)
     done, status = 0, 0
     while not done and time.time() < deadline + 10:  # the pty closes before the CLI finishes its cleanup
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -220,18 +226,7 @@ def test_exec_it_gets_a_pty_of_the_containers_devpts(busybox_store: Callable[[],
         pid, fd = pty.fork()
         if pid == 0:
             os.execv(sys.executable, [*MD, "exec", "-it", "ex", "sh", "-c", "tty; echo TERM=$TERM; exit 4"])
-        out = b""
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.5)
-            if r:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
+        out = _read_pty(fd, time.time() + 20)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 4
         lines = out.decode().replace("\r", "").splitlines()
