@@ -188,7 +188,7 @@ def test_corrupt_blob_repaired_then_pull_fixes_the_image(registry: RegistryServe
     r = s.md("system", "check", "--repair")
     assert r.returncode == 1 and f"layer blob sha256:{layer} missing (pull the image again)" in r.stdout
     save = s.md("save", "-o", str(s.root.parent / "x.tar"), IMAGE)
-    assert save.returncode == 125 and save.stderr.count("\n") == 1 and "Traceback" not in save.stderr
+    assert save.returncode in (1, 125) and save.stderr.count("\n") == 1 and "Traceback" not in save.stderr
     assert f"layer blob sha256:{layer} missing" in save.stderr and not (s.root.parent / "x.tar").exists()
     s.ok("rmi", IMAGE)  # the layers' snapshots may stay (build cache): the next pull must fetch the blob
     s.ok("pull", IMAGE)
