@@ -34,8 +34,12 @@ def build_cmd(req: eng_types.BuildRequest, mode: str) -> None:
         print(result.image_id)
 
 
-def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
-    from minidock.cli.render import table  # lazy: `build` (the hot path) renders no tables
+HISTORY_HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
+                   "Size": "SIZE", "Comment": "COMMENT"}
+HISTORY_DEFAULT = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+
+
+def history_cmd(image: str, no_trunc: bool, quiet: bool, fmt: str = "") -> None:
     from minidock.engine import build as eng
     from minidock.engine.humanize import ago, human_size  # lazy: as above
 
@@ -50,8 +54,13 @@ def history_cmd(image: str, no_trunc: bool, quiet: bool) -> None:
         for r in rows:
             print(short(r))
         return
-    table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-          [[short(r), ago(r.created), by(r.created_by), human_size(r.size), r.comment] for r in rows])
+    from minidock.cli.formatting import render_rows, row
+    from minidock.engine.glance import docker_time
+
+    shown = [row("*formatter.historyContext", {
+        "Comment": r.comment, "CreatedAt": docker_time(r.created), "CreatedBy": by(r.created_by),
+        "CreatedSince": ago(r.created), "ID": short(r), "Size": human_size(r.size)}) for r in rows]
+    print(render_rows(fmt, shown, HISTORY_HEADERS, HISTORY_DEFAULT), end="")
 
 
 def builder_prune_cmd(all_: bool, force: bool = True) -> None:
@@ -142,9 +151,11 @@ def _register_image_commands(app: typer_types.Typer) -> None:
     @app.command("history")
     def history(image: str = typer.Argument(..., help="IMAGE (name or id prefix)"),
                 no_trunc: bool = typer.Option(False, "--no-trunc", help="do not truncate output"),
-                quiet: bool = typer.Option(False, "-q", "--quiet", help="only show image IDs")) -> None:
+                quiet: bool = typer.Option(False, "-q", "--quiet", help="only show image IDs"),
+                fmt: str = typer.Option("", "--format", help="Go template, 'table TEMPLATE' or 'json'"),
+                human: str = typer.Option("true", "-H", "--human", help="(sizes are always human)")) -> None:
         """Show the history of an image."""
-        history_cmd(image, no_trunc, quiet)
+        history_cmd(image, no_trunc, quiet, fmt)
 
     @app.command("commit")
     def commit(*, container: str = typer.Argument(..., help="CONTAINER (name or id)"),

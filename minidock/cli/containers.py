@@ -74,16 +74,40 @@ def stats_lines(rows: list[Any]) -> list[str]:
                          f"{s.mem_percent:.2f}%", str(s.pids)] for s in rows])
 
 
-def stats_cmd(names: list[str], no_stream: bool = True) -> None:
+STATS_HEADERS = {"Container": "CONTAINER", "Name": "NAME", "ID": "CONTAINER ID", "CPUPerc": "CPU %",
+                 "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O", "BlockIO": "BLOCK I/O",
+                 "PIDs": "PIDS"}
+
+
+STATS_DEFAULT = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.PIDs}}"
+
+
+def stats_row(s: Any) -> Any:
+    """docker stats's fields (docker/cli's statsContext) for one StatsRow."""
+    from minidock.cli.formatting import row
+
+    return row("*formatter.statsContext", {
+        "BlockIO": getattr(s, "block_io", "--"), "CPUPerc": f"{s.cpu_percent:.2f}%", "Container": s.id[:12],
+        "ID": s.id[:12], "MemPerc": f"{s.mem_percent:.2f}%", "MemUsage": f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
+        "Name": s.name, "NetIO": getattr(s, "net_io", "--"), "PIDs": str(s.pids)})
+
+
+def stats_cmd(names: list[str], no_stream: bool = True, fmt: str = "") -> None:
     """One table with --no-stream; else a table a second until Ctrl-C (cli/watch.py)."""
     from minidock.engine import info
 
-    if not no_stream:
+    if not no_stream and not fmt:
         from minidock.cli.watch import stream_stats
 
         stream_stats(names, sys.stdout)
         return
-    print("\n".join(stats_lines(info.stats(names))))
+    rows = info.stats(names)
+    if not fmt:
+        print("\n".join(stats_lines(rows)))
+        return
+    from minidock.cli.formatting import render_rows
+
+    print(render_rows(fmt, [stats_row(s) for s in rows], STATS_HEADERS, STATS_DEFAULT), end="")
 
 
 def exec_cmd(name: str, cmd: list[str], flags: dict[str, Any]) -> None:

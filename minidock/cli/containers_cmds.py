@@ -50,9 +50,11 @@ def _reading_commands() -> dict[str, Any]:
         c.top_cmd(name)
 
     def stats(containers: list[str] = maybe_names,
-              no_stream: bool = typer.Option(False, "--no-stream", help="one sample, then exit")) -> None:
+              no_stream: bool = typer.Option(False, "--no-stream", help="one sample, then exit"),
+              fmt: str = typer.Option("", "--format", help="Go template (one sample)"),
+              a: bool = typer.Option(False, "-a", "--all", help="(running containers are shown)")) -> None:
         """Display resource usage (CPU %, memory, pids) of containers, refreshed every second until Ctrl-C."""
-        c.stats_cmd(containers or [], no_stream)
+        c.stats_cmd(containers or [], no_stream, fmt)
 
     def wait(containers: list[str] = names) -> None:
         """Block until containers stop, then print their exit codes."""

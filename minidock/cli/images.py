@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from minidock.cli.groups import sub_app
 from minidock.cli.lazy import lazy
-from minidock.cli.render import table
 from minidock.engine.humanize import ago, docker_time, human_size
 
 if TYPE_CHECKING:
@@ -82,13 +81,21 @@ def prune_cmd(all_: bool = False, force: bool = False) -> None:
     print(f"Total reclaimed space: {human_size(reclaimed, 4)}")
 
 
-def df_cmd() -> None:
-    """Show disk usage."""
-    rows = eng.disk_usage(_store())
+DF_HEADERS = {"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
+              "Reclaimable": "RECLAIMABLE"}
+DF_DEFAULT = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
+
+
+def df_cmd(fmt: str = "") -> None:
+    """Show disk usage (`system df [--format]`)."""
+    from minidock.cli.formatting import render_rows, row
+
     def pct(r: Any) -> str:
         return f"{human_size(r.reclaimable)} ({r.reclaimable * 100 // r.size}%)" if r.size else human_size(0)
-    table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
-           [[r.type, str(r.total), str(r.active), human_size(r.size), pct(r)] for r in rows])
+    rows = [row("*formatter.diskUsageImagesContext", {
+        "Active": str(r.active), "Reclaimable": pct(r), "Size": human_size(r.size), "TotalCount": str(r.total),
+        "Type": r.type}) for r in eng.disk_usage(_store())]
+    print(render_rows(fmt, rows, DF_HEADERS, DF_DEFAULT), end="")
 
 
 def problem_line(p: Any) -> str:
@@ -151,12 +158,17 @@ def register(app: Any) -> None:
         """Remove unused images (and the content nothing needs any more)."""
         prune_cmd(a, f)
 
+    def df(fmt: str = typer.Option("", "--format", help="Go template, 'table TEMPLATE' or 'json'"),
+           verbose: bool = typer.Option(False, "-v", "--verbose", help="(not shown in detail)")) -> None:
+        """Show disk usage."""
+        df_cmd(fmt)
+
     def check(repair: bool = typer.Option(False, "--repair", help="fix what can be fixed")) -> None:
         """Verify every blob, image record and snapshot of the store; exit 1 on problems."""
         check_cmd(repair)
 
     for target, cmds in ((app, {"images": images, "inspect": inspect, "tag": tag, "rmi": rmi}),
                          (image, {"ls": images, "inspect": inspect, "tag": tag, "rm": rmi, "prune": prune}),
-                         (system, {"df": df_cmd, "check": check})):
+                         (system, {"df": df, "check": check})):
         for name, fn in cmds.items():
             target.command(name)(fn)

@@ -21,12 +21,17 @@ def build_app() -> object:
                       help="minidock: a daemonless mini-Docker. Pull, build and run Linux containers.")
     for register in noun_modules.REGISTERS:
         register(app)
+    from minidock.cli.groups import mirror
+
+    mirror(app)
     return app
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a MinidockError becomes one `minidock: ...` line on stderr and its exit code."""
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (["container"], ["image"]) and args[1:2] in (["run"], ["create"], ["build"]):
+        args = args[1:]  # `container run`, `image build`: the same lean paths as `run`, `build`
     if args and args[0] in ("run", "create", "build"):
         return _lean(args) if argv is not None else _fast_path(args)
     if args and args[0] in _QUICK_FIRST_WORDS:
