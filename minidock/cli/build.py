@@ -15,22 +15,24 @@ _TRUNC = 45
 
 
 def build_cmd(req: eng_types.BuildRequest, mode: str) -> None:
-    """Build, showing progress as `mode` says ("quiet": only the image id, on stdout)."""
+    """Build, showing progress as `mode` says ("quiet": only the image id, on stdout; the progress is
+    kept and shown only when the build fails, as `docker build -q` does)."""
+    import io
+
+    from minidock.cli.buildprogress import Plain, Tty
     from minidock.engine import build as eng
     from minidock.errors import MinidockError
 
-    printer = None
-    if mode != "quiet":
-        from minidock.cli.buildprogress import Plain, Tty  # lazy: `-q` (scripts, benchmarks) shows nothing
-
-        printer = (Tty if mode == "tty" else Plain)(sys.stderr)
+    kept = io.StringIO() if mode == "quiet" else None
+    printer = Plain(kept) if kept is not None else (Tty if mode == "tty" else Plain)(sys.stderr)
     try:
-        result = eng.build_image(req, printer or eng.no_progress, stdout=sys.stdout.buffer)
+        result = eng.build_image(req, printer, stdout=sys.stdout.buffer)
     except MinidockError as e:
-        if printer is not None:
-            printer.fail(str(e))
+        printer.fail(str(e))
+        if kept is not None:
+            sys.stderr.write(kept.getvalue())
         raise
-    if mode == "quiet" and not req.outputs:
+    if kept is not None and not req.outputs:
         print(result.image_id)
 
 

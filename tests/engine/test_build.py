@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,10 @@ def test_cli_build_history_and_errors(busybox_store: Callable[[], Path], tmp_pat
     hist = _cli("history", "cli:1")
     assert hist.returncode == 0 and hist.stdout.splitlines()[0].split() == [
         "IMAGE", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"]
+    quiet = _cli("build", "-q", "-f", "-", str(ctx), stdin="FROM busybox\nRUN echo said && exit 5\n")
+    assert quiet.returncode == 1 and quiet.stdout == ""  # -q shows the progress only when the build fails
+    assert "#2 [2/2] RUN echo said && exit 5\n" in quiet.stderr and re.search(r"^#2 [0-9.]+ said$", quiet.stderr, re.M)
+    assert quiet.stderr.endswith("\nminidock: build: step 2/2 RUN echo said && exit 5: exit code 5\n")
     stdin = _cli("build", "-f", "-", "-t", "cli:2", str(ctx), stdin="FROM busybox\nRUN exit 4\n")
     assert stdin.returncode != 0
     assert stdin.stderr.strip().splitlines()[-1] == "minidock: build: step 2/2 RUN exit 4: exit code 4"
