@@ -7,8 +7,9 @@ engine resolved the build's value to (the builder never reads network configs it
 
 Lifecycle of a bridge step (one container, one lease): `BridgeLease(target)` -> `.attach(pid)`
 (the runtime's on_namespaces hook: the bridge up with its gateway address and NAT, then a veth
-and an address for the container) -> `.release()` after the container ended (veth, lease, and the
-gateway address when this store's last lease on the default bridge went). A lease is named
+and an address for the container) -> `.release()` after the container ended (veth and lease; the
+bridge keeps its gateway, which other stores' containers may use). Leases are host-wide, kept with
+`run`'s in runtime/net/hostbridge's per-bridge directory, under the same lock. A lease is named
 `<12 hex>.build-p<PID>.<start time>`, so when a build is killed (SIGKILL: the container and its
 netns die with it, the kernel deletes the veth) the next build's `reclaim()` finds the lease of
 the dead owner and releases it, and the address with it. The step's hosts, resolv.conf and
@@ -67,10 +68,10 @@ def lease_id() -> str:
 
 
 def _wire_lock(target: NetTarget) -> "contextlib.AbstractContextManager[None]":
-    """The same per-network lock `run` takes when it wires or unwires (engine/netwire.py)."""
-    from minidock.runtime.net import ipam
+    """The same host-wide per-bridge lock `run` takes when it wires or unwires (engine/netwire.py)."""
+    from minidock.runtime.net import hostbridge
 
-    return ipam.locked(target.state_dir / f"{target.network}.wire.lock")
+    return hostbridge.wire_lock(target.bridge)
 
 
 class BridgeLease:
@@ -84,14 +85,15 @@ class BridgeLease:
 
     def attach(self, pid: int) -> None:
         """The runtime hook: bridge, gateway address and NAT in place, then a veth into `pid`'s netns."""
-        from minidock.runtime.net import ipam, nat, network
+        from minidock.runtime.net import hostbridge, ipam, nat, network
 
         t = self.target
         with _wire_lock(t):
-            gateway = ipam.gateway_of(ipam.parse_subnet(t.subnet))
-            index = network.ensure_bridge(t.bridge, str(gateway))
-            nat.setup_network(t.bridge, t.subnet, index)
-            req = network.NetworkAttachRequest(t.network, t.bridge, t.subnet, self.id, t.state_dir)
+            # why: the bridge's subnet is host-wide (another store may have chosen it)
+            subnet, index = hostbridge.ensure(t.bridge, t.subnet, (lambda: t.subnet) if t.network == "bridge" else None)
+            nat.setup_network(t.bridge, subnet, index)
+            req = network.NetworkAttachRequest(t.network, t.bridge, subnet, self.id, ipam.HOST_DIR,
+                                               lease_key=t.bridge, owner=os.path.abspath(t.state_dir.parent))
             self.attachment = network.attach(pid, req)
 
     def release(self) -> None:
@@ -100,16 +102,13 @@ class BridgeLease:
 
 
 def _release(target: NetTarget, lease: str) -> None:
-    """Veth, lease, and the gateway address when it was this store's last lease on the default bridge."""
+    """Veth and lease (the bridge keeps its gateway address: see runtime/net/hostbridge)."""
     from minidock.runtime.net import ipam, network
 
     with _wire_lock(target):
         network.delete_veth(network.host_veth_name(lease))
-        left = ipam.release_left(target.state_dir, target.network, lease)
-        if target.network == "bridge" and left == 0:
-            gateway = ipam.gateway_of(ipam.parse_subnet(target.subnet))
-            with contextlib.suppress(MinidockError):
-                network.remove_bridge_address(target.bridge, str(gateway))
+        if ipam.release_left(ipam.HOST_DIR, target.bridge, lease) is None:
+            ipam.release(target.state_dir, target.network, lease)  # a lease an older minidock kept in the store
 
 
 def reclaim(target: NetTarget) -> list[str]:
@@ -118,17 +117,18 @@ def reclaim(target: NetTarget) -> list[str]:
     Every build calls it first; when no build holds a lease it costs one small file read."""
     if target.kind != "bridge":
         return []
+    from minidock.runtime.net import ipam
+
     try:
-        with open(target.state_dir / target.network / "leases.json", "rb") as f:
+        with open(ipam.HOST_DIR / target.bridge / ipam.LEASES, "rb") as f:
             if b".build-" not in f.read():
                 return []
     except OSError:
         return []
-    from minidock.runtime.net import ipam
     from minidock.store.leftovers import alive, owner_of
 
     dead = []
-    for lease in ipam.leases(target.state_dir, target.network):
+    for lease in ipam.leases(ipam.HOST_DIR, target.bridge):
         owner = owner_of(lease) if ".build-" in lease else None
         if owner is not None and not alive(owner):
             dead.append(lease)

@@ -126,8 +126,13 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     cid = containers.new_id()
     record = ContainerRecord(id=cid, name=req.name or random_name(), image=req.image,
                              image_id=str(image.id), created=now_rfc3339(),
-                             host_config={**_host_config(req), "NetworkPlan": net.to_json(), "Config": config})
+                             host_config={**_host_config(req), "NetworkPlan": net.to_json(), "Config": config},
+                             creating=os.getpid())  # why: a kill -9 from here on leaves a record to reclaim
     containers.create(record)
+    if containers.pending:  # why: what crashed supervisors left (an address, cgroups) goes back now
+        from minidock.engine.reclaim import reclaim_pending
+
+        reclaim_pending(store, containers, containers.pending)
     try:
         rootfs = store.snapshots.prepare(cid, image.top_layer)
         user = User(name=req.user or image.config.config.user)
@@ -145,7 +150,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid()}
         host_config = {**record.host_config, "MountPoints": list(mplan.inspect),
                        "Config": {**config, **run_config(req, image.config.config, spec, hostname)}}
-        record = containers.update(cid, command=spec.process.args, host_config=host_config,
+        record = containers.update(cid, command=spec.process.args, host_config=host_config, creating=0,
                                    **(running if starts_here else {}))
         if req.cidfile:
             with open(req.cidfile, "x") as f:  # "x": never overwrite, like Docker

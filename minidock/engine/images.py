@@ -373,6 +373,8 @@ def _damaged_containers(store: Store) -> list[Problem]:
 
 def check_store(store: Store, repair: bool = False) -> CheckReport:
     """Check (and optionally repair) the store."""
+    from minidock.engine import reclaim
+
     fixed = store_repair(store) if repair else []
     if repair:
         from minidock.engine import lifecycle  # lazy: only a repair removes containers
@@ -381,4 +383,9 @@ def check_store(store: Store, repair: bool = False) -> CheckReport:
             with contextlib.suppress(MinidockError):
                 lifecycle.remove(p.target, force=True, store=store)
                 fixed.append(p)
-    return CheckReport(problems=store_check(store) + _damaged_containers(store), repaired=fixed)
+        for p in reclaim.problems(store):
+            with contextlib.suppress(MinidockError, OSError):
+                reclaim.repair(store, p)
+                fixed.append(p)
+    problems = store_check(store) + _damaged_containers(store) + reclaim.problems(store)
+    return CheckReport(problems=problems, repaired=fixed)

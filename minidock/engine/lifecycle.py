@@ -40,8 +40,13 @@ POLL = 0.02
 
 
 def open_records(store: Store | None) -> tuple[Store, ContainerStore]:
+    """The store and its records, with what crashed supervisors left taken back first (engine/reclaim)."""
+    from minidock.engine.reclaim import reclaim_pending
+
     store = store or open_store()
-    return store, ContainerStore(store.paths)
+    records = ContainerStore(store.paths)
+    reclaim_pending(store, records)
+    return store, records
 
 
 def spec_of(records: ContainerStore, cid: str) -> Spec:

@@ -2,10 +2,13 @@
 
 Lifecycle: `create()` reserves the id and the (unique) name under the containers lock and
 writes state "created"; the process/monitor `update()`s status, pid, exit code and times;
-`remove()` deletes the directory. A record whose pid (or monitor pid) is gone while the state
-says running is reported as exited by `refresh()`: a dead monitor never leaves a "running" ghost.
+`remove()` deletes the directory. A record that says running while its supervisor (the
+monitor, or the CLI of a foreground run: `monitor_pid`) is gone was orphaned by a crash or a
+kill -9: the first reader that notices (`refresh()`, or `create()` under its lock) records it once
+as exited (255, `finished_at` = when it was noticed, never the start) with `reclaim` set, and the
+engine (engine/reclaim.py) then takes back its cgroups, network and, for --rm, the container.
 Records are runtime state: written atomically but not fsynced (a crash makes them moot; the
-`refresh()` rule above and `system check` repair what a lost last update leaves).
+rule above and `system check` repair what a lost last update leaves).
 """
 
 import os
@@ -23,6 +26,8 @@ from minidock.store.atomic import atomic_write_json, locked, read_json, remove_t
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 STATUSES = ("created", "running", "paused", "restarting", "exited", "dead")
+ACTIVE = ("running", "paused", "restarting")
+ORPHANED = "container process and monitor are gone"
 
 
 def now_rfc3339(at: float | None = None) -> str:
@@ -53,6 +58,8 @@ class ContainerRecord(NamedTuple):
     host_config: Mapping[str, Any] = MappingProxyType({})
     network: Mapping[str, Any] = MappingProxyType({})
     health: Mapping[str, Any] = MappingProxyType({})  # Docker's State.Health, kept by the health checker
+    reclaim: bool = False  # its supervisor died: cgroups, network (and --rm files) wait for engine/reclaim
+    creating: int = 0  # pid of the process creating it, until the record is complete
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "ContainerRecord":
@@ -70,11 +77,31 @@ class ContainerRecord(NamedTuple):
         return self._replace(**changes)
 
 
+def orphaned(r: ContainerRecord) -> bool:
+    """Says running, but its supervisor (monitor or foreground CLI; else its process) is gone; or
+    its creator died before the record was complete."""
+    if r.creating:
+        return not r.reclaim and not _alive(r.creating)
+    if r.status not in ACTIVE:
+        return False
+    return not (_alive(r.monitor_pid) if r.monitor_pid else _alive(r.pid))
+
+
+def _as_orphaned(r: ContainerRecord) -> ContainerRecord:
+    """Exited when noticed (the supervisor's death left no time behind; never the start time); a
+    half-created one stays `created`, to be removed by the reclaim."""
+    if r.creating:
+        return r.with_(reclaim=True, error=r.error or "its creation was interrupted")
+    return r.with_(status="exited", exit_code=r.exit_code or 255, error=r.error or ORPHANED,
+                   finished_at=now_rfc3339(), pid=0, reclaim=True)
+
+
 class ContainerStore:
     """Records under paths.containers; all mutations hold the containers lock."""
 
     def __init__(self, paths: Paths) -> None:
         self.paths = paths
+        self.pending: list[str] = []  # ids `create` found orphaned or awaiting reclaim (engine/reclaim)
 
     def _lock(self) -> Any:
         return locked(self.paths.lock("containers"))
@@ -92,12 +119,15 @@ class ContainerStore:
         if not self.paths.containers.is_dir():
             self.paths.ensure()
         with self._lock():
-            for other in self._all():
+            others = self._all()
+            for other in others:
                 if other.name == record.name:
                     raise ConflictError(
                         f'container name "/{record.name}" is already in use by container "{other.id}"')
             self.dir(record.id).mkdir(parents=True)
             atomic_write_json(self.dir(record.id) / "state.json", record.to_json(), durable=False)
+            self.pending = [self._write_orphaned(o).id if orphaned(o) else o.id for o in others
+                            if o.reclaim or orphaned(o)]
         return record
 
     def rename(self, cid: str, name: str) -> ContainerRecord:
@@ -164,21 +194,24 @@ class ContainerStore:
 
     def refresh(self, r: ContainerRecord) -> ContainerRecord:
         """A running/paused record whose monitor is gone (or, without a monitor, whose process is
-        gone) is shown as exited: nothing supervises it any more, so it is never "running"."""
-        if r.status not in ("running", "paused", "restarting"):
+        gone) is exited: nothing supervises it any more. Recorded once, under the lock (see the
+        module docstring); a reader that may not write (a read-only store) only shows it."""
+        if not orphaned(r):
             return r
-        if _alive(r.monitor_pid) if r.monitor_pid else _alive(r.pid):
-            return r
-        return r.with_(status="exited", exit_code=r.exit_code or 255,
-                       error=r.error or "container process and monitor are gone",
-                       finished_at=r.finished_at or self._last_update(r.id))
-
-    def _last_update(self, cid: str) -> str:
-        """When the record was last written: the best guess of when its supervisor went away."""
         try:
-            return now_rfc3339(os.stat(self.dir(cid) / "state.json").st_mtime)
-        except OSError:
-            return now_rfc3339()
+            with self._lock():
+                cur = self._read(r.id)
+                if cur is None or not orphaned(cur):
+                    return cur or r
+                return self._write_orphaned(cur)
+        except PermissionError:
+            return _as_orphaned(r)
+
+    def _write_orphaned(self, r: ContainerRecord) -> ContainerRecord:
+        """(Under the lock.) Record that `r` ended unsupervised, now, with its leftovers to reclaim."""
+        new = _as_orphaned(r)
+        atomic_write_json(self.dir(r.id) / "state.json", new.to_json(), durable=False)
+        return new
 
     def remove(self, cid: str) -> None:
         with self._lock():

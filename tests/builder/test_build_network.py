@@ -4,7 +4,6 @@ killed one."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -64,8 +63,10 @@ def _host_ends(out: str) -> set[int]:
 
 
 def _leases(root: Path) -> dict[str, str]:
-    path = root / "networks" / "bridge" / "leases.json"
-    return json.loads(path.read_text()).get("leases", {}) if path.exists() else {}
+    """The leases store `root` holds on minidock0 (the lease file is host-wide: other stores' are there too)."""
+    from minidock.runtime.net import ipam
+
+    return {cid: ip for cid, (ip, owner) in ipam.owned(ipam.HOST_DIR, "minidock0").items() if owner == str(root)}
 
 
 def _build_rules() -> list[str]:

@@ -1,0 +1,142 @@
+"""What a dead supervisor owned, taken back by the next command (containerd's way: work owned by a
+dead PID is reclaimed).
+
+A container is supervised by the process that started it: the CLI of a foreground `run`, or the
+monitor of `run -d`/`start`. Killed by SIGKILL, it runs no cleanup: the container dies with it
+(its init has a parent-death signal), but its record says running and its cgroups, address lease,
+veth and port rules stay. The store records such a container as exited once it notices (store/
+containers.py: `reclaim` set); then `reclaim_pending` does what the supervisor would have done:
+kills whatever is left in the cgroups and removes them, releases the network, and removes the
+container when it was `--rm`. Commands that take the containers lock call it (create, and every
+command that opens the records through lifecycle.open_records); `system check` reports what is
+still waiting, with what it is, and `--repair` reclaims it.
+"""
+
+import contextlib
+import signal
+
+from minidock.errors import MinidockError
+from minidock.store.check import Problem
+from minidock.store.containers import ContainerRecord, ContainerStore
+from minidock.store.store import Store
+
+
+def reclaim_pending(store: Store, records: ContainerStore, ids: list[str] | None = None) -> list[str]:
+    """Reclaim the leftovers of every orphaned container (or of `ids`, found by `create`); their ids."""
+    if ids is None:
+        pending = [r for r in records.list() if r.reclaim]
+    else:
+        pending = [r for r in (records._read(i) for i in ids) if r is not None and r.reclaim]
+    for rec in pending:
+        reclaim(store, records, rec)
+    return [r.id for r in pending]
+
+
+def reclaim(store: Store, records: ContainerStore, rec: ContainerRecord) -> None:
+    """Cgroups, network, and (for --rm) the container itself; idempotent, so racing commands may
+    both get here."""
+    _remove_cgroups(records, rec)
+    with contextlib.suppress(MinidockError, OSError):
+        from minidock.engine import netwire
+
+        netwire.release(store.paths, rec.id, rec.network)
+        _release_unrecorded(rec.id)
+    if rec.host_config.get("AutoRemove") or rec.creating:  # --rm, or a creation that never completed
+        from minidock.engine.containers import remove_files
+
+        remove_files(store, rec.id, volumes=True)
+        return
+    with contextlib.suppress(MinidockError):
+        records.update(rec.id, reclaim=False)
+
+
+def _release_unrecorded(cid: str) -> None:
+    """What a supervisor killed between wiring and recording the attachment held: a lease, port rules."""
+    from minidock.runtime.net import ipam, nat
+
+    for bridge in ipam.networks_with_leases(ipam.HOST_DIR):
+        ipam.release(ipam.HOST_DIR, bridge, cid)
+    if (nat.RUN_DIR / f"ports-{cid}").exists():
+        nat.remove_rules(cid)
+
+
+def _remove_cgroups(records: ContainerStore, rec: ContainerRecord) -> None:
+    from minidock.engine.lifecycle import cgroup_of
+
+    with contextlib.suppress(MinidockError, OSError):
+        cg = cgroup_of(records, rec.id)
+        cg.thaw()
+        cg.kill_all(signal.SIGKILL)
+        cg.remove()
+
+
+def leftovers_of(rec: ContainerRecord, records: ContainerStore) -> list[str]:
+    """What an orphaned container still holds, in words (for `system check`)."""
+    from pathlib import Path
+
+    from minidock.engine.lifecycle import cgroup_of
+    from minidock.runtime.net import ipam, nat, network
+
+    out: list[str] = []
+    with contextlib.suppress(MinidockError, OSError):
+        groups = [p for p in cgroup_of(records, rec.id).paths().values() if Path(p).is_dir()]
+        if groups:
+            out.append(f"{len(groups)} cgroups")
+    bridge = str(rec.network.get("bridge") or "")
+    if bridge:
+        with contextlib.suppress(MinidockError, OSError):
+            lease = ipam.leases(ipam.HOST_DIR, bridge).get(rec.id)
+            if lease:
+                out.append(f"address lease {lease} on {bridge}")
+        veth = network.host_veth_name(rec.id)
+        if Path(f"/sys/class/net/{veth}").exists():
+            out.append(f"veth {veth}")
+    if (nat.RUN_DIR / f"ports-{rec.id}").exists():
+        out.append("published-port rules")
+    if rec.creating:
+        out.append("the half-created container")
+    elif rec.host_config.get("AutoRemove"):
+        out.append("the container itself (--rm)")
+    return out
+
+
+def problems(store: Store) -> list[Problem]:
+    """Orphaned containers still holding something, and leases this store holds for containers it
+    no longer has (a RUN step's lease is builder/buildnet's to reclaim): each with what is left."""
+    records = ContainerStore(store.paths)
+    out = []
+    for rec in records.list():
+        if rec.reclaim:
+            what = ", ".join(leftovers_of(rec, records)) or "its record's reclaim mark"
+            out.append(Problem("container-orphaned", rec.id,
+                               f"container {rec.id[:12]}: its supervisor died; left: {what}", True))
+    return out + _stale_leases(store)
+
+
+def _stale_leases(store: Store) -> list[Problem]:
+    import os
+
+    from minidock.runtime.net import ipam
+
+    me = os.path.abspath(store.paths.root)
+    out = []
+    for bridge in ipam.networks_with_leases(ipam.HOST_DIR):
+        for cid, (ip, owner) in ipam.owned(ipam.HOST_DIR, bridge).items():
+            if owner == me and ".build-" not in cid and not (store.paths.container(cid) / "state.json").exists():
+                out.append(Problem("lease-stale", f"{bridge}/{cid}",
+                                   f"address lease {ip} on {bridge}: container {cid[:12]} no longer exists", True))
+    return out
+
+
+def repair(store: Store, p: Problem) -> None:
+    """Fix one of `problems`' findings."""
+    from minidock.runtime.net import ipam
+
+    records = ContainerStore(store.paths)
+    if p.kind == "container-orphaned":
+        rec = records._read(p.target)
+        if rec is not None:
+            reclaim(store, records, rec)
+    elif p.kind == "lease-stale":
+        bridge, _, cid = p.target.partition("/")
+        ipam.release(ipam.HOST_DIR, bridge, cid)
