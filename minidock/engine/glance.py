@@ -52,19 +52,19 @@ def _read(cid: str, store: str) -> dict[str, Any] | None:
 
 
 def _refresh(d: dict[str, Any], path: str) -> dict[str, Any]:
-    """ContainerStore.refresh's rule on a plain record."""
+    """ContainerStore.refresh's rule on a plain record: one whose supervisor (or creator) is gone
+    is marked `reclaim` here, and `records` hands it to the full path, which records it."""
+    creator = d.get("creating") or 0
+    if creator and not d.get("reclaim"):
+        return d if alive(creator) else {**d, "reclaim": True}
     if d.get("status") not in ACTIVE:
         return d
     monitor = d.get("monitor_pid") or 0
     if alive(monitor) if monitor else alive(d.get("pid") or 0):
         return d
-    try:
-        last = rfc3339(os.stat(path).st_mtime)
-    except OSError:
-        last = rfc3339(time.time())
     return {**d, "status": "exited", "exit_code": d.get("exit_code") or 255,
             "error": d.get("error") or "container process and monitor are gone",
-            "finished_at": d.get("finished_at") or last}
+            "finished_at": d.get("finished_at") or rfc3339(time.time()), "reclaim": True}
 
 
 def records(store: str | None = None) -> list[dict[str, Any]]:
@@ -74,8 +74,23 @@ def records(store: str | None = None) -> list[dict[str, Any]]:
         ids = os.listdir(store + "/containers")
     except FileNotFoundError:
         return []
-    found = (_read(cid, store) for cid in sorted(ids))
-    return sorted((d for d in found if d is not None), key=lambda d: d.get("created") or "", reverse=True)
+    found = [d for d in (_read(cid, store) for cid in sorted(ids)) if d is not None]
+    if any(d.get("reclaim") for d in found):  # a dead supervisor's leftovers: the full path takes them back
+        _reclaim(store)
+        found = [d for d in (_read(cid, store) for cid in sorted(ids)) if d is not None]
+    return sorted(found, key=lambda d: d.get("created") or "", reverse=True)
+
+
+def _reclaim(store: str) -> None:
+    """Record the orphans and take back what their supervisors held (engine/reclaim.py): rare, so
+    the store's classes may load here."""
+    from pathlib import Path
+
+    from minidock.engine.lifecycle import open_records
+    from minidock.paths import Paths
+    from minidock.store.store import Store
+
+    open_records(Store.open(Paths(Path(store))))
 
 
 def find(ref: str, store: str | None = None) -> dict[str, Any]:
