@@ -1,7 +1,7 @@
 """The host-wide side of a bridge: a subnet chosen against the host's routes when the bridge is
 (re)created and kept while it exists, a fixed MAC, the record under ipam.HOST_DIR.
 
-Uses a bridge and a dummy link of its own (random names), removed at the end.
+Uses two bridges of its own (random names: one to be wired, one whose route makes a clash), removed at the end.
 """
 
 from __future__ import annotations
@@ -27,25 +27,25 @@ def _ip(*args: str) -> str:
 def names() -> Iterator[tuple[str, str, str]]:
     """(bridge, a second link of ours, a subnet that link's route takes)."""
     tag = secrets.token_hex(3)
-    bridge, dummy = f"mdh{tag}", f"mdd{tag}"
+    bridge, other = f"mdh{tag}", f"mdd{tag}"
     taken = {r for r in network.host_networks()}
     clash = next(f"10.{n}.0.0/16" for n in range(240, 250) if not any(IPv4Network(f"10.{n}.0.0/16").overlaps(t)
                                                                        for t in taken))
-    _ip("link", "add", dummy, "type", "bridge")  # a link of ours whose route takes `clash`
-    _ip("addr", "add", clash.replace(".0/16", ".1/16"), "dev", dummy)
-    _ip("link", "set", dummy, "up")
+    _ip("link", "add", other, "type", "bridge")  # a link of ours whose route takes `clash`
+    _ip("addr", "add", clash.replace(".0/16", ".1/16"), "dev", other)
+    _ip("link", "set", other, "up")
     try:
-        yield bridge, dummy, clash
+        yield bridge, other, clash
     finally:
         network.remove_bridge(bridge)
-        subprocess.run(["ip", "link", "del", dummy], check=False)
+        subprocess.run(["ip", "link", "del", other], check=False)
         shutil.rmtree(ipam.HOST_DIR / bridge, ignore_errors=True)
 
 
 def test_subnet_rechecked_at_creation_and_kept_while_the_bridge_lives(names: tuple[str, str, str]) -> None:
-    bridge, _dummy, clash = names
+    bridge, _other, clash = names
     subnet, index = hostbridge.ensure(bridge, clash, lambda: clash)
-    assert subnet != clash  # the dummy's route took it: the next free fallback instead
+    assert subnet != clash  # the other link's route took it: the next free fallback instead
     net = IPv4Network(subnet)
     assert not any(net.overlaps(r) for r in ipam.RESERVED)
     assert hostbridge.recorded(bridge) == (subnet, index)
