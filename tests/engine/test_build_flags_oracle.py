@@ -224,3 +224,17 @@ def test_add_url_equals_dockers(oracle: Oracle, tmp_path: Path, http_root: tuple
     with tarfile.open(tmp_path / "docker.tar") as d, tarfile.open(tmp_path / "md.tar") as m:
         for name in ("d/f.txt", "named", "g/sub"):
             assert m.getmember(name).mtime == d.getmember(name).mtime, name
+
+
+def test_pull_pulls_a_stored_base_again(oracle: Oracle, tmp_path: Path) -> None:
+    env = oracle.minidock_env(tmp_path / "root")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo pulled > /p\n")
+    first = _md(env, "build", "--progress", "plain", "-t", "pull:1", str(ctx))
+    assert first.returncode == 0 and "pulling busybox" in first.stderr.decode()  # not in the store yet
+    again = _md(env, "build", "--progress", "plain", "-t", "pull:1", str(ctx))
+    assert again.returncode == 0 and "pulling" not in again.stderr.decode()
+    forced = _md(env, "build", "--progress", "plain", "--pull", "-t", "pull:1", str(ctx))
+    err = forced.stderr.decode()
+    assert forced.returncode == 0 and err.count("pulling busybox") == 1 and "#2 CACHED" in err  # same image: cached
