@@ -119,11 +119,11 @@ def parse(argv: list[str]) -> tuple[BuildRequest, str]:
 
 
 def progress_mode(progress: str, quiet: bool) -> str:
-    """--progress (and -q) -> how the build is shown: "quiet", "plain" or "tty" (auto: tty on a terminal)."""
+    """--progress (and -q) -> how the build is shown: "quiet", "plain" or "tty" (auto and tty: tty on a terminal)."""
     if progress not in PROGRESS:
         raise UsageError(f"invalid --progress {progress!r}: want auto, plain or tty")
     if quiet:
         return "quiet"
-    if progress == "auto":
-        return "tty" if sys.stderr.isatty() else "plain"
-    return progress
+    if progress == "plain":
+        return progress
+    return "tty" if sys.stderr.isatty() else "plain"  # `tty` off a terminal is plain, as in Docker

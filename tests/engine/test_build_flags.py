@@ -207,3 +207,31 @@ def test_platform_of_the_host_builds(busybox_store: Callable[[], Path], tmp_path
     for platform in ("linux/amd64", "linux", "amd64"):  # containerd's forms: an OS or an architecture alone too
         result = eng.build_image(eng.BuildRequest(context=str(_ctx(tmp_path)), platform=platform))
         assert result.config.architecture == "amd64" and result.config.os == "linux"
+
+
+def test_progress_on_a_terminal_is_tty(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    busybox_store()
+    ctx = _ctx(tmp_path)
+    master, slave = os.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-m", "minidock", "build", "-t", "tty:1", str(ctx)], stderr=slave,
+                           stdout=subprocess.PIPE, timeout=120, check=False)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+    text = out.decode().replace("\r\n", "\n")
+    assert r.returncode == 0 and r.stdout == b""
+    assert " => [2/3] COPY a.txt /a.txt" in text and " => [3/3] RUN echo built > /b.txt" in text
+    assert "[+] Building " in text and text.rstrip().endswith("FINISHED")
