@@ -20,7 +20,7 @@ from minidock.runtime import syscalls as sc
 
 DEFAULT = "default"
 UNCONFINED = "unconfined"
-_FORMAT = b"minidock-seccomp-1"  # part of every cache key: change it when the compiler's output changes
+_FORMAT = b"minidock-seccomp-2"  # part of every cache key: change it when the compiler's output changes
 DEFAULT_PROFILE = Path(__file__).with_name("seccomp_default.json")
 
 

@@ -136,12 +136,14 @@ CALLS = {
     "personality(ADDR_NO_RANDOMIZE)": (135, 0x0040000),
     "clone3": (435, 0, 0),
     "syscall 1000": (1000,),
+    "x32 syscall 1000": (0x40000000 + 1000,),
 }
 DOCKER = {  # what Docker 20.10's default profile answers with its default capabilities
     "getpid": "ok", "unshare(CLONE_NEWUSER)": "EPERM", "keyctl": "EPERM",
     "add_key": "EPERM", "bpf": "EPERM", "perf_event_open": "EPERM", "init_module": "EPERM",
     "finit_module": "EPERM", "open_by_handle_at": "EPERM", "mount": "EPERM", "personality(query)": "ok",
     "personality(ADDR_NO_RANDOMIZE)": "EPERM", "clone3": "ENOSYS", "syscall 1000": "ENOSYS",
+    "x32 syscall 1000": "ENOSYS",
 }
 
 
