@@ -15,9 +15,10 @@ plain (`--progress plain`, and `auto` when stderr is not a terminal), as `docker
     #5 DONE 0.0s
 
 Steps BuildKit does not show (ENV, CMD, LABEL, ...) are not shown; a cached step ends `#N CACHED`;
-a RUN's output lines carry the seconds since the step began. tty (`auto` on a terminal) prints
-one ` => [2/4] COPY a /a   0.0s` line per finished step (a failing step's output in full) and
-a closing `[+] Building 1.2s (5/5) FINISHED`. Everything goes to stderr, as BuildKit's does.
+a RUN's output lines carry the seconds since the step began. tty (`auto` or `tty` on a terminal)
+prints one ` => [2/4] COPY a /a   0.0s` line per finished step, redraws the running step with its
+last output lines below them, shows a failing step's output in an error box, and closes with
+`[+] Building 1.2s (5/5) FINISHED`. Everything goes to stderr, as BuildKit's does.
 """
 
 from __future__ import annotations
@@ -105,14 +106,21 @@ class Plain:
 
 
 class Tty:
-    """BuildKit's terminal progress, without redrawing: one line per finished step."""
+    """BuildKit's terminal progress: finished steps stay, the running one is redrawn in place below
+    them with its time and its last output lines (` => => # ...`)."""
+
+    LIVE_LINES = 6
+    _CLEAR = "\x1b[{n}A\x1b[J"  # cursor up n lines, erase to the end of the screen
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.began = time.monotonic()
         self.title = ""
+        self.started = 0.0
         self.log = b""
         self.shown = 0
+        self.drawn = 0  # lines of the live area on screen now
+        self.redrawn = 0.0
         try:
             self.width = max(40, os.get_terminal_size(out.fileno()).columns)
         except (OSError, ValueError, AttributeError):
@@ -122,41 +130,70 @@ class Tty:
         from minidock.engine import build as eng
 
         if isinstance(e, eng.StepOutput):
-            self.log += e.data
+            self.log = (self.log + e.data)[-65536:]
+            if time.monotonic() - self.redrawn < 0.05:
+                return  # a chatty step redraws at most 20 times a second
         elif isinstance(e, eng.StepStarted):
-            self.title, self.log = (f"[{e.vertex}] {e.display or e.text}" if e.vertex else ""), b""
+            self.title = f"[{e.vertex}] {e.display or e.text}" if e.vertex else ""
+            self.log, self.started = b"", time.monotonic()
         elif isinstance(e, eng.StepDone) and self.title:
+            self._clear()
             self._line(("CACHED " if e.cached else "") + self.title, e.seconds)
             self.title = ""
         elif isinstance(e, eng.BuildNote):
+            self._clear()
             self.out.write(e.text + "\n")
         elif isinstance(e, eng.Exported):
+            self._clear()
             self._line("exporting to client", e.seconds)
             self._finished()
         elif isinstance(e, eng.BuildFinished) and e.recorded:
+            self._clear()
             self._line("exporting to image", 0.0)
             self._line(f"=> writing image {e.image_id}", 0.0)
             for name in e.names:
                 self._line(f"=> naming to {name}", 0.0)
             self._finished()
-        self.out.flush()
+        self._draw()
 
     def fail(self, message: str) -> None:
-        """The build failed: the open step, its whole output, and the message (BuildKit's error box)."""
+        """The build failed: the open step, its last output, and the message (BuildKit's error box)."""
+        self._clear()
         if self.title:
-            self._line(f"ERROR {self.title}", 0.0)
+            self._line(f"ERROR {self.title}", time.monotonic() - self.started)
             self.out.write(f"------\n > {self.title}:\n")
             for line in self.log.decode("utf-8", "replace").splitlines()[-20:]:
                 self.out.write(f"#0 {line}\n")
             self.out.write("------\n")
-            self.out.flush()
+            self.title = ""
+        self.out.flush()
 
-    def _line(self, text: str, seconds: float) -> None:
-        self.shown += 1
+    def _draw(self) -> None:
+        """The live area: the running step and its last output lines."""
+        self._clear()
+        if self.title:
+            lines = [self._fit(self.title, time.monotonic() - self.started)]
+            tail = self.log.decode("utf-8", "replace").replace("\r", "\n").splitlines()[-self.LIVE_LINES:]
+            lines += [f" => => # {line}"[: self.width - 1] for line in tail]
+            self.out.write("\n".join(lines) + "\n")
+            self.drawn = len(lines)
+        self.redrawn = time.monotonic()
+        self.out.flush()
+
+    def _clear(self) -> None:
+        if self.drawn:
+            self.out.write(self._CLEAR.format(n=self.drawn))
+            self.drawn = 0
+
+    def _fit(self, text: str, seconds: float) -> str:
         tail = f"{seconds:.1f}s"
         room = self.width - len(tail) - 5
         text = text if len(text) <= room else text[: room - 1] + "…"
-        self.out.write(f" => {text:<{room}} {tail}\n")
+        return f" => {text:<{room}} {tail}"
+
+    def _line(self, text: str, seconds: float) -> None:
+        self.shown += 1
+        self.out.write(self._fit(text, seconds) + "\n")
 
     def _finished(self) -> None:
         self.out.write(f"[+] Building {time.monotonic() - self.began:.1f}s ({self.shown}/{self.shown}) FINISHED\n")

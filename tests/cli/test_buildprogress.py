@@ -53,13 +53,38 @@ def test_plain_error_and_export() -> None:
     assert lines[4:] == ["#2 exporting to client", "#2 copying files 0.2s done", "#2 DONE 0.2s", ""]
 
 
+def _screen(text: str) -> list[str]:
+    """What a terminal shows after `text`: `ESC[nA ESC[J` erases the last n lines."""
+    lines: list[str] = []
+    for i, part in enumerate(re.split(r"\x1b\[(\d+)A\x1b\[J", text)):
+        if i % 2:
+            del lines[len(lines) - int(part):]
+        else:
+            lines += part.split("\n")[:-1] if part.endswith("\n") or not part else part.split("\n")
+    return [" ".join(line.split()) for line in lines]
+
+
 def test_tty_one_line_per_step() -> None:
     out = io.StringIO()
     printer = Tty(out)
     for e in EVENTS:
         printer(e)
-    lines = [" ".join(line.split()) for line in out.getvalue().splitlines()]
+    lines = _screen(out.getvalue())
     assert lines[:3] == ["=> [1/3] FROM docker.io/library/busybox 0.0s", "=> CACHED [2/3] COPY a /a 0.0s",
                          "=> [3/3] RUN echo hi 0.3s"]
     assert lines[3] == "=> exporting to image 0.0s" and lines[-1].startswith("[+] Building ")
     assert lines[-1].endswith("(6/6) FINISHED")
+
+
+def test_tty_redraws_the_running_step_and_boxes_a_failure() -> None:
+    out = io.StringIO()
+    printer = Tty(out)
+    printer(eng.StepStarted(1, 2, "0", "RUN make", "2/2"))
+    printer.redrawn = 0.0  # past the redraw rate limit
+    printer(eng.StepOutput(1, b"".join(b"line %d\n" % i for i in range(10))))
+    live = _screen(out.getvalue())
+    assert live[0].startswith("=> [2/2] RUN make ") and live[1:] == [f"=> => # line {i}" for i in range(4, 10)]
+    printer.fail("build: step 2/2 RUN make: exit code 2")
+    final = _screen(out.getvalue())
+    assert final[0].startswith("=> ERROR [2/2] RUN make ") and final[1:3] == ["------", "> [2/2] RUN make:"]
+    assert final[3:13] == [f"#0 line {i}" for i in range(10)] and final[13] == "------"
