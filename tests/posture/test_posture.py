@@ -79,6 +79,11 @@ def _same(docker: dict[str, str], minidock: dict[str, str]) -> None:
     ("--cap-drop", "ALL"),
     ("--user", "nobody"),
     ("--read-only",),
+    ("--cap-add", "SYS_PTRACE"),
+    ("--cap-add", "ALL"),
+    ("--cap-add", "SYS_MODULE", "--cap-add", "SYS_TIME", "--cap-add", "DAC_READ_SEARCH"),
+    ("--security-opt", "systempaths=unconfined"),
+    ("--user", "nobody", "--security-opt", "no-new-privileges"),
     pytest.param(("--security-opt", f"seccomp={CONTAINERS_PROFILE}"), marks=pytest.mark.skipif(
         not Path(CONTAINERS_PROFILE).exists(), reason="golang-github-containers-common is not installed")),
 ], ids=lambda f: " ".join(f) or "defaults")
