@@ -160,6 +160,10 @@ MAP_FIELDS = frozenset(("Labels", "ExposedPorts", "Ports", "Volumes", "Networks"
                         "LogConfig.Config"))
 
 
+# Go field names whose JSON name differs (`{{.ID}}` and `{{.Id}}` both work in docker inspect).
+GO_NAMES = {"ID": "Id", "APIVersion": "ApiVersion", "MinAPIVersion": "MinAPIVersion"}
+
+
 def to_struct(value: Any, key: str = "", parent: str = "") -> Any:
     """A JSON shape (dicts, lists, scalars) as Go values: objects become Structs except map fields."""
     from minidock.gotemplate import Struct
@@ -168,7 +172,9 @@ def to_struct(value: Any, key: str = "", parent: str = "") -> Any:
         inner = {k: to_struct(v, k, key) for k, v in value.items()}
         if key in MAP_FIELDS or f"{parent}.{key}" in MAP_FIELDS:
             return inner
-        return Struct(inner)
+        out = Struct(inner)
+        out.aliases = {go: k for go, k in GO_NAMES.items() if k in inner and go not in inner}
+        return out
     if isinstance(value, list):
         return [to_struct(v, "", key) for v in value]
     return value

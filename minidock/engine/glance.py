@@ -162,11 +162,13 @@ def created_text(d: dict[str, Any], now: float | None = None) -> str:
 
 
 def command_text(d: dict[str, Any], trunc: bool = True) -> str:
-    """docker ps COMMAND: the command line quoted, cut to 20 characters with an ellipsis."""
-    text = " ".join(d.get("command") or ())
+    """docker ps COMMAND: the daemon's line (arguments with a space in single quotes), cut to 20
+    characters with an ellipsis, then Go-quoted (strconv.Quote)."""
+    path, *args = list(d.get("command") or ()) or [""]
+    text = " ".join([path, *(f"'{a}'" if " " in a else a for a in args)])
     if trunc and len(text) > 20:
         text = text[:19] + "…"
-    return f'"{text}"'
+    return json.dumps(text, ensure_ascii=False)
 
 
 def ports_text(d: dict[str, Any]) -> str:

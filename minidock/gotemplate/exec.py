@@ -186,6 +186,10 @@ class _State:
         raise self.error(f'undefined variable: {name}')
 
     def field(self, value: Any, name: str, args: tuple[Node, ...], dot: Any) -> Any:
+        if isinstance(value, Struct) and name not in value:
+            known, found = value.field(name)
+            if known:
+                return self.invoke(found, name, [self.arg(dot, a) for a in args]) if callable(found) else found
         if isinstance(value, Mapping):
             if name not in value:
                 if isinstance(value, Struct):

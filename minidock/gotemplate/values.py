@@ -26,12 +26,20 @@ class Struct(dict[str, "Any"]):
     field X in type T"; empty, the message is the one a map with missingkey=error gives
     (`map has no entry for key "X"`: what `docker inspect` says)."""
 
-    __slots__ = ("escape_html", "type_name")
+    __slots__ = ("aliases", "escape_html", "type_name")
 
     def __init__(self, fields: dict[str, Any] | None = None, type_name: str = "", escape_html: bool = False) -> None:
         super().__init__(fields or {})
         self.type_name = type_name
         self.escape_html = escape_html  # `json` of it escapes <, > and & (Go's json.Marshal default)
+        self.aliases: dict[str, str] = {}  # Go field name -> key, where the JSON name differs (APIVersion)
+
+    def field(self, name: str) -> tuple[bool, Any]:
+        """(found, value) of the field `name`, by its key or its Go name."""
+        if name in self:
+            return True, self[name]
+        key = self.aliases.get(name)
+        return (True, self[key]) if key is not None and key in self else (False, None)
 
 
 class _Missing:

@@ -1,0 +1,145 @@
+"""Docker 20.10 as the judge of the CLI's shapes: the same invocations under the private dockerd and
+minidock, comparing template output, table headers, JSON keys, error lines and exit codes.
+
+Both engines hold busybox (pulled through the same registry mirror) and the same three containers:
+cc1 created (labels, env), cc2 running, cc3 exited after writing to stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.oracle import Oracle
+
+pytestmark = pytest.mark.root
+
+
+class Both:
+    """One command line under Docker and under minidock."""
+
+    def __init__(self, oracle: Oracle, root: Path) -> None:
+        self.oracle, self.env = oracle, oracle.minidock_env(root)
+
+    def md(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "minidock", *args], capture_output=True, text=True,
+                              env=self.env, timeout=300, check=False)
+
+    def both(self, *args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        return self.oracle.docker(*args), self.md(*args)
+
+    def same(self, *args: str) -> str:
+        """Equal stdout and exit code; returns Docker's stdout."""
+        d, m = self.both(*args)
+        assert (m.returncode, m.stdout) == (d.returncode, d.stdout), (args, d.stderr, m.stderr)
+        return d.stdout
+
+    def same_error(self, *args: str) -> None:
+        """Equal exit code and stderr (with Docker's name replaced by minidock's)."""
+        d, m = self.both(*args)
+        want = d.stderr.replace("docker", "minidock")
+        assert (m.returncode, m.stderr) == (d.returncode, want), (args, d.stdout, m.stdout)
+
+
+SETUP = (("create", "--name", "cc1", "--network", "none", "-l", "a=b", "-l", "c=d", "-e", "FOO=bar", "busybox",
+          "sleep", "1000"),
+         ("run", "-d", "--name", "cc2", "--network", "none", "busybox", "sleep", "1000"),
+         ("run", "--name", "cc3", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"))
+
+
+@pytest.fixture(scope="module")
+def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
+    b = Both(oracle, tmp_path_factory.mktemp("md-compat") / "root")
+    for engine in (oracle.docker, b.md):
+        assert engine("pull", "-q", "busybox").returncode == 0
+        for args in SETUP:
+            engine(*args)
+    yield b
+    for engine in (oracle.docker, b.md):
+        engine("rm", "-f", "cc1", "cc2", "cc3")
+
+
+def test_ps_templates_and_tables(both: Both) -> None:
+    both.same("ps", "-a", "--format", "{{.Names}}|{{.Image}}|{{.Command}}|{{.State}}|{{.Label \"a\"}}")
+    both.same("ps", "-a", "--format", "table {{.Names}}\\t{{.State}}\\t{{.Networks}}")
+    both.same("ps", "-a", "--no-trunc", "--format", "{{.Command}}")
+    both.same("ps", "--format", "{{.Names}}")
+    both.same("ps", "-a", "-n", "1", "--format", "{{.Names}}")
+    d, m = both.both("ps", "-a")
+    assert re.split(r"\s{2,}", m.stdout.splitlines()[0]) == re.split(r"\s{2,}", d.stdout.splitlines()[0])
+    assert len(m.stdout.splitlines()) == len(d.stdout.splitlines())
+    d, m = both.both("ps", "-a", "--format", "{{json .}}")
+    assert [sorted(json.loads(x)) for x in m.stdout.splitlines()] == [sorted(json.loads(x))
+                                                                       for x in d.stdout.splitlines()]
+
+
+def test_inspect_templates(both: Both) -> None:
+    both.same("inspect", "-f", "{{.Name}} {{.Path}} {{json .Args}} {{.State.Status}} {{.State.Running}} "
+              "{{.State.ExitCode}} {{.RestartCount}} {{json .Config.Cmd}} {{json .Config.Labels}} "
+              "{{.HostConfig.NetworkMode}} {{.Config.Image}}", "cc1", "cc2", "cc3")
+    both.same("inspect", "-f", "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}} {{index .Config.Labels \"a\"}}"
+              " {{.Config.Labels.zz}} {{len .Config.Labels}} {{upper .Name}} {{join .Config.Cmd \",\"}}", "cc1")
+    both.same("container", "inspect", "--format", "{{if .State.Running}}up{{else}}down{{end}}", "cc2", "cc3")
+    both.same("inspect", "--type", "image", "-f", "{{.Os}} {{.Architecture}} {{json .RepoTags}}", "busybox")
+
+
+def test_inspect_json_shape(both: Both) -> None:
+    d, m = both.both("inspect", "cc2")
+    dj, mj = json.loads(d.stdout)[0], json.loads(m.stdout)[0]
+    assert set(dj) - set(mj) <= {"GraphDriver", "SizeRw", "SizeRootFs"}
+    for part in ("State", "Config", "NetworkSettings"):
+        assert set(dj[part]) <= set(mj[part]) | {"Domainname"}, part
+    assert set(mj["HostConfig"]) & set(dj["HostConfig"]) >= {"Binds", "NetworkMode", "RestartPolicy", "AutoRemove",
+                                                            "Privileged", "Memory", "PortBindings", "LogConfig"}
+
+
+def test_missing_objects_and_mixed_lists(both: Both) -> None:
+    for args in (("inspect", "nothere"), ("inspect", "-f", "{{.Name}}", "cc1", "nothere"),
+                 ("inspect", "--type", "container", "nothere"), ("network", "inspect", "-f", "{{.Name}}", "none", "x")):
+        both.same(*args)
+        both.same_error(*args)
+    for args in (("rm", "nothere"), ("stop", "nothere"), ("kill", "nothere"), ("logs", "nothere"),
+                 ("rmi", "nothere"), ("network", "rm", "nothere"), ("exec", "cc1", "true"), ("start", "nothere"),
+                 ("restart", "nothere"), ("top", "nothere"), ("port", "nothere"), ("wait", "nothere")):
+        d, m = both.both(*args)
+        assert (m.returncode, m.stdout) == (d.returncode, d.stdout), (args, d.stderr, m.stderr)
+        assert m.stderr.count("\n") == 1, m.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("inspect", "-f", "{{.Foo", "cc1"), ("inspect", "-f", "{{.Foo}}", "cc1"),
+    ("inspect", "-f", "{{.Config.Nope}}", "cc1"),
+    ("ps", "--format", "{{.Foo"), ("ps", "--format", "{{.Foo}}"), ("images", "--format", "{{.Foo"),
+    ("network", "ls", "--format", "{{.Foo"), ("version", "--format", "{{.Foo"), ("version", "--format", "{{.Foo}}"),
+    ("info", "--format", "{{.Foo"), ("info", "--format", "{{.Foo}}"), ("ps", "--bogus"), ("ps", "-x"),
+    ("ps", "--format"), ("stop", "-t", "x", "cc2"), ("images", "--bogus"), ("network", "ls", "--bogus"),
+    ("container", "ls", "--bogus"), ("run", "--bogus", "busybox"), ("run", "-c", "x", "busybox"),
+])
+def test_errors_are_dockers(both: Both, args: tuple[str, ...]) -> None:
+    both.same_error(*args)
+
+
+def test_other_listings(both: Both) -> None:
+    both.same("images", "--format", "table {{.Repository}}\\t{{.Tag}}")
+    both.same("images", "--format", "{{.Repository}}:{{.Tag}} {{.Containers}}")
+    d, m = both.both("images")
+    assert re.split(r"\s{2,}", m.stdout.splitlines()[0]) == re.split(r"\s{2,}", d.stdout.splitlines()[0])
+    both.same("network", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} {{.Internal}}", "none", "host")
+    d, m = both.both("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}")
+    assert set(d.stdout.splitlines()) <= set(m.stdout.splitlines())  # dockerd here has no bridge network
+    d, m = both.both("network", "ls")
+    assert m.stdout.splitlines()[0].split() == d.stdout.splitlines()[0].split()
+    both.same("system", "df", "--format", "{{.Type}}")
+    both.same("version", "--format", "{{.Client.APIVersion}} {{.Server.APIVersion}}")
+    for field in ("{{.ID}}", "{{.Id}}"):  # the Go field (typed) and the JSON name (map) both work
+        d, m = both.both("inspect", "-f", field, "cc1")
+        assert (m.returncode, len(m.stdout)) == (d.returncode, len(d.stdout)) == (0, 65)
+    both.same("logs", "cc3")
+    assert both.oracle.docker("logs", "cc3").stderr == both.md("logs", "cc3").stderr == "err\n"
+    both.same("logs", "--tail", "1", "cc3")
