@@ -21,7 +21,7 @@ from minidock.oci.manifest import Index, Manifest, kind_of
 from minidock.paths import Paths
 from minidock.store import leftovers
 from minidock.store.atomic import locked
-from minidock.store.snapshots import ACTIVE, COMMITTED, SnapshotInfo
+from minidock.store.snapshots import ACTIVE, COMMITTED, SnapshotInfo, Snapshots
 from minidock.store.store import Store
 
 
@@ -58,9 +58,13 @@ def lease(paths: Paths) -> Iterator[None]:
 
 
 def _reclaim(paths: Paths, ingests: bool) -> int:
-    """leftovers.reclaim that never fails the command it runs in; the bytes freed."""
+    """leftovers.reclaim that never fails the command it runs in; the bytes freed. A dead snapshot
+    install (`tmp/commit-*`) may have made its short link already: dangling links go too."""
     try:
-        return sum(x.size for x in leftovers.reclaim(paths, ingests, sizes=True))
+        gone = leftovers.reclaim(paths, ingests, sizes=True)
+        if any(x.path.name.startswith("commit-") for x in gone):
+            Snapshots(paths).reclaim_unfinished()
+        return sum(x.size for x in gone)
     except OSError:
         return 0
 

@@ -130,15 +130,18 @@ def assert_recovered(s: Store) -> None:
 # ---- pull ---------------------------------------------------------------------------------------
 def test_pull_killed_at_many_points(registry: RegistryServer, fault_image: im.Image, fresh: Callable[[], Store],
                                     tmp_path: Path) -> None:
-    """A sweep of kill times over a throttled pull (manifest, config, ingest, unpack, commit, record):
-    each time the same pull afterwards completes, check is clean, nothing is left, busybox is intact."""
+    """A sweep of kill times over a throttled pull (manifest, config, ingest, unpack, commit, record),
+    counted from its first request: each time the same pull afterwards completes, check is clean,
+    nothing is left, busybox is intact."""
     seen: set[str] = set()
     landed = 0
     with Proxy(registry.url, chunk_delay=0.03) as proxy:
         slow = mirror_config(tmp_path, f"http://{proxy.host}", "slow.json")
-        for delay in (0.2, 0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2, 4.0):
+        for delay in (0.0, 0.1, 0.25, 0.4, 0.6, 0.9, 1.2, 1.6, 3.0):
             s = fresh()
+            asked = len(proxy.requests)
             proc = s.start("pull", IMAGE, config=slow)
+            wait_for(lambda: len(proxy.requests) > asked, proc)  # noqa: B023 - polled at once
             time.sleep(delay)
             landed += kill(proc)
             seen.update(name.split("-")[0] for name in s.scratch())
@@ -213,10 +216,13 @@ def _build_points(root: Path) -> dict[str, Callable[[], bool]]:
 
     def ingesting() -> bool:
         return any(root.glob("ingest/build-*"))
-    return {"run": in_run, "layer": writing_layer, "ingest": ingesting}
+
+    def committing() -> bool:  # the snapshot being assembled before its one rename
+        return any(root.glob("tmp/commit-*"))
+    return {"run": in_run, "layer": writing_layer, "ingest": ingesting, "commit": committing}
 
 
-@pytest.mark.parametrize("point", ["run", "layer", "ingest"])
+@pytest.mark.parametrize("point", ["run", "layer", "ingest", "commit"])
 def test_build_killed_at_a_point(point: str, fresh: Callable[[], Store], tmp_path: Path) -> None:
     """Killed during a RUN, while its layer is written, while the layer is ingested: the rebuild
     reclaims the dead build's snapshot and scratch and succeeds; check is clean; busybox is intact."""
@@ -228,7 +234,7 @@ def test_build_killed_at_a_point(point: str, fresh: Callable[[], Store], tmp_pat
     proc = s.start("build", "-q", "-t", "app:1", str(ctx))
     reached = wait_for(_build_points(s.root)[point], proc)
     landed = kill(proc)
-    if point != "ingest":  # the ingest window is short: a build may finish first
+    if point in ("run", "layer"):  # the ingest and commit windows are short: a build may finish first
         assert reached and landed
     if landed and point == "run":
         assert any(n.startswith("snapshots/build-") for n in s.scratch())

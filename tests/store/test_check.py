@@ -96,3 +96,18 @@ def test_a_dead_builds_secret_copy_and_half_made_cache_dir_are_leftovers(store_r
         assert check(store) == [] and not secret.exists() and not half.exists()
     finally:
         shutil.rmtree(secret, ignore_errors=True)
+
+
+def test_a_dead_snapshot_install_leaves_nothing_after_the_next_lease(store_root: Path) -> None:
+    """Killed between making a snapshot's short link and the rename that publishes it: the staging dir
+    and the dangling link go with the next pull or build (their gc lease), before anything else."""
+    from minidock.store.gc import lease
+
+    store = Store.open(Paths(store_root))
+    staging = store.paths.tmp / f"commit-p{os.getpid()}.1.0123456789ab"
+    (staging / "fs").mkdir(mode=0o700, parents=True)
+    os.symlink("../snapshots/" + "ab" * 32 + "/fs", store.paths.links / "deadlink")
+    assert sorted(p.kind for p in check(store)) == ["leftover-tmp", "link-dangling"]
+    with lease(store.paths):
+        assert not staging.exists() and not (store.paths.links / "deadlink").is_symlink()
+    assert check(store) == []
