@@ -187,3 +187,24 @@ def test_foreground_run_rm_killed_during_start(store: tuple[Store, str], delay: 
     for cid in new:
         assert held_by(cid) == []
     assert s.ids() == before  # --rm: nothing of it is left, whatever point the kill hit
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.25, 0.4])
+def test_run_detached_killed_while_starting(store: tuple[Store, str], delay: float) -> None:
+    """`run -d` killed while it creates the container or spawns its monitor: whatever it got to,
+    the store checks clean and a container that did start is an ordinary one (rm -f takes all)."""
+    s, bystander = store
+    before = s.ids()
+    proc = s.start("run", "-d", "-p", "80", "busybox", "sleep", "300")
+    time.sleep(delay)
+    kill(proc)
+    new = s.ids() - before
+    s.ok("ps", "-a")
+    s.check_clean()
+    assert_bystander_fine(s, bystander)
+    for cid in new:
+        if s.state(cid).get("status") not in ("running", "created"):
+            assert held_by(cid) == []
+        s.ok("rm", "-f", cid)
+        assert held_by(cid) == []
+    s.check_clean()
