@@ -14,7 +14,7 @@ import os
 import signal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError
+from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError, UsageError
 from minidock.runtime import caps, init, rootfs, sync
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer
@@ -246,6 +246,10 @@ def seccomp_program(spec: "Spec", cache: "Path | None", tracer: "Tracer") -> byt
     profile = spec.linux.seccomp
     if profile == seccomp.UNCONFINED:
         return None
+    if not seccomp.supported():  # why: Docker runs without its default profile there; a chosen one is an error
+        if profile == seccomp.DEFAULT:
+            return None
+        raise UsageError(f"seccomp is not enabled in this kernel, cannot run with the profile {profile}")
     with tracer.step(f"seccomp: the {profile} profile's program", "# libseccomp: seccomp_export_bpf"):
         return seccomp.program(profile, spec.process.capabilities.bounding, cache)
 

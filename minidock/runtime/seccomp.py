@@ -99,6 +99,20 @@ def _store(path: str, bpf: bytes) -> None:
         pass  # a cache that cannot be written only costs the next run a compile
 
 
+_supported: list[bool] = []
+
+
+def supported() -> bool:
+    """Whether this kernel filters syscalls (PR_GET_SECCOMP answers; EINVAL: built without seccomp)."""
+    if not _supported:
+        try:
+            sc.prctl(sc.PR_GET_SECCOMP)
+            _supported.append(True)
+        except OSError:
+            _supported.append(False)
+    return _supported[0]
+
+
 def load(bpf: bytes) -> None:
     """Install the program on the calling process (inherited by its children and kept across execve).
 
