@@ -171,8 +171,13 @@ static void ptrace_child(void) {
     waitpid(pid, NULL, 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "session-keyring") == 0) { /* its serial: which keyring exec joined */
+        long id = syscall(SYS_keyctl, 0, -3, 0);
+        printf("%ld\n", id < 0 ? -(long)errno : id);
+        return 0;
+    }
     status_lines();
     line("uid", "%d euid=%d gid=%d", getuid(), geteuid(), getgid());
     static const char *masks[] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",

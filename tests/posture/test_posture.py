@@ -5,6 +5,7 @@ bpf, perf_event_open, module loading, open_by_handle_at, mount, ptrace, ...)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,6 +134,19 @@ def test_build_run_steps_see_what_buildkit_steps_see(engines: Engines) -> None:
     docker = _lines(engines.oracle.docker_ok("run", "--rm", "--network", "none", TAG, "cat", "/posture-of-run"))
     minidock = _lines(engines.md_ok("run", "--rm", "--network", "none", TAG, "cat", "/posture-of-run"))
     _same(docker, minidock)
+
+
+def test_execs_join_the_containers_keyring(engines: Engines) -> None:
+    """Each exec joins the container's named session keyring (the same serial), never the caller's."""
+    mid = engines.md_ok("run", "-d", "--network", "none", "--security-opt", "seccomp=unconfined", TAG,
+                        "sleep", "300").strip()
+    try:
+        first, second = (int(engines.md_ok("exec", mid, "/probe", "session-keyring")) for _ in range(2))
+    finally:
+        engines.md("rm", "-f", mid)
+    host = int(subprocess.run(["keyctl", "show", "@s"], capture_output=True, text=True, check=False).stdout.split()[1]
+               if shutil.which("keyctl") else -1)
+    assert first == second > 0 and first != host
 
 
 def test_exec_gets_the_containers_posture(engines: Engines, running: tuple[str, str]) -> None:
