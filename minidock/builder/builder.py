@@ -185,8 +185,8 @@ def _shown_base(name: str) -> str:
     return shown.removesuffix(":latest") if ref.digest is None and not name.endswith(":latest") else shown
 
 
-def _shown_run(text: str, env: dict[str, str], escape: str) -> str:
-    """A RUN as BuildKit shows it: variables expanded, quotes and escapes kept (`RUN echo "hello world"`)."""
+def _shown_text(text: str, env: dict[str, str], escape: str) -> str:
+    """A step as BuildKit shows it: variables expanded, quotes and escapes kept (`RUN echo "hello world"`)."""
     from minidock.builder.expand import LexOptions, process_text
 
     try:
@@ -213,6 +213,7 @@ class _Run:
         self.stages.pull_always = options.pull
         self.total = sum(1 + len(df.stages[i].instructions) for i in self.refs.needed(options.target))
         self.vertices = [0] * len(df.stages)  # BuildKit's per-stage step counters ([2/4])
+        self.shown_bases: set[str] = set()
 
     def build_target(self) -> StageState:
         if not self.df.stages:
@@ -234,8 +235,11 @@ class _Run:
             label = f"{stage.name or f'stage-{stage.position}'} {label}"
         if isinstance(inst, From):
             text = "FROM " + _shown_base(self.refs.base_name(stage))
-        elif isinstance(inst, Run) and self.stages.state is not None and "$" in text:
-            text = _shown_run(text, self.stages.state.expansion_env(), self.df.escape)
+            if text in self.shown_bases:
+                return "", text  # BuildKit solves (and shows) the same base image once per build
+            self.shown_bases.add(text)
+        elif self.stages.state is not None and "$" in text:
+            text = _shown_text(text, self.stages.state.expansion_env(), self.df.escape)
         return label, text
 
     def _from_image(self, stage: Stage) -> bool:

@@ -238,3 +238,18 @@ def test_pull_pulls_a_stored_base_again(oracle: Oracle, tmp_path: Path) -> None:
     forced = _md(env, "build", "--progress", "plain", "--pull", "-t", "pull:1", str(ctx))
     err = forced.stderr.decode()
     assert forced.returncode == 0 and err.count("pulling busybox") == 1 and "#2 CACHED" in err  # same image: cached
+
+
+@pytest.mark.parametrize("example", ["args", "multistage", "heredoc"])
+def test_progress_titles_of_the_examples_equal_dockers(oracle: Oracle, tmp_path: Path, example: str) -> None:
+    """WORKDIR/COPY/RUN shown with their variables expanded; a base image shared by stages shown once."""
+    ctx = Path(__file__).resolve().parents[2] / "Dockerfiles" / example
+    if not (ctx / "Dockerfile").is_file():
+        pytest.skip(f"no Dockerfiles/{example}")
+    env = oracle.minidock_env(tmp_path / "root")
+    docker = oracle.docker("build", "--network", "host", "--progress", "plain", str(ctx))
+    md = _md(env, "build", "--network", "host", "--progress", "plain", str(ctx))
+    if "heredoc" in example and docker.returncode != 0:
+        pytest.skip("Docker 20.10's frontend has no heredocs")
+    assert docker.returncode == 0 and md.returncode == 0, md.stderr.decode()[-2000:]
+    assert sorted(_titles(md.stderr.decode())) == sorted(_titles(docker.stderr))
