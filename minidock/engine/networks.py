@@ -43,9 +43,14 @@ def _with_default(store: NetworkStore, settings: "Settings | None") -> None:
 
 def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> NetworkConfig:
     """`network create NAME [--subnet CIDR]` (the bridge appears when a container first joins)."""
+    from minidock.runtime.net import hostbridge
+
     store = _store(paths)
     _with_default(store, None)
-    cfg = store.create(name, subnet, network.host_networks())
+    with ipam.locked(ipam.HOST_DIR / ipam.NETWORKS_LOCK):  # why: another store's network may take the same subnet
+        taken = [*network.host_networks(), *hostbridge.reserved()]  # bridges not wired yet have no route
+        cfg = store.create(name, subnet, taken)
+        hostbridge.reserve(cfg.bridge, cfg.subnet)
     from minidock.engine.events import emit
 
     emit(paths or Paths.from_env(), "network", "create", cfg.id, {"name": cfg.name, "type": cfg.driver})

@@ -63,6 +63,14 @@ def two_stores(busybox_store: Callable[[], Path]) -> Iterator[tuple[Store, Store
         b.close()
 
 
+def _subnet(s: Store, network: str) -> str:
+    return str(json.loads(s.ok("network", "inspect", network))[0]["IPAM"]["Config"][0]["Subnet"])
+
+
+def _bridge(s: Store, network: str) -> str:
+    return str(json.loads(s.ok("network", "inspect", network))[0]["Options"]["com.docker.network.bridge.name"])
+
+
 def _bridge_mac() -> str:
     out = subprocess.run(["ip", "-o", "link", "show", "minidock0"], check=True, capture_output=True, text=True).stdout
     return out.split("link/ether ")[1].split()[0]
@@ -109,3 +117,21 @@ def test_two_stores_share_the_bridge_safely(two_stores: tuple[Store, Store]) -> 
     neigh = a.ok("exec", ca, "ip", "neigh", "show", gateway)
     assert f"lladdr {mac}" in neigh  # A's ARP entry for the gateway is the bridge's fixed MAC
     assert ca in ipam.leases(ipam.HOST_DIR, "minidock0") and cb not in ipam.leases(ipam.HOST_DIR, "minidock0")
+
+
+def test_user_networks_of_two_stores_get_distinct_subnets(two_stores: tuple[Store, Store]) -> None:
+    a, b = two_stores
+    name = f"hw{os.getpid()}"
+    try:
+        a.ok("network", "create", name)
+        b.ok("network", "create", name)  # neither bridge exists yet: no route tells them apart
+        sa, sb = _subnet(a, name), _subnet(b, name)
+        assert not ipam.parse_subnet(sa).overlaps(ipam.parse_subnet(sb))
+        ba, bb = _bridge(a, name), _bridge(b, name)
+        assert hostbridge.recorded(ba)[0] == sa and hostbridge.recorded(bb)[0] == sb
+        r = b.run("network", "create", "--subnet", sa, f"{name}x")
+        assert r.returncode != 0 and "overlaps" in r.stderr
+    finally:
+        a.run("network", "rm", name)
+        b.run("network", "rm", name)
+    assert not (ipam.HOST_DIR / ba).exists() and not (ipam.HOST_DIR / bb).exists()

@@ -6,7 +6,8 @@ at reboot with the bridge itself):
 - `wire.lock`: held while a container is wired to the bridge or unwired from it (`wire_lock`);
 - `bridge.json` = {"subnet": S, "index": ifindex}: the subnet the bridge carries. While that bridge
   (same ifindex) exists, S stands for every store; when the bridge is (re)created, the subnet is
-  chosen again against the host's routes (`ensure`);
+  chosen again against the host's routes (`ensure`). `network create` reserves a new network's
+  subnet here (index 0) before its bridge exists, so another store's networks avoid it;
 - `leases.json`: every store's leases on the bridge (ipam, keyed by the bridge's name, with the
   store root that owns each lease).
 The bridge keeps its gateway address once it has it (like docker0): removing a store's last
@@ -15,6 +16,7 @@ gateway's four bytes), so ports coming and going never change it and containers'
 gateway stay valid.
 """
 
+import os
 from contextlib import AbstractContextManager
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
@@ -36,11 +38,32 @@ def recorded(bridge: str) -> tuple[str, int]:
     """(subnet, ifindex) of `bridge` as last wired, ("", 0) when unknown or unreadable."""
     try:
         raw = ipam.read_json(ipam.HOST_DIR / bridge / ipam.BRIDGE_RECORD, {})
-    except StoreError:
+    except (StoreError, OSError):  # unreadable, or not a bridge's directory
         return "", 0
     if not isinstance(raw, dict):
         return "", 0
     return str(raw.get("subnet", "")), int(raw.get("index", 0) or 0)
+
+
+def reserved() -> "list[IPv4Network]":
+    """The subnet of every bridge recorded on the host (wired, or reserved by `network create`)."""
+    out = []
+    try:
+        names = os.listdir(ipam.HOST_DIR)
+    except OSError:
+        return []
+    for name in names:
+        subnet, _ = recorded(name)
+        if subnet:
+            out.append(IPv4Network(subnet))
+    return out
+
+
+def reserve(bridge: str, subnet: str) -> None:
+    """Record `subnet` for `bridge` before it exists (a new user network), so no other store takes it."""
+    if not recorded(bridge)[0]:
+        ipam.atomic_write_json(ipam.HOST_DIR / bridge / ipam.BRIDGE_RECORD, {"subnet": subnet, "index": 0},
+                               durable=False)
 
 
 def ensure(bridge: str, subnet: str, prefer: "Callable[[], str] | None" = None) -> tuple[str, int]:

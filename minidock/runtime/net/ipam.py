@@ -32,6 +32,7 @@ LOCK = "leases.lock"
 HOST_DIR = Path("/run/minidock/bridges")
 WIRE_LOCK = "wire.lock"
 BRIDGE_RECORD = "bridge.json"
+NETWORKS_LOCK = "networks.lock"  # in HOST_DIR: `network create` of every store takes turns
 # Subnets other engines take by default: never chosen unless asked for (Docker's bridge and its
 # first user networks, podman's `podman` network and its user networks).
 RESERVED = tuple(IPv4Network(n) for n in ("172.17.0.0/16", "172.18.0.0/16", "10.88.0.0/16", "10.89.0.0/16"))
