@@ -100,6 +100,7 @@ class Copier:
 
     def __init__(self, upper: Path, view: LayeredFS, owner: Owner | None, mode: int | None) -> None:
         self.upper, self.view, self.owner, self.mode = upper, view, owner, mode
+        self.links: dict[tuple[int, int], Path] = {}  # (dev, inode) of a multiply linked source -> its first copy
 
     def copy(self, tree: Tree, target: CopyTarget) -> None:
         st = tree.lstat(target.item.rel)
@@ -148,12 +149,24 @@ class Copier:
             if stat.S_ISLNK(st.st_mode):
                 os.symlink(os.readlink(src), host)
             elif stat.S_ISREG(st.st_mode):
+                if self._linked(st, host):
+                    return  # why: hard links within one copy stay hard links (BuildKit's copier keeps them)
                 import shutil  # lazy: only a COPY that misses the cache writes files
 
                 shutil.copyfile(src, host, follow_symlinks=False)
             else:
                 return  # sockets, fifos and devices are not copied (BuildKit skips them too)
         self.finish(host, st)
+
+    def _linked(self, st: os.stat_result, host: Path) -> bool:
+        """Link `host` to the copy of a source already copied under another name; False the first time."""
+        if st.st_nlink < 2:
+            return False
+        first = self.links.setdefault((st.st_dev, st.st_ino), host)
+        if first == host:
+            return False
+        os.link(first, host)
+        return True
 
     def finish(self, host: Path, st: os.stat_result) -> None:
         """Owner, mode and mtime of a freshly written entry."""

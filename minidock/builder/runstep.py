@@ -4,10 +4,11 @@
 visible ARGs (through history text), the network mode, the user and each `--mount`'s key text
 (see runmounts). When the cache misses, a container runs on a new active snapshot with
 /etc/hosts and /etc/resolv.conf bound from a scratch directory (never written into the layer),
-then the mount points the runtime had to create are removed from the upper (stubs) and the layer
-is committed. The step's network (see buildnet): `RUN --network=default` (or none given) is the
-build's `--network` (the default bridge unless told otherwise), `none` only loopback, `host` the
-host's. A failing step whose output shows the network unreachable or DNS failing says so.
+then the mount points the runtime had to create for /proc, /dev, /sys and the network files are
+removed from the upper (stubs) and the layer is committed; of the `--mount` points only the files
+go, as Docker 20.10 (BuildKit 0.8) does. The step's network (see buildnet): `RUN --network=default`
+(or none given) is the build's `--network` (the default bridge unless told otherwise), `none` only
+loopback, `host` the host's. A failing step whose output shows the network unreachable or DNS failing says so.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
 
     from minidock.builder import runmounts
     from minidock.builder.layer import commit_layer, discard, new_layer
-    from minidock.builder.stubs import find_stubs, remove_stubs
+    from minidock.builder.stubs import find_stubs, remove_file_stubs, remove_stubs
     from minidock.oci.runtimespec import default_mounts
     from minidock.store.atomic import make_dir
 
@@ -150,12 +151,15 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
     try:
         view = view_of(s.store, state.chain)
         with runmounts.materialize(plans, scratch) as mounts:
-            extra = (*network_files(scratch, req.network, s.resolv_conf, s.add_hosts), *mounts)
-            stubs = find_stubs(view, [m.destination for m in (*default_mounts(), *extra)])
-            code, tail = _contained(s, key, req._replace(mounts=extra), target)
+            files = network_files(scratch, req.network, s.resolv_conf, s.add_hosts)
+            stubs = find_stubs(view, [m.destination for m in (*default_mounts(), *files)])
+            targets = [view.canonical(m.destination) for m in mounts]
+            mount_stubs = find_stubs(view, targets)  # why apart: Docker 20.10 keeps some of these (stubs.py)
+            code, tail = _contained(s, key, req._replace(mounts=(*files, *mounts)), target)
         if code != 0:
             raise RunFailedError(code, target.label, looks_like_network_failure(tail))
         remove_stubs(s.store.snapshots.upper(key), view, stubs)
+        remove_file_stubs(s.store.snapshots.upper(key), mount_stubs, targets)
         return commit_layer(s.store, key, state.chain, s.epoch)
     except BaseException:
         discard(s.store, key)

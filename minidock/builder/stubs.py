@@ -4,7 +4,9 @@ BuildKit's rule (its executor's mount stub cleaner): a mount target missing from
 created by the runtime, with its missing parents, in the layer's upper dir. `find_stubs()`, before
 the run, lists those paths; `remove_stubs()`, after it, removes the ones still empty, and drops a
 parent directory that only got copied up because of them (empty in the upper, same mode and owner
-as below, not opaque), so mount points never show up in the layer.
+as below, not opaque), so mount points never show up in the layer. For `RUN --mount` targets
+Docker 20.10 (BuildKit 0.8) is less tidy, and `remove_file_stubs()` does as it does: a file mount
+point goes, directory mount points and the parents made for any mount point stay in the layer.
 """
 
 import os
@@ -63,6 +65,19 @@ def remove_stubs(upper: Path, view: LayeredFS, stubs: Stubs) -> None:
         todo.discard(path)
         if _drop_copy_up(upper, view, path) and _depth(path) > 1:
             todo.add(posixpath.dirname(path))
+
+
+def remove_file_stubs(upper: Path, stubs: Stubs, targets: Iterable[str]) -> None:
+    """Remove the empty files made as mount points for `targets` (Docker 20.10 removes a file mount's
+    point but keeps directory mount points and the parents made for either)."""
+    for path in set(stubs.created).intersection(targets):
+        host = os.path.join(upper, path.lstrip("/"))
+        try:
+            st = os.lstat(host)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+            os.unlink(host)
 
 
 def _drop_copy_up(upper: Path, view: LayeredFS, path: str) -> bool:

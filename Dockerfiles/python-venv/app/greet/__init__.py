@@ -1,0 +1,8 @@
+"""A console script that greets and says where it runs from."""
+
+import sys
+
+
+def main() -> None:
+    who = sys.argv[1] if len(sys.argv) > 1 else "world"
+    print(f"hello {who} from {sys.prefix} (python {sys.version_info[0]}.{sys.version_info[1]})")
