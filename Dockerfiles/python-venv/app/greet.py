@@ -1,4 +1,4 @@
-"""A console script that greets and says where it runs from."""
+"""Greets, and says which interpreter and environment it runs in."""
 
 import sys
 
@@ -6,3 +6,7 @@ import sys
 def main() -> None:
     who = sys.argv[1] if len(sys.argv) > 1 else "world"
     print(f"hello {who} from {sys.prefix} (python {sys.version_info[0]}.{sys.version_info[1]})")
+
+
+if __name__ == "__main__":
+    main()
