@@ -262,11 +262,14 @@ def prune_unused(store: Store, all_: bool = False) -> ImagePruneReport:
     for image_id, recs in by_id.items():
         if image_id.hex in used or not (all_ or all(is_untagged(r.name) for r in recs)):
             continue
+        untagged: list[str] = []
         for r in recs:
             with contextlib.suppress(ImageNotFoundError):
                 store.images.remove(r.name)
-                if not is_untagged(r.name):
-                    lines.append(f"untagged: {_display(r.name)}")
+                if not is_untagged(r.name):  # the name, then its repo digest (as inspect's RepoDigests)
+                    repo, _, digest = _split_name(r.name)
+                    untagged += [_display(r.name), f"{repo}@{digest or r.index_digest or r.target.digest}"]
+        lines += [f"untagged: {u}" for u in dict.fromkeys(untagged)]
         images.append(image_id)
         lines.append(f"deleted: {image_id}")
     gc = _collect(store)

@@ -85,8 +85,9 @@ def test_image_prune_asks_first_and_a_removes_every_unused_image(
     assert main(["image", "prune", "-a", "-f"]) == 0
     lines = capsys.readouterr().out.splitlines()
     image_id = store.images.image_id(kept)
-    assert lines[:3] == ["Deleted Images:", "untagged: alpine:latest", f"deleted: {lines[2].split()[1]}"]
-    assert lines[3].startswith("deleted: sha256:") and lines[-2] == "" and lines[-1].endswith("kB")
+    assert lines[:4] == ["Deleted Images:", "untagged: alpine:latest", f"untagged: alpine@{tagged.target.digest}",
+                         f"deleted: {lines[3].split()[1]}"]
+    assert lines[4].startswith("deleted: sha256:") and lines[-2] == "" and lines[-1].endswith("kB")
     assert [r.name for r in store.images.list()] == [kept.name] and store.images.image_id(kept) == image_id
     assert main(["system", "check"]) == 0
 
