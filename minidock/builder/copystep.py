@@ -105,9 +105,11 @@ def _sources(s: Session, inst: Copy | Add, words: list[str], from_: str, *, scra
 
         local = [w for w in words if not addmod.is_url(w)]
         if inst.checksum:
+            if local or inst.heredocs:
+                raise BuildError(f"ADD --checksum={inst.checksum}: checksum can't be specified for non-HTTP(S) "
+                                 "sources")
             for w in words:
-                if addmod.is_url(w):
-                    addmod.check_checksum(w, inst.checksum)
+                addmod.check_checksum(w, inst.checksum)
         urls = [(w, scratch.get() / f"url{i}") for i, w in enumerate(words) if addmod.is_url(w)]
         if not inst.checksum:  # the content is the cache key: download now (with --checksum: on a miss)
             for url, path in urls:

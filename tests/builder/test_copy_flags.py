@@ -180,6 +180,8 @@ def test_add_checksum(builder: Builder, server: str) -> None:
     assert "\n" not in str(e.value)
     with pytest.raises(BuildError, match="invalid checksum digest format"):
         builder(f"FROM busybox\nADD --checksum=md5:abc {server}/plain/g.txt /g\n")
+    with pytest.raises(BuildError, match="checksum can't be specified for non-HTTP"):
+        builder(f"FROM busybox\nADD --checksum={good} local.txt /g\n", files={"local.txt": "x"})
 
 
 def test_add_url_without_checksum_is_cached_by_content(builder: Builder, server: str) -> None:
