@@ -62,6 +62,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
     p.add_argument("--platform", default="", help="os/arch (only the host's can RUN)")
     p.add_argument("--verify-reproducible", action="store_true", help="build twice and compare")
+    _add_io_flags(p)
+    p.add_argument("--network", default="", help="network of RUN steps: default (the bridge), bridge, none, host "
+                                                 "or a network NAME")
+    p.add_argument("--add-host", action="append", default=[], help="NAME:IP added to RUN steps' /etc/hosts "
+                                                                   "(repeatable)")
+    p.add_argument("context", metavar="PATH", help="the build context directory ('-': a Dockerfile or a tar on stdin)")
+    return p
+
+
+def _add_io_flags(p: argparse.ArgumentParser) -> None:
+    """What a build reads and writes besides the context: --iidfile, --pull, --progress, -o, --build-context."""
     p.add_argument("--iidfile", default="", help="write the image ID (sha256:...) to this file")
     p.add_argument("--pull", action="store_true", help="always pull the base images, even when stored")
     p.add_argument("--progress", default="auto", help="auto, plain or tty (auto: tty on a terminal, else plain)")
@@ -70,12 +81,6 @@ def parser() -> argparse.ArgumentParser:
                         "type=tar,dest=FILE ('-' for stdout), DIR or '-'")
     p.add_argument("--build-context", action="append", default=[],
                    help="NAME=DIR or NAME=docker-image://REF (repeatable): what FROM NAME and COPY --from=NAME use")
-    p.add_argument("--network", default="", help="network of RUN steps: default (the bridge), bridge, none, host "
-                                                 "or a network NAME")
-    p.add_argument("--add-host", action="append", default=[], help="NAME:IP added to RUN steps' /etc/hosts "
-                                                                   "(repeatable)")
-    p.add_argument("context", metavar="PATH", help="the build context directory ('-': a Dockerfile or a tar on stdin)")
-    return p
 
 
 def _defaults() -> dict[str, Any]:
