@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
-from minidock.cli.lazy import lazy
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing import at run time (`network ls` is on the quick path)
+    from typing import Any
 
-if TYPE_CHECKING:
     import typer as typer_types
-
-    from minidock.engine import networks
-else:
-    networks = lazy("minidock.engine.networks")
 
 NET_HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",
                "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT"}
@@ -51,8 +47,13 @@ def net_row(n: Any, no_trunc: bool = False) -> Any:
 def ls_cmd(quiet: bool = False, fmt: str = "", no_trunc: bool = False) -> None:
     """`network ls` like Docker's (-q, --no-trunc, --format)."""
     from minidock.cli.formatting import render_rows
+    from minidock.engine import glance
 
-    nets = networks.list_networks()
+    nets: list[Any] | None = glance.networks()
+    if nets is None:  # the default bridge is not recorded yet: the engine records it
+        from minidock.engine import networks
+
+        nets = networks.list_networks()
     if quiet:
         sys.stdout.write("".join((n.id if no_trunc else n.id[:12]) + "\n" for n in nets))
         return
@@ -62,6 +63,7 @@ def ls_cmd(quiet: bool = False, fmt: str = "", no_trunc: bool = False) -> None:
 def inspect_cmd(refs: list[str], fmt: str = "") -> int:
     """`network inspect [-f FORMAT] NET...`: what exists, then `Error: No such network: X` (exit 1)."""
     from minidock.cli.formatting import json_indent, render_objects, to_struct
+    from minidock.engine import networks
     from minidock.errors import NotFoundError
 
     found, missing = [], []
@@ -91,6 +93,8 @@ def register(app: typer_types.Typer) -> None:
                subnet: str = typer.Option("", "--subnet", help="CIDR, e.g. 10.90.0.0/16 (default: a free /16)"),
                ) -> None:
         """Create a bridge network."""
+        from minidock.engine import networks
+
         print(networks.create(name, subnet or None).id)
 
     @net.command("ls")
@@ -109,6 +113,8 @@ def register(app: typer_types.Typer) -> None:
     @net.command("rm")
     def rm(refs: list[str] = typer.Argument(...)) -> None:  # noqa: B008
         """Remove networks (refused while containers use them)."""
+        from minidock.engine import networks
+
         for r in refs:
             print(networks.remove(r).name)
 

@@ -214,3 +214,33 @@ def log_entries(cid: str, tail: int = -1, store: str | None = None) -> list[tupl
             continue  # a torn last line (the writer died mid-write)
         out.append((str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", ""))))
     return out
+
+
+class NetworkView:
+    """What `network ls` shows of a network."""
+
+    __slots__ = ("created", "driver", "id", "name")
+
+    def __init__(self, name: str, id_: str, driver: str, created: str = "") -> None:
+        self.name, self.id, self.driver, self.created = name, id_, driver, created
+
+
+# runtime/net/netconfig.py's builtins: name, id (sha256 of "minidock-network-NAME"), driver
+BUILTIN_NETWORKS = (("host", "c207f75db1428649c08eaf9b2bc15c1fd1ba03a61517c4ee0b66f5f4a5572d69", "host"),
+                    ("none", "43edeb9a488f700eaffdb9a21215eefe9eb8dfd7945c040b82edfdf45009c486", "null"))
+
+
+def networks(store: str | None = None) -> list[NetworkView] | None:
+    """`network ls` from networks.json (NetworkStore.list's order: bridge, user networks, host, none);
+    None before the default bridge is recorded (the engine records it: engine/networks.py)."""
+    try:
+        with open(f"{store or root()}/networks/networks.json", "rb") as f:
+            raw = json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or "bridge" not in raw:
+        return None
+    stored = sorted(raw.values(), key=lambda n: (n.get("name") != "bridge", n.get("name", "")))
+    return [*(NetworkView(str(n.get("name", "")), str(n.get("id", "")), str(n.get("driver", "bridge")),
+                          str(n.get("created", ""))) for n in stored),
+            *(NetworkView(name, id_, driver) for name, id_, driver in BUILTIN_NETWORKS)]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from minidock.gotemplate import funcs as builtins
 from minidock.gotemplate.syntax import Node, Parser, command_text, node_text
 from minidock.gotemplate.values import MISSING, Struct, TemplateError, go_string, truth, type_name
 
-Funcs = Mapping[str, Callable[..., Any]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing import at run time (templates run on the quick path)
+    from typing import Any
+
+Funcs = Mapping[str, Callable[..., "Any"]]
 
 
 class _BreakSignal(Exception):  # noqa: N818 - control flow, not an error

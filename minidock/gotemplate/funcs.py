@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from minidock.gotemplate.gofmt import sprint, sprintf, sprintln
 from minidock.gotemplate.values import MISSING, Struct, truth, type_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing import at run time (templates run on the quick path)
+    from typing import Any
 
 
 class CallError(Exception):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidock.gotemplate.values import MISSING, go_float, go_string, type_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing import at run time (templates run on the quick path)
+    from typing import Any
 
 _QUOTE = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
           "\\": "\\\\", '"': '\\"'}

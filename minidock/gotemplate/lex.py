@@ -7,11 +7,13 @@ lparen, rparen, pipe, declare, assign, comma, eof.
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidock.gotemplate.values import TemplateError
 
-Token = tuple[str, Any, int]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing import at run time (templates run on the quick path)
+    from typing import Any
+
+Token = tuple[str, "Any", int]
 KEYWORDS = ("if", "else", "end", "range", "with", "define", "template", "block", "break", "continue")
 _SPACE = " \t\r\n"
 _SINGLE = {"(": "lparen", ")": "rparen", "|": "pipe", ",": "comma", "=": "assign"}

@@ -10,12 +10,15 @@ A Pipe is (decls, is_assign, commands, pos); a command is (args, pos); an argume
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
 from minidock.gotemplate.lex import Lexer, Token
 from minidock.gotemplate.values import TemplateError
 
-Node = tuple[Any, ...]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing import at run time (templates run on the quick path)
+    from typing import Any
+
+Node = tuple["Any", ...]
 
 
 class Parser:
