@@ -67,5 +67,5 @@ def test_ps_texts() -> None:
     done = r.with_(status="exited", exit_code=3, finished_at="2024-01-01T00:08:00Z")
     assert info.status_text(done, now) == "Exited (3) 2 minutes ago"
     assert info.status_text(r.with_(status="created"), now) == "Created"
-    assert info.command_text(r) == '"sh -c \'while true;…"'  # Docker's: an argument with a space is quoted
+    assert info.command_text(r) == '"sh -c \'while true; …"'  # Docker's: an argument with a space is quoted
     assert info.command_text(r, trunc=False) == '"sh -c \'while true; do sleep 1; done\'"'
