@@ -144,9 +144,15 @@ def leftovers(store: Store) -> list[Problem]:
     process (see store/atomic.py), and snapshot dirs without metadata."""
     out: list[Problem] = []
     for d in sorted(store.paths.snapshots.iterdir()) if store.paths.snapshots.is_dir() else []:
-        if not d.name.startswith(BUILD_PREFIX) and store.snapshots.meta(d.name) is None:
+        if d.name.startswith(BUILD_PREFIX):
+            continue
+        m = store.snapshots.meta(d.name)
+        if m is None:
             out.append(Problem("snapshot-leftover", d.name, f"snapshot {d.name}: no metadata (interrupted write)",
                                True, tree_size(d)))
+        elif store.snapshots.orphan(d.name, m):
+            out.append(Problem("snapshot-leftover", d.name, f"snapshot {d.name[:12]}: the writable layer of no "
+                               "container (a crash during rm)", True, tree_size(d)))
     for left in leftovers_mod.scan(store.paths):
         if left.live:
             continue

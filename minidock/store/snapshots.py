@@ -18,7 +18,16 @@ from minidock.errors import ConflictError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
-from minidock.store.atomic import atomic_write_json, discard, locked, make_dir, read_json, remove_tree, tree_size
+from minidock.store.atomic import (
+    BUILD_PREFIX,
+    atomic_write_json,
+    discard,
+    locked,
+    make_dir,
+    read_json,
+    remove_tree,
+    tree_size,
+)
 
 COMMITTED, ACTIVE = "committed", "active"
 META = "meta.json"
@@ -229,13 +238,21 @@ class Snapshots:
                     (self.paths.links / str(m["short"])).unlink(missing_ok=True)
             self._discard(self._dir(sid))
 
+    def orphan(self, sid: str, meta: dict[str, Any]) -> bool:
+        """Whether `sid` is a container's writable layer whose container is gone. A container's record
+        is written before its snapshot is prepared and removed after it, so this is a crash leftover."""
+        return (meta.get("kind") == ACTIVE and not sid.startswith(BUILD_PREFIX)
+                and not (self.paths.containers / sid).is_dir())
+
     def reclaim_unfinished(self) -> int:
-        """Remove snapshot dirs without metadata and dangling short links (crash leftovers: every
-        install and prepare holds the lock, so under it nothing is half-made); the bytes freed."""
+        """Remove snapshot dirs without metadata, containers' layers left without a container, and
+        dangling short links (crash leftovers: every install and prepare holds the lock, so under it
+        nothing is half-made); the bytes freed."""
         freed = 0
         with self._lock():
             for d in sorted(self.paths.snapshots.iterdir()) if self.paths.snapshots.is_dir() else []:
-                if self.meta(d.name) is None:
+                m = self.meta(d.name)
+                if m is None or self.orphan(d.name, m):
                     freed += tree_size(d)
                     self._discard(d)
             for link in sorted(self.paths.links.iterdir()) if self.paths.links.is_dir() else []:

@@ -33,7 +33,8 @@ def test_collect_keeps_what_images_and_active_snapshots_need(store_root: Path, t
     assert collect(store).blobs == (stray,)
     blobs_before = set(store.content.list())
     store.images.remove(b.name)
-    store.snapshots.prepare("ctr", chains_b[1])  # a container still uses b's rootfs
+    store.paths.container("ctr").mkdir(parents=True)  # a container (its record's dir) ...
+    store.snapshots.prepare("ctr", chains_b[1])  # ... still uses b's rootfs
     res = collect(store)
     assert set(res.blobs) == blobs_before - set(store.content.list())
     assert len(res.blobs) == 3 and res.snapshots == () and res.reclaimed > 0  # b's manifest, config, layer
@@ -46,3 +47,18 @@ def test_collect_keeps_what_images_and_active_snapshots_need(store_root: Path, t
     assert store.snapshots.exists(chains_b[0]) and len(res.snapshots) == 1
     res = collect(store)
     assert store.snapshots.list() == [] and list(store.content.list()) == []
+
+
+def test_a_containers_layer_left_without_its_container_is_a_leftover(store_root: Path, tmp_path: Path) -> None:
+    """rm removes the snapshot, then the record (create: the record, then the snapshot): a layer
+    without a container is what a crash in between left. check reports it, collect removes it."""
+    from minidock.store.check import check
+
+    store = Store.open(Paths(store_root))
+    a = add_image(store, "a:1", [{"a": b"a"}], tmp_path)
+    top = ImageConfig.from_bytes(store.content.read(store.images.image_id(a))).chain_ids()[-1]
+    store.snapshots.prepare("gone", top)
+    (store.snapshots.upper("gone") / "f").write_bytes(b"x" * 10)
+    (problem,) = check(store)
+    assert problem.kind == "snapshot-leftover" and problem.size >= 10 and "no container" in problem.message
+    assert collect(store).reclaimed >= 10 and check(store) == [] and store.snapshots.exists(top)
