@@ -17,6 +17,7 @@ from __future__ import annotations
 # Everything the child needs after pivot_root must be imported here, before it: the host's
 # Python library is unreachable from inside the container (fcntl, struct are extension modules;
 # rlimits and the wait for the intermediate use ctypes through `syscalls`, not resource/select).
+import contextlib
 import errno
 import fcntl
 import gc
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _TIOCSCTTY = 0x540E
+_TIOCGWINSZ, _TIOCSWINSZ = 0x5413, 0x5414
 _TIOCGPTN = 0x80045430
 _TIOCSPTLCK = 0x40045431
 
@@ -315,6 +317,8 @@ def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
         ptmx = "/dev/ptmx"
     with tracer.step("open the container's pty", f"open {ptmx}"):
         master, slave, slave_path = open_pty(ptmx)
+    with contextlib.suppress(OSError):  # why: the command may ask its size at once (no terminal: nothing)
+        fcntl.ioctl(master, _TIOCSWINSZ, fcntl.ioctl(0, _TIOCGWINSZ, b"\0" * 8))
     if os.path.isdir(os.path.join(root, "dev")):
         rootfs.bind_console(root, slave_path, tracer)
     socket.send_fds(ctx.fd_socket, [b"m"], [master])
