@@ -192,3 +192,8 @@ def label_method(labels: Mapping[str, str]) -> Callable[[str], str]:
     def label(key: str) -> str:
         return str(labels.get(key, ""))
     return label
+
+
+def label_header(key: str) -> str:
+    """The column title of `{{.Label "com.example.my-key"}}` in a table: `my key` (docker/cli's rule)."""
+    return key.rsplit(".", maxsplit=1)[-1].replace("-", " ").replace("_", " ")

@@ -76,7 +76,7 @@ def ps(opts: PsOptions) -> None:
         out = "".join(str(d.get("id", ""))[:None if opts.no_trunc else 12] + "\n" for d in chosen)
     else:
         rows = [ps_row(d, opts.no_trunc) for d in chosen]
-        headers = {**PS_HEADERS, "Label": lambda _key: "LABEL"}
+        headers = {**PS_HEADERS, "Label": formatting.label_header}
         out = formatting.render_rows(opts.format, rows, headers, PS_DEFAULT, formatting.PS)
     sys.stdout.write(out)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -39,15 +38,31 @@ def filters_of(items: list[str]) -> dict[str, list[str]]:
     return out
 
 
+VOLUME_HEADERS = {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
+                  "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE"}
+VOLUME_DEFAULT = "table {{.Driver}}\t{{.Name}}"
+
+
 def _render(objs: list[dict[str, Any]], fmt: str) -> None:
+    """`volume inspect [-f T]`: Docker's JSON, or the template per volume (cli/formatting.py)."""
+    from minidock.cli.formatting import json_indent, render_objects, to_struct
+
     if not fmt:
-        print(json.dumps(objs, indent=4))
+        print(json_indent(objs))
         return
-    if fmt in ("json", "{{json .}}"):
-        for o in objs:
-            print(json.dumps(o, separators=(",", ":")))
-        return
-    raise UsageError(f"unsupported format {fmt!r}")
+    print(render_objects("{{json .}}" if fmt == "json" else fmt, [to_struct(o) for o in objs]), end="")
+
+
+def _ls_rows(objs: list[dict[str, Any]], fmt: str) -> str:
+    """`volume ls [--format T]`: docker/cli's volumeContext fields."""
+    from minidock.cli.formatting import label_header, label_method, render_rows, row
+
+    rows = [row("*formatter.volumeContext", {
+        "Driver": o.get("Driver", "local"), "Labels": ",".join(f"{k}={v}" for k, v in sorted((o.get("Labels") or
+                                                                                           {}).items())),
+        "Links": "N/A", "Mountpoint": o.get("Mountpoint", ""), "Name": o.get("Name", ""), "Scope": "local",
+        "Size": "N/A", "Label": label_method(o.get("Labels") or {})}) for o in objs]
+    return render_rows(fmt, rows, {**VOLUME_HEADERS, "Label": label_header}, VOLUME_DEFAULT)
 
 
 def _fail(errors: list[str]) -> None:
@@ -83,12 +98,8 @@ def register(app: typer_types.Typer) -> None:
         objs = volumes.list_volumes(filters_of(filt))
         if quiet:
             print("\n".join(o["Name"] for o in objs)) if objs else None
-        elif fmt:
-            _render(objs, fmt)
         else:
-            from minidock.cli.render import table
-
-            table(["DRIVER", "VOLUME NAME"], [[o["Driver"], o["Name"]] for o in objs])
+            print(_ls_rows(objs, fmt), end="")
 
     @vol.command("inspect")
     def inspect(names: list[str] = typer.Argument(...), fmt: str = fmt_opt) -> None:  # noqa: B008

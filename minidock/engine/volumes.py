@@ -252,8 +252,8 @@ def remove_anonymous(store: Store, rec: ContainerRecord) -> list[str]:
 
 def inspect_json(vols: VolumeStore, rec: VolumeRecord) -> dict[str, Any]:
     """Docker's `volume inspect` object."""
-    return {"CreatedAt": rec.created, "Driver": "local", "Labels": dict(rec.labels) or None,
-            "Mountpoint": str(vols.data(rec.name)), "Name": rec.name, "Options": dict(rec.options) or None,
+    return {"CreatedAt": rec.created, "Driver": "local", "Labels": dict(rec.labels),
+            "Mountpoint": str(vols.data(rec.name)), "Name": rec.name, "Options": dict(rec.options),
             "Scope": "local"}
 
 

@@ -51,7 +51,7 @@ SETUP = (("create", "--name", "cc1", "--network", "none", "-l", "a=b", "-l", "c=
           "sleep", "1000"),
          ("run", "-d", "--name", "cc2", "--network", "none", "busybox", "sleep", "1000"),
          ("run", "-d", "--name", "cc3", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"),
-         ("wait", "cc3"))
+         ("wait", "cc3"), ("volume", "create", "--label", "k=v", "cv1"))
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +64,14 @@ def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[B
     yield b
     for engine in (oracle.docker, b.md):
         engine("rm", "-f", "cc1", "cc2", "cc3")
+        engine("volume", "rm", "cv1")
 
 
 def test_ps_templates_and_tables(both: Both) -> None:
     both.same("ps", "-a", "--format", "{{.Names}}|{{.Image}}|{{.Command}}|{{.State}}|{{.Label \"a\"}}")
     both.same("ps", "-a", "--format", "table {{.Names}}\\t{{.State}}\\t{{.Networks}}")
     both.same("ps", "-a", "--no-trunc", "--format", "{{.Command}}")
+    both.same("ps", "-a", "--format", "table {{.Names}}\\t{{.Label \"a\"}}")
     both.same("ps", "--format", "{{.Names}}")
     both.same("ps", "-a", "-n", "1", "--format", "{{.Names}}")
     d, m = both.both("ps", "-a")
@@ -137,6 +139,10 @@ def test_other_listings(both: Both) -> None:
     d, m = both.both("network", "ls")
     assert m.stdout.splitlines()[0].split() == d.stdout.splitlines()[0].split()
     both.same("system", "df", "--format", "{{.Type}}")
+    both.same("volume", "ls", "--format", "table {{.Name}}\\t{{.Driver}}\\t{{.Labels}}\\t{{.Label \"k\"}}")
+    both.same("volume", "ls")
+    both.same("volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Labels}} {{.Scope}} {{json .Options}}", "cv1")
+    both.same("volume", "inspect", "-f", "{{.Name}}", "cv1", "nothere")
     both.same("version", "--format", "{{.Client.APIVersion}} {{.Server.APIVersion}}")
     for field in ("{{.ID}}", "{{.Id}}"):  # the Go field (typed) and the JSON name (map) both work
         d, m = both.both("inspect", "-f", field, "cc1")
