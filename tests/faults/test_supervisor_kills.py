@@ -208,3 +208,23 @@ def test_run_detached_killed_while_starting(store: tuple[Store, str], delay: flo
         s.ok("rm", "-f", cid)
         assert held_by(cid) == []
     s.check_clean()
+
+
+def test_check_reports_what_an_orphan_holds_and_repair_takes_it_back(store: tuple[Store, str]) -> None:
+    s, bystander = store
+    before = s.ids()
+    proc = s.start("run", "-p", "80", "busybox", "sleep", "300")
+    assert wait_for(lambda: any(s.state(c).get("network") for c in s.ids() - before))
+    (cid,) = s.ids() - before
+    assert kill(proc)
+    r = s.md("system", "check")  # the first command after the kill: it reports, it does not repair
+    assert r.returncode != 0
+    line = next(ln for ln in (r.stdout + r.stderr).splitlines() if cid[:12] in ln)
+    assert "supervisor died" in line and "cgroups" in line and "address lease 10." in line, line
+    assert "published-port rules" in line and "(repairable)" in line
+    assert held_by(cid)
+    r = s.md("system", "check", "--repair")
+    assert held_by(cid) == []
+    s.check_clean()
+    assert s.state(cid)["status"] == "exited"  # not --rm: the record stays, exited
+    assert_bystander_fine(s, bystander)
