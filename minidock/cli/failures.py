@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from collections.abc import Callable
@@ -12,6 +11,8 @@ def os_failure(e: OSError) -> int:
     """An OSError from the store or the kernel as one `minidock: ...` line; exit code 125."""
     what = (e.strerror or str(e)).lower()
     where = f": {e.filename}" if e.filename else ""
+    import errno  # lazily: failures are rare, every quick command imports this module
+
     hint = " (minidock needs root)" if e.errno in (errno.EACCES, errno.EPERM) and os.geteuid() != 0 else ""
     print(f"minidock: {what}{where}{hint}", file=sys.stderr)
     return 125

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -61,8 +60,10 @@ def _quick(args: list[str]) -> int | None:
 def _exit(code: int) -> NoReturn:
     """End the process now (see _fast_path: stdio flushed, no interpreter teardown)."""
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        try:  # noqa: SIM105 - not contextlib.suppress: one import less on every quick command
             stream.flush()
+        except (OSError, ValueError):
+            pass
     os._exit(code)
 
 
