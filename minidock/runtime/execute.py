@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from minidock.errors import MinidockError
 from minidock.oci.runtimespec import Capabilities, Process
-from minidock.runtime import caps, init, namespaces, sync, users
+from minidock.runtime import caps, command, confine, init, namespaces, sync, users
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer
 
@@ -135,9 +135,8 @@ def _helper(target: ExecTarget, io: ExecIO, console: "socket.socket | None", up:
         # why: from the moment it joins the container this process runs the host's interpreter:
         # its /proc/PID/{exe,fd,maps,...} must be closed to the container (CVE-2019-5736) until the
         # command's execve resets the flag, and none of the caller's descriptors may come along
-        sc.prctl(sc.PR_SET_DUMPABLE, 0)
-        sc.wipe_args_and_env()  # why: /proc/PID/{cmdline,environ} stay readable (-e values, the host's env)
         _own_stdio(io, console.fileno() if console is not None else None, up)
+        sc.wipe_args_and_env()  # why: /proc/PID/{cmdline,environ} stay readable (-e values, the host's env)
         if io.detach and os.fork() != 0:
             # why: a detached process keeps a parent of its own (an exec shim, like conmon's) that
             # reaps it; the caller only waits for this short-lived helper
@@ -177,12 +176,12 @@ def _child(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) 
     try:
         os.setsid()
         stage = "keyring"
-        init.join_keyring(target.keyring, tracer)  # why: the container's keyring, never the caller's
+        confine.join_keyring(target.keyring, tracer)  # why: the container's keyring, never the caller's
         stage = "user"
         user = users.read_exec_user("/", p.user)
         stage = "seccomp"
         if not p.no_new_privileges:  # why: the order of the container's init (see init.container_init)
-            init.load_seccomp(target.seccomp, tracer)
+            confine.load_seccomp(target.seccomp, tracer)
         stage = "capabilities"
         caps.drop_bounding(p.capabilities.bounding, tracer, caps.last_cap())
         stage = "user"
@@ -191,19 +190,19 @@ def _child(target: ExecTarget, io: ExecIO, slave: int | None, up: sync.Channel) 
         caps.apply_sets(p.capabilities if user.uid == 0 else Capabilities.of(p.capabilities.bounding, user.uid), tracer)
         if p.no_new_privileges:
             sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
-            init.load_seccomp(target.seccomp, tracer)
+            confine.load_seccomp(target.seccomp, tracer)
         stage = "cwd"
         os.chdir(p.cwd or "/")
         stage = "exec"
         env = _env(p, user)
-        path = init.lookup(p.args[0], env.get("PATH", init.DEFAULT_PATH))
+        path = command.lookup(p.args[0], env.get("PATH", command.DEFAULT_PATH))
         _stdio(slave)
         sc.close_fds_except([up.fd])
         sc.reset_signals()  # why: execve keeps ignored signals and the mask (Python ignores SIGPIPE, SIGXFSZ)
         try:
             os.execve(path, list(p.args), env)
         except OSError as e:
-            raise init._exec_failure(path, e) from e
+            raise command.exec_failure(path, e) from e
     except BaseException as e:  # noqa: BLE001
         with contextlib.suppress(BaseException):
             up.send("error", **sync.error_fields(e, stage))
@@ -229,11 +228,12 @@ def _env(p: Process, user: users.ExecUser) -> dict[str, str]:
 
 
 def _own_stdio(io: ExecIO, console: int | None, up: sync.Channel) -> None:
-    """The helper keeps only what it needs: the process's stdio as 0-2, the console socket, the report pipe."""
+    """The helper keeps only what it needs (the process's stdio as 0-2, the console socket, the report
+    pipe) and is sealed (confine.seal: not dumpable) before it joins anything of the container's."""
     for target, fd in enumerate((io.stdin, io.stdout, io.stderr)):
         if fd != target:
             os.dup2(fd, target)
-    sc.close_fds_except([up.fd] if console is None else [up.fd, console])
+    confine.seal([up.fd] if console is None else [up.fd, console])
 
 
 def _stdio(slave: int | None) -> None:

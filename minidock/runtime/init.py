@@ -18,17 +18,16 @@ from __future__ import annotations
 # Python library is unreachable from inside the container (fcntl, struct are extension modules;
 # rlimits and the wait for the intermediate use ctypes through `syscalls`, not resource/select).
 import contextlib
-import errno
 import fcntl
 import gc
 import os
 import signal
-import stat
 import struct
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from minidock.runtime import caps, namespaces, rootfs, seccomp, users
+from minidock.runtime import caps, confine, namespaces, rootfs, users
 from minidock.runtime import syscalls as sc
+from minidock.runtime.command import DEFAULT_PATH, ChildError, exec_failure, lookup
 from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.sync import Channel, ChildTracer, error_fields
 
@@ -37,19 +36,10 @@ if TYPE_CHECKING:
 
     from minidock.oci.runtimespec import Spec
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _TIOCSCTTY = 0x540E
 _TIOCGWINSZ, _TIOCSWINSZ = 0x5413, 0x5414
 _TIOCGPTN = 0x80045430
 _TIOCSPTLCK = 0x40045431
-
-
-class ChildError(Exception):
-    """A failure with a kind the parent maps to an error class ("notfound" 127, "noinvoke" 126)."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class ChildContext:
@@ -97,17 +87,12 @@ def intermediate(ctx: ChildContext) -> NoReturn:
         # why: if minidock dies during setup, this child must not live on
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         tracer = _tracer(ctx, "child")
-        # why: until execve, /proc/PID/{exe,fd,maps,...} of this host program are closed to others
-        # (CVE-2019-5736); the flag is inherited at fork and reset by the execve of the command
-        sc.prctl(sc.PR_SET_DUMPABLE, 0)
         for target, fd in enumerate(ctx.stdio):  # why: the command's stdin/stdout/stderr
             if fd != target:
                 os.dup2(fd, target)
-        # why: no descriptor of the caller's may reach the container, not even for a moment
-        keep = [ctx.to_parent.fd, ctx.from_parent.fd]
-        if ctx.fd_socket is not None:
-            keep.append(ctx.fd_socket.fileno())
-        sc.close_fds_except(keep)
+        # why: the container must not reach this host program (its /proc/PID/exe, fds) nor our descriptors
+        confine.seal([ctx.to_parent.fd, ctx.from_parent.fd,
+                      *((ctx.fd_socket.fileno(),) if ctx.fd_socket is not None else ())])
         ctx.stage = "namespaces"
         new, joined = namespaces.split(ctx.spec)
         # why: join first (e.g. another container's network), then create the rest; cgroup comes later
@@ -155,7 +140,7 @@ def container_init(ctx: ChildContext) -> NoReturn:
         tracer = _tracer(ctx, "init")
         spec = ctx.spec
         ctx.stage = "keyring"
-        join_keyring(ctx.keyring, tracer)
+        confine.join_keyring(ctx.keyring, tracer)
         if spec.linux.sysctl:
             ctx.stage = "sysctl"
             set_sysctls(spec.linux.sysctl, tracer)
@@ -170,7 +155,7 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _make_cwd(spec.process.cwd)
         nnp = spec.process.no_new_privileges
         if not nnp:  # why: without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the drop (runc)
-            load_seccomp(ctx.seccomp, tracer)
+            confine.load_seccomp(ctx.seccomp, tracer)
         ctx.stage = "capabilities"
         caps.drop_bounding(spec.process.capabilities.bounding, tracer,
                            ctx.last_cap if ctx.last_cap >= 0 else caps.last_cap())
@@ -181,7 +166,7 @@ def container_init(ctx: ChildContext) -> NoReturn:
         if nnp:  # why: setuid binaries and file caps cannot add privileges
             with tracer.step("no_new_privs", "setpriv --no-new-privs"):
                 sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
-            load_seccomp(ctx.seccomp, tracer)  # why: as late as possible, so few syscalls run under it
+            confine.load_seccomp(ctx.seccomp, tracer)  # why: as late as possible, so few syscalls run under it
         ctx.stage = "supervisor"
         _die_with_supervisor(ctx, tracer)  # why: after setuid, which clears the parent-death signal
         ctx.stage = "cwd"
@@ -206,29 +191,6 @@ def set_sysctls(values: Mapping[str, str], tracer: Tracer) -> None:
                 os.write(fd, value.encode())
             finally:
                 os.close(fd)
-
-
-def join_keyring(name: str | None, tracer: Tracer) -> None:
-    """A session keyring of the container's own, so the host's (the caller's `_uid_ses`) is out of
-    reach; named `name` so an `exec` joins the same one, and searchable by its owner (runc's way)."""
-    with tracer.step(f"join a new session keyring {name or ''}".rstrip(), f"keyctl session {name or '-'}"):
-        try:
-            serial = sc.join_session_keyring(name)
-        except OSError as e:
-            # why: no keyrings in this kernel (ENOSYS), or keyctl refused to us (EPERM: a filter of
-            # ours; then the container, under the same filter, cannot reach any keyring either)
-            if e.errno in (errno.ENOSYS, errno.EPERM):
-                return
-            raise
-        sc.keyring_add_perm(serial, 0x00080000)  # KEY_USR_SEARCH
-
-
-def load_seccomp(bpf: bytes | None, tracer: Tracer) -> None:
-    """Install the container's seccomp filter (nothing when unconfined)."""
-    if bpf is None:
-        return
-    with tracer.step(f"seccomp: load a filter of {len(bpf) // 8} instructions", "# seccomp(SET_MODE_FILTER)"):
-        seccomp.load(bpf)
 
 
 def _seal_view(ctx: ChildContext, tracer: Tracer) -> None:
@@ -372,23 +334,6 @@ def _env(spec: Spec, user: users.ExecUser) -> dict[str, str]:
     return env
 
 
-def lookup(argv0: str, path_var: str) -> str:
-    """The file `argv0` names, searched in `path_var` (inside the container, like runc and Go's LookPath)."""
-    if "/" in argv0:
-        if not os.path.exists(argv0):
-            raise ChildError("notfound", f'exec: "{argv0}": stat {argv0}: no such file or directory')
-        return argv0
-    for d in path_var.split(":"):
-        cand = os.path.join(d or ".", argv0)
-        try:
-            st = os.stat(cand)
-        except OSError:
-            continue
-        if not stat.S_ISDIR(st.st_mode) and st.st_mode & 0o111:
-            return cand
-    raise ChildError("notfound", f'exec: "{argv0}": executable file not found in $PATH')
-
-
 def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tracer) -> NoReturn:
     """Look the command up, set up stdio, execve; map execve's errno to Docker's 126/127."""
     spec = ctx.spec
@@ -406,30 +351,4 @@ def _exec(ctx: ChildContext, user: users.ExecUser, slave: int | None, tracer: Tr
     try:
         os.execve(path, list(spec.process.args), env)
     except OSError as e:
-        raise _exec_failure(path, e) from e
-
-
-def _exec_failure(path: str, e: OSError) -> ChildError:
-    """Docker's words for a failed execve: 127 for a missing file/interpreter, 126 otherwise."""
-    if e.errno == errno.ENOENT:
-        interp = _shebang(path)
-        if interp is not None and interp.endswith("\r"):
-            shown = interp.replace("\r", "\\r")
-            return ChildError("notfound", f'exec {path}: interpreter "{shown}" not found (CRLF line endings?)')
-        if interp is not None:
-            return ChildError("notfound", f'exec {path}: interpreter "{interp}" not found')
-        return ChildError("notfound", f"exec {path}: no such file or directory")
-    text = (e.strerror or str(e)).lower()
-    return ChildError("noinvoke", f"exec {path}: {text}")
-
-
-def _shebang(path: str) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(256)
-    except OSError:
-        return None
-    if not head.startswith(b"#!"):
-        return None
-    line = head[2:].split(b"\n", 1)[0].decode(errors="replace").lstrip(" \t")
-    return line.split(" ", 1)[0].split("\t", 1)[0]
+        raise exec_failure(path, e) from e
