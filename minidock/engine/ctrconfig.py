@@ -53,15 +53,6 @@ def exposed(image: ContainerConfig, req: RunRequest) -> tuple[str, ...]:
     return tuple(ports)
 
 
-def _command(image: ContainerConfig, req: RunRequest) -> dict[str, Any]:
-    """Docker's Config.Entrypoint and Config.Cmd (inspect shows them apart; the record has their sum)."""
-    if req.entrypoint is not None:
-        entrypoint, cmd = ([req.entrypoint] if req.entrypoint else []), list(req.args)
-    else:
-        entrypoint, cmd = list(image.entrypoint or ()), list(req.args or image.cmd or ())
-    return {"Entrypoint": entrypoint or None, "Cmd": cmd or None}
-
-
 def container_config(req: RunRequest, image: ContainerConfig) -> dict[str, Any]:
     """Labels, StopSignal, StopTimeout, Healthcheck and ExposedPorts as Docker's Config has them."""
     from minidock.engine.lifecycle import parse_signal
@@ -77,9 +68,7 @@ def container_config(req: RunRequest, image: ContainerConfig) -> dict[str, Any]:
                                                       req.health_start_period, req.health_retries,
                                                       req.no_healthcheck))
     labels = {**dict(image.labels or {}), **read_labels(req)}
-    out: dict[str, Any] = {"Labels": labels, "ExposedPorts": {p: {} for p in exposed(image, req)},
-                           **_command(image, req), "User": req.user or image.user or "",
-                           "Volumes": {v: {} for v in image.volumes} or None}
+    out: dict[str, Any] = {"Labels": labels, "ExposedPorts": {p: {} for p in exposed(image, req)}}
     if stop_signal:
         out["StopSignal"] = stop_signal
     if req.stop_timeout is not None:

@@ -78,16 +78,17 @@ def config(d: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     extra = hc.get("Config") or {}
     proc = spec.get("process") or {}
     out: dict[str, Any] = {
-        "Hostname": spec.get("hostname", ""), "Domainname": "", "User": extra.get("User", ""),
-        "AttachStdin": False, "AttachStdout": False, "AttachStderr": False}
+        "Hostname": extra.get("Hostname") or spec.get("hostname", ""), "Domainname": "",
+        "User": extra.get("User") or "", "AttachStdin": False, "AttachStdout": False, "AttachStderr": False}
     if extra.get("ExposedPorts"):
         out["ExposedPorts"] = extra["ExposedPorts"]
     out.update(Tty=bool(hc.get("Tty") or proc.get("terminal")), OpenStdin=bool(hc.get("OpenStdin")),
-               StdinOnce=False, Env=proc.get("env") or [],
+               StdinOnce=False, Env=extra["Env"] if "Env" in extra else proc.get("env") or [],
                Cmd=extra["Cmd"] if "Cmd" in extra else list(d.get("command") or ()) or None)
     if extra.get("Healthcheck"):
         out["Healthcheck"] = extra["Healthcheck"]
-    out.update(Image=d.get("image", ""), Volumes=extra.get("Volumes"), WorkingDir=proc.get("cwd", ""),
+    out.update(Image=d.get("image", ""), Volumes=extra.get("Volumes"),
+               WorkingDir=extra["WorkingDir"] if "WorkingDir" in extra else proc.get("cwd", ""),
                Entrypoint=extra.get("Entrypoint"), OnBuild=None, Labels=extra.get("Labels") or {})
     for key in ("StopSignal", "StopTimeout"):
         if key in extra:

@@ -89,6 +89,8 @@ def test_inspect_templates(both: Both) -> None:
     both.same("inspect", "-f", "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}} {{index .Config.Labels \"a\"}}"
               " {{.Config.Labels.zz}} {{len .Config.Labels}} {{upper .Name}} {{join .Config.Cmd \",\"}}", "cc1")
     both.same("container", "inspect", "--format", "{{if .State.Running}}up{{else}}down{{end}}", "cc2", "cc3")
+    both.same("inspect", "-f", "{{json .Config.Env}} {{json .Config.Entrypoint}} {{.Config.WorkingDir}}|"
+              "{{.Config.User}}|{{.Config.Tty}} {{.Config.OpenStdin}} {{.HostConfig.AutoRemove}}", "cc1", "cc2")
     both.same("inspect", "--type", "image", "-f", "{{.Os}} {{.Architecture}} {{json .RepoTags}}", "busybox")
 
 
