@@ -262,11 +262,14 @@ def _cgroup_view(ctx: ChildContext) -> rootfs.CgroupView:
 
 
 def open_pty(ptmx: str) -> tuple[int, int, str]:
-    """A new pty of the devpts that `ptmx` belongs to: (master, slave, the slave's path)."""
+    """A new pty of the devpts that `ptmx` belongs to: (master, slave, the slave's path), with the
+    window size of our stdin when it is a terminal."""
     master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
     n = struct.unpack("I", fcntl.ioctl(master, _TIOCGPTN, struct.pack("I", 0)))[0]
     slave_path = os.path.join(os.path.dirname(ptmx), str(n))
+    with contextlib.suppress(OSError):  # why: the command may ask its size at once, before the caller's relay
+        fcntl.ioctl(master, _TIOCSWINSZ, fcntl.ioctl(0, _TIOCGWINSZ, b"\0" * 8))  # fd 0: the caller's stdin
     return master, os.open(slave_path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC), slave_path
 
 
@@ -279,8 +282,6 @@ def _open_console(ctx: ChildContext, root: str, tracer: Tracer) -> int:
         ptmx = "/dev/ptmx"
     with tracer.step("open the container's pty", f"open {ptmx}"):
         master, slave, slave_path = open_pty(ptmx)
-    with contextlib.suppress(OSError):  # why: the command may ask its size at once (no terminal: nothing)
-        fcntl.ioctl(master, _TIOCSWINSZ, fcntl.ioctl(0, _TIOCGWINSZ, b"\0" * 8))
     if os.path.isdir(os.path.join(root, "dev")):
         rootfs.bind_console(root, slave_path, tracer)
     socket.send_fds(ctx.fd_socket, [b"m"], [master])
