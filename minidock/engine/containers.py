@@ -22,6 +22,7 @@ from minidock.errors import ImageNotFoundError, MinidockError, UsageError
 from minidock.oci.runtimespec import Resources, Spec, User
 from minidock.paths import PRIVATE_FILE_MODE
 from minidock.runtime.explain import NullTracer, Step, Tracer
+from minidock.store.alive import start_time
 from minidock.store.atomic import atomic_write_json
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
 from minidock.store.store import Store
@@ -147,7 +148,8 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
         atomic_write_json(containers.dir(cid) / "config.json", spec.to_json(), durable=False,
                           mode=PRIVATE_FILE_MODE)  # why: -e values are secrets to other users (Docker: 0600)
-        running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid()}
+        running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid(),
+                   "monitor_start": start_time(os.getpid())}
         host_config = {**record.host_config, "MountPoints": list(mplan.inspect),
                        "Config": {**config, **run_config(req, image.config.config, spec, hostname)}}
         record = containers.update(cid, command=spec.process.args, host_config=host_config, creating=0,

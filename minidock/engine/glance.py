@@ -15,7 +15,7 @@ import os
 import time
 
 from minidock.errors import ConflictError, NotFoundError
-from minidock.store.alive import alive
+from minidock.store.alive import alive, alive_since
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _refresh(d: dict[str, Any], path: str) -> dict[str, Any]:
     if d.get("status") not in ACTIVE:
         return d
     monitor = d.get("monitor_pid") or 0
-    if alive(monitor) if monitor else alive(d.get("pid") or 0):
+    if alive_since(monitor, d.get("monitor_start") or 0) if monitor else alive(d.get("pid") or 0):
         return d
     return {**d, "status": "exited", "exit_code": d.get("exit_code") or 255,
             "error": d.get("error") or "container process and monitor are gone",

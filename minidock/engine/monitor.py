@@ -30,6 +30,7 @@ from minidock.oci.runtimespec import Spec
 from minidock.paths import Paths
 from minidock.runtime import process, sync
 from minidock.runtime import syscalls as sc
+from minidock.store.alive import start_time
 from minidock.store.containers import ContainerStore, now_rfc3339
 
 if TYPE_CHECKING:
@@ -193,7 +194,8 @@ class Supervisor:
         checker = 0
         try:
             self.records.update(self.job.cid, status="running", pid=c.pid, monitor_pid=os.getpid(),
-                                started_at=now_rfc3339(), exit_code=0, error="", oom_killed=False)
+                                monitor_start=start_time(os.getpid()), started_at=now_rfc3339(), exit_code=0,
+                                error="", oom_killed=False)
             self._report("started", pid=c.pid)
             self._event("start")
             checker = self._start_health()

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.paths import Paths
 from minidock.store.alive import alive as _alive
+from minidock.store.alive import alive_since
 from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -48,6 +49,7 @@ class ContainerRecord(NamedTuple):
     status: str = "created"
     pid: int = 0
     monitor_pid: int = 0
+    monitor_start: int = 0  # its start time (alive.start_time): a reused pid is not the supervisor
     exit_code: int = 0
     oom_killed: bool = False
     error: str = ""
@@ -84,7 +86,7 @@ def orphaned(r: ContainerRecord) -> bool:
         return not r.reclaim and not _alive(r.creating)
     if r.status not in ACTIVE:
         return False
-    return not (_alive(r.monitor_pid) if r.monitor_pid else _alive(r.pid))
+    return not (alive_since(r.monitor_pid, r.monitor_start) if r.monitor_pid else _alive(r.pid))
 
 
 def _as_orphaned(r: ContainerRecord) -> ContainerRecord:
