@@ -19,7 +19,15 @@ from typing import NamedTuple
 from minidock.builder.buildnet import NONE, NetTarget
 from minidock.builder.cache import BuildCache
 from minidock.builder.context import ContextTree
-from minidock.builder.events import BuildFinished, BuildNote, Progress, StepDone, StepStarted, no_progress
+from minidock.builder.events import (
+    BuildFinished,
+    BuildNote,
+    Internal,
+    Progress,
+    StepDone,
+    StepStarted,
+    no_progress,
+)
 from minidock.builder.expand import ExpandError
 from minidock.builder.instructions import (
     Add,
@@ -112,7 +120,9 @@ def build(store: Store, options: BuildOptions, progress: Progress = no_progress,
     names = parse_tags(options.tags)
     for w in df.warnings:
         progress(BuildNote(f"warning: {w}"))
+    progress(Internal(f"load build definition from {filename}", f"transferring dockerfile: {len(text.encode())}B"))
     run = _Run(store, options, df, filename, progress=progress, pull=pull)
+    run.announce()
     try:
         state = run.build_target()
     finally:
@@ -214,6 +224,25 @@ class _Run:
         self.total = sum(1 + len(df.stages[i].instructions) for i in self.refs.needed(options.target))
         self.vertices = [0] * len(df.stages)  # BuildKit's per-stage step counters ([2/4])
         self.shown_bases: set[str] = set()
+
+    def announce(self) -> None:
+        """BuildKit's `[internal]` steps: the .dockerignore, then the metadata of every base image."""
+        ignore = self.session.context.ignore_size
+        self.session.progress(Internal("load .dockerignore", f"transferring context: {ignore}B" if ignore else ""))
+        refs: list[str] = []
+        for i in self.refs.needed(self.options.target):
+            try:
+                stage = self.df.stages[i]
+                if not self._from_image(stage):
+                    continue
+                name = self.refs.base_name(stage)
+                ref = str(Reference.parse(self.session.contexts.get(name, name).removeprefix("docker-image://")))
+            except MinidockError:
+                continue  # the step itself reports it, naming its line
+            if ref not in refs:
+                refs.append(ref)
+        for ref in refs:
+            self.session.progress(Internal(f"load metadata for {ref}"))
 
     def build_target(self) -> StageState:
         if not self.df.stages:

@@ -43,9 +43,10 @@ class SourceItem(NamedTuple):
 class ContextTree:
     """The build context directory; `.dockerignore`d paths do not exist here."""
 
-    def __init__(self, root: Path, matcher: "Matcher | None" = None) -> None:
+    def __init__(self, root: Path, matcher: "Matcher | None" = None, ignore_size: int = 0) -> None:
         self.root = root.resolve()
         self.matcher = matcher
+        self.ignore_size = ignore_size  # bytes of the .dockerignore read (0: none), for the progress display
         self._top = str(self.root)
 
     @classmethod
@@ -60,7 +61,8 @@ class ContextTree:
             if f.is_file():
                 from minidock.builder.dockerignore import Matcher, read_patterns  # lazy: only with a .dockerignore
 
-                return cls(root, Matcher(read_patterns(f.read_text(encoding="utf-8", errors="replace"))))
+                data = f.read_bytes()
+                return cls(root, Matcher(read_patterns(data.decode("utf-8", errors="replace"))), len(data))
         return cls(root)
 
     def ignored(self, rel: str, st: os.stat_result | None = None) -> bool:

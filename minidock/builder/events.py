@@ -36,6 +36,14 @@ class StepDone(NamedTuple):
     layer: Digest | None = None
 
 
+class Internal(NamedTuple):
+    """BuildKit's `[internal]` steps before the Dockerfile's own: loading the Dockerfile, .dockerignore,
+    a base image's metadata; `detail` is their one status line (`transferring dockerfile: 115B`)."""
+
+    title: str
+    detail: str = ""
+
+
 class BuildNote(NamedTuple):
     """Anything else worth a line: a pull of a base image, a parser warning, a skipped stage."""
 
@@ -60,7 +68,7 @@ class Exported(NamedTuple):
     seconds: float
 
 
-BuildEvent = StepStarted | StepOutput | StepDone | BuildNote | BuildFinished | Exported
+BuildEvent = StepStarted | StepOutput | StepDone | BuildNote | BuildFinished | Exported | Internal
 Progress = Callable[[BuildEvent], None]
 
 

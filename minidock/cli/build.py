@@ -24,7 +24,8 @@ def build_cmd(req: eng_types.BuildRequest, mode: str) -> None:
     from minidock.errors import MinidockError
 
     kept = io.StringIO() if mode == "quiet" else None
-    printer = Plain(kept) if kept is not None else (Tty if mode == "tty" else Plain)(sys.stderr)
+    printer = Plain(kept, req.tags) if kept is not None else Tty(sys.stderr) if mode == "tty" else \
+        Plain(sys.stderr, req.tags)
     try:
         result = eng.build_image(req, printer, stdout=sys.stdout.buffer)
     except MinidockError as e:

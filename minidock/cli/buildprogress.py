@@ -1,6 +1,7 @@
 """How `minidock build` shows its progress, in BuildKit's two styles (`--progress plain|tty`).
 
-plain (`--progress plain`, and `auto` when stderr is not a terminal), as `docker build` with BuildKit:
+plain (`--progress plain`, and `auto` when stderr is not a terminal), as `docker build` with BuildKit
+(after its `[internal]` steps: loading the Dockerfile, .dockerignore and base images' metadata):
 
     #3 [2/4] COPY a /a
     #3 DONE 0.0s
@@ -10,8 +11,9 @@ plain (`--progress plain`, and `auto` when stderr is not a terminal), as `docker
     #4 DONE 0.2s
 
     #5 exporting to image
+    #5 exporting layers done
     #5 writing image sha256:18d3... done
-    #5 naming to docker.io/library/t1:latest done
+    #5 naming to docker.io/library/t1 done
     #5 DONE 0.0s
 
 Steps BuildKit does not show (ENV, CMD, LABEL, ...) are not shown; a cached step ends `#N CACHED`;
@@ -34,8 +36,8 @@ if TYPE_CHECKING:
 class Plain:
     """BuildKit's plain progress: numbered steps with timings."""
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    def __init__(self, out: TextIO, tags: tuple[str, ...] = ()) -> None:
+        self.out, self.tags = out, tags
         self.n = 0
         self.open = 0  # the number of the step being shown, 0 when none (or a hidden one) runs
         self.started = 0.0
@@ -58,16 +60,28 @@ class Plain:
                 self.open = 0
         elif isinstance(e, eng.BuildNote):
             self._write(e.text)
+        elif isinstance(e, eng.Internal):
+            n = self._begin(f"[internal] {e.title}")
+            if e.detail:
+                self._write(f"#{n} {e.detail} done")
+            self._end(n, "DONE 0.0s")
         elif isinstance(e, eng.Exported):
             n = self._begin("exporting to client")
             self._write(f"#{n} {'copying files' if e.kind == 'local' else 'sending tarball'} {e.seconds:.1f}s done")
             self._end(n, f"DONE {e.seconds:.1f}s")
         elif isinstance(e, eng.BuildFinished) and e.recorded:
             n = self._begin("exporting to image")
+            self._write(f"#{n} exporting layers done")
             self._write(f"#{n} writing image {e.image_id} done")
             for name in e.names:
-                self._write(f"#{n} naming to {name} done")
+                self._write(f"#{n} naming to {self._shown_name(name)} done")
             self._end(n, "DONE 0.0s")
+
+    def _shown_name(self, name: str) -> str:
+        """A stored name as BuildKit names it: without the `:latest` the user did not type."""
+        if name.endswith(":latest") and not any(t.endswith(":latest") for t in self.tags):
+            return name.removesuffix(":latest")
+        return name
 
     def fail(self, message: str) -> None:
         """The build failed: the open step ends in `#N ERROR: message`."""
@@ -143,6 +157,11 @@ class Tty:
         elif isinstance(e, eng.BuildNote):
             self._clear()
             self.out.write(e.text + "\n")
+        elif isinstance(e, eng.Internal):
+            self._clear()
+            self._line(f"[internal] {e.title}", 0.0)
+            if e.detail:
+                self.out.write(self._fit(f"=> {e.detail}", 0.0) + "\n")
         elif isinstance(e, eng.Exported):
             self._clear()
             self._line("exporting to client", e.seconds)

@@ -20,6 +20,7 @@ from minidock.builder.events import (
     BuildFinished,
     BuildNote,
     Exported,
+    Internal,
     Progress,
     StepDone,
     StepOutput,
@@ -44,8 +45,8 @@ if TYPE_CHECKING:
     from minidock.store.gc import GcResult
 
 __all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport", "Exported",
-           "HistoryRow", "Secret", "StepDone", "StepOutput", "StepStarted", "SystemPruneReport", "build_image",
-           "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache",
+           "HistoryRow", "Internal", "Secret", "StepDone", "StepOutput", "StepStarted", "SystemPruneReport",
+           "build_image", "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache",
            "system_prune"]
 
 

@@ -35,8 +35,23 @@ def test_plain_is_buildkits_shape() -> None:
         "#1 [1/3] FROM docker.io/library/busybox\n#1 DONE 0.0s\n\n"
         "#2 [2/3] COPY a /a\n#2 CACHED\n\n"
         "#3 [3/3] RUN echo hi\n#3 T hello\n#3 T second\n#3 T partial\n#3 DONE 0.3s\n\n"
-        f"#4 exporting to image\n#4 writing image {IMAGE} done\n#4 naming to docker.io/library/t1:latest done\n"
-        "#4 DONE 0.0s\n\n")
+        f"#4 exporting to image\n#4 exporting layers done\n#4 writing image {IMAGE} done\n"
+        "#4 naming to docker.io/library/t1 done\n#4 DONE 0.0s\n\n")
+
+
+def test_plain_internal_steps_and_names_as_typed() -> None:
+    out = io.StringIO()
+    printer = Plain(out, ("t1", "t2:latest"))
+    printer(eng.Internal("load build definition from Dockerfile", "transferring dockerfile: 78B"))
+    printer(eng.Internal("load .dockerignore"))
+    printer(eng.BuildFinished(IMAGE, IMAGE, ("docker.io/library/t1:latest", "docker.io/library/t2:latest"), 0.1))
+    lines = out.getvalue().splitlines()
+    assert lines[:6] == ["#1 [internal] load build definition from Dockerfile", "#1 transferring dockerfile: 78B done",
+                         "#1 DONE 0.0s", "", "#2 [internal] load .dockerignore", "#2 DONE 0.0s"]
+    assert "#3 naming to docker.io/library/t1:latest done" in lines  # a :latest was typed for one of them
+    printer = Plain(out := io.StringIO(), ("t1",))
+    printer(eng.BuildFinished(IMAGE, IMAGE, ("docker.io/library/t1:latest",), 0.1))
+    assert "#1 naming to docker.io/library/t1 done" in out.getvalue().splitlines()
 
 
 def test_plain_error_and_export() -> None:

@@ -112,8 +112,10 @@ def test_cli_build_history_and_errors(busybox_store: Callable[[], Path], tmp_pat
     first = _cli("build", "-t", "cli:1", str(ctx))
     assert first.returncode == 0, first.stderr
     assert first.stdout == ""  # BuildKit's progress goes to stderr (plain when it is not a terminal)
-    assert "#2 [2/3] RUN echo \"hello world\" > /greeting\n" in first.stderr  # shown as BuildKit: ARGs expanded
-    assert "#4 naming to docker.io/library/cli:1 done\n" in first.stderr
+    assert "#5 [2/3] RUN echo \"hello world\" > /greeting\n" in first.stderr  # shown as BuildKit: ARGs expanded
+    assert first.stderr.startswith("#1 [internal] load build definition from Dockerfile\n")
+    assert "#3 [internal] load metadata for docker.io/library/busybox:latest\n" in first.stderr
+    assert "#7 naming to docker.io/library/cli:1 done\n" in first.stderr
     again = _cli("build", "-q", "-t", "cli:1", str(ctx))
     assert again.returncode == 0 and again.stdout.strip().startswith("sha256:") and again.stderr == ""
     cached = _cli("build", "-t", "cli:1", str(ctx))
@@ -123,12 +125,12 @@ def test_cli_build_history_and_errors(busybox_store: Callable[[], Path], tmp_pat
         "IMAGE", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"]
     quiet = _cli("build", "-q", "-f", "-", str(ctx), stdin="FROM busybox\nRUN echo said && exit 5\n")
     assert quiet.returncode == 1 and quiet.stdout == ""  # -q shows the progress only when the build fails
-    assert "#2 [2/2] RUN echo said && exit 5\n" in quiet.stderr and re.search(r"^#2 [0-9.]+ said$", quiet.stderr, re.M)
+    assert "#5 [2/2] RUN echo said && exit 5\n" in quiet.stderr and re.search(r"^#5 [0-9.]+ said$", quiet.stderr, re.M)
     assert quiet.stderr.endswith("\nminidock: build: step 2/2 RUN echo said && exit 5: exit code 5\n")
     stdin = _cli("build", "-f", "-", "-t", "cli:2", str(ctx), stdin="FROM busybox\nRUN exit 4\n")
     assert stdin.returncode != 0
     assert stdin.stderr.strip().splitlines()[-1] == "minidock: build: step 2/2 RUN exit 4: exit code 4"
-    assert "#2 ERROR: build: step 2/2 RUN exit 4: exit code 4\n" in stdin.stderr
+    assert "#5 ERROR: build: step 2/2 RUN exit 4: exit code 4\n" in stdin.stderr
     bad = _cli("build", "-f", "-", str(ctx), stdin="FROM busybox\nNOPE x\n")
     assert bad.returncode == 1 and bad.stderr.strip() == "minidock: Dockerfile:2: unknown instruction: NOPE"
 
