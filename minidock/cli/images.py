@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from minidock.cli.groups import sub_app
 from minidock.cli.lazy import lazy
-from minidock.engine.humanize import ago, docker_time, human_size
+from minidock.engine.humanize import human_size
 
 if TYPE_CHECKING:
     from minidock.engine import images as eng
@@ -20,35 +20,11 @@ def _store() -> Any:
     return open_store()
 
 
-IMAGE_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
-                 "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS",
-                 "VirtualSize": "VIRTUAL SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE"}
-IMAGE_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-IMAGE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-
-
-def image_row(s: Any, no_trunc: bool = False) -> Any:
-    """docker images's fields (docker/cli's ImageContext) for one ImageSummary."""
-    from minidock.cli.formatting import row
-
-    size = human_size(s.size)
-    return row("*formatter.ImageContext", {
-        "Containers": "N/A", "CreatedAt": docker_time(s.created), "CreatedSince": ago(s.created),
-        "Digest": str(s.digest) if s.digest else "<none>", "ID": str(s.image_id) if no_trunc else s.image_id.short,
-        "Repository": s.repository, "SharedSize": "N/A", "Size": size, "Tag": s.tag, "UniqueSize": "N/A",
-        "VirtualSize": size})
-
-
 def images_cmd(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False) -> None:
-    """List images like `docker images` (-q, --no-trunc, --digests, --format)."""
-    from minidock.cli.formatting import render_rows
+    """List images like `docker images` (cli/listing.py)."""
+    from minidock.cli.listing import images
 
-    rows = eng.list_images(_store())
-    if quiet:
-        print("".join((str(s.image_id) if no_trunc else s.image_id.short) + "\n" for s in rows), end="")
-        return
-    print(render_rows(fmt, [image_row(s, no_trunc) for s in rows], IMAGE_HEADERS,
-                      IMAGE_DIGESTS if digests else IMAGE_DEFAULT), end="")
+    images(quiet, fmt, no_trunc, digests)
 
 
 def inspect_cmd(names: list[str], fmt: str = "") -> None:

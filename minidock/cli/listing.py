@@ -122,3 +122,39 @@ def _container_or_image(name: str, kind: str) -> Any:
     from minidock.engine.lookup import open_store
 
     return images.inspect_image(open_store(), name).to_docker_json()
+
+
+IMAGE_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+                 "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS",
+                 "VirtualSize": "VIRTUAL SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE"}
+IMAGE_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+IMAGE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+
+
+def image_row(s: Any, no_trunc: bool = False) -> Any:
+    """docker images's fields (docker/cli's ImageContext) for one ImageSummary (or glance.ImageView)."""
+    from minidock.engine.humanize import human_size
+
+    size = human_size(s.size)
+    return formatting.row("*formatter.ImageContext", {
+        "Containers": "N/A", "CreatedAt": glance.docker_time(s.created),
+        "CreatedSince": glance.ago(s.created),
+        "Digest": str(s.digest) if s.digest else "<none>", "ID": str(s.image_id) if no_trunc else s.image_id.short,
+        "Repository": s.repository, "SharedSize": "N/A", "Size": size, "Tag": s.tag, "UniqueSize": "N/A",
+        "VirtualSize": size})
+
+
+def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False) -> None:
+    """Print `docker images` (-q, --no-trunc, --digests, --format); the index read as plain JSON
+    when it is current (engine/glance.py), else through the engine."""
+    rows: list[Any] | None = glance.images()
+    if rows is None:
+        from minidock.engine import images as engine_images
+        from minidock.engine.lookup import open_store
+
+        rows = engine_images.list_images(open_store())
+    if quiet:
+        sys.stdout.write("".join((str(s.image_id) if no_trunc else s.image_id.short) + "\n" for s in rows))
+        return
+    sys.stdout.write(formatting.render_rows(fmt, [image_row(s, no_trunc) for s in rows], IMAGE_HEADERS,
+                                            IMAGE_DIGESTS if digests else IMAGE_DEFAULT))

@@ -144,9 +144,9 @@ def _logs(opts: dict[str, Any], words: list[str]) -> int | None:
 def _images(opts: dict[str, Any], words: list[str]) -> int | None:
     if words:
         return None
-    from minidock.cli.images import images_cmd
+    from minidock.cli.listing import images
 
-    images_cmd(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False),
+    images(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False),
                opts.get("digests", False))
     return 0
 

@@ -161,6 +161,13 @@ def created_text(d: dict[str, Any], now: float | None = None) -> str:
     return f"{_duration(since(d.get('created') or '', now))} ago"
 
 
+def ago(text: str, now: float | None = None) -> str:
+    """"2 weeks ago" (humanize.ago's words); "N/A" for no time or the zero time."""
+    if epoch(text or "") is None or (text or "").startswith("0001-"):
+        return "N/A"
+    return f"{_duration(since(text, now))} ago"
+
+
 def command_text(d: dict[str, Any], trunc: bool = True) -> str:
     """docker ps COMMAND: the daemon's line (arguments with a space in single quotes), cut to 20
     characters with an ellipsis, then Go-quoted (strconv.Quote)."""
@@ -244,3 +251,102 @@ def networks(store: str | None = None) -> list[NetworkView] | None:
     return [*(NetworkView(str(n.get("name", "")), str(n.get("id", "")), str(n.get("driver", "bridge")),
                           str(n.get("created", ""))) for n in stored),
             *(NetworkView(name, id_, driver) for name, id_, driver in BUILTIN_NETWORKS)]
+
+
+class ImageId(str):
+    """An image id ("sha256:...") with Docker's 12-character short form."""
+
+    __slots__ = ()
+
+    @property
+    def short(self) -> str:
+        return self.removeprefix("sha256:")[:12]
+
+
+class ImageView:
+    """What `images` shows of one name (engine/images.py ImageSummary's fields)."""
+
+    __slots__ = ("created", "digest", "image_id", "repository", "size", "tag")
+
+    def __init__(self, repository: str, tag: str, image_id: str, digest: str, *, created: str, size: int) -> None:
+        self.repository, self.tag, self.image_id = repository, tag, ImageId(image_id)
+        self.digest, self.created, self.size = digest or None, created, size
+
+
+def _blob(store: str, digest: str) -> Any:
+    algorithm, _, hex_ = digest.partition(":")
+    with open(f"{store}/blobs/{algorithm}/{hex_}", "rb") as f:
+        return json.loads(f.read())
+
+
+def _chain_ids(diff_ids: list[str]) -> list[str]:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # CPython's own: no OpenSSL load
+    except ImportError:  # pragma: no cover - Python 3.12 renamed it
+        from hashlib import sha256
+    out: list[str] = []
+    for d in diff_ids:
+        out.append(d if not out else "sha256:" + sha256(f"{out[-1]} {d}".encode()).hexdigest())
+    return out
+
+
+def _familiar(name: str) -> tuple[str, str, str]:
+    """(repository as Docker shows it, tag or <none>, digest) of a normalised image name."""
+    if name.startswith("<none>@"):
+        return "<none>", "<none>", name.removeprefix("<none>@")
+    name, _, digest = name.partition("@")
+    repo, tag = (name.rsplit(":", 1) if ":" in name.rsplit("/", 1)[-1] else (name, "<none>"))
+    if repo.startswith("docker.io/"):  # reference.FamiliarName
+        repo = repo.removeprefix("docker.io/")
+        if repo.startswith("library/") and "/" not in repo.removeprefix("library/"):
+            repo = repo.removeprefix("library/")
+    return repo, tag, digest
+
+
+def _image_view(store: str, name: str, rec: dict[str, Any]) -> ImageView | None:
+    """One row; None when anything is unusual (the engine's reader decides then)."""
+    target = rec["target"]
+    if target.get("mediaType", "").endswith(("index.v1+json", "manifest.list.v2+json")):
+        return None
+    manifest = _blob(store, target["digest"])
+    config_digest = manifest["config"]["digest"]
+    config = _blob(store, config_digest)
+    size = 0
+    for chain, layer in zip(_chain_ids(config["rootfs"]["diff_ids"]), manifest.get("layers") or [], strict=False):
+        try:
+            with open(f"{store}/snapshots/{chain.removeprefix('sha256:')}/meta.json", "rb") as f:
+                meta = json.loads(f.read())
+        except FileNotFoundError:
+            size += int(layer["size"])
+            continue
+        if meta.get("kind") != "committed" or not isinstance(meta.get("size"), int):
+            return None  # a size not measured yet: the engine measures and keeps it
+        size += meta["size"]
+    repo, tag, digest = _familiar(name)
+    return ImageView(repo, tag, config_digest, digest or rec.get("index") or target["digest"],
+                     created=str(config.get("created", "")), size=size)
+
+
+def images(store: str | None = None) -> list[ImageView] | None:
+    """`images` from a current images.json index (store/images.py's journal rule), newest first;
+    None when the index is stale, damaged or holds anything unusual: the engine's reader then."""
+    store = store or root()
+    try:
+        with open(f"{store}/images.json", "rb") as f:
+            index = json.loads(f.read())
+        mark = index.get("journal")
+        try:
+            journal = os.stat(f"{store}/images.journal")
+        except FileNotFoundError:  # a version 1 store: the index is all there is
+            if mark is not None:
+                return None
+        else:
+            if not isinstance(mark, dict) or (mark.get("ino"), mark.get("size")) != (journal.st_ino, journal.st_size):
+                return None
+        views = [_image_view(store, name, rec) for name, rec in sorted(index["images"].items())]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if any(v is None for v in views):
+        return None
+    out = sorted((v for v in views if v is not None), key=lambda v: (v.repository, v.tag))
+    return sorted(out, key=lambda v: v.created, reverse=True)

@@ -108,3 +108,19 @@ def test_system_prune_a_prompt(store: Store, tmp_path: Path, capsys: pytest.Capt
     out = capsys.readouterr().out
     assert "Deleted Images:\nuntagged: alpine:latest\n" in out and "\n\nTotal reclaimed space: " in out
     assert store.images.list() == []
+
+
+def test_the_quick_image_list_is_the_engines(store: Store, tmp_path: Path) -> None:
+    from minidock.engine import glance
+    from minidock.engine.images import list_images, tag_image
+
+    add_image(store, "docker.io/library/alpine:latest", [{"f": b"x" * 2000}, {"g": b"y"}], tmp_path)
+    add_image(store, "docker.io/me/app:1", [{"h": b"z" * 10}], tmp_path)
+    tag_image(store, "alpine", "localhost:5000/team/alpine:2")
+
+    def rows(views: list) -> list[tuple]:  # type: ignore[type-arg]
+        return [(v.repository, v.tag, str(v.image_id), str(v.digest), v.created, v.size) for v in views]
+    engine = rows(list_images(store))  # measures and keeps the snapshot sizes the quick reader uses
+    assert rows(glance.images(str(store.paths.root)) or []) == engine and len(engine) == 3
+    (store.paths.root / "images.journal").write_bytes(b"")  # a stale index: the quick reader steps aside
+    assert glance.images(str(store.paths.root)) is None
