@@ -4,11 +4,14 @@ For each blob (layers in parallel, then the config): HEAD -> skip when the regis
 cross-repo mount from another repository of the same registry that a local image record says holds
 it (201 done, 202 falls back to the upload it opened); else an upload (monolithic or resumable
 chunks, see upload.py). Non-distributable layers are never pushed. Only when every blob is there is
-the manifest PUT, with the exact stored bytes so its digest is what the store has.
+the manifest PUT, with the exact stored bytes so its digest is what the store has -- except for a
+built image: its layers are stored plain (uncompressed, as Docker keeps them) and are gzipped for
+the push (pushlayers.py), so the pushed manifest names the gzip layers (same config, same image id).
 """
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import NamedTuple
 
 from minidock.config import Settings
@@ -24,6 +27,7 @@ from minidock.image.push_events import (
     PushStarted,
     no_progress,
 )
+from minidock.image.pushlayers import gzip_layers, has_plain_layers
 from minidock.image.reference import Reference
 from minidock.image.transport import Transport
 from minidock.image.upload import UploadClient, UploadOptions, state_dir, upload_blob
@@ -99,6 +103,7 @@ class _PushRun:
         self.client = UploadClient(ref.domain, ref.repository, pusher.settings, pusher.transport, self.what)
         self._progress, self._lock = progress, threading.Lock()
         self.counts = {"pushed": 0, "mounted": 0, "existed": 0, "bytes": 0}
+        self.files: dict[Digest, Path] = {}  # blobs made for this push (gzip of plain layers), not in the store
 
     def emit(self, event: PushEvent) -> None:
         with self._lock:
@@ -108,9 +113,22 @@ class _PushRun:
         rec = self._record()
         data = self.store.content.read(rec.target.digest)
         manifest = Manifest.from_bytes(data, rec.target.media_type, f"{self.what}: manifest {rec.target.digest}")
+        if not has_plain_layers(manifest):
+            return self._push(data, manifest)
+        from minidock.store.atomic import make_dir, remove_tree  # lazy: only a built image's push
+
+        work = make_dir(self.store.paths.tmp, "push-")  # owned: a killed push's files are reclaimed
+        try:  # why: built layers are kept plain (builder/layer.py); the registry gets gzip, as from Docker
+            manifest, self.files = gzip_layers(self.store, manifest, work)
+            return self._push(manifest.to_bytes(), manifest)
+        finally:
+            remove_tree(work)
+
+    def _push(self, data: bytes, manifest: Manifest) -> PushResult:
+        """Push the blobs of `manifest`, then its bytes `data`."""
         blobs = blobs_to_push(manifest)
         for d in blobs:
-            if not self.store.content.exists(d.digest):
+            if d.digest not in self.files and not self.store.content.exists(d.digest):
                 raise StoreError(f"{self.what}: blob {d.digest} is not in the store (pull the image again)")
         self.emit(PushStarted(self.ref.name, tuple((d.digest, d.size) for d in blobs)))
         sources = mount_sources(self.store, self.ref)
@@ -161,7 +179,7 @@ class _PushRun:
         self._upload(d)
 
     def _upload(self, d: Descriptor) -> None:
-        path = self.store.content.path(d.digest)
+        path = self.files.get(d.digest) or self.store.content.path(d.digest)
         last = [0]
 
         def on_bytes(done: int) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from minidock.errors import DigestMismatchError, NotFoundError, StoreError
-from minidock.oci.digest import Digest
+from minidock.oci.digest import Digest, Hasher
 from minidock.paths import Paths
 from minidock.store.atomic import fsync_dir, me, remove_tree
 
@@ -28,9 +28,10 @@ CHUNK = 1 << 20
 
 class IngestWriter:
     """An in-flight blob; with `resume`, reopening the same ref continues after the kept bytes (the
-    caller then starts at `offset`), else it starts empty."""
+    caller then starts at `offset`), else it starts empty. `expected` None: a blob made here (a built
+    layer) whose digest is what its bytes hash to, known at `commit()` (the bytes are hashed once)."""
 
-    def __init__(self, store: ContentStore, ref: str, expected: Digest, size: int | None,
+    def __init__(self, store: ContentStore, ref: str, expected: Digest | None, size: int | None,
                  resume: bool = False) -> None:
         self.store, self.expected, self.expected_size = store, expected, size
         stem = _REF_RE.sub("_", ref)
@@ -39,8 +40,9 @@ class IngestWriter:
             _adopt(store.paths.ingest, stem, self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "data"
-        self._h = expected.hasher()
+        self._h = expected.hasher() if expected is not None else Hasher()
         self.offset = 0
+        self.digest: Digest | None = expected  # the committed blob's digest (set by commit when None)
         if not resume:
             self.path.unlink(missing_ok=True)
         elif self.path.exists():  # resume: re-hash the kept prefix
@@ -62,7 +64,7 @@ class IngestWriter:
         """Drop the kept bytes (the server ignored a Range request)."""
         self._f.close()
         self._f = open(self.path, "wb")  # noqa: SIM115
-        self._h = self.expected.hasher()
+        self._h = self.expected.hasher() if self.expected is not None else Hasher()
         self.offset = 0
 
     def commit(self) -> Path:
@@ -74,10 +76,11 @@ class IngestWriter:
         if self.expected_size is not None and self.offset != self.expected_size:
             self.discard()
             raise DigestMismatchError(f"blob {self.expected}: size {self.offset}, expected {self.expected_size}")
-        if got != self.expected:
+        if self.expected is not None and got != self.expected:
             self.discard()
             raise DigestMismatchError(f"blob {self.expected}: content hashes to {got}")
-        return self.store._install(self.path, self.expected, self.dir)
+        self.digest = got
+        return self.store._install(self.path, got, self.dir)
 
     def close(self) -> None:
         """Stop writing but keep the bytes for a later resume."""
@@ -138,9 +141,11 @@ class ContentStore:
         except FileNotFoundError as e:
             raise NotFoundError(f"blob {digest} not found") from e
 
-    def writer(self, ref: str, expected: Digest, size: int | None = None, resume: bool = False) -> IngestWriter:
-        """Open the ingest named `ref` for a blob that must hash to `expected`; `resume`: keep (or take over
-        from a dead process) what an earlier write of `ref` left, for a caller that continues at `offset`."""
+    def writer(self, ref: str, expected: Digest | None, size: int | None = None, resume: bool = False
+               ) -> IngestWriter:
+        """Open the ingest named `ref` for a blob that must hash to `expected` (None: whatever it hashes to,
+        `IngestWriter.digest` after commit); `resume`: keep (or take over from a dead process) what an
+        earlier write of `ref` left, for a caller that continues at `offset`."""
         self.paths.ensure()
         return IngestWriter(self, ref, expected, size, resume)
 

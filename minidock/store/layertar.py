@@ -14,7 +14,7 @@ import os
 import stat
 import tarfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from minidock.errors import ArchiveError
 from minidock.oci.digest import Digest
@@ -28,10 +28,21 @@ def write_layer(upper: Path, out: BinaryIO, compression: str = "gzip",
                 mtime: int | None = None) -> tuple[Digest, Digest, int]:
     """Write the layer tar of `upper` to `out`; returns (compressed digest, diff_id, compressed size)."""
     writer = CompressingWriter(out, compression)
-    with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
-                      bufsize=CHUNK) as tf:
-        _Walker(tf, upper, mtime).walk("")
+    write_tar(upper, writer, mtime)
     return writer.close()
+
+
+class Sink(Protocol):
+    """Where a layer tar goes: anything with write(bytes) (a file, a compressor, a content-store ingest)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def write_tar(upper: Path, out: Sink, mtime: int | None = None) -> None:
+    """Write the plain layer tar of `upper` to `out` (which hashes and counts it if it needs to)."""
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
+                      bufsize=CHUNK, copybufsize=CHUNK) as tf:
+        _Walker(tf, upper, mtime).walk("")
 
 
 def read_xattrs(path: str | Path) -> dict[str, bytes]:

@@ -105,7 +105,7 @@ def test_mount_from_a_repo_without_the_blob_falls_back(registry: RegistryServer,
 
 
 def test_chunked_upload_with_small_chunks(registry: RegistryServer, store: Store) -> None:
-    img, r = im.make_image([im.random_layer(200_000)], compression=""), repo()
+    img, r = im.make_image([im.random_layer(200_000)], compression="gzip"), repo()
     put_image(store, img, f"{registry.host}/{r}:big")
     result, _ = do_push(store, f"{registry.host}/{r}:big", SMALL_CHUNKS)
     layer = img.layers[0]["digest"]
@@ -221,3 +221,28 @@ def test_basic_auth_registry_push(htpasswd_registry: RegistryServer, store: Stor
     assert result.pushed == 3  # type: ignore[attr-defined]
     auth = "Basic " + base64.b64encode(f"{HTPASSWD_USER}:{HTPASSWD_PASSWORD}".encode()).decode()
     assert registry_manifest(htpasswd_registry.url, r, "latest", auth).content == img.manifest
+
+
+def test_plain_layers_are_pushed_gzip_and_the_local_image_keeps_them(registry: RegistryServer, store: Store) -> None:
+    """A built image's layers are stored plain (as Docker keeps them); the registry gets gzip, the same each push."""
+    import gzip
+
+    plain = im.random_layer(4000, "built.bin")
+    img, r = im.make_image([im.random_layer(3000, "base.bin"), plain], compression=["gzip", ""]), repo()
+    name = f"{registry.host}/{r}:v1"
+    put_image(store, img, name)
+    result, _ = do_push(store, name)
+    got = registry_manifest(registry.url, r, "v1")
+    pushed = Manifest.from_bytes(got.content)
+    local = Manifest.from_bytes(img.manifest)
+    assert got.headers["Docker-Content-Digest"] == str(result.digest) != img.digest  # type: ignore[attr-defined]
+    assert pushed.config == local.config and pushed.layers[0] == local.layers[0]
+    top = pushed.layers[1]
+    assert top.media_type == mt.OCI_LAYER_GZIP
+    blob = requests.get(f"{registry.url}/v2/{r}/blobs/{top.digest}", timeout=10).content
+    assert Digest.of_bytes(blob) == top.digest and len(blob) == top.size and gzip.decompress(blob) == plain
+    assert store.content.read(Digest.parse(img.digest)) == img.manifest  # the local image is unchanged
+    assert not store.content.exists(top.digest) and not list(store.paths.tmp.glob("push-*"))
+    put_image(store, img, f"{registry.host}/{r}:v2")
+    again, _ = do_push(store, f"{registry.host}/{r}:v2")
+    assert again.digest == result.digest  # type: ignore[attr-defined]  # deterministic compression
