@@ -113,6 +113,17 @@ def hyperfine(commands: dict[str, str], runs: int, env: dict[str, str] | None = 
     return {r["command"]: float(r["median"]) for r in data["results"]}
 
 
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine() -> str:
+    """What the numbers ran on: CPUs, CPU model, kernel, load average now."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "?")
+    return f"{os.cpu_count()} CPUs ({model}), Linux {os.uname().release}, load average {loadavg()}"
+
+
 def table(title: str, rows: list[tuple[str, float]], base: str, unit: str = "ms") -> None:
     """Print medians and each row's ratio to `base` (minidock / peer)."""
     scale = 1000.0 if unit == "ms" else 1.0

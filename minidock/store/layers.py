@@ -103,6 +103,25 @@ def apply_layer(stream: BinaryIO, compression: str, dest: Path, limit: int | Non
     return LayerResult(diff_id=reader.diff_id, size=reader.hasher.size)
 
 
+def _mode(path: str) -> int:
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return 0  # the first member says what is wrong
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it (os.umask would race with other threads' creates)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o777  # unknown: every mode goes through chmod
+
+
 def _clean(name: str) -> tuple[str, ...]:
     """The path components of a member name, relative to the root; ".." may not climb out."""
     parts: list[str] = []
@@ -126,6 +145,10 @@ class _Extractor:
         self.dirs_ok: set[tuple[str, ...]] = {()}  # components known to be real dirs we made/checked
         self.dir_times: dict[tuple[str, ...], tarfile.TarInfo] = {}
         self.root = os.geteuid() == 0
+        self.root_group = self.root and os.getegid() == 0  # what we create is 0:0 unless a setgid dir says
+        # Where a new entry would not belong to root:root (a setgid directory hands down its group)
+        self.setgid: set[tuple[str, ...]] = {()} if _mode(self.dest) & stat.S_ISGID else set()
+        self.umask = _umask()
 
     def run(self) -> None:
         for m in self.tf:
@@ -139,6 +162,13 @@ class _Extractor:
             path = self._path(parts)
             if os.path.isdir(path) and not os.path.islink(path):
                 os.utime(path, ns=(int(m.mtime * 1e9),) * 2, follow_symlinks=False)
+
+    def _plain(self, parts: tuple[str, ...], m: tarfile.TarInfo) -> bool:
+        """Whether the entry at `parts` comes out right from its create call alone: root makes it,
+        it belongs to 0:0, its parent does not hand down a group, its mode has no setuid/setgid/sticky
+        bit and nothing of it is in the umask. Then chown and chmod are left out (2 of ~6 calls)."""
+        return (self.root_group and m.uid == 0 and m.gid == 0 and not m.mode & 0o7000
+                and not m.mode & self.umask and parts[:-1] not in self.setgid)
 
     def _path(self, parts: tuple[str, ...]) -> str:
         return os.path.join(self.dest, *parts) if parts else self.dest
@@ -160,7 +190,8 @@ class _Extractor:
             self._file(parts, path, m)
         elif m.issym():
             self._fresh(parts, path, lambda: os.symlink(m.linkname, path))
-            self._meta(path, m, link=True)
+            self._meta(path, m, link=True, owner=not (self.root_group and m.uid == m.gid == 0
+                                                     and parts[:-1] not in self.setgid))
         elif m.islnk():
             target = self._link_target(m)
             self._fresh(parts, path, lambda: os.link(target, path, follow_symlinks=False))
@@ -183,6 +214,11 @@ class _Extractor:
                 st = os.lstat(path)
             except FileNotFoundError:
                 os.mkdir(path, 0o755)
+                inherit = pre[:-1] in self.setgid  # mkdir in a setgid directory makes a setgid directory
+                if inherit:
+                    self.setgid.add(pre)
+                if self.umask & 0o755:  # 0755 whatever the umask, as with Docker's daemon (umask 022)
+                    os.chmod(path, 0o755 | (stat.S_ISGID if inherit else 0))
             else:
                 if stat.S_ISLNK(st.st_mode):
                     raise ArchiveError(f"parent {'/'.join(pre)!r} is a symlink")
@@ -205,16 +241,26 @@ class _Extractor:
             os.unlink(path)
 
     def _dir(self, parts: tuple[str, ...], path: str, m: tarfile.TarInfo) -> None:
+        made = False
         if parts not in self.dirs_ok:
+            plain = self._plain(parts, m)
             try:
                 st = os.lstat(path)
                 if not stat.S_ISDIR(st.st_mode):
                     os.unlink(path)
                     os.mkdir(path, 0o700)
             except FileNotFoundError:
-                os.mkdir(path, 0o700)
+                os.mkdir(path, m.mode & 0o777 if plain else 0o700)
+                made = plain
             self.dirs_ok.add(parts)
-        self._meta(path, m, times=False)
+        if made:
+            self._xattrs(path, m)
+        else:
+            self._meta(path, m, times=False)
+        if m.mode & stat.S_ISGID:  # chmod set the mode exactly; a plain one's parent is not setgid
+            self.setgid.add(parts)
+        else:
+            self.setgid.discard(parts)
         self.dir_times[parts] = m
 
     def _fresh(self, parts: tuple[str, ...], path: str, make: Callable[[], object]) -> Any:
@@ -229,13 +275,15 @@ class _Extractor:
             return make()
 
     def _file(self, parts: tuple[str, ...], path: str, m: tarfile.TarInfo) -> None:
-        fd = self._fresh(parts, path, lambda: os.open(path, _CREATE, 0o600))
+        plain = self._plain(parts, m)  # then created with its final mode (writable through this fd anyway)
+        fd = self._fresh(parts, path, lambda: os.open(path, _CREATE, m.mode & 0o777 if plain else 0o600))
         try:
             if m.size:
                 self._data(fd, m)
-            if self.root:
-                os.fchown(fd, m.uid, m.gid)
-            os.fchmod(fd, m.mode & 0o7777)
+            if not plain:
+                if self.root:
+                    os.fchown(fd, m.uid, m.gid)
+                os.fchmod(fd, m.mode & 0o7777)
             if m.pax_headers:
                 self._xattrs(path, m)
             os.utime(fd, ns=(int(m.mtime * 1e9),) * 2)
@@ -258,9 +306,11 @@ class _Extractor:
             while view:
                 view = view[os.write(fd, view):]
 
-    def _meta(self, path: str, m: tarfile.TarInfo, link: bool = False, times: bool = True) -> None:
-        """Owner, mode (not for symlinks), xattrs, mtime; chown first because it clears setuid."""
-        if self.root:
+    def _meta(self, path: str, m: tarfile.TarInfo, link: bool = False, times: bool = True,
+              owner: bool = True) -> None:
+        """Owner (unless `owner` is False: already right), mode (not for symlinks), xattrs, mtime; chown
+        first because it clears setuid."""
+        if self.root and owner:
             os.chown(path, m.uid, m.gid, follow_symlinks=False)
         if not link:
             os.chmod(path, m.mode & 0o7777)

@@ -8,12 +8,14 @@ import os
 import stat
 import subprocess
 import tarfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from minidock.errors import ArchiveError
 from minidock.oci.digest import Digest
+from minidock.store import compression
 from minidock.store.layers import apply_layer, write_layer
 from tests.fixtures.busybox import BusyboxLayout, busybox_image, write_layout
 from tests.store.layertools import describe, make_tar, member
@@ -77,6 +79,31 @@ def test_dir_mtimes_owner_modes_and_fifo(tmp_path: Path) -> None:
     assert stat.S_ISFIFO((d / "p").lstat().st_mode)
 
 
+@pytest.mark.root
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0])
+def test_owners_and_modes_come_out_right_whatever_the_umask_and_setgid_dirs(tmp_path: Path, umask: int) -> None:
+    """Entries owned by 0:0 with plain modes are created with their final mode (no chown/chmod): the umask
+    and a setgid directory (whose group new entries inherit) must not show through."""
+    members = [member("g", "dir", mode=0o2775, gid=50), member("g/f", data=b"x", mode=0o666),
+               member("g/sub", "dir", mode=0o755), member("g/sub/f", data=b"y", mode=0o644),
+               member("g/l", "sym", linkname="f"), member("g/made/f2", data=b"z", mode=0o600),
+               member("p", "dir", mode=0o777), member("p/f", data=b"w", mode=0o777),
+               member("p/o", data=b"v", mode=0o640, uid=1, gid=2), member("p/s", data=b"", mode=0o4755)]
+    old = os.umask(umask)
+    try:
+        apply_bytes(make_tar(members), "", tmp_path / "x")
+    finally:
+        os.umask(old)
+    got = {p: (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) for p in
+           ("g", "g/f", "g/sub", "g/sub/f", "g/made", "g/made/f2", "p", "p/f", "p/o", "p/s")
+           for st in [(tmp_path / "x" / p).lstat()]}
+    assert got == {"g": (0o2775, 0, 50), "g/f": (0o666, 0, 0), "g/sub": (0o755, 0, 0), "g/sub/f": (0o644, 0, 0),
+                   "g/made": (0o2755, 0, 50), "g/made/f2": (0o600, 0, 0), "p": (0o777, 0, 0),
+                   "p/f": (0o777, 0, 0), "p/o": (0o640, 1, 2), "p/s": (0o4755, 0, 0)}
+    link = (tmp_path / "x" / "g/l").lstat()
+    assert (link.st_uid, link.st_gid) == (0, 0)
+
+
 def test_duplicate_members_overwrite_and_leading_slash_is_stripped(tmp_path: Path) -> None:
     members = [member("/a", data=b"one"), member("./a", data=b"two"), member("b", "dir"),
                member("b/x", data=b"x"), member("b", data=b"now a file"), member("c", "sym", linkname="/etc"),
@@ -94,11 +121,28 @@ def test_trailing_bytes_are_drained_and_hashed(tmp_path: Path) -> None:
     assert diff_id == Digest.of_bytes(tar)
 
 
-def test_multi_member_gzip(tmp_path: Path) -> None:
+@pytest.fixture(params=["isal", "zlib"])
+def inflater(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """gzip through ISA-L (the default when installed) and through zlib (the fallback without it)."""
+    if request.param == "zlib":
+        monkeypatch.setattr(compression, "_inflater", lambda: (zlib.decompressobj, zlib.error))
+    else:
+        assert compression._inflater()[0].__module__.startswith("isal")
+    return str(request.param)
+
+
+def test_multi_member_gzip(tmp_path: Path, inflater: str) -> None:
     tar = make_tar([member("f", data=b"hello" * 1000)])
     gz = gzip.compress(tar[:3000]) + gzip.compress(tar[3000:])
-    assert apply_bytes(gz, "gzip", tmp_path / "x") == Digest.of_bytes(tar)
+    assert apply_bytes(gz + b"\0" * 1024, "gzip", tmp_path / "x") == Digest.of_bytes(tar)
     assert (tmp_path / "x" / "f").read_bytes() == b"hello" * 1000
+
+
+def test_a_big_gzip_layer_is_inflated_the_same_either_way(tmp_path: Path, inflater: str) -> None:
+    files = [member(f"d{i}/f", data=os.urandom(50_000) + bytes(200_000)) for i in range(12)]
+    tar = make_tar(files)
+    assert apply_bytes(gzip.compress(tar, mtime=0), "gzip", tmp_path / "x") == Digest.of_bytes(tar)
+    assert (tmp_path / "x" / "d7" / "f").read_bytes() == files[7][1]
 
 
 @pytest.mark.parametrize(("members", "why"), [
@@ -130,15 +174,20 @@ def test_unsafe_members_are_refused(tmp_path: Path, members: list[tuple[tarfile.
 @pytest.mark.parametrize(("data", "comp"), [
     (b"not gzip at all", "gzip"), (b"\x28\xb5\x2f\xfdgarbage", "zstd"),
 ])
-def test_corrupt_streams_are_archive_errors(tmp_path: Path, data: bytes, comp: str) -> None:
+def test_corrupt_streams_are_archive_errors(tmp_path: Path, data: bytes, comp: str, inflater: str) -> None:
     with pytest.raises(ArchiveError, match="corrupt"):
         apply_layer(io.BytesIO(data), comp, tmp_path)
 
 
-def test_truncated_gzip_is_an_archive_error(tmp_path: Path) -> None:
+def test_truncated_gzip_is_an_archive_error(tmp_path: Path, inflater: str) -> None:
     gz = make_tar([member("f", data=os.urandom(100_000))], "gzip")
     with pytest.raises(ArchiveError):
         apply_layer(io.BytesIO(gz[: len(gz) // 2]), "gzip", tmp_path)
+    gz = bytearray(gz)
+    gz[len(gz) // 2] ^= 0xFF  # a flipped byte: a bad block or a CRC mismatch
+    (tmp_path / "y").mkdir()
+    with pytest.raises(ArchiveError, match="corrupt"):
+        apply_layer(io.BytesIO(bytes(gz)), "gzip", tmp_path / "y")
 
 
 @pytest.mark.root
