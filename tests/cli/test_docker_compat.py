@@ -104,6 +104,18 @@ def test_inspect_json_shape(both: Both) -> None:
                                                             "Privileged", "Memory", "PortBindings", "LogConfig"}
 
 
+def test_image_inspect_shape(both: Both) -> None:
+    d, m = both.both("image", "inspect", "busybox")
+    dj, mj = json.loads(d.stdout)[0], json.loads(m.stdout)[0]
+    missing = set(dj) - set(mj)
+    assert missing <= {"Parent", "Comment", "Container", "ContainerConfig", "DockerVersion", "Author",
+                       "VirtualSize", "GraphDriver"}, missing
+    assert {"Id", "RepoTags", "RepoDigests", "Created", "Config", "Architecture", "Os", "Size", "RootFS",
+            "Metadata"} <= set(mj)
+    both.same("image", "inspect", "-f", "{{.Os}}/{{.Architecture}} {{json .RepoTags}} {{.RootFS.Type}} "
+              "{{len .RootFS.Layers}}", "busybox")
+
+
 def test_missing_objects_and_mixed_lists(both: Both) -> None:
     for args in (("inspect", "nothere"), ("inspect", "-f", "{{.Name}}", "cc1", "nothere"),
                  ("inspect", "--type", "container", "nothere"), ("network", "inspect", "-f", "{{.Name}}", "none", "x")):
