@@ -108,6 +108,9 @@ def _run_app(args: list[str]) -> int:
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # `minidock`, `minidock network`: help, exit 0 (Docker's)
+            print(e.format_message())
+            return 0
         from minidock.cli.usage import from_click
 
         raise from_click(e, args) from None
