@@ -20,11 +20,12 @@ def _store() -> Any:
     return open_store()
 
 
-def images_cmd(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False) -> None:
+def images_cmd(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False, *,
+               repository: str = "", filters: list[str] | None = None) -> None:
     """List images like `docker images` (cli/listing.py)."""
     from minidock.cli.listing import images
 
-    images(quiet, fmt, no_trunc, digests)
+    images(quiet, fmt, no_trunc, digests, repository=repository, filters=filters)
 
 
 def inspect_cmd(names: list[str], fmt: str = "") -> None:
@@ -109,12 +110,15 @@ def register(app: Any) -> None:
     force = typer.Option(False, "-f", "--force", help="remove even when used or multiply named")
     names = typer.Argument(..., help="IMAGE (name or id prefix)")
 
-    def images(q: bool = quiet, f: str = fmt,
+    def images(repository: str = typer.Argument("", metavar="[REPOSITORY[:TAG]]"), *, q: bool = quiet, f: str = fmt,
                no_trunc: bool = typer.Option(False, "--no-trunc", help="full image IDs"),
                digests: bool = typer.Option(False, "--digests", help="show digests"),
-               a: bool = typer.Option(False, "-a", "--all", help="(every image is shown)")) -> None:
+               a: bool = typer.Option(False, "-a", "--all", help="(every image is shown)"),
+               filters: list[str] = typer.Option([], "--filter", "-f",  # noqa: B008
+                                                 help="dangling=true|false, label=K[=V], reference=PATTERN, "
+                                                      "before=IMAGE, since=IMAGE")) -> None:
         """List images."""
-        images_cmd(q, f, no_trunc, digests)
+        images_cmd(q, f, no_trunc, digests, repository=repository, filters=filters)
 
     def inspect(image_names: list[str] = names,
                 f: str = typer.Option("", "-f", "--format", help="Go template (per image)")) -> None:

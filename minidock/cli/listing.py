@@ -144,15 +144,23 @@ def image_row(s: Any, no_trunc: bool = False) -> Any:
         "VirtualSize": size})
 
 
-def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False) -> None:
-    """Print `docker images` (-q, --no-trunc, --digests, --format); the index read as plain JSON
-    when it is current (engine/glance.py), else through the engine."""
-    rows: list[Any] | None = glance.images()
+def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False, *,
+           repository: str = "", filters: list[str] | None = None) -> None:
+    """Print `docker images` (REPOSITORY[:TAG], -q, --no-trunc, --digests, --format, --filter); the
+    index read as plain JSON when it is current (engine/glance.py) and nothing is filtered, else
+    through the engine."""
+    rows: list[Any] | None = None if repository or filters else glance.images()
     if rows is None:
         from minidock.engine import images as engine_images
         from minidock.engine.lookup import open_store
 
-        rows = engine_images.list_images(open_store())
+        store = open_store()
+        rows = engine_images.list_images(store)
+        if repository or filters:
+            from minidock.cli.volumes import filters_of
+            from minidock.engine.imagefilter import select
+
+            rows = select(store, rows, repository, filters_of(filters or []))
     if quiet:
         sys.stdout.write("".join((str(s.image_id) if no_trunc else s.image_id.short) + "\n" for s in rows))
         return

@@ -24,7 +24,7 @@ _LOGS = {"-n": ("tail", "store"), "--tail": ("tail", "store"), "-t": ("timestamp
 _VERSION = {"-f": ("format", "store"), "--format": ("format", "store")}
 _IMAGES = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": ("format", "store"),
            "--no-trunc": ("no_trunc", "true"), "--digests": ("digests", "true"), "-a": ("all", "true"),
-           "--all": ("all", "true")}
+           "--all": ("all", "true"), "-f": ("filter", "append"), "--filter": ("filter", "append")}
 _NETWORKS = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": ("format", "store"),
              "--no-trunc": ("no_trunc", "true")}
 SPECS: dict[str, dict[str, tuple[str, str]]] = {
@@ -142,12 +142,12 @@ def _logs(opts: dict[str, Any], words: list[str]) -> int | None:
 
 
 def _images(opts: dict[str, Any], words: list[str]) -> int | None:
-    if words:
+    if len(words) > 1:
         return None
     from minidock.cli.listing import images
 
     images(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False),
-               opts.get("digests", False))
+           opts.get("digests", False), repository=words[0] if words else "", filters=opts.get("filter"))
     return 0
 
 

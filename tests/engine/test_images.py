@@ -95,3 +95,11 @@ def test_disk_usage_and_check(store: Store, tmp_path: Path) -> None:
     (store.paths.ingest / "left").mkdir()
     report = eng.check_store(store, repair=True)
     assert report.problems == [] and [p.kind for p in report.repaired] == ["leftover-ingest"]
+
+
+def test_path_match_is_gos() -> None:
+    from minidock.engine.imagefilter import path_match
+
+    assert path_match("busy*", "busybox") and path_match("*:latest", "busybox:latest")
+    assert not path_match("*", "lab/web") and path_match("lab/*", "lab/web") and path_match("b?sybox", "busybox")
+    assert path_match("[a-c]*", "busybox") and not path_match("[^b]*", "busybox")

@@ -161,3 +161,23 @@ def test_commit_keeps_the_containers_config_like_docker(both: Both) -> None:
     d, m = (json.loads(e("image", "inspect", "committed:1").stdout)[0]["Config"] for e in (both.oracle.docker, both.md))
     assert {k: m.get(k) for k in keys} == {k: d.get(k) for k in keys}
     both.same("run", "--rm", "--network", "none", "committed:1", "cat", "/tmp/x")
+
+
+def test_images_repository_and_filters_like_docker(both: Both, tmp_path: Path) -> None:
+    ctx = tmp_path / "lab"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nLABEL tier=web team=a\n")
+    for engine, build in ((both.oracle.docker, lambda: both.oracle.build(ctx, "lab/web:1")),
+                          (both.md, lambda: both.md("build", "-q", "-t", "lab/web:1", str(ctx)))):
+        build()
+        assert engine("tag", "lab/web:1", "lab/web:2").returncode == 0
+    fmt = "{{.Repository}}:{{.Tag}}"
+    for args in (["lab/web"], ["lab/web:2"], ["--filter", "label=tier=web"], ["--filter", "label=team"],
+                 ["--filter", "reference=lab/*"], ["--filter", "reference=*:2"], ["--filter", "dangling=false",
+                                                                                  "--filter", "label=tier"],
+                 ["--filter", "label=nope"]):
+        d, m = both.both("images", "--format", fmt, *args)
+        assert sorted(m.stdout.split()) == sorted(d.stdout.split()), args
+        assert m.returncode == d.returncode == 0
+    d, m = both.both("images", "--filter", "bogus=1")
+    assert d.returncode == m.returncode == 1
