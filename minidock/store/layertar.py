@@ -40,9 +40,45 @@ class Sink(Protocol):
 
 def write_tar(upper: Path, out: Sink, mtime: int | None = None) -> None:
     """Write the plain layer tar of `upper` to `out` (which hashes and counts it if it needs to)."""
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
-                      bufsize=CHUNK, copybufsize=CHUNK) as tf:
-        _Walker(tf, upper, mtime).walk("")
+    tar = TarStream(out)
+    _Walker(tar, upper, mtime).walk("")
+    tar.close()
+
+
+class TarStream:
+    """The bytes tarfile's stream mode ("w|", PAX) writes, without its copies: headers from TarInfo.tobuf,
+    file data read into one buffer and handed to `out` as is (tarfile re-concatenates its buffer for
+    every 16 KiB it copies: a third of a 150 MB layer's write time)."""
+
+    def __init__(self, out: Sink) -> None:
+        self.out, self.offset = out, 0
+        self._buf = memoryview(bytearray(CHUNK))
+
+    def addfile(self, ti: tarfile.TarInfo, fileobj: BinaryIO | None = None) -> None:
+        """Add the header of `ti`, then (a regular file) its `ti.size` bytes from `fileobj`."""
+        self._write(ti.tobuf(tarfile.PAX_FORMAT, tarfile.ENCODING, "surrogateescape"))
+        if fileobj is None:
+            return
+        left = ti.size
+        while left > 0:
+            n = fileobj.readinto(self._buf[:min(CHUNK, left)])  # type: ignore[attr-defined]
+            if not n:
+                raise ArchiveError(f"write layer: {ti.name!r}: file shrank while it was read")
+            self.out.write(self._buf[:n])  # type: ignore[arg-type]
+            left -= n
+        self.offset += ti.size
+        if ti.size % tarfile.BLOCKSIZE:
+            self._write(tarfile.NUL * (tarfile.BLOCKSIZE - ti.size % tarfile.BLOCKSIZE))
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.offset += len(data)
+
+    def close(self) -> None:
+        """The end-of-archive blocks and the padding to a whole record, as tarfile writes them."""
+        self._write(tarfile.NUL * (2 * tarfile.BLOCKSIZE))
+        if self.offset % tarfile.RECORDSIZE:
+            self._write(tarfile.NUL * (tarfile.RECORDSIZE - self.offset % tarfile.RECORDSIZE))
 
 
 def read_xattrs(path: str | Path) -> dict[str, bytes]:
@@ -66,7 +102,7 @@ def read_xattrs(path: str | Path) -> dict[str, bytes]:
 class _Walker:
     """Depth-first, name-sorted walk of `upper` emitting tar entries."""
 
-    def __init__(self, tf: tarfile.TarFile, upper: Path, mtime: int | None) -> None:
+    def __init__(self, tf: TarStream, upper: Path, mtime: int | None) -> None:
         self.tf, self.upper, self.mtime = tf, str(upper), mtime
         self.inodes: dict[tuple[int, int], str] = {}
 
@@ -113,7 +149,7 @@ def tar_info(name: str, st: os.stat_result, xattrs: dict[str, bytes], mtime: int
     return ti
 
 
-def add_member(tf: tarfile.TarFile, ti: tarfile.TarInfo, path: str | Path, st: os.stat_result,
+def add_member(tf: tarfile.TarFile | TarStream, ti: tarfile.TarInfo, path: str | Path, st: os.stat_result,
                inodes: dict[tuple[int, int], str]) -> bool:
     """Add the directory, file, symlink, fifo or device at `path` under header `ti`; False for other types.
 

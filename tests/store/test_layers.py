@@ -258,3 +258,29 @@ def test_write_layer_converts_overlay_whiteouts_back(tmp_path: Path) -> None:
     assert list(tar_members(plain)) == ["etc", "etc/.wh.motd", "var", "var/.wh..wh..opq", "var/keep"]
     apply_bytes(plain, "", tmp_path / "again")
     assert describe(tmp_path / "up") == describe(tmp_path / "again")
+
+
+def test_write_tar_gives_tarfile_stream_bytes(tmp_path: Path) -> None:
+    """write_tar copies file data itself; its bytes are exactly tarfile's "w|" PAX stream of the same members."""
+    from minidock.store.layertar import add_member, read_xattrs, tar_info, write_tar
+
+    upper = tmp_path / "upper"
+    (upper / "d" / "sub").mkdir(parents=True)
+    (upper / "d" / "a").write_bytes(b"hi\n")
+    os.link(upper / "d" / "a", upper / "d" / "hl")
+    os.symlink("../d/a", upper / "d" / "sym")
+    os.mkfifo(upper / "d" / "fifo")
+    (upper / "d" / ("ü" * 60)).write_bytes(b"x" * 700)
+    (upper / "d" / ("L" * 200)).write_bytes(os.urandom(3 << 20) + b"tail")  # more than one copy buffer
+    os.chmod(upper / "d" / "a", 0o4755)
+    os.utime(upper / "d" / "a", (978307200, 978307200))
+    want = io.BytesIO()
+    with tarfile.open(fileobj=want, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+        inodes: dict[tuple[int, int], str] = {}
+        for rel in ["d", "d/" + "L" * 200, "d/a", "d/fifo", "d/hl", "d/sub", "d/sym", "d/" + "ü" * 60]:
+            path = upper / rel
+            st = os.lstat(path)
+            add_member(tf, tar_info(rel, st, read_xattrs(path), 1_000_000_000), path, st, inodes)
+    got = io.BytesIO()
+    write_tar(upper, got, 1_000_000_000)
+    assert got.getvalue() == want.getvalue()
