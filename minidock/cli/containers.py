@@ -52,9 +52,15 @@ def start_cmd(names: list[str], attach: bool) -> None:
     raise typer.Exit(lifecycle.wait(names[0]))
 
 
-def top_cmd(name: str) -> None:
+def top_cmd(name: str, ps_args: list[str] | None = None) -> None:
     from minidock.engine import info
 
+    import shutil
+
+    if ps_args or shutil.which("ps"):  # why: Docker's top is the host's `ps -ef` (or OPTIONS), filtered
+        titles, rows = info.top_ps(name, ps_args or ["-ef"])
+        table(titles, rows)
+        return
     table(["UID", "PID", "PPID", "STIME", "TTY", "TIME", "CMD"],
            [[r.uid, str(r.pid), str(r.ppid), r.stime, r.tty, r.time, r.cmd] for r in info.top(name)])
 
@@ -69,9 +75,17 @@ def _size(n: float) -> str:
 
 def stats_lines(rows: list[Any]) -> list[str]:
     """The `docker stats` table of StatsRows."""
-    return table_lines(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
+    return table_lines(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"],
                        [[s.id[:12], s.name, f"{s.cpu_percent:.2f}%", f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
-                         f"{s.mem_percent:.2f}%", str(s.pids)] for s in rows])
+                         f"{s.mem_percent:.2f}%", _io_pair(s.net_rx, s.net_tx), _io_pair(s.blk_read, s.blk_write),
+                         str(s.pids)] for s in rows])
+
+
+def _io_pair(a: int, b: int) -> str:
+    """docker stats's `1.2kB / 648B` (decimal units, three significant digits)."""
+    from minidock.engine.humanize import human_size
+
+    return f"{human_size(a)} / {human_size(b)}"
 
 
 STATS_HEADERS = {"Container": "CONTAINER", "Name": "NAME", "ID": "CONTAINER ID", "CPUPerc": "CPU %",
@@ -79,7 +93,8 @@ STATS_HEADERS = {"Container": "CONTAINER", "Name": "NAME", "ID": "CONTAINER ID",
                  "PIDs": "PIDS"}
 
 
-STATS_DEFAULT = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.PIDs}}"
+STATS_DEFAULT = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}"
+                 "\t{{.PIDs}}")
 
 
 def stats_row(s: Any) -> Any:
@@ -87,9 +102,9 @@ def stats_row(s: Any) -> Any:
     from minidock.cli.formatting import row
 
     return row("*formatter.statsContext", {
-        "BlockIO": getattr(s, "block_io", "--"), "CPUPerc": f"{s.cpu_percent:.2f}%", "Container": s.id[:12],
+        "BlockIO": _io_pair(s.blk_read, s.blk_write), "CPUPerc": f"{s.cpu_percent:.2f}%", "Container": s.id[:12],
         "ID": s.id[:12], "MemPerc": f"{s.mem_percent:.2f}%", "MemUsage": f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
-        "Name": s.name, "NetIO": getattr(s, "net_io", "--"), "PIDs": str(s.pids)})
+        "Name": s.name, "NetIO": _io_pair(s.net_rx, s.net_tx), "PIDs": str(s.pids)})
 
 
 def stats_cmd(names: list[str], no_stream: bool = True, fmt: str = "") -> None:

@@ -45,9 +45,10 @@ def _reading_commands() -> dict[str, Any]:
         """Fetch the logs of a container."""
         c.logs_cmd(name, f, tail, t, (since, until))
 
-    def top(name: str = typer.Argument(...)) -> None:
-        """Display the running processes of a container."""
-        c.top_cmd(name)
+    def top(name: str = typer.Argument(...),
+            ps_args: list[str] = typer.Argument(None, metavar="[ps OPTIONS]")) -> None:  # noqa: B008
+        """Display the running processes of a container (the host's ps with OPTIONS, as Docker's)."""
+        c.top_cmd(name, ps_args)
 
     def stats(containers: list[str] = maybe_names,
               no_stream: bool = typer.Option(False, "--no-stream", help="one sample, then exit"),
@@ -186,6 +187,9 @@ def register(app: Any) -> None:
         if name == "exec":
             app.command("exec", context_settings=exec_settings)(_exec_command())
             group.command("exec", context_settings=exec_settings)(_exec_command())
+        elif name == "top":  # why: `top CONTAINER -o pid,comm`: everything after the name is ps's
+            app.command("top", context_settings=exec_settings)(cmds["top"])
+            group.command("top", context_settings=exec_settings)(cmds["top"])
         else:
             app.command(name)(cmds[name])
             group.command(name)(cmds[name])

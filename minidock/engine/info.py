@@ -101,6 +101,47 @@ def _proc_row(pid: int, boot: float, hz: int) -> ProcessRow | None:
                       f"{cpu // 3600:02d}:{cpu // 60 % 60:02d}:{cpu % 60:02d}", cmd)
 
 
+def top_ps(ref: str, ps_args: list[str], store: Store | None = None) -> tuple[list[str], list[list[str]]]:
+    """`top CONTAINER [ps OPTIONS]` as Docker's daemon does it: the host's `ps` with those options
+    (and `-q` the container's pids, retried without where an option refuses it), its lines kept
+    when their PID column is one of the container's processes: (header, rows)."""
+    import shutil
+    import subprocess
+
+    _, records = open_records(store)
+    r = records.get(ref)
+    if r.status not in ("running", "paused"):
+        raise ConflictError(f"container {r.id[:12]} is not running")
+    pids = sorted(cgroup_of(records, r.id).procs())
+    ps = shutil.which("ps")
+    if ps is None:
+        raise ConflictError("top with ps options needs the host's ps (Debian: procps)")
+    args = [a for arg in ps_args for a in arg.split(" ") if a] or ["-ef"]
+    run = subprocess.run([ps, *args, "-q", ",".join(map(str, pids))], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        run = subprocess.run([ps, *args], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise ConflictError(f"ps: {run.stderr.strip() or run.returncode}")
+    return parse_ps(run.stdout, pids)
+
+
+def parse_ps(output: str, pids: list[int]) -> tuple[list[str], list[list[str]]]:
+    """Docker's parsePSOutput: the header's PID column picks the lines; the last column keeps its spaces."""
+    lines = output.splitlines()
+    if not lines:
+        return [], []
+    titles = lines[0].split()
+    if "PID" not in titles:
+        raise ConflictError("couldn't find PID field in ps output")
+    col = titles.index("PID")
+    rows = []
+    for line in lines[1:]:
+        fields = line.split(None, len(titles) - 1)
+        if len(fields) > col and fields[col].isdigit() and int(fields[col]) in pids:
+            rows.append(fields)
+    return titles, rows
+
+
 def top(ref: str, store: Store | None = None) -> list[ProcessRow]:
     """The container's processes (every pid of its cgroup), host pids as Docker shows them."""
     _, records = open_records(store)
@@ -122,6 +163,10 @@ class StatsRow(NamedTuple):
     mem_usage: int
     mem_limit: int
     pids: int
+    net_rx: int = 0
+    net_tx: int = 0
+    blk_read: int = 0
+    blk_write: int = 0
 
     @property
     def mem_percent(self) -> float:
@@ -148,8 +193,26 @@ def stats(refs: list[str], store: Store | None = None, interval: float = 0.5) ->
     for r in recs:
         s = _sample(groups[r.id])
         cpu = max(0.0, (s.cpu_usage_ns - first[r.id]) * 100.0 / wall) if wall else 0.0
-        out.append(StatsRow(r.id, r.name, cpu, s.memory_usage, s.memory_limit or _host_memory(), s.pids_current))
+        rx, tx = net_bytes(r.pid) if r.status in ("running", "paused") else (0, 0)
+        out.append(StatsRow(r.id, r.name, cpu, s.memory_usage, s.memory_limit or _host_memory(), s.pids_current,
+                            rx, tx, s.io_read, s.io_write))
     return out
+
+
+def net_bytes(pid: int) -> tuple[int, int]:
+    """Bytes received and sent by the network namespace of `pid` (every interface but lo), as
+    `docker stats` adds them up."""
+    rx = tx = 0
+    try:
+        lines = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
+    except OSError:
+        return 0, 0
+    for line in lines:
+        name, _, fields = line.partition(":")
+        values = fields.split()
+        if name.strip() != "lo" and len(values) >= 9:
+            rx, tx = rx + int(values[0]), tx + int(values[8])
+    return rx, tx
 
 
 def _group_or_none(records: ContainerStore, cid: str) -> "Cgroup | None":

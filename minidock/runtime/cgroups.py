@@ -39,6 +39,8 @@ class CgroupStats(NamedTuple):
     pids_current: int
     pids_limit: int | None
     oom_kills: int
+    io_read: int = 0  # bytes read from block devices (blkio / io.stat)
+    io_write: int = 0
 
 
 class Cgroup(Protocol):

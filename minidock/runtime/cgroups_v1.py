@@ -151,6 +151,7 @@ class V1Cgroup:
             pids_current=read_int(pids / "pids.current") if pids else 0,
             pids_limit=int(pmax) if pmax.isdigit() else None,
             oom_kills=ctl.get("oom_kill", ctl.get("under_oom", 0)),
+            **_blkio(self._dir("blkio")),
         )
 
     @staticmethod
@@ -262,3 +263,15 @@ class V1Driver:
         if not dirs:
             raise NotFoundError(f"cgroup {name}: not found under {self.root}")
         return V1Cgroup(name, dirs, None, {c: r for c, r in self._real(name).items() if c in dirs})
+
+
+def _blkio(blkio: Path | None) -> dict[str, int]:
+    """Bytes read and written (blkio.throttle.io_service_bytes_recursive: `MAJ:MIN Read N` lines)."""
+    out = {"io_read": 0, "io_write": 0}
+    if blkio is None:
+        return out
+    for line in read_text(blkio / "blkio.throttle.io_service_bytes_recursive").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in ("Read", "Write") and parts[2].isdigit():
+            out["io_read" if parts[1] == "Read" else "io_write"] += int(parts[2])
+    return out

@@ -66,6 +66,7 @@ class V2Cgroup:
             pids_current=read_int(self.path / "pids.current"),
             pids_limit=_limit(read_text(self.path / "pids.max")),
             oom_kills=read_keyed(self.path / "memory.events").get("oom_kill", 0),
+            **_io(self.path),
         )
 
     def freeze(self) -> None:
@@ -176,3 +177,14 @@ class V2Driver:
         if not path.is_dir():
             raise NotFoundError(f"cgroup {name}: not found under {self.root}")
         return V2Cgroup(name, path, None)
+
+
+def _io(path: Path) -> dict[str, int]:
+    """Bytes read and written (io.stat: `MAJ:MIN rbytes=N wbytes=N ...` lines)."""
+    out = {"io_read": 0, "io_write": 0}
+    for line in read_text(path / "io.stat").splitlines():
+        for field in line.split()[1:]:
+            key, _, value = field.partition("=")
+            if key in ("rbytes", "wbytes") and value.isdigit():
+                out["io_read" if key == "rbytes" else "io_write"] += int(value)
+    return out

@@ -181,3 +181,27 @@ def test_images_repository_and_filters_like_docker(both: Both, tmp_path: Path) -
         assert m.returncode == d.returncode == 0
     d, m = both.both("images", "--filter", "bogus=1")
     assert d.returncode == m.returncode == 1
+
+
+def test_top_and_stats_columns_like_docker(both: Both) -> None:
+    try:
+        for engine in (both.oracle.docker, both.md):
+            assert engine("run", "-d", "--name", "tops", "--network", "none", "busybox", "sleep", "300").returncode == 0
+        for args in ([], ["-o", "pid,comm"], ["aux"]):
+            d, m = both.both("top", "tops", *args)
+            assert d.returncode == m.returncode == 0
+            dl, ml = d.stdout.splitlines(), m.stdout.splitlines()
+            assert ml[0].split() == dl[0].split() and len(ml) == len(dl), (args, d.stdout, m.stdout)
+            assert ml[1].split()[-1] == dl[1].split()[-1]  # the command
+        d, m = both.both("top", "tops", "-o", "comm")
+        assert d.returncode != 0 and m.returncode != 0
+        d, m = both.both("stats", "--no-stream", "--format", "{{.Name}}|{{.PIDs}}")
+        assert d.stdout == m.stdout
+        d, m = both.both("stats", "--no-stream", "tops")
+        import re
+
+        columns = [re.split(r"\s{2,}", out.stdout.splitlines()[0].strip()) for out in (d, m)]
+        assert columns[0] == columns[1]
+    finally:
+        both.oracle.docker("rm", "-f", "tops")
+        both.md("rm", "-f", "tops")
