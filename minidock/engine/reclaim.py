@@ -25,6 +25,8 @@ def reclaim_pending(store: Store, records: ContainerStore, ids: list[str] | None
     """Reclaim the leftovers of every orphaned container (or of `ids`, found by `create`); their ids."""
     if ids is None:
         pending = [r for r in records.list() if r.reclaim]
+        with contextlib.suppress(MinidockError, OSError):
+            release_stale_leases(store)
     else:
         pending = [r for r in (records._read(i) for i in ids) if r is not None and r.reclaim]
     for rec in pending:
@@ -114,6 +116,8 @@ def problems(store: Store) -> list[Problem]:
 
 
 def _stale_leases(store: Store) -> list[Problem]:
+    """This store's leases nobody will release (another store's are that store's to report; those
+    of a deleted store are released silently by the next command of any store)."""
     import os
 
     from minidock.runtime.net import ipam
@@ -122,10 +126,31 @@ def _stale_leases(store: Store) -> list[Problem]:
     out = []
     for bridge in ipam.networks_with_leases(ipam.HOST_DIR):
         for cid, (ip, owner) in ipam.owned(ipam.HOST_DIR, bridge).items():
-            if owner == me and ".build-" not in cid and not (store.paths.container(cid) / "state.json").exists():
+            if owner == me and lease_gone(store, cid, owner):
                 out.append(Problem("lease-stale", f"{bridge}/{cid}",
                                    f"address lease {ip} on {bridge}: container {cid[:12]} no longer exists", True))
     return out
+
+
+def lease_gone(store: Store, cid: str, owner: str) -> bool:
+    """A host-wide lease nobody can release any more: this store's, for a container it no longer has,
+    or any store's whose whole store is gone (a deleted MINIDOCK_ROOT). A RUN step's lease (`.build-`)
+    is builder/buildnet's to judge; a lease without an owner (an older minidock's) is left alone."""
+    import os
+
+    if not owner or ".build-" in cid:
+        return False
+    if owner == os.path.abspath(store.paths.root):
+        return not (store.paths.container(cid) / "state.json").exists()
+    return not os.path.isdir(os.path.join(owner, "containers"))
+
+
+def release_stale_leases(store: Store) -> None:
+    """Release what `lease_gone` finds (under each bridge's lease lock)."""
+    from minidock.runtime.net import ipam
+
+    for bridge in ipam.networks_with_leases(ipam.HOST_DIR):
+        ipam.reclaim(ipam.HOST_DIR, bridge, lambda cid, owner: not lease_gone(store, cid, owner))
 
 
 def repair(store: Store, p: Problem) -> None:
