@@ -53,9 +53,9 @@ def start_cmd(names: list[str], attach: bool) -> None:
 
 
 def top_cmd(name: str, ps_args: list[str] | None = None) -> None:
-    from minidock.engine import info
-
     import shutil
+
+    from minidock.engine import info
 
     if ps_args or shutil.which("ps"):  # why: Docker's top is the host's `ps -ef` (or OPTIONS), filtered
         titles, rows = info.top_ps(name, ps_args or ["-ef"])
