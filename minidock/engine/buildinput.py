@@ -20,13 +20,10 @@ from minidock.paths import Paths
 @contextlib.contextmanager
 def stdin_context(data: bytes, paths: Paths) -> Iterator[tuple[Path, str | None]]:
     """(context directory, Dockerfile text or None) for `build -` with `data` read from stdin."""
-    import shutil
-    import tempfile
-
     from minidock.builder import add  # lazy: only `build -` sniffs and unpacks an archive
+    from minidock.store.atomic import make_dir, remove_tree
 
-    paths.tmp.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=paths.tmp, prefix="stdin-context-"))
+    work = make_dir(paths.tmp, "stdin-")  # owned: a killed build's unpacked context is reclaimed
     try:
         blob = work / "stdin"
         blob.write_bytes(data)
@@ -47,7 +44,7 @@ def stdin_context(data: bytes, paths: Paths) -> Iterator[tuple[Path, str | None]
         blob.unlink()
         yield context, None
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 def parse_contexts(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
