@@ -28,6 +28,7 @@ from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc33
 from minidock.store.store import Store
 
 if TYPE_CHECKING:
+    from minidock.engine.logs import LogWriter
     from minidock.engine.volumes import MountPlan, MountSpec
 
 Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
@@ -268,9 +269,11 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     c = create(req, io.pull, starts_here=True)
     containers = ContainerStore(c.store.paths)
     session = c.net_session()
+    log = _foreground_log(c, containers)
     opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
                               stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
-                              on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None)
+                              on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None,
+                              tee=log.write if log is not None else None)
     from minidock.engine.events import emit_container
 
     emit_container(c.store.paths, c.record, "start")
@@ -279,11 +282,24 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     except MinidockError as e:
         _finish(c, containers, session, exit_code=e.exit_code, error=str(e))
         raise
+    finally:
+        if log is not None:
+            log.close()
     emit_container(c.store.paths, c.record, "die", exitCode=str(status.code))
     _finish(c, containers, session, exit_code=status.code, oom=status.oom_killed)
     if status.oom_killed:
         raise_oom(status.code)
     return status.code
+
+
+def _foreground_log(c: Created, containers: ContainerStore) -> "LogWriter | None":
+    """The json-file log a foreground container's output also goes to (Docker logs it: `logs NAME`
+    works afterwards); none for `--rm` (nothing is left to read it) or `--log-driver none`."""
+    if c.request.rm or c.request.log_driver == "none":
+        return None
+    from minidock.engine.logs import LogOptions, LogWriter
+
+    return LogWriter(containers.dir(c.record.id) / "log", LogOptions.parse(list(c.request.log_opts)))
 
 
 def attached_stdio(streams: tuple[str, ...]) -> tuple[int, int, int]:

@@ -11,7 +11,6 @@ everything with `--rm`, and exits. The caller of `spawn` returns as soon as the 
 
 import contextlib
 import os
-import select
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -274,37 +273,7 @@ class Supervisor:
 
 
 def _pump(a: _Attempt, log: LogWriter) -> None:
-    """Copy output into the log until PID 1 has exited and the pipes are drained (or DRAIN_SECONDS pass)."""
-    pidfd = os.pidfd_open(a.container.pid)
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    open_fds = dict(a.streams)
-    for fd in open_fds:
-        poller.register(fd, select.POLLIN)
-    deadline: float | None = None
-    try:
-        while open_fds:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
-            ready = poller.poll(timeout)
-            if not ready and deadline is not None:
-                return
-            for fd, _ in ready:
-                if fd == pidfd:
-                    poller.unregister(pidfd)
-                    deadline = time.monotonic() + DRAIN_SECONDS
-                elif not _read_into(fd, open_fds[fd], log):
-                    poller.unregister(fd)
-                    del open_fds[fd]
-    finally:
-        os.close(pidfd)
+    """Copy output into the log until PID 1 has exited and the pipes are drained (runtime/relay.py)."""
+    from minidock.runtime.relay import pump
 
-
-def _read_into(fd: int, stream: str, log: LogWriter) -> bool:
-    """One read from `fd` into the log; False at EOF (or EIO: the pty's last holder closed it)."""
-    try:
-        data = os.read(fd, 65536)
-    except OSError:
-        return False
-    if data:
-        log.write(stream, data)
-    return bool(data)
+    pump(a.streams, a.container.pid, log.write, DRAIN_SECONDS)

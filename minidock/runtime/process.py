@@ -52,11 +52,11 @@ class RunOptions:
     built: the network helper moves a veth into /proc/PID/ns/net there. `seccomp_cache`: the
     directory of compiled seccomp programs (see runtime.seccomp)."""
 
-    __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tracer")
+    __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tee", "tracer")
 
     def __init__(self, *, tracer: "Tracer | None" = None, cgroup_root: "Path | None" = None, stdin: int = 0,
                  stdout: int = 1, stderr: int = 2, on_namespaces: "Callable[[int], None] | None" = None,
-                 seccomp_cache: "Path | None" = None) -> None:
+                 seccomp_cache: "Path | None" = None, tee: "Callable[[str, bytes], None] | None" = None) -> None:
         self.tracer: Tracer = tracer if tracer is not None else NullTracer()
         self.cgroup_root = cgroup_root
         self.seccomp_cache = seccomp_cache  # where compiled seccomp programs are kept (None: compile each time)
@@ -64,6 +64,7 @@ class RunOptions:
         self.stdout = stdout
         self.stderr = stderr
         self.on_namespaces = on_namespaces
+        self.tee = tee  # run(): the output also goes here (a foreground container's log), through pipes
 
 
 class Container:
@@ -371,13 +372,40 @@ def forward_signals(pid: int) -> "Iterator[None]":
 
 
 def run(spec: "Spec", opts: RunOptions) -> ExitStatus:
-    """Foreground: create, forward signals, relay the pty (terminal specs), wait, clean up."""
+    """Foreground: create, forward signals, relay the pty (terminal specs), wait, clean up. With
+    `opts.tee` the output goes through pipes (or the pty) to our stdout/stderr and to the tee."""
+    if opts.tee is not None and not spec.process.terminal:
+        return _run_teed(spec, opts, opts.tee)
     c = create(spec, opts)
     try:
         with forward_signals(c.pid):
             if c.pty_master is not None:
                 from minidock.runtime import terminal
-                terminal.relay(c.pty_master, c.pid, opts.stdin, opts.stdout)
+                terminal.relay(c.pty_master, c.pid, opts.stdin, opts.stdout, opts.tee)
             return c.wait()
     finally:
+        c.cleanup()
+
+
+def _run_teed(spec: "Spec", opts: RunOptions, tee: "Callable[[str, bytes], None]") -> ExitStatus:
+    """`run` whose stdout/stderr are pipes copied to ours and to `tee` (Docker: a foreground
+    container is logged too, and its output is not a terminal without -t)."""
+    from minidock.runtime import relay
+
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    mine = RunOptions(tracer=opts.tracer, cgroup_root=opts.cgroup_root, stdin=opts.stdin, stdout=out_w,
+                      stderr=err_w, on_namespaces=opts.on_namespaces, seccomp_cache=opts.seccomp_cache)
+    try:
+        c = create(spec, mine)
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    try:
+        with forward_signals(c.pid):
+            relay.pump({out_r: "stdout", err_r: "stderr"}, c.pid, relay.tee_to(opts.stdout, opts.stderr, tee))
+            return c.wait()
+    finally:
+        os.close(out_r)
+        os.close(err_r)
         c.cleanup()

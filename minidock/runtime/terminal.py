@@ -14,8 +14,9 @@ import os
 import select
 import signal
 import termios
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+Tee = Callable[[str, bytes], None] | None
 _TIOCGWINSZ = termios.TIOCGWINSZ
 _TIOCSWINSZ = termios.TIOCSWINSZ
 
@@ -57,8 +58,8 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data):]
 
 
-def _pump(master: int, stdout: int) -> bool:
-    """Copy what the pty has to stdout; False when it hung up (no process holds the slave)."""
+def _pump(master: int, stdout: int, tee: Tee = None) -> bool:
+    """Copy what the pty has to stdout (and `tee`); False when it hung up (no process holds the slave)."""
     try:
         data = os.read(master, 65536)
     except OSError as e:
@@ -68,19 +69,22 @@ def _pump(master: int, stdout: int) -> bool:
     if not data:
         return False
     _write_all(stdout, data)
+    if tee is not None:
+        tee("stdout", data)
     return True
 
 
-def _drain(master: int, stdout: int) -> None:
+def _drain(master: int, stdout: int, tee: Tee = None) -> None:
     """Copy the output still buffered in the pty after PID 1 exited."""
     os.set_blocking(master, False)
     with contextlib.suppress(BlockingIOError):
-        while _pump(master, stdout):
+        while _pump(master, stdout, tee):
             pass
 
 
-def relay(master: int, pid: int, stdin: int, stdout: int) -> None:
-    """Copy stdin -> pty and pty -> stdout until `pid` exits (its pidfd turns readable)."""
+def relay(master: int, pid: int, stdin: int, stdout: int, tee: Tee = None) -> None:
+    """Copy stdin -> pty and pty -> stdout (and `tee`: a foreground container's log) until `pid`
+    exits (its pidfd turns readable)."""
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     for fd in (master, pidfd):
@@ -92,10 +96,10 @@ def relay(master: int, pid: int, stdin: int, stdout: int) -> None:
         with raw_mode(stdin) if use_stdin else contextlib.nullcontext(), _follow_winsize(stdin, master):
             while True:
                 ready = dict(poller.poll())
-                if master in ready and not _pump(master, stdout):
+                if master in ready and not _pump(master, stdout, tee):
                     return
                 if pidfd in ready:
-                    _drain(master, stdout)
+                    _drain(master, stdout, tee)
                     return
                 if use_stdin and stdin in ready:
                     data = os.read(stdin, 65536)

@@ -175,3 +175,14 @@ def test_attach_picks_the_streams(root: Path) -> None:
     for bad in (["-d", "-a", "stdout"], ["-a", "stdweird"]):
         r = md("run", "--rm", "--network", "none", *bad, "busybox", "true")
         assert r.returncode == 125 and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_foreground_run_is_logged_and_kept_across_starts(root: Path) -> None:
+    r = md("run", "--name", "fg", "--network", "none", "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "out\n", "err\n")
+    logs = md("logs", "fg")
+    assert (logs.stdout, logs.stderr) == ("out\n", "err\n")
+    ok("start", "fg")
+    assert until(lambda: md("logs", "fg").stdout == "out\nout\n", timeout=10)
+    r = md("run", "--name", "piped", "--network", "none", "busybox", "sh", "-c", "seq 1 20000; echo done >&2")
+    assert r.returncode == 0 and md("logs", "piped").stdout.endswith("20000\n")
