@@ -115,11 +115,20 @@ def network_settings(d: dict[str, Any]) -> dict[str, Any]:
            "IPPrefixLen": prefix if mode == "bridge" else 0, "IPv6Gateway": "",
            "MacAddress": mac if mode == "bridge" else "", "Networks": {}}
     if mode not in ("container",) and not mode.startswith("container:"):
-        out["Networks"] = {mode: {"IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": "",
-                                  "EndpointID": "", "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix,
-                                  "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                                  "MacAddress": mac, "DriverOpts": None}}
+        networks = {mode: _endpoint(gateway, ip, prefix, mac)}
+        extra = {a.get("network"): a for a in att.get("extra") or () if running}
+        for name in hc.get("ExtraNetworks") or ():  # `network connect`ed ones, wired while it runs
+            a = extra.get(name) or {}
+            networks[name] = _endpoint(a.get("gateway", ""), a.get("ip", ""), a.get("prefixlen", 0), a.get("mac", ""))
+        out["Networks"] = networks
     return out
+
+
+def _endpoint(gateway: str, ip: str, prefix: int, mac: str) -> dict[str, Any]:
+    """One entry of NetworkSettings.Networks."""
+    return {"IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": "", "EndpointID": "",
+            "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix, "IPv6Gateway": "", "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None}
 
 
 def container_json(d: dict[str, Any], store: str | None = None) -> dict[str, Any]:

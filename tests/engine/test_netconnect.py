@@ -49,6 +49,8 @@ def test_connect_adds_eth1_with_names_and_disconnect_removes_it(nets: None) -> N
     assert r.returncode == 1 and "already exists" in r.stderr
     veth = _state("cc1")["network"]["extra"][0]["host_veth"]  # type: ignore[index]
     assert veth in _links()
+    nets = json.loads(ok("inspect", "-f", "{{json .NetworkSettings.Networks}}", "cc1"))
+    assert set(nets) == {"mdca", "mdcb"} and nets["mdcb"]["IPAddress"].count(".") == 3
     ok("network", "disconnect", "mdcb", "cc1")
     assert " eth1 " not in ok("exec", "cc1", "ip", "-4", "-o", "addr") and veth not in _links()
     assert "cc1" not in ok("exec", "cc2", "cat", "/etc/hosts")
