@@ -374,7 +374,7 @@ def _onbuild(node: Node, flags: Flags) -> Onbuild:
         raise LineError("onbuild requires at least one argument")
     if node.inner.keyword in _NOT_TRIGGERS:
         raise LineError(f"{node.inner.keyword.upper()} isn't allowed as an ONBUILD trigger")
-    return Onbuild(node.inner.original.strip(), _chomped(node.heredocs))
+    return Onbuild(node.inner.original.strip(), node.heredocs)  # raw bodies: the child's parser chomps them
 
 
 def _volume(node: Node, flags: Flags) -> Volume:

@@ -132,7 +132,8 @@ def _shell(inst: Shell, state: StageState, expand: Expand) -> str:
 
 
 def _onbuild(inst: Onbuild, state: StageState, expand: Expand) -> str:
-    """The trigger keeps its heredoc bodies (BuildKit), so the child build runs the whole instruction."""
+    """The trigger keeps its heredoc bodies as written (BuildKit: `+= "\\n" + content + name`), so the child
+    build parses and runs the whole instruction."""
     trigger = inst.expression + "".join(f"\n{d.content}{d.name}" for d in inst.heredocs)
     state.set_cc(onbuild=(*state.cc.onbuild, trigger))
     return f"ONBUILD {trigger}"

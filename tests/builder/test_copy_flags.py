@@ -110,7 +110,7 @@ A
 \tB
 """, tags=("onbuild-parent:1",))
     assert parent.result.config.config.onbuild == (
-        "RUN <<EOF\necho child > /child\necho $((1+2)) >> /child\nEOF", "COPY <<A <<-B /d/\naaa\nA\nbbb\nB")
+        "RUN <<EOF\necho child > /child\necho $((1+2)) >> /child\nEOF", "COPY <<A <<-B /d/\naaa\nA\n\tbbb\nB")
     builder("FROM onbuild-parent:1\n", tags=("onbuild-child:1",))
     assert run_image("onbuild-child:1", "cat", "/child", "/d/A", "/d/B")[1] == "child\n3\naaa\nbbb\n"
 
