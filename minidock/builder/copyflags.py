@@ -15,7 +15,7 @@ import posixpath
 import re
 import stat
 
-from minidock.builder.context import SourceItem, Tree, clean_source, expand_sources
+from minidock.builder.context import SourceItem, Tree, clean_source, expand_sources, walk
 from minidock.builder.copy import Copier, CopyTarget
 from minidock.builder.dockerignore import Matcher, read_patterns
 from minidock.errors import BuildError, DockerfileError
@@ -72,7 +72,8 @@ def parent_items(tree: Tree, words: list[str], in_context: bool) -> list[SourceI
             head, _, tail = word.partition("/./")
             pivot = clean_source(head, in_context)
             word = f"{head}/{tail}"
-        for item in expand_sources(tree, (word,), in_context):
+        found = _double_star(tree, word, in_context) if "**" in word else expand_sources(tree, (word,), in_context)
+        for item in found:
             rel = item.rel
             below = pivot and (rel == pivot or rel.startswith(pivot + "/"))
             items.append(SourceItem(rel, rel[len(pivot):].lstrip("/") if below else rel))
@@ -91,6 +92,43 @@ def parents_key(tree: Tree, items: list[SourceItem]) -> str:
             if st is not None:
                 out.append(f"{rel} {st.st_mode:o} {st.st_uid} {st.st_gid}")
     return "\0".join(out)
+
+
+def _double_star(tree: Tree, word: str, in_context: bool) -> list[SourceItem]:
+    """`src/**/*.txt`: `**` spans any number of directories, none included (BuildKit's --parents)."""
+    pattern = clean_source(word, in_context)
+    parts = pattern.split("/")
+    static = next(i for i, p in enumerate(parts) if any(c in p for c in "*?["))
+    base = "/".join(parts[:static])
+    regex = re.compile(_translate("/".join(parts[static:])))
+    found = [rel for rel in walk(tree, base)[1:] if regex.fullmatch(rel[len(base):].lstrip("/"))]
+    if not found:
+        raise BuildError(f"{word}: no such file or directory{' in the build context' if in_context else ''}")
+    return [SourceItem(rel, posixpath.basename(rel)) for rel in sorted(found)]
+
+
+def _translate(pattern: str) -> str:
+    """A glob with `**` as a regular expression over `/` paths."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] in "*?":
+            out.append("[^/]*" if pattern[i] == "*" else "[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith(("!", "^")) else body).replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
 
 
 def copy_parents(copier: Copier, tree: Tree, items: list[SourceItem], dest: str) -> None:

@@ -46,6 +46,18 @@ COPY --parents */c.txt /glob/
     assert run_image("parents:2", "stat", "-c", "%a", "/p/x")[1] == "750\n"  # parents keep their metadata
 
 
+def test_copy_parents_double_star(builder: Builder) -> None:
+    builder("""FROM busybox
+COPY --parents ./src/**/*.txt /dstar/
+COPY --parents ./src/./**/*.txt /pivot/
+""", files=TREE, tags=("parents:4",))
+    assert _find("parents:4", "/dstar", "/pivot") == [
+        "/dstar", "/dstar/src", "/dstar/src/keep.txt", "/dstar/src/sub", "/dstar/src/sub/ok.txt",
+        "/pivot", "/pivot/keep.txt", "/pivot/sub", "/pivot/sub/ok.txt"]
+    with pytest.raises(BuildError, match=r"src/\*\*/\*\.nope: no such file or directory in the build context"):
+        builder("FROM busybox\nCOPY --parents src/**/*.nope /x/\n")
+
+
 def test_copy_parents_from_a_stage(builder: Builder) -> None:
     builder("FROM busybox AS src\nRUN mkdir -p /a/b && echo 1 > /a/b/f\n"
             "FROM busybox\nCOPY --parents --from=src /a/b/f /out/\n", tags=("parents:3",))
