@@ -230,8 +230,8 @@ def remove_images(store: Store, texts: list[str], force: bool = False) -> list[s
         if not names_of(store, image_id):
             gone.append(image_id)
     if gone:
-        _collect(store)
-        lines += [f"Deleted: {d}" for d in gone]
+        gc = _collect(store)
+        lines += [f"Deleted: {d}" for d in gone] + [f"Deleted: sha256:{sid}" for sid in gc.snapshots]  # + layers
         for d in gone:
             emit(store.paths, "image", "delete", str(d), {"name": str(d)})
     return lines
