@@ -136,7 +136,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
 
         reclaim_pending(store, containers, containers.pending)
     try:
-        rootfs = store.snapshots.prepare(cid, image.top_layer)
+        rootfs = store.snapshots.prepare(cid, image.top_layer, volatile=req.rm)
         user = User(name=req.user or image.config.config.user)
         hostname = req.hostname or cid[:12]
         files = netwire.write_files(containers.dir(cid), hostname, req, net)

@@ -126,11 +126,29 @@ def mount_rootfs(root: str, mounts: "Iterable[Mount]", tracer: "Tracer") -> None
     for m in mounts:
         target = root if m.destination in ("", "/") else secure_join(root, m.destination)
         with tracer.step(f"mount the root file system ({m.type})", shell_of, m, target):
+            if "volatile" in m.options:
+                _forget_volatile(m.options)
             mount_one(m, target)
         any_mount = True
     if not any_mount:  # pivot_root needs the new root to be a mount point
         with tracer.step("bind the root directory onto itself", f"mount --rbind {root} {root}"):
             sc.mount(root, root, None, sc.MS_BIND | sc.MS_REC)
+
+
+def _forget_volatile(options: "Iterable[str]") -> None:
+    """A volatile overlay leaves `work/incompat/volatile` in its workdir and refuses to mount again
+    while it is there (the upper may be inconsistent after a crash). An upper that is thrown away
+    after its container (`run --rm`) is fine either way: remove the mark (as containers/storage does)."""
+    for opt in options:
+        if opt.startswith("workdir="):
+            mark = os.path.join(opt[len("workdir="):], "work", "incompat", "volatile")
+            with contextlib.suppress(FileNotFoundError):
+                for name in os.listdir(mark):  # the kernel leaves one entry there: dirty
+                    try:
+                        os.unlink(os.path.join(mark, name))
+                    except IsADirectoryError:
+                        os.rmdir(os.path.join(mark, name))
+                os.rmdir(mark)
 
 
 def _make_target(source: str, target: str, is_bind: bool) -> None:

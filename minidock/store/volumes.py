@@ -10,7 +10,6 @@ same name takes it over.
 
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -72,7 +71,7 @@ class VolumeStore:
                options: Mapping[str, str] | None = None, *, created: str = "") -> tuple[VolumeRecord, bool]:
         """The volume `name` (a random anonymous one when empty), made if missing: (record, made now)."""
         anonymous = not name
-        name = name or secrets.token_hex(32)
+        name = name or os.urandom(32).hex()  # secrets.token_hex without importing secrets (+hashlib: ~8 ms a run)
         if not valid_name(name):
             raise UsageError(f"volume name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, "
                              "at least two characters")

@@ -14,6 +14,7 @@ from minidock.errors import ConflictError, NotFoundError, StoreError
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import chain_ids
 from minidock.paths import Paths
+from minidock.runtime.rootfs import _forget_volatile
 from minidock.store.snapshots import Snapshots
 from minidock.store.store import Store
 
@@ -155,3 +156,33 @@ def test_prepared_snapshot_mounts_as_overlay(store: Store, tmp_path: Path) -> No
     upper = snaps.upper("ctr")
     assert (upper / "c").read_text() == "written"
     assert os.stat(upper / "a", follow_symlinks=False).st_rdev == 0  # a whiteout now hides a
+
+
+@pytest.mark.root
+def test_a_volatile_snapshot_mounts_without_syncing_its_upper(store: Store, tmp_path: Path) -> None:
+    """`run --rm`'s upper is thrown away after one use: its overlay is volatile (no syncfs at unmount)."""
+    snaps = store.snapshots
+    base = _commit_layer(snaps, {"a": "base"}, None)
+    (m,) = snaps.prepare("once", base, volatile=True)
+    assert m.options[-1] == "volatile" and snaps.mounts("once") == (m,)
+    (kept,) = snaps.prepare("kept", base)
+    assert "volatile" not in kept.options
+    target = tmp_path / "merged"
+    target.mkdir()
+    subprocess.run(["mount", "-t", "overlay", m.source, "-o", ",".join(m.options), str(target)], check=True)
+    try:
+        assert (target / "a").read_text() == "base"
+        opts = next(line.split()[3] for line in Path("/proc/self/mounts").read_text().splitlines()
+                    if line.split()[1] == str(target))
+        assert "fsync=volatile" in opts.split(",") or "volatile" in opts.split(",")
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+    # a second mount (a `create --rm` container that `cp` mounted before its start) needs the mark gone
+    assert (store.paths.snapshot("once") / "work" / "work" / "incompat" / "volatile").is_dir()
+    again = subprocess.run(["mount", "-t", "overlay", m.source, "-o", ",".join(m.options), str(target)],
+                           capture_output=True, check=False)
+    if again.returncode == 0:  # a kernel that does not keep the mark
+        subprocess.run(["umount", str(target)], check=True)
+    _forget_volatile(m.options)
+    subprocess.run(["mount", "-t", "overlay", m.source, "-o", ",".join(m.options), str(target)], check=True)
+    subprocess.run(["umount", str(target)], check=True)
