@@ -113,6 +113,26 @@ def hyperfine(commands: dict[str, str], runs: int, env: dict[str, str] | None = 
     return {r["command"]: float(r["median"]) for r in data["results"]}
 
 
+def interleaved(commands: dict[str, list[str]], runs: int, env: dict[str, str] | None = None,
+                warmup: int = 3) -> dict[str, list[float]]:
+    """Wall seconds of each command over `runs` rounds, one run of every command per round (the order
+    rotating), after `warmup` untimed rounds: load that comes and goes hits every command alike."""
+    names = list(commands)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for i in range(warmup + runs):
+        k = i % len(names)
+        for name in names[k:] + names[:k]:
+            t0 = time.perf_counter()
+            res = subprocess.run(commands[name], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, check=False)
+            elapsed = time.perf_counter() - t0
+            if res.returncode != 0:
+                raise SystemExit(f"{name} failed ({res.returncode}): {res.stderr.decode(errors='replace')[-2000:]}")
+            if i >= warmup:
+                times[name].append(elapsed)
+    return times
+
+
 def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
