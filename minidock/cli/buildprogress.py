@@ -40,6 +40,7 @@ class Plain:
         self.out, self.tags = out, tags
         self.n = 0
         self.open = 0  # the number of the step being shown, 0 when none (or a hidden one) runs
+        self.title = ""
         self.started = 0.0
         self.partial = b""
 
@@ -51,7 +52,8 @@ class Plain:
         elif isinstance(e, eng.StepStarted):
             self.open = 0
             if e.vertex:
-                self.open = self._begin(f"[{e.vertex}] {e.display or e.text}")
+                self.title = f"[{e.vertex}] {e.display or e.text}"
+                self.open = self._begin(self.title)
                 self.started = time.monotonic()
         elif isinstance(e, eng.StepDone):
             if self.open:
@@ -84,10 +86,11 @@ class Plain:
         return name
 
     def fail(self, message: str) -> None:
-        """The build failed: the open step ends in `#N ERROR: message`."""
+        """The build failed: the open step ends in `#N ERROR: message`, then BuildKit's box naming it."""
         if self.open:
             self._flush()
-            self._end(self.open, f"ERROR: {message}")
+            self._write(f"#{self.open} ERROR: {message}")
+            self._write(f"------\n > {self.title}:\n------")
             self.open = 0
 
     def _begin(self, title: str) -> int:

@@ -64,8 +64,9 @@ def test_plain_error_and_export() -> None:
     printer(eng.Exported("local", "out", 0.2))
     lines = out.getvalue().splitlines()
     assert lines[0] == "#1 [b 2/2] RUN exit 4" and lines[1].endswith(" oops")
-    assert lines[2] == "#1 ERROR: build: step 2/2 RUN exit 4: exit code 4"
-    assert lines[4:] == ["#2 exporting to client", "#2 copying files 0.2s done", "#2 DONE 0.2s", ""]
+    assert lines[2:6] == ["#1 ERROR: build: step 2/2 RUN exit 4: exit code 4", "------", " > [b 2/2] RUN exit 4:",
+                          "------"]
+    assert lines[6:] == ["#2 exporting to client", "#2 copying files 0.2s done", "#2 DONE 0.2s", ""]
 
 
 def _screen(text: str) -> list[str]:
