@@ -91,7 +91,7 @@ def test_run_has_the_default_bridge(busybox_store: Callable[[], Path], tmp_path:
     none_out, _ = _build(ctx, "FROM busybox\nRUN ls /sys/class/net\n", root, network="none")
     assert none_out.split() == ["lo"]
     host_out, _ = _build(ctx, "FROM busybox\nRUN ls /sys/class/net\n", root, network="host")
-    assert set(host_out.split()) == {p.name for p in Path("/sys/class/net").iterdir()}
+    assert {"lo", "eth0", "minidock0"} <= set(host_out.split())  # the host's (other tests' veths come and go)
 
 
 def test_network_none_fails_to_resolve(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
@@ -151,3 +151,25 @@ def test_killed_build_leaves_nothing(busybox_store: Callable[[], Path], tmp_path
     assert check.returncode == 0, check.stdout + check.stderr
     mounts = Path("/proc/self/mountinfo").read_text()
     assert str(root) not in mounts
+
+
+def test_interrupted_build_cleans_up_itself(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT): the build undoes its step on the way out (exit 130), no next command needed."""
+    root, ctx = busybox_store(), tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo iflink=$(cat /sys/class/net/eth0/iflink); sleep 60\n")
+    proc = _cli(root, "build", str(ctx))
+    try:
+        assert proc.stdout is not None
+        while not re.search(r"iflink=\d", line := proc.stdout.readline()):
+            assert line
+        host_end = _host_ends(line)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not _leases(root) and not _cgroups_of(proc.pid) and not host_end & _ifindexes()
+    assert not list((root / "tmp").iterdir()) and not list((root / "snapshots").glob("build-*"))
+    assert str(root) not in Path("/proc/self/mountinfo").read_text()

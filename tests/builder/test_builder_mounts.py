@@ -100,5 +100,5 @@ def test_run_network_library_default_none_host_when_asked(builder: Builder) -> N
     default = builder("FROM busybox\nRUN --network=default ls /sys/class/net\n").output.split()
     assert default == ["lo"]
     host = builder("FROM busybox\nRUN --network=host ls /sys/class/net\n").output.split()
-    assert set(host) == {p.name for p in Path("/sys/class/net").iterdir()}
+    assert {"lo", "eth0"} <= set(host) and len(host) > 2  # the host's (other tests' veths come and go)
     assert not list(builder.store.paths.tmp.iterdir())  # every run's scratch directory is gone
