@@ -20,10 +20,13 @@ the RUN cgroups (`minidock/<snapshot key>`, owner in the name) of killed builds.
 import contextlib
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from minidock.errors import BuildError, MinidockError
 from minidock.store.atomic import BUILD_PREFIX
+
+if TYPE_CHECKING:
+    from minidock.store.check import Problem
 
 MODES = ("default", "none", "host")  # what `RUN --network=` accepts (BuildKit's set)
 
@@ -160,3 +163,42 @@ def _listdir(path: Path) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
+
+
+def dead_build_problems(owner: str, cgroup_root: Path = Path("/sys/fs/cgroup")) -> "list[Problem]":
+    """For `system check`: leases this store's killed builds hold (owner: the store root) and the RUN
+    cgroups killed builds left on the host (what the next build would reclaim); `repair_dead_build` fixes."""
+    from minidock.runtime.net import ipam
+    from minidock.store.check import Problem
+    from minidock.store.leftovers import alive, owner_of
+
+    out = []
+    for bridge in ipam.networks_with_leases(ipam.HOST_DIR):
+        for lease, (ip, lease_owner) in ipam.owned(ipam.HOST_DIR, bridge).items():
+            o = owner_of(lease) if ".build-" in lease and lease_owner == owner else None
+            if o is not None and not alive(o):
+                out.append(Problem("build-lease", f"{bridge}/{lease}",
+                                   f"address lease {ip} on {bridge}: a killed build's RUN step", True))
+    names: set[str] = set()
+    for top in (cgroup_root, *(cgroup_root / c for c in _listdir(cgroup_root))):
+        names.update(n for n in _listdir(top / "minidock") if n.startswith(BUILD_PREFIX))
+    for name in sorted(names):
+        if (o := owner_of(name)) is not None and not alive(o):
+            out.append(Problem("build-cgroup", name, f"cgroup minidock/{name}: a killed build's RUN step", True))
+    return out
+
+
+def repair_dead_build(kind: str, target: str, cgroup_root: Path = Path("/sys/fs/cgroup")) -> None:
+    """Release one `dead_build_problems` finding (its lease and veth, or its cgroup)."""
+    if kind == "build-lease":
+        from minidock.runtime.net import hostbridge, ipam, network
+
+        bridge, _, lease = target.partition("/")
+        with hostbridge.wire_lock(bridge):
+            network.delete_veth(network.host_veth_name(lease))
+            ipam.release_left(ipam.HOST_DIR, bridge, lease)
+    elif kind == "build-cgroup":
+        from minidock.runtime import cgroups
+
+        with contextlib.suppress(MinidockError, OSError):
+            cgroups.detect(cgroup_root).open(f"minidock/{target}").remove()

@@ -112,7 +112,11 @@ def problems(store: Store) -> list[Problem]:
             what = ", ".join(leftovers_of(rec, records)) or "its record's reclaim mark"
             out.append(Problem("container-orphaned", rec.id,
                                f"container {rec.id[:12]}: its supervisor died; left: {what}", True))
-    return out + _stale_leases(store)
+    import os
+
+    from minidock.builder.buildnet import dead_build_problems  # killed builds' leases and RUN cgroups
+
+    return out + _stale_leases(store) + dead_build_problems(os.path.abspath(store.paths.root))
 
 
 def _stale_leases(store: Store) -> list[Problem]:
@@ -162,6 +166,10 @@ def repair(store: Store, p: Problem) -> None:
         rec = records._read(p.target)
         if rec is not None:
             reclaim(store, records, rec)
+    elif p.kind in ("build-lease", "build-cgroup"):
+        from minidock.builder.buildnet import repair_dead_build
+
+        repair_dead_build(p.kind, p.target)
     elif p.kind == "lease-stale":
         bridge, _, cid = p.target.partition("/")
         ipam.release(ipam.HOST_DIR, bridge, cid)
