@@ -165,9 +165,10 @@ def _listdir(path: Path) -> list[str]:
         return []
 
 
-def dead_build_problems(owner: str, cgroup_root: Path = Path("/sys/fs/cgroup")) -> "list[Problem]":
-    """For `system check`: leases this store's killed builds hold (owner: the store root) and the RUN
-    cgroups killed builds left on the host (what the next build would reclaim); `repair_dead_build` fixes."""
+def dead_build_problems(owner: str) -> "list[Problem]":
+    """For `system check`: the leases this store's killed builds still hold (owner: the store root; what the
+    next build would reclaim). Their RUN cgroups name no store, so they are not this store's to report:
+    `repair_dead_build` removes every dead build's cgroup along with the lease."""
     from minidock.runtime.net import ipam
     from minidock.store.check import Problem
     from minidock.store.leftovers import alive, owner_of
@@ -179,26 +180,15 @@ def dead_build_problems(owner: str, cgroup_root: Path = Path("/sys/fs/cgroup")) 
             if o is not None and not alive(o):
                 out.append(Problem("build-lease", f"{bridge}/{lease}",
                                    f"address lease {ip} on {bridge}: a killed build's RUN step", True))
-    names: set[str] = set()
-    for top in (cgroup_root, *(cgroup_root / c for c in _listdir(cgroup_root))):
-        names.update(n for n in _listdir(top / "minidock") if n.startswith(BUILD_PREFIX))
-    for name in sorted(names):
-        if (o := owner_of(name)) is not None and not alive(o):
-            out.append(Problem("build-cgroup", name, f"cgroup minidock/{name}: a killed build's RUN step", True))
     return out
 
 
-def repair_dead_build(kind: str, target: str, cgroup_root: Path = Path("/sys/fs/cgroup")) -> None:
-    """Release one `dead_build_problems` finding (its lease and veth, or its cgroup)."""
-    if kind == "build-lease":
-        from minidock.runtime.net import hostbridge, ipam, network
+def repair_dead_build(target: str, cgroup_root: Path = Path("/sys/fs/cgroup")) -> None:
+    """Release one `dead_build_problems` finding: its veth and lease, and the cgroups of dead builds."""
+    from minidock.runtime.net import hostbridge, ipam, network
 
-        bridge, _, lease = target.partition("/")
-        with hostbridge.wire_lock(bridge):
-            network.delete_veth(network.host_veth_name(lease))
-            ipam.release_left(ipam.HOST_DIR, bridge, lease)
-    elif kind == "build-cgroup":
-        from minidock.runtime import cgroups
-
-        with contextlib.suppress(MinidockError, OSError):
-            cgroups.detect(cgroup_root).open(f"minidock/{target}").remove()
+    bridge, _, lease = target.partition("/")
+    with hostbridge.wire_lock(bridge):
+        network.delete_veth(network.host_veth_name(lease))
+        ipam.release_left(ipam.HOST_DIR, bridge, lease)
+    reclaim_cgroups(cgroup_root)

@@ -114,7 +114,7 @@ def problems(store: Store) -> list[Problem]:
                                f"container {rec.id[:12]}: its supervisor died; left: {what}", True))
     import os
 
-    from minidock.builder.buildnet import dead_build_problems  # killed builds' leases and RUN cgroups
+    from minidock.builder.buildnet import dead_build_problems  # killed builds' leases
 
     return out + _stale_leases(store) + dead_build_problems(os.path.abspath(store.paths.root))
 
@@ -166,10 +166,10 @@ def repair(store: Store, p: Problem) -> None:
         rec = records._read(p.target)
         if rec is not None:
             reclaim(store, records, rec)
-    elif p.kind in ("build-lease", "build-cgroup"):
+    elif p.kind == "build-lease":
         from minidock.builder.buildnet import repair_dead_build
 
-        repair_dead_build(p.kind, p.target)
+        repair_dead_build(p.target)
     elif p.kind == "lease-stale":
         bridge, _, cid = p.target.partition("/")
         ipam.release(ipam.HOST_DIR, bridge, cid)
