@@ -131,6 +131,8 @@ def build_network(value: str, paths: Paths) -> NetTarget:
         return NONE if value == "none" else HOST
     if value.startswith("container:"):
         raise UsageError(f"invalid --network {value}: a build cannot join a container's network")
+    if value in ("", "default", "bridge") and (known := _default_network(paths)) is not None:
+        return known
     from minidock.engine import networks
 
     mode = networks.lookup("bridge" if value in ("", "default") else value, paths)
@@ -138,6 +140,20 @@ def build_network(value: str, paths: Paths) -> NetTarget:
         raise UsageError(f"network {value}: cannot be joined by builds")
     cfg = mode.network
     return NetTarget("bridge", cfg.name, cfg.bridge, cfg.subnet, paths.networks)
+
+
+def _default_network(paths: Paths) -> NetTarget | None:
+    """The store's `bridge` network from its networks.json (runtime/net/netconfig's file) read directly: a
+    cached build imports no network code (~3 ms). None when it is not recorded yet (then `lookup` makes it)."""
+    import json  # lazy: as light as it gets, and already loaded by the store
+
+    try:
+        raw = json.loads((paths.networks / "networks.json").read_bytes()).get("bridge") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if raw.get("driver", "bridge") != "bridge" or not raw.get("bridge") or not raw.get("subnet"):
+        return None
+    return NetTarget("bridge", "bridge", str(raw["bridge"]), str(raw["subnet"]), paths.networks)
 
 
 def _add_hosts(items: tuple[str, ...]) -> tuple[str, ...]:
