@@ -375,7 +375,9 @@ def run(spec: "Spec", opts: RunOptions) -> ExitStatus:
     """Foreground: create, forward signals, relay the pty (terminal specs), wait, clean up. With
     `opts.tee` the output goes through pipes (or the pty) to our stdout/stderr and to the tee."""
     if opts.tee is not None and not spec.process.terminal:
-        return _run_teed(spec, opts, opts.tee)
+        from minidock.runtime.relay import run_teed
+
+        return run_teed(spec, opts, opts.tee)
     c = create(spec, opts)
     try:
         with forward_signals(c.pid):
@@ -384,28 +386,4 @@ def run(spec: "Spec", opts: RunOptions) -> ExitStatus:
                 terminal.relay(c.pty_master, c.pid, opts.stdin, opts.stdout, opts.tee)
             return c.wait()
     finally:
-        c.cleanup()
-
-
-def _run_teed(spec: "Spec", opts: RunOptions, tee: "Callable[[str, bytes], None]") -> ExitStatus:
-    """`run` whose stdout/stderr are pipes copied to ours and to `tee` (Docker: a foreground
-    container is logged too, and its output is not a terminal without -t)."""
-    from minidock.runtime import relay
-
-    out_r, out_w = os.pipe2(os.O_CLOEXEC)
-    err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    mine = RunOptions(tracer=opts.tracer, cgroup_root=opts.cgroup_root, stdin=opts.stdin, stdout=out_w,
-                      stderr=err_w, on_namespaces=opts.on_namespaces, seccomp_cache=opts.seccomp_cache)
-    try:
-        c = create(spec, mine)
-    finally:
-        os.close(out_w)
-        os.close(err_w)
-    try:
-        with forward_signals(c.pid):
-            relay.pump({out_r: "stdout", err_r: "stderr"}, c.pid, relay.tee_to(opts.stdout, opts.stderr, tee))
-            return c.wait()
-    finally:
-        os.close(out_r)
-        os.close(err_r)
         c.cleanup()

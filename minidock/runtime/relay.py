@@ -1,5 +1,5 @@
 """Copying a container's output pipes to a sink while its PID 1 lives (the monitor's log, a foreground
-run's terminal and log), then draining what is left.
+run's terminal and log), then draining what is left; `run_teed` is the foreground run that does it.
 
 `pump(streams, pid, sink)` polls the read ends in `streams` (fd -> "stdout"|"stderr") and a pidfd of
 `pid`; every chunk read goes to `sink(stream, data)`. Once PID 1 has exited it keeps reading for
@@ -11,6 +11,11 @@ import os
 import select
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from minidock.oci.runtimespec import Spec
+    from minidock.runtime.process import ExitStatus, RunOptions
 
 DRAIN_SECONDS = 1.0
 
@@ -70,3 +75,27 @@ def tee_to(out: int, err: int, also: Sink) -> Sink:
                 gone.add(stream)
         also(stream, data)
     return sink
+
+
+def run_teed(spec: "Spec", opts: "RunOptions", tee: Sink) -> "ExitStatus":
+    """process.run whose stdout/stderr are pipes copied to ours and to `tee` (Docker: a foreground
+    container is logged too, and its output is not a terminal without -t)."""
+    from minidock.runtime.process import RunOptions, create, forward_signals
+
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    mine = RunOptions(tracer=opts.tracer, cgroup_root=opts.cgroup_root, stdin=opts.stdin, stdout=out_w,
+                      stderr=err_w, on_namespaces=opts.on_namespaces, seccomp_cache=opts.seccomp_cache)
+    try:
+        c = create(spec, mine)
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    try:
+        with forward_signals(c.pid):
+            pump({out_r: "stdout", err_r: "stderr"}, c.pid, tee_to(opts.stdout, opts.stderr, tee))
+            return c.wait()
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+        c.cleanup()
