@@ -89,7 +89,7 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
         raise ConflictError(f"cannot start a paused container {ref}, try unpause instead")
     if rec.status in ACTIVE:
         return rec
-    _kill_leftovers(records, rec)
+    kill_leftovers(records, rec)
     hc = rec.host_config
     log_conf = hc.get("LogConfig") or {}
     if network is None:
@@ -113,7 +113,7 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
     return records.get(rec.id)
 
 
-def _kill_leftovers(records: ContainerStore, rec: ContainerRecord) -> None:
+def kill_leftovers(records: ContainerStore, rec: ContainerRecord) -> None:
     """Processes of an earlier run whose monitor died are killed, their cgroup removed."""
     with contextlib.suppress(MinidockError, OSError):
         cg = cgroup_of(records, rec.id)
@@ -302,7 +302,7 @@ def remove(ref: str, force: bool = False, store: Store | None = None, *, volumes
             _thaw(records, rec)
         _kill_all(records, rec)
         _wait_pid(rec.monitor_pid, 5.0)
-    _kill_leftovers(records, rec)
+    kill_leftovers(records, rec)
     with contextlib.suppress(MinidockError, OSError):
         from minidock.engine import netwire
 

@@ -13,7 +13,6 @@ still waiting, with what it is, and `--repair` reclaims it.
 """
 
 import contextlib
-import signal
 
 from minidock.errors import MinidockError
 from minidock.store.check import Problem
@@ -37,7 +36,9 @@ def reclaim_pending(store: Store, records: ContainerStore, ids: list[str] | None
 def reclaim(store: Store, records: ContainerStore, rec: ContainerRecord) -> None:
     """Cgroups, network, and (for --rm) the container itself; idempotent, so racing commands may
     both get here."""
-    _remove_cgroups(records, rec)
+    from minidock.engine.lifecycle import kill_leftovers
+
+    kill_leftovers(records, rec)
     with contextlib.suppress(MinidockError, OSError):
         from minidock.engine import netwire
 
@@ -60,16 +61,6 @@ def _release_unrecorded(cid: str) -> None:
         ipam.release(ipam.HOST_DIR, bridge, cid)
     if (nat.RUN_DIR / f"ports-{cid}").exists():
         nat.remove_rules(cid)
-
-
-def _remove_cgroups(records: ContainerStore, rec: ContainerRecord) -> None:
-    from minidock.engine.lifecycle import cgroup_of
-
-    with contextlib.suppress(MinidockError, OSError):
-        cg = cgroup_of(records, rec.id)
-        cg.thaw()
-        cg.kill_all(signal.SIGKILL)
-        cg.remove()
 
 
 def leftovers_of(rec: ContainerRecord, records: ContainerStore) -> list[str]:
