@@ -42,7 +42,7 @@ def podman_env(work: Path) -> dict[str, str]:
     work.mkdir(parents=True, exist_ok=True)
     (work / "containers.conf").write_text(
         '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
-        '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\n')
+        f'[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\ntmp_dir = "{work}/tmp"\n')
     (work / "storage.conf").write_text(
         f'[storage]\ndriver = "overlay"\nrunroot = "{work}/run"\ngraphroot = "{work}/graph"\n')
     (work / "registries.conf").write_text("unqualified-search-registries = []\n")
