@@ -247,7 +247,7 @@ def remove_files(store: Store, cid: str, *, volumes: bool = False, event: bool =
     from contextlib import suppress
 
     records = ContainerStore(store.paths)
-    rec = records._read(cid)
+    rec = records.find(cid)
     if rec is not None and event:
         from minidock.engine.events import emit_container
 

@@ -232,7 +232,7 @@ def _release_extras(paths: Paths, container_id: str, attachment: Mapping[str, An
     """The connected networks' veths and leases: those this process wired and those `network
     connect` added to the record while the container ran."""
     extra = {str(a.get("host_veth")): a for a in attachment.get("extra") or ()}
-    rec = ContainerStore(paths)._read(container_id)
+    rec = ContainerStore(paths).find(container_id)
     if rec is not None:
         extra.update({str(a.get("host_veth")): a for a in rec.network.get("extra") or ()})
     if extra:

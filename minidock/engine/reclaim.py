@@ -27,7 +27,7 @@ def reclaim_pending(store: Store, records: ContainerStore, ids: list[str] | None
         with contextlib.suppress(MinidockError, OSError):
             release_stale_leases(store)
     else:
-        pending = [r for r in (records._read(i) for i in ids) if r is not None and r.reclaim]
+        pending = [r for r in (records.find(i) for i in ids) if r is not None and r.reclaim]
     for rec in pending:
         reclaim(store, records, rec)
     return [r.id for r in pending]
@@ -154,7 +154,7 @@ def repair(store: Store, p: Problem) -> None:
 
     records = ContainerStore(store.paths)
     if p.kind == "container-orphaned":
-        rec = records._read(p.target)
+        rec = records.find(p.target)
         if rec is not None:
             reclaim(store, records, rec)
     elif p.kind == "build-lease":

@@ -152,6 +152,10 @@ class ContainerStore:
             atomic_write_json(self.dir(cid) / "state.json", new.to_json(), durable=False)
         return new
 
+    def find(self, cid: str) -> ContainerRecord | None:
+        """The record of the full id `cid` as it is on disk (no refresh), or None when there is none."""
+        return self._read(cid)
+
     def _read(self, cid: str) -> ContainerRecord | None:
         try:
             d = read_json(self.dir(cid) / "state.json", None)
