@@ -104,6 +104,8 @@ def register(app: typer_types.Typer) -> None:
         """List networks."""
         ls_cmd(quiet, fmt, no_trunc)
 
+    net.command("list", hidden=True)(ls)  # Docker's alias
+
     @net.command("inspect")
     def inspect(refs: list[str] = typer.Argument(...),  # noqa: B008
                 fmt: str = typer.Option("", "-f", "--format", help="Go template (per network)")) -> None:

@@ -17,8 +17,9 @@ _PS = {"-a": ("all", "true"), "--all": ("all", "true"), "-q": ("quiet", "true"),
        "--no-trunc": ("no_trunc", "true"), "--format": ("format", "store"), "-f": ("filter", "append"),
        "--filter": ("filter", "append"), "-n": ("last", "int"), "--last": ("last", "int"),
        "-l": ("latest", "true"), "--latest": ("latest", "true"), "-s": ("size", "true"), "--size": ("size", "true")}
-_INSPECT = {"-f": ("format", "store"), "--format": ("format", "store"), "--type": ("type", "store"),
-            "-s": ("size", "true"), "--size": ("size", "true")}
+_CONTAINER_INSPECT = {"-f": ("format", "store"), "--format": ("format", "store"), "-s": ("size", "true"),
+                      "--size": ("size", "true")}
+_INSPECT = {**_CONTAINER_INSPECT, "--type": ("type", "store")}
 _LOGS = {"-n": ("tail", "store"), "--tail": ("tail", "store"), "-t": ("timestamps", "true"),
          "--timestamps": ("timestamps", "true")}
 _VERSION = {"-f": ("format", "store"), "--format": ("format", "store")}
@@ -29,7 +30,7 @@ _NETWORKS = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": 
              "--no-trunc": ("no_trunc", "true")}
 SPECS: dict[str, dict[str, tuple[str, str]]] = {
     "ps": _PS, "container ls": _PS, "container ps": _PS, "container list": _PS, "inspect": _INSPECT,
-    "container inspect": _INSPECT, "logs": _LOGS, "container logs": _LOGS, "version": _VERSION,
+    "container inspect": _CONTAINER_INSPECT, "logs": _LOGS, "container logs": _LOGS, "version": _VERSION,
     "images": _IMAGES, "image ls": _IMAGES, "image list": _IMAGES, "network ls": _NETWORKS,
     "network list": _NETWORKS}
 GROUPS = ("container", "image", "network")
