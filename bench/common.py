@@ -65,8 +65,18 @@ def workdir(prefix: str) -> Iterator[Path]:
     try:
         yield d
     finally:
-        subprocess.run(["umount", "-R", str(d)], capture_output=True, check=False)
+        unmount_under(d)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def unmount_under(d: Path) -> None:
+    """Unmount everything mounted at or below `d`, deepest first (podman leaves its graph's overlay
+    directory bind-mounted when a bench stops half-way; `umount -R d` only works when d is a mount)."""
+    prefix = str(d.resolve())
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].replace("\\040", " ") for line in f]
+    for point in sorted((p for p in points if p == prefix or p.startswith(prefix + "/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
 
 
 @contextmanager
