@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no collections import at run time (every quick command imports this module)
+    from collections.abc import Callable
 
 
 def os_failure(e: OSError) -> int:

@@ -99,9 +99,9 @@ def _plain_columns(default: str) -> list[str] | None:
 
 def json_indent(value: Any) -> str:
     """Docker's inspect JSON: 4-space indents, non-ASCII kept, <, > and & escaped (Go's json)."""
-    import json
+    from minidock.plainjson import dumps_indent
 
-    text = json.dumps(value, indent=4, ensure_ascii=False)
+    text = dumps_indent(value)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

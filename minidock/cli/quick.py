@@ -165,7 +165,7 @@ def _version(opts: dict[str, Any], words: list[str]) -> int | None:
     if words:
         return None
     from minidock.cli.system import render, version_lines
-    from minidock.engine.system import version_report
+    from minidock.engine.version import version_report
 
     v = version_report()
     fmt = opts.get("format", "")

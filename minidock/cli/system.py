@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from minidock.cli.lazy import lazy
-
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # why: no typing at run time (`version` takes the quick path: cli/quick.py)
     import typer as typer_types
 
     from minidock.engine import system
-else:
-    system = lazy("minidock.engine.system")
+    from minidock.engine.version import VersionReport
 
 
 def render(fmt: str, data: dict[str, object], go_type: str, name: str = "") -> str:
@@ -24,7 +20,7 @@ def render(fmt: str, data: dict[str, object], go_type: str, name: str = "") -> s
     return render_object("{{json .}}" if fmt == "json" else fmt, root, name=name)
 
 
-def version_lines(v: system.VersionReport) -> list[str]:
+def version_lines(v: VersionReport) -> list[str]:
     """`docker version`'s client block."""
     rows = [("Version", v.version), ("Python version", v.python), ("OS/Arch", f"{v.os}/{v.arch}"),
             ("Kernel Version", v.kernel), ("Cgroup Version", v.cgroup.text())]
@@ -65,12 +61,16 @@ def register(app: typer_types.Typer) -> None:
     @app.command("version")
     def version(fmt: str = fmt_opt) -> None:
         """Show the minidock version, Python, kernel and cgroup version (no daemon involved)."""
-        v = system.version_report()
+        from minidock.engine.version import version_report
+
+        v = version_report()
         text = render(fmt, v.to_json(), "system.versionInfo", "version") if fmt else "\n".join(version_lines(v)) + "\n"
         print(text, end="")
 
     @app.command("info")
     def info(fmt: str = fmt_opt) -> None:
         """Display system-wide information: containers, images, storage, cgroups, host, registries."""
-        r = system.system_report()
+        from minidock.engine.system import system_report
+
+        r = system_report()
         print(render(fmt, r.to_json(), "system.info") if fmt else "\n".join(info_lines(r)) + "\n", end="")

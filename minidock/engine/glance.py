@@ -3,18 +3,19 @@
 Why not the store's classes: `ps`, `inspect` and `logs` are typed all day and must start as fast
 as the docker CLI; the store's modules bring typing, re and pathlib (~15 ms before any work).
 This module reads the same files (layout: minidock/paths.py; records: store/containers.py) with
-os and json only, applies the same rule as ContainerStore.refresh (a record whose supervisor is
-gone is shown exited), and reads a container's config.json only for what inspect shows.
+os and minidock/plainjson.py only (json's C parser, without re), applies the same rule as
+ContainerStore.refresh (a record whose supervisor is gone is shown exited), and reads a container's
+config.json only for what inspect shows.
 Records here are the state.json dicts (`ContainerRecord.to_json()`'s keys).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 from minidock.errors import ConflictError, NotFoundError
+from minidock.plainjson import loads, quote
 from minidock.store.alive import alive, alive_since
 
 TYPE_CHECKING = False
@@ -42,7 +43,7 @@ def _read(cid: str, store: str) -> dict[str, Any] | None:
     path = container_dir(cid, store) + "/state.json"
     try:
         with open(path, "rb") as f:
-            d = json.loads(f.read())
+            d = loads(f.read())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:  # a damaged record is shown as dead, so rm can remove it
@@ -175,7 +176,7 @@ def command_text(d: dict[str, Any], trunc: bool = True) -> str:
     text = " ".join([path, *(f"'{a}'" if " " in a else a for a in args)])
     if trunc and len(text) > 20:
         text = text[:19] + "…"
-    return json.dumps(text, ensure_ascii=False)
+    return quote(text)
 
 
 def ports_text(d: dict[str, Any]) -> str:
@@ -216,7 +217,7 @@ def log_entries(cid: str, tail: int = -1, store: str | None = None) -> list[tupl
     out = []
     for line in lines:
         try:
-            d = json.loads(line)
+            d = loads(line)
         except ValueError:
             continue  # a torn last line (the writer died mid-write)
         out.append((str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", ""))))
@@ -242,7 +243,7 @@ def networks(store: str | None = None) -> list[NetworkView] | None:
     None before the default bridge is recorded (the engine records it: engine/networks.py)."""
     try:
         with open(f"{store or root()}/networks/networks.json", "rb") as f:
-            raw = json.loads(f.read())
+            raw = loads(f.read())
     except (OSError, ValueError):
         return None
     if not isinstance(raw, dict) or "bridge" not in raw:
@@ -276,7 +277,7 @@ class ImageView:
 def _blob(store: str, digest: str) -> Any:
     algorithm, _, hex_ = digest.partition(":")
     with open(f"{store}/blobs/{algorithm}/{hex_}", "rb") as f:
-        return json.loads(f.read())
+        return loads(f.read())
 
 
 def _chain_ids(diff_ids: list[str]) -> list[str]:
@@ -315,7 +316,7 @@ def _image_view(store: str, name: str, rec: dict[str, Any]) -> ImageView | None:
     for chain, layer in zip(_chain_ids(config["rootfs"]["diff_ids"]), manifest.get("layers") or [], strict=False):
         try:
             with open(f"{store}/snapshots/{chain.removeprefix('sha256:')}/meta.json", "rb") as f:
-                meta = json.loads(f.read())
+                meta = loads(f.read())
         except FileNotFoundError:
             size += int(layer["size"])
             continue
@@ -333,7 +334,7 @@ def images(store: str | None = None) -> list[ImageView] | None:
     store = store or root()
     try:
         with open(f"{store}/images.json", "rb") as f:
-            index = json.loads(f.read())
+            index = loads(f.read())
         mark = index.get("journal")
         try:
             journal = os.stat(f"{store}/images.journal")

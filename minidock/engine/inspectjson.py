@@ -9,9 +9,8 @@ is read as plain JSON, for the process's environment, directory, terminal and ho
 
 from __future__ import annotations
 
-import json
-
 from minidock.engine.glance import ACTIVE, container_dir
+from minidock.plainjson import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ _PRIVATE = ("NetworkPlan", "Config", "MountPoints", "Cpus", "Tty", "OpenStdin", 
 def _spec(cid: str, store: str | None) -> dict[str, Any]:
     try:
         with open(container_dir(cid, store) + "/config.json", "rb") as f:
-            d = json.loads(f.read())
+            d = loads(f.read())
         return d if isinstance(d, dict) else {}
     except (OSError, ValueError):
         return {}

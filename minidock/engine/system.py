@@ -7,36 +7,22 @@ container and image counts and the settings. The pure parts (`cgroup_version`, `
 
 import contextlib
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from minidock import __version__
 from minidock.engine.host import CGROUP_ROOT
+from minidock.engine.version import (  # noqa: F401 - `version`'s own module (its quick path imports no typing)
+    CgroupVersion,
+    VersionReport,
+    cgroup_version,
+    version_report,
+)
 
 if TYPE_CHECKING:
     from minidock.store.store import Store
 
 EXT_NAMES = frozenset({"ext2", "ext3", "ext4"})  # Docker calls them all "extfs"
-GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "ppc64le": "ppc64le",
-          "s390x": "s390x", "riscv64": "riscv64"}
-
-
-class CgroupVersion(NamedTuple):
-    """The host's cgroup layout: 2 (unified), or 1 with `hybrid` when cgroup2 is mounted at `unified`."""
-
-    version: int
-    hybrid: bool = False
-
-    def text(self) -> str:
-        return f"{self.version} (hybrid: cgroup2 at unified)" if self.hybrid else str(self.version)
-
-
-def cgroup_version(root: Path = CGROUP_ROOT) -> CgroupVersion:
-    """2 when `root` is cgroup2, else 1 (hybrid when `root`/unified is a cgroup2 mount)."""
-    if (root / "cgroup.controllers").is_file():
-        return CgroupVersion(2)
-    return CgroupVersion(1, (root / "unified" / "cgroup.procs").is_file())
 
 
 def backing_fs(path: str, mountinfo: str) -> str:
@@ -74,39 +60,6 @@ def _memory_total(meminfo: str) -> int:
         if line.startswith("MemTotal:"):
             return int(line.split()[1]) * 1024
     return 0
-
-
-class VersionReport(NamedTuple):
-    """`minidock version`: the client and what it runs on."""
-
-    version: str
-    python: str
-    os: str
-    arch: str
-    kernel: str
-    cgroup: CgroupVersion
-
-    def to_json(self) -> dict[str, Any]:
-        """Docker's `version` shape; minidock has no daemon, so Server describes minidock itself."""
-        client = {"Platform": {"Name": "minidock"}, "Version": self.version, "ApiVersion": API_VERSION,
-                  "PythonVersion": self.python, "Os": self.os, "Arch": self.arch, "KernelVersion": self.kernel,
-                  "CgroupVersion": str(self.cgroup.version), "CgroupHybrid": self.cgroup.hybrid,
-                  "Experimental": False}
-        server = {"Platform": {"Name": "minidock (no daemon)"}, "Version": self.version, "ApiVersion": API_VERSION,
-                  "MinAPIVersion": "1.12", "Os": self.os, "Arch": self.arch, "KernelVersion": self.kernel,
-                  "Experimental": False}
-        return {"Client": client, "Server": server}
-
-
-API_VERSION = "1.41"  # the Docker API version whose shapes minidock's JSON follows (Docker 20.10)
-
-
-def version_report(cgroup_root: Path = CGROUP_ROOT) -> VersionReport:
-    """This client's version, Python, kernel and detected cgroup version (no store, no daemon)."""
-    u = os.uname()
-    python = ".".join(map(str, sys.version_info[:3]))
-    return VersionReport(__version__, python, sys.platform, GOARCH.get(u.machine, u.machine), u.release,
-                         cgroup_version(cgroup_root))
 
 
 class Counts(NamedTuple):

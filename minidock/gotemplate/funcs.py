@@ -3,14 +3,13 @@ upper, pad, truncate: docker/cli templates.basicFunctions), with Go's error text
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-
 from minidock.gotemplate.gofmt import sprint, sprintf, sprintln
 from minidock.gotemplate.values import MISSING, Struct, truth, type_name
+from minidock.plainjson import dumps_compact
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # why: no typing import at run time (templates run on the quick path)
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -171,7 +170,7 @@ def to_json(v: Any) -> str:
     escape = isinstance(v, Struct) and v.escape_html
     if isinstance(v, Struct):
         v = {k: x for k, x in v.items() if not callable(x)}
-    text = json.dumps(None if v is MISSING else v, ensure_ascii=False, separators=(",", ":"))
+    text = dumps_compact(None if v is MISSING else v)
     if escape:
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text

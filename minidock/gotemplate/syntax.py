@@ -9,13 +9,12 @@ A Pipe is (decls, is_assign, commands, pos); a command is (args, pos); an argume
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from minidock.gotemplate.lex import Lexer, Token
 from minidock.gotemplate.values import TemplateError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # why: no typing import at run time (templates run on the quick path)
+    from collections.abc import Collection
     from typing import Any
 
 Node = tuple["Any", ...]
