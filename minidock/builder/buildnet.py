@@ -192,3 +192,13 @@ def repair_dead_build(target: str, cgroup_root: Path = Path("/sys/fs/cgroup")) -
         network.delete_veth(network.host_veth_name(lease))
         ipam.release_left(ipam.HOST_DIR, bridge, lease)
     reclaim_cgroups(cgroup_root)
+
+
+def reclaim_dead_builds(owner: str) -> int:
+    """`builder prune` (and other prunes): release every lease this store's killed builds hold, with
+    their veths and the dead builds' cgroups; how many."""
+    found = dead_build_problems(owner)
+    for p in found:
+        with contextlib.suppress(MinidockError, OSError):
+            repair_dead_build(p.target)
+    return len(found)

@@ -341,6 +341,9 @@ def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePr
     from minidock.store.gc import image_roots
 
     store = store or open_store()
+    from minidock.builder.buildnet import reclaim_dead_builds
+
+    reclaim_dead_builds(os.path.abspath(store.paths.root))  # why: a killed build's RUN lease is its scratch too
     _, used = image_roots(store)
     entries = BuildCache(store).prune(lambda e: not all_ and e.chain_id is not None and e.chain_id in used)
     mounts, mount_bytes = remove_cache_mounts(store.paths.root) if all_ else (0, 0)
