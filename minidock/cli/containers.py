@@ -47,9 +47,10 @@ def start_cmd(names: list[str], attach: bool) -> None:
     if not attach:
         each(names, lifecycle.start)
         return
-    for e in info.start_attached(names[0]):
+    cid = info.container_id(names[0])
+    for e in info.start_attached(cid):
         (sys.stderr if e.stream == "stderr" else sys.stdout).write(e.text)
-    raise typer.Exit(lifecycle.wait(names[0]))
+    raise typer.Exit(lifecycle.wait_removed(cid))
 
 
 def top_cmd(name: str, ps_args: list[str] | None = None) -> None:

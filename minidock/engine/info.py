@@ -275,6 +275,12 @@ def attach(ref: str, store: Store | None = None) -> tuple[str, Iterator[LogEntry
     return rec.id, follow(path, lambda: _running(store, rec.id), start=size)
 
 
+def container_id(ref: str, store: Store | None = None) -> str:
+    """The full id of the container `ref` names."""
+    _, records = open_records(store)
+    return records.get(ref).id
+
+
 def start_attached(ref: str, store: Store | None = None) -> Iterator[LogEntry]:
     """`start -a`: start the container and yield its output until it exits (then `wait` has the code)."""
     _, records = open_records(store)

@@ -238,9 +238,15 @@ def kill(ref: str, sig: str = "KILL", store: Store | None = None) -> str:
 
 
 def restart(ref: str, timeout: int | None = None, store: Store | None = None) -> str:
-    """stop, then start."""
-    store, _ = open_records(store)
-    cid = stop(ref, timeout, store)
+    """stop, then start (an --rm container is kept in between, as Docker keeps it)."""
+    store, records = open_records(store)
+    rec = records.update(records.get(ref).id, restarting=True)
+    cid = rec.id
+    try:
+        stop(cid, timeout, store)
+        _wait_pid(rec.monitor_pid, 5.0)  # why: the old monitor decides about --rm before the flag goes
+    finally:
+        records.update(cid, restarting=False)
     start(cid, store)
     emit_container(store.paths, store_record(store, cid), "restart")
     return cid
@@ -270,6 +276,23 @@ def unpause(ref: str, store: Store | None = None) -> str:
     records.update(rec.id, status="running")
     emit_container(store.paths, rec, "unpause")
     return rec.id
+
+
+def wait_removed(cid: str, store: Store | None = None) -> int:
+    """`wait` for a container that may be removed as it ends (`--rm`): its code from the record, or
+    from the "die" event the journal kept once the record is gone."""
+    try:
+        return wait(cid, store)
+    except NotFoundError:
+        from minidock.store import events as journal
+
+        store, _ = open_records(store)
+        past, _ = journal.read(store.paths)
+        for ev in reversed(past):
+            actor = ev.get("Actor") or {}
+            if actor.get("ID") == cid and ev.get("Action") == "die":
+                return int((actor.get("Attributes") or {}).get("exitCode", 0))
+        raise
 
 
 def wait(ref: str, store: Store | None = None) -> int:

@@ -165,11 +165,18 @@ class Supervisor:
             return  # removed under us (rm -f): nothing left to record
         finally:
             self.log.close()
-        if self.job.auto_remove:
+        if self.job.auto_remove and not self._restart_asked():
             from minidock.engine.containers import remove_files
             from minidock.store.store import Store
 
             remove_files(Store.open(self.job.paths), self.job.cid, volumes=True)
+
+    def _restart_asked(self) -> bool:
+        """`restart` stops an --rm container to start it again: it must not be removed in between."""
+        try:
+            return self.records.get(self.job.cid).restarting
+        except NotFoundError:
+            return False
 
     def _backoff(self, restarts: int) -> bool:
         """Sleep before the next restart; False when a `stop` arrives meanwhile."""

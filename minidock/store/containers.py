@@ -57,6 +57,7 @@ class ContainerRecord(NamedTuple):
     finished_at: str = ""
     restart_count: int = 0
     manual_stop: bool = False  # `stop`/`rm -f` asked: the monitor must not restart it
+    restarting: bool = False  # `restart` asked: an --rm container is not removed at this stop
     host_config: Mapping[str, Any] = MappingProxyType({})
     network: Mapping[str, Any] = MappingProxyType({})
     health: Mapping[str, Any] = MappingProxyType({})  # Docker's State.Health, kept by the health checker

@@ -186,3 +186,16 @@ def test_foreground_run_is_logged_and_kept_across_starts(root: Path) -> None:
     assert until(lambda: md("logs", "fg").stdout == "out\nout\n", timeout=10)
     r = md("run", "--name", "piped", "--network", "none", "busybox", "sh", "-c", "seq 1 20000; echo done >&2")
     assert r.returncode == 0 and md("logs", "piped").stdout.endswith("20000\n")
+
+
+def test_rm_containers_start_attached_and_restart(root: Path) -> None:
+    """create --rm + start -a prints the output and exits with the container's code (its record is
+    gone by then: the journal keeps the code); restart keeps an --rm container, stop removes it."""
+    ok("create", "--rm", "--network", "none", "--name", "crm", "busybox", "sh", "-c", "echo hi; exit 3")
+    r = md("start", "-a", "crm")
+    assert (r.returncode, r.stdout) == (3, "hi\n") and ok("ps", "-aq", "--filter", "name=crm") == ""
+    ok("run", "-d", "--rm", "--network", "none", "--name", "rr", "busybox", "sleep", "100")
+    ok("restart", "-t", "0", "rr")
+    assert ok("ps", "--filter", "name=rr", "--format", "{{.State}}") == "running\n"
+    ok("stop", "-t", "0", "rr")
+    assert until(lambda: ok("ps", "-aq", "--filter", "name=rr") == "", timeout=10)
