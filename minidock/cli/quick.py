@@ -20,6 +20,7 @@ _PS = {"-a": ("all", "true"), "--all": ("all", "true"), "-q": ("quiet", "true"),
 _CONTAINER_INSPECT = {"-f": ("format", "store"), "--format": ("format", "store"), "-s": ("size", "true"),
                       "--size": ("size", "true")}
 _INSPECT = {**_CONTAINER_INSPECT, "--type": ("type", "store")}
+_IMAGE_INSPECT = {"-f": ("format", "store"), "--format": ("format", "store")}
 _LOGS = {"-n": ("tail", "store"), "--tail": ("tail", "store"), "-t": ("timestamps", "true"),
          "--timestamps": ("timestamps", "true")}
 _VERSION = {"-f": ("format", "store"), "--format": ("format", "store")}
@@ -31,8 +32,8 @@ _NETWORKS = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": 
 SPECS: dict[str, dict[str, tuple[str, str]]] = {
     "ps": _PS, "container ls": _PS, "container ps": _PS, "container list": _PS, "inspect": _INSPECT,
     "container inspect": _CONTAINER_INSPECT, "logs": _LOGS, "container logs": _LOGS, "version": _VERSION,
-    "images": _IMAGES, "image ls": _IMAGES, "image list": _IMAGES, "network ls": _NETWORKS,
-    "network list": _NETWORKS}
+    "images": _IMAGES, "image ls": _IMAGES, "image list": _IMAGES, "image inspect": _IMAGE_INSPECT,
+    "network ls": _NETWORKS, "network list": _NETWORKS}
 GROUPS = ("container", "image", "network")
 FIRST_WORDS = frozenset(w.split()[0] for w in SPECS)
 
@@ -92,11 +93,11 @@ def main(args: list[str]) -> int | None:
     handler = {"ps": _ps, "ls": _ps, "list": _ps, "inspect": _inspect, "logs": _logs, "version": _version,
                "images": _images}[verb]
     if command.startswith("image "):
-        handler = _images
+        handler = _inspect if verb == "inspect" else _images
     elif command.startswith("network "):
         handler = _networks
-    if verb == "inspect" and command.startswith("container"):
-        opts["type"] = "container"
+    if verb == "inspect" and command != "inspect":  # container inspect, image inspect
+        opts["type"] = command.split()[0]
     result: list[int | None] = [None]
 
     def body() -> int:
