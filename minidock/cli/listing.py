@@ -118,6 +118,11 @@ def _container_or_image(name: str, kind: str) -> Any:
         except NotFoundError:
             if kind == "container":
                 raise
+    from minidock.engine.imagejson import image_json
+
+    plain = image_json(name)
+    if plain is not None:  # why: a plain NAME[:TAG] in a current index needs no store classes (~20 ms)
+        return plain
     from minidock.engine import images
     from minidock.engine.lookup import open_store
 

@@ -274,13 +274,13 @@ class ImageView:
         self.digest, self.created, self.size = digest or None, created, size
 
 
-def _blob(store: str, digest: str) -> Any:
+def blob(store: str, digest: str) -> Any:
     algorithm, _, hex_ = digest.partition(":")
     with open(f"{store}/blobs/{algorithm}/{hex_}", "rb") as f:
         return loads(f.read())
 
 
-def _chain_ids(diff_ids: list[str]) -> list[str]:
+def chain_ids(diff_ids: list[str]) -> list[str]:
     try:
         from _sha256 import sha256  # type: ignore[import-not-found]  # CPython's own: no OpenSSL load
     except ImportError:  # pragma: no cover - Python 3.12 renamed it
@@ -291,7 +291,7 @@ def _chain_ids(diff_ids: list[str]) -> list[str]:
     return out
 
 
-def _familiar(name: str) -> tuple[str, str, str]:
+def familiar(name: str) -> tuple[str, str, str]:
     """(repository as Docker shows it, tag or <none>, digest) of a normalised image name."""
     if name.startswith("<none>@"):
         return "<none>", "<none>", name.removeprefix("<none>@")
@@ -304,16 +304,11 @@ def _familiar(name: str) -> tuple[str, str, str]:
     return repo, tag, digest
 
 
-def _image_view(store: str, name: str, rec: dict[str, Any]) -> ImageView | None:
-    """One row; None when anything is unusual (the engine's reader decides then)."""
-    target = rec["target"]
-    if target.get("mediaType", "").endswith(("index.v1+json", "manifest.list.v2+json")):
-        return None
-    manifest = _blob(store, target["digest"])
-    config_digest = manifest["config"]["digest"]
-    config = _blob(store, config_digest)
+def image_size(store: str, manifest: dict[str, Any], config: dict[str, Any]) -> int | None:
+    """engine/images.py image_size: the committed snapshots' sizes, a layer's compressed size where
+    it is not unpacked; None when a size is not measured yet (the engine measures and keeps it)."""
     size = 0
-    for chain, layer in zip(_chain_ids(config["rootfs"]["diff_ids"]), manifest.get("layers") or [], strict=False):
+    for chain, layer in zip(chain_ids(config["rootfs"]["diff_ids"]), manifest.get("layers") or [], strict=False):
         try:
             with open(f"{store}/snapshots/{chain.removeprefix('sha256:')}/meta.json", "rb") as f:
                 meta = loads(f.read())
@@ -321,30 +316,53 @@ def _image_view(store: str, name: str, rec: dict[str, Any]) -> ImageView | None:
             size += int(layer["size"])
             continue
         if meta.get("kind") != "committed" or not isinstance(meta.get("size"), int):
-            return None  # a size not measured yet: the engine measures and keeps it
+            return None
         size += meta["size"]
-    repo, tag, digest = _familiar(name)
+    return size
+
+
+def _image_view(store: str, name: str, rec: dict[str, Any]) -> ImageView | None:
+    """One row; None when anything is unusual (the engine's reader decides then)."""
+    target = rec["target"]
+    if target.get("mediaType", "").endswith(("index.v1+json", "manifest.list.v2+json")):
+        return None
+    manifest = blob(store, target["digest"])
+    config_digest = manifest["config"]["digest"]
+    config = blob(store, config_digest)
+    size = image_size(store, manifest, config)
+    if size is None:
+        return None
+    repo, tag, digest = familiar(name)
     return ImageView(repo, tag, config_digest, digest or rec.get("index") or target["digest"],
                      created=str(config.get("created", "")), size=size)
 
 
+def current_index(store: str) -> dict[str, Any] | None:
+    """images.json's records when the index is current (store/images.py's journal rule), else None."""
+    with open(f"{store}/images.json", "rb") as f:
+        index = loads(f.read())
+    mark = index.get("journal")
+    try:
+        journal = os.stat(f"{store}/images.journal")
+    except FileNotFoundError:  # a version 1 store: the index is all there is
+        if mark is not None:
+            return None
+    else:
+        if not isinstance(mark, dict) or (mark.get("ino"), mark.get("size")) != (journal.st_ino, journal.st_size):
+            return None
+    records = index["images"]
+    return records if isinstance(records, dict) else None
+
+
 def images(store: str | None = None) -> list[ImageView] | None:
-    """`images` from a current images.json index (store/images.py's journal rule), newest first;
-    None when the index is stale, damaged or holds anything unusual: the engine's reader then."""
+    """`images` from a current images.json index, newest first; None when the index is stale,
+    damaged or holds anything unusual: the engine's reader then."""
     store = store or root()
     try:
-        with open(f"{store}/images.json", "rb") as f:
-            index = loads(f.read())
-        mark = index.get("journal")
-        try:
-            journal = os.stat(f"{store}/images.journal")
-        except FileNotFoundError:  # a version 1 store: the index is all there is
-            if mark is not None:
-                return None
-        else:
-            if not isinstance(mark, dict) or (mark.get("ino"), mark.get("size")) != (journal.st_ino, journal.st_size):
-                return None
-        views = [_image_view(store, name, rec) for name, rec in sorted(index["images"].items())]
+        records = current_index(store)
+        if records is None:
+            return None
+        views = [_image_view(store, name, rec) for name, rec in sorted(records.items())]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     if any(v is None for v in views):
