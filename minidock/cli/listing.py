@@ -154,7 +154,10 @@ def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: 
     """Print `docker images` (REPOSITORY[:TAG], -q, --no-trunc, --digests, --format, --filter); the
     index read as plain JSON when it is current (engine/glance.py) and nothing is filtered, else
     through the engine."""
-    rows: list[Any] | None = None if repository or filters else glance.images()
+    plain = not filters and not any(c in repository for c in "*?[\\")  # REPOSITORY[:TAG] matched as is
+    rows: list[Any] | None = glance.images() if plain else None
+    if rows is not None and repository:  # imagefilter's reference rule for a pattern without wildcards
+        rows = [s for s in rows if s.repository != "<none>" and repository in (s.repository, f"{s.repository}:{s.tag}")]
     if rows is None:
         from minidock.engine import images as engine_images
         from minidock.engine.lookup import open_store

@@ -125,3 +125,24 @@ def test_the_quick_image_list_is_the_engines(store: Store, tmp_path: Path) -> No
     assert rows(glance.images(str(store.paths.root)) or []) == engine and len(engine) == 3
     (store.paths.root / "images.journal").write_bytes(b"")  # a stale index: the quick reader steps aside
     assert glance.images(str(store.paths.root)) is None
+
+
+def test_the_quick_images_repository_is_the_engines(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from minidock.cli.listing import images
+    from minidock.engine import glance
+    from minidock.engine.images import list_images, tag_image
+
+    add_image(store, "docker.io/library/alpine:latest", [{"f": b"x" * 2000}], tmp_path)
+    add_image(store, "docker.io/me/app:1", [{"h": b"z" * 10}], tmp_path)
+    tag_image(store, "alpine", "localhost:5000/team/alpine:2")
+    tag_image(store, "alpine", "alpine:3")
+    list_images(store)  # measures and keeps the snapshot sizes the quick reader uses
+    for repo in ("alpine", "alpine:3", "me/app:1", "me/app:2", "localhost:5000/team/alpine", "app", "<none>"):
+        images(repository=repo)
+        quick = capsys.readouterr().out
+        with monkeypatch.context() as m:
+            m.setattr(glance, "images", lambda store=None: None)
+            images(repository=repo)
+        assert quick == capsys.readouterr().out, repo
+        assert len(quick.splitlines()) == {"alpine": 3, "alpine:3": 2, "me/app:1": 2}.get(repo, 1 + (repo[0] == "l"))
