@@ -58,15 +58,9 @@ def _selected(opts: PsOptions) -> list[dict[str, Any]]:
 
         f = PsFilter.parse(opts.filters)
         every = every or f.shows_all
-        records = [d for d in records if f.matches(_record(d))]
+        records = [d for d in records if f.matches_json(d)]  # why not engine/info: ~8 ms more of imports
     chosen = [d for d in records if every or d.get("status") in glance.ACTIVE]
     return chosen[:opts.last] if opts.last >= 0 else chosen
-
-
-def _record(d: dict[str, Any]) -> Any:
-    from minidock.engine.info import record_of
-
-    return record_of(d)
 
 
 def ps(opts: PsOptions) -> None:

@@ -9,7 +9,7 @@ searched in the name), `id=` (a prefix), `ancestor=` (image name[:tag], or image
 """
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from minidock.errors import MinidockError, UsageError
 from minidock.store.containers import ContainerRecord
@@ -60,6 +60,10 @@ class PsFilter(NamedTuple):
 
     def matches(self, r: ContainerRecord) -> bool:
         return all(any(_match(key, v, r) for v in values) for key, values in self.terms)
+
+    def matches_json(self, d: dict[str, Any]) -> bool:
+        """`matches` for a plain record (engine/glance.py), as the store's ContainerRecord reads it."""
+        return self.matches(ContainerRecord.from_json(d))
 
 
 def _regex(value: str) -> re.Pattern[str]:

@@ -23,11 +23,6 @@ from minidock.store.store import Store
 if TYPE_CHECKING:
     from minidock.runtime.cgroups import Cgroup, CgroupStats
 
-def record_of(d: dict[str, Any]) -> ContainerRecord:
-    """A plain record (engine/glance.py) as the store's ContainerRecord (for filters)."""
-    return ContainerRecord.from_json(d)
-
-
 def _now(now: datetime | None) -> float | None:
     return None if now is None else now.timestamp()
 
