@@ -20,7 +20,7 @@ _PS = {"-a": ("all", "true"), "--all": ("all", "true"), "-q": ("quiet", "true"),
 _CONTAINER_INSPECT = {"-f": ("format", "store"), "--format": ("format", "store"), "-s": ("size", "true"),
                       "--size": ("size", "true")}
 _INSPECT = {**_CONTAINER_INSPECT, "--type": ("type", "store")}
-_IMAGE_INSPECT = {"-f": ("format", "store"), "--format": ("format", "store")}
+_FORMAT_ONLY = {"-f": ("format", "store"), "--format": ("format", "store")}  # image inspect, network inspect
 _LOGS = {"-n": ("tail", "store"), "--tail": ("tail", "store"), "-t": ("timestamps", "true"),
          "--timestamps": ("timestamps", "true")}
 _VERSION = {"-f": ("format", "store"), "--format": ("format", "store")}
@@ -32,8 +32,8 @@ _NETWORKS = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": 
 SPECS: dict[str, dict[str, tuple[str, str]]] = {
     "ps": _PS, "container ls": _PS, "container ps": _PS, "container list": _PS, "inspect": _INSPECT,
     "container inspect": _CONTAINER_INSPECT, "logs": _LOGS, "container logs": _LOGS, "version": _VERSION,
-    "images": _IMAGES, "image ls": _IMAGES, "image list": _IMAGES, "image inspect": _IMAGE_INSPECT,
-    "network ls": _NETWORKS, "network list": _NETWORKS}
+    "images": _IMAGES, "image ls": _IMAGES, "image list": _IMAGES, "image inspect": _FORMAT_ONLY,
+    "network ls": _NETWORKS, "network list": _NETWORKS, "network inspect": _FORMAT_ONLY}
 GROUPS = ("container", "image", "network")
 FIRST_WORDS = frozenset(w.split()[0] for w in SPECS)
 
@@ -95,8 +95,8 @@ def main(args: list[str]) -> int | None:
     if command.startswith("image "):
         handler = _inspect if verb == "inspect" else _images
     elif command.startswith("network "):
-        handler = _networks
-    if verb == "inspect" and command != "inspect":  # container inspect, image inspect
+        handler = _network_inspect if verb == "inspect" else _networks
+    if verb == "inspect" and command.startswith(("container", "image")):
         opts["type"] = command.split()[0]
     result: list[int | None] = [None]
 
@@ -160,6 +160,14 @@ def _networks(opts: dict[str, Any], words: list[str]) -> int | None:
 
     ls_cmd(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False))
     return 0
+
+
+def _network_inspect(opts: dict[str, Any], words: list[str]) -> int | None:
+    if not words:
+        return None
+    from minidock.cli.network import inspect_cmd
+
+    return inspect_cmd(words, opts.get("format", ""))
 
 
 def _version(opts: dict[str, Any], words: list[str]) -> int | None:
