@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.procs import kill
 from tests.fixtures import images as im
 from tests.fixtures.registry import RegistryServer
 from tests.image.proxy import Proxy
@@ -63,15 +63,6 @@ def mirror_config(directory: Path, url: str, name: str) -> Path:
     path = directory / name
     path.write_text(json.dumps({"registry-mirrors": [url]}))
     return path
-
-
-def kill(proc: subprocess.Popen[bytes]) -> bool:
-    """SIGKILL `proc` (ours, by PID) unless it already ended; True when the kill landed."""
-    landed = proc.poll() is None
-    if landed:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    return landed and proc.returncode == -signal.SIGKILL
 
 
 def wait_for(cond: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float = 120) -> bool:

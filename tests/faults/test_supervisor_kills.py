@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from minidock.runtime.net import ipam
+from tests.faults.procs import kill
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 MD = [sys.executable, "-m", "minidock"]
@@ -77,15 +78,6 @@ def held_by(cid: str) -> list[str]:
     if cid in Path("/proc/self/mountinfo").read_text():
         out.append("mount")
     return out
-
-
-def kill(proc: subprocess.Popen[bytes]) -> bool:
-    """SIGKILL `proc` (ours, by PID) unless it already ended; True when the kill landed."""
-    landed = proc.poll() is None
-    if landed:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    return landed and proc.returncode == -signal.SIGKILL
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 20) -> bool:
