@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.fixtures.oracle import Oracle
+from tests.fixtures.oracle import Oracle, export_both, minidock, minidock_ok
 from tests.oracle_compare import DEFAULT_IGNORE, config_subset, diff_trees, tree_from_tar
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -47,14 +46,11 @@ CASES = [Case("filetree"), Case("apt-app"), Case("python-venv"), Case("gcc-multi
 
 
 def _md(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "minidock", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
+    return minidock(env, *args, timeout=timeout)
 
 
 def _md_ok(env: dict[str, str], *args: str, timeout: float = 900) -> str:
-    r = _md(env, *args, timeout=timeout)
-    assert r.returncode == 0, f"minidock {' '.join(args)} exited {r.returncode}: {r.stdout[-3000:]}{r.stderr[-3000:]}"
-    return r.stdout
+    return minidock_ok(env, *args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -64,20 +60,6 @@ def md_env(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     env = oracle.minidock_env(root)
     yield env
     _md(env, "system", "prune", "-f")
-
-
-def _export(oracle: Oracle, env: dict[str, str], tag: str, out: Path) -> tuple[Path, Path]:
-    cid = oracle.docker_ok("create", tag).strip()
-    try:
-        oracle.docker_ok("export", "-o", str(out / "docker.tar"), cid)
-    finally:
-        oracle.docker("rm", "-f", cid)
-    mid = _md_ok(env, "create", tag).strip()
-    try:
-        _md_ok(env, "export", "-o", str(out / "minidock.tar"), mid)
-    finally:
-        _md(env, "rm", "-f", mid)
-    return out / "docker.tar", out / "minidock.tar"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -96,7 +78,7 @@ def test_example_matches_docker(case: Case, oracle: Oracle, md_env: dict[str, st
     got = _md(md_env, "run", "--rm", "--network", "none", tag, *case.args)
     assert got.stdout.splitlines() == want.stdout.splitlines(), got.stderr
     assert got.returncode == want.returncode
-    docker_tar, md_tar = _export(oracle, md_env, tag, tmp_path)
+    docker_tar, md_tar = export_both(oracle, md_env, tag, tmp_path)
     docker_tree, md_tree = tree_from_tar(docker_tar), tree_from_tar(md_tar)
     diffs = diff_trees(docker_tree, md_tree, IGNORE)
     assert diffs == [], "\n".join(diffs)

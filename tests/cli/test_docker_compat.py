@@ -9,42 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.fixtures.oracle import Oracle
+from tests.fixtures.oracle import Both, Oracle
 
 pytestmark = pytest.mark.root
-
-
-class Both:
-    """One command line under Docker and under minidock."""
-
-    def __init__(self, oracle: Oracle, root: Path) -> None:
-        self.oracle, self.env = oracle, oracle.minidock_env(root)
-
-    def md(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "minidock", *args], capture_output=True, text=True,
-                              env=self.env, timeout=300, check=False)
-
-    def both(self, *args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
-        return self.oracle.docker(*args), self.md(*args)
-
-    def same(self, *args: str) -> str:
-        """Equal stdout and exit code; returns Docker's stdout."""
-        d, m = self.both(*args)
-        assert (m.returncode, m.stdout) == (d.returncode, d.stdout), (args, d.stderr, m.stderr)
-        return d.stdout
-
-    def same_error(self, *args: str) -> None:
-        """Equal exit code and stderr (with Docker's name replaced by minidock's)."""
-        d, m = self.both(*args)
-        want = d.stderr.replace("docker", "minidock")
-        assert (m.returncode, m.stderr) == (d.returncode, want), (args, d.stdout, m.stdout)
 
 
 SETUP = (("create", "--name", "cc1", "--network", "none", "-l", "a=b", "-l", "c=d", "-e", "FOO=bar", "busybox",

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.oracle import Oracle
+from tests.fixtures.oracle import Oracle, export_both, minidock_ok
 from tests.oracle_compare import config_subset, diff_trees, tree_from_tar
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 
 def _md(env: dict[str, str], *args: str, timeout: float = 300) -> str:
-    r = subprocess.run([sys.executable, "-m", "minidock", *args], capture_output=True, text=True, env=env,
-                       timeout=timeout, check=False)
-    assert r.returncode == 0, f"minidock {' '.join(args)} exited {r.returncode}: {r.stderr[-4000:]}"
-    return r.stdout
+    return minidock_ok(env, *args, timeout=timeout)
 
 
 def _context(tmp_path: Path, dockerfile: str) -> Path:
@@ -27,20 +22,6 @@ def _context(tmp_path: Path, dockerfile: str) -> Path:
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(dockerfile)
     return ctx
-
-
-def _exports(oracle: Oracle, env: dict[str, str], tag: str, tmp_path: Path) -> tuple[Path, Path]:
-    cid = oracle.docker_ok("create", tag).strip()
-    try:
-        oracle.docker_ok("export", "-o", str(tmp_path / "docker.tar"), cid)
-    finally:
-        oracle.docker("rm", "-f", cid)
-    mid = _md(env, "create", tag).strip()
-    try:
-        _md(env, "export", "-o", str(tmp_path / "minidock.tar"), mid)
-    finally:
-        _md(env, "rm", "-f", mid)
-    return tmp_path / "docker.tar", tmp_path / "minidock.tar"
 
 
 def test_busybox_build_matches_docker(oracle: Oracle, tmp_path: Path) -> None:
@@ -55,7 +36,7 @@ def test_busybox_build_matches_docker(oracle: Oracle, tmp_path: Path) -> None:
     assert docker_cfg["Cmd"] == ["cat", "/f"]
     assert oracle.docker_ok("run", "--rm", "--network", "none", tag) == "hi\n"
     assert _md(env, "run", "--rm", "--network", "none", tag) == "hi\n"
-    docker_tar, md_tar = _exports(oracle, env, tag, tmp_path)
+    docker_tar, md_tar = export_both(oracle, env, tag, tmp_path)
     docker_tree, md_tree = tree_from_tar(docker_tar), tree_from_tar(md_tar)
     assert docker_tree["f"].sha256 == md_tree["f"].sha256
     assert docker_tree["bin/sh"].link == "/bin/busybox"

@@ -3,40 +3,18 @@ labels, stop signal), side by side in the private dockerd and in minidock, same 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.oracle import Oracle
+from tests.fixtures.oracle import Both, Oracle
 
 pytestmark = pytest.mark.root
+MADE_HERE = ("vimg", "committed:1", "lab/web:1", "lab/web:2")
 
 VIMG = ("FROM busybox\nRUN mkdir -p /data && echo hello > /data/f && chown 1:2 /data/f && chmod 0751 /data\n"
         "VOLUME /data\n")
-
-
-class Both:
-    """Runs one command line in Docker and in minidock; `same()` demands equal output and status."""
-
-    def __init__(self, oracle: Oracle, root: Path) -> None:
-        self.oracle, self.env = oracle, oracle.minidock_env(root)
-
-    def md(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
-        r = subprocess.run([sys.executable, "-m", "minidock", *args], input=input, capture_output=True,
-                           env=self.env, timeout=300, check=False)
-        return subprocess.CompletedProcess(r.args, r.returncode, r.stdout.decode(errors="replace"),
-                                           r.stderr.decode(errors="replace"))
-
-    def both(self, *args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
-        return self.oracle.docker(*args), self.md(*args)
-
-    def same(self, *args: str) -> str:
-        d, m = self.both(*args)
-        assert (m.returncode, m.stdout) == (d.returncode, d.stdout), (args, d.stderr, m.stderr)
-        return d.stdout
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +33,7 @@ def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[B
         if ids:
             engine("rm", "-f", "-v", *ids)
         engine("volume", "prune", "-f")
+        engine("rmi", "-f", *MADE_HERE)  # why: the dockerd is the session's; other modules list its images
 
 
 def test_image_volume_and_named_volume_copy_up(both: Both) -> None:
