@@ -15,9 +15,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import UsageError
+from minidock.nouns import NamedTuple
 
 DEFAULT_CONFIG = "/etc/minidock/config.json"
 DEFAULT_BRIDGE_SUBNET = "10.200.0.0/16"  # neither Docker's 172.17.0.0/16 nor podman's 10.88.0.0/16

@@ -6,7 +6,8 @@ Nothing is created on import or construction; `ensure()` creates the directories
 import contextlib
 import os
 from pathlib import Path
-from typing import NamedTuple
+
+from minidock.nouns import NamedTuple
 
 DEFAULT_ROOT = "/var/lib/minidock"
 ROOT_MODE = 0o711

@@ -14,7 +14,6 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.builder.buildnet import NONE, NetTarget
 from minidock.builder.cache import BuildCache
@@ -46,6 +45,7 @@ from minidock.builder.state import StageState, rfc3339, write_image
 from minidock.builder.steps import RunFailedError
 from minidock.errors import BuildError, DockerfileError, ImageNotFoundError, MinidockError, UsageError
 from minidock.image.reference import Reference
+from minidock.nouns import NamedTuple
 from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig

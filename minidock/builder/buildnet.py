@@ -20,9 +20,10 @@ the RUN cgroups (`minidock/<snapshot key>`, owner in the name) of killed builds.
 import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.errors import BuildError, MinidockError
+from minidock.nouns import NamedTuple
 from minidock.store.atomic import BUILD_PREFIX
 
 if TYPE_CHECKING:

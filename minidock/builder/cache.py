@@ -9,8 +9,9 @@ still in the store (`gc` may have removed them). The file is rewritten atomicall
 
 import json
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
+from minidock.nouns import NamedTuple
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest, sha256
 from minidock.oci.imageconfig import History

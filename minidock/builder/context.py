@@ -12,10 +12,11 @@ import posixpath
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from minidock.builder.rootfs import LayeredFS, split
 from minidock.errors import BuildError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import sha256
 
 if TYPE_CHECKING:

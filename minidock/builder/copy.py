@@ -11,11 +11,11 @@ import os
 import posixpath
 import stat
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.builder.context import SourceItem, Tree, walk
 from minidock.builder.rootfs import LayeredFS, copy_up_parents
 from minidock.errors import BuildError
+from minidock.nouns import NamedTuple
 
 
 class Owner(NamedTuple):

@@ -5,7 +5,7 @@ archives), key them by content, and write them into a new layer with the copier.
 import posixpath
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.builder.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items
 from minidock.builder.copy import Copier, CopyTarget, Owner, absolute_dest, parse_chmod, plan_copy, resolve_chown
@@ -14,6 +14,7 @@ from minidock.builder.nodes import Heredoc
 from minidock.builder.session import Session, record_step, view_of
 from minidock.builder.state import StageState
 from minidock.errors import BuildError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import sha256
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ an exclusion; later patterns win. Paths are context-relative with `/` separators
 import posixpath
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from minidock.errors import DockerfileError
+from minidock.nouns import NamedTuple
 
 _WILDCARDS = "*?[\\"
 

@@ -1,8 +1,8 @@
 """Build progress events: the builder reports through a callback, only the CLI renders them."""
 
 from collections.abc import Callable
-from typing import NamedTuple
 
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 
 

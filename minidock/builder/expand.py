@@ -9,9 +9,9 @@ escaped `\\*`), positional and special parameters (always empty). Errors raise `
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from minidock.errors import DockerfileError
+from minidock.nouns import NamedTuple
 
 _SPECIAL_PARAMS = "@*#?-$!0"
 _NOT_GO_SPACE = "\x1c\x1d\x1e\x1f"

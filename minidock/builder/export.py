@@ -12,9 +12,10 @@ import os
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from minidock.errors import UsageError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.store.store import Store
 

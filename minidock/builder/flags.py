@@ -7,7 +7,8 @@ durations (`1m30s`) for HEALTHCHECK.
 """
 
 import re
-from typing import NamedTuple
+
+from minidock.nouns import NamedTuple
 
 BOOL, STRING, LIST = "bool", "string", "list"
 

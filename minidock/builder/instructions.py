@@ -8,13 +8,13 @@ Flags are validated per instruction here. Variable expansion is NOT done here: t
 
 import re
 from collections.abc import Callable
-from typing import NamedTuple
 
 from minidock.builder import heredoc
 from minidock.builder.flags import FlagError, Flags, Mount, parse_duration, parse_flags, parse_mount
 from minidock.builder.nodes import Heredoc, LineError, Node
 from minidock.builder.parser import parse
 from minidock.errors import DockerfileError
+from minidock.nouns import NamedTuple
 
 # Docker's list (ONBUILD triggers are expanded when they run, not when declared); ARG for defaults
 EXPANDING_KEYWORDS = frozenset({"add", "arg", "copy", "env", "expose", "from", "label", "stopsignal", "user", "volume",

@@ -13,9 +13,9 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.errors import BuildError, MinidockError
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest

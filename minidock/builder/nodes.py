@@ -7,9 +7,9 @@ ENV/LABEL key-value triples, ARG words, HEALTHCHECK type, ONBUILD nesting) and `
 
 import json
 import re
-from typing import NamedTuple
 
 from minidock.builder.expand import is_space
+from minidock.nouns import NamedTuple
 
 KEYWORDS = (
     "add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label",

@@ -12,11 +12,11 @@ detection in `heredoc`. Errors raise DockerfileError(`FILE:LINE: reason`).
 import re
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from minidock.builder import heredoc
 from minidock.builder.nodes import KEYWORDS, Heredoc, LineError, Node, node_from_line
 from minidock.errors import DockerfileError
+from minidock.nouns import NamedTuple
 
 MAX_LINE = 65535
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$")

@@ -17,7 +17,6 @@ import posixpath
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.builder.context import ContextTree, LayerTree, SourceItem, expand_sources, hash_items
 from minidock.builder.flags import Mount as MountFlag
@@ -25,6 +24,7 @@ from minidock.builder.instructions import Run
 from minidock.builder.session import Secret, Session
 from minidock.builder.state import StageState
 from minidock.errors import BuildError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import sha256
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths

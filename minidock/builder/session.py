@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.builder.buildnet import NONE, NetTarget
 from minidock.builder.cache import BuildCache, CacheEntry, step_key
@@ -20,6 +20,7 @@ from minidock.builder.expand import expand_word
 from minidock.builder.rootfs import LayeredFS
 from minidock.builder.state import StageState, rfc3339
 from minidock.errors import BuildError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import History
 from minidock.store.store import Store

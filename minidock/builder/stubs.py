@@ -14,9 +14,9 @@ import posixpath
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.builder.rootfs import LayeredFS, split
+from minidock.nouns import NamedTuple
 
 _OPAQUE_XATTR = "trusted.overlay.opaque"
 

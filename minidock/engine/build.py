@@ -10,7 +10,7 @@ image's history newest first as `docker history` does (`commit` lives in engine/
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.builder.builder import BuildOptions, BuildResult, Puller, build
 from minidock.builder.buildnet import HOST, NONE, NetTarget, reclaim_cgroups
@@ -32,6 +32,7 @@ from minidock.config import Settings
 from minidock.engine.lookup import load_image, open_store
 from minidock.errors import BuildError, MinidockError, UsageError
 from minidock.image.reference import Reference
+from minidock.nouns import NamedTuple
 from minidock.oci.descriptor import Platform
 from minidock.oci.digest import Digest
 from minidock.paths import Paths

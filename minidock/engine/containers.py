@@ -8,7 +8,7 @@ status, and with `--rm` remove snapshot and record.
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.engine import netwire
 from minidock.engine.devices import parse_device
@@ -19,6 +19,7 @@ from minidock.engine.netwire import NetPlan, NetSession
 from minidock.engine.request import RunRequest
 from minidock.engine.spec import RunFlags, SpecInputs, build_spec
 from minidock.errors import ImageNotFoundError, MinidockError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Resources, Spec, User
 from minidock.paths import PRIVATE_FILE_MODE
 from minidock.runtime.explain import NullTracer, Step, Tracer

@@ -21,9 +21,9 @@ import stat
 import sys
 import tarfile
 from functools import partial
-from typing import NamedTuple
 
 from minidock.errors import CopyError, MinidockError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Spec
 from minidock.runtime.fsview import FsTarget, run_in_root
 from minidock.store.atomic import make_dir

@@ -7,11 +7,11 @@ in the container's /etc/passwd) with Docker's exec overrides: -e added to the co
 
 import contextlib
 import os
-from typing import NamedTuple
 
 from minidock.engine.lifecycle import cgroup_of, open_records, spec_of
 from minidock.engine.spec import merge_env
 from minidock.errors import ConflictError, MinidockError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import User
 from minidock.store.store import Store
 

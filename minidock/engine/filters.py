@@ -9,9 +9,10 @@ searched in the name), `id=` (a prefix), `ancestor=` (image name[:tag], or image
 """
 
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import MinidockError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.store.containers import ContainerRecord
 
 KEYS = ("status", "name", "id", "ancestor", "exited", "label", "health", "volume", "network")

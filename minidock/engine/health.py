@@ -19,9 +19,10 @@ import re
 import signal
 import time
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import MinidockError, UsageError
+from minidock.nouns import NamedTuple
 
 SECOND = 1_000_000_000
 DEFAULTS = {"Interval": 30 * SECOND, "Timeout": 30 * SECOND, "StartPeriod": 0, "Retries": 3}

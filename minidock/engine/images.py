@@ -6,7 +6,7 @@ Every function takes the Store; `open_store(paths)` is how the CLI gets one.
 import contextlib
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.engine.events import emit
 from minidock.errors import (
@@ -18,6 +18,7 @@ from minidock.errors import (
     ReferenceFormatError,
 )
 from minidock.image.reference import Reference
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest

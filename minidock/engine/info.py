@@ -10,13 +10,14 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from minidock.engine import glance, lifecycle
 from minidock.engine.filters import PsFilter
 from minidock.engine.lifecycle import ACTIVE, cgroup_of, open_records
 from minidock.engine.logs import LogEntry, TimeWindow, follow, read_entries
 from minidock.errors import ConflictError, MinidockError, NotFoundError
+from minidock.nouns import NamedTuple
 from minidock.store.containers import ContainerRecord, ContainerStore
 from minidock.store.store import Store
 

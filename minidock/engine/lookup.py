@@ -1,9 +1,8 @@
 """Finding things the user named: an image by reference or id prefix, with its manifest and config."""
 
-from typing import NamedTuple
-
 from minidock.errors import ConflictError, ImageNotFoundError, MinidockError
 from minidock.image.reference import Reference
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest

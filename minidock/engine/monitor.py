@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from minidock.engine.logs import LogOptions, LogWriter
 from minidock.engine.restart import RestartPolicy, backoff
@@ -25,6 +25,7 @@ from minidock.errors import (
     NotFoundError,
     RuntimeSetupError,
 )
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Spec
 from minidock.paths import Paths
 from minidock.runtime import process, sync

@@ -10,10 +10,11 @@ idempotent, also run by `rm`).
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.engine.request import RunRequest
 from minidock.errors import ConflictError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 from minidock.runtime.net import netfiles

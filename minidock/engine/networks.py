@@ -6,9 +6,10 @@ container joins and removed with the network. State lives in `Paths.networks`.
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.errors import UsageError
+from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.runtime.net import ipam, network
 from minidock.runtime.net.netconfig import NetworkConfig, NetworkStore

@@ -1,6 +1,6 @@
 """RunRequest: everything `run`/`create` was asked for, as the CLI parsed it (strings, not yet checked)."""
 
-from typing import NamedTuple
+from minidock.nouns import NamedTuple
 
 
 class RunRequest(NamedTuple):

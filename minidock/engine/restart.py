@@ -1,8 +1,9 @@
 """Restart policies (`--restart no|on-failure[:N]|always|unless-stopped`): parsing and the decision (pure)."""
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import UsageError
+from minidock.nouns import NamedTuple
 
 NAMES = ("no", "on-failure", "always", "unless-stopped")
 BACKOFF_START = 0.1  # seconds; doubled per restart like Docker's restart manager

@@ -7,7 +7,7 @@ re-exported for the renderer (the CLI does not import `image`).
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO
 
 from minidock.config import Settings
 from minidock.engine.lookup import open_store
@@ -27,6 +27,7 @@ from minidock.image.push_events import (
 )
 from minidock.image.reference import Reference
 from minidock.image.rootfs import apply_changes, import_rootfs, write_rootfs
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ContainerConfig
 from minidock.paths import Paths

@@ -3,11 +3,11 @@
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import NamedTuple
 
 from minidock.engine.devices import device_config
 from minidock.engine.limits import sysctls, ulimits, with_shm_size
 from minidock.errors import UsageError
+from minidock.nouns import NamedTuple
 from minidock.oci.imageconfig import ContainerConfig
 from minidock.oci.runtimespec import (
     DEFAULT_CAPS,

@@ -8,7 +8,7 @@ container and image counts and the settings. The pure parts (`cgroup_version`, `
 import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from minidock import __version__
 from minidock.engine.host import CGROUP_ROOT
@@ -18,6 +18,7 @@ from minidock.engine.version import (  # noqa: F401 - `version`'s own module (it
     cgroup_version,
     version_report,
 )
+from minidock.nouns import NamedTuple
 
 if TYPE_CHECKING:
     from minidock.store.store import Store

@@ -7,11 +7,12 @@ current memory+swap limit needs --memory-swap too; a restart policy cannot be se
 so a new policy applies to a running container's next exit.
 """
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.engine.lifecycle import ACTIVE, open_records, spec_of
 from minidock.engine.restart import RestartPolicy
 from minidock.errors import ConflictError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Resources
 from minidock.store.atomic import atomic_write_json
 from minidock.store.containers import ContainerRecord, ContainerStore

@@ -11,10 +11,11 @@ and Docker's inspect `Mounts` list, kept in the container record.
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.engine.events import emit
 from minidock.errors import ConflictError, NotFoundError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Mount
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
 from minidock.store.store import Store

@@ -16,10 +16,11 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from minidock.errors import DigestMismatchError, ManifestError, NotFoundError
 from minidock.image.reference import Reference
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig

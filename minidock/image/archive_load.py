@@ -17,12 +17,13 @@ import re
 import shutil
 import tarfile
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from minidock.config import Settings
 from minidock.errors import ArchiveError, DigestMismatchError, ManifestError, MinidockError
 from minidock.image.archive import CONTAINERD_NAME, REF_NAME
 from minidock.image.reference import Reference
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest

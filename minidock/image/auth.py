@@ -11,10 +11,11 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from minidock.errors import AuthError, RegistryError
+from minidock.nouns import NamedTuple
 
 if TYPE_CHECKING:
     from minidock.image.transport import Transport

@@ -5,8 +5,8 @@ serialises calls), so a renderer needs no locking of its own.
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
 
+from minidock.nouns import NamedTuple
 from minidock.oci.descriptor import Platform
 from minidock.oci.digest import Digest
 

@@ -15,7 +15,6 @@ import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.config import Settings
 from minidock.errors import ArchiveError, DigestMismatchError, ManifestError
@@ -35,6 +34,7 @@ from minidock.image.events import (
 from minidock.image.reference import Reference
 from minidock.image.registry import FetchedManifest, RegistryClient
 from minidock.image.transport import Transport
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
 from minidock.oci.digest import Digest

@@ -12,7 +12,6 @@ the push (pushlayers.py), so the pushed manifest names the gzip layers (same con
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.config import Settings
 from minidock.errors import ManifestError, MinidockError, NotFoundError, StoreError
@@ -31,6 +30,7 @@ from minidock.image.pushlayers import gzip_layers, has_plain_layers
 from minidock.image.reference import Reference
 from minidock.image.transport import Transport
 from minidock.image.upload import UploadClient, UploadOptions, state_dir, upload_blob
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest

@@ -5,8 +5,8 @@ called from several upload threads, but never concurrently (the pusher serialise
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
 
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 
 

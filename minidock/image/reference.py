@@ -8,9 +8,9 @@ Pure: no I/O.
 """
 
 import re
-from typing import NamedTuple
 
 from minidock.errors import ManifestError, ReferenceFormatError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 
 DEFAULT_DOMAIN = "docker.io"

@@ -7,12 +7,13 @@ request is used for the rest of the command. Registry JSON errors become Registr
 """
 
 import json
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.config import Settings, read_credentials
 from minidock.errors import AuthError, DigestMismatchError, ManifestError, RegistryError
 from minidock.image.auth import Authenticator
 from minidock.image.reference import DEFAULT_DOMAIN, DOCKER_HUB_API_HOST
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.digest import Digest
 

@@ -11,13 +11,14 @@ import email.utils
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from minidock.config import Settings
 from minidock.errors import RegistryError
+from minidock.nouns import NamedTuple
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})

@@ -16,7 +16,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode, urljoin
 
 from minidock.config import read_credentials
@@ -24,6 +24,7 @@ from minidock.errors import AuthError, DigestMismatchError, RegistryError
 from minidock.image.auth import Authenticator, parse_challenges
 from minidock.image.reference import DEFAULT_DOMAIN, DOCKER_HUB_API_HOST
 from minidock.image.registry import REASONS
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.store.atomic import atomic_write_json, read_json
 

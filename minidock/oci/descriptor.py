@@ -3,9 +3,10 @@
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import ManifestError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 
 _GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",

@@ -3,9 +3,10 @@
 import re
 import sys
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from minidock.errors import ManifestError
+from minidock.nouns import NamedTuple
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")

@@ -3,9 +3,10 @@
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import ManifestError
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
 

@@ -8,7 +8,9 @@ never holds a container's rootfs mount.
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
+
+from minidock.nouns import NamedTuple
 
 OCI_VERSION = "1.0.2"
 

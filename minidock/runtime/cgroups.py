@@ -13,9 +13,10 @@ import errno
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from minidock.errors import RuntimeSetupError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.syscalls import read_file
 

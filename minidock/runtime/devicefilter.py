@@ -19,8 +19,8 @@ Both are pure (tested by running the program in a small interpreter in the tests
 import ctypes
 import os
 import struct
-from typing import NamedTuple
 
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import DeviceRule
 
 # instruction classes, sizes, modes, ops (linux/bpf_common.h, linux/bpf.h)

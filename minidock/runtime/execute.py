@@ -12,9 +12,10 @@ does not: the process is then reparented to the container's PID 1).
 import contextlib
 import fcntl
 import os
-from typing import TYPE_CHECKING, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from minidock.errors import MinidockError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Capabilities, Process
 from minidock.runtime import caps, command, confine, init, namespaces, sync, users
 from minidock.runtime import syscalls as sc

@@ -11,7 +11,9 @@ is recorded, so a disabled tracer never builds command text (the run path is lat
 """
 
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+from minidock.nouns import NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -16,9 +16,9 @@ import os
 import sys
 import tarfile
 from collections.abc import Callable
-from typing import NamedTuple
 
 from minidock.errors import MinidockError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Mount
 from minidock.runtime import syscalls as sc
 

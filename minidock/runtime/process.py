@@ -12,9 +12,10 @@ process dies (init._die_with_supervisor): a supervisor killed by SIGKILL leaves 
 import contextlib
 import os
 import signal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.runtime import caps, init, rootfs, sync
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer

@@ -11,8 +11,9 @@ Command texts for --explain are functions handed to the tracer: only an enabled 
 import contextlib
 import os
 import stat
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from minidock.nouns import NamedTuple
 from minidock.runtime import syscalls as sc
 
 if TYPE_CHECKING:

@@ -17,9 +17,10 @@ sha256 ce3585b856aa4a193671fd8280d0d0612a998bd3f10bdb2f8530dfa958c6197f), the pr
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import UsageError
+from minidock.nouns import NamedTuple
 
 # runtime.GOARCH (what profiles' `arches` name) and libseccomp's name of the native arch, by uname -m
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "armv7l": "arm", "ppc64le": "ppc64le",

@@ -8,9 +8,9 @@ Parsing is pure; `read_exec_user(root, user)` is the one reader.
 """
 
 import os
-from typing import NamedTuple
 
 from minidock.errors import RuntimeSetupError
+from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import User
 from minidock.runtime.syscalls import read_file
 

@@ -14,9 +14,9 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from typing import NamedTuple
 
 from minidock.errors import DigestMismatchError, ManifestError, MinidockError, NotFoundError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.paths import PRIVATE_FILE_MODE

@@ -17,9 +17,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.store.alive import alive as _alive
 from minidock.store.alive import alive_since

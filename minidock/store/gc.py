@@ -12,9 +12,9 @@ pull of the same blob resumes first) when it ends.
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
 
 from minidock.errors import ManifestError, NotFoundError, StoreError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Index, Manifest, kind_of

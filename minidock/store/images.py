@@ -18,9 +18,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import ImageNotFoundError, ManifestError, NotFoundError, StoreError
+from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest

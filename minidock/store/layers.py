@@ -18,9 +18,10 @@ import stat
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from minidock.errors import ArchiveError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.store.compression import CHUNK, DecompressingReader
 from minidock.store.layertar import write_layer

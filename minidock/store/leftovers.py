@@ -11,8 +11,8 @@ import contextlib
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple
 
+from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.store.atomic import BUILD_PREFIX, discard, start_time, tree_size
 

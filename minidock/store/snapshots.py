@@ -12,9 +12,10 @@ has a short link `l/<short>` so long lowerdir lists fit in one mount page. Mutat
 import os
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import ConflictError, NotFoundError, StoreError
+from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths

@@ -1,7 +1,6 @@
 """Store: the facade bundling one store root's paths, content, snapshots and image records."""
 
-from typing import NamedTuple
-
+from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.store.content import ContentStore
 from minidock.store.images import ImageStore

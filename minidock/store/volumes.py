@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
 

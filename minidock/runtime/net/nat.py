@@ -33,9 +33,10 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from minidock.errors import RuntimeSetupError
+from minidock.nouns import NamedTuple
 from minidock.runtime.net.ipam import locked
 from minidock.runtime.syscalls import read_file
 

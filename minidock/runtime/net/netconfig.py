@@ -10,9 +10,10 @@ under `<state_dir>/networks.lock`. Kernel objects (bridge, NAT rules) are not to
 
 import time
 from ipaddress import IPv4Network
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
+from minidock.nouns import NamedTuple
 from minidock.runtime.net import ipam
 
 if TYPE_CHECKING:

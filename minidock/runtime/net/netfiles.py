@@ -8,9 +8,8 @@ Google's 8.8.8.8 / 8.8.4.4 are used. `--dns` replaces the nameservers; `--dns-se
 `--dns-option` replace the search and options lines (else the host's are kept).
 """
 
-from typing import NamedTuple
-
 from minidock.errors import UsageError
+from minidock.nouns import NamedTuple
 
 DEFAULT_DNS: tuple[str, ...] = ("8.8.8.8", "8.8.4.4")
 HOSTS_HEADER = """127.0.0.1\tlocalhost

@@ -15,9 +15,10 @@ Layering: only minidock.errors/oci; leases live under the `state_dir` the engine
 """
 
 import errno
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from minidock.errors import RuntimeSetupError
+from minidock.nouns import NamedTuple
 from minidock.runtime.net import ipam
 from minidock.runtime.net.netlink import Netlink, VethSpec, mac_attr, mac_for
 

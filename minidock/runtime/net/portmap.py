@@ -12,9 +12,10 @@ on HOST_IP:HOST to hold the port and serve what DNAT does not (IPv6 host address
 
 import contextlib
 import errno
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from minidock.errors import ConflictError, UsageError
+from minidock.nouns import NamedTuple
 
 if TYPE_CHECKING:
     import socket
