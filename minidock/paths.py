@@ -3,6 +3,8 @@
 Nothing is created on import or construction; `ensure()` creates the directories.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 from pathlib import Path
@@ -21,7 +23,7 @@ class Paths(NamedTuple):
     root: Path
 
     @classmethod
-    def from_env(cls) -> "Paths":
+    def from_env(cls) -> Paths:
         """The store named by $MINIDOCK_ROOT, else /var/lib/minidock."""
         return cls(Path(os.environ.get("MINIDOCK_ROOT") or DEFAULT_ROOT))
 
@@ -105,7 +107,7 @@ class Paths(NamedTuple):
                    self.locks, self.tmp, self.root / "build-mounts")
         return ((self.root, ROOT_MODE), *((d, PRIVATE_MODE) for d in private), (self.volumes, 0o701))
 
-    def ensure(self) -> "Paths":
+    def ensure(self) -> Paths:
         """Create every top-level directory of the store with its mode (see `modes`); returns self.
 
         An existing one that is wider (a store from an older version) is narrowed, as dockerd

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] in (["container"], ["image"]) and args[1:2] in (["run"], ["create"], ["build"]):
         args = args[1:]  # `container run`, `image build`: the same lean paths as `run`, `build`
+    if args[:1] not in (["run"], ["create"]):
+        with_site_packages()
     if args and args[0] in ("run", "create", "build"):
         return _lean(args) if argv is not None else _fast_path(args)
     if args[:1] == ["pull"]:
@@ -49,6 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     from minidock.cli.failures import guarded
 
     return guarded(lambda: _run_app(args), failure=1)
+
+
+def with_site_packages() -> None:
+    """Add the site-packages directories (requests, typer, rich...) when the launcher skipped them.
+
+    why: the venv's launcher starts Python with -S (no `site`: ~2 ms of every start-up, Debian's
+    apport hook included) and puts only minidock itself on sys.path; `run` and `create` need nothing
+    else unless they pull. Every other command, and a run's pull, calls this first. A launcher
+    without -S (pip's) has done it already: then this does nothing."""
+    if sys.flags.no_site and "site" not in sys.modules:
+        import site
+
+        site.main()
 
 
 _QUICK_FIRST_WORDS = ("ps", "container", "inspect", "logs", "version", "images", "image", "network")

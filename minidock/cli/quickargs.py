@@ -13,7 +13,10 @@ read every plain command line the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("append", "store", "int", "true")  # repeatable, last wins, last wins as int, a switch
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def explain_sink(step: Any) -> None:
@@ -14,6 +17,9 @@ def explain_sink(step: Any) -> None:
 
 def pull_for_run(image: str, platform: str) -> None:
     """Docker's behaviour when the image is missing: say so on stderr, pull with progress."""
+    from minidock.cli.main import with_site_packages
+
+    with_site_packages()  # why: the launcher may have skipped site-packages (requests): see there
     from minidock.cli.pull import pull_and_render
 
     print(f"Unable to find image '{image}' locally", file=sys.stderr)

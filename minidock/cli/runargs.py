@@ -8,12 +8,12 @@ every error go to argparse. tests/cli/test_runargs.py checks that both read them
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from minidock.engine.request import RunRequest
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY from the host)"),
           ("--env-file", None, "env_files", "read environment variables from a file"),

@@ -6,9 +6,10 @@ into an OCI spec (written to containers/<id>/config.json), hand it to the runtim
 status, and with `--rm` remove snapshot and record.
 """
 
+from __future__ import annotations
+
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from minidock.engine import netwire
 from minidock.engine.devices import parse_device
@@ -28,6 +29,7 @@ from minidock.store.atomic import atomic_write_json
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
 from minidock.store.store import Store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.engine.logs import LogWriter
     from minidock.engine.volumes import MountPlan, MountSpec
@@ -168,15 +170,15 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     return Created(store, record, spec, image, net, req)
 
 
-def volume_specs(req: RunRequest) -> list["MountSpec"]:
+def volume_specs(req: RunRequest) -> list[MountSpec]:
     """-v and --mount, parsed (Docker's order: -v first)."""
     from minidock.engine.volumes import parse_mount, parse_v
 
     return [*(parse_v(v) for v in req.volumes), *(parse_mount(m) for m in req.mounts)]
 
 
-def plan_mounts(store: Store, specs: list["MountSpec"], image_volumes: tuple[str, ...],
-                volumes_from: tuple[str, ...]) -> "MountPlan":
+def plan_mounts(store: Store, specs: list[MountSpec], image_volumes: tuple[str, ...],
+                volumes_from: tuple[str, ...]) -> MountPlan:
     """The container's volumes, binds and tmpfs mounts (nothing to import when there are none)."""
     if not (specs or image_volumes or volumes_from):
         from minidock.engine.volumes import MountPlan
@@ -293,7 +295,7 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     return status.code
 
 
-def _foreground_log(c: Created, containers: ContainerStore) -> "LogWriter | None":
+def _foreground_log(c: Created, containers: ContainerStore) -> LogWriter | None:
     """The json-file log a foreground container's output also goes to (Docker logs it: `logs NAME`
     works afterwards); none for `--rm` (nothing is left to read it) or `--log-driver none`."""
     if c.request.rm or c.request.log_driver == "none":

@@ -1,15 +1,19 @@
 """The parts of a container's Config that come from flags over the image: labels, stop signal and
 timeout, exposed ports, health check (pure; kept in the record as host_config["Config"])."""
 
+from __future__ import annotations
+
 import contextlib
-from typing import TYPE_CHECKING, Any
 
 from minidock.engine.health import HealthFlags, effective
 from minidock.engine.request import RunRequest
 from minidock.errors import UsageError
 from minidock.oci.imageconfig import ContainerConfig
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from minidock.oci.runtimespec import Spec
 
 LOG_DRIVERS = ("json-file", "local", "none")
@@ -80,7 +84,7 @@ def container_config(req: RunRequest, image: ContainerConfig) -> dict[str, Any]:
     return out
 
 
-def run_config(req: RunRequest, image: ContainerConfig, spec: "Spec", hostname: str) -> dict[str, Any]:
+def run_config(req: RunRequest, image: ContainerConfig, spec: Spec, hostname: str) -> dict[str, Any]:
     """The rest of Docker's container Config: what runs, as whom, where (what `commit` keeps)."""
     if req.entrypoint is not None:
         entrypoint: list[str] | None = [req.entrypoint] if req.entrypoint else None

@@ -7,6 +7,8 @@ for the nodes below it) and an allow rule with PERMS (default rwm); `--privilege
 of the host's /dev and one rule that allows all devices.
 """
 
+from __future__ import annotations
+
 import os
 import stat
 

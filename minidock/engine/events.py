@@ -5,15 +5,19 @@ passed, new ones as they are appended (until Ctrl-C, or `until`). `line(event)` 
 default text: `TIME TYPE ACTION ID (k=v, ...)`.
 """
 
+from __future__ import annotations
+
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from minidock.errors import UsageError
 from minidock.paths import Paths
 from minidock.store import events as journal
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from minidock.store.containers import ContainerRecord
 
 FILTERS = ("container", "event", "image", "label", "type", "volume", "network")
@@ -94,7 +98,7 @@ def container_attrs(name: str, image: str, labels: Mapping[str, str] | None = No
     return {**dict(labels or {}), "image": image, "name": name, **extra}
 
 
-def emit_container(paths: Paths, rec: "ContainerRecord", action: str, **extra: str) -> None:
+def emit_container(paths: Paths, rec: ContainerRecord, action: str, **extra: str) -> None:
     """Journal a container event with Docker's attributes (labels, image, name, extras)."""
     labels = (rec.host_config.get("Config") or {}).get("Labels") or {}
     emit(paths, "container", action, rec.id, container_attrs(rec.name, rec.image, labels, **extra))

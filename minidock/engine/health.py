@@ -13,16 +13,21 @@ it (`stop_checker`) when the container exits; it probes every `interval` with an
 container and writes `health` into the container's record.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import re
 import signal
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from minidock.errors import MinidockError, UsageError
 from minidock.nouns import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SECOND = 1_000_000_000
 DEFAULTS = {"Interval": 30 * SECOND, "Timeout": 30 * SECOND, "StartPeriod": 0, "Retries": 3}

@@ -15,7 +15,6 @@ import select
 import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from minidock.engine.events import emit_container
 from minidock.engine.host import CGROUP_ROOT
@@ -28,6 +27,7 @@ from minidock.store.atomic import read_json
 from minidock.store.containers import ContainerRecord, ContainerStore
 from minidock.store.store import Store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the verbs below import their engines when used: `ps` must stay light
     from minidock.engine.containers import Puller
     from minidock.engine.netwire import NetSession

@@ -1,5 +1,7 @@
 """`--ulimit`, `--shm-size` and `--sysctl` as Docker reads them (pure: text -> spec values)."""
 
+from __future__ import annotations
+
 from minidock.errors import UsageError
 from minidock.oci.runtimespec import Mount, Rlimit
 

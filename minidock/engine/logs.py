@@ -7,6 +7,8 @@ raw bytes as they come from the container's pipes; complete lines become entries
 `follow`) read the rotated files oldest first, then the live one; `follow` notices rotation.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
@@ -14,10 +16,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 from minidock.errors import UsageError
 from minidock.nouns import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_FILE = 3
@@ -31,7 +36,7 @@ class LogOptions(NamedTuple):
     max_file: int = DEFAULT_MAX_FILE
 
     @classmethod
-    def parse(cls, opts: tuple[str, ...] | list[str]) -> "LogOptions":
+    def parse(cls, opts: tuple[str, ...] | list[str]) -> LogOptions:
         from minidock.runtime.cgroups import parse_bytes
 
         size, files = DEFAULT_MAX_SIZE, DEFAULT_MAX_FILE
@@ -99,7 +104,7 @@ class TimeWindow(NamedTuple):
     since: float | None = None
     until: float | None = None
 
-    def contains(self, entry: "LogEntry") -> bool:
+    def contains(self, entry: LogEntry) -> bool:
         if self.since is None and self.until is None:
             return True
         t = entry_time(entry.time)
@@ -182,7 +187,7 @@ class LogEntry(NamedTuple):
     time: str
 
     @classmethod
-    def parse(cls, line: bytes) -> "LogEntry | None":
+    def parse(cls, line: bytes) -> LogEntry | None:
         try:
             d = json.loads(line)
         except ValueError:

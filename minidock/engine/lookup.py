@@ -1,5 +1,7 @@
 """Finding things the user named: an image by reference or id prefix, with its manifest and config."""
 
+from __future__ import annotations
+
 from minidock.errors import ConflictError, ImageNotFoundError, MinidockError
 from minidock.image.reference import Reference
 from minidock.nouns import NamedTuple

@@ -8,9 +8,10 @@ hook, in the supervising process: veth + address + NAT rules + loopback proxies,
 idempotent, also run by `rm`).
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from minidock.engine.request import RunRequest
 from minidock.errors import ConflictError, UsageError
@@ -20,6 +21,10 @@ from minidock.paths import Paths
 from minidock.runtime.net import netfiles
 from minidock.runtime.net.portmap import PortMapping
 from minidock.store.containers import ContainerRecord, ContainerStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["NetPlan", "NetSession", "PortMapping", "plan", "published", "release", "session_for", "write_files"]
 FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
@@ -43,7 +48,7 @@ class NetPlan(NamedTuple):
                 "state_dir": str(self.state_dir), "add_hosts": list(self.add_hosts)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "NetPlan":
+    def from_json(cls, d: dict[str, Any]) -> NetPlan:
         return cls(str(d["kind"]), str(d["spec_network"]), str(d.get("network", "")), str(d.get("bridge", "")),
                    str(d.get("subnet", "")), tuple(PortMapping.from_json(p) for p in d.get("ports") or ()),
                    Path(str(d.get("state_dir", ""))), tuple(d.get("add_hosts") or ()))

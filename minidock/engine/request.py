@@ -1,5 +1,7 @@
 """RunRequest: everything `run`/`create` was asked for, as the CLI parsed it (strings, not yet checked)."""
 
+from __future__ import annotations
+
 from minidock.nouns import NamedTuple
 
 

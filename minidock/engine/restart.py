@@ -1,9 +1,13 @@
 """Restart policies (`--restart no|on-failure[:N]|always|unless-stopped`): parsing and the decision (pure)."""
 
-from typing import Any
+from __future__ import annotations
 
 from minidock.errors import UsageError
 from minidock.nouns import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMES = ("no", "on-failure", "always", "unless-stopped")
 BACKOFF_START = 0.1  # seconds; doubled per restart like Docker's restart manager
@@ -17,7 +21,7 @@ class RestartPolicy(NamedTuple):
     max_retries: int = 0  # on-failure only; 0 = unlimited
 
     @classmethod
-    def parse(cls, text: str) -> "RestartPolicy":
+    def parse(cls, text: str) -> RestartPolicy:
         name, _, count = (text or "no").partition(":")
         if name not in NAMES:
             raise UsageError(f"invalid restart policy {text!r}: want no, on-failure[:N], always or unless-stopped")
@@ -28,7 +32,7 @@ class RestartPolicy(NamedTuple):
         return cls(name, int(count or 0))
 
     @classmethod
-    def from_json(cls, d: Any) -> "RestartPolicy":
+    def from_json(cls, d: Any) -> RestartPolicy:
         if isinstance(d, str):
             return cls.parse(d)
         if isinstance(d, dict):

@@ -1,5 +1,7 @@
 """ImageConfig + run flags -> runtime Spec: Docker's rules for command, env, user, mounts, caps (pure)."""
 
+from __future__ import annotations
+
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType

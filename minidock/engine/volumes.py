@@ -8,10 +8,11 @@ image carries the `copyup` option, done by the runtime at each start while the v
 and Docker's inspect `Mounts` list, kept in the container record.
 """
 
+from __future__ import annotations
+
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
 
 from minidock.engine.events import emit
 from minidock.errors import ConflictError, NotFoundError, UsageError
@@ -20,6 +21,10 @@ from minidock.oci.runtimespec import Mount
 from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
 from minidock.store.store import Store
 from minidock.store.volumes import VolumeRecord, VolumeStore, valid_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 _TRUE = ("", "1", "true")

@@ -7,6 +7,8 @@ Grammar and normalisation follow distribution/reference (reference.go, regexp.go
 Pure: no I/O.
 """
 
+from __future__ import annotations
+
 import re
 
 from minidock.errors import ManifestError, ReferenceFormatError
@@ -48,7 +50,7 @@ class Reference(NamedTuple):
     digest: Digest | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Reference":
+    def parse(cls, text: str) -> Reference:
         """Parse and normalise `text` like `docker pull` does; ReferenceFormatError names the input."""
         if not text:
             raise _err(text, "repository name must have at least one component")
@@ -97,13 +99,13 @@ class Reference(NamedTuple):
         """What goes after /manifests/: the digest when there is one, else the tag."""
         return str(self.digest) if self.digest is not None else self.tag
 
-    def with_tag(self, tag: str) -> "Reference":
+    def with_tag(self, tag: str) -> Reference:
         """The same repository with `tag` and no digest."""
         if not _TAG_RE.match(tag):
             raise _err(tag, "invalid tag format")
         return Reference(self.domain, self.path, tag, None)
 
-    def with_digest(self, digest: Digest) -> "Reference":
+    def with_digest(self, digest: Digest) -> Reference:
         """The same repository pinned to `digest` (the tag is kept)."""
         return Reference(self.domain, self.path, self.tag, digest)
 

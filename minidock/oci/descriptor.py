@@ -1,13 +1,18 @@
 """Descriptor and Platform: what points at a blob, and for which platform."""
 
+from __future__ import annotations
+
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from minidock.errors import ManifestError
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
            "armv7l": "arm", "armv6l": "arm", "i386": "386", "i686": "386",
@@ -23,7 +28,7 @@ class Platform(NamedTuple):
     os_version: str = ""
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         """Parse `os/arch[/variant]` (the --platform flag); `arm64/v8` style variants kept."""
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
@@ -32,7 +37,7 @@ class Platform(NamedTuple):
         return cls(os=parts[0], architecture=arch, variant=parts[2] if len(parts) == 3 else "")
 
     @classmethod
-    def host(cls) -> "Platform":
+    def host(cls) -> Platform:
         """The platform of this machine, in Go's names (linux/amd64, linux/arm64/v8, ...)."""
         machine = os.uname().machine
         arch = _GOARCH.get(machine, machine)
@@ -40,7 +45,7 @@ class Platform(NamedTuple):
         return cls(os="linux", architecture=arch, variant=variant)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Platform":
+    def from_json(cls, d: dict[str, Any]) -> Platform:
         return cls(os=str(d.get("os", "")), architecture=str(d.get("architecture", "")),
                    variant=str(d.get("variant", "")), os_version=str(d.get("os.version", "")))
 
@@ -52,7 +57,7 @@ class Platform(NamedTuple):
             out["variant"] = self.variant
         return out
 
-    def matches(self, want: "Platform") -> bool:
+    def matches(self, want: Platform) -> bool:
         """True when this (an index entry's platform) satisfies `want`; unknown never matches."""
         if self.os == "unknown" or self.architecture == "unknown":
             return False
@@ -78,7 +83,7 @@ class Descriptor(NamedTuple):
     urls: tuple[str, ...] = ()
 
     @classmethod
-    def from_json(cls, d: Any, where: str = "descriptor") -> "Descriptor":
+    def from_json(cls, d: Any, where: str = "descriptor") -> Descriptor:
         if not isinstance(d, dict):
             raise ManifestError(f"{where}: not an object")
         try:

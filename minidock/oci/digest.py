@@ -1,12 +1,19 @@
 """Digest: a content address `<algorithm>:<hex>`, and a hasher that produces one."""
 
+from __future__ import annotations
+
 import re
 import sys
 from collections.abc import Callable
-from typing import Protocol
 
 from minidock.errors import ManifestError
 from minidock.nouns import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:  # why: the Protocols here are for the type checker; `typing` costs a `run` ~2 ms
+    Protocol = object
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
@@ -19,7 +26,7 @@ class Digest(NamedTuple):
     hex: str
 
     @classmethod
-    def parse(cls, text: str) -> "Digest":
+    def parse(cls, text: str) -> Digest:
         """Parse and validate `alg:hex` (sha256 and sha512 are the algorithms we can verify)."""
         m = _DIGEST_RE.match(text)
         if not m:
@@ -33,13 +40,13 @@ class Digest(NamedTuple):
         return cls(alg, hx)
 
     @classmethod
-    def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> "Digest":
+    def of_bytes(cls, data: bytes, algorithm: str = "sha256") -> Digest:
         """The digest of `data`."""
         import hashlib  # not at import: `run` only parses digests
 
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
-    def hasher(self) -> "Hasher":
+    def hasher(self) -> Hasher:
         """A fresh hasher of this digest's algorithm."""
         return Hasher(self.algorithm)
 

@@ -1,14 +1,19 @@
 """Image config (Docker/OCI): runtime defaults, rootfs diff_ids, history, and chain IDs."""
 
+from __future__ import annotations
+
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from minidock.errors import ManifestError
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.oci.manifest import json_object
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _strs(v: Any) -> tuple[str, ...]:
@@ -41,7 +46,7 @@ class ContainerConfig(NamedTuple):
     args_escaped: bool = False
 
     @classmethod
-    def from_json(cls, d: dict[str, Any] | None) -> "ContainerConfig":
+    def from_json(cls, d: dict[str, Any] | None) -> ContainerConfig:
         d = d or {}
         return cls(
             user=str(d.get("User") or ""),
@@ -99,7 +104,7 @@ class History(NamedTuple):
     empty_layer: bool = False
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "History":
+    def from_json(cls, d: dict[str, Any]) -> History:
         return cls(created=str(d.get("created", "")), created_by=str(d.get("created_by", "")),
                    comment=str(d.get("comment", "")), empty_layer=bool(d.get("empty_layer", False)))
 
@@ -133,7 +138,7 @@ class ImageConfig(NamedTuple):
     extra: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
-    def from_bytes(cls, data: bytes, what: str = "image config") -> "ImageConfig":
+    def from_bytes(cls, data: bytes, what: str = "image config") -> ImageConfig:
         d = json_object(data, what)
         rootfs = d.get("rootfs") or {}
         if rootfs.get("type", "layers") != "layers":
@@ -170,7 +175,7 @@ class ImageConfig(NamedTuple):
     def to_bytes(self) -> bytes:
         return json.dumps(self.to_json(), separators=(",", ":")).encode()
 
-    def with_config(self, config: ContainerConfig) -> "ImageConfig":
+    def with_config(self, config: ContainerConfig) -> ImageConfig:
         return self._replace(config=config)
 
     def chain_ids(self) -> tuple[Digest, ...]:

@@ -1,14 +1,19 @@
 """Image manifests and indexes (Docker schema2 and OCI), parsing and platform selection."""
 
+from __future__ import annotations
+
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from minidock.errors import ManifestError
 from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor, Platform
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def json_object(data: bytes, what: str) -> dict[str, Any]:
@@ -38,7 +43,7 @@ class Manifest(NamedTuple):
     annotations: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
-    def from_bytes(cls, data: bytes, content_type: str = "", what: str = "manifest") -> "Manifest":
+    def from_bytes(cls, data: bytes, content_type: str = "", what: str = "manifest") -> Manifest:
         obj = json_object(data, what)
         media_type = _check_media_type(obj, content_type, what) or mt.OCI_MANIFEST
         if media_type not in mt.MANIFEST_TYPES:
@@ -76,7 +81,7 @@ class Index(NamedTuple):
     annotations: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
-    def from_bytes(cls, data: bytes, content_type: str = "", what: str = "index") -> "Index":
+    def from_bytes(cls, data: bytes, content_type: str = "", what: str = "index") -> Index:
         obj = json_object(data, what)
         media_type = _check_media_type(obj, content_type, what) or mt.OCI_INDEX
         if media_type not in mt.INDEX_TYPES:

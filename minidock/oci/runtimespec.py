@@ -6,11 +6,16 @@ file system at `root.path` inside the container's own mount namespace (the overl
 never holds a container's rootfs mount.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from minidock.nouns import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 OCI_VERSION = "1.0.2"
 
@@ -44,7 +49,7 @@ class DeviceRule(NamedTuple):
     access: str = "rwm"
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "DeviceRule":
+    def from_json(cls, d: dict[str, Any]) -> DeviceRule:
         major, minor = d.get("major"), d.get("minor")
         return cls(allow=bool(d.get("allow", False)), type=str(d.get("type") or "a"),
                    major=-1 if major is None else int(major), minor=-1 if minor is None else int(minor),
@@ -94,7 +99,7 @@ class Device(NamedTuple):
     gid: int = 0
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Device":
+    def from_json(cls, d: dict[str, Any]) -> Device:
         return cls(path=str(d["path"]), type=str(d["type"]), major=int(d["major"]), minor=int(d["minor"]),
                    file_mode=int(d.get("fileMode", 0o666)), uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)))
 
@@ -112,7 +117,7 @@ class Mount(NamedTuple):
     options: tuple[str, ...] = ()
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Mount":
+    def from_json(cls, d: dict[str, Any]) -> Mount:
         return cls(destination=str(d["destination"]), type=str(d.get("type", "")),
                    source=str(d.get("source", "")), options=tuple(d.get("options") or ()))
 
@@ -134,7 +139,7 @@ class User(NamedTuple):
     name: str = ""
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "User":
+    def from_json(cls, d: dict[str, Any]) -> User:
         return cls(uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)),
                    additional_gids=tuple(int(g) for g in d.get("additionalGids") or ()),
                    name=str(d.get("username", "")))
@@ -158,14 +163,14 @@ class Capabilities(NamedTuple):
     ambient: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, caps: tuple[str, ...], uid: int = 0) -> "Capabilities":
+    def of(cls, caps: tuple[str, ...], uid: int = 0) -> Capabilities:
         """Docker's arrangement: root gets the set as bounding/effective/permitted; others bounding only."""
         if uid == 0:
             return cls(bounding=caps, effective=caps, permitted=caps)
         return cls(bounding=caps, effective=(), permitted=(), inheritable=(), ambient=())
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Capabilities":
+    def from_json(cls, d: dict[str, Any]) -> Capabilities:
         return cls(**{k: tuple(d.get(k) or ()) for k in
                       ("bounding", "effective", "permitted", "inheritable", "ambient")})
 
@@ -197,7 +202,7 @@ class Process(NamedTuple):
     rlimits: tuple[Rlimit, ...] = ()
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Process":
+    def from_json(cls, d: dict[str, Any]) -> Process:
         return cls(
             args=tuple(d.get("args") or ()), env=tuple(d.get("env") or ()), cwd=str(d.get("cwd", "/")),
             user=User.from_json(d.get("user") or {}), terminal=bool(d.get("terminal", False)),
@@ -229,7 +234,7 @@ class Resources(NamedTuple):
     devices: tuple[DeviceRule, ...] = DEFAULT_DEVICE_RULES  # in order; () = leave the group's rules alone
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Resources":
+    def from_json(cls, d: dict[str, Any]) -> Resources:
         mem, cpu, pids = d.get("memory") or {}, d.get("cpu") or {}, d.get("pids") or {}
         devices = d.get("devices")  # why: a record from before device rules gets Docker's defaults
         return cls(memory_limit=mem.get("limit"), memory_swap=mem.get("swap"),
@@ -277,7 +282,7 @@ class Linux(NamedTuple):
     sysctl: Mapping[str, str] = MappingProxyType({})  # namespaced kernel parameters set in the container
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Linux":
+    def from_json(cls, d: dict[str, Any]) -> Linux:
         return cls(
             devices=tuple(Device.from_json(x) for x in d.get("devices") or ()),
             namespaces=tuple(Namespace(str(n["type"]), str(n.get("path", ""))) for n in d.get("namespaces") or ()),
@@ -345,7 +350,7 @@ class Spec(NamedTuple):
     annotations: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Spec":
+    def from_json(cls, d: dict[str, Any]) -> Spec:
         root = d.get("root") or {}
         return cls(
             process=Process.from_json(d.get("process") or {}),

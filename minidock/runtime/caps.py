@@ -8,11 +8,11 @@ permitted and effective exactly and raises the ambient set.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from minidock.errors import UsageError
 from minidock.runtime import syscalls as sc
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 

@@ -9,11 +9,11 @@ fork and reset by the command's execve) and holds no descriptor of the caller's 
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
 from minidock.runtime import seccomp
 from minidock.runtime import syscalls as sc
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.runtime.explain import Tracer
 

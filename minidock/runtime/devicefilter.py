@@ -16,6 +16,8 @@ Both are pure (tested by running the program in a small interpreter in the tests
 `attach` are the bpf(2) calls.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
 import struct
@@ -84,7 +86,7 @@ class Emulator:
                                                 for (t, a, b), acc in self.exceptions.items()))
 
 
-def rules_to_filter(rules: "tuple[DeviceRule, ...]") -> Filter:
+def rules_to_filter(rules: tuple[DeviceRule, ...]) -> Filter:
     emu = Emulator()
     for r in rules:
         emu.apply(r)
@@ -127,7 +129,7 @@ def assemble(f: Filter) -> bytes:
     return b"".join(code)
 
 
-def program(rules: "tuple[DeviceRule, ...]") -> bytes:
+def program(rules: tuple[DeviceRule, ...]) -> bytes:
     return assemble(rules_to_filter(rules))
 
 
@@ -182,7 +184,7 @@ def is_cgroup2(path: str) -> bool:
     return int(buf.f_type) & 0xFFFFFFFF == CGROUP2_SUPER_MAGIC
 
 
-def install(cgroup_dir: str, rules: "tuple[DeviceRule, ...]") -> None:
+def install(cgroup_dir: str, rules: tuple[DeviceRule, ...]) -> None:
     """Load the program for `rules` and attach it to `cgroup_dir` (the group keeps it; our fd closes)."""
     fd = load(program(rules))
     try:

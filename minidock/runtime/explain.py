@@ -10,14 +10,17 @@ sync pipe as (title, shell, ms) so one ordered list comes out.
 is recorded, so a disabled tracer never builds command text (the run path is latency-critical).
 """
 
+from __future__ import annotations
+
 import time
-from typing import TYPE_CHECKING, Any
 
 from minidock.nouns import NamedTuple
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
+    from typing import Any
 
     Shell = str | Callable[..., str]
 
@@ -31,7 +34,7 @@ class Step(NamedTuple):
     where: str = "parent"
 
 
-def shell_text(shell: "Shell", args: tuple[Any, ...]) -> str:
+def shell_text(shell: Shell, args: tuple[Any, ...]) -> str:
     """The command text of a step: `shell` itself, or what the function `shell(*args)` returns."""
     return shell if isinstance(shell, str) else shell(*args)
 
@@ -41,14 +44,14 @@ class _Timed:
 
     __slots__ = ("args", "shell", "t0", "title", "tracer")
 
-    def __init__(self, tracer: "Tracer", title: str, shell: "Shell", args: tuple[Any, ...]) -> None:
+    def __init__(self, tracer: Tracer, title: str, shell: Shell, args: tuple[Any, ...]) -> None:
         self.tracer, self.title, self.shell, self.args = tracer, title, shell, args
         self.t0 = 0.0
 
     def __enter__(self) -> None:
         self.t0 = time.perf_counter()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: "TracebackType | None") -> None:
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         ms = (time.perf_counter() - self.t0) * 1000.0
         self.tracer.note(self.title, shell_text(self.shell, self.args), ms)
 
@@ -61,7 +64,7 @@ class _Untimed:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: "TracebackType | None") -> None:
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         return None
 
 
@@ -73,12 +76,12 @@ class Tracer:
 
     enabled = True
 
-    def __init__(self, sink: "Callable[[Step], None] | None" = None, where: str = "parent") -> None:
+    def __init__(self, sink: Callable[[Step], None] | None = None, where: str = "parent") -> None:
         self.steps: list[Step] = []
         self.sink = sink
         self.where = where
 
-    def step(self, title: str, shell: "Shell" = "", *args: Any) -> _Timed | _Untimed:
+    def step(self, title: str, shell: Shell = "", *args: Any) -> _Timed | _Untimed:
         """Time the block as one step; `shell` is its command text, or a function of `args` making it."""
         return _Timed(self, title, shell, args)
 
@@ -97,7 +100,7 @@ class NullTracer(Tracer):
     def __init__(self) -> None:
         super().__init__(None)
 
-    def step(self, title: str, shell: "Shell" = "", *args: Any) -> _Timed | _Untimed:
+    def step(self, title: str, shell: Shell = "", *args: Any) -> _Timed | _Untimed:
         return _UNTIMED
 
     def note(self, title: str, shell: str = "", ms: float = 0.0, where: str = "") -> None:

@@ -23,7 +23,6 @@ import gc
 import os
 import signal
 import struct
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from minidock.runtime import caps, confine, namespaces, rootfs, users
 from minidock.runtime import syscalls as sc
@@ -31,8 +30,10 @@ from minidock.runtime.command import DEFAULT_PATH, ChildError, exec_failure, loo
 from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.sync import Channel, ChildTracer, error_fields
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any, NoReturn
 
     from minidock.oci.runtimespec import Spec
 

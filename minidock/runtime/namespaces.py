@@ -7,11 +7,11 @@ existing ones (a `--network container:x` or, later, `exec` into /proc/PID/ns/*).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from minidock.oci.runtimespec import Namespace
 from minidock.runtime import syscalls as sc
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 

@@ -9,10 +9,11 @@ is reparented to it and reaped here; that PID 1 is SIGKILLed by the kernel when 
 process dies (init._die_with_supervisor): a supervisor killed by SIGKILL leaves no running container.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import signal
-from typing import TYPE_CHECKING, Any
 
 from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError, UsageError
 from minidock.nouns import NamedTuple
@@ -20,9 +21,11 @@ from minidock.runtime import caps, init, rootfs, sync
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
+    from typing import Any
 
     from minidock.oci.runtimespec import Spec
     from minidock.runtime.cgroups import Cgroup
@@ -39,7 +42,7 @@ class ExitStatus(NamedTuple):
     oom_killed: bool = False
 
     @classmethod
-    def from_wait(cls, status: int, oom: bool = False) -> "ExitStatus":
+    def from_wait(cls, status: int, oom: bool = False) -> ExitStatus:
         code = os.waitstatus_to_exitcode(status)
         if code < 0:
             return cls(128 - code, -code, oom)
@@ -55,9 +58,9 @@ class RunOptions:
 
     __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tee", "tracer")
 
-    def __init__(self, *, tracer: "Tracer | None" = None, cgroup_root: "Path | None" = None, stdin: int = 0,
-                 stdout: int = 1, stderr: int = 2, on_namespaces: "Callable[[int], None] | None" = None,
-                 seccomp_cache: "Path | None" = None, tee: "Callable[[str, bytes], None] | None" = None) -> None:
+    def __init__(self, *, tracer: Tracer | None = None, cgroup_root: Path | None = None, stdin: int = 0,
+                 stdout: int = 1, stderr: int = 2, on_namespaces: Callable[[int], None] | None = None,
+                 seccomp_cache: Path | None = None, tee: Callable[[str, bytes], None] | None = None) -> None:
         self.tracer: Tracer = tracer if tracer is not None else NullTracer()
         self.cgroup_root = cgroup_root
         self.seccomp_cache = seccomp_cache  # where compiled seccomp programs are kept (None: compile each time)
@@ -71,7 +74,7 @@ class RunOptions:
 class Container:
     """A created container: `pid` is its PID 1 on the host; `pty_master` is set for terminal specs."""
 
-    def __init__(self, pid: int, cgroup: "Cgroup | None", pty_master: int | None) -> None:
+    def __init__(self, pid: int, cgroup: Cgroup | None, pty_master: int | None) -> None:
         self.pid = pid
         self.cgroup = cgroup
         self.pty_master = pty_master
@@ -128,7 +131,7 @@ def _subreaper(hold: bool) -> None:
         sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1 if hold else 0)
 
 
-def _make_cgroup(spec: "Spec", opts: RunOptions) -> "Cgroup | None":
+def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
     if opts.cgroup_root is None:
         return None
     from minidock.runtime import cgroups
@@ -136,7 +139,7 @@ def _make_cgroup(spec: "Spec", opts: RunOptions) -> "Cgroup | None":
     return cgroups.detect(opts.cgroup_root).create(name, spec.linux.resources, opts.tracer)
 
 
-def self_join_files(cg: "Cgroup | None") -> tuple[str, ...]:
+def self_join_files(cg: Cgroup | None) -> tuple[str, ...]:
     """The v1 `tasks` files a child writes "0" to, to move itself into `cg` (empty: v2 / no cgroup).
 
     Why not the parent writing the pid to cgroup.procs: that takes the kernel's global threadgroup
@@ -145,7 +148,7 @@ def self_join_files(cg: "Cgroup | None") -> tuple[str, ...]:
     return _join_plan(cg)[0]
 
 
-def _join_plan(cg: "Cgroup | None") -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
+def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
     """The v1 `tasks` files to join (see self_join_files) and the container's /sys/fs/cgroup view."""
     if cg is None:
         return (), None
@@ -157,7 +160,7 @@ def _join_plan(cg: "Cgroup | None") -> tuple[tuple[str, ...], rootfs.CgroupView 
     return (files if files and all(os.path.exists(f) for f in files) else ()), view
 
 
-def _remove_cgroup(cg: "Cgroup | None") -> None:
+def _remove_cgroup(cg: Cgroup | None) -> None:
     """Kill what is left in the group, reap those that were reparented to us, remove the group."""
     if cg is None:
         return
@@ -173,7 +176,7 @@ def _remove_cgroup(cg: "Cgroup | None") -> None:
 class _Creation:
     """The state of one create() while it runs, so a failure at any point can undo all of it."""
 
-    def __init__(self, spec: "Spec", opts: RunOptions) -> None:
+    def __init__(self, spec: Spec, opts: RunOptions) -> None:
         self.spec, self.opts = spec, opts
         self.cgroup: Cgroup | None = None
         self.child = 0
@@ -213,7 +216,7 @@ class _Creation:
             _remove_cgroup(self.cgroup)
 
 
-def create(spec: "Spec", opts: RunOptions) -> Container:
+def create(spec: Spec, opts: RunOptions) -> Container:
     """Create and start the container; returns once its command has exec'd (EOF on the report pipe)."""
     if not spec.process.args:
         raise RuntimeSetupError("create: the spec has no process args", stage="spec")
@@ -241,7 +244,7 @@ def create(spec: "Spec", opts: RunOptions) -> Container:
     return Container(c.init_pid, c.cgroup, c.pty_master)
 
 
-def seccomp_program(spec: "Spec", cache: "Path | None", tracer: "Tracer") -> bytes | None:
+def seccomp_program(spec: Spec, cache: Path | None, tracer: Tracer) -> bytes | None:
     """The compiled seccomp filter of `spec` (None: unconfined), from the cache when it has it."""
     from minidock.runtime import seccomp
 
@@ -256,7 +259,7 @@ def seccomp_program(spec: "Spec", cache: "Path | None", tracer: "Tracer") -> byt
         return seccomp.program(profile, spec.process.capabilities.bounding, cache)
 
 
-def keyring_name(spec: "Spec") -> str | None:
+def keyring_name(spec: Spec) -> str | None:
     """The session keyring of a container: `_ses.<container id>` (runc's name; the id is the last part of
     its cgroups path, so `exec` finds the same one); anonymous for one with no id (a build step)."""
     cid = spec.linux.cgroups_path.rsplit("/", 1)[-1]
@@ -359,7 +362,7 @@ def error_from(msg: dict[str, Any]) -> MinidockError:
 
 
 @contextlib.contextmanager
-def forward_signals(pid: int) -> "Iterator[None]":
+def forward_signals(pid: int) -> Iterator[None]:
     """While inside, SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 sent to us go to the container's PID 1."""
     def handler(sig: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -372,7 +375,7 @@ def forward_signals(pid: int) -> "Iterator[None]":
             signal.signal(s, h)
 
 
-def run(spec: "Spec", opts: RunOptions) -> ExitStatus:
+def run(spec: Spec, opts: RunOptions) -> ExitStatus:
     """Foreground: create, forward signals, relay the pty (terminal specs), wait, clean up. With
     `opts.tee` the output goes through pipes (or the pty) to our stdout/stderr and to the tee."""
     if opts.tee is not None and not spec.process.terminal:

@@ -8,14 +8,16 @@ a symlink in an image cannot point a mount outside the root. `parse_options`, `v
 Command texts for --explain are functions handed to the tracer: only an enabled tracer builds them.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import stat
-from typing import TYPE_CHECKING
 
 from minidock.nouns import NamedTuple
 from minidock.runtime import syscalls as sc
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -65,7 +67,7 @@ class MountArgs(NamedTuple):
         return bool(self.flags & sc.MS_BIND)
 
 
-def parse_options(options: "Iterable[str]") -> MountArgs:
+def parse_options(options: Iterable[str]) -> MountArgs:
     """Split mount options into flags, propagation changes and the fs-specific data string."""
     flags, prop, data = 0, [], []
     for o in options:
@@ -106,7 +108,7 @@ def secure_join(root: str, path: str) -> str:
     return os.path.join(root, *done)
 
 
-def shell_of(m: "Mount", target: str) -> str:
+def shell_of(m: Mount, target: str) -> str:
     """The mount(8) command that does what `m` does."""
     opts = f" -o {','.join(m.options)}" if m.options else ""
     if m.type == "bind" or "bind" in m.options or "rbind" in m.options:
@@ -115,13 +117,13 @@ def shell_of(m: "Mount", target: str) -> str:
     return f"mount -t {m.type}{opts} {m.source or 'none'} {target}"
 
 
-def make_private(tracer: "Tracer") -> None:
+def make_private(tracer: Tracer) -> None:
     """Stop mount events propagating to the host (and from it)."""
     with tracer.step("make / private recursively", "mount --make-rprivate /"):
         sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
 
 
-def mount_rootfs(root: str, mounts: "Iterable[Mount]", tracer: "Tracer") -> None:
+def mount_rootfs(root: str, mounts: Iterable[Mount], tracer: Tracer) -> None:
     """Build the root file system at `root` (the overlay); a plain directory is bound onto itself."""
     any_mount = False
     for m in mounts:
@@ -136,7 +138,7 @@ def mount_rootfs(root: str, mounts: "Iterable[Mount]", tracer: "Tracer") -> None
             sc.mount(root, root, None, sc.MS_BIND | sc.MS_REC)
 
 
-def _forget_volatile(options: "Iterable[str]") -> None:
+def _forget_volatile(options: Iterable[str]) -> None:
     """A volatile overlay leaves `work/incompat/volatile` in its workdir and refuses to mount again
     while it is there (the upper may be inconsistent after a crash). An upper that is thrown away
     after its container (`run --rm`) is fine either way: remove the mark (as containers/storage does)."""
@@ -181,7 +183,7 @@ def _make_file(target: str) -> None:
             os.close(os.open(target, flags, 0o644))
 
 
-def mount_one(m: "Mount", target: str) -> None:
+def mount_one(m: Mount, target: str) -> None:
     """mount(2) `m` on `target` (creating it): bind + ro needs a second, remount call.
 
     `copyup` (minidock's option, for volumes): an empty source directory is first filled with
@@ -205,7 +207,7 @@ def mount_one(m: "Mount", target: str) -> None:
         sc.mount(None, target, None, p, None)
 
 
-def mount_all(root: str, mounts: "Iterable[Mount]", tracer: "Tracer", cgroups: "CgroupView | None" = None) -> None:
+def mount_all(root: str, mounts: Iterable[Mount], tracer: Tracer, cgroups: CgroupView | None = None) -> None:
     """The spec's mounts (proc, sysfs, /dev tmpfs, devpts, cgroup, volumes, ...) under `root`, in order."""
     for m in mounts:
         target = secure_join(root, m.destination)
@@ -216,7 +218,7 @@ def mount_all(root: str, mounts: "Iterable[Mount]", tracer: "Tracer", cgroups: "
             mount_one(m, target)
 
 
-def populate_dev(root: str, tracer: "Tracer", extra: "Iterable[Device]" = ()) -> None:
+def populate_dev(root: str, tracer: Tracer, extra: Iterable[Device] = ()) -> None:
     """Device nodes and the usual /dev symlinks in the container's fresh /dev tmpfs, then the
     spec's own devices (--device, --privileged) with the host node's mode and owner."""
     dev = os.path.join(root, "dev")
@@ -237,7 +239,7 @@ def populate_dev(root: str, tracer: "Tracer", extra: "Iterable[Device]" = ()) ->
                 make_device(root, d)
 
 
-def make_device(root: str, d: "Device") -> None:
+def make_device(root: str, d: Device) -> None:
     """mknod one device inside `root` (parents made; an existing node stays, as runc)."""
     target = secure_join(root, d.path)
     os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
@@ -250,7 +252,7 @@ def make_device(root: str, d: "Device") -> None:
     os.chown(target, d.uid, d.gid)
 
 
-def _device_shell(extra: "tuple[Device, ...]") -> str:
+def _device_shell(extra: tuple[Device, ...]) -> str:
     return "; ".join(f"mknod -m {d.file_mode & 0o7777:o} {d.path} {d.type} {d.major} {d.minor}" for d in extra)
 
 
@@ -258,7 +260,7 @@ def _mknod_shell() -> str:
     return "; ".join(f"mknod -m 666 /dev/{n} c {a} {b}" for n, a, b in DEVICES)
 
 
-def bind_console(root: str, slave_path: str, tracer: "Tracer") -> None:
+def bind_console(root: str, slave_path: str, tracer: Tracer) -> None:
     """Make the container's /dev/console its pty (what a login sees as the system console)."""
     target = os.path.join(root, "dev/console")
     with tracer.step("bind the pty onto /dev/console", f"mount --bind {slave_path} /dev/console"):
@@ -267,7 +269,7 @@ def bind_console(root: str, slave_path: str, tracer: "Tracer") -> None:
         sc.mount(slave_path, target, None, sc.MS_BIND)
 
 
-def pivot(root: str, tracer: "Tracer") -> None:
+def pivot(root: str, tracer: Tracer) -> None:
     """Make `root` the new / and detach the old root (pivot_root(".", ".") stacks old over new)."""
     with tracer.step("pivot_root into the container root", f"cd {root} && pivot_root . ."):
         os.chdir(root)
@@ -278,7 +280,7 @@ def pivot(root: str, tracer: "Tracer") -> None:
         os.chdir("/")
 
 
-def _kinds(paths: "Iterable[str]") -> list[tuple[str, bool]]:
+def _kinds(paths: Iterable[str]) -> list[tuple[str, bool]]:
     """(path, is a directory) of each path that exists (a dangling symlink counts, as a file): one stat each."""
     out = []
     for p in paths:
@@ -294,7 +296,7 @@ def _mask_shell(todo: list[tuple[str, bool]]) -> str:
     return "; ".join(f"mount -t tmpfs -o ro tmpfs {p}" if d else f"mount --bind /dev/null {p}" for p, d in todo)
 
 
-def mask_paths(paths: "Iterable[str]", tracer: "Tracer") -> None:
+def mask_paths(paths: Iterable[str], tracer: Tracer) -> None:
     """Hide host information: /dev/null over files, an empty read-only tmpfs over directories."""
     todo = _kinds(paths)
     if not todo:
@@ -307,7 +309,7 @@ def mask_paths(paths: "Iterable[str]", tracer: "Tracer") -> None:
                 sc.mount("/dev/null", p, None, sc.MS_BIND, None)
 
 
-def readonly_paths(paths: "Iterable[str]", tracer: "Tracer") -> None:
+def readonly_paths(paths: Iterable[str], tracer: Tracer) -> None:
     """Bind each path onto itself and remount it read-only (e.g. /proc/sys)."""
     todo = [p for p in paths if os.path.lexists(p)]
     if not todo:
@@ -325,7 +327,7 @@ def _readonly_shell(todo: list[str]) -> str:
     return "; ".join(f"mount --bind {p} {p}; mount -o remount,bind,ro {p}" for p in todo)
 
 
-def readonly_root(tracer: "Tracer") -> None:
+def readonly_root(tracer: Tracer) -> None:
     """`--read-only`: remount the container's / read-only (its other mounts keep their mode)."""
     with tracer.step("make the root file system read-only", "mount -o remount,bind,ro /"):
         sc.mount(None, "/", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
@@ -353,7 +355,7 @@ class CgroupView(NamedTuple):
     hierarchies: tuple[Hierarchy, ...] = ()
 
 
-def v1_view(group: str, dirs: "Mapping[str, str]") -> CgroupView:
+def v1_view(group: str, dirs: Mapping[str, str]) -> CgroupView:
     """The view of a container whose v1 group `group` ("minidock/<id>") is at `dirs` (hierarchy
     name -> the group's real directory, `<root>/<hierarchy dir>/<group>`). Only hierarchies the
     container joined are shown (any other would show a host group); co-mounted controllers share a
@@ -370,7 +372,7 @@ def v1_view(group: str, dirs: "Mapping[str, str]") -> CgroupView:
     return CgroupView(1, tuple(out))
 
 
-def mount_cgroups(m: "Mount", target: str, view: CgroupView, tracer: "Tracer") -> None:
+def mount_cgroups(m: Mount, target: str, view: CgroupView, tracer: Tracer) -> None:
     """/sys/fs/cgroup as Docker shows it with a private cgroup namespace (whose root is the
     container's group): cgroup2 on v2; on v1 a tmpfs with each hierarchy and co-mount symlinks,
     then the tmpfs made read-only when `m` says "ro"."""

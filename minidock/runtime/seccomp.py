@@ -10,6 +10,8 @@ with libseccomp (seccomp_compile, ~10 ms). `load(program)` runs in the child, as
 (see init.container_init for the order runc uses).
 """
 
+from __future__ import annotations
+
 import os
 from collections.abc import Iterable
 from pathlib import Path

@@ -12,9 +12,12 @@ from __future__ import annotations
 import errno as errno_mod
 import json
 import os
-from typing import Any
 
 from minidock.runtime.explain import Step, Tracer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_LINE = 4000  # < PIPE_BUF (4096): one write is atomic
 

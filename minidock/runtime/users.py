@@ -7,6 +7,8 @@ when no group was given; like Docker's daemon, the primary gid heads the supplem
 Parsing is pure; `read_exec_user(root, user)` is the one reader.
 """
 
+from __future__ import annotations
+
 import os
 
 from minidock.errors import RuntimeSetupError

@@ -11,13 +11,14 @@ Records are runtime state: written atomically but not fsynced (a crash makes the
 rule above and `system check` repair what a lost last update leaves).
 """
 
+from __future__ import annotations
+
 import os
 import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.nouns import NamedTuple
@@ -25,6 +26,10 @@ from minidock.paths import Paths
 from minidock.store.alive import alive as _alive
 from minidock.store.alive import alive_since
 from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 STATUSES = ("created", "running", "paused", "restarting", "exited", "dead")
@@ -66,7 +71,7 @@ class ContainerRecord(NamedTuple):
     creating: int = 0  # pid of the process creating it, until the record is complete
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "ContainerRecord":
+    def from_json(cls, d: dict[str, Any]) -> ContainerRecord:
         kw = {k: v for k, v in d.items() if k in cls._fields}
         kw["command"] = tuple(kw.get("command") or ())
         return cls(**kw)
@@ -77,7 +82,7 @@ class ContainerRecord(NamedTuple):
                  health=dict(self.health))
         return d
 
-    def with_(self, **changes: Any) -> "ContainerRecord":
+    def with_(self, **changes: Any) -> ContainerRecord:
         return self._replace(**changes)
 
 

@@ -15,12 +15,15 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from minidock.errors import DigestMismatchError, NotFoundError, StoreError
 from minidock.oci.digest import Digest, Hasher
 from minidock.paths import Paths
 from minidock.store.atomic import fsync_dir, me, remove_tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 _REF_RE = re.compile(r"[^A-Za-z0-9_-]")
 CHUNK = 1 << 20

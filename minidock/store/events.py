@@ -6,15 +6,20 @@ the events lock; `read()` returns the events of both files in order; `follow()` 
 they are appended. Losing the journal loses history only: nothing else reads it.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from minidock.paths import Paths
 from minidock.store.atomic import locked
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BYTES = 4 << 20
 

@@ -14,11 +14,12 @@ digest pull). The image id is the config digest of the target manifest. Manifest
 content-addressed blobs, so the journal and the blobs are all a rebuild needs.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from minidock.errors import ImageNotFoundError, ManifestError, NotFoundError, StoreError
 from minidock.nouns import NamedTuple
@@ -29,6 +30,10 @@ from minidock.oci.manifest import Manifest, kind_of
 from minidock.paths import Paths
 from minidock.store.atomic import atomic_write, atomic_write_json, fsync_dir, locked
 from minidock.store.content import ContentStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 2
 COMPACT_SLACK = 64  # lines beyond twice the names before the journal is compacted
@@ -49,7 +54,7 @@ class ImageRecord(NamedTuple):
     created: str = ""  # stamped by ImageStore.put when empty
 
     @classmethod
-    def from_json(cls, name: str, d: dict[str, Any]) -> "ImageRecord":
+    def from_json(cls, name: str, d: dict[str, Any]) -> ImageRecord:
         return cls(name=name, target=Descriptor.from_json(d.get("target"), f"image {name}"),
                    index_digest=Digest.parse(d["index"]) if d.get("index") else None,
                    created=str(d.get("created", "")))

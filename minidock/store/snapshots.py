@@ -9,10 +9,11 @@ has a short link `l/<short>` so long lowerdir lists fit in one mount page. Mutat
 `snapshots` flock.
 """
 
+from __future__ import annotations
+
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from minidock.errors import ConflictError, NotFoundError, StoreError
 from minidock.nouns import NamedTuple
@@ -29,6 +30,10 @@ from minidock.store.atomic import (
     remove_tree,
     tree_size,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 COMMITTED, ACTIVE = "committed", "active"
 META = "meta.json"

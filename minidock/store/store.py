@@ -1,5 +1,7 @@
 """Store: the facade bundling one store root's paths, content, snapshots and image records."""
 
+from __future__ import annotations
+
 from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.store.content import ContentStore
@@ -16,7 +18,7 @@ class Store(NamedTuple):
     images: ImageStore
 
     @classmethod
-    def open(cls, paths: Paths) -> "Store":
+    def open(cls, paths: Paths) -> Store:
         paths.ensure()
         content = ContentStore(paths)
         return cls(paths=paths, content=content, snapshots=Snapshots(paths),

@@ -8,17 +8,22 @@ crash between mkdir and the record write) is not a volume: `list()` skips it, `c
 same name takes it over.
 """
 
+from __future__ import annotations
+
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Docker's rule for volume names (daemon/names: RestrictedNamePattern), at least two characters
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -39,7 +44,7 @@ class VolumeRecord(NamedTuple):
     anonymous: bool = False
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "VolumeRecord":
+    def from_json(cls, d: dict[str, Any]) -> VolumeRecord:
         return cls(name=str(d["name"]), created=str(d.get("created", "")),
                    labels=MappingProxyType(dict(d.get("labels") or {})),
                    options=MappingProxyType(dict(d.get("options") or {})), anonymous=bool(d.get("anonymous")))

@@ -8,6 +8,8 @@ Google's 8.8.8.8 / 8.8.4.4 are used. `--dns` replaces the nameservers; `--dns-se
 `--dns-option` replace the search and options lines (else the host's are kept).
 """
 
+from __future__ import annotations
+
 from minidock.errors import UsageError
 from minidock.nouns import NamedTuple
 

@@ -10,16 +10,19 @@ kernel forwards at veth speed), while the userland proxy (proxy.py, the docker-p
 on HOST_IP:HOST to hold the port and serve what DNAT does not (IPv6 host addresses).
 """
 
+from __future__ import annotations
+
 import contextlib
 import errno
-from typing import TYPE_CHECKING, Any
 
 from minidock.errors import ConflictError, UsageError
 from minidock.nouns import NamedTuple
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
     from collections.abc import Iterable
+    from typing import Any
 
 PROTOCOLS = ("tcp", "udp")
 
@@ -41,7 +44,7 @@ class PortMapping(NamedTuple):
         return f"{self.bind_ip}:{self.host_port}->{self.container_port}/{self.proto}"
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "PortMapping":
+    def from_json(cls, d: dict[str, Any]) -> PortMapping:
         return cls(int(d["container_port"]), int(d.get("host_port", 0)), str(d.get("host_ip", "")),
                    str(d.get("proto", "tcp")))
 
@@ -120,7 +123,7 @@ def parse_expose(entry: str) -> tuple[int, str]:
     return ports[0], proto
 
 
-def publish_all(exposed: "Iterable[str]", explicit: "Iterable[PortMapping]" = ()) -> list[PortMapping]:
+def publish_all(exposed: Iterable[str], explicit: Iterable[PortMapping] = ()) -> list[PortMapping]:
     """`-P`: explicit mappings plus each EXPOSEd port not already published, on a random host port."""
     result = list(explicit)
     have = {(m.container_port, m.proto) for m in result}
@@ -132,13 +135,13 @@ def publish_all(exposed: "Iterable[str]", explicit: "Iterable[PortMapping]" = ()
     return result
 
 
-def _family(ip: str) -> "socket.AddressFamily":
+def _family(ip: str) -> socket.AddressFamily:
     import socket
 
     return socket.AF_INET6 if ":" in ip else socket.AF_INET
 
 
-def bind_socket(m: PortMapping) -> "socket.socket":
+def bind_socket(m: PortMapping) -> socket.socket:
     """A socket bound to the mapping's host side; TCP ones listen (SO_REUSEADDR, as docker-proxy)."""
     import socket  # not at import: `run` without -p never binds
 
@@ -158,7 +161,7 @@ def bind_socket(m: PortMapping) -> "socket.socket":
     return s
 
 
-def check_ports(mappings: "Iterable[PortMapping]") -> list[PortMapping]:
+def check_ports(mappings: Iterable[PortMapping]) -> list[PortMapping]:
     """Bind-test every mapping (before the container starts); host port 0 becomes a free port."""
     resolved: list[PortMapping] = []
     seen: set[tuple[str, int, str]] = set()
