@@ -172,6 +172,8 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
 
 def volume_specs(req: RunRequest) -> list[MountSpec]:
     """-v and --mount, parsed (Docker's order: -v first)."""
+    if not (req.volumes or req.mounts):
+        return []
     from minidock.engine.volumes import parse_mount, parse_v
 
     return [*(parse_v(v) for v in req.volumes), *(parse_mount(m) for m in req.mounts)]
@@ -209,7 +211,7 @@ def _keep_profile(store: Store, cid: str, spec: Spec) -> Spec:
 
 def _host_config(req: RunRequest) -> dict[str, object]:
     """Docker's HostConfig for the record (restart policy and log options are checked here)."""
-    from minidock.engine.logs import LogOptions
+    from minidock.engine.logopts import LogOptions
     from minidock.engine.restart import RestartPolicy
 
     restart = RestartPolicy.parse(req.restart)
@@ -300,7 +302,8 @@ def _foreground_log(c: Created, containers: ContainerStore) -> LogWriter | None:
     works afterwards); none for `--rm` (nothing is left to read it) or `--log-driver none`."""
     if c.request.rm or c.request.log_driver == "none":
         return None
-    from minidock.engine.logs import LogOptions, LogWriter
+    from minidock.engine.logopts import LogOptions
+    from minidock.engine.logs import LogWriter
 
     return LogWriter(containers.dir(c.record.id) / "log", LogOptions.parse(list(c.request.log_opts)))
 

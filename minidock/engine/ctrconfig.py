@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 
-from minidock.engine.health import HealthFlags, effective
 from minidock.engine.request import RunRequest
 from minidock.errors import UsageError
 from minidock.oci.imageconfig import ContainerConfig
@@ -59,18 +58,16 @@ def exposed(image: ContainerConfig, req: RunRequest) -> tuple[str, ...]:
 
 def container_config(req: RunRequest, image: ContainerConfig) -> dict[str, Any]:
     """Labels, StopSignal, StopTimeout, Healthcheck and ExposedPorts as Docker's Config has them."""
-    from minidock.engine.lifecycle import parse_signal
-
     if req.log_driver not in LOG_DRIVERS:
         raise UsageError(f"unknown log driver {req.log_driver!r}: want {', '.join(LOG_DRIVERS)}")
     stop_signal = req.stop_signal or image.stop_signal or ""
     if stop_signal:
+        from minidock.engine.lifecycle import parse_signal
+
         parse_signal(stop_signal)
     if req.stop_timeout is not None and req.stop_timeout < -1:
         raise UsageError(f"invalid --stop-timeout {req.stop_timeout}")
-    health = effective(image.healthcheck, HealthFlags(req.health_cmd, req.health_interval, req.health_timeout,
-                                                      req.health_start_period, req.health_retries,
-                                                      req.no_healthcheck))
+    health = _healthcheck(req, image)
     labels = {**dict(image.labels or {}), **read_labels(req)}
     out: dict[str, Any] = {"Labels": labels, "ExposedPorts": {p: {} for p in exposed(image, req)}}
     if stop_signal:
@@ -82,6 +79,17 @@ def container_config(req: RunRequest, image: ContainerConfig) -> dict[str, Any]:
     elif req.no_healthcheck:
         out["Healthcheck"] = {"Test": ["NONE"]}
     return out
+
+
+def _healthcheck(req: RunRequest, image: ContainerConfig) -> dict[str, Any] | None:
+    """The effective Healthcheck; health.py (its parser and checker) loads only when there is one."""
+    flags = (req.health_cmd, req.health_interval, req.health_timeout, req.health_start_period, req.health_retries,
+             req.no_healthcheck)
+    if not (image.healthcheck or any(flags)):
+        return None
+    from minidock.engine.health import HealthFlags, effective
+
+    return effective(image.healthcheck, HealthFlags(*flags))
 
 
 def run_config(req: RunRequest, image: ContainerConfig, spec: Spec, hostname: str) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
     `network` wires its netns (run -d passes the session planned at create; `start` of a stored
     container has none yet: the lead's network wiring plans it from the record)."""
     from minidock.engine.containers import remove_files
-    from minidock.engine.logs import LogOptions
+    from minidock.engine.logopts import LogOptions
     from minidock.engine.monitor import MonitorJob, spawn
     from minidock.engine.restart import RestartPolicy
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from minidock.engine.logs import LogOptions, LogWriter
+from minidock.engine.logopts import LogOptions
+from minidock.engine.logs import LogWriter
 from minidock.engine.restart import RestartPolicy, backoff
 from minidock.errors import (
     CannotInvokeError,

@@ -19,12 +19,13 @@ from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 from minidock.runtime.net import netfiles
-from minidock.runtime.net.portmap import PortMapping
 from minidock.store.containers import ContainerRecord, ContainerStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from minidock.runtime.net.portmap import PortMapping
 
 __all__ = ["NetPlan", "NetSession", "PortMapping", "plan", "published", "release", "session_for", "write_files"]
 FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
@@ -50,8 +51,17 @@ class NetPlan(NamedTuple):
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetPlan:
         return cls(str(d["kind"]), str(d["spec_network"]), str(d.get("network", "")), str(d.get("bridge", "")),
-                   str(d.get("subnet", "")), tuple(PortMapping.from_json(p) for p in d.get("ports") or ()),
+                   str(d.get("subnet", "")), _ports(d.get("ports") or []),
                    Path(str(d.get("state_dir", ""))), tuple(d.get("add_hosts") or ()))
+
+
+def _ports(items: list[dict[str, Any]]) -> tuple[PortMapping, ...]:
+    """Recorded published ports (portmap loads only when there are some: `run` without -p never needs it)."""
+    if not items:
+        return ()
+    from minidock.runtime.net.portmap import PortMapping
+
+    return tuple(PortMapping.from_json(p) for p in items)
 
 
 def _container_netns(paths: Paths, name: str) -> str:
