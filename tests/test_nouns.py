@@ -48,6 +48,8 @@ def test_same_shape_as_typing() -> None:
 
 
 def test_body_is_kept() -> None:
+    assert Child("a").shout() == "Child(name='a')!"
+    assert Point(1, tags=("t",)) == Point(x=1, tags=("t",), y=0)
     assert Point(-2, 3).norm1() == 5
     assert Point.origin() == (0, 0, ())
     assert Point.__doc__ == "A point."
@@ -55,9 +57,21 @@ def test_body_is_kept() -> None:
     assert pickle.loads(pickle.dumps(Point(1, 2))) == Point(1, 2)
 
 
+class Child(NamedTuple):
+    name: str
+
+    def shout(self) -> str:
+        return f"{super().__repr__()}!"
+
+
 def test_errors_as_typing() -> None:
+    for bad in (Point, lambda: Point(1, 2, (), 4), lambda: Point(1, x=2), lambda: Point(1, z=3)):
+        with pytest.raises(TypeError):
+            bad()
     with pytest.raises(TypeError):
-        Point()  # type: ignore[call-arg]
+        Point._make([1])
+    with pytest.raises(ValueError):
+        Point(1)._replace(z=1)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         class Bad(NamedTuple):  # type: ignore[misc]
             a: int = 0
