@@ -145,7 +145,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         files = netwire.write_files(containers.dir(cid), hostname, req, net)
         mplan = plan_mounts(store, specs, image.config.config.volumes, req.volumes_from)
         inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=str(containers.dir(cid) / "rootfs"),
-                         container_id=cid, extra_mounts=(*files, *mplan.mounts), user=user)
+                         container_id=cid, extra_mounts=(*files, *(mplan.mounts if mplan else ())), user=user)
         spec = _keep_profile(store, cid, build_spec(inp, _flags(req, hostname, net.spec_network), os.environ))
         if req.init:
             spec = with_init(spec)
@@ -154,7 +154,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
                           mode=PRIVATE_FILE_MODE)  # why: -e values are secrets to other users (Docker: 0600)
         running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid(),
                    "monitor_start": start_time(os.getpid())}
-        host_config = {**record.host_config, "MountPoints": list(mplan.inspect),
+        host_config = {**record.host_config, "MountPoints": list(mplan.inspect if mplan else ()),
                        "Config": {**config, **run_config(req, image.config.config, spec, hostname)}}
         record = containers.update(cid, command=spec.process.args, host_config=host_config, creating=0,
                                    **(running if starts_here else {}))
@@ -180,12 +180,10 @@ def volume_specs(req: RunRequest) -> list[MountSpec]:
 
 
 def plan_mounts(store: Store, specs: list[MountSpec], image_volumes: tuple[str, ...],
-                volumes_from: tuple[str, ...]) -> MountPlan:
-    """The container's volumes, binds and tmpfs mounts (nothing to import when there are none)."""
+                volumes_from: tuple[str, ...]) -> MountPlan | None:
+    """The container's volumes, binds and tmpfs mounts; None when it has none (volumes.py not loaded)."""
     if not (specs or image_volumes or volumes_from):
-        from minidock.engine.volumes import MountPlan
-
-        return MountPlan((), ())
+        return None
     from minidock.engine.volumes import plan
 
     return plan(store, specs, image_volumes, volumes_from)

@@ -1,4 +1,4 @@
-"""Confinement steps a container's processes share (run's init and intermediate, exec, build RUN).
+"""Confinement steps a container's processes share (run's init, exec, build RUN).
 
 `seal(keep)`: from the moment a process of ours can be seen from a container, it is not dumpable
 (its /proc/PID/{exe,fd,mem,...} closed to the container: CVE-2019-5736; the flag is inherited at

@@ -1,22 +1,21 @@
 """The child side of container creation: everything after fork, ending in execve or os._exit.
 
-Two processes run this code. `intermediate` (forked by the parent) joins/creates the namespaces,
-moves itself into the v1 cgroup (see process.self_join_files), says `ready`, waits for `go` when
-the parent has work in between (it moves the child into a v2 cgroup, wires the network; with
-neither, `ChildContext.await_go` is off and no round trip is paid), creates the cgroup namespace
-and forks the container's init; it reports that init's host pid and exits, so the init (PID 1 of
-the new PID namespace) is reparented to the parent, a child subreaper.
-`container_init` builds the file system view, switches identity and capabilities, binds its life
-to the supervisor's (see `_die_with_supervisor`) and execs the command. A failure anywhere
-becomes one `error` message naming the stage; the process then _exits: a child never returns
-into the caller's Python stack.
+One process runs this code: the container's PID 1, forked by the parent straight into the PID
+namespace (the parent sets its own pid_for_children for that one fork: namespaces.fork_into).
+`container_init` first joins/creates the other namespaces, moves itself into the v1 cgroup (see
+process.self_join_files), says `ready`, waits for `go` when the parent has work in between (it
+moves the child into a v2 cgroup, wires the network; with neither, `ChildContext.await_go` is off
+and no round trip is paid) and creates the cgroup namespace. Then it builds the file system view,
+switches identity and capabilities, binds its life to the supervisor's (see
+`_die_with_supervisor`) and execs the command. A failure anywhere becomes one `error` message
+naming the stage; the process then _exits: a child never returns into the caller's Python stack.
 """
 
 from __future__ import annotations
 
 # Everything the child needs after pivot_root must be imported here, before it: the host's
 # Python library is unreachable from inside the container (fcntl, struct are extension modules;
-# rlimits and the wait for the intermediate use ctypes through `syscalls`, not resource/select).
+# rlimits use ctypes through `syscalls`, not resource).
 import contextlib
 import fcntl
 import gc
@@ -47,7 +46,7 @@ class ChildContext:
     """What the children inherit from the parent at fork (and the stage they are at, for errors)."""
 
     __slots__ = ("await_go", "cgroup_files", "cgroup_view", "fd_socket", "from_parent", "keyring", "last_cap",
-                 "orphan_fd", "seccomp", "spec", "stage", "stdio", "to_parent", "trace")
+                 "seccomp", "spec", "stage", "stdio", "to_parent", "trace")
 
     def __init__(self, spec: Spec, to_parent: Channel, from_parent: Channel, stdio: tuple[int, int, int],
                  trace: bool, *, fd_socket: Any = None, cgroup_files: tuple[str, ...] = (),
@@ -62,7 +61,6 @@ class ChildContext:
         self.cgroup_view = cgroup_view  # what /sys/fs/cgroup shows (None: no group of its own)
         self.await_go = await_go  # the parent has work to do between our `ready` and its `go`
         self.last_cap = last_cap  # the kernel's highest capability (-1: read it here)
-        self.orphan_fd = -1  # init: a pidfd of the intermediate (readable once it has exited and reparented us)
         self.seccomp: bytes | None = None  # the compiled filter (seccomp.program), None: unconfined
         self.keyring: str | None = None  # the name of the container's session keyring (keyring_name)
         self.stage = "start"
@@ -79,46 +77,36 @@ def _fail(ctx: ChildContext, exc: BaseException) -> NoReturn:
         os._exit(1)
 
 
-def intermediate(ctx: ChildContext) -> NoReturn:
-    """The first child: namespaces, ready/go handshake, cgroup namespace, fork the container init."""
-    try:
-        # why: this process ends in execve or _exit within milliseconds; a collection would only
-        # copy-on-write pages of every object the parent holds
-        gc.disable()
-        # why: if minidock dies during setup, this child must not live on
-        sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
-        tracer = _tracer(ctx, "child")
-        for target, fd in enumerate(ctx.stdio):  # why: the command's stdin/stdout/stderr
-            if fd != target:
-                os.dup2(fd, target)
-        # why: the container must not reach this host program (its /proc/PID/exe, fds) nor our descriptors
-        confine.seal([ctx.to_parent.fd, ctx.from_parent.fd,
-                      *((ctx.fd_socket.fileno(),) if ctx.fd_socket is not None else ())])
-        ctx.stage = "namespaces"
-        new, joined = namespaces.split(ctx.spec)
-        # why: join first (e.g. another container's network), then create the rest; cgroup comes later
-        namespaces.join(joined, tracer)
-        namespaces.unshare([k for k in new if k != "cgroup"], tracer)
-        ctx.stage = "cgroup"
-        _join_cgroup(ctx.cgroup_files, tracer)
-        ctx.to_parent.send("ready")
-        # why: wait until the parent has put us in the cgroup and wired the network (if it has to)
-        if ctx.await_go:
-            msg = ctx.from_parent.recv()
-            if msg is None or msg.get("t") != "go":
-                os._exit(1)
-        ctx.stage = "cgroup namespace"
-        if "cgroup" in new:  # why: now, so the namespace's root is the container's own cgroup
-            namespaces.unshare(["cgroup"], tracer)
-        ctx.stage = "fork"
-        ctx.orphan_fd = os.pidfd_open(os.getpid())  # why: init learns when it is the supervisor's child
-        pid = os.fork()  # why: the first child of a new PID namespace is its PID 1
-        if pid == 0:
-            container_init(ctx)
-        ctx.to_parent.send("pid", pid=pid)
-        os._exit(0)
-    except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
-        _fail(ctx, e)
+def _enter(ctx: ChildContext, tracer: Tracer) -> None:
+    """The first steps of PID 1: stdio, sealed fds, namespaces, cgroup, the ready/go handshake."""
+    # why: this process ends in execve or _exit within milliseconds; a collection would only
+    # copy-on-write pages of every object the parent holds
+    gc.disable()
+    # why: if minidock dies during setup, this child must not live on
+    sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    for target, fd in enumerate(ctx.stdio):  # why: the command's stdin/stdout/stderr
+        if fd != target:
+            os.dup2(fd, target)
+    # why: the container must not reach this host program (its /proc/PID/exe, fds) nor our descriptors
+    confine.seal([ctx.to_parent.fd, ctx.from_parent.fd,
+                  *((ctx.fd_socket.fileno(),) if ctx.fd_socket is not None else ())])
+    ctx.stage = "namespaces"
+    new, joined = namespaces.split(ctx.spec)
+    # why: join first (e.g. another container's network), then create the rest; the parent made
+    # the PID namespace (we are its PID 1), cgroup comes later
+    namespaces.join([ns for ns in joined if ns.type != "pid"], tracer)
+    namespaces.unshare([k for k in new if k not in ("cgroup", "pid")], tracer)
+    ctx.stage = "cgroup"
+    _join_cgroup(ctx.cgroup_files, tracer)
+    ctx.to_parent.send("ready")
+    # why: wait until the parent has put us in the cgroup and wired the network (if it has to)
+    if ctx.await_go:
+        msg = ctx.from_parent.recv()
+        if msg is None or msg.get("t") != "go":
+            os._exit(1)
+    ctx.stage = "cgroup namespace"
+    if "cgroup" in new:  # why: now, so the namespace's root is the container's own cgroup
+        namespaces.unshare(["cgroup"], tracer)
 
 
 def _join_cgroup(files: tuple[str, ...], tracer: Tracer) -> None:
@@ -137,8 +125,9 @@ def _join_cgroup(files: tuple[str, ...], tracer: Tracer) -> None:
 def container_init(ctx: ChildContext) -> NoReturn:
     """PID 1 of the container: file system, hostname, limits, identity, capabilities, execve."""
     try:
-        os.setsid()  # why: the container gets its own session (and can take a controlling tty)
         tracer = _tracer(ctx, "init")
+        _enter(ctx, tracer)
+        os.setsid()  # why: the container gets its own session (and can take a controlling tty)
         spec = ctx.spec
         ctx.stage = "keyring"
         confine.join_keyring(ctx.keyring, tracer)
@@ -210,20 +199,13 @@ def _seal_view(ctx: ChildContext, tracer: Tracer) -> None:
 
 
 def _die_with_supervisor(ctx: ChildContext, tracer: Tracer) -> None:
-    """SIGKILL this PID 1 (and so its whole PID namespace) when the supervisor - the subreaper that
-    created it (the monitor of `run -d`, the CLI of a foreground run) - dies: a container nobody
-    supervises would leak. The signal fires on every reparenting, so it is set only once the
-    intermediate's pidfd is readable: the kernel marks it exited only after reparenting its
-    children (exit_notify; an EOF on a pipe it held would come before). If the supervisor died
-    meanwhile, the pipe it alone writes shows EOF and we end now. prctl(2): the signal is cleared
-    by a change of euid/egid (so this runs after `_switch_user`) and by exec of a set-user-ID
-    binary without no_new_privs (then `rm` kills what is left through the cgroup)."""
-    if ctx.orphan_fd < 0:
-        return
+    """SIGKILL this PID 1 (and so its whole PID namespace) when the supervisor - the process that
+    forked it (the monitor of `run -d`, the CLI of a foreground run) - dies: a container nobody
+    supervises would leak. prctl(2): the signal set at fork is cleared by a change of euid/egid,
+    so it is set again here, after `_switch_user`; if the supervisor died in between, the pipe it
+    alone writes (held open until our execve) shows EOF and we end now. An exec of a set-user-ID
+    binary without no_new_privs clears it too (then `rm` kills what is left through the cgroup)."""
     with tracer.step("die with the supervisor", "setpriv --pdeathsig KILL"):
-        sc.wait_readable(ctx.orphan_fd)  # blocks until the intermediate is gone: we are the supervisor's now
-        os.close(ctx.orphan_fd)
-        ctx.orphan_fd = -1
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         fd = ctx.from_parent.fd
         os.set_blocking(fd, False)

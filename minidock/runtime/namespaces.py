@@ -83,6 +83,38 @@ def join(namespaces: Iterable[Namespace], tracer: Tracer) -> None:
                 os.close(fd)
 
 
+def fork_into(spec: Spec, tracer: Tracer) -> int:
+    """os.fork() with the child in the container's PID namespace (a new one, or one the spec joins),
+    so the child is that namespace's PID 1 (or a member) and no intermediate process is needed.
+
+    unshare/setns(CLONE_NEWPID) change only the caller's pid_for_children; the parent sets it for
+    this one fork and restores its own right after (allowed: it is the caller's active namespace)."""
+    pid_ns = [n for n in spec.linux.namespaces if n.type == "pid"]
+    if not pid_ns:
+        return os.fork()
+    if pid_ns[0].path:
+        join(pid_ns, tracer)
+    else:
+        with tracer.step("new namespaces: pid", "unshare --pid --fork"):
+            sc.unshare(sc.CLONE_NEWPID)
+    try:
+        pid = os.fork()
+    except BaseException:
+        _restore_pid_for_children()
+        raise
+    if pid:
+        _restore_pid_for_children()
+    return pid
+
+
+def _restore_pid_for_children() -> None:
+    fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        sc.setns(fd, sc.CLONE_NEWPID)
+    finally:
+        os.close(fd)
+
+
 def of_process(pid: int, kinds: Iterable[str]) -> list[Namespace]:
     """The namespaces of a running process as join-able Namespace(path=/proc/PID/ns/X) entries.
 

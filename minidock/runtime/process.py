@@ -4,9 +4,11 @@ Lifecycle: `create(spec, opts)` returns a `Container` whose command has already 
 `MinidockError` after undoing everything); then `wait()` (once) -> `ExitStatus`, `kill(sig)` any
 time before, and `cleanup()` always (kills what is left, removes the cgroup, closes the pty).
 `run(spec, opts)` is the foreground composition: create, forward signals, relay the pty, wait,
-cleanup. The calling process becomes a child subreaper, so the container's PID 1 (a grandchild)
-is reparented to it and reaped here; that PID 1 is SIGKILLed by the kernel when the calling
-process dies (init._die_with_supervisor): a supervisor killed by SIGKILL leaves no running container.
+cleanup. The container's PID 1 is the calling process's child, forked straight into its PID
+namespace (no intermediate process), and is SIGKILLed by the kernel when the calling process dies
+(init._die_with_supervisor): a supervisor killed by SIGKILL leaves no running container. While it
+supervises, the calling process is a child subreaper: a `--pid host` container's orphans come back
+to it and are reaped at cleanup.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import signal
 
 from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError, UsageError
 from minidock.nouns import NamedTuple
-from minidock.runtime import caps, init, rootfs, sync
+from minidock.runtime import caps, init, namespaces, rootfs, sync
 from minidock.runtime import syscalls as sc
 from minidock.runtime.explain import NullTracer
 
@@ -179,8 +181,7 @@ class _Creation:
     def __init__(self, spec: Spec, opts: RunOptions) -> None:
         self.spec, self.opts = spec, opts
         self.cgroup: Cgroup | None = None
-        self.child = 0
-        self.init_pid = 0
+        self.init_pid = 0  # the container's PID 1 on the host (our child)
         self.pty_master: int | None = None
         self.up, self.down = sync.pipe(), sync.pipe()  # (reader, writer) each: child->parent, parent->child
         self.sock: Any = None
@@ -200,15 +201,12 @@ class _Creation:
         self.sock = self.child_sock = None
 
     def undo(self) -> None:
-        """Kill and reap both children, remove the cgroup, close everything (after a failure)."""
-        for pid in (self.child, self.init_pid):
-            if pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        for pid in (self.child, self.init_pid):  # the intermediate first: then init is ours to reap
-            if pid:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, 0)
+        """Kill and reap the child, remove the cgroup, close everything (after a failure)."""
+        if self.init_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.init_pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.init_pid, 0)
         self.close_fds()
         if self.pty_master is not None:
             os.close(self.pty_master)
@@ -229,7 +227,7 @@ def create(spec: Spec, opts: RunOptions) -> Container:
         c.cgroup_files, c.cgroup_view = _join_plan(c.cgroup)
         # why: with no v2 group to join and no hook, the child need not wait for a `go`
         c.handshake = (c.cgroup is not None and not c.cgroup_files) or opts.on_namespaces is not None
-        # why: the container's PID 1 is a grandchild; when its parent exits, we must reap it
+        # why: orphans of a container without its own PID namespace must be reaped here
         _subreaper(True)
         c.subreaper = True
         _fork(c)
@@ -267,7 +265,7 @@ def keyring_name(spec: Spec) -> str | None:
 
 
 def _fork(c: _Creation) -> None:
-    """2. fork the intermediate child (it creates the namespaces: see init.intermediate)."""
+    """2. fork the container's PID 1 into its PID namespace (it makes the others: see init.container_init)."""
     if c.spec.process.terminal:
         import socket
         c.sock, c.child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -279,7 +277,7 @@ def _fork(c: _Creation) -> None:
                             last_cap=caps.last_cap())  # why: read here once, not in every container's init
     ctx.seccomp = c.seccomp
     ctx.keyring = keyring_name(c.spec)
-    pid = os.fork()
+    pid = namespaces.fork_into(c.spec, o.tracer)
     if pid == 0:  # the child never returns from here
         try:
             c.up[0].close()
@@ -287,8 +285,8 @@ def _fork(c: _Creation) -> None:
             if c.sock is not None:
                 c.sock.close()
         finally:
-            init.intermediate(ctx)
-    c.child = pid
+            init.container_init(ctx)
+    c.init_pid = pid
     c.up[1].close()
     c.down[0].close()
     if c.child_sock is not None:
@@ -302,10 +300,10 @@ def _handshake(c: _Creation) -> None:
     if not c.handshake:
         return
     if c.cgroup is not None and not c.cgroup_files:
-        c.cgroup.add(c.child)  # why: its children (the container) inherit the cgroup
+        c.cgroup.add(c.init_pid)  # why: before it forks or runs the command
     if c.opts.on_namespaces is not None:
-        with c.opts.tracer.step("namespace hook (network)", f"# hook on pid {c.child}"):
-            c.opts.on_namespaces(c.child)
+        with c.opts.tracer.step("namespace hook (network)", f"# hook on pid {c.init_pid}"):
+            c.opts.on_namespaces(c.init_pid)
     try:
         c.down[1].send("go")
     except BrokenPipeError:
@@ -315,10 +313,6 @@ def _handshake(c: _Creation) -> None:
 def _await_exec(c: _Creation) -> None:
     """4./5. read the init's steps until EOF (execve done); an error message raises its typed error."""
     _read_until(c, "")
-    os.waitpid(c.child, 0)
-    c.child = 0
-    if not c.init_pid:
-        raise RuntimeSetupError("create: the container's init was never started", stage="fork")
 
 
 def _read_until(c: _Creation, want: str) -> None:
@@ -334,8 +328,6 @@ def _read_until(c: _Creation, want: str) -> None:
             return
         if t == "step":
             c.opts.tracer.note(*_step_args(msg))
-        elif t == "pid":
-            c.init_pid = int(msg["pid"])
         elif t == "pty":
             import socket
             _, fds, _, _ = socket.recv_fds(c.sock, 16, 1)
