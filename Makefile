@@ -21,7 +21,7 @@ $(BIN)/minidock: pyproject.toml
 	$(BIN)/pip uninstall -q -y setuptools  # its distutils-precedence.pth costs ~2 ms at every start-up; unused
 	# pip's launcher imports re (~4 ms of CPU, for a Windows-only suffix): the same entry point without it,
 	# started with -S (no site: ~2 ms) and minidock on sys.path; cli.main adds site-packages when needed
-	{ echo "$$(sed -n "1{s/ -S$$//;p;}" $(BIN)/minidock) -S"; printf 'import sys\nsys.path.insert(1, "%s")\nfrom minidock.cli.main import main\nsys.exit(main())\n' "$(CURDIR)"; } > $(BIN)/minidock.new
+	{ echo "$$(sed -n "1{s/ -S$$//;p;}" $(BIN)/minidock) -S"; printf 'import sys\nsys.path.append("%s")\nfrom minidock.cli.main import main\nsys.exit(main())\n' "$(CURDIR)"; } > $(BIN)/minidock.new
 	chmod 755 $(BIN)/minidock.new && mv $(BIN)/minidock.new $(BIN)/minidock
 	$(BIN)/python -m compileall -q minidock  # byte-code even where PYTHONDONTWRITEBYTECODE is set: start-up
 	touch $@
