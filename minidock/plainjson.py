@@ -1,8 +1,10 @@
-"""JSON for the quick commands (ps, images, inspect, logs, network ls, `--format`) without the json
-package: the same C scanner and encoder (`_json`) that json uses, none of its Python layer.
+"""JSON for the quick commands (ps, images, inspect, logs, network ls, `--format`) and the `run` path
+(records, the store's journals, the runtime's pipe messages) without the json package: the same C
+scanner and encoder (`_json`) that json uses, none of its Python layer.
 
 Why: `import json` loads re (and with it enum, functools, collections): ~4 ms of CPU on this
-machine, a third of what `minidock ps` costs once the interpreter is up. Every function here gives
+machine, a third of what `minidock ps` costs once the interpreter is up; ~1 ms of a `run` even
+when re is loaded anyway. Every function here gives
 exactly what its json counterpart gives; anything unusual (invalid text, a BOM, UTF-16, a type
 json would reject or convert) goes to json itself, so values, errors and messages stay json's.
 """
@@ -56,35 +58,57 @@ def _refuse(value: object) -> object:
     raise _UnusualError
 
 
-_compact = _json.make_encoder({}, _refuse, quote, None, ":", ",", False, False, True)
+_ENCODERS: dict[tuple[bool, bool], Any] = {}
 
 
-def dumps_compact(value: Any) -> str:
-    """json.dumps(value, ensure_ascii=False, separators=(",", ":"))."""
+def _encoder(sort_keys: bool, ensure_ascii: bool) -> Any:
+    """json's C encoder for separators (",", ":") (what c_make_encoder gets from json.dumps)."""
+    key = (sort_keys, ensure_ascii)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = _json.make_encoder({}, _refuse, _quote(ensure_ascii), None, ":", ",", sort_keys, False,
+                                            True)
+    return _ENCODERS[key]
+
+
+def _quote(ensure_ascii: bool) -> Any:
+    return _json.encode_basestring_ascii if ensure_ascii else quote
+
+
+def dumps_compact(value: Any, *, sort_keys: bool = False, ensure_ascii: bool = False) -> str:
+    """json.dumps(value, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":"))."""
     try:
-        return "".join(_compact(value, 0))
+        return "".join(_encoder(sort_keys, ensure_ascii)(value, 0))
     except _UnusualError:
         import json
 
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(value, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":"))
 
 
-def dumps_indent(value: Any) -> str:
-    """json.dumps(value, indent=4, ensure_ascii=False)."""
+class _Style:
+    """How dumps_indent writes: the indent unit, how strings are quoted, whether keys are sorted."""
+
+    __slots__ = ("quote", "sort_keys", "unit")
+
+    def __init__(self, indent: int, sort_keys: bool, ensure_ascii: bool) -> None:
+        self.unit, self.sort_keys, self.quote = " " * indent, sort_keys, _quote(ensure_ascii)
+
+
+def dumps_indent(value: Any, *, indent: int = 4, sort_keys: bool = False, ensure_ascii: bool = False) -> str:
+    """json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii)."""
     out: list[str] = []
     try:
-        _indented(value, out, "\n")
-    except (_UnusualError, RecursionError):
+        _indented(value, out, "\n", _Style(indent, sort_keys, ensure_ascii))
+    except (_UnusualError, RecursionError, TypeError):  # TypeError: keys sort_keys cannot order
         import json
 
-        return json.dumps(value, indent=4, ensure_ascii=False)
+        return json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
     return "".join(out)
 
 
-def _indented(value: Any, out: list[str], newline: str) -> None:
-    """json.encoder._make_iterencode's output for indent=4 (str keys, finite floats only)."""
+def _indented(value: Any, out: list[str], newline: str, style: _Style) -> None:
+    """json.encoder._make_iterencode's output for an int indent (str keys, finite floats only)."""
     if isinstance(value, str):
-        out.append(quote(value))
+        out.append(style.quote(value))
     elif value is None or value is True or value is False:
         out.append("null" if value is None else "true" if value else "false")
     elif isinstance(value, int):
@@ -92,25 +116,26 @@ def _indented(value: Any, out: list[str], newline: str) -> None:
     elif isinstance(value, float) and value - value == 0.0:  # finite (nan and inf are json's)
         out.append(float.__repr__(value))
     elif isinstance(value, dict):
-        _container(list(value.items()), out, newline, "{}")
+        items = sorted(value.items()) if style.sort_keys else list(value.items())
+        _container(items, out, newline, "{}", style)
     elif isinstance(value, (list, tuple)):
-        _container([(None, v) for v in value], out, newline, "[]")
+        _container([(None, v) for v in value], out, newline, "[]", style)
     else:
         raise _UnusualError
 
 
-def _container(items: list[tuple[Any, Any]], out: list[str], newline: str, marks: str) -> None:
+def _container(items: list[tuple[Any, Any]], out: list[str], newline: str, marks: str, style: _Style) -> None:
     """An object (key, value pairs) or an array ((None, value) pairs) over several lines."""
     if not items:
         out.append(marks)
         return
-    inner = newline + "    "
+    inner = newline + style.unit
     out.append(marks[0])
     for i, (key, item) in enumerate(items):
         out.append(inner if not i else "," + inner)
         if marks == "{}":
             if not isinstance(key, str):
                 raise _UnusualError
-            out.append(quote(key) + ": ")
-        _indented(item, out, inner)
+            out.append(style.quote(key) + ": ")
+        _indented(item, out, inner, style)
     out.append(newline + marks[1])

@@ -52,6 +52,26 @@ def test_dumps_equal_json(value: object) -> None:
     assert plainjson.dumps_compact(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+@pytest.mark.parametrize("value", VALUES + ODD[:3])  # ODD[3]: keys json cannot sort (below)
+@pytest.mark.parametrize("sort_keys", [False, True])
+@pytest.mark.parametrize("ensure_ascii", [False, True])
+def test_dumps_options_equal_json(value: object, sort_keys: bool, ensure_ascii: bool) -> None:
+    """The store's form (indent 2, sorted, ASCII) and its journals' (compact, sorted, ASCII) among them."""
+    assert plainjson.dumps_indent(value, indent=2, sort_keys=sort_keys, ensure_ascii=ensure_ascii) == json.dumps(
+        value, indent=2, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
+    assert plainjson.dumps_compact(value, sort_keys=sort_keys, ensure_ascii=ensure_ascii) == json.dumps(
+        value, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=(",", ":"))
+
+
+def test_unsortable_keys_err_like_json() -> None:
+    value = {"a": 1, 2: "b"}
+    with pytest.raises(TypeError) as want:
+        json.dumps(value, indent=2, sort_keys=True)
+    with pytest.raises(TypeError) as got:
+        plainjson.dumps_indent(value, indent=2, sort_keys=True)
+    assert str(got.value) == str(want.value)
+
+
 @pytest.mark.parametrize("value", ODD[4:])
 def test_dumps_refuse_like_json(value: object) -> None:
     with pytest.raises(TypeError) as want:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from minidock import plainjson
 from minidock.errors import ManifestError
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
@@ -173,7 +173,7 @@ class ImageConfig(NamedTuple):
         return out
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+        return plainjson.dumps_compact(self.to_json(), ensure_ascii=True).encode()
 
     def with_config(self, config: ContainerConfig) -> ImageConfig:
         return self._replace(config=config)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from minidock import plainjson
 from minidock.errors import ManifestError
 from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def json_object(data: bytes, what: str) -> dict[str, Any]:
     """The JSON object in `data` (a manifest, index or image config); ManifestError names `what`."""
     try:
-        obj = json.loads(data)
+        obj = plainjson.loads(data)
     except ValueError as e:
         raise ManifestError(f"{what}: invalid JSON: {e}") from e
     if not isinstance(obj, dict):
@@ -70,7 +70,7 @@ class Manifest(NamedTuple):
 
     def to_bytes(self) -> bytes:
         """Canonical bytes for a manifest we create (compact, key order as written)."""
-        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+        return plainjson.dumps_compact(self.to_json(), ensure_ascii=True).encode()
 
 
 class Index(NamedTuple):
@@ -103,7 +103,7 @@ class Index(NamedTuple):
         return out
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+        return plainjson.dumps_compact(self.to_json(), ensure_ascii=True).encode()
 
     def select(self, want: Platform) -> Descriptor:
         """The first entry for `want` (spec: first match wins); attestations never match."""

@@ -10,9 +10,9 @@ explains). Lines stay below PIPE_BUF so writes from the two children never inter
 from __future__ import annotations
 
 import errno as errno_mod
-import json
 import os
 
+from minidock import plainjson
 from minidock.runtime.explain import Step, Tracer
 
 TYPE_CHECKING = False
@@ -33,10 +33,10 @@ class Channel:
         if not fields:  # ready, go, pty: no encoder needed
             os.write(self.fd, b'{"t":"%s"}\n' % t.encode())
             return
-        data = json.dumps({"t": t, **fields}, separators=(",", ":")).encode()
+        data = plainjson.dumps_compact({"t": t, **fields}, ensure_ascii=True).encode()
         if len(data) >= MAX_LINE:  # only a long error message can get here: trim its text
             fields["msg"] = str(fields.get("msg", ""))[:1000]
-            data = json.dumps({"t": t, **fields}, separators=(",", ":")).encode()[:MAX_LINE]
+            data = plainjson.dumps_compact({"t": t, **fields}, ensure_ascii=True).encode()[:MAX_LINE]
         os.write(self.fd, data + b"\n")
 
     def recv(self) -> dict[str, Any] | None:
@@ -47,7 +47,7 @@ class Channel:
                 return None
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
-        msg: dict[str, Any] = json.loads(line)
+        msg: dict[str, Any] = plainjson.loads(line)
         return msg
 
     def close(self) -> None:

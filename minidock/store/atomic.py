@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
+from minidock import plainjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
 
 def atomic_write_json(path: Path, obj: Any, *, durable: bool = True, mode: int = 0o644) -> None:
     """atomic_write of `obj` as indented JSON."""
-    atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode(), mode, durable=durable)
+    text = plainjson.dumps_indent(obj, indent=2, sort_keys=True, ensure_ascii=True)
+    atomic_write(path, (text + "\n").encode(), mode, durable=durable)
 
 
 def remove_tree(path: Path | str) -> None:
@@ -97,7 +99,7 @@ def remove_tree(path: Path | str) -> None:
 def read_json(path: Path, default: Any) -> Any:
     """The JSON in `path`, or `default` when the file does not exist."""
     try:
-        return json.loads(path.read_bytes())
+        return plainjson.loads(path.read_bytes())
     except FileNotFoundError:
         return default
 

@@ -8,12 +8,12 @@ they are appended. Losing the journal loses history only: nothing else reads it.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from minidock import plainjson
 from minidock.paths import Paths
 from minidock.store.atomic import locked
 
@@ -38,7 +38,7 @@ def message(kind: str, action: str, actor: str, attributes: Mapping[str, str], a
 
 def record(paths: Paths, kind: str, action: str, actor: str, attributes: Mapping[str, str] | None = None) -> None:
     """Append one event; a journal that cannot be written never fails the command that acted."""
-    line = json.dumps(message(kind, action, actor, attributes or {}), separators=(",", ":")).encode() + b"\n"
+    line = plainjson.dumps_compact(message(kind, action, actor, attributes or {}), ensure_ascii=True).encode() + b"\n"
     path = paths.root / "events.log"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -76,7 +76,7 @@ def _lines(path: Path, start: int = 0) -> tuple[list[dict[str, Any]], int]:
     out = []
     for raw in data[:end].splitlines():
         try:
-            obj = json.loads(raw)
+            obj = plainjson.loads(raw)
         except ValueError:
             continue
         if isinstance(obj, dict):

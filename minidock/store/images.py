@@ -16,11 +16,11 @@ content-addressed blobs, so the journal and the blobs are all a rebuild needs.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
+from minidock import plainjson
 from minidock.errors import ImageNotFoundError, ManifestError, NotFoundError, StoreError
 from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
@@ -97,7 +97,7 @@ def replay(path: Path) -> Replay:
             continue
         entries += 1
         try:
-            e = json.loads(line)
+            e = plainjson.loads(line)
             op, name = e["op"], e["name"]
         except (ValueError, KeyError, TypeError):
             bad += 1
@@ -116,7 +116,7 @@ def replay(path: Path) -> Replay:
 def read_index(path: Path) -> dict[str, Any] | None:
     """The index file's object, None when it is missing, unreadable or not an index."""
     try:
-        raw = json.loads(path.read_bytes())
+        raw = plainjson.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
     return raw if isinstance(raw, dict) and isinstance(raw.get("images"), dict) else None
@@ -138,7 +138,8 @@ def is_current(index: dict[str, Any], journal: os.stat_result | None) -> bool:
 
 
 def _line(op: str, name: str, rec: dict[str, Any] | None = None) -> bytes:
-    return json.dumps({"op": op, "name": name, **(rec or {})}, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    line = plainjson.dumps_compact({"op": op, "name": name, **(rec or {})}, sort_keys=True, ensure_ascii=True)
+    return line.encode() + b"\n"
 
 
 class ImageStore:
