@@ -31,16 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] in (["container"], ["image"]) and args[1:2] in (["run"], ["create"], ["build"]):
         args = args[1:]  # `container run`, `image build`: the same lean paths as `run`, `build`
-    if args[:1] not in (["run"], ["create"]):
-        with_site_packages()
     if args and args[0] in ("run", "create", "build"):
+        if args[0] == "build":
+            with_site_packages()
         return _lean(args) if argv is not None else _fast_path(args)
-    if args[:1] == ["pull"]:
-        code = _quick_pull(args[1:])
+    if args and args[0] in _QUICK_FIRST_WORDS:  # ps, images, inspect...: the standard library only
+        code = _quick(args)
         if code is not None:
             return code if argv is not None else _exit(code)
-    if args and args[0] in _QUICK_FIRST_WORDS:
-        code = _quick(args)
+    with_site_packages()
+    if args[:1] == ["pull"]:
+        code = _quick_pull(args[1:])
         if code is not None:
             return code if argv is not None else _exit(code)
     if args in (["--version"], ["-v"]):
@@ -57,9 +58,10 @@ def with_site_packages() -> None:
     """Add the site-packages directories (requests, typer, rich...) when the launcher skipped them.
 
     why: the venv's launcher starts Python with -S (no `site`: ~2 ms of every start-up, Debian's
-    apport hook included) and puts only minidock itself on sys.path; `run` and `create` need nothing
-    else unless they pull. Every other command, and a run's pull, calls this first. A launcher
-    without -S (pip's) has done it already: then this does nothing."""
+    apport hook included) and puts only minidock itself on sys.path; `run`, `create` and the quick
+    commands (cli/quick.py) need nothing else (unless a run pulls). Every other command, a quick
+    command's fallback to typer, and a run's pull call this first. A launcher without -S (pip's)
+    has done it already: then this does nothing."""
     if sys.flags.no_site and "site" not in sys.modules:
         import site
 
