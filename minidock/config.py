@@ -9,16 +9,21 @@
 - Credentials: `auths` of ~/.docker/config.json (or $DOCKER_CONFIG/config.json), base64 `auth`.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from minidock.errors import UsageError
 from minidock.nouns import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_CONFIG = "/etc/minidock/config.json"
 DEFAULT_BRIDGE_SUBNET = "10.200.0.0/16"  # neither Docker's 172.17.0.0/16 nor podman's 10.88.0.0/16
@@ -38,7 +43,7 @@ class Settings(NamedTuple):
     unpack_floor_bytes: int = DEFAULT_UNPACK_FLOOR
 
     @classmethod
-    def load(cls, path: str | None = None) -> "Settings":
+    def load(cls, path: str | None = None) -> Settings:
         """Read the settings file named by `path`, $MINIDOCK_CONFIG or the default; absent = defaults."""
         name = path or os.environ.get("MINIDOCK_CONFIG") or DEFAULT_CONFIG
         p = Path(name)

@@ -17,15 +17,17 @@ hostname are bound from scratch files and never reach a layer. `reclaim_cgroups(
 the RUN cgroups (`minidock/<snapshot key>`, owner in the name) of killed builds.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from minidock.errors import BuildError, MinidockError
 from minidock.nouns import NamedTuple
 from minidock.store.atomic import BUILD_PREFIX
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.store.check import Problem
 
@@ -71,7 +73,7 @@ def lease_id() -> str:
     return f"{os.urandom(6).hex()}.build-{me()}"
 
 
-def _wire_lock(target: NetTarget) -> "contextlib.AbstractContextManager[None]":
+def _wire_lock(target: NetTarget) -> contextlib.AbstractContextManager[None]:
     """The same host-wide per-bridge lock `run` takes when it wires or unwires (engine/netwire.py)."""
     from minidock.runtime.net import hostbridge
 
@@ -166,7 +168,7 @@ def _listdir(path: Path) -> list[str]:
         return []
 
 
-def dead_build_problems(owner: str) -> "list[Problem]":
+def dead_build_problems(owner: str) -> list[Problem]:
     """For `system check`: the leases this store's killed builds still hold (owner: the store root; what the
     next build would reclaim). Their RUN cgroups name no store, so they are not this store's to report:
     `repair_dead_build` removes every dead build's cgroup along with the lease."""

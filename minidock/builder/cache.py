@@ -7,9 +7,10 @@ its descriptor, diff_id and chain id. A hit is only used when the snapshot and b
 still in the store (`gc` may have removed them). The file is rewritten atomically under a lock.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Callable
-from typing import Any
 
 from minidock.nouns import NamedTuple
 from minidock.oci.descriptor import Descriptor
@@ -18,6 +19,10 @@ from minidock.oci.imageconfig import History
 from minidock.paths import PRIVATE_FILE_MODE
 from minidock.store.atomic import atomic_write_json, locked, read_json
 from minidock.store.store import Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 1
 MAX_ENTRIES = 10000
@@ -41,7 +46,7 @@ class CacheEntry(NamedTuple):
     chain_id: Digest | None = None
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "CacheEntry":
+    def from_json(cls, d: dict[str, Any]) -> CacheEntry:
         layer = d.get("layer")
         return cls(history=History.from_json(d.get("history") or {}),
                    layer=Descriptor.from_json(layer, "cache layer") if layer else None,

@@ -2,10 +2,11 @@
 archives), key them by content, and write them into a new layer with the copier.
 """
 
+from __future__ import annotations
+
 import posixpath
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from minidock.builder.context import ContextTree, SourceItem, Tree, expand_sources, file_digest, hash_items
 from minidock.builder.copy import Copier, CopyTarget, Owner, absolute_dest, parse_chmod, plan_copy, resolve_chown
@@ -17,6 +18,7 @@ from minidock.errors import BuildError
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import sha256
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.builder.layer import Layer
 
@@ -57,7 +59,7 @@ def copy(s: Session, state: StageState, inst: Copy | Add) -> bool:
 
             parts += ["parents", parents_key(src.tree, src.items)]
 
-        def make() -> "Layer":
+        def make() -> Layer:
             for url, path in src.urls if checksum else ():
                 _download(url, path, checksum)
             return _write(s, state, src, _Target(dest, chown, chmod, kind == "ADD", bool(from_), parents))
@@ -162,7 +164,7 @@ class _Target(NamedTuple):
     parents: bool = False
 
 
-def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> "Layer":
+def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> Layer:
     """Make the layer: a fresh active snapshot, the copier writing into its upper, commit."""
     # lazy: a cached COPY/ADD writes nothing, so ADD's extras and layer writing (tar, gzip) wait till here
     from minidock.builder import add as addmod

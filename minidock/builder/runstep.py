@@ -13,8 +13,6 @@ loopback, `host` the host's. A failing step whose output shows the network unrea
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from minidock.builder import heredoc
 from minidock.builder.buildnet import NetTarget, step_target
 from minidock.builder.events import StepOutput
@@ -23,6 +21,7 @@ from minidock.builder.session import Session, record_step, view_of
 from minidock.builder.state import PROXY_ARGS, StageState
 from minidock.errors import BuildError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 

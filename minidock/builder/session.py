@@ -6,11 +6,12 @@ is one (its layer and its creation time, so a fully cached rebuild yields the sa
 `make` the layer (or nothing, for metadata); then append history (and layer) to the stage.
 """
 
+from __future__ import annotations
+
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from minidock.builder.buildnet import NONE, NetTarget
 from minidock.builder.cache import BuildCache, CacheEntry, step_key
@@ -25,6 +26,7 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import History
 from minidock.store.store import Store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.builder.layer import Layer
 
@@ -108,7 +110,7 @@ def view_of(store: Store, chain: Digest | None) -> LayeredFS:
 
 
 def record_step(s: Session, state: StageState, parts: list[str], created_by: str,
-                make: "Callable[[], Layer] | None") -> bool:
+                make: Callable[[], Layer] | None) -> bool:
     """Run (or reuse from the cache) one step; returns True when the cache provided it."""
     key = step_key(state.key, str(state.chain), *parts)
     entry = s.cache.get(key)

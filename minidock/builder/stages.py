@@ -9,7 +9,6 @@ triggers, then each instruction through the run's `step` wrapper.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from minidock.builder import steps
 from minidock.builder.cache import step_key
@@ -24,6 +23,7 @@ from minidock.oci.descriptor import Platform
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.builder.builder import Puller
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from minidock.builder import copystep, runstep
 from minidock.builder.instructions import Add, Arg, Copy, Instruction, Run, Workdir
@@ -21,6 +20,7 @@ from minidock.builder.session import Session, record_step, view_of
 from minidock.builder.state import StageState
 from minidock.errors import BuildError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.builder.layer import Layer
 

@@ -4,8 +4,8 @@ Docker-like output."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import typer as typer_types
 

@@ -12,12 +12,13 @@ tests/cli/test_buildargs.py checks that both read every simple command line the 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 from minidock.errors import UsageError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
     from minidock.engine.build import BuildRequest
 

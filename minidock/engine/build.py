@@ -7,10 +7,11 @@ image's history newest first as `docker history` does (`commit` lives in engine/
 `prune_build_cache()` (`builder prune`) and `system_prune()` remove what builds and runs left.
 """
 
+from __future__ import annotations
+
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from minidock.builder.builder import BuildOptions, BuildResult, Puller, build
 from minidock.builder.buildnet import HOST, NONE, NetTarget, reclaim_cgroups
@@ -39,6 +40,7 @@ from minidock.paths import Paths
 from minidock.store.gc import lease
 from minidock.store.store import Store
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import BinaryIO
 
@@ -201,7 +203,7 @@ def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
                         add_hosts=_add_hosts(req.add_hosts))
 
 
-def _output(req: BuildRequest) -> "Output | None":
+def _output(req: BuildRequest) -> Output | None:
     """The one `-o` of the request (None: the image, as without -o); checked before anything is built."""
     if not req.outputs:
         return None
@@ -216,8 +218,8 @@ def _output(req: BuildRequest) -> "Output | None":
     return output
 
 
-def _export(store: Store, result: BuildResult, output: "Output", progress: Progress,
-            stdout: "BinaryIO | None") -> None:
+def _export(store: Store, result: BuildResult, output: Output, progress: Progress,
+            stdout: BinaryIO | None) -> None:
     from minidock.builder.export import export
 
     t0 = time.monotonic()
@@ -228,7 +230,7 @@ def _export(store: Store, result: BuildResult, output: "Output", progress: Progr
 def _puller(store: Store, progress: Progress) -> Puller:
     settings = Settings.load()
 
-    def pull(ref: Reference, platform: "Platform | None") -> None:
+    def pull(ref: Reference, platform: Platform | None) -> None:
         from minidock.image.pull import pull as do_pull
 
         progress(BuildNote(f"pulling {ref.familiar()}"))
@@ -237,7 +239,7 @@ def _puller(store: Store, progress: Progress) -> Puller:
 
 
 def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Paths | None = None,
-                stdout: "BinaryIO | None" = None) -> BuildResult:
+                stdout: BinaryIO | None = None) -> BuildResult:
     """`minidock build`: build into the store at $MINIDOCK_ROOT (or `paths`); `-o -` writes to `stdout`."""
     if req.context != "-" or req.context_data is None:
         return _build_request(req, progress, paths, stdout)
@@ -253,7 +255,7 @@ def build_image(req: BuildRequest, progress: Progress = no_progress, paths: Path
 
 
 def _build_request(req: BuildRequest, progress: Progress, paths: Paths | None,
-                   stdout: "BinaryIO | None") -> BuildResult:
+                   stdout: BinaryIO | None) -> BuildResult:
     opts = options_of(req, dict(os.environ))
     output = _output(req)
     if output is not None:
@@ -325,7 +327,7 @@ class CachePruneReport(NamedTuple):
 
     entries: int
     mounts: int
-    gc: "GcResult"
+    gc: GcResult
     mount_bytes: int = 0
 
     @property

@@ -20,9 +20,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Any
 
 from minidock.errors import ConflictError, StoreError, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LEASES = "leases.json"
 LOCK = "leases.lock"
