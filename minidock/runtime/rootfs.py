@@ -25,19 +25,16 @@ if TYPE_CHECKING:
     from minidock.runtime.explain import Tracer
 
 _FLAGS: dict[str, tuple[bool, int]] = {  # option -> (clear?, flag)
-    "ro": (False, sc.MS_RDONLY), "rw": (True, sc.MS_RDONLY),
-    "nosuid": (False, sc.MS_NOSUID), "suid": (True, sc.MS_NOSUID),
-    "nodev": (False, sc.MS_NODEV), "dev": (True, sc.MS_NODEV),
-    "noexec": (False, sc.MS_NOEXEC), "exec": (True, sc.MS_NOEXEC),
-    "sync": (False, sc.MS_SYNCHRONOUS), "async": (True, sc.MS_SYNCHRONOUS),
-    "dirsync": (False, sc.MS_DIRSYNC), "remount": (False, sc.MS_REMOUNT),
+    "ro": (False, sc.MS_RDONLY), "rw": (True, sc.MS_RDONLY), "nosuid": (False, sc.MS_NOSUID),
+    "suid": (True, sc.MS_NOSUID), "nodev": (False, sc.MS_NODEV), "dev": (True, sc.MS_NODEV),
+    "noexec": (False, sc.MS_NOEXEC), "exec": (True, sc.MS_NOEXEC), "sync": (False, sc.MS_SYNCHRONOUS),
+    "async": (True, sc.MS_SYNCHRONOUS), "dirsync": (False, sc.MS_DIRSYNC), "remount": (False, sc.MS_REMOUNT),
     "mand": (False, sc.MS_MANDLOCK), "nomand": (True, sc.MS_MANDLOCK),
     "bind": (False, sc.MS_BIND), "rbind": (False, sc.MS_BIND | sc.MS_REC),
     "relatime": (False, sc.MS_RELATIME), "norelatime": (True, sc.MS_RELATIME),
     "strictatime": (False, sc.MS_STRICTATIME), "nostrictatime": (True, sc.MS_STRICTATIME),
     "noatime": (False, sc.MS_NOATIME), "atime": (True, sc.MS_NOATIME),
-    "nodiratime": (False, sc.MS_NODIRATIME), "diratime": (True, sc.MS_NODIRATIME),
-    "defaults": (False, 0),
+    "nodiratime": (False, sc.MS_NODIRATIME), "diratime": (True, sc.MS_NODIRATIME), "defaults": (False, 0),
 }
 _PROPAGATION: dict[str, int] = {
     "private": sc.MS_PRIVATE, "rprivate": sc.MS_PRIVATE | sc.MS_REC,
