@@ -15,7 +15,7 @@ from minidock.store.store import Store
 
 if TYPE_CHECKING:
     from minidock.oci.imageconfig import ContainerConfig
-    from minidock.store.containers import ContainerRecord
+    from minidock.store.ctrrecord import ContainerRecord
 
 
 def commit_container(container: str, repository: str = "", comment: str = "", author: str = "", *,

@@ -26,7 +26,8 @@ from minidock.paths import PRIVATE_FILE_MODE
 from minidock.runtime.explain import NullTracer, Step, Tracer
 from minidock.store.alive import start_time
 from minidock.store.atomic import atomic_write_json
-from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
+from minidock.store.containers import ContainerStore, now_rfc3339
+from minidock.store.ctrrecord import ContainerRecord
 from minidock.store.store import Store
 
 TYPE_CHECKING = False

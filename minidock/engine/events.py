@@ -18,7 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from minidock.store.containers import ContainerRecord
+    from minidock.store.ctrrecord import ContainerRecord
 
 FILTERS = ("container", "event", "image", "label", "type", "volume", "network")
 

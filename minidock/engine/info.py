@@ -18,7 +18,8 @@ from minidock.engine.lifecycle import ACTIVE, cgroup_of, open_records
 from minidock.engine.logs import LogEntry, TimeWindow, follow, read_entries
 from minidock.errors import ConflictError, MinidockError, NotFoundError
 from minidock.nouns import NamedTuple
-from minidock.store.containers import ContainerRecord, ContainerStore
+from minidock.store.containers import ContainerStore
+from minidock.store.ctrrecord import ContainerRecord
 from minidock.store.store import Store
 
 if TYPE_CHECKING:

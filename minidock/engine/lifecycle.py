@@ -24,7 +24,8 @@ from minidock.oci.digest import Digest
 from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.runtimespec import Spec
 from minidock.store.atomic import read_json
-from minidock.store.containers import ContainerRecord, ContainerStore
+from minidock.store.containers import ContainerStore
+from minidock.store.ctrrecord import ContainerRecord
 from minidock.store.store import Store
 
 TYPE_CHECKING = False

@@ -14,7 +14,8 @@ from typing import Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.paths import Paths
-from minidock.store.containers import ContainerRecord, ContainerStore
+from minidock.store.containers import ContainerStore
+from minidock.store.ctrrecord import ContainerRecord
 from minidock.store.store import Store
 
 MAX_EXTRA = 9

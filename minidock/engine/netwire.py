@@ -19,7 +19,8 @@ from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 from minidock.runtime.net import netfiles
-from minidock.store.containers import ContainerRecord, ContainerStore
+from minidock.store.containers import ContainerStore
+from minidock.store.ctrrecord import ContainerRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -16,7 +16,8 @@ import contextlib
 
 from minidock.errors import MinidockError
 from minidock.store.check import Problem
-from minidock.store.containers import ContainerRecord, ContainerStore
+from minidock.store.containers import ContainerStore
+from minidock.store.ctrrecord import ContainerRecord
 from minidock.store.store import Store
 
 

@@ -15,7 +15,8 @@ from minidock.errors import ConflictError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Resources
 from minidock.store.atomic import atomic_write_json
-from minidock.store.containers import ContainerRecord, ContainerStore
+from minidock.store.containers import ContainerStore
+from minidock.store.ctrrecord import ContainerRecord
 from minidock.store.store import Store
 
 

@@ -18,7 +18,8 @@ from minidock.engine.events import emit
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Mount
-from minidock.store.containers import ContainerRecord, ContainerStore, now_rfc3339
+from minidock.store.containers import ContainerStore, now_rfc3339
+from minidock.store.ctrrecord import ContainerRecord
 from minidock.store.store import Store
 from minidock.store.volumes import VolumeRecord, VolumeStore, valid_name
 

@@ -16,16 +16,14 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
-from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.store.alive import alive as _alive
 from minidock.store.alive import alive_since
 from minidock.store.atomic import atomic_write_json, locked, read_json, remove_tree
+from minidock.store.ctrrecord import ContainerRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,49 +39,6 @@ def now_rfc3339(at: float | None = None) -> str:
     """`at` (default: now), RFC 3339 UTC with microseconds."""
     now = time.time() if at is None else at
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
-
-
-class ContainerRecord(NamedTuple):
-    """What the store knows about one container."""
-
-    id: str
-    name: str
-    image: str
-    image_id: str
-    created: str
-    command: tuple[str, ...] = ()
-    status: str = "created"
-    pid: int = 0
-    monitor_pid: int = 0
-    monitor_start: int = 0  # its start time (alive.start_time): a reused pid is not the supervisor
-    exit_code: int = 0
-    oom_killed: bool = False
-    error: str = ""
-    started_at: str = ""
-    finished_at: str = ""
-    restart_count: int = 0
-    manual_stop: bool = False  # `stop`/`rm -f` asked: the monitor must not restart it
-    restarting: bool = False  # `restart` asked: an --rm container is not removed at this stop
-    host_config: Mapping[str, Any] = MappingProxyType({})
-    network: Mapping[str, Any] = MappingProxyType({})
-    health: Mapping[str, Any] = MappingProxyType({})  # Docker's State.Health, kept by the health checker
-    reclaim: bool = False  # its supervisor died: cgroups, network (and --rm files) wait for engine/reclaim
-    creating: int = 0  # pid of the process creating it, until the record is complete
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ContainerRecord:
-        kw = {k: v for k, v in d.items() if k in cls._fields}
-        kw["command"] = tuple(kw.get("command") or ())
-        return cls(**kw)
-
-    def to_json(self) -> dict[str, Any]:
-        d = self._asdict()
-        d.update(command=list(self.command), host_config=dict(self.host_config), network=dict(self.network),
-                 health=dict(self.health))
-        return d
-
-    def with_(self, **changes: Any) -> ContainerRecord:
-        return self._replace(**changes)
 
 
 def orphaned(r: ContainerRecord) -> bool:
