@@ -199,18 +199,24 @@ def tree_size(path: Path) -> int:
 
 
 def discard(paths: Paths, p: Path) -> bool:
-    """Make `p` vanish at once (rename into our own trash, then delete); False when it was already gone.
+    """Make `p` vanish at once (renamed into tmp/ under a name this process owns, then deleted; a
+    crash in between leaves an owned leftover for the reclaim); False when it was already gone.
     On another file system (a secret's copy in /dev/shm) it is deleted in place."""
-    trash = make_dir(paths.tmp, "rm-")
-    try:
-        os.rename(p, trash / "x")
-        return True
-    except FileNotFoundError:
-        return False
-    except OSError as e:
-        if e.errno != errno.EXDEV:
-            raise
-        remove_tree(p)
-        return True
-    finally:
-        remove_tree(trash)
+    while True:
+        trash = paths.tmp / owned_name("rm-")
+        try:
+            os.rename(p, trash)  # why no own directory first: one mkdir and one rmdir less per `run --rm`
+            break
+        except FileNotFoundError:
+            if not os.path.lexists(p):
+                return False
+            paths.tmp.mkdir(parents=True, exist_ok=True)  # the store's first scratch
+        except OSError as e:
+            if e.errno in (errno.EEXIST, errno.ENOTEMPTY):  # that name is taken: draw another
+                continue
+            if e.errno != errno.EXDEV:
+                raise
+            remove_tree(p)
+            return True
+    remove_tree(trash)
+    return True
