@@ -51,7 +51,10 @@ class RunIO:
 
 
 class Created(NamedTuple):
-    """A container that exists in the store (record, snapshot, config.json) but has not run yet."""
+    """A container that exists in the store (record, snapshot, config.json) but has not run yet.
+
+    `finish`: for a foreground run (create(starts_here=True)), what is still to write (config.json,
+    the record as running, the cidfile, the `create` event); None when create() wrote it all."""
 
     store: Store
     record: ContainerRecord
@@ -59,6 +62,7 @@ class Created(NamedTuple):
     image: LoadedImage
     net: NetPlan
     request: RunRequest
+    finish: Callable[[], object] | None = None
 
     def net_session(self) -> NetSession:
         """The network wiring for whichever process supervises this container."""
@@ -115,8 +119,10 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
            starts_here: bool = False) -> Created:
     """Reserve the container: record, active snapshot, config.json. Undone on any failure.
 
-    `starts_here`: this process supervises it next (foreground run): recorded as running in the
-    same state write."""
+    `starts_here`: this process supervises it next (foreground run): config.json, the state write
+    that records it running (monitor_pid = this process), the cidfile and the `create` event are
+    left to `Created.finish`, which run_foreground has the runtime call while the container's PID 1
+    builds its file system (~1 ms of writes overlapping the child's work, not before the fork)."""
     store = store or open_store()
     _flags(req)  # bad flags fail before anything is written
     if req.cidfile and os.path.exists(req.cidfile):
@@ -151,24 +157,49 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         if req.init:
             spec = with_init(spec)
         (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
-        atomic_write_json(containers.dir(cid) / "config.json", spec.to_json(), durable=False,
-                          mode=PRIVATE_FILE_MODE)  # why: -e values are secrets to other users (Docker: 0600)
-        running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid(),
-                   "monitor_start": start_time(os.getpid())}
         host_config = {**record.host_config, "MountPoints": list(mplan.inspect if mplan else ()),
                        "Config": {**config, **run_config(req, image.config.config, spec, hostname)}}
-        record = containers.update(cid, command=spec.process.args, host_config=host_config, creating=0,
-                                   **(running if starts_here else {}))
-        if req.cidfile:
-            with open(req.cidfile, "x") as f:  # "x": never overwrite, like Docker
-                f.write(cid)
+        finish = _Completion(store, containers, record, spec, host_config=host_config, cidfile=req.cidfile,
+                             running=starts_here)
+        if not starts_here:
+            record = finish()
     except BaseException:
         remove_files(store, cid, event=False)
         raise
-    from minidock.engine.events import emit_container
+    return Created(store, record, spec, image, net, req, finish if starts_here else None)
 
-    emit_container(store.paths, record, "create")
-    return Created(store, record, spec, image, net, req)
+
+class _Completion:
+    """The writes that complete a created container (see create): config.json, the record (running
+    when this process supervises it), the cidfile, the `create` event."""
+
+    __slots__ = ("cidfile", "containers", "done", "host_config", "record", "running", "spec", "store")
+
+    def __init__(self, store: Store, containers: ContainerStore, record: ContainerRecord, spec: Spec, *,
+                 host_config: dict[str, object], cidfile: str, running: bool) -> None:
+        self.store, self.containers, self.record, self.spec = store, containers, record, spec
+        self.host_config, self.cidfile, self.running = host_config, cidfile, running
+        self.done: ContainerRecord | None = None
+
+    def __call__(self) -> ContainerRecord:
+        """Write it all, once (a second call returns the record the first one wrote)."""
+        if self.done is not None:
+            return self.done
+        cid = self.record.id
+        atomic_write_json(self.containers.dir(cid) / "config.json", self.spec.to_json(), durable=False,
+                          mode=PRIVATE_FILE_MODE)  # why: -e values are secrets to other users (Docker: 0600)
+        running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid(),
+                   "monitor_start": start_time(os.getpid())} if self.running else {}
+        record = self.containers.update(cid, command=self.spec.process.args, host_config=self.host_config,
+                                        creating=0, **running)
+        if self.cidfile:
+            with open(self.cidfile, "x") as f:  # "x": never overwrite, like Docker
+                f.write(cid)
+        from minidock.engine.events import emit_container
+
+        emit_container(self.store.paths, record, "create")
+        self.done = record
+        return record
 
 
 def volume_specs(req: RunRequest) -> list[MountSpec]:
@@ -280,10 +311,17 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
                               tee=log.write if log is not None else None)
     from minidock.engine.events import emit_container
 
-    emit_container(c.store.paths, c.record, "start")
+    def while_starting(_pid: int) -> None:  # why: the parent's writes overlap the child's mounts
+        if c.finish is not None:
+            c.finish()
+        emit_container(c.store.paths, c.record, "start")
+
+    opts.while_starting = while_starting
     try:
         status = process.run(c.spec, opts)
     except MinidockError as e:
+        if c.finish is not None:  # why: a start that failed before the container's `ready` still leaves a
+            c.finish()            # complete record (Exited, with the error), as when the writes came first
         _finish(c, containers, session, exit_code=e.exit_code, error=str(e))
         raise
     finally:

@@ -58,7 +58,8 @@ class RunOptions:
     built: the network helper moves a veth into /proc/PID/ns/net there. `seccomp_cache`: the
     directory of compiled seccomp programs (see runtime.seccomp)."""
 
-    __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tee", "tracer")
+    __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tee", "tracer",
+                 "while_starting")
 
     def __init__(self, *, tracer: Tracer | None = None, cgroup_root: Path | None = None, stdin: int = 0,
                  stdout: int = 1, stderr: int = 2, on_namespaces: Callable[[int], None] | None = None,
@@ -71,6 +72,9 @@ class RunOptions:
         self.stderr = stderr
         self.on_namespaces = on_namespaces
         self.tee = tee  # run(): the output also goes here (a foreground container's log), through pipes
+        # the caller's own bookkeeping, run while the container's PID 1 builds its file system (after
+        # `go`, before its command): it overlaps the child's work; an exception stops the container
+        self.while_starting: Callable[[int], None] | None = None
 
 
 class Container:
@@ -232,6 +236,8 @@ def create(spec: Spec, opts: RunOptions) -> Container:
         c.subreaper = True
         _fork(c)
         _handshake(c)
+        if opts.while_starting is not None:
+            opts.while_starting(c.init_pid)
         _await_exec(c)
     except BaseException:
         c.undo()

@@ -233,3 +233,24 @@ def test_exec_it_gets_a_pty_of_the_containers_devpts(busybox_store: Callable[[],
         assert lines[0].startswith("/dev/pts/") and "TERM=xterm" in lines
     finally:
         md("rm", "-f", "ex")
+
+
+def test_a_foreground_run_leaves_a_complete_record(busybox_store: Callable[[], Path], tmp_path: Path) -> None:
+    """The foreground run writes config.json, the running record, the cidfile and the create/start
+    events while the container's PID 1 builds its file system (Created.finish): what is left after it
+    is what the writes-first order left - for a normal exit, for a logged run (relay) and for a
+    command that cannot start."""
+    busybox_store()
+    cid = tmp_path / "cid"
+    r = md("run", "--name", "fg1", "--network", "none", "--cidfile", str(cid), "busybox", "sh", "-c",
+           "echo out; exit 3")
+    assert (r.returncode, r.stdout) == (3, "out\n")
+    assert ok("inspect", "-f", "{{.Id}} {{.State.Status}} {{.State.ExitCode}}", "fg1").split() == [
+        cid.read_text(), "exited", "3"]
+    assert ok("logs", "fg1") == "out\n"
+    events = ok("events", "--since", "1m", "--until", "0s", "--filter", "container=fg1", "--format", "{{.Action}}")
+    assert events.split() == ["create", "start", "die"]
+    r = md("run", "--name", "fg2", "--network", "none", "busybox", "nosuchcmd")
+    assert r.returncode == 127
+    assert ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "fg2").split() == ["exited", "127"]
+    ok("rm", "fg1", "fg2")

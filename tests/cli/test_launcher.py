@@ -1,0 +1,43 @@
+"""The venv's launcher (Makefile: `python -S`, minidock appended to sys.path): the lean commands run
+without site-packages, the others add them (cli.main.with_site_packages), and PYTHONPATH still wins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+LAUNCHER = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "minidock"
+
+pytestmark = [pytest.mark.root, pytest.mark.skipif(
+    not LAUNCHER.is_file() or b" -S" not in LAUNCHER.read_bytes().split(b"\n", 1)[0],
+    reason="no Makefile-made launcher (make venv)")]
+
+
+def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LAUNCHER), *args], capture_output=True, text=True, check=False, timeout=60,
+                          env=env)
+
+
+def test_lean_and_full_commands(busybox_store: Callable[[], Path]) -> None:
+    busybox_store()
+    r = launch("run", "--rm", "--network", "none", "busybox", "echo", "hi")
+    assert (r.returncode, r.stdout) == (0, "hi\n"), r.stderr
+    assert launch("ps", "-a", "--filter", "status=exited", "-q").returncode == 0
+    r = launch("volume", "ls")  # typer: site-packages added on the way
+    assert r.returncode == 0 and r.stdout.startswith("DRIVER"), r.stderr
+    r = launch("ps", "--no-such-flag")  # a quick command's fallback to typer
+    assert r.returncode != 0 and "no-such-flag" in r.stderr
+
+
+def test_pythonpath_comes_first(tmp_path: Path) -> None:
+    pkg = tmp_path / "minidock" / "cli"
+    pkg.mkdir(parents=True)
+    (tmp_path / "minidock" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "main.py").write_text("def main():\n    print('shadow')\n    return 0\n")
+    r = launch("version", env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert (r.returncode, r.stdout) == (0, "shadow\n"), r.stderr
