@@ -309,11 +309,11 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
                               stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
                               on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None,
                               tee=log.write if log is not None else None)
-    from minidock.engine.events import emit_container
-
-    def while_starting(_pid: int) -> None:  # why: the parent's writes overlap the child's mounts
-        if c.finish is not None:
+    def while_starting(_pid: int) -> None:  # why: the parent's writes (and the events module's import)
+        if c.finish is not None:             # overlap the child's mounts
             c.finish()
+        from minidock.engine.events import emit_container
+
         emit_container(c.store.paths, c.record, "start")
 
     opts.while_starting = while_starting
@@ -327,6 +327,8 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     finally:
         if log is not None:
             log.close()
+    from minidock.engine.events import emit_container
+
     emit_container(c.store.paths, c.record, "die", exitCode=str(status.code))
     _finish(c, containers, session, exit_code=status.code, oom=status.oom_killed)
     if status.oom_killed:
