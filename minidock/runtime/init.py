@@ -43,7 +43,7 @@ _TIOCSPTLCK = 0x40045431
 
 
 class ChildContext:
-    """What the children inherit from the parent at fork (and the stage they are at, for errors)."""
+    """What the child inherits from the parent at fork (and the stage it is at, for errors)."""
 
     __slots__ = ("await_go", "cgroup_files", "cgroup_view", "fd_socket", "from_parent", "keyring", "last_cap",
                  "seccomp", "spec", "stage", "stdio", "to_parent", "trace")
@@ -92,8 +92,8 @@ def _enter(ctx: ChildContext, tracer: Tracer) -> None:
                   *((ctx.fd_socket.fileno(),) if ctx.fd_socket is not None else ())])
     ctx.stage = "namespaces"
     new, joined = namespaces.split(ctx.spec)
-    # why: join first (e.g. another container's network), then create the rest; the parent made
-    # the PID namespace (we are its PID 1), cgroup comes later
+    # why: join first (e.g. another container's network), then create the rest; the parent made or
+    # joined the PID namespace for its fork (namespaces.fork_into), cgroup comes later
     namespaces.join([ns for ns in joined if ns.type != "pid"], tracer)
     namespaces.unshare([k for k in new if k not in ("cgroup", "pid")], tracer)
     ctx.stage = "cgroup"
