@@ -309,8 +309,11 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
                               stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
                               on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None,
                               tee=log.write if log is not None else None)
-    def while_starting(_pid: int) -> None:  # why: the parent's writes (and the events module's import)
-        if c.finish is not None:             # overlap the child's mounts
+
+    def while_starting(_pid: int) -> None:
+        """The record's last writes and the `start` event, while the container's PID 1 mounts (the
+        parent would only wait meanwhile); the events module loads here too."""
+        if c.finish is not None:
             c.finish()
         from minidock.engine.events import emit_container
 
@@ -320,8 +323,8 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     try:
         status = process.run(c.spec, opts)
     except MinidockError as e:
-        if c.finish is not None:  # why: a start that failed before the container's `ready` still leaves a
-            c.finish()            # complete record (Exited, with the error), as when the writes came first
+        if c.finish is not None:  # why: a start that failed before `go` still leaves a complete record
+            c.finish()  # (Exited, with its error), as when these writes came before the fork
         _finish(c, containers, session, exit_code=e.exit_code, error=str(e))
         raise
     finally:
