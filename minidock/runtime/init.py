@@ -3,7 +3,7 @@
 One process runs this code: the container's PID 1, forked by the parent straight into the PID
 namespace (the parent sets its own pid_for_children for that one fork: namespaces.fork_into).
 `container_init` first joins/creates the other namespaces, moves itself into the v1 cgroup (see
-process.self_join_files), says `ready`, waits for `go` when the parent has work in between (it
+process._join_plan), says `ready`, waits for `go` when the parent has work in between (it
 moves the child into a v2 cgroup, wires the network; with neither, `ChildContext.await_go` is off
 and no round trip is paid) and creates the cgroup namespace. Then it builds the file system view,
 switches identity and capabilities, binds its life to the supervisor's (see

@@ -145,17 +145,13 @@ def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
     return cgroups.detect(opts.cgroup_root).create(name, spec.linux.resources, opts.tracer)
 
 
-def self_join_files(cg: Cgroup | None) -> tuple[str, ...]:
-    """The v1 `tasks` files a child writes "0" to, to move itself into `cg` (empty: v2 / no cgroup).
+def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
+    """The v1 `tasks` files the child writes "0" to, to move itself into `cg` (empty: v2 / no cgroup),
+    and the container's /sys/fs/cgroup view.
 
     Why not the parent writing the pid to cgroup.procs: that takes the kernel's global threadgroup
     lock, whose RCU grace period costs 7-20 ms a run on this host; a single thread moving itself
     (`echo 0 > tasks`) skips that lock (kernel/cgroup/cgroup.c: cgroup_procs_write_start)."""
-    return _join_plan(cg)[0]
-
-
-def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
-    """The v1 `tasks` files to join (see self_join_files) and the container's /sys/fs/cgroup view."""
     if cg is None:
         return (), None
     reals = cg.real_paths()

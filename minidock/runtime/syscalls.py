@@ -207,19 +207,6 @@ def setrlimit(which: int, limits: tuple[int, int]) -> None:
         raise OSError(e, f"setrlimit {which}: {os.strerror(e).lower()}")
 
 
-class _PollFd(ctypes.Structure):
-    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
-
-
-def wait_readable(fd: int) -> None:
-    """Block until `fd` is readable (poll(2), restarted after a signal): select.select without its module."""
-    pfd = _PollFd(fd, 1, 0)  # POLLIN
-    while _libc.poll(ctypes.byref(pfd), ctypes.c_ulong(1), ctypes.c_int(-1)) < 0:
-        e = ctypes.get_errno()
-        if e != errno.EINTR:
-            raise OSError(e, f"poll fd {fd}: {os.strerror(e).lower()}")
-
-
 def read_file(path: str | os.PathLike[str]) -> bytes:
     """A small file's bytes by raw reads: no buffered-file machinery on the run path (cgroup and
     /proc files, a container's /etc/passwd). OSError (FileNotFoundError, ...) as os.open raises it."""

@@ -8,8 +8,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -56,24 +54,6 @@ def test_setrlimit_sets_and_fails_like_the_resource_module() -> None:
     assert os.read(r, 1) == b"\0"
     os.close(r)
     os.waitpid(pid, 0)
-
-
-def test_wait_readable_blocks_until_the_fd_is_readable() -> None:
-    r, w = os.pipe()
-    threading.Timer(0.05, os.write, (w, b"x")).start()
-    t0 = time.monotonic()
-    sc.wait_readable(r)
-    assert time.monotonic() - t0 >= 0.04 and os.read(r, 1) == b"x"
-    os.close(r)
-    os.close(w)
-
-
-def test_wait_readable_sees_a_pidfd_of_an_exited_process() -> None:
-    p = subprocess.Popen(["true"])
-    fd = os.pidfd_open(p.pid)
-    sc.wait_readable(fd)  # returns: the process is gone (not yet reaped)
-    os.close(fd)
-    p.wait()
 
 
 # ---- the tracer builds command text only when it records --------------------------------------
