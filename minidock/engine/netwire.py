@@ -29,6 +29,16 @@ if TYPE_CHECKING:
     from minidock.runtime.net.portmap import PortMapping
 
 __all__ = ["NetPlan", "NetSession", "PortMapping", "plan", "published", "release", "session_for", "write_files"]
+
+
+def __getattr__(name: str) -> object:
+    """`PortMapping`, re-exported for the CLI (which may not import the runtime), loads on first use:
+    a run without -p never needs runtime/net/portmap.py."""
+    if name == "PortMapping":
+        from minidock.runtime.net.portmap import PortMapping
+
+        return PortMapping
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
 
 
