@@ -305,10 +305,6 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     containers = ContainerStore(c.store.paths)
     session = c.net_session()
     log = _foreground_log(c, containers)
-    opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
-                              stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
-                              on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None,
-                              tee=log.write if log is not None else None)
 
     def while_starting(_pid: int) -> None:
         """The record's last writes and the `start` event, while the container's PID 1 mounts (the
@@ -319,7 +315,10 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
 
         emit_container(c.store.paths, c.record, "start")
 
-    opts.while_starting = while_starting
+    opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
+                              stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
+                              on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None,
+                              tee=log.write if log is not None else None, while_starting=while_starting)
     try:
         status = process.run(c.spec, opts)
     except MinidockError as e:

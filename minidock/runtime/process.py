@@ -63,7 +63,8 @@ class RunOptions:
 
     def __init__(self, *, tracer: Tracer | None = None, cgroup_root: Path | None = None, stdin: int = 0,
                  stdout: int = 1, stderr: int = 2, on_namespaces: Callable[[int], None] | None = None,
-                 seccomp_cache: Path | None = None, tee: Callable[[str, bytes], None] | None = None) -> None:
+                 seccomp_cache: Path | None = None, tee: Callable[[str, bytes], None] | None = None,
+                 while_starting: Callable[[int], None] | None = None) -> None:
         self.tracer: Tracer = tracer if tracer is not None else NullTracer()
         self.cgroup_root = cgroup_root
         self.seccomp_cache = seccomp_cache  # where compiled seccomp programs are kept (None: compile each time)
@@ -74,7 +75,7 @@ class RunOptions:
         self.tee = tee  # run(): the output also goes here (a foreground container's log), through pipes
         # the caller's own bookkeeping, run while the container's PID 1 builds its file system (after
         # `go`, before its command): it overlaps the child's work; an exception stops the container
-        self.while_starting: Callable[[int], None] | None = None
+        self.while_starting = while_starting
 
 
 class Container:

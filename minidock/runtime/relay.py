@@ -85,8 +85,8 @@ def run_teed(spec: "Spec", opts: "RunOptions", tee: Sink) -> "ExitStatus":
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     mine = RunOptions(tracer=opts.tracer, cgroup_root=opts.cgroup_root, stdin=opts.stdin, stdout=out_w,
-                      stderr=err_w, on_namespaces=opts.on_namespaces, seccomp_cache=opts.seccomp_cache)
-    mine.while_starting = opts.while_starting
+                      stderr=err_w, on_namespaces=opts.on_namespaces, seccomp_cache=opts.seccomp_cache,
+                      while_starting=opts.while_starting)
     try:
         c = create(spec, mine)
     finally:
