@@ -84,6 +84,11 @@ def test_errors_as_typing() -> None:
                 pass
 
 
+def test_functional_form() -> None:
+    pair = NamedTuple("Pair", [("a", int), ("b", str)])
+    assert pair._fields == ("a", "b") and pair(1, b="x") == (1, "x") and pair.__name__ == "Pair"
+
+
 def test_no_typing_at_run_time() -> None:
     code = "import sys, minidock.nouns; print('typing' in sys.modules)"
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
