@@ -95,8 +95,7 @@ def fork_into(spec: Spec, tracer: Tracer) -> int:
     if pid_ns[0].path:
         join(pid_ns, tracer)
     else:
-        with tracer.step("new namespaces: pid", "unshare --pid --fork"):
-            sc.unshare(sc.CLONE_NEWPID)
+        unshare(["pid"], tracer)
     try:
         pid = os.fork()
     except BaseException:
