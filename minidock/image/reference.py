@@ -9,8 +9,6 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import re
-
 from minidock.errors import ManifestError, ReferenceFormatError
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
@@ -33,9 +31,18 @@ _DOMAIN = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 
-_REFERENCE_RE = re.compile(rf"^((?:{_DOMAIN}/)?{_REMOTE_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$", re.ASCII)
-_TAG_RE = re.compile(rf"^{_TAG}$", re.ASCII)
-_IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}$")
+_REFERENCE = rf"((?:{_DOMAIN}/)?{_REMOTE_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?"
+
+# The same grammar for the common shapes (`name`, `host[:port]/a/b:tag`), checked with sets: `re`'s
+# import and these patterns' compile cost every `minidock run` ~4 ms. Digests, IPv6 hosts and
+# anything these checks do not accept go to the regular expressions above.
+_LOWER_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_COMPONENT_CHARS = _LOWER_ALNUM | frozenset("._-")
+_WORD = _LOWER_ALNUM | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_TAG_CHARS = _WORD | frozenset(".-")
+_HOST_CHARS = _WORD - {"_"} | {"-"}
+_DIGITS = frozenset("0123456789")
+_HEX = frozenset("0123456789abcdef")
 
 
 class Reference(NamedTuple):
@@ -54,20 +61,14 @@ class Reference(NamedTuple):
         """Parse and normalise `text` like `docker pull` does; ReferenceFormatError names the input."""
         if not text:
             raise _err(text, "repository name must have at least one component")
-        if _IDENTIFIER_RE.match(text):
+        if len(text) == 64 and _HEX.issuperset(text):
             raise _err(text, "cannot specify 64-byte hexadecimal strings")
         domain, remainder = _split_docker_domain(text)
         remote = remainder.split("@", 1)[0]
         remote = remote.split(":", 1)[0]
         if remote.lower() != remote:
             raise _err(text, "repository name must be lowercase")
-        m = _REFERENCE_RE.match(f"{domain}/{remainder}")
-        if not m:
-            raise _err(text, "invalid reference format")
-        tag, digest_text = m.group(2) or "", m.group(3)
-        if domain != DEFAULT_DOMAIN and not re.fullmatch(_DOMAIN, domain, re.ASCII):  # compiled only here
-            raise _err(text, "invalid reference format")
-        path = m.group(1)[len(domain) + 1:]  # the domain is the first component, as split above
+        path, tag, digest_text = _plain_parts(domain, remainder) or _matched_parts(text, domain, remainder)
         if len(path) > NAME_TOTAL_LENGTH_MAX:
             raise _err(text, f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters")
         digest = _parse_digest(text, digest_text) if digest_text else None
@@ -101,7 +102,7 @@ class Reference(NamedTuple):
 
     def with_tag(self, tag: str) -> Reference:
         """The same repository with `tag` and no digest."""
-        if not _TAG_RE.match(tag):
+        if not _valid_tag(tag):
             raise _err(tag, "invalid tag format")
         return Reference(self.domain, self.path, tag, None)
 
@@ -142,6 +143,55 @@ def _split_docker_domain(text: str) -> tuple[str, str]:
     if domain == DEFAULT_DOMAIN and "/" not in remainder:
         remainder = OFFICIAL_PREFIX + remainder
     return domain, remainder
+
+
+def _plain_parts(domain: str, remainder: str) -> tuple[str, str, str] | None:
+    """(path, tag, "") when `domain/remainder` has no digest and is valid by the set checks; else None."""
+    path, colon, tag = remainder.partition(":")
+    if "@" in remainder or (colon and not _valid_tag(tag)) or not all(map(_valid_component, path.split("/"))):
+        return None
+    if domain != DEFAULT_DOMAIN and not _valid_domain(domain):
+        return None
+    return path, tag, ""
+
+
+def _matched_parts(text: str, domain: str, remainder: str) -> tuple[str, str, str]:
+    """(path, tag, digest text) by the regular expressions (ReferenceFormatError when they do not match)."""
+    import re  # lazy: see _LOWER_ALNUM
+
+    m = re.fullmatch(_REFERENCE, f"{domain}/{remainder}", re.ASCII)
+    if not m or (domain != DEFAULT_DOMAIN and not re.fullmatch(_DOMAIN, domain, re.ASCII)):
+        raise _err(text, "invalid reference format")
+    return m.group(1)[len(domain) + 1:], m.group(2) or "", m.group(3) or ""  # the domain: split as above
+
+
+def _valid_component(part: str) -> bool:
+    """`part` matches _PATH_COMPONENT: lowercase alphanumerics joined by `.`, `_`, `__` or runs of `-`."""
+    if not part or part[0] not in _LOWER_ALNUM or part[-1] not in _LOWER_ALNUM or not _COMPONENT_CHARS.issuperset(part):
+        return False
+    separator = ""
+    for c in part:
+        if c in _LOWER_ALNUM:
+            if separator and separator not in (".", "_", "__") and separator.strip("-"):
+                return False
+            separator = ""
+        else:
+            separator += c
+    return True
+
+
+def _valid_tag(tag: str) -> bool:
+    """`tag` matches _TAG (ASCII): a word character, then up to 127 word characters, `.` or `-`."""
+    return 0 < len(tag) <= 128 and tag[0] in _WORD and _TAG_CHARS.issuperset(tag)
+
+
+def _valid_domain(domain: str) -> bool:
+    """`domain` matches _DOMAIN without the IPv6 form (that goes to the regular expression)."""
+    host, colon, port = domain.partition(":")
+    if colon and not (port and _DIGITS.issuperset(port)):
+        return False
+    return all(label and label[0] != "-" and label[-1] != "-" and _HOST_CHARS.issuperset(label)
+               for label in host.split("."))
 
 
 def _parse_digest(text: str, digest_text: str) -> Digest:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from minidock.errors import ReferenceFormatError
+from minidock.errors import ManifestError, ReferenceFormatError
+from minidock.image import reference
 from minidock.image.reference import Reference
 from minidock.oci.digest import Digest
 
@@ -149,3 +156,63 @@ def test_frozen_and_hashable() -> None:
     assert a == b and hash(a) == hash(b)
     with pytest.raises(AttributeError):
         a.tag = "x"  # type: ignore[misc]
+
+
+# ---- the set checks (no `re` on the run path) agree with distribution/reference's expressions --------
+
+def _by_expressions(text: str) -> tuple[str, str, str] | None:
+    """(path, tag, digest) as the regular expressions alone parse `text`, None when they reject it."""
+    domain, remainder = reference._split_docker_domain(text)
+    m = re.fullmatch(reference._REFERENCE, f"{domain}/{remainder}", re.ASCII)
+    if not m or (domain != reference.DEFAULT_DOMAIN and not re.fullmatch(reference._DOMAIN, domain, re.ASCII)):
+        return None
+    return m.group(1)[len(domain) + 1:], m.group(2) or "", m.group(3) or ""
+
+
+_PIECES = ("a", "b0", ".", "_", "__", "-", "--", ":", "/", "@", "localhost", "example.com", ":5000", "x-y", "-x",
+           "x-", "A", "[::1]", "sha256:" + "a" * 64, "latest", "v1.2", "_x", ".x", "..", "9", "é", " ")
+
+
+def test_set_checks_accept_only_what_the_expressions_accept_and_split_it_the_same() -> None:
+    rng = random.Random(7)
+    accepted = 0
+    for i in range(40_000):
+        if i % 2:
+            text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 6)))
+        else:
+            text = "".join(rng.choice("abz09._-:/@AZ_[]") for _ in range(rng.randint(1, 12)))
+        domain, remainder = reference._split_docker_domain(text)
+        plain = reference._plain_parts(domain, remainder)
+        if plain is not None:
+            accepted += 1
+            assert plain == _by_expressions(text), text
+    assert accepted > 2_000  # the common shapes do take the set checks
+
+
+@pytest.mark.parametrize("text", ["busybox", "busybox:1.36", "localhost:5000/a/b-c__d:v1.2-rc_3",
+                                  "my.registry.io/team/app", "a" * 64 + "x", "x:" + "t" * 128])
+def test_common_shapes_do_not_load_re(text: str) -> None:
+    code = (f"import sys; from minidock.image.reference import Reference; Reference.parse({text!r}); "
+            "print('re' in sys.modules)")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])}).stdout
+    assert out == "False\n"
+
+
+@pytest.mark.parametrize("text", ["sha256:" + "ab" * 32, "sha512:" + "0f" * 64, "sha256:" + "A" * 64, "sha256:abc",
+                                  "SHA256:" + "a" * 64, "sha256+b64:" + "a" * 64, "a..b:x", "a.:x", ":x", "x:",
+                                  "sha256:" + "a" * 64 + "\n", "sha256:" + "a" * 63 + "=", "md5:" + "a" * 32])
+def test_digest_parse_matches_the_oci_grammar(text: str) -> None:
+    grammar = re.fullmatch(r"([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)", text)
+    try:
+        got: object = Digest.parse(text)
+    except ManifestError as e:
+        got = str(e)
+    if grammar is None:
+        assert got == f"invalid digest {text!r}"
+    elif grammar.group(1) not in ("sha256", "sha512"):
+        assert got == f"unsupported digest algorithm {grammar.group(1)!r} in {text!r}"
+    elif re.fullmatch("[0-9a-f]{64}" if grammar.group(1) == "sha256" else "[0-9a-f]{128}", grammar.group(2)):
+        assert got == Digest(grammar.group(1), grammar.group(2))
+    else:
+        assert got == f"invalid {grammar.group(1)} digest {text!r}"
