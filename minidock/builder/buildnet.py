@@ -41,7 +41,7 @@ class NetTarget(NamedTuple):
     network: str = ""
     bridge: str = ""
     subnet: str = ""
-    state_dir: Path = Path()
+    state_dir: str = "."  # the store's networks dir ("." when none, as pathlib's empty path was)
 
     @property
     def label(self) -> str:
@@ -99,7 +99,7 @@ class BridgeLease:
             subnet, index = hostbridge.ensure(t.bridge, t.subnet, (lambda: t.subnet) if t.network == "bridge" else None)
             nat.setup_network(t.bridge, subnet, index)
             req = network.NetworkAttachRequest(t.network, t.bridge, subnet, self.id, ipam.HOST_DIR,
-                                               lease_key=t.bridge, owner=os.path.abspath(t.state_dir.parent))
+                                               lease_key=t.bridge, owner=os.path.abspath(Path(t.state_dir).parent))
             self.attachment = network.attach(pid, req)
 
     def release(self) -> None:
@@ -114,7 +114,7 @@ def _release(target: NetTarget, lease: str) -> None:
     with _wire_lock(target):
         network.delete_veth(network.host_veth_name(lease))
         if ipam.release_left(ipam.HOST_DIR, target.bridge, lease) is None:
-            ipam.release(target.state_dir, target.network, lease)  # a lease an older minidock kept in the store
+            ipam.release(Path(target.state_dir), target.network, lease)  # a lease an older minidock kept in the store
 
 
 def reclaim(target: NetTarget) -> list[str]:
@@ -157,7 +157,7 @@ def reclaim_cgroups(root: Path = Path("/sys/fs/cgroup")) -> list[str]:
     dead = [n for n in sorted(names) if (o := owner_of(n)) is not None and not alive(o)]
     for name in dead:
         with contextlib.suppress(MinidockError, OSError):
-            cgroups.detect(root).open(f"minidock/{name}").remove()
+            cgroups.detect(str(root)).open(f"minidock/{name}").remove()
     return dead
 
 

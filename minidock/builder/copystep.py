@@ -81,7 +81,7 @@ class _Scratch:
         if self.path is None:
             from minidock.store.atomic import make_dir  # lazy: only ADD of a URL downloads
 
-            self.path = make_dir(self.s.store.paths.tmp, "add-")
+            self.path = Path(make_dir(self.s.store.paths.tmp, "add-"))
         return self.path
 
     def remove(self) -> None:
@@ -174,7 +174,7 @@ def _write(s: Session, state: StageState, src: _Sources, t: _Target) -> Layer:
     key = new_layer(s.store, state.chain)
     try:
         owner = resolve_chown(t.chown, view) if t.chown else (None if t.from_stage else Owner())
-        copier = Copier(s.store.snapshots.upper(key), view, owner, parse_chmod(t.chmod))
+        copier = Copier(Path(s.store.snapshots.upper(key)), view, owner, parse_chmod(t.chmod))
         count = len(src.words) + len(src.docs)
         if t.parents:
             from minidock.builder.copyflags import copy_parents
@@ -213,7 +213,7 @@ def _unpack(s: Session, copier: Copier, tree: Tree, item: SourceItem, t: _Target
     kind = addmod.archive_kind(host)
     if kind is None:
         return False
-    tmp = make_dir(s.store.paths.tmp, "add-")  # owned: a killed build's scratch is reclaimed
+    tmp = Path(make_dir(s.store.paths.tmp, "add-"))  # owned: a killed build's scratch is reclaimed
     try:
         addmod.extract_archive(host, kind, tmp)
         owner = copier.owner if t.chown else None  # archives keep their owners unless --chown

@@ -69,7 +69,7 @@ def export(store: Store, chain: Digest | None, output: Output, stdout: BinaryIO 
     """Write the file system of `chain` (None: empty) where `output` says."""
     from minidock.image.rootfs import write_rootfs  # lazy: only -o exports
 
-    layers = store.snapshots.lower_dirs(chain) if chain is not None else []
+    layers = [Path(d) for d in store.snapshots.lower_dirs(chain)] if chain is not None else []
     if output.kind == "tar":
         if output.dest == "-":
             if stdout is None:
@@ -101,7 +101,7 @@ def _unpack_into(store: Store, layers: list[Path], dest: Path) -> None:
     from minidock.image.rootfs import write_rootfs
 
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
-    store.paths.tmp.mkdir(parents=True, exist_ok=True)
+    os.makedirs(store.paths.tmp, exist_ok=True)
     with tempfile.TemporaryFile(dir=store.paths.tmp) as tmp:
         write_rootfs(layers, tmp)
         tmp.seek(0)

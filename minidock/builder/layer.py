@@ -38,7 +38,7 @@ from minidock.store.atomic import build_key, make_dir
 from minidock.store.layertar import write_tar
 from minidock.store.store import Store
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_ROOT = "/sys/fs/cgroup"
 HOSTNAME = "buildkitsandbox"
 
 
@@ -86,7 +86,7 @@ def commit_layer(store: Store, key: str, parent: Digest | None, mtime: int | Non
     upper = store.snapshots.upper(key)
     writer = store.content.writer(f"build-{key}", None)
     try:
-        write_tar(upper, writer, mtime)
+        write_tar(Path(upper), writer, mtime)
         writer.commit()
     except BaseException:
         writer.discard()
@@ -98,7 +98,7 @@ def commit_layer(store: Store, key: str, parent: Digest | None, mtime: int | Non
     return Layer(Descriptor(mt.OCI_LAYER, diff_id, size), diff_id, chain)
 
 
-def run_spec(store: Store, key: str, req: RunRequest, root: Path) -> Spec:
+def run_spec(store: Store, key: str, req: RunRequest, root: str) -> Spec:
     """The runtime spec of a RUN container on active snapshot `key` (Docker's defaults: capabilities,
     device cgroup rules; a cgroup of its own that ends with the step)."""
     process = Process(args=req.args, env=req.env, cwd=req.cwd or "/", user=User(name=req.user),
@@ -124,7 +124,7 @@ def run_in(store: Store, key: str, req: RunRequest, output: Callable[[bytes], No
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(spec: Spec, output: Callable[[bytes], None], seccomp_cache: Path,
+def _run(spec: Spec, output: Callable[[bytes], None], seccomp_cache: str,
          on_namespaces: Callable[[int], None] | None) -> int:
     from minidock.runtime import process as proc
 

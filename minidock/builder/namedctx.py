@@ -48,7 +48,7 @@ def _layer(s: Session, tree: ContextTree) -> "Layer":
 
     key = new_layer(s.store, None)
     try:
-        copier = Copier(s.store.snapshots.upper(key), view_of(s.store, None), None, None)
+        copier = Copier(Path(s.store.snapshots.upper(key)), view_of(s.store, None), None, None)
         for rel in walk(tree, "")[1:]:
             copier.entry(tree, rel, "/" + rel)
         return commit_layer(s.store, key, None, s.epoch)

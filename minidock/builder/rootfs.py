@@ -17,6 +17,12 @@ from pathlib import Path
 
 from minidock.errors import BuildError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from _typeshed import StrPath
+
 _OPAQUE_XATTR = "trusted.overlay.opaque"
 _MAX_LINKS = 40
 
@@ -40,7 +46,7 @@ def split(path: str) -> list[str]:
 class LayeredFS:
     """Lookups in the union of `dirs` (top-most first); paths are container paths (`/etc/passwd`)."""
 
-    def __init__(self, dirs: list[Path]) -> None:
+    def __init__(self, dirs: Sequence[StrPath]) -> None:
         self.dirs = [str(d) for d in dirs]
 
     def _entry(self, parts: list[str]) -> tuple[str, os.stat_result] | None:

@@ -29,6 +29,10 @@ from minidock.oci.digest import sha256
 from minidock.oci.runtimespec import Mount
 from minidock.paths import Paths
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
 SHARING = ("shared", "private", "locked")
 SECRETS_DIR, SECRET_PREFIX = "/dev/shm", "minidock-secret-"  # store/leftovers.py knows these too
 _SIZE = re.compile(r"^\d+[kKmMgG%]?$")
@@ -55,11 +59,11 @@ class Planned(NamedTuple):
     rel: str = ""
 
 
-def cache_dir(root: Path, cache_id: str) -> Path:
+def cache_dir(root: "StrPath", cache_id: str) -> Path:
     """The persistent directory of cache mount `cache_id` in the store at `root`."""
     h = sha256.new()
     h.update(cache_id.encode())
-    return Paths(root).build_cache_mounts / h.hexdigest()[:32]
+    return Path(Paths(str(root)).build_cache_mounts) / h.hexdigest()[:32]
 
 
 def _opts(m: MountFlag) -> dict[str, str]:
@@ -194,7 +198,7 @@ def _cache_mount(p: Planned, work: Path, stack: contextlib.ExitStack) -> Mount:
     if not path.is_dir():
         from minidock.store.atomic import make_dir  # lazy: planning (all a cached RUN does) makes nothing
 
-        tmp = make_dir(path.parent, ".new-")  # owned: a killed build's half-made cache dir is reclaimed
+        tmp = Path(make_dir(path.parent, ".new-"))  # owned: a killed build's half-made cache dir is reclaimed
         _own(tmp, p)
         try:
             tmp.rename(path)
@@ -251,13 +255,13 @@ def _secret_mount(p: Planned, stack: contextlib.ExitStack) -> Mount:
     return Mount(p.target, "bind", str(path), ("rbind", "ro"))
 
 
-def remove_cache_mounts(root: Path) -> tuple[int, int]:
+def remove_cache_mounts(root: "StrPath") -> tuple[int, int]:
     """Delete the cache mount directories of the store at `root` no build is using; (count, bytes)."""
     import shutil  # lazy: only `builder prune --all` removes cache mounts
 
     from minidock.store.atomic import tree_size
 
-    base = Paths(root).build_cache_mounts
+    base = Path(Paths(str(root)).build_cache_mounts)
     count = freed = 0
     for d in sorted(base.iterdir()) if base.is_dir() else []:
         if not d.is_dir() or d.name.startswith("."):

@@ -13,6 +13,8 @@ loopback, `host` the host's. A failing step whose output shows the network unrea
 
 from __future__ import annotations
 
+import os
+
 from minidock.builder import heredoc
 from minidock.builder.buildnet import NetTarget, step_target
 from minidock.builder.events import StepOutput
@@ -70,13 +72,15 @@ def host_resolv_text(path: Path) -> str:
     from minidock.runtime.net.netfiles import parse_resolv
 
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except OSError:
         return ""
     servers = parse_resolv(text)[0]
-    if servers and all(s.startswith("127.0.0.53") for s in servers) and path == Path("/etc/resolv.conf"):
+    if servers and all(s.startswith("127.0.0.53") for s in servers) and os.fspath(path) == "/etc/resolv.conf":
         try:
-            return Path("/run/systemd/resolve/resolv.conf").read_text(encoding="utf-8", errors="replace")
+            with open("/run/systemd/resolve/resolv.conf", encoding="utf-8", errors="replace") as f:
+                return f.read()
         except OSError:
             pass
     return text
@@ -138,6 +142,7 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
     """Run the container on a new snapshot; the layer is its upper without mount stubs."""
     # lazy: a fully cached build never runs a container, so none of this is imported then
     import shutil
+    from pathlib import Path
 
     from minidock.builder import runmounts
     from minidock.builder.layer import commit_layer, discard, new_layer
@@ -145,7 +150,7 @@ def _make(s: Session, state: StageState, req: RunRequest, plans: list[Planned], 
     from minidock.oci.runtimespec import default_mounts
     from minidock.store.atomic import make_dir
 
-    scratch = make_dir(s.store.paths.tmp, "runmounts-")  # owned: a killed build's scratch is reclaimed
+    scratch = Path(make_dir(s.store.paths.tmp, "runmounts-"))  # owned: a killed build's scratch is reclaimed
     key = new_layer(s.store, state.chain)
     try:
         view = view_of(s.store, state.chain)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
+from pathlib import Path
 
 from minidock.builder import copystep, runstep
 from minidock.builder.instructions import Add, Arg, Copy, Instruction, Run, Workdir
@@ -81,7 +82,7 @@ def _workdir(s: Session, state: StageState, inst: Workdir) -> bool:
 
             key = new_layer(s.store, state.chain)
             try:
-                host = copy_up_parents(view, s.store.snapshots.upper(key), view.canonical(wd) + "/x").parent
+                host = copy_up_parents(view, Path(s.store.snapshots.upper(key)), view.canonical(wd) + "/x").parent
                 host.mkdir(mode=0o755, exist_ok=True)
                 return commit_layer(s.store, key, state.chain, s.epoch)
             except BaseException:

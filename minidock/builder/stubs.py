@@ -13,10 +13,13 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable
-from pathlib import Path
 
 from minidock.builder.rootfs import LayeredFS, split
 from minidock.nouns import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from _typeshed import StrPath
 
 _OPAQUE_XATTR = "trusted.overlay.opaque"
 
@@ -47,7 +50,7 @@ def _depth(path: str) -> int:
     return len(split(path))
 
 
-def remove_stubs(upper: Path, view: LayeredFS, stubs: Stubs) -> None:
+def remove_stubs(upper: "StrPath", view: LayeredFS, stubs: Stubs) -> None:
     """Remove still-empty stubs from `upper`, then parent directories copied up only for them."""
     for path in sorted(stubs.created, key=_depth, reverse=True):
         host = os.path.join(upper, path.lstrip("/"))
@@ -67,7 +70,7 @@ def remove_stubs(upper: Path, view: LayeredFS, stubs: Stubs) -> None:
             todo.add(posixpath.dirname(path))
 
 
-def remove_file_stubs(upper: Path, stubs: Stubs, targets: Iterable[str]) -> None:
+def remove_file_stubs(upper: "StrPath", stubs: Stubs, targets: Iterable[str]) -> None:
     """Remove the empty files made as mount points for `targets` (Docker 20.10 removes a file mount's
     point but keeps directory mount points and the parents made for either)."""
     for path in set(stubs.created).intersection(targets):
@@ -80,7 +83,7 @@ def remove_file_stubs(upper: Path, stubs: Stubs, targets: Iterable[str]) -> None
             os.unlink(host)
 
 
-def _drop_copy_up(upper: Path, view: LayeredFS, path: str) -> bool:
+def _drop_copy_up(upper: "StrPath", view: LayeredFS, path: str) -> bool:
     """Remove the upper's copy of directory `path` when it adds nothing to the lower one."""
     host = os.path.join(upper, path.lstrip("/"))
     below = view.resolve(path, follow_last=False)

@@ -12,10 +12,9 @@ read every plain command line the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 KINDS = ("append", "store", "int", "true")  # repeatable, last wins, last wins as int, a switch

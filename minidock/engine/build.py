@@ -151,7 +151,7 @@ def _default_network(paths: Paths) -> NetTarget | None:
     import json  # lazy: as light as it gets, and already loaded by the store
 
     try:
-        raw = json.loads((paths.networks / "networks.json").read_bytes()).get("bridge") or {}
+        raw = json.loads(Path(paths.networks, "networks.json").read_bytes()).get("bridge") or {}
     except (OSError, ValueError, AttributeError):
         return None
     if raw.get("driver", "bridge") != "bridge" or not raw.get("bridge") or not raw.get("subnet"):
@@ -349,7 +349,7 @@ def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePr
     reclaim_dead_builds(os.path.abspath(store.paths.root))  # why: a killed build's RUN lease is its scratch too
     _, used = image_roots(store)
     entries = BuildCache(store).prune(lambda e: not all_ and e.chain_id is not None and e.chain_id in used)
-    mounts, mount_bytes = remove_cache_mounts(store.paths.root) if all_ else (0, 0)
+    mounts, mount_bytes = remove_cache_mounts(Path(store.paths.root)) if all_ else (0, 0)
     return CachePruneReport(entries, mounts, prune_images(store), mount_bytes)
 
 

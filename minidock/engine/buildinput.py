@@ -25,10 +25,10 @@ def stdin_context(data: bytes, paths: Paths) -> Iterator[tuple[Path, str | None]
 
     work = make_dir(paths.tmp, "stdin-")  # owned: a killed build's unpacked context is reclaimed
     try:
-        blob = work / "stdin"
+        blob = Path(work, "stdin")
         blob.write_bytes(data)
         kind = add.archive_kind(str(blob))
-        context = work / "context"
+        context = Path(work, "context")
         context.mkdir()
         if kind is None:
             try:

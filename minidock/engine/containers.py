@@ -9,7 +9,6 @@ status, and with `--rm` remove snapshot and record.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from minidock.engine import netwire
 from minidock.engine.devices import parse_device
@@ -19,7 +18,7 @@ from minidock.engine.names import random_name
 from minidock.engine.netwire import NetPlan, NetSession
 from minidock.engine.request import RunRequest
 from minidock.engine.spec import RunFlags, SpecInputs, build_spec
-from minidock.errors import ImageNotFoundError, MinidockError, UsageError
+from minidock.errors import ConflictError, ImageNotFoundError, MinidockError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Resources, Spec, User
 from minidock.paths import PRIVATE_FILE_MODE
@@ -32,10 +31,12 @@ from minidock.store.store import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from minidock.engine.logs import LogWriter
+    from collections.abc import Callable
+
+    from minidock.engine.logwriter import LogWriter
     from minidock.engine.volumes import MountPlan, MountSpec
 
-Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
+    Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
 
 
 class RunIO:
@@ -115,6 +116,19 @@ def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFla
                     ulimits=req.ulimits, shm_size=req.shm_size, sysctls=req.sysctls)
 
 
+def _reserve(containers: ContainerStore, record: ContainerRecord, named: bool) -> ContainerRecord:
+    """The record made, under its name. A random name that is taken is drawn again (Docker's
+    daemon.generateNewName): five more tries, with a digit appended, then the short id."""
+    if named:
+        return containers.create(record)
+    for retry in range(1, 7):
+        try:
+            return containers.create(record)
+        except ConflictError:
+            record = record.with_(name=random_name(retry) if retry < 6 else record.id[:12])
+    return containers.create(record)
+
+
 def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None, *,
            starts_here: bool = False) -> Created:
     """Reserve the container: record, active snapshot, config.json. Undone on any failure.
@@ -140,7 +154,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
                              image_id=str(image.id), created=now_rfc3339(),
                              host_config={**_host_config(req), "NetworkPlan": net.to_json(), "Config": config},
                              creating=os.getpid())  # why: a kill -9 from here on leaves a record to reclaim
-    containers.create(record)
+    record = _reserve(containers, record, named=bool(req.name))
     if containers.pending:  # why: what crashed supervisors left (an address, cgroups) goes back now
         from minidock.engine.reclaim import reclaim_pending
 
@@ -151,12 +165,15 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         hostname = req.hostname or cid[:12]
         files = netwire.write_files(containers.dir(cid), hostname, req, net)
         mplan = plan_mounts(store, specs, image.config.config.volumes, req.volumes_from)
-        inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=str(containers.dir(cid) / "rootfs"),
+        inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=f"{containers.dir(cid)}/rootfs",
                          container_id=cid, extra_mounts=(*files, *(mplan.mounts if mplan else ())), user=user)
         spec = _keep_profile(store, cid, build_spec(inp, _flags(req, hostname, net.spec_network), os.environ))
         if req.init:
             spec = with_init(spec)
-        (containers.dir(cid) / "rootfs").mkdir(exist_ok=True)
+        try:
+            os.mkdir(f"{containers.dir(cid)}/rootfs")
+        except FileExistsError:
+            pass
         host_config = {**record.host_config, "MountPoints": list(mplan.inspect if mplan else ()),
                        "Config": {**config, **run_config(req, image.config.config, spec, hostname)}}
         finish = _Completion(store, containers, record, spec, host_config=host_config, cidfile=req.cidfile,
@@ -186,7 +203,7 @@ class _Completion:
         if self.done is not None:
             return self.done
         cid = self.record.id
-        atomic_write_json(self.containers.dir(cid) / "config.json", self.spec.to_json(), durable=False,
+        atomic_write_json(f"{self.containers.dir(cid)}/config.json", self.spec.to_json(), durable=False,
                           mode=PRIVATE_FILE_MODE)  # why: -e values are secrets to other users (Docker: 0600)
         running = {"status": "running", "started_at": now_rfc3339(), "monitor_pid": os.getpid(),
                    "monitor_start": start_time(os.getpid())} if self.running else {}
@@ -229,7 +246,7 @@ def _keep_profile(store: Store, cid: str, spec: Spec) -> Spec:
     if spec.linux.seccomp in (seccomp.DEFAULT, seccomp.UNCONFINED):
         return spec
     data = seccomp.read_profile(spec.linux.seccomp)
-    kept = str(ContainerStore(store.paths).dir(cid) / "seccomp.json")
+    kept = f"{ContainerStore(store.paths).dir(cid)}/seccomp.json"
     fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, data)
@@ -279,8 +296,6 @@ def with_init(spec: Spec) -> Spec:
 def remove_files(store: Store, cid: str, *, volumes: bool = False, event: bool = True) -> None:
     """Remove a container's snapshot and record (the runtime already tore down its mounts);
     `volumes` (rm -v, run --rm): its anonymous volumes too; `event`: journal its "destroy"."""
-    from contextlib import suppress
-
     records = ContainerStore(store.paths)
     rec = records.find(cid)
     if rec is not None and event:
@@ -290,10 +305,14 @@ def remove_files(store: Store, cid: str, *, volumes: bool = False, event: bool =
     if volumes and rec is not None and rec.host_config.get("MountPoints"):
         from minidock.engine.volumes import remove_anonymous
 
-        with suppress(MinidockError, OSError):
+        try:
             remove_anonymous(store, rec)
-    with suppress(MinidockError, OSError):
+        except (MinidockError, OSError):
+            pass
+    try:
         store.snapshots.remove(cid)
+    except (MinidockError, OSError):
+        pass
     records.remove(cid)
 
 
@@ -344,9 +363,9 @@ def _foreground_log(c: Created, containers: ContainerStore) -> LogWriter | None:
     if c.request.rm or c.request.log_driver == "none":
         return None
     from minidock.engine.logopts import LogOptions
-    from minidock.engine.logs import LogWriter
+    from minidock.engine.logwriter import LogWriter
 
-    return LogWriter(containers.dir(c.record.id) / "log", LogOptions.parse(list(c.request.log_opts)))
+    return LogWriter(f"{containers.dir(c.record.id)}/log", LogOptions.parse(list(c.request.log_opts)))
 
 
 def attached_stdio(streams: tuple[str, ...]) -> tuple[int, int, int]:

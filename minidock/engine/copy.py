@@ -239,7 +239,8 @@ def _fs_target(store: Store, ref: str) -> tuple[FsTarget, str]:
         raise CopyError(f"no such container: {ref}") from None
     if rec.status in ("running", "paused") and rec.pid and os.path.exists(f"/proc/{rec.pid}"):
         return FsTarget(pid=rec.pid), ""
-    spec = Spec.from_json(json.loads((records.dir(rec.id) / "config.json").read_text()))
+    with open(f"{records.dir(rec.id)}/config.json", "rb") as f:
+        spec = Spec.from_json(json.load(f))
     scratch = str(make_dir(store.paths.tmp, "cp-"))  # owned: a killed cp's scratch is reclaimed
     binds = tuple(m for m in spec.mounts if m.type == "bind")
     return FsTarget(rootfs=spec.rootfs_mounts, binds=binds, scratch=scratch), scratch

@@ -3,8 +3,6 @@ timeout, exposed ports, health check (pure; kept in the record as host_config["C
 
 from __future__ import annotations
 
-import contextlib
-
 from minidock.engine.request import RunRequest
 from minidock.errors import UsageError
 from minidock.oci.imageconfig import ContainerConfig
@@ -114,8 +112,10 @@ def _config_env(req: RunRequest, image: ContainerConfig, runtime_env: tuple[str,
 
     user_keys: list[str] = []
     for path in req.env_files:
-        with contextlib.suppress(OSError):
+        try:
             user_keys += [e.partition("=")[0] for e in parse_env_file(open(path).read(), path, {})]  # noqa: SIM115
+        except OSError:
+            pass
     user_keys += [e.partition("=")[0] for e in req.env]
     final = dict(e.partition("=")[::2] for e in runtime_env)
     seen: dict[str, None] = dict.fromkeys(k for k in user_keys if k in final)

@@ -8,7 +8,6 @@ default text: `TIME TYPE ACTION ID (k=v, ...)`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
 
 from minidock.errors import UsageError
 from minidock.paths import Paths
@@ -16,6 +15,7 @@ from minidock.store import events as journal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
     from typing import Any
 
     from minidock.store.ctrrecord import ContainerRecord

@@ -85,13 +85,11 @@ def records(store: str | None = None) -> list[dict[str, Any]]:
 def _reclaim(store: str) -> None:
     """Record the orphans and take back what their supervisors held (engine/reclaim.py): rare, so
     the store's classes may load here."""
-    from pathlib import Path
-
     from minidock.engine.lifecycle import open_records
     from minidock.paths import Paths
     from minidock.store.store import Store
 
-    open_records(Store.open(Paths(Path(store))))
+    open_records(Store.open(Paths(str(store).rstrip("/") or "/")))
 
 
 def find(ref: str, store: str | None = None) -> dict[str, Any]:

@@ -3,6 +3,5 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-CGROUP_ROOT = Path(os.environ.get("MINIDOCK_CGROUP_ROOT", "/sys/fs/cgroup"))
+CGROUP_ROOT = os.environ.get("MINIDOCK_CGROUP_ROOT", "/sys/fs/cgroup")

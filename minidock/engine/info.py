@@ -267,7 +267,7 @@ def attach(ref: str, store: Store | None = None) -> tuple[str, Iterator[LogEntry
     rec = records.get(ref)
     if rec.status not in ACTIVE:
         raise ConflictError(f"attach {ref}: you cannot attach to a stopped container, start it first")
-    path = records.dir(rec.id) / "log"
+    path = Path(records.dir(rec.id), "log")
     size = path.stat().st_size if path.exists() else 0
     return rec.id, follow(path, lambda: _running(store, rec.id), start=size)
 
@@ -282,7 +282,7 @@ def start_attached(ref: str, store: Store | None = None) -> Iterator[LogEntry]:
     """`start -a`: start the container and yield its output until it exits (then `wait` has the code)."""
     _, records = open_records(store)
     cid = records.get(ref).id
-    path = records.dir(cid) / "log"
+    path = Path(records.dir(cid), "log")
     size = path.stat().st_size if path.exists() else 0
     lifecycle.start(cid, store)
     yield from follow(path, lambda: _running(store, cid), start=size)

@@ -52,7 +52,7 @@ def open_records(store: Store | None) -> tuple[Store, ContainerStore]:
 
 def spec_of(records: ContainerStore, cid: str) -> Spec:
     """The runtime spec written at create time (containers/<id>/config.json)."""
-    d = read_json(records.dir(cid) / "config.json", None)
+    d = read_json(f"{records.dir(cid)}/config.json", None)
     if not isinstance(d, dict):
         raise NotFoundError(f"container {cid[:12]}: config.json is missing")
     return Spec.from_json(d)
@@ -356,7 +356,7 @@ def log_path(ref: str, store: Store | None = None) -> tuple[ContainerRecord, Pat
         err = ConflictError("configured logging driver does not support reading")
         err.exit_code = 1
         raise err
-    return rec, records.dir(rec.id) / "log"
+    return rec, Path(records.dir(rec.id), "log")
 
 
 def rename(ref: str, name: str, store: Store | None = None) -> ContainerRecord:

@@ -1,10 +1,8 @@
 """Container logs: Docker's json-file format (one JSON object per line), size-capped with rotation.
 
-Lifecycle: the monitor owns one `LogWriter(path, LogOptions)` per container and `write(stream, data)`s
-raw bytes as they come from the container's pipes; complete lines become entries
-`{"log": "...\\n", "stream": "stdout"|"stderr", "time": RFC3339Nano}`; when the file would pass
-`max_size` it is rotated (log -> log.1 -> ... -> log.<max_file-1>). Readers (`read_entries`,
-`follow`) read the rotated files oldest first, then the live one; `follow` notices rotation.
+The writer (`LogWriter`, the monitor's and a foreground run's) is engine/logwriter.py, re-exported
+here. Readers (`read_entries`, `follow`) read the rotated files oldest first, then the live one;
+`follow` notices rotation.
 """
 
 from __future__ import annotations
@@ -18,21 +16,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from minidock.engine.logopts import LogOptions
+from minidock.engine.logwriter import MAX_LINE, LogWriter, rfc3339_nano
 from minidock.errors import UsageError
 from minidock.nouns import NamedTuple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO
-
-MAX_LINE = 16 * 1024  # Docker splits longer lines into partial entries of this size
-
-
-def rfc3339_nano(ns: int | None = None) -> str:
-    """Now (or `ns` since the epoch) as RFC 3339 with nanoseconds, UTC ("...T12:00:00.123456789Z")."""
-    ns = time.time_ns() if ns is None else ns
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + f".{ns % 1_000_000_000:09d}Z"
-
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 # Patterns as text: re compiles (and caches) them on first use, so a `run` that only parses
@@ -85,66 +75,6 @@ def entry_time(stamp: str) -> float:
         return parse_time(stamp, 0.0) if stamp else 0.0
     except UsageError:
         return 0.0
-
-
-class LogWriter:
-    """Appends entries to `path`, rotating when it would grow past `opts.max_size`."""
-
-    def __init__(self, path: Path, opts: LogOptions) -> None:
-        self.path, self.opts = path, opts
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        self.size = os.fstat(self.fd).st_size
-        self.partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
-
-    def write(self, stream: str, data: bytes) -> None:
-        """Add raw output of `stream`; whole lines are logged now, the rest when it ends or grows."""
-        buf = self.partial[stream] + data
-        while True:
-            nl = buf.find(b"\n")
-            if nl < 0 or nl >= MAX_LINE:
-                if len(buf) < MAX_LINE:
-                    break
-                self._entry(stream, buf[:MAX_LINE])
-                buf = buf[MAX_LINE:]
-                continue
-            self._entry(stream, buf[:nl + 1])
-            buf = buf[nl + 1:]
-        self.partial[stream] = buf
-
-    def flush(self) -> None:
-        """Log what is left of unfinished lines (the stream ended)."""
-        for stream, buf in self.partial.items():
-            if buf:
-                self._entry(stream, buf)
-        self.partial = {"stdout": b"", "stderr": b""}
-
-    def _entry(self, stream: str, data: bytes) -> None:
-        line = json.dumps({"log": data.decode(errors="replace"), "stream": stream, "time": rfc3339_nano()},
-                          separators=(",", ":")).encode() + b"\n"
-        if self.opts.max_size > 0 and self.size and self.size + len(line) > self.opts.max_size:
-            self._rotate()
-        os.write(self.fd, line)
-        self.size += len(line)
-
-    def _rotate(self) -> None:
-        os.close(self.fd)
-        keep = self.opts.max_file - 1
-        if keep <= 0:
-            os.truncate(self.path, 0)
-        else:
-            for i in range(keep - 1, 0, -1):
-                src = self.path.with_name(f"{self.path.name}.{i}")
-                if src.exists():
-                    os.replace(src, self.path.with_name(f"{self.path.name}.{i + 1}"))
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        self.size = 0
-
-    def close(self) -> None:
-        self.flush()
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
 
 class LogEntry(NamedTuple):
@@ -223,3 +153,7 @@ def _rotated(f: IO[bytes], path: Path) -> bool:
         return os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
     except FileNotFoundError:
         return False
+
+
+__all__ = ["MAX_LINE", "LogEntry", "LogOptions", "LogWriter", "TimeWindow", "entry_time", "follow", "log_files",
+           "parse_time", "read_entries", "rfc3339_nano"]

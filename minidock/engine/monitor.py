@@ -13,11 +13,10 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from minidock.engine.logopts import LogOptions
-from minidock.engine.logs import LogWriter
+from minidock.engine.logwriter import LogWriter
 from minidock.engine.restart import RestartPolicy, backoff
 from minidock.errors import (
     CannotInvokeError,
@@ -137,8 +136,8 @@ class Supervisor:
     def __init__(self, job: MonitorJob, report: sync.Channel | None) -> None:
         self.job, self.report = job, report
         self.records = ContainerStore(job.paths)
-        log_path = self.records.dir(job.cid) / "log"
-        self.log = LogWriter(Path(os.devnull) if job.log_driver == "none" else log_path, job.log)
+        log_path = f"{self.records.dir(job.cid)}/log"
+        self.log = LogWriter(os.devnull if job.log_driver == "none" else log_path, job.log)
 
     def _report(self, t: str, **fields: object) -> None:
         if self.report is not None:
@@ -257,13 +256,11 @@ class Supervisor:
 
     def _create(self) -> _Attempt:
         """The container with its stdio on our pipes (or a pty)."""
-        from pathlib import Path
-
         null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         stdin_r, stdin_w = os.pipe2(os.O_CLOEXEC) if self.job.keep_stdin else (null, None)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        opts = process.RunOptions(cgroup_root=Path(self.job.cgroup_root), stdin=stdin_r, stdout=out_w, stderr=err_w,
+        opts = process.RunOptions(cgroup_root=self.job.cgroup_root, stdin=stdin_r, stdout=out_w, stderr=err_w,
                                   on_namespaces=self._hook(), seccomp_cache=self.job.paths.seccomp_cache)
         try:
             c = process.create(self.job.spec, opts)

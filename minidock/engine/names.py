@@ -12,6 +12,8 @@ _NAMES = ("babbage", "bell", "curie", "darwin", "dijkstra", "einstein", "euler",
           "noether", "pike", "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak")
 
 
-def random_name() -> str:
-    a, b = os.urandom(2)
-    return f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NAMES[b % len(_NAMES)]}"
+def random_name(retry: int = 0) -> str:
+    """adjective_scientist; from the second try on (`retry` > 0) with a digit appended, as Docker's
+    namesgenerator.GetRandomName does when the name it drew first was taken."""
+    a, b, c = os.urandom(3)
+    return f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NAMES[b % len(_NAMES)]}" + (str(c % 10) if retry else "")

@@ -10,8 +10,7 @@ idempotent, also run by `rm`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
+import os
 
 from minidock.engine.request import RunRequest
 from minidock.errors import ConflictError, UsageError
@@ -24,6 +23,7 @@ from minidock.store.ctrrecord import ContainerRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from minidock.runtime.net.portmap import PortMapping
@@ -51,19 +51,19 @@ class NetPlan(NamedTuple):
     bridge: str = ""
     subnet: str = ""
     ports: tuple[PortMapping, ...] = ()
-    state_dir: Path = Path()
+    state_dir: str = "."  # "." (pathlib's empty path, as older records have it): none
     add_hosts: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "spec_network": self.spec_network, "network": self.network,
                 "bridge": self.bridge, "subnet": self.subnet, "ports": [p.to_json() for p in self.ports],
-                "state_dir": str(self.state_dir), "add_hosts": list(self.add_hosts)}
+                "state_dir": self.state_dir, "add_hosts": list(self.add_hosts)}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetPlan:
         return cls(str(d["kind"]), str(d["spec_network"]), str(d.get("network", "")), str(d.get("bridge", "")),
                    str(d.get("subnet", "")), _ports(d.get("ports") or []),
-                   Path(str(d.get("state_dir", ""))), tuple(d.get("add_hosts") or ()))
+                   str(d.get("state_dir") or "."), tuple(d.get("add_hosts") or ()))
 
 
 def _ports(items: list[dict[str, Any]]) -> tuple[PortMapping, ...]:
@@ -105,11 +105,12 @@ def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
     return NetPlan("bridge", "bridge", cfg.name, cfg.bridge, cfg.subnet, ports, paths.networks, req.add_hosts)
 
 
-def write_files(cdir: Path, hostname: str, req: RunRequest, net: NetPlan) -> tuple[Mount, ...]:
+def write_files(cdir: str, hostname: str, req: RunRequest, net: NetPlan) -> tuple[Mount, ...]:
     """containers/<id>/{hosts,resolv.conf,hostname} and the bind mounts that put them in /etc."""
     extra = tuple(netfiles.parse_add_host(h) for h in req.add_hosts)
     try:
-        host_resolv = Path("/etc/resolv.conf").read_text()
+        with open("/etc/resolv.conf") as f:
+            host_resolv = f.read()
     except OSError:
         host_resolv = ""
     dns = netfiles.DnsOptions(servers=tuple(req.dns))
@@ -117,14 +118,16 @@ def write_files(cdir: Path, hostname: str, req: RunRequest, net: NetPlan) -> tup
              "resolv.conf": netfiles.resolv_conf(host_resolv, dns),
              "hostname": netfiles.hostname_file(hostname)}
     if net.kind == "host":
-        texts["hosts"] = Path("/etc/hosts").read_text() + "".join(f"{h.ip}\t{h.name}\n" for h in extra)
+        with open("/etc/hosts") as f:
+            texts["hosts"] = f.read() + "".join(f"{h.ip}\t{h.name}\n" for h in extra)
     for name, text in texts.items():
-        (cdir / name).write_text(text)
+        with open(f"{cdir}/{name}", "w") as f:
+            f.write(text)
     mode = ("ro",) if req.read_only else ()  # why: Docker: --read-only covers these files too
-    return tuple(Mount(dst, "bind", str(cdir / name), ("rbind", "rprivate", *mode)) for name, dst in FILES)
+    return tuple(Mount(dst, "bind", f"{cdir}/{name}", ("rbind", "rprivate", *mode)) for name, dst in FILES)
 
 
-def _rewrite_in_place(path: Path, text: str) -> None:
+def _rewrite_in_place(path: str, text: str) -> None:
     """Bind-mounted files must keep their inode: truncate and write, never rename over them."""
     with open(path, "r+") as f:
         f.seek(0)
@@ -148,8 +151,6 @@ class NetSession:
         `none` needs nothing here: the runtime brings `lo` up in every network namespace it makes."""
         if self.net.kind != "bridge":
             return
-        import os
-
         from minidock.engine import networks
         from minidock.runtime.net import hostbridge, ipam, network
 
@@ -184,9 +185,9 @@ class NetSession:
         peers = _peers(self.paths, self.net.bridge, self.container_id) if self.net.network != "bridge" else []
         extra += tuple(netfiles.ExtraHost(n, pip) for n, pip, _ in peers)
         cdir = self.paths.container(self.container_id)
-        _rewrite_in_place(cdir / "hosts", netfiles.hosts_file(self.hostname, ip, (self.name,), extra))
+        _rewrite_in_place(f"{cdir}/hosts", netfiles.hosts_file(self.hostname, ip, (self.name,), extra))
         for _name, _pip, pdir in peers:
-            with open(pdir / "hosts", "a") as f:
+            with open(f"{pdir}/hosts", "a") as f:
                 f.write(f"{ip}\t{self.name}\n")
 
     def close(self) -> None:
@@ -196,14 +197,14 @@ class NetSession:
         self.proxies = []
 
 
-def _peers(paths: Paths, bridge: str, container_id: str) -> list[tuple[str, str, Path]]:
+def _peers(paths: Paths, bridge: str, container_id: str) -> list[tuple[str, str, str]]:
     """(name, address, state dir) of the other containers with a lease on `bridge`."""
     from minidock.runtime.net import ipam
 
     store = ContainerStore(paths)
     out = []
     for cid, ip in ipam.leases(ipam.HOST_DIR, bridge).items():
-        if cid == container_id or not (paths.container(cid) / "hosts").exists():
+        if cid == container_id or not os.path.exists(f"{paths.container(cid)}/hosts"):
             continue
         try:
             out.append((store.get(cid).name, ip.split("/")[0], paths.container(cid)))
@@ -217,16 +218,17 @@ def add_peer_names(paths: Paths, container_id: str, name: str, bridge: str, ip: 
     theirs into its own (appended: bind-mounted files keep their inode)."""
     peers = _peers(paths, bridge, container_id)
     for _name, _pip, pdir in peers:
-        with open(pdir / "hosts", "a") as f:
+        with open(f"{pdir}/hosts", "a") as f:
             f.write(f"{ip}\t{name}\n")
-    with open(paths.container(container_id) / "hosts", "a") as f:
+    with open(f"{paths.container(container_id)}/hosts", "a") as f:
         f.write("".join(f"{pip}\t{pname}\n" for pname, pip, _ in peers))
 
 
 def session_for(paths: Paths, record: ContainerRecord) -> NetSession:
     """The network session of a stored container (its plan was kept in host_config at create)."""
     raw = record.host_config.get("NetworkPlan") or {"kind": "none", "spec_network": "none"}
-    hostname = (paths.container(record.id) / "hostname").read_text().strip() or record.id[:12]
+    with open(f"{paths.container(record.id)}/hostname") as f:
+        hostname = f.read().strip() or record.id[:12]
     return NetSession(NetPlan.from_json(raw), paths, record.id, record.name, hostname)
 
 
@@ -246,7 +248,9 @@ def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> N
     with hostbridge.wire_lock(bridge):
         network.delete_veth(str(attachment.get("host_veth") or network.host_veth_name(container_id)))
         if ipam.release_left(ipam.HOST_DIR, bridge, container_id) is None:
-            network.detach(container_id, paths.networks)  # a lease an older minidock kept in the store
+            from pathlib import Path  # ipam (loaded above) has imported it already
+
+            network.detach(container_id, Path(paths.networks))  # a lease an older minidock kept in the store
         if name and name != "bridge":
             forget_in_peers(paths, bridge, str(attachment.get("ip", "")))
     if attachment.get("ports"):
@@ -273,9 +277,10 @@ def forget_in_peers(paths: Paths, bridge: str, ip: str) -> None:
     from minidock.runtime.net import ipam
 
     for cid in ipam.leases(ipam.HOST_DIR, bridge):
-        hosts = paths.container(cid) / "hosts"
+        hosts = f"{paths.container(cid)}/hosts"
         try:
-            lines = hosts.read_text().splitlines(keepends=True)
+            with open(hosts) as f:
+                lines = f.read().splitlines(keepends=True)
             kept = [ln for ln in lines if not ln.startswith(f"{ip}\t")]
             if ip and kept != lines:
                 _rewrite_in_place(hosts, "".join(kept))

@@ -5,7 +5,7 @@ the bridge (runtime.network) and its NAT rules (runtime.nat), created lazily whe
 container joins and removed with the network. State lives in `Paths.networks`.
 """
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING
 
 from minidock.errors import UsageError
@@ -93,8 +93,8 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
 
 def container_exists(paths: Paths, container_id: str, owner: str = "") -> bool:
     """Whether the store `owner` (a root; "" = `paths`) still has a record of container `container_id`."""
-    root = Paths(Path(owner)) if owner else paths
-    return (root.container(container_id) / "state.json").exists()
+    root = Paths(owner) if owner else paths
+    return os.path.exists(f"{root.container(container_id)}/state.json")
 
 
 def lookup(value: str, paths: Paths | None = None, settings: "Settings | None" = None) -> NetworkMode:

@@ -137,7 +137,7 @@ def lease_gone(store: Store, cid: str, owner: str) -> bool:
     if not owner or ".build-" in cid:
         return False
     if owner == os.path.abspath(store.paths.root):
-        return not (store.paths.container(cid) / "state.json").exists()
+        return not os.path.exists(f"{store.paths.container(cid)}/state.json")
     return not os.path.isdir(os.path.join(owner, "containers"))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from minidock.engine.devices import device_config
@@ -24,6 +23,10 @@ from minidock.oci.runtimespec import (
     default_mounts,
     namespaces_for,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ALL_CAPS: tuple[str, ...] = (

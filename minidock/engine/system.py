@@ -123,14 +123,14 @@ def counts(store: "Store") -> Counts:
     return Counts(len(records), running, paused, len(records) - running - paused, len(ids))
 
 
-def system_report(store: "Store | None" = None, cgroup_root: Path = CGROUP_ROOT) -> SystemReport:
+def system_report(store: "Store | None" = None, cgroup_root: str = CGROUP_ROOT) -> SystemReport:
     """`docker info` for this host and the store at $MINIDOCK_ROOT (or `store`)."""
     from minidock.config import Settings
     from minidock.engine.lookup import open_store
 
     store = store or open_store()
     settings = Settings.load()
-    root = str(store.paths.root.resolve())
+    root = os.path.realpath(store.paths.root)
     u = os.uname()
     return SystemReport(counts(store), backing_fs(root, _read("/proc/self/mountinfo")), cgroup_version(cgroup_root),
                         u.release, os_name(_read("/etc/os-release")), u.machine, os.cpu_count() or 1,

@@ -88,7 +88,7 @@ def _update_one(records: ContainerStore, rec: ContainerRecord, req: UpdateReques
         if rec.status in ACTIVE:
             _write_cgroup(spec.linux.cgroups_path or f"minidock/{rec.id}", Resources()._replace(**change))
         spec = spec._replace(linux=spec.linux._replace(resources=resources))
-        atomic_write_json(records.dir(rec.id) / "config.json", spec.to_json(), durable=False)
+        atomic_write_json(f"{records.dir(rec.id)}/config.json", spec.to_json(), durable=False)
         hc.update(_shown(req))
     records.update(rec.id, host_config=hc)
 

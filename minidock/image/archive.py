@@ -151,7 +151,7 @@ def save_docker(store: Store, items: list[SaveItem], out: BinaryIO) -> None:
 def _scratch(store: Store) -> Iterator[Path]:
     d = make_dir(store.paths.tmp, "save-")
     try:
-        yield d
+        yield Path(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -185,7 +185,7 @@ def _oci_entries(store: Store, items: list[SaveItem], tar: _TarOut) -> None:
         for d in (m.config, *m.layers):
             if d.media_type in mt.NONDISTRIBUTABLE and not store.content.exists(d.digest):
                 continue
-            tar.add_file(f"blobs/{d.digest.algorithm}/{d.digest.hex}", store.content.path(d.digest))
+            tar.add_file(f"blobs/{d.digest.algorithm}/{d.digest.hex}", Path(store.content.path(d.digest)))
         tar.add_bytes(f"blobs/{item.record.target.digest.algorithm}/{item.record.target.digest.hex}", data)
         desc = {"mediaType": m.media_type, "digest": str(item.record.target.digest), "size": len(data)}
         names = [n for n in item.names if Reference.parse(n).tag] or [""]

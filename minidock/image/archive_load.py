@@ -106,7 +106,7 @@ def load_archive(store: Store, src: BinaryIO) -> list[LoadResult]:
     store.paths.ensure()
     scratch = make_dir(store.paths.tmp, "load-")  # owned: a killed load's scratch is reclaimed
     try:
-        tree = unpack(src, scratch)
+        tree = unpack(src, Path(scratch))
         if tree.has("oci-layout") and tree.has("index.json"):
             return _Oci(store, tree).load()
         if tree.has("manifest.json"):
@@ -155,7 +155,7 @@ def _unpack_layers(store: Store, layers: tuple[Descriptor, ...], config: ImageCo
             limit = unpack_limit(desc.size, settings.unpack_max_ratio, settings.unpack_floor_bytes)
             try:
                 with store.content.open(desc.digest) as f:
-                    got = apply_layer(f, mt.compression_of(desc.media_type), tmp, limit).diff_id
+                    got = apply_layer(f, mt.compression_of(desc.media_type), Path(tmp), limit).diff_id
                 if got != diff_id:
                     raise DigestMismatchError(f"{what}: layer {desc.digest}: uncompressed content hashes to "
                                               f"{got}, the config says {diff_id}")

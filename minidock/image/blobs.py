@@ -150,4 +150,5 @@ def fetch_blob(client: RegistryClient, repo: str, desc: Descriptor, writer: Inge
     with BlobReader(client, repo, desc, writer) as reader:
         reader.drain()
     path = writer.commit()
-    return path.read_bytes()
+    with open(path, "rb") as f:
+        return f.read()

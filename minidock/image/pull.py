@@ -221,7 +221,7 @@ class _PullRun:
             raise
         pool.shutdown(wait=True)
 
-    def _layer(self, job: _LayerJob) -> Path | None:
+    def _layer(self, job: _LayerJob) -> str | None:
         """One layer into a fresh extract dir (None when its snapshot already exists)."""
         snaps, content, d = self.store.snapshots, self.store.content, job.desc
         if snaps.exists(job.chain_id) and content.exists(d.digest):
@@ -241,7 +241,7 @@ class _PullRun:
                 result: LayerResult | None
                 if content.exists(d.digest):
                     with content.open(d.digest) as f:
-                        result = apply_layer(f, mt.compression_of(d.media_type), tmp, self._limit(d))
+                        result = apply_layer(f, mt.compression_of(d.media_type), Path(tmp), self._limit(d))
                     self.emit(LayerSkipped(d.digest, d.size, "blob cached"))
                 else:
                     result = self._download(job, tmp)
@@ -260,7 +260,7 @@ class _PullRun:
         s = self.p.settings
         return unpack_limit(d.size, s.unpack_max_ratio, s.unpack_floor_bytes)
 
-    def _download(self, job: _LayerJob, tmp: Path | None) -> LayerResult | None:
+    def _download(self, job: _LayerJob, tmp: str | None) -> LayerResult | None:
         """Stream the blob into the ingest AND through apply_layer into `tmp` (None: no unpack); commit
         (verify) the blob at the end."""
         d = job.desc
@@ -278,7 +278,7 @@ class _PullRun:
         self.emit(LayerStarted(d.digest, d.size, writer.offset))
         try:
             try:
-                result = (apply_layer(reader, mt.compression_of(d.media_type), tmp, self._limit(d))  # type: ignore[arg-type]
+                result = (apply_layer(reader, mt.compression_of(d.media_type), Path(tmp), self._limit(d))  # type: ignore[arg-type]
                           if tmp else None)
             except ArchiveError:
                 reader.drain()  # a tampered blob is a digest mismatch first, a bad tar second
@@ -296,10 +296,10 @@ class _PullRun:
         return result
 
 
-def _discard_results(futures: list[Future[Path | None]]) -> None:
+def _discard_results(futures: list[Future[str | None]]) -> None:
     """Remove the extract dirs of layers that finished but were never committed."""
     for fut in futures:
         if fut.done() and not fut.cancelled() and fut.exception() is None:
             tmp = fut.result()
-            if tmp is not None and tmp.exists():
+            if tmp is not None and Path(tmp).exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -119,7 +119,7 @@ class _PushRun:
 
         work = make_dir(self.store.paths.tmp, "push-")  # owned: a killed push's files are reclaimed
         try:  # why: built layers are kept plain (builder/layer.py); the registry gets gzip, as from Docker
-            manifest, self.files = gzip_layers(self.store, manifest, work)
+            manifest, self.files = gzip_layers(self.store, manifest, Path(work))
             return self._push(manifest.to_bytes(), manifest)
         finally:
             remove_tree(work)
@@ -179,7 +179,7 @@ class _PushRun:
         self._upload(d)
 
     def _upload(self, d: Descriptor) -> None:
-        path = self.files.get(d.digest) or self.store.content.path(d.digest)
+        path = self.files.get(d.digest) or Path(self.store.content.path(d.digest))
         last = [0]
 
         def on_bytes(done: int) -> None:

@@ -24,7 +24,7 @@ import shutil
 import stat
 import tarfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from minidock.errors import ArchiveError, DigestMismatchError, UsageError
 from minidock.oci import mediatypes as mt
@@ -37,6 +37,11 @@ from minidock.store.images import ImageRecord, now_rfc3339
 from minidock.store.layers import apply_layer
 from minidock.store.layertar import add_member, read_xattrs, tar_info
 from minidock.store.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from _typeshed import StrPath
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
 
@@ -91,10 +96,10 @@ def merge_children(dirs: list[Path]) -> dict[str, _Name]:
     return names
 
 
-def write_rootfs(layers: list[Path], out: BinaryIO) -> None:
+def write_rootfs(layers: Sequence[StrPath], out: BinaryIO) -> None:
     """Write the merged view of `layers` (top-most first) to `out` as an uncompressed tar."""
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
-        _Exporter(tf).walk("", [p for p in layers if p.is_dir()])
+        _Exporter(tf).walk("", [Path(p) for p in layers if os.path.isdir(p)])
 
 
 class _Exporter:
@@ -138,7 +143,7 @@ def import_rootfs(store: Store, src: BinaryIO, name: str, config: ContainerConfi
     store.paths.ensure()
     staging = store.snapshots.new_extract()
     try:
-        layer = staging / "layer.tar.gz"
+        layer = Path(staging) / "layer.tar.gz"
         with open(layer, "wb") as out:
             writer = CompressingWriter(out, "gzip")
             stream = _tar_stream(src)
@@ -162,7 +167,7 @@ def _unpack(store: Store, digest: Digest, diff_id: Digest) -> None:
     tmp = store.snapshots.new_extract()
     try:
         with store.content.open(digest) as f:
-            got = apply_layer(f, "gzip", tmp).diff_id
+            got = apply_layer(f, "gzip", Path(tmp)).diff_id
         if got != diff_id:  # pragma: no cover - the same bytes were hashed on the way in
             raise DigestMismatchError(f"import: layer hashes to {got}, expected {diff_id}")
         store.snapshots.commit_extract(tmp, diff_id, diff_id, None)

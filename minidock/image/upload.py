@@ -29,6 +29,8 @@ from minidock.oci.digest import Digest
 from minidock.store.atomic import atomic_write_json, read_json
 
 if TYPE_CHECKING:
+    from _typeshed import StrPath
+
     from minidock.config import Settings
     from minidock.image.transport import Response, Transport
 
@@ -224,10 +226,10 @@ class UploadOptions(NamedTuple):
     restarts: int = 3
 
 
-def state_dir(base: Path, client: UploadClient, digest: Digest) -> Path:
+def state_dir(base: "StrPath", client: UploadClient, digest: Digest) -> Path:
     """Where the resume state of `digest`'s upload to `client`'s repository lives (below the ingest dir)."""
     key = hashlib.sha256(f"{client.base}/{client.repo}@{digest}".encode()).hexdigest()[:32]
-    return base / f"push-{key}"
+    return Path(base) / f"push-{key}"
 
 
 def upload_blob(client: UploadClient, digest: Digest, path: Path, opts: UploadOptions, *,

@@ -8,13 +8,13 @@ never holds a container's rootfs mount.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
 
 from minidock.nouns import NamedTuple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 OCI_VERSION = "1.0.2"

@@ -10,11 +10,9 @@ it runs (any process may `driver.open(name)` the group again); `kill_all()` then
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import time
-from pathlib import Path
 
 from minidock.errors import RuntimeSetupError, UsageError
 from minidock.nouns import NamedTuple
@@ -23,8 +21,9 @@ from minidock.runtime.syscalls import read_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from typing import Protocol
+
+    from _typeshed import StrPath
 
     from minidock.oci.runtimespec import Resources
 else:  # why: the Protocols here are for the type checker; `typing` costs a `run` ~2 ms
@@ -76,7 +75,7 @@ class CgroupDriver(Protocol):
     def update(self, name: str, resources: Resources) -> None: ...
 
 
-def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
+def detect(root: str = "/sys/fs/cgroup") -> CgroupDriver:
     """The driver for the hierarchy at `root`: v2 when `root` is cgroup2 (unified), else v1 (hybrid too)."""
     if os.path.isfile(os.path.join(root, "cgroup.controllers")):
         from minidock.runtime.cgroups_v2 import V2Driver
@@ -92,23 +91,34 @@ def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
 
 def signal_frozen(cg: Cgroup, sig: int) -> None:
     """Signal every task of `cg`, frozen meanwhile so none can fork past the sweep, then thaw."""
-    with contextlib.suppress(RuntimeSetupError):  # a task that will not freeze (D state): signal anyway
+    try:
         cg.freeze()
+    except RuntimeSetupError:  # a task that will not freeze (D state): signal anyway
+        pass
     try:
         signal_pids(cg.procs(), sig)
     finally:
         cg.thaw()
 
 
-@contextlib.contextmanager
-def removed_on_failure(cg: Cgroup) -> Iterator[None]:
-    """Remove the group being set up when the block fails (a failed remove does not hide the cause)."""
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(RuntimeSetupError):
-            cg.remove()
-        raise
+class removed_on_failure:  # noqa: N801 - used as a function: `with removed_on_failure(cg):`
+    """Remove the group being set up when the block fails (a failed remove does not hide the cause).
+    A class, not contextlib.contextmanager: contextlib (with collections, functools) costs `run` ~2 ms."""
+
+    __slots__ = ("cg",)
+
+    def __init__(self, cg: Cgroup) -> None:
+        self.cg = cg
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            try:
+                self.cg.remove()
+            except RuntimeSetupError:
+                pass
 
 
 # ---- pure: names and resources -> files -------------------------------------------------------
@@ -263,14 +273,14 @@ _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 _TRUNCATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
 
-def _echo_shell(value: str, path: Path) -> str:
+def _echo_shell(value: str, path: StrPath) -> str:
     return f"echo {value} > {path}"
 
 
-def write_file(path: Path, value: str, tracer: Tracer | None = None, title: str = "") -> None:
+def write_file(path: StrPath, value: str, tracer: Tracer | None = None, title: str = "") -> None:
     """Write `value` to the cgroup file `path` as one traced step (`echo value > path`)."""
     tr = tracer or _NULL
-    name = path.name
+    name = os.path.basename(path)
     with tr.step(title or title_for(name), _echo_shell, value, path):
         try:
             # one value per write, newline-ended as echo does; procs files are appended to (the
@@ -281,11 +291,11 @@ def write_file(path: Path, value: str, tracer: Tracer | None = None, title: str 
             finally:
                 os.close(fd)
         except OSError as e:
-            why = e.strerror if path.exists() else "no such cgroup file (controller not enabled?)"
+            why = e.strerror if os.path.exists(path) else "no such cgroup file (controller not enabled?)"
             raise RuntimeSetupError(f"cgroup: echo {value} > {path}: {why}", stage="cgroup") from e
 
 
-def read_text(path: Path) -> str:
+def read_text(path: StrPath) -> str:
     """The contents of a cgroup file, "" when it does not exist (a controller that is not there)."""
     try:
         return read_file(path).decode()
@@ -293,13 +303,13 @@ def read_text(path: Path) -> str:
         return ""
 
 
-def read_int(path: Path, default: int = 0) -> int:
+def read_int(path: StrPath, default: int = 0) -> int:
     """An integer file (`memory.current`, ...); `default` when missing or empty."""
     text = read_text(path).strip()
     return int(text) if text.lstrip("-").isdigit() else default
 
 
-def read_keyed(path: Path) -> dict[str, int]:
+def read_keyed(path: StrPath) -> dict[str, int]:
     """A flat keyed file (`memory.events`, `cpu.stat`, `memory.oom_control`) as {key: int}."""
     out: dict[str, int] = {}
     for line in read_text(path).splitlines():
@@ -309,7 +319,7 @@ def read_keyed(path: Path) -> dict[str, int]:
     return out
 
 
-def read_pids(path: Path) -> list[int]:
+def read_pids(path: StrPath) -> list[int]:
     """The pids listed in a `cgroup.procs` file, in order, without duplicates."""
     return list(dict.fromkeys(int(w) for w in read_text(path).split() if w.isdigit()))
 
@@ -317,11 +327,13 @@ def read_pids(path: Path) -> list[int]:
 def signal_pids(pids: list[int], sig: int) -> None:
     """Send `sig` to each pid; one that has already gone is fine."""
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
 
 
-def make_dir(path: Path, tracer: Tracer | None, title: str) -> bool:
+def make_dir(path: StrPath, tracer: Tracer | None, title: str) -> bool:
     """mkdir `path` (parents included) as a traced step; True when it was created now.
 
     The mkdir is tried first (one syscall for a new group); an existing directory is no step."""
@@ -342,12 +354,12 @@ def make_dir(path: Path, tracer: Tracer | None, title: str) -> bool:
     return True
 
 
-def _note_mkdir(tracer: Tracer | None, title: str, path: Path, t0: float) -> None:
+def _note_mkdir(tracer: Tracer | None, title: str, path: StrPath, t0: float) -> None:
     if tracer is not None and tracer.enabled:
         tracer.note(title, f"mkdir -p {path}", (time.perf_counter() - t0) * 1000.0)
 
 
-def remove_dir(path: Path, timeout: float = 2.0) -> None:
+def remove_dir(path: StrPath, timeout: float = 2.0) -> None:
     """rmdir a group, retrying while its last processes drain (EBUSY); missing is fine.
 
     A cgroup file system never answers ENOTEMPTY (busy groups give EBUSY): ENOTEMPTY means a plain
@@ -356,16 +368,16 @@ def remove_dir(path: Path, timeout: float = 2.0) -> None:
     deadline, emptied = time.monotonic() + timeout, False
     while True:
         try:
-            path.rmdir()
+            os.rmdir(path)
             return
         except FileNotFoundError:
             return
         except OSError as e:
             if e.errno == errno.ENOTEMPTY and not emptied:
                 emptied = True
-                for f in path.iterdir():
-                    if f.is_file() and not f.is_symlink():
-                        f.unlink()
+                for entry in os.scandir(path):
+                    if entry.is_file(follow_symlinks=False):
+                        os.unlink(entry.path)
                 continue
             if e.errno != errno.EBUSY or time.monotonic() > deadline:
                 raise RuntimeSetupError(f"cgroup: rmdir {path}: {e.strerror}", stage="cgroup") from e

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from minidock.errors import NotFoundError, RuntimeSetupError
 from minidock.oci.runtimespec import DeviceRule, Resources
@@ -55,7 +54,7 @@ def order_memory_writes(writes: list[tuple[str, str, str]], current_limit: int) 
     return memsw + rest
 
 
-def _hierarchies(root: Path) -> dict[str, str]:
+def _hierarchies(root: str) -> dict[str, str]:
     """name -> real directory of each hierarchy (directory, or symlink to one) under `root`.
 
     One listing instead of a stat per known name; symlinks (co-mounts: `cpu -> cpu,cpuacct`) resolved once."""
@@ -83,13 +82,13 @@ def device_writes(rules: tuple[DeviceRule, ...]) -> list[tuple[str, str]]:
     return out
 
 
-def write_device_rules(group: Path, rules: tuple[DeviceRule, ...], tracer: Tracer | None = None) -> None:
+def write_device_rules(group: str, rules: tuple[DeviceRule, ...], tracer: Tracer | None = None) -> None:
     """The device rules as one traced step (`echo a > devices.deny; echo 'c 1:3 rwm' > devices.allow ...`)."""
     writes = device_writes(rules)
     tr = tracer or NullTracer()
     with tr.step("cgroup: device rules", _devices_shell, writes):
         for f, line in writes:
-            write_file(group / f, line)
+            write_file(f"{group}/{f}", line)
 
 
 def _devices_shell(writes: list[tuple[str, str]]) -> str:
@@ -99,7 +98,7 @@ def _devices_shell(writes: list[tuple[str, str]]) -> str:
 class V1Cgroup:
     """A group that spans the v1 controllers in `dirs` (controller -> group directory)."""
 
-    def __init__(self, name: str, dirs: dict[str, Path], tracer: Tracer | None = None,
+    def __init__(self, name: str, dirs: dict[str, str], tracer: Tracer | None = None,
                  real: dict[str, str] | None = None) -> None:
         self.name = name
         self._dirs = dirs
@@ -112,61 +111,61 @@ class V1Cgroup:
             self._real = {c: os.path.realpath(d) for c, d in self._dirs.items()}
         return self._real
 
-    def _unique(self) -> dict[str, Path]:
+    def _unique(self) -> dict[str, str]:
         """One controller per real directory (co-mounted controllers share it)."""
         seen: dict[str, str] = {}
         for c, d in self.real_paths().items():
             seen.setdefault(d, c)
         return {c: self._dirs[c] for c in seen.values()}
 
-    def _dir(self, *controllers: str) -> Path | None:
+    def _dir(self, *controllers: str) -> str | None:
         return next((self._dirs[c] for c in controllers if c in self._dirs), None)
 
     def add(self, pid: int) -> None:
         for c, d in self._unique().items():
-            write_file(d / "cgroup.procs", str(pid), self._tracer, f"cgroup: join {c}")
+            write_file(f"{d}/cgroup.procs", str(pid), self._tracer, f"cgroup: join {c}")
 
     def procs(self) -> list[int]:
         d = self._dir("pids", "memory", "freezer", "cpu")
-        return read_pids(d / "cgroup.procs") if d else []
+        return read_pids(f"{d}/cgroup.procs") if d else []
 
     def oom_killed(self) -> bool:
         d = self._dir("memory")
         if d is None:
             return False
-        ctl = read_keyed(d / "memory.oom_control")
+        ctl = read_keyed(f"{d}/memory.oom_control")
         if "oom_kill" in ctl:  # the kill counter (kernel 4.13+): exact
             return ctl["oom_kill"] > 0
         return ctl.get("under_oom", 0) == 1
 
     def stats(self) -> CgroupStats:
         mem, pids, acct = self._dir("memory"), self._dir("pids"), self._dir("cpuacct")
-        limit = read_int(mem / "memory.limit_in_bytes") if mem else 0
-        pmax = read_text(pids / "pids.max").strip() if pids else ""
-        ctl = read_keyed(mem / "memory.oom_control") if mem else {}
+        limit = read_int(f"{mem}/memory.limit_in_bytes") if mem else 0
+        pmax = read_text(f"{pids}/pids.max").strip() if pids else ""
+        ctl = read_keyed(f"{mem}/memory.oom_control") if mem else {}
         return CgroupStats(
-            cpu_usage_ns=read_int(acct / "cpuacct.usage") if acct else 0,
+            cpu_usage_ns=read_int(f"{acct}/cpuacct.usage") if acct else 0,
             memory_usage=self._memory_usage(mem) if mem else 0,
             memory_limit=limit if 0 < limit < UNLIMITED_V1 else None,
-            pids_current=read_int(pids / "pids.current") if pids else 0,
+            pids_current=read_int(f"{pids}/pids.current") if pids else 0,
             pids_limit=int(pmax) if pmax.isdigit() else None,
             oom_kills=ctl.get("oom_kill", ctl.get("under_oom", 0)),
             **_blkio(self._dir("blkio")),
         )
 
     @staticmethod
-    def _memory_usage(mem: Path) -> int:
+    def _memory_usage(mem: str) -> int:
         """Usage as `docker stats` shows it: charged bytes less the inactive file cache."""
-        inactive = read_keyed(mem / "memory.stat").get("total_inactive_file", 0)
-        return max(read_int(mem / "memory.usage_in_bytes") - inactive, 0)
+        inactive = read_keyed(f"{mem}/memory.stat").get("total_inactive_file", 0)
+        return max(read_int(f"{mem}/memory.usage_in_bytes") - inactive, 0)
 
     def freeze(self) -> None:
         """Freeze every task; returns once the freezer reports FROZEN (re-asking while FREEZING)."""
         d = self._freezer()
         deadline = time.monotonic() + FREEZE_TIMEOUT
         while True:
-            write_file(d / "freezer.state", "FROZEN", self._tracer, "cgroup: freeze")
-            if read_text(d / "freezer.state").strip() == "FROZEN":
+            write_file(f"{d}/freezer.state", "FROZEN", self._tracer, "cgroup: freeze")
+            if read_text(f"{d}/freezer.state").strip() == "FROZEN":
                 return
             if time.monotonic() > deadline:
                 self.thaw()
@@ -175,9 +174,9 @@ class V1Cgroup:
             time.sleep(0.005)
 
     def thaw(self) -> None:
-        write_file(self._freezer() / "freezer.state", "THAWED", self._tracer, "cgroup: thaw")
+        write_file(f"{self._freezer()}/freezer.state", "THAWED", self._tracer, "cgroup: thaw")
 
-    def _freezer(self) -> Path:
+    def _freezer(self) -> str:
         d = self._dir("freezer")
         if d is None:
             raise RuntimeSetupError(f"cgroup {self.name}: the freezer controller is not mounted", stage="cgroup")
@@ -185,7 +184,7 @@ class V1Cgroup:
 
     def kill_all(self, sig: int = 9) -> None:
         """Signal every task; frozen meanwhile (when a freezer exists) so none can fork past the sweep."""
-        if "freezer" not in self._dirs or not self._dirs["freezer"].is_dir():
+        if "freezer" not in self._dirs or not os.path.isdir(self._dirs["freezer"]):
             signal_pids(self.procs(), sig)
             return
         signal_frozen(self, sig)
@@ -195,7 +194,7 @@ class V1Cgroup:
             remove_dir(d)
 
     def paths(self) -> dict[str, str]:
-        return {c: str(d) for c, d in self._dirs.items()}
+        return dict(self._dirs)
 
 
 class V1Driver:
@@ -203,13 +202,13 @@ class V1Driver:
 
     version = 1
 
-    def __init__(self, root: Path = Path("/sys/fs/cgroup")) -> None:
+    def __init__(self, root: str = "/sys/fs/cgroup") -> None:
         self.root = root
         self._tops = _hierarchies(root)
         self.controllers = [c for c in (*V1_CONTROLLERS, *V1_JOIN_ONLY) if c in self._tops]
 
-    def _dirs(self, name: str) -> dict[str, Path]:
-        return {c: self.root / c / name for c in self.controllers}
+    def _dirs(self, name: str) -> dict[str, str]:
+        return {c: f"{self.root}/{c}/{name}" for c in self.controllers}
 
     def _real(self, name: str) -> dict[str, str]:
         """controller -> real directory of group `name` (below a hierarchy only directories we made)."""
@@ -234,21 +233,21 @@ class V1Driver:
 
     def _fill_cpuset(self, name: str, tracer: Tracer | None) -> None:
         """A new v1 cpuset starts with empty cpus/mems, which refuses tasks: copy them down from the parent."""
-        level = self.root / "cpuset"
+        level = f"{self.root}/cpuset"
         for part in name.split("/"):
-            parent, level = level, level / part
+            parent, level = level, f"{level}/{part}"
             for f in ("cpuset.cpus", "cpuset.mems"):
-                if not read_text(level / f).strip():
-                    value = read_text(parent / f).strip()
-                    write_file(level / f, value, tracer, f"cgroup: copy {f} from parent")
+                if not read_text(f"{level}/{f}").strip():
+                    value = read_text(f"{parent}/{f}").strip()
+                    write_file(f"{level}/{f}", value, tracer, f"cgroup: copy {f} from parent")
 
     def _apply(self, cg: V1Cgroup, writes: list[tuple[str, str, str]], tracer: Tracer | None) -> None:
         mem = cg._dir("memory")
         if mem is not None and any(w[1] == "memory.memsw.limit_in_bytes" for w in writes):  # else: no order to keep
-            writes = order_memory_writes(writes, read_int(mem / "memory.limit_in_bytes", UNLIMITED_V1))
+            writes = order_memory_writes(writes, read_int(f"{mem}/memory.limit_in_bytes", UNLIMITED_V1))
         for c, f, value in writes:
-            path = cg._dirs[c] / f
-            if f == "memory.memsw.limit_in_bytes" and not path.exists():
+            path = f"{cg._dirs[c]}/{f}"
+            if f == "memory.memsw.limit_in_bytes" and not os.path.exists(path):
                 continue  # swap accounting is off: there is no memsw to limit
             write_file(path, value, tracer)
 
@@ -259,18 +258,18 @@ class V1Driver:
     def open(self, name: str) -> V1Cgroup:
         """The existing group `name` (made by `create`, maybe in another process)."""
         name = group_name(name)
-        dirs = {c: d for c, d in self._dirs(name).items() if d.is_dir()}
+        dirs = {c: d for c, d in self._dirs(name).items() if os.path.isdir(d)}
         if not dirs:
             raise NotFoundError(f"cgroup {name}: not found under {self.root}")
         return V1Cgroup(name, dirs, None, {c: r for c, r in self._real(name).items() if c in dirs})
 
 
-def _blkio(blkio: Path | None) -> dict[str, int]:
+def _blkio(blkio: str | None) -> dict[str, int]:
     """Bytes read and written (blkio.throttle.io_service_bytes_recursive: `MAJ:MIN Read N` lines)."""
     out = {"io_read": 0, "io_write": 0}
     if blkio is None:
         return out
-    for line in read_text(blkio / "blkio.throttle.io_service_bytes_recursive").splitlines():
+    for line in read_text(f"{blkio}/blkio.throttle.io_service_bytes_recursive").splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[1] in ("Read", "Write") and parts[2].isdigit():
             out["io_read" if parts[1] == "Read" else "io_write"] += int(parts[2])

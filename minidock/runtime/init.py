@@ -16,11 +16,9 @@ from __future__ import annotations
 # Everything the child needs after pivot_root must be imported here, before it: the host's
 # Python library is unreachable from inside the container (fcntl, struct are extension modules;
 # rlimits use ctypes through `syscalls`, not resource).
-import contextlib
 import fcntl
 import gc
 import os
-import signal
 import struct
 
 from minidock.runtime import caps, confine, namespaces, rootfs, users
@@ -31,10 +29,13 @@ from minidock.runtime.sync import Channel, ChildTracer, error_fields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Mapping
     from typing import Any, NoReturn
 
     from minidock.oci.runtimespec import Spec
+else:  # why: signal.py only wraps _signal's numbers in enums, and enum's import costs a `run` ~3 ms
+    import _signal as signal
 
 _TIOCSCTTY = 0x540E
 _TIOCGWINSZ, _TIOCSWINSZ = 0x5413, 0x5414
@@ -251,8 +252,10 @@ def open_pty(ptmx: str) -> tuple[int, int, str]:
     fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
     n = struct.unpack("I", fcntl.ioctl(master, _TIOCGPTN, struct.pack("I", 0)))[0]
     slave_path = os.path.join(os.path.dirname(ptmx), str(n))
-    with contextlib.suppress(OSError):  # why: the command may ask its size at once, before the caller's relay
+    try:
         fcntl.ioctl(master, _TIOCSWINSZ, fcntl.ioctl(0, _TIOCGWINSZ, b"\0" * 8))  # fd 0: the caller's stdin
+    except OSError:  # why: the command may ask its size at once, before the caller's relay
+        pass
     return master, os.open(slave_path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC), slave_path
 
 

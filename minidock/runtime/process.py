@@ -13,9 +13,7 @@ to it and are reaped at cleanup.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 
 from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError, UsageError
 from minidock.nouns import NamedTuple
@@ -25,13 +23,17 @@ from minidock.runtime.explain import NullTracer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from pathlib import Path
+    import signal
+    from collections.abc import Callable
     from typing import Any
+
+    from _typeshed import StrPath
 
     from minidock.oci.runtimespec import Spec
     from minidock.runtime.cgroups import Cgroup
     from minidock.runtime.explain import Tracer
+else:  # why: signal.py only wraps _signal's numbers in enums, and enum's import costs a `run` ~3 ms
+    import _signal as signal
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -61,9 +63,9 @@ class RunOptions:
     __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tee", "tracer",
                  "while_starting")
 
-    def __init__(self, *, tracer: Tracer | None = None, cgroup_root: Path | None = None, stdin: int = 0,
+    def __init__(self, *, tracer: Tracer | None = None, cgroup_root: str | None = None, stdin: int = 0,
                  stdout: int = 1, stderr: int = 2, on_namespaces: Callable[[int], None] | None = None,
-                 seccomp_cache: Path | None = None, tee: Callable[[str, bytes], None] | None = None,
+                 seccomp_cache: StrPath | None = None, tee: Callable[[str, bytes], None] | None = None,
                  while_starting: Callable[[int], None] | None = None) -> None:
         self.tracer: Tracer = tracer if tracer is not None else NullTracer()
         self.cgroup_root = cgroup_root
@@ -105,8 +107,10 @@ class Container:
     def kill(self, sig: int = signal.SIGTERM) -> None:
         """Send `sig` to PID 1 (nothing if it is already reaped)."""
         if self.status is None:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def cleanup(self) -> None:
         """Kill and reap whatever is left, remove the cgroup, close the pty. Idempotent."""
@@ -171,8 +175,10 @@ def _remove_cgroup(cg: Cgroup | None) -> None:
     if pids:  # why: an empty group cannot fill again by itself; freezing it to sweep costs ~0.5 ms
         cg.kill_all(signal.SIGKILL)
     for pid in pids:  # why: as a subreaper we inherit orphans; unreaped they would stay zombies
-        with contextlib.suppress(ChildProcessError):
+        try:
             os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
     cg.remove()
 
 
@@ -204,15 +210,21 @@ class _Creation:
     def undo(self) -> None:
         """Kill and reap the child, remove the cgroup, close everything (after a failure)."""
         if self.init_pid:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 os.kill(self.init_pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
+            except ProcessLookupError:
+                pass
+            try:
                 os.waitpid(self.init_pid, 0)
+            except ChildProcessError:
+                pass
         self.close_fds()
         if self.pty_master is not None:
             os.close(self.pty_master)
-        with contextlib.suppress(OSError, MinidockError):
+        try:
             _remove_cgroup(self.cgroup)
+        except (OSError, MinidockError):
+            pass
 
 
 def create(spec: Spec, opts: RunOptions) -> Container:
@@ -245,7 +257,7 @@ def create(spec: Spec, opts: RunOptions) -> Container:
     return Container(c.init_pid, c.cgroup, c.pty_master)
 
 
-def seccomp_program(spec: Spec, cache: Path | None, tracer: Tracer) -> bytes | None:
+def seccomp_program(spec: Spec, cache: StrPath | None, tracer: Tracer) -> bytes | None:
     """The compiled seccomp filter of `spec` (None: unconfined), from the cache when it has it."""
     from minidock.runtime import seccomp
 
@@ -356,17 +368,27 @@ def error_from(msg: dict[str, Any]) -> MinidockError:
     return RuntimeSetupError(f"{stage}: {text}", stage=stage)
 
 
-@contextlib.contextmanager
-def forward_signals(pid: int) -> Iterator[None]:
-    """While inside, SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 sent to us go to the container's PID 1."""
-    def handler(sig: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-    old = {s: signal.signal(s, handler) for s in FORWARDED}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
+class forward_signals:  # noqa: N801 - used as a function: `with forward_signals(pid):`
+    """While inside, SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 sent to us go to the container's PID 1.
+    A class, not contextlib.contextmanager: contextlib (with collections, functools) costs `run` ~2 ms."""
+
+    __slots__ = ("old", "pid")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.old: dict[int, Any] = {}
+
+    def _handler(self, sig: int, _frame: object) -> None:
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> None:
+        self.old = {s: signal.signal(s, self._handler) for s in FORWARDED}
+
+    def __exit__(self, *exc: object) -> None:
+        for s, h in self.old.items():
             signal.signal(s, h)
 
 

@@ -7,19 +7,22 @@ at most `drain` seconds (a process that PID 1 left behind may still hold a pipe 
 The caller closes the fds.
 """
 
+from __future__ import annotations
+
 import os
 import select
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from minidock.oci.runtimespec import Spec
     from minidock.runtime.process import ExitStatus, RunOptions
 
-DRAIN_SECONDS = 1.0
+    Sink = Callable[[str, bytes], None]
 
-Sink = Callable[[str, bytes], None]
+DRAIN_SECONDS = 1.0
 
 
 def pump(streams: Mapping[int, str], pid: int, sink: Sink, drain: float = DRAIN_SECONDS) -> None:
@@ -77,7 +80,7 @@ def tee_to(out: int, err: int, also: Sink) -> Sink:
     return sink
 
 
-def run_teed(spec: "Spec", opts: "RunOptions", tee: Sink) -> "ExitStatus":
+def run_teed(spec: Spec, opts: RunOptions, tee: Sink) -> ExitStatus:
     """process.run whose stdout/stderr are pipes copied to ours and to `tee` (Docker: a foreground
     container is logged too, and its output is not a terminal without -t)."""
     from minidock.runtime.process import RunOptions, create, forward_signals

@@ -10,7 +10,6 @@ Command texts for --explain are functions handed to the tracer: only an enabled 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 
@@ -142,13 +141,15 @@ def _forget_volatile(options: Iterable[str]) -> None:
     for opt in options:
         if opt.startswith("workdir="):
             mark = os.path.join(opt[len("workdir="):], "work", "incompat", "volatile")
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 for name in os.listdir(mark):  # the kernel leaves one entry there: dirty
                     try:
                         os.unlink(os.path.join(mark, name))
                     except IsADirectoryError:
                         os.rmdir(os.path.join(mark, name))
                 os.rmdir(mark)
+            except FileNotFoundError:
+                pass
 
 
 def _make_target(source: str, target: str, is_bind: bool) -> None:
@@ -176,8 +177,10 @@ def _make_file(target: str) -> None:
         return
     except (FileNotFoundError, NotADirectoryError):  # the parent is missing (or, an error now, a file)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        with contextlib.suppress(FileExistsError):
+        try:
             os.close(os.open(target, flags, 0o644))
+        except FileExistsError:
+            pass
 
 
 def mount_one(m: Mount, target: str) -> None:
@@ -227,8 +230,10 @@ def populate_dev(root: str, tracer: Tracer, extra: Iterable[Device] = ()) -> Non
         finally:
             os.umask(old)
         for name, target in DEV_LINKS:
-            with contextlib.suppress(FileExistsError):  # a mount may already be there: it stays
+            try:
                 os.symlink(target, os.path.join(dev, name))
+            except FileExistsError:  # a mount may already be there: it stays
+                pass
     extra = tuple(extra)
     if extra:
         with tracer.step(f"create {len(extra)} device nodes (--device)", _device_shell, extra):

@@ -13,22 +13,24 @@ with libseccomp (seccomp_compile, ~10 ms). `load(program)` runs in the child, as
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from pathlib import Path
 
 from minidock.errors import UsageError
 from minidock.oci.digest import sha256_hex
 from minidock.runtime import syscalls as sc
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 DEFAULT = "default"
 UNCONFINED = "unconfined"
 _FORMAT = b"minidock-seccomp-2"  # part of every cache key: change it when the compiler's output changes
-DEFAULT_PROFILE = Path(__file__).with_name("seccomp_default.json")
+DEFAULT_PROFILE = os.path.join(os.path.dirname(__file__), "seccomp_default.json")
 
 
 def profile_path(profile: str) -> str:
     """The file a spec's profile reference names."""
-    return str(DEFAULT_PROFILE) if profile == DEFAULT else profile
+    return DEFAULT_PROFILE if profile == DEFAULT else profile
 
 
 def read_profile(profile: str) -> bytes:

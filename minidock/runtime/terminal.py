@@ -12,9 +12,14 @@ import errno
 import fcntl
 import os
 import select
-import signal
 import termios
 from collections.abc import Callable, Iterator
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+else:  # why: signal.py only wraps _signal's numbers in enums, and enum's import costs a `run` ~3 ms
+    import _signal as signal
 
 Tee = Callable[[str, bytes], None] | None
 _TIOCGWINSZ = termios.TIOCGWINSZ

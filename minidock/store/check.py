@@ -10,6 +10,8 @@ narrows the modes of a store made by an older version (root 0711, directories 07
 it holds the gc lock, so pulls and builds in flight (which hold `gc.lease`) are waited for.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import stat
@@ -25,6 +27,10 @@ from minidock.store.atomic import BUILD_PREFIX, atomic_write_json, discard, lock
 from minidock.store.images import parse_record, read_index, replay
 from minidock.store.snapshots import COMMITTED
 from minidock.store.store import Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from _typeshed import StrPath
 
 
 class Problem(NamedTuple):
@@ -43,9 +49,10 @@ class Problem(NamedTuple):
 
 def _blobs(store: Store) -> list[Problem]:
     out: list[Problem] = []
-    if not store.paths.blobs.is_dir():
+    blobs = Path(store.paths.blobs)
+    if not blobs.is_dir():
         return out
-    for alg_dir in sorted(store.paths.blobs.iterdir()):
+    for alg_dir in sorted(blobs.iterdir()):
         for f in sorted(alg_dir.iterdir()) if alg_dir.is_dir() else [alg_dir]:
             try:
                 d = Digest.parse(f"{alg_dir.name}:{f.name}")
@@ -61,10 +68,10 @@ def _blobs(store: Store) -> list[Problem]:
 
 def _index(store: Store) -> list[Problem]:
     """The name index and its journal (store/images.py): damage there costs only what it touches."""
-    path, out = store.paths.images_json, []
-    index = read_index(path)
+    path, journal, out = Path(store.paths.images_json), Path(store.images.journal), []
+    index = read_index(store.paths.images_json)
     if index is None and path.exists():
-        how = ("repair rebuilds it from the journal" if store.images.journal.exists() else
+        how = ("repair rebuilds it from the journal" if journal.exists() else
                "no journal: repair keeps it aside as .damaged and brings the images back unnamed")
         out.append(Problem("images-index", str(path), f"{path.name}: damaged ({how})", True))
     for name, d in sorted((index or {}).get("images", {}).items()):
@@ -73,8 +80,8 @@ def _index(store: Store) -> list[Problem]:
                                "(repair rebuilds it from the journal)", True))
     rep = replay(store.images.journal)
     if rep.bad:
-        out.append(Problem("images-journal", str(store.images.journal),
-                           f"{store.images.journal.name}: {rep.bad} unreadable lines (repair compacts it)", True))
+        out.append(Problem("images-journal", str(journal),
+                           f"{journal.name}: {rep.bad} unreadable lines (repair compacts it)", True))
     return out
 
 
@@ -119,7 +126,7 @@ def _snapshot(store: Store, d: Path) -> list[Problem]:
         problems.append(Problem("snapshot-broken", sid, f"snapshot {sid}: fs directory missing", True))
     if m.get("kind") == COMMITTED:
         short = m.get("short")
-        link = store.paths.links / str(short)
+        link = Path(store.paths.links) / str(short)
         if not short or not link.is_symlink() or os.readlink(link) != f"../snapshots/{sid}/fs":
             problems.append(Problem("snapshot-link", sid, f"snapshot {sid}: short link l/{short} missing or wrong",
                                     True))
@@ -128,11 +135,12 @@ def _snapshot(store: Store, d: Path) -> list[Problem]:
 
 def _snapshots(store: Store) -> list[Problem]:
     out: list[Problem] = []
-    if store.paths.snapshots.is_dir():
-        for d in sorted(store.paths.snapshots.iterdir()):
+    snapshots, links = Path(store.paths.snapshots), Path(store.paths.links)
+    if snapshots.is_dir():
+        for d in sorted(snapshots.iterdir()):
             out += _snapshot(store, d)
-    if store.paths.links.is_dir():
-        for link in sorted(store.paths.links.iterdir()):
+    if links.is_dir():
+        for link in sorted(links.iterdir()):
             if not link.exists():
                 out.append(Problem("link-dangling", str(link), f"short link {link.name}: dangling", True))
     return out
@@ -143,7 +151,8 @@ def leftovers(store: Store) -> list[Problem]:
     what `system df` counts as reclaimable beyond unused layers. Scratch not owned by a live
     process (see store/atomic.py), and snapshot dirs without metadata."""
     out: list[Problem] = []
-    for d in sorted(store.paths.snapshots.iterdir()) if store.paths.snapshots.is_dir() else []:
+    snapshots = Path(store.paths.snapshots)
+    for d in sorted(snapshots.iterdir()) if snapshots.is_dir() else []:
         if d.name.startswith(BUILD_PREFIX):
             continue
         m = store.snapshots.meta(d.name)
@@ -162,10 +171,10 @@ def leftovers(store: Store) -> list[Problem]:
     return out
 
 
-def _too_open(path: Path, widest: int) -> int | None:
+def _too_open(path: StrPath, widest: int) -> int | None:
     """`path`'s permission bits when they give more than `widest` allows; None when fine or missing."""
     try:
-        mode = stat.S_IMODE(path.lstat().st_mode)
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
     except FileNotFoundError:
         return None
     return mode if mode & ~widest & 0o777 else None
@@ -173,9 +182,9 @@ def _too_open(path: Path, widest: int) -> int | None:
 
 def _private_files(store: Store) -> list[Path]:
     """State files that may hold secrets: every container's config.json (-e values), the build cache."""
-    out = [store.paths.build_cache]
-    if store.paths.containers.is_dir():
-        out += [d / "config.json" for d in sorted(store.paths.containers.iterdir())]
+    out, containers = [Path(store.paths.build_cache)], Path(store.paths.containers)
+    if containers.is_dir():
+        out += [d / "config.json" for d in sorted(containers.iterdir())]
     return out
 
 
@@ -183,7 +192,7 @@ def _permissions(store: Store) -> list[Problem]:
     """Directories and secret-holding files other local users could read or pass (an older store's
     0755/0644): a setuid file in a layer, a container's upper dir, its -e secrets."""
     out: list[Problem] = []
-    todo = [*store.paths.modes(), *((f, PRIVATE_FILE_MODE) for f in _private_files(store))]
+    todo: list[tuple[StrPath, int]] = [*store.paths.modes(), *((f, PRIVATE_FILE_MODE) for f in _private_files(store))]
     for path, widest in todo:
         mode = _too_open(path, widest)
         if mode is not None:
@@ -218,11 +227,11 @@ def _fix(store: Store, p: Problem) -> None:
     elif p.kind == "snapshot-link":
         meta = store.snapshots.meta(p.target) or {}
         short = str(meta.get("short") or p.target[:8])
-        link = store.paths.links / short
+        link = Path(store.paths.links) / short
         link.unlink(missing_ok=True)
         os.symlink(f"../snapshots/{p.target}/fs", link)
         if meta.get("short") != short:
-            atomic_write_json(store.paths.snapshot(p.target) / "meta.json", {**meta, "short": short})
+            atomic_write_json(Path(store.paths.snapshot(p.target)) / "meta.json", {**meta, "short": short})
 
 
 def repair(store: Store) -> list[Problem]:

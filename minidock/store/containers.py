@@ -14,9 +14,7 @@ rule above and `system check` repair what a lost last update leaves).
 from __future__ import annotations
 
 import os
-import re
 import time
-from pathlib import Path
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.paths import Paths
@@ -29,7 +27,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_CHARS = _ALNUM | frozenset("_.-")
 STATUSES = ("created", "running", "paused", "restarting", "exited", "dead")
 ACTIVE = ("running", "paused", "restarting")
 ORPHANED = "container process and monitor are gone"
@@ -39,6 +38,13 @@ def now_rfc3339(at: float | None = None) -> str:
     """`at` (default: now), RFC 3339 UTC with microseconds."""
     now = time.time() if at is None else at
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+
+
+def valid_name(name: str) -> bool:
+    """Docker's container name pattern `/?[a-zA-Z0-9][a-zA-Z0-9_.-]*`, checked without `re` (whose
+    import costs ~4 ms on `run`)."""
+    name = name[1:] if name.startswith("/") else name
+    return bool(name) and name[0] in _ALNUM and _NAME_CHARS.issuperset(name)
 
 
 def orphaned(r: ContainerRecord) -> bool:
@@ -70,7 +76,7 @@ class ContainerStore:
     def _lock(self) -> Any:
         return locked(self.paths.lock("containers"))
 
-    def dir(self, cid: str) -> Path:
+    def dir(self, cid: str) -> str:
         return self.paths.container(cid)
 
     def new_id(self) -> str:
@@ -78,9 +84,9 @@ class ContainerStore:
 
     def create(self, record: ContainerRecord) -> ContainerRecord:
         """Reserve the record's id and name; ConflictError when the name is taken."""
-        if not _NAME_RE.match(record.name):
+        if not valid_name(record.name):
             raise UsageError(f"invalid container name {record.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
-        if not self.paths.containers.is_dir():
+        if not os.path.isdir(self.paths.containers):
             self.paths.ensure()
         with self._lock():
             others = self._all()
@@ -88,8 +94,8 @@ class ContainerStore:
                 if other.name == record.name:
                     raise ConflictError(
                         f'container name "/{record.name}" is already in use by container "{other.id}"')
-            self.dir(record.id).mkdir(parents=True)
-            atomic_write_json(self.dir(record.id) / "state.json", record.to_json(), durable=False)
+            os.makedirs(self.dir(record.id))
+            atomic_write_json(f"{self.dir(record.id)}/state.json", record.to_json(), durable=False)
             self.pending = [self._write_orphaned(o).id if orphaned(o) else o.id for o in others
                             if o.reclaim or orphaned(o)]
         return record
@@ -97,7 +103,7 @@ class ContainerStore:
     def rename(self, cid: str, name: str) -> ContainerRecord:
         """Give the container `cid` the unused name `name` (Docker's rules and messages)."""
         name = name.removeprefix("/")
-        if not _NAME_RE.match(name):
+        if not valid_name(name):
             raise UsageError(f"invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         with self._lock():
             cur = self._read(cid)
@@ -111,7 +117,7 @@ class ContainerStore:
                                         f'"{other.id}"; you have to remove (or rename) that container to be able '
                                         "to reuse that name")
             new = cur.with_(name=name)
-            atomic_write_json(self.dir(cid) / "state.json", new.to_json(), durable=False)
+            atomic_write_json(f"{self.dir(cid)}/state.json", new.to_json(), durable=False)
         return new
 
     def find(self, cid: str) -> ContainerRecord | None:
@@ -120,16 +126,18 @@ class ContainerStore:
 
     def _read(self, cid: str) -> ContainerRecord | None:
         try:
-            d = read_json(self.dir(cid) / "state.json", None)
+            d = read_json(f"{self.dir(cid)}/state.json", None)
             return ContainerRecord.from_json(d) if isinstance(d, dict) else None
         except (ValueError, TypeError, OSError) as e:  # a damaged record is shown as dead, so rm can remove it
             return ContainerRecord(id=cid, name=f"damaged-{cid[:12]}", image="", image_id="", created="",
                                    status="dead", error=f"state.json unreadable: {e}")
 
     def _all(self) -> list[ContainerRecord]:
-        if not self.paths.containers.is_dir():
+        try:
+            names = sorted(os.listdir(self.paths.containers))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        out = [self._read(p.name) for p in sorted(self.paths.containers.iterdir())]
+        out = [self._read(name) for name in names]
         return [r for r in out if r is not None]
 
     def list(self) -> list[ContainerRecord]:
@@ -157,7 +165,7 @@ class ContainerStore:
             if cur is None:
                 raise NotFoundError(f"no such container: {cid}")
             new = cur.with_(**changes)
-            atomic_write_json(self.dir(cid) / "state.json", new.to_json(), durable=False)
+            atomic_write_json(f"{self.dir(cid)}/state.json", new.to_json(), durable=False)
         return new
 
     def refresh(self, r: ContainerRecord) -> ContainerRecord:
@@ -178,7 +186,7 @@ class ContainerStore:
     def _write_orphaned(self, r: ContainerRecord) -> ContainerRecord:
         """(Under the lock.) Record that `r` ended unsupervised, now, with its leftovers to reclaim."""
         new = _as_orphaned(r)
-        atomic_write_json(self.dir(r.id) / "state.json", new.to_json(), durable=False)
+        atomic_write_json(f"{self.dir(r.id)}/state.json", new.to_json(), durable=False)
         return new
 
     def remove(self, cid: str) -> None:

@@ -10,11 +10,7 @@ by the next pull, build or prune (store/gc.py).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-from collections.abc import Iterator
-from pathlib import Path
 
 from minidock.errors import DigestMismatchError, NotFoundError, StoreError
 from minidock.oci.digest import Digest, Hasher
@@ -23,9 +19,10 @@ from minidock.store.atomic import fsync_dir, me, remove_tree
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import BinaryIO
 
-_REF_RE = re.compile(r"[^A-Za-z0-9_-]")
+_REF_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 CHUNK = 1 << 20
 
 
@@ -37,18 +34,21 @@ class IngestWriter:
     def __init__(self, store: ContentStore, ref: str, expected: Digest | None, size: int | None,
                  resume: bool = False) -> None:
         self.store, self.expected, self.expected_size = store, expected, size
-        stem = _REF_RE.sub("_", ref)
-        self.dir = store.paths.ingest / f"{stem}.{me()}"
-        if resume and not self.dir.exists():
+        stem = "".join(c if c in _REF_CHARS else "_" for c in ref)
+        self.dir = f"{store.paths.ingest}/{stem}.{me()}"
+        if resume and not os.path.exists(self.dir):
             _adopt(store.paths.ingest, stem, self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.dir / "data"
+        os.makedirs(self.dir, exist_ok=True)
+        self.path = f"{self.dir}/data"
         self._h = expected.hasher() if expected is not None else Hasher()
         self.offset = 0
         self.digest: Digest | None = expected  # the committed blob's digest (set by commit when None)
         if not resume:
-            self.path.unlink(missing_ok=True)
-        elif self.path.exists():  # resume: re-hash the kept prefix
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+        elif os.path.exists(self.path):  # resume: re-hash the kept prefix
             with open(self.path, "rb") as f:
                 while chunk := f.read(CHUNK):
                     self._h.update(chunk)
@@ -70,7 +70,7 @@ class IngestWriter:
         self._h = self.expected.hasher() if self.expected is not None else Hasher()
         self.offset = 0
 
-    def commit(self) -> Path:
+    def commit(self) -> str:
         """Verify size and digest, then move the blob into place; a mismatch discards the ingest."""
         self._f.flush()
         os.fsync(self._f.fileno())
@@ -95,7 +95,7 @@ class IngestWriter:
         remove_tree(self.dir)
 
 
-def _adopt(ingest: Path, stem: str, own: Path) -> None:
+def _adopt(ingest: str, stem: str, own: str) -> None:
     """Take over (rename to `own`) an ingest of `stem` whose owner is dead, or that names no owner."""
     from minidock.store.leftovers import alive, owner_of  # lazy: only a write looks for an ingest to resume
 
@@ -109,9 +109,11 @@ def _adopt(ingest: Path, stem: str, own: Path) -> None:
         owner = owner_of(name)
         if owner is not None and (name[len(stem) + 1:] != f"p{owner.pid}.{owner.start}" or alive(owner)):
             continue
-        with contextlib.suppress(OSError):  # another process took it first
-            os.rename(ingest / name, own)
+        try:
+            os.rename(f"{ingest}/{name}", own)
             return
+        except OSError:  # another process took it first
+            pass
 
 
 class ContentStore:
@@ -120,21 +122,22 @@ class ContentStore:
     def __init__(self, paths: Paths) -> None:
         self.paths = paths
 
-    def path(self, digest: Digest) -> Path:
+    def path(self, digest: Digest) -> str:
         return self.paths.blob(digest.algorithm, digest.hex)
 
     def exists(self, digest: Digest) -> bool:
-        return self.path(digest).is_file()
+        return os.path.isfile(self.path(digest))
 
     def size(self, digest: Digest) -> int:
         try:
-            return self.path(digest).stat().st_size
+            return os.stat(self.path(digest)).st_size
         except FileNotFoundError as e:
             raise NotFoundError(f"blob {digest} not found") from e
 
     def read(self, digest: Digest) -> bytes:
         try:
-            return self.path(digest).read_bytes()
+            with open(self.path(digest), "rb") as f:
+                return f.read()
         except FileNotFoundError as e:
             raise NotFoundError(f"blob {digest} not found") from e
 
@@ -162,27 +165,31 @@ class ContentStore:
         w.commit()
         return digest
 
-    def _install(self, src: Path, digest: Digest, ingest_dir: Path) -> Path:
+    def _install(self, src: str, digest: Digest, ingest_dir: str) -> str:
         dst = self.path(digest)
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        parent = os.path.dirname(dst)
+        os.makedirs(parent, exist_ok=True)
         os.chmod(src, 0o444)
         os.replace(src, dst)  # if a concurrent writer won, the content is identical
-        fsync_dir(dst.parent)
+        fsync_dir(parent)
         remove_tree(ingest_dir)
         return dst
 
     def delete(self, digest: Digest) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path(digest).unlink()
+        try:
+            os.unlink(self.path(digest))
+        except FileNotFoundError:
+            pass
 
     def list(self) -> Iterator[Digest]:
         """Every committed blob (files with invalid names are skipped; `check` reports them)."""
-        if not self.paths.blobs.is_dir():
+        blobs = self.paths.blobs
+        if not os.path.isdir(blobs):
             return
-        for alg_dir in sorted(self.paths.blobs.iterdir()):
-            for f in sorted(alg_dir.iterdir()):
+        for alg in sorted(os.listdir(blobs)):
+            for name in sorted(os.listdir(f"{blobs}/{alg}")):
                 try:
-                    yield Digest.parse(f"{alg_dir.name}:{f.name}")
+                    yield Digest.parse(f"{alg}:{name}")
                 except Exception:  # noqa: BLE001 - reported by check, not here
                     continue
 
@@ -196,9 +203,10 @@ class ContentStore:
             raise DigestMismatchError(f"blob {digest}: content on disk hashes to {h.digest()}")
 
     def clear_ingests(self) -> None:
-        if self.paths.ingest.is_dir():
-            for d in self.paths.ingest.iterdir():
-                remove_tree(d)
+        ingest = self.paths.ingest
+        if os.path.isdir(ingest):
+            for name in os.listdir(ingest):
+                remove_tree(f"{ingest}/{name}")
 
 
 __all__ = ["ContentStore", "IngestWriter", "StoreError"]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 
 from minidock import plainjson
 from minidock.paths import Paths
@@ -19,6 +17,7 @@ from minidock.store.atomic import locked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
     from typing import Any
 
 MAX_BYTES = 4 << 20
@@ -39,7 +38,7 @@ def message(kind: str, action: str, actor: str, attributes: Mapping[str, str], a
 def record(paths: Paths, kind: str, action: str, actor: str, attributes: Mapping[str, str] | None = None) -> None:
     """Append one event; a journal that cannot be written never fails the command that acted."""
     line = plainjson.dumps_compact(message(kind, action, actor, attributes or {}), ensure_ascii=True).encode() + b"\n"
-    path = paths.root / "events.log"
+    path = f"{paths.root}/events.log"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
@@ -55,17 +54,17 @@ def record(paths: Paths, kind: str, action: str, actor: str, attributes: Mapping
         _rotate(paths, path)
 
 
-def _rotate(paths: Paths, path: Path) -> None:
-    paths.locks.mkdir(parents=True, exist_ok=True)
+def _rotate(paths: Paths, path: str) -> None:
+    os.makedirs(paths.locks, exist_ok=True)
     with locked(paths.lock("events")):
         try:
-            if path.stat().st_size > MAX_BYTES:
-                os.replace(path, path.with_name("events.log.1"))
+            if os.stat(path).st_size > MAX_BYTES:
+                os.replace(path, f"{path}.1")
         except OSError:
             pass
 
 
-def _lines(path: Path, start: int = 0) -> tuple[list[dict[str, Any]], int]:
+def _lines(path: str, start: int = 0) -> tuple[list[dict[str, Any]], int]:
     try:
         with open(path, "rb") as f:
             f.seek(start)
@@ -86,17 +85,17 @@ def _lines(path: Path, start: int = 0) -> tuple[list[dict[str, Any]], int]:
 
 def read(paths: Paths) -> tuple[list[dict[str, Any]], int]:
     """Every journaled event, oldest first, and the offset in events.log where `follow` goes on."""
-    older, _ = _lines(paths.root / "events.log.1")
-    newer, offset = _lines(paths.root / "events.log")
+    older, _ = _lines(f"{paths.root}/events.log.1")
+    newer, offset = _lines(f"{paths.root}/events.log")
     return older + newer, offset
 
 
 def follow(paths: Paths, offset: int, going: Callable[[], bool], poll: float = 0.1) -> Iterator[dict[str, Any]]:
     """Events appended after `offset`, as they come, while `going()` holds (a rotation starts over at 0)."""
-    path = paths.root / "events.log"
+    path = f"{paths.root}/events.log"
     while going():
         try:
-            if path.stat().st_size < offset:
+            if os.stat(path).st_size < offset:
                 offset = 0
         except OSError:
             offset = 0

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from minidock import plainjson
 from minidock.errors import ImageNotFoundError, ManifestError, NotFoundError, StoreError
@@ -84,10 +83,11 @@ class Replay:
         self.records, self.entries, self.bad = records, entries, bad
 
 
-def replay(path: Path) -> Replay:
+def replay(path: str) -> Replay:
     """Apply every line of the journal at `path` (none: no records)."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         return Replay({}, 0, 0)
     records: dict[str, dict[str, Any]] = {}
@@ -113,16 +113,17 @@ def replay(path: Path) -> Replay:
     return Replay(records, entries, bad)
 
 
-def read_index(path: Path) -> dict[str, Any] | None:
+def read_index(path: str) -> dict[str, Any] | None:
     """The index file's object, None when it is missing, unreadable or not an index."""
     try:
-        raw = plainjson.loads(path.read_bytes())
+        with open(path, "rb") as f:
+            raw = plainjson.loads(f.read())
     except (OSError, ValueError):
         return None
     return raw if isinstance(raw, dict) and isinstance(raw.get("images"), dict) else None
 
 
-def _stat(path: Path) -> os.stat_result | None:
+def _stat(path: str) -> os.stat_result | None:
     try:
         return os.stat(path)
     except FileNotFoundError:
@@ -150,8 +151,8 @@ class ImageStore:
         self.content = content or ContentStore(paths)
 
     @property
-    def journal(self) -> Path:
-        return self.paths.root / "images.journal"
+    def journal(self) -> str:
+        return f"{self.paths.root}/images.journal"
 
     # -- reading ---------------------------------------------------------------------------------
     def _raw(self, heal: bool = True) -> dict[str, dict[str, Any]]:
@@ -230,11 +231,11 @@ class ImageStore:
     def compact(self, records: dict[str, dict[str, Any]]) -> None:
         """Rewrite the journal as one `put` per record (durably), then the index (caller holds the lock).
         An index that does not parse is kept aside as images.json.damaged, never overwritten."""
-        if self.paths.images_json.exists() and read_index(self.paths.images_json) is None:
-            os.replace(self.paths.images_json, self.paths.images_json.with_suffix(".json.damaged"))
+        if os.path.exists(self.paths.images_json) and read_index(self.paths.images_json) is None:
+            os.replace(self.paths.images_json, f"{self.paths.images_json}.damaged")
         atomic_write(self.journal, b"".join(_line("put", n, r) for n, r in sorted(records.items())))
         journal = os.stat(self.journal)
-        fsync_dir(self.journal.parent)
+        fsync_dir(self.paths.root)
         self._write_index(records, journal, len(records))
 
     def _write_index(self, records: dict[str, dict[str, Any]], journal: os.stat_result, entries: int) -> None:

@@ -10,6 +10,8 @@ whiteouts become overlay whiteouts: `.wh.NAME` -> char device 0:0 `NAME`; `DIR/.
 xattr trusted.overlay.opaque=y on DIR.
 """
 
+from __future__ import annotations
+
 import errno
 import io
 import os
@@ -17,14 +19,16 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from minidock.errors import ArchiveError
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 from minidock.store.compression import CHUNK, DecompressingReader
 from minidock.store.layertar import write_layer
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -88,7 +92,7 @@ class _ForwardReader:
         return self.pos
 
 
-def apply_layer(stream: BinaryIO, compression: str, dest: Path, limit: int | None = None) -> LayerResult:
+def apply_layer(stream: BinaryIO, compression: str, dest: StrPath, limit: int | None = None) -> LayerResult:
     """Extract the layer in `stream` into the empty directory `dest`; returns its DiffID and size.
 
     `limit`: the most uncompressed bytes (see `unpack_limit`); the caller removes `dest` on failure."""
@@ -141,7 +145,7 @@ def _clean(name: str) -> tuple[str, ...]:
 class _Extractor:
     """Writes the members of one tar into `dest`; directory times are set last."""
 
-    def __init__(self, tf: tarfile.TarFile, dest: Path) -> None:
+    def __init__(self, tf: tarfile.TarFile, dest: StrPath) -> None:
         self.tf, self.dest = tf, str(dest)
         self.dirs_ok: set[tuple[str, ...]] = {()}  # components known to be real dirs we made/checked
         self.dir_times: dict[tuple[str, ...], tarfile.TarInfo] = {}

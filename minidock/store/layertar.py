@@ -13,18 +13,20 @@ import errno
 import os
 import stat
 import tarfile
-from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from minidock.errors import ArchiveError
 from minidock.oci.digest import Digest
 from minidock.store.compression import CHUNK, CompressingWriter
 
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
 _OPAQUE = ".wh..wh..opq"
 _OPAQUE_XATTR = "trusted.overlay.opaque"
 
 
-def write_layer(upper: Path, out: BinaryIO, compression: str = "gzip",
+def write_layer(upper: StrPath, out: BinaryIO, compression: str = "gzip",
                 mtime: int | None = None) -> tuple[Digest, Digest, int]:
     """Write the layer tar of `upper` to `out`; returns (compressed digest, diff_id, compressed size)."""
     writer = CompressingWriter(out, compression)
@@ -38,7 +40,7 @@ class Sink(Protocol):
     def write(self, data: bytes, /) -> object: ...
 
 
-def write_tar(upper: Path, out: Sink, mtime: int | None = None) -> None:
+def write_tar(upper: StrPath, out: Sink, mtime: int | None = None) -> None:
     """Write the plain layer tar of `upper` to `out` (which hashes and counts it if it needs to)."""
     tar = TarStream(out)
     _Walker(tar, upper, mtime).walk("")
@@ -81,7 +83,7 @@ class TarStream:
             self._write(tarfile.NUL * (tarfile.RECORDSIZE - self.offset % tarfile.RECORDSIZE))
 
 
-def read_xattrs(path: str | Path) -> dict[str, bytes]:
+def read_xattrs(path: StrPath) -> dict[str, bytes]:
     """The extended attributes of `path` (not followed if a symlink), sorted by name; {} where unsupported."""
     try:
         names = os.listxattr(path, follow_symlinks=False)
@@ -102,7 +104,7 @@ def read_xattrs(path: str | Path) -> dict[str, bytes]:
 class _Walker:
     """Depth-first, name-sorted walk of `upper` emitting tar entries."""
 
-    def __init__(self, tf: TarStream, upper: Path, mtime: int | None) -> None:
+    def __init__(self, tf: TarStream, upper: StrPath, mtime: int | None) -> None:
         self.tf, self.upper, self.mtime = tf, str(upper), mtime
         self.inodes: dict[tuple[int, int], str] = {}
 
@@ -149,7 +151,7 @@ def tar_info(name: str, st: os.stat_result, xattrs: dict[str, bytes], mtime: int
     return ti
 
 
-def add_member(tf: tarfile.TarFile | TarStream, ti: tarfile.TarInfo, path: str | Path, st: os.stat_result,
+def add_member(tf: tarfile.TarFile | TarStream, ti: tarfile.TarInfo, path: StrPath, st: os.stat_result,
                inodes: dict[tuple[int, int], str]) -> bool:
     """Add the directory, file, symlink, fifo or device at `path` under header `ti`; False for other types.
 

@@ -64,7 +64,7 @@ def _entries(paths: Paths) -> list[tuple[str, Path]]:
                                                                            ".new-"),
                              ("secret", SECRETS, "minidock-secret-")):
         with contextlib.suppress(OSError):
-            out += [(area, base / n) for n in sorted(os.listdir(base)) if n.startswith(keep)
+            out += [(area, Path(base) / n) for n in sorted(os.listdir(base)) if n.startswith(keep)
                     and (area != "secret" or owner_of(n) is not None)]
     return out
 

@@ -12,8 +12,6 @@ has a short link `l/<short>` so long lowerdir lists fit in one mount page. Mutat
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
 from minidock.errors import ConflictError, NotFoundError, StoreError
 from minidock.nouns import NamedTuple
@@ -38,7 +36,8 @@ if TYPE_CHECKING:
 COMMITTED, ACTIVE = "committed", "active"
 META = "meta.json"
 MOUNT_DATA_MAX = 4095  # mount(2) copies at most one page of options, NUL included
-_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_KEY_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_KEY_CHARS = _KEY_FIRST | frozenset("_.-")
 _SHORT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _SHORT_LEN = 8
 
@@ -69,12 +68,12 @@ class Snapshots:
         self.paths = paths
 
     # -- naming and metadata ---------------------------------------------------------------
-    def _dir(self, sid: str) -> Path:
+    def _dir(self, sid: str) -> str:
         return self.paths.snapshot(sid)
 
     def meta(self, sid: str) -> dict[str, Any] | None:
         """The metadata of snapshot `sid` (chain hex or active key), None if it has none."""
-        m = read_json(self._dir(sid) / META, None)
+        m = read_json(f"{self._dir(sid)}/{META}", None)
         return m if isinstance(m, dict) else None
 
     def _lock(self) -> Any:
@@ -82,7 +81,7 @@ class Snapshots:
 
     @staticmethod
     def _check_key(key: str) -> None:
-        if not _KEY_RE.match(key):
+        if not (0 < len(key) <= 128 and key[0] in _KEY_FIRST and _KEY_CHARS.issuperset(key)):  # no `re` on run
             raise StoreError(f"invalid snapshot key {key!r}")
 
     def exists(self, chain_id: Digest) -> bool:
@@ -93,42 +92,42 @@ class Snapshots:
         """Make the short link of snapshot `sid`: named after its id (so a retried install after a crash
         reuses it), a random name when that one is taken by another snapshot."""
         target = f"../snapshots/{sid}/fs"
-        self.paths.links.mkdir(parents=True, exist_ok=True)
+        os.makedirs(self.paths.links, exist_ok=True)
         short = "".join(_SHORT_ALPHABET[b % len(_SHORT_ALPHABET)] for b in bytes.fromhex(sid[:2 * _SHORT_LEN]))
         while True:
             try:
-                os.symlink(target, self.paths.links / short)
+                os.symlink(target, f"{self.paths.links}/{short}")
                 return short
             except FileExistsError:
-                if os.readlink(self.paths.links / short) == target:
+                if os.readlink(f"{self.paths.links}/{short}") == target:
                     return short
             short = "".join(_SHORT_ALPHABET[b % len(_SHORT_ALPHABET)] for b in os.urandom(_SHORT_LEN))
 
-    def _install_committed(self, fs: Path, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
+    def _install_committed(self, fs: str, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
         """Move `fs` into place as committed snapshot `chain_id` (caller holds the lock).
 
         The snapshot dir is assembled in an owned staging dir (fs, then meta.json) and appears by one
         rename: a crash leaves either no snapshot (the staging dir is reclaimed with its owner) or a whole one."""
         d = self._dir(chain_id.hex)
-        if d.exists():  # a leftover without metadata (a crash in older versions): replace it
+        if os.path.exists(d):  # a leftover without metadata (a crash in older versions): replace it
             self._discard(d)
         staging = make_dir(self.paths.tmp, "commit-", 0o755)
-        os.rename(fs, staging / "fs")
+        os.rename(fs, f"{staging}/fs")
         short = self._short_link(chain_id.hex)
-        atomic_write_json(staging / META, {"kind": COMMITTED, "parent": str(parent) if parent else None,
+        atomic_write_json(f"{staging}/{META}", {"kind": COMMITTED, "parent": str(parent) if parent else None,
                                            "diff_id": str(diff_id), "short": short})
         os.rename(staging, d)
 
-    def _discard(self, d: Path) -> None:
+    def _discard(self, d: str) -> None:
         """Remove a directory tree so that it vanishes at once (rename into tmp/, then delete)."""
         discard(self.paths, d)
 
     # -- unpacking pulled layers -----------------------------------------------------------
-    def new_extract(self) -> Path:
+    def new_extract(self) -> str:
         """An empty directory (mode 0755) on the store's file system to apply a layer into."""
         return make_dir(self.paths.tmp, "extract-", 0o755)
 
-    def commit_extract(self, tmp: Path, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
+    def commit_extract(self, tmp: str, chain_id: Digest, diff_id: Digest, parent: Digest | None) -> None:
         """Make `tmp` the committed snapshot `chain_id`; if one already exists `tmp` is discarded."""
         with self._lock():
             if parent is not None and not self.exists(parent):
@@ -150,15 +149,15 @@ class Snapshots:
         self._check_key(key)
         with self._lock():
             d = self._dir(key)
-            if d.exists():
+            if os.path.exists(d):
                 raise ConflictError(f"snapshot {key}: already exists")
             if parent is not None and not self.exists(parent):
                 raise NotFoundError(f"snapshot {parent}: not found")
-            d.mkdir(parents=True)
+            os.makedirs(d)
             for sub in ("fs", "work") + (("empty",) if parent is None else ()):
-                (d / sub).mkdir(mode=0o755)
-                os.chmod(d / sub, 0o755)
-            atomic_write_json(d / META, {"kind": ACTIVE, "parent": str(parent) if parent else None,
+                os.mkdir(f"{d}/{sub}", 0o755)
+                os.chmod(f"{d}/{sub}", 0o755)
+            atomic_write_json(f"{d}/{META}", {"kind": ACTIVE, "parent": str(parent) if parent else None,
                                          "readonly": readonly, **({"volatile": True} if volatile else {})},
                                durable=False)  # why: moot after a crash
         return self.mounts(key)
@@ -178,14 +177,14 @@ class Snapshots:
         lowers = self._short_lowers(parent) if parent else []
         if m.get("readonly"):
             if not lowers:
-                return (Mount(destination="/", type="bind", source=str(d / "empty"), options=("rbind", "ro")),)
+                return (Mount(destination="/", type="bind", source=f"{d}/empty", options=("rbind", "ro")),)
             if len(lowers) == 1:
-                src = str(self.lower_dirs(parent)[0]) if parent else ""
+                src = self.lower_dirs(parent)[0] if parent else ""
                 return (Mount(destination="/", type="bind", source=src, options=("rbind", "ro")),)
             opts: tuple[str, ...] = ("lowerdir=" + ":".join(lowers),)
         else:
-            lower = ":".join(lowers) if lowers else str(d / "empty")
-            opts = (f"lowerdir={lower}", f"upperdir={d / 'fs'}", f"workdir={d / 'work'}",
+            lower = ":".join(lowers) if lowers else f"{d}/empty"
+            opts = (f"lowerdir={lower}", f"upperdir={d}/fs", f"workdir={d}/work",
                     *(("volatile",) if m.get("volatile") and _has_volatile() else ()))
         length = len(",".join(opts))
         if length > MOUNT_DATA_MAX:
@@ -197,7 +196,7 @@ class Snapshots:
         out = []
         for sid in self._chain(chain_id):
             m = self.meta(sid) or {}
-            out.append(str(self.paths.links / str(m.get("short"))))
+            out.append(f"{self.paths.links}/{m.get('short')}")
         return out
 
     def _chain(self, chain_id: Digest) -> list[str]:
@@ -221,19 +220,19 @@ class Snapshots:
             raise NotFoundError(f"snapshot {chain_id}: not found")
         if isinstance(m.get("size"), int):
             return int(m["size"])
-        size = tree_size(self._dir(chain_id.hex) / "fs")
+        size = tree_size(f"{self._dir(chain_id.hex)}/fs")
         with self._lock():
             if self.meta(chain_id.hex) == m:
-                atomic_write_json(self._dir(chain_id.hex) / META, {**m, "size": size})
+                atomic_write_json(f"{self._dir(chain_id.hex)}/{META}", {**m, "size": size})
         return size
 
-    def lower_dirs(self, chain_id: Digest) -> list[Path]:
+    def lower_dirs(self, chain_id: Digest) -> list[str]:
         """The fs dirs of `chain_id` and its ancestors, top-most first."""
-        return [self._dir(sid) / "fs" for sid in self._chain(chain_id)]
+        return [f"{self._dir(sid)}/fs" for sid in self._chain(chain_id)]
 
-    def upper(self, key: str) -> Path:
+    def upper(self, key: str) -> str:
         self._active(key)
-        return self._dir(key) / "fs"
+        return f"{self._dir(key)}/fs"
 
     def commit(self, key: str, chain_id: Digest, diff_id: Digest) -> None:
         """Turn the (unmounted) active snapshot `key` into committed `chain_id`; the active one is gone."""
@@ -242,7 +241,7 @@ class Snapshots:
         with self._lock():
             d = self._dir(key)
             if not self.exists(chain_id):
-                self._install_committed(d / "fs", chain_id, diff_id, parent)
+                self._install_committed(f"{d}/fs", chain_id, diff_id, parent)
             self._discard(d)
 
     def remove(self, key: str) -> None:
@@ -251,21 +250,24 @@ class Snapshots:
         self._check_key(sid)
         with self._lock():
             m = self.meta(sid)
-            if m is None and not self._dir(sid).exists():
+            if m is None and not os.path.exists(self._dir(sid)):
                 raise NotFoundError(f"snapshot {key}: not found")
             if m is not None and m.get("kind") == COMMITTED:
                 children = [s.id for s in self.list(sizes=False) if s.parent and s.parent.hex == sid]
                 if children:
                     raise ConflictError(f"snapshot {key}: is the parent of {children[0]}")
                 if m.get("short"):
-                    (self.paths.links / str(m["short"])).unlink(missing_ok=True)
+                    try:
+                        os.unlink(f"{self.paths.links}/{m['short']}")
+                    except FileNotFoundError:
+                        pass
             self._discard(self._dir(sid))
 
     def orphan(self, sid: str, meta: dict[str, Any]) -> bool:
         """Whether `sid` is a container's writable layer whose container is gone. A container's record
         is written before its snapshot is prepared and removed after it, so this is a crash leftover."""
         return (meta.get("kind") == ACTIVE and not sid.startswith(BUILD_PREFIX)
-                and not (self.paths.containers / sid).is_dir())
+                and not os.path.isdir(f"{self.paths.containers}/{sid}"))
 
     def reclaim_unfinished(self) -> int:
         """Remove snapshot dirs without metadata, containers' layers left without a container, and
@@ -273,28 +275,40 @@ class Snapshots:
         nothing is half-made); the bytes freed."""
         freed = 0
         with self._lock():
-            for d in sorted(self.paths.snapshots.iterdir()) if self.paths.snapshots.is_dir() else []:
-                m = self.meta(d.name)
-                if m is None or self.orphan(d.name, m):
+            for sid in _names(self.paths.snapshots):
+                m = self.meta(sid)
+                if m is None or self.orphan(sid, m):
+                    d = self._dir(sid)
                     freed += tree_size(d)
                     self._discard(d)
-            for link in sorted(self.paths.links.iterdir()) if self.paths.links.is_dir() else []:
-                if not link.exists():
-                    link.unlink(missing_ok=True)
+            for name in _names(self.paths.links):
+                link = f"{self.paths.links}/{name}"
+                if not os.path.exists(link):
+                    try:
+                        os.unlink(link)
+                    except FileNotFoundError:
+                        pass
         return freed
 
     def list(self, sizes: bool = True) -> list[SnapshotInfo]:
         """Every snapshot with metadata (sizes walk the trees; pass sizes=False to skip)."""
         out: list[SnapshotInfo] = []
-        if not self.paths.snapshots.is_dir():
-            return out
-        for d in sorted(self.paths.snapshots.iterdir()):
-            m = self.meta(d.name)
+        for sid in _names(self.paths.snapshots):
+            m = self.meta(sid)
             if m is None:
                 continue
             out.append(SnapshotInfo(
-                id=d.name, kind=str(m.get("kind")),
+                id=sid, kind=str(m.get("kind")),
                 parent=Digest.parse(m["parent"]) if m.get("parent") else None,
-                size=(m["size"] if isinstance(m.get("size"), int) else tree_size(d / "fs")) if sizes else 0,
+                size=(m["size"] if isinstance(m.get("size"), int) else tree_size(f"{self._dir(sid)}/fs"))
+                if sizes else 0,
                 diff_id=Digest.parse(m["diff_id"]) if m.get("diff_id") else None))
         return out
+
+
+def _names(directory: str) -> list[str]:
+    """The sorted entries of `directory`; none when it does not exist (yet)."""
+    try:
+        return sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []

@@ -63,14 +63,14 @@ class VolumeStore:
         self.paths = paths
 
     def dir(self, name: str) -> Path:
-        return self.paths.volumes / name
+        return Path(self.paths.volumes) / name
 
     def data(self, name: str) -> Path:
         """The directory containers see (Docker's Mountpoint)."""
         return self.dir(name) / "_data"
 
     def _lock(self) -> Any:
-        self.paths.locks.mkdir(parents=True, exist_ok=True)
+        Path(self.paths.locks).mkdir(parents=True, exist_ok=True)
         return locked(self.paths.lock("volumes"))
 
     def create(self, name: str = "", labels: Mapping[str, str] | None = None,
@@ -85,7 +85,7 @@ class VolumeStore:
             existing = self._read(name)
             if existing is not None:
                 return existing, False
-            self.paths.volumes.mkdir(mode=0o700, parents=True, exist_ok=True)
+            Path(self.paths.volumes).mkdir(mode=0o700, parents=True, exist_ok=True)
             self.dir(name).mkdir(mode=0o700, exist_ok=True)
             self.data(name).mkdir(mode=0o755, exist_ok=True)
             rec = VolumeRecord(name=name, created=created, labels=MappingProxyType(dict(labels or {})),

@@ -201,3 +201,12 @@ def test_system_check_reports_and_repairs_a_killed_builds_lease(tmp_path: Path) 
         import shutil
 
         shutil.rmtree(ipam.HOST_DIR / bridge, ignore_errors=True)
+
+
+def test_host_resolv_text_reads_a_stub_resolver_file(tmp_path: Path) -> None:
+    from minidock.builder.runstep import host_resolv_text
+
+    stub = tmp_path / "resolv.conf"
+    stub.write_text("nameserver 127.0.0.53\noptions edns0\n")  # systemd-resolved's; not /etc's: kept as it is
+    assert host_resolv_text(stub) == "nameserver 127.0.0.53\noptions edns0\n"
+    assert host_resolv_text(tmp_path / "absent") == ""

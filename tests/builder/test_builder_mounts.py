@@ -85,9 +85,9 @@ def test_secret_mount_is_readable_and_never_stored(builder: Builder, tmp_path: P
     assert built.output.split() == ["s3cret-value", "400"]
     assert _top_layer(builder.store, built.result) == ["done", "run", "run/secrets"]  # the file is gone (20.10)
     store = builder.store
-    blobs = [p.read_bytes() for p in (store.paths.blobs / "sha256").iterdir()]
+    blobs = [p.read_bytes() for p in (Path(store.paths.blobs) / "sha256").iterdir()]
     assert not any(b"s3cret-value" in b for b in blobs)
-    assert b"s3cret-value" not in store.paths.build_cache.read_bytes()
+    assert b"s3cret-value" not in Path(store.paths.build_cache).read_bytes()
     src.write_text("changed")  # the value is not in the key
     assert builder(df, secrets=(Secret("tok", src=str(src)),)).cached == [False, True]
     with pytest.raises(BuildError, match="secret tok: not provided"):
@@ -101,4 +101,4 @@ def test_run_network_library_default_none_host_when_asked(builder: Builder) -> N
     assert default == ["lo"]
     host = builder("FROM busybox\nRUN --network=host ls /sys/class/net\n").output.split()
     assert {"lo", "eth0"} <= set(host) and len(host) > 2  # the host's (other tests' veths come and go)
-    assert not list(builder.store.paths.tmp.iterdir())  # every run's scratch directory is gone
+    assert not list(Path(builder.store.paths.tmp).iterdir())  # every run's scratch directory is gone

@@ -22,7 +22,7 @@ def _layer_entry(store: Store) -> CacheEntry:
     blob = store.content.put(b"layer bytes")
     diff_id = Digest.of_bytes(b"diff")
     tmp = store.snapshots.new_extract()
-    (tmp / "f").write_text("x")
+    (Path(tmp) / "f").write_text("x")
     store.snapshots.commit_extract(tmp, diff_id, diff_id, None)
     return CacheEntry(History(created="2024-01-01T00:00:00Z", created_by="RUN x"),
                       Descriptor(mt.OCI_LAYER_GZIP, blob, 11), diff_id, diff_id)
@@ -59,12 +59,12 @@ def test_entry_whose_layer_is_gone_is_a_miss(store_root: Path) -> None:
 
 def test_damaged_cache_file_is_only_a_miss(store_root: Path) -> None:
     store = _store(store_root)
-    store.paths.build_cache.write_text("{not json")
+    Path(store.paths.build_cache).write_text("{not json")
     cache = BuildCache(store)
     assert cache.get("k") is None
     cache.put_many({"k": CacheEntry(History(created_by="X", empty_layer=True))})
     assert cache.get("k") is not None
-    store.paths.build_cache.write_text('{"entries": {"bad": {"layer": {"digest": "nope"}}}}')
+    Path(store.paths.build_cache).write_text('{"entries": {"bad": {"layer": {"digest": "nope"}}}}')
     assert cache.get("bad") is None
 
 
@@ -72,7 +72,7 @@ def test_recording_what_the_file_holds_does_not_rewrite_it(store_root: Path) -> 
     store = _store(store_root)
     meta = CacheEntry(History(created="2024-01-01T00:00:00Z", created_by="ENV A=b", empty_layer=True))
     BuildCache(store).put_many({"k": meta})
-    path = store.paths.build_cache
+    path = Path(store.paths.build_cache)
     before = (path.stat().st_ino, path.read_bytes())
     BuildCache(store).put_many({"k": meta})
     assert (path.stat().st_ino, path.read_bytes()) == before

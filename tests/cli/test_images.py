@@ -46,7 +46,7 @@ def test_images_tag_inspect_rmi(store: Store, tmp_path: Path, capsys: pytest.Cap
 def test_system_check_exits_1_on_problems(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     add_image(store, "a:1", [{"f": b"1"}], tmp_path)
     assert main(["system", "check"]) == 0
-    (store.paths.tmp / "extract-leftover").mkdir()
+    Path(store.paths.tmp, "extract-leftover").mkdir()
     assert main(["system", "check"]) == 1
     assert "tmp leftover extract-leftover" in capsys.readouterr().out
     assert main(["system", "check", "--repair"]) == 0

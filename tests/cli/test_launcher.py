@@ -41,3 +41,25 @@ def test_pythonpath_comes_first(tmp_path: Path) -> None:
     (pkg / "main.py").write_text("def main():\n    print('shadow')\n    return 0\n")
     r = launch("version", env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert (r.returncode, r.stdout) == (0, "shadow\n"), r.stderr
+
+
+# what a run imports: the standard library's heavy modules are left to the runs that need them
+NOT_ON_THE_RUN_PATH = {"typing", "pathlib", "re", "enum", "functools", "collections", "contextlib", "json", "signal",
+                       "ipaddress", "urllib.parse", "fnmatch", "dataclasses", "subprocess", "shutil", "threading",
+                       "hashlib", "socket", "tempfile", "datetime"}
+
+
+def _imported(*args: str) -> set[str]:
+    r = subprocess.run([str(LAUNCHER), *args], capture_output=True, text=True, check=False, timeout=60,
+                       env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert r.returncode == 0, r.stderr
+    return {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize("args", [("run", "--rm", "--network", "none"), ("run", "--network", "none")])
+def test_a_run_imports_nothing_heavy(args: tuple[str, ...], busybox_store: Callable[[], Path]) -> None:
+    busybox_store()
+    _imported("run", "--rm", "busybox", "true")  # why: a store's first run compiles the seccomp profile
+    loaded = _imported(*args, "busybox", "true")
+    assert "minidock.runtime.process" in loaded  # the listing is real
+    assert loaded & NOT_ON_THE_RUN_PATH == set()

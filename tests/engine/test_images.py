@@ -93,7 +93,7 @@ def test_disk_usage_and_check(store: Store, tmp_path: Path) -> None:
     rows = {r.type: r for r in eng.disk_usage(store)}
     assert (rows["Images"].total, rows["Images"].size, rows["Images"].reclaimable) == (1, 100, 100)
     assert eng.check_store(store).problems == []
-    (store.paths.ingest / "left").mkdir()
+    Path(store.paths.ingest, "left").mkdir()
     report = eng.check_store(store, repair=True)
     assert report.problems == [] and [p.kind for p in report.repaired] == ["leftover-ingest"]
 

@@ -50,7 +50,7 @@ def members(data: bytes) -> dict[str, bytes]:
 def assert_unpacked(store: Store, img: im.Image) -> None:
     for chain in chain_ids([Digest.parse(d) for d in img.diff_ids]):
         assert store.snapshots.exists(chain)
-    assert [p.name for p in store.paths.tmp.iterdir()] == []
+    assert [p.name for p in Path(store.paths.tmp).iterdir()] == []
 
 
 def test_oci_round_trip_keeps_manifest_bytes(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_loads_the_busybox_layout(tmp_path: Path, busybox_layout: BusyboxLayout)
     assert result.names == ("docker.io/library/busybox:1.38.0-glibc",)
     diff_ids = json.loads(store.content.read(result.image_id))["rootfs"]["diff_ids"]
     top = chain_ids([Digest.parse(d) for d in diff_ids])[-1]
-    assert (store.paths.snapshot(top.hex) / "fs" / "bin" / "busybox").is_file()
+    assert (Path(store.paths.snapshot(top.hex)) / "fs" / "bin" / "busybox").is_file()
 
 
 def tar_of(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
@@ -135,7 +135,7 @@ def test_tampered_blob_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DigestMismatchError, match="content hashes to"):
         load_archive(dst, io.BytesIO(tar_of(files)))
     assert dst.images.list() == []
-    assert [p.name for p in dst.paths.tmp.iterdir()] == []
+    assert [p.name for p in Path(dst.paths.tmp).iterdir()] == []
 
 
 def test_docker_archive_symlinked_layers_and_unsafe_paths(tmp_path: Path) -> None:
@@ -211,6 +211,6 @@ def test_import_makes_a_one_layer_image(tmp_path: Path) -> None:
     config = ImageConfig.from_bytes(store.content.read(m.config.digest))
     assert config.diff_ids == (Digest.parse(im.sha(tar)),) and config.os == "linux"
     assert config.config.cmd == ("/bin/hello",) and m.layers[0].media_type.endswith("tar+gzip")
-    assert (store.paths.snapshot(config.diff_ids[0].hex) / "fs/bin/hello").read_text() == "#!/bin/sh\necho hi\n"
+    assert (Path(store.paths.snapshot(config.diff_ids[0].hex)) / "fs/bin/hello").read_text() == "#!/bin/sh\necho hi\n"
     with pytest.raises(ArchiveError, match="import"):
         import_rootfs(store, io.BytesIO(b"not a tar at all" * 100), "docker.io/library/bad:v1", ContainerConfig())

@@ -41,7 +41,7 @@ def do_pull(store: Store, text: str, platform: Platform | None = AMD64,
 
 
 def snapshot_files(store: Store, diff_id: str) -> Path:
-    return store.paths.snapshot(Digest.parse(diff_id).hex) / "fs"
+    return Path(store.paths.snapshot(Digest.parse(diff_id).hex)) / "fs"
 
 
 def assert_complete(store: Store, image: im.Image, result: PullResult) -> None:
@@ -53,8 +53,8 @@ def assert_complete(store: Store, image: im.Image, result: PullResult) -> None:
         assert store.content.exists(Digest.parse(layer["digest"]))
     for chain in chain_ids([Digest.parse(d) for d in image.diff_ids]):
         assert store.snapshots.exists(chain)
-    assert list(store.paths.ingest.iterdir()) == []
-    assert [p.name for p in store.paths.tmp.iterdir()] == []
+    assert list(Path(store.paths.ingest).iterdir()) == []
+    assert [p.name for p in Path(store.paths.tmp).iterdir()] == []
 
 
 def test_pull_oci_manifest(registry: RegistryServer, store: Store) -> None:
@@ -158,7 +158,7 @@ def test_plain_tar_layers_with_whiteouts(registry: RegistryServer, store: Store)
     assert result.layers == 2
     done = [e for e in events if isinstance(e, LayerDone)]
     assert [e.chain_id for e in done] == list(chain_ids([Digest.parse(d) for d in plain.diff_ids]))
-    top = store.paths.snapshot(done[1].chain_id.hex) / "fs"
+    top = Path(store.paths.snapshot(done[1].chain_id.hex)) / "fs"
     assert (top / "etc" / "motd").read_text() == "two\n"
     gone = os.lstat(top / "etc" / "gone")
     assert os.major(gone.st_rdev) == 0 and os.minor(gone.st_rdev) == 0  # overlay whiteout
@@ -218,7 +218,7 @@ def test_snapshot_kept_but_blob_gone_fetches_the_blob(registry: RegistryServer, 
     second, events = do_pull(store, ref)
     assert store.content.exists(layer) and second.downloaded and second.bytes_downloaded > 0
     assert not [e for e in events if isinstance(e, LayerSkipped)]
-    assert check(store) == [] and list(store.paths.ingest.iterdir()) == []
+    assert check(store) == [] and list(Path(store.paths.ingest).iterdir()) == []
 
 
 def test_events_are_typed_and_ordered(registry: RegistryServer, store: Store) -> None:

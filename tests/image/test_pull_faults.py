@@ -67,7 +67,7 @@ def layer_digest(img: im.Image) -> Digest:
 
 def ingest_bytes(store: Store, digest: Digest) -> int:
     """Bytes kept for the layer (its ingest dir is named after the ref and the process that owns it)."""
-    for data in store.paths.ingest.glob(f"layer-{digest.hex}*/data"):
+    for data in Path(store.paths.ingest).glob(f"layer-{digest.hex}*/data"):
         return data.stat().st_size
     return 0
 
@@ -107,7 +107,7 @@ def test_registry_gone_mid_pull_is_a_clean_error_and_the_next_pull_resumes(
     kept = ingest_bytes(store, digest)
     assert 0 < kept <= 2 << 20
     assert not store.content.exists(digest)
-    assert list(store.paths.tmp.iterdir()) == []  # no half-unpacked layer left
+    assert list(Path(store.paths.tmp).iterdir()) == []  # no half-unpacked layer left
     with Proxy(registry.url) as again:
         events: list[PullEvent] = []
         result = pull(store, f"{again.host}/test/big", events)
@@ -156,8 +156,8 @@ def test_tampered_blob_is_rejected_and_nothing_is_kept(registry: RegistryServer,
     assert str(digest) in str(info.value)
     assert str(info.value).startswith(f"pull {registry.host}/test/tampered:latest: ")
     assert not store.content.exists(digest)
-    assert list(store.paths.ingest.iterdir()) == []
-    assert list(store.paths.tmp.iterdir()) == []
+    assert list(Path(store.paths.ingest).iterdir()) == []
+    assert list(Path(store.paths.tmp).iterdir()) == []
     assert store.snapshots.list(sizes=False) == []
     assert store.images.list() == []
 
@@ -190,9 +190,9 @@ def test_concurrent_pulls_store_one_copy(registry: RegistryServer, store: Store,
     assert errors == [] and len(results) == 2
     size = big_image.layers[0]["size"]
     assert sum(r.bytes_downloaded for r in results) == size  # one download, the other waited
-    assert [p.name for p in (store.paths.blobs / "sha256").iterdir()].count(layer_digest(big_image).hex) == 1
+    assert [p.name for p in (Path(store.paths.blobs) / "sha256").iterdir()].count(layer_digest(big_image).hex) == 1
     assert len(store.snapshots.list(sizes=False)) == 1
-    assert list(store.paths.tmp.iterdir()) == []
+    assert list(Path(store.paths.tmp).iterdir()) == []
 
 
 def test_concurrent_pull_processes(registry: RegistryServer, store: Store) -> None:
@@ -203,7 +203,7 @@ def test_concurrent_pull_processes(registry: RegistryServer, store: Store) -> No
     assert [p.wait(60) for p in procs] == [0, 0]
     assert len(store.snapshots.list(sizes=False)) == 1
     assert store.images.find(str(Reference.parse(ref))) is not None
-    assert list(store.paths.ingest.iterdir()) == []
+    assert list(Path(store.paths.ingest).iterdir()) == []
 
 
 def test_unreachable_registry(store: Store) -> None:

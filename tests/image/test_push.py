@@ -78,7 +78,7 @@ def test_push_uploads_every_blob_then_the_manifest(registry: RegistryServer, sto
     assert isinstance(events[0], PushStarted) and isinstance(events[-1], PushDone)
     assert sum(isinstance(e, BlobPushed) for e in events) == 3  # two layers and the config
     assert result.pushed == 3 and result.existed == 0  # type: ignore[attr-defined]
-    assert not list(store.paths.ingest.iterdir())  # no upload state left behind
+    assert not list(Path(store.paths.ingest).iterdir())  # no upload state left behind
 
 
 def test_second_push_skips_and_other_repo_mounts(registry: RegistryServer, store: Store) -> None:
@@ -242,7 +242,7 @@ def test_plain_layers_are_pushed_gzip_and_the_local_image_keeps_them(registry: R
     blob = requests.get(f"{registry.url}/v2/{r}/blobs/{top.digest}", timeout=10).content
     assert Digest.of_bytes(blob) == top.digest and len(blob) == top.size and gzip.decompress(blob) == plain
     assert store.content.read(Digest.parse(img.digest)) == img.manifest  # the local image is unchanged
-    assert not store.content.exists(top.digest) and not list(store.paths.tmp.glob("push-*"))
+    assert not store.content.exists(top.digest) and not list(Path(store.paths.tmp).glob("push-*"))
     put_image(store, img, f"{registry.host}/{r}:v2")
     again, _ = do_push(store, f"{registry.host}/{r}:v2")
     assert again.digest == result.digest  # type: ignore[attr-defined]  # deterministic compression

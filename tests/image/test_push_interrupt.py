@@ -39,7 +39,7 @@ Pusher(Store.open(Paths(Path(sys.argv[1]))), Settings(), options=opts).push(Refe
 
 def upload_offsets(store: Store) -> list[int]:
     out = []
-    for state in store.paths.ingest.glob("push-*/upload.json"):
+    for state in Path(store.paths.ingest).glob("push-*/upload.json"):
         try:
             out.append(int(json.loads(state.read_text())["offset"]))
         except (ValueError, KeyError, FileNotFoundError):

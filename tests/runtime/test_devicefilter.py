@@ -137,14 +137,14 @@ def _cgroup2() -> Path | None:
     return None
 
 
-def _open_in_group(group: Path, paths: list[str]) -> list[str]:
+def _open_in_group(group: str | Path, paths: list[str]) -> list[str]:
     """Fork a child into `group`; it tries to open each path and reports 'ok' or the errno name."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
         try:
             os.close(r)
-            (group / "cgroup.procs").write_text("0")
+            Path(group, "cgroup.procs").write_text("0")
             out = []
             for p in paths:
                 try:

@@ -23,7 +23,7 @@ needs_x86_64 = pytest.mark.skipif(not X86_64, reason="syscall numbers below are 
 
 
 def _default_doc() -> dict:
-    return json.loads(seccomp.DEFAULT_PROFILE.read_bytes())
+    return json.loads(Path(seccomp.DEFAULT_PROFILE).read_bytes())
 
 
 def _names(f: seccomp_profile.Filter, action: str = "SCMP_ACT_ALLOW") -> set[str]:
@@ -33,7 +33,7 @@ def _names(f: seccomp_profile.Filter, action: str = "SCMP_ACT_ALLOW") -> set[str
 def test_default_profile_is_mobys_v20_10_24_unmodified() -> None:
     from minidock.oci.digest import sha256_hex
 
-    assert sha256_hex(seccomp.DEFAULT_PROFILE.read_bytes()) == \
+    assert sha256_hex(Path(seccomp.DEFAULT_PROFILE).read_bytes()) == \
         "ce3585b856aa4a193671fd8280d0d0612a998bd3f10bdb2f8530dfa958c6197f"
 
 

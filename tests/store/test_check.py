@@ -22,7 +22,7 @@ def test_check_finds_a_tampered_blob_and_repair_removes_it(store_root: Path, tmp
     store = Store.open(Paths(store_root))
     rec = add_image(store, "a:1", [{"f": b"1"}], tmp_path)
     layer = store.images.manifest(rec).layers[0].digest
-    path = store.content.path(layer)
+    path = Path(store.content.path(layer))
     os.chmod(path, 0o644)
     path.write_bytes(path.read_bytes() + b"tampered")
     problems = check(store)
@@ -34,12 +34,12 @@ def test_check_finds_a_tampered_blob_and_repair_removes_it(store_root: Path, tmp
 def test_check_finds_leftovers_and_broken_snapshots(store_root: Path, tmp_path: Path) -> None:
     store = Store.open(Paths(store_root))
     rec = add_image(store, "a:1", [{"f": b"1"}, {"g": b"2"}], tmp_path)
-    (store.paths.ingest / "pull-x").mkdir()
-    live = store.snapshots.new_extract()  # ours: work in flight, not a leftover
-    dead = store.paths.tmp / f"extract-p{os.getpid()}.1.0123456789ab"  # our PID, another start time: gone
+    (Path(store.paths.ingest) / "pull-x").mkdir()
+    live = Path(store.snapshots.new_extract())  # ours: work in flight, not a leftover
+    dead = Path(store.paths.tmp) / f"extract-p{os.getpid()}.1.0123456789ab"  # our PID, another start time: gone
     dead.mkdir()
     (dead / "f").write_bytes(b"x" * 1000)
-    (store.paths.snapshot("half-done")).mkdir()
+    Path(store.paths.snapshot("half-done")).mkdir()
     base = store.snapshots.list()[0] if store.snapshots.list()[0].parent is None else store.snapshots.list()[1]
     shutil.rmtree(store.paths.snapshot(base.id))  # the child's parent disappears
     kinds = sorted(p.kind for p in check(store))
@@ -57,7 +57,7 @@ def test_check_finds_leftovers_and_broken_snapshots(store_root: Path, tmp_path: 
 def test_repair_recreates_a_missing_short_link(store_root: Path, tmp_path: Path) -> None:
     store = Store.open(Paths(store_root))
     add_image(store, "a:1", [{"f": b"1"}], tmp_path)
-    (link,) = list(store.paths.links.iterdir())
+    (link,) = list(Path(store.paths.links).iterdir())
     link.unlink()
     assert [p.kind for p in check(store)] == ["snapshot-link"]
     assert [p.kind for p in repair(store)] == ["snapshot-link"]
@@ -68,8 +68,8 @@ def test_a_damaged_index_is_reported_and_repair_rebuilds_it(store_root: Path, tm
     store = Store.open(Paths(store_root))
     a = add_image(store, "a:1", [{"f": b"1"}], tmp_path)
     b = add_image(store, "b:1", [{"g": b"2"}], tmp_path)
-    store.paths.images_json.write_bytes(b"\x00garbage")
-    with store.images.journal.open("ab") as f:
+    Path(store.paths.images_json).write_bytes(b"\x00garbage")
+    with open(store.images.journal, "ab") as f:
         f.write(b"{not json\n")
     assert sorted(p.kind for p in check(store)) == ["images-index", "images-journal"]
     assert {p.kind for p in repair(store)} == {"images-index", "images-journal"}
@@ -84,11 +84,12 @@ def test_a_dead_builds_secret_copy_and_half_made_cache_dir_are_leftovers(store_r
     store = Store.open(Paths(store_root))
     dead = f"p{os.getpid()}.1.0123456789ab"  # our PID, another start time: gone
     secret = Path("/dev/shm") / f"minidock-secret-{dead}"
-    half = store.paths.build_cache_mounts / f".new-{dead}"
+    mounts = Path(store.paths.build_cache_mounts)
+    half = mounts / f".new-{dead}"
     try:
         secret.mkdir()
         (secret / "secret").write_text("hush")
-        for d in (store.paths.build_cache_mounts.parent, store.paths.build_cache_mounts, half):
+        for d in (mounts.parent, mounts, half):
             d.mkdir(mode=0o700, exist_ok=True)
         assert sorted(p.kind for p in check(store)) == ["leftover-cache-mount", "leftover-secret"]
         with lease(store.paths):
@@ -104,10 +105,10 @@ def test_a_dead_snapshot_install_leaves_nothing_after_the_next_lease(store_root:
     from minidock.store.gc import lease
 
     store = Store.open(Paths(store_root))
-    staging = store.paths.tmp / f"commit-p{os.getpid()}.1.0123456789ab"
+    staging = Path(store.paths.tmp) / f"commit-p{os.getpid()}.1.0123456789ab"
     (staging / "fs").mkdir(mode=0o700, parents=True)
-    os.symlink("../snapshots/" + "ab" * 32 + "/fs", store.paths.links / "deadlink")
+    os.symlink("../snapshots/" + "ab" * 32 + "/fs", Path(store.paths.links) / "deadlink")
     assert sorted(p.kind for p in check(store)) == ["leftover-tmp", "link-dangling"]
     with lease(store.paths):
-        assert not staging.exists() and not (store.paths.links / "deadlink").is_symlink()
+        assert not staging.exists() and not (Path(store.paths.links) / "deadlink").is_symlink()
     assert check(store) == []

@@ -16,7 +16,7 @@ def test_a_running_record_without_its_monitor_is_exited_when_noticed(tmp_path: P
     dead_pid = int(subprocess.run(["sh", "-c", "echo $$"], check=True, capture_output=True, text=True).stdout)
     rec = store.create(ContainerRecord("a" * 64, "ghost", "busybox", "sha256:x", "2026-01-01T00:00:00.000000Z"))
     store.update(rec.id, status="running", monitor_pid=dead_pid, started_at="2026-01-01T00:00:01.000000Z")
-    os.utime(store.dir(rec.id) / "state.json", (1_700_000_000.25, 1_700_000_000.25))
+    os.utime(f"{store.dir(rec.id)}/state.json", (1_700_000_000.25, 1_700_000_000.25))
     before = now_rfc3339()
     shown = store.get("ghost")
     assert (shown.status, shown.exit_code, shown.reclaim) == ("exited", 255, True)

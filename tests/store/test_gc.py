@@ -33,7 +33,7 @@ def test_collect_keeps_what_images_and_active_snapshots_need(store_root: Path, t
     assert collect(store).blobs == (stray,)
     blobs_before = set(store.content.list())
     store.images.remove(b.name)
-    store.paths.container("ctr").mkdir(parents=True)  # a container (its record's dir) ...
+    Path(store.paths.container("ctr")).mkdir(parents=True)  # a container (its record's dir) ...
     store.snapshots.prepare("ctr", chains_b[1])  # ... still uses b's rootfs
     res = collect(store)
     assert set(res.blobs) == blobs_before - set(store.content.list())
@@ -58,7 +58,7 @@ def test_a_containers_layer_left_without_its_container_is_a_leftover(store_root:
     a = add_image(store, "a:1", [{"a": b"a"}], tmp_path)
     top = ImageConfig.from_bytes(store.content.read(store.images.image_id(a))).chain_ids()[-1]
     store.snapshots.prepare("gone", top)
-    (store.snapshots.upper("gone") / "f").write_bytes(b"x" * 10)
+    (Path(store.snapshots.upper("gone")) / "f").write_bytes(b"x" * 10)
     (problem,) = check(store)
     assert problem.kind == "snapshot-leftover" and problem.size >= 10 and "no container" in problem.message
     assert collect(store).reclaimed >= 10 and check(store) == [] and store.snapshots.exists(top)

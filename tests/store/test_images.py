@@ -26,7 +26,7 @@ def test_put_get_list_remove(store: Store, tmp_path: Path) -> None:
     other = ImageRecord(name="docker.io/library/b:1", target=rec.target, index_digest=rec.target.digest)
     store.images.put(other)
     assert [r.name for r in store.images.list()] == ["docker.io/library/a:latest", "docker.io/library/b:1"]
-    on_disk = json.loads(store.paths.images_json.read_text())
+    on_disk = json.loads(Path(store.paths.images_json).read_text())
     assert on_disk["version"] == 2 and on_disk["images"]["docker.io/library/b:1"]["index"] == str(rec.target.digest)
     store.images.remove(rec.name)
     with pytest.raises(ImageNotFoundError, match=r"docker\.io/library/a:latest"):
@@ -56,46 +56,46 @@ def _two(store: Store, tmp_path: Path) -> tuple[ImageRecord, ImageRecord]:
 def test_a_damaged_index_is_rebuilt_from_the_journal(store: Store, tmp_path: Path) -> None:
     """Garbage in images.json costs nothing: readers replay the journal and write the index back."""
     a, b = _two(store, tmp_path)
-    store.paths.images_json.write_bytes(b'{"version": 2, "images": {"docker.io/libr')
+    Path(store.paths.images_json).write_bytes(b'{"version": 2, "images": {"docker.io/libr')
     assert store.images.list() == [a, b]
-    assert json.loads(store.paths.images_json.read_text())["images"].keys() == {a.name, b.name}
+    assert json.loads(Path(store.paths.images_json).read_text())["images"].keys() == {a.name, b.name}
 
 
 def test_a_stale_index_is_caught_up(store: Store, tmp_path: Path) -> None:
     """A crash between the journal append and the index rename leaves an old index: the journal wins."""
     a, b = _two(store, tmp_path)
-    old = store.paths.images_json.read_bytes()
+    old = Path(store.paths.images_json).read_bytes()
     store.images.remove(a.name)
-    store.paths.images_json.write_bytes(old)
+    Path(store.paths.images_json).write_bytes(old)
     assert store.images.list() == [b]
 
 
 def test_a_bad_record_costs_only_itself(store: Store, tmp_path: Path) -> None:
     a, b = _two(store, tmp_path)
-    index = json.loads(store.paths.images_json.read_text())
+    index = json.loads(Path(store.paths.images_json).read_text())
     index["images"][a.name]["target"] = {"digest": "nope"}
-    store.paths.images_json.write_text(json.dumps(index))
+    Path(store.paths.images_json).write_text(json.dumps(index))
     assert store.images.list() == [b] and store.images.find(a.name) is None
     store.images.rebuild()
     assert store.images.list() == [a, b]
-    with store.images.journal.open("ab") as f:  # a torn line, then a garbage one: each costs only itself
+    with Path(store.images.journal).open("ab") as f:  # a torn line, then a garbage one: each costs only itself
         f.write(b'{"op": "put", "name": "docker.io/library/c:1", "tar')
     store.images.put(ImageRecord(name="docker.io/library/d:1", target=a.target, created="x"))
-    with store.images.journal.open("ab") as f:
+    with Path(store.images.journal).open("ab") as f:
         f.write(b"\x00\x01garbage\n")
-    store.paths.images_json.unlink()
+    Path(store.paths.images_json).unlink()
     assert [r.name for r in store.images.list()] == [a.name, b.name, "docker.io/library/d:1"]
 
 
 def test_a_version_1_index_is_read_and_migrated(store: Store, tmp_path: Path) -> None:
     a, b = _two(store, tmp_path)
-    store.paths.images_json.write_text(json.dumps(
+    Path(store.paths.images_json).write_text(json.dumps(
         {"version": 1, "images": {r.name: r.to_json() for r in (a, b)}}))
-    store.images.journal.unlink()
+    Path(store.images.journal).unlink()
     assert store.images.list() == [a, b]
     store.images.remove(b.name)
-    assert store.images.journal.read_text().count('"op":"put"') == 1
-    store.paths.images_json.unlink()
+    assert Path(store.images.journal).read_text().count('"op":"put"') == 1
+    Path(store.paths.images_json).unlink()
     assert store.images.list() == [a]
 
 
@@ -103,9 +103,9 @@ def test_the_journal_is_compacted(store: Store, tmp_path: Path) -> None:
     a, _ = _two(store, tmp_path)
     for i in range(100):
         store.images.put(a._replace(name="docker.io/library/c:1", created=str(i)))
-    lines = store.images.journal.read_text().splitlines()
+    lines = Path(store.images.journal).read_text().splitlines()
     assert len(lines) < 2 * 3 + 64 + 2
-    store.paths.images_json.unlink()
+    Path(store.paths.images_json).unlink()
     assert store.images.get("docker.io/library/c:1").created == "99"
 
 
@@ -114,10 +114,10 @@ def test_names_lost_with_journal_and_index_leave_the_images_unnamed_not_gone(sto
     manifest whose config is there comes back as `<none>@<digest>`: usable by id, prunable."""
     a, _ = _two(store, tmp_path)
     c = add_image(store, "docker.io/library/c:1", [{"c": b"3"}], tmp_path, unpack=False)
-    store.images.journal.unlink()
-    store.paths.images_json.write_bytes(b"garbage")
+    Path(store.images.journal).unlink()
+    Path(store.paths.images_json).write_bytes(b"garbage")
     assert store.images.list() == []
     store.images.rebuild()
-    assert store.paths.images_json.with_suffix(".json.damaged").read_bytes() == b"garbage"
+    assert Path(store.paths.images_json).with_suffix(".json.damaged").read_bytes() == b"garbage"
     assert sorted(r.name for r in store.images.list()) == sorted(
         f"<none>@{r.target.digest}" for r in {a.target.digest: a, c.target.digest: c}.values())

@@ -22,7 +22,7 @@ from minidock.store.store import Store
 def _commit_layer(snaps: Snapshots, files: dict[str, str], parent: Digest | None) -> Digest:
     tmp = snaps.new_extract()
     for rel, text in files.items():
-        (tmp / rel).write_text(text)
+        (Path(tmp) / rel).write_text(text)
     diff_id = Digest.of_bytes(repr(sorted(files.items())).encode())
     chain = chain_ids([parent, diff_id])[1] if parent else diff_id
     snaps.commit_extract(tmp, chain, diff_id, parent)
@@ -40,8 +40,8 @@ def test_commit_extract_and_lower_dirs(store: Store) -> None:
     top = _commit_layer(snaps, {"b": "2"}, base)
     assert snaps.exists(base) and snaps.exists(top)
     lowers = snaps.lower_dirs(top)
-    assert lowers == [store.paths.snapshot(top.hex) / "fs", store.paths.snapshot(base.hex) / "fs"]
-    assert (lowers[1] / "a").read_text() == "1"
+    assert lowers == [f"{store.paths.snapshot(top.hex)}/fs", f"{store.paths.snapshot(base.hex)}/fs"]
+    assert (Path(lowers[1]) / "a").read_text() == "1"
     infos = {s.id: s for s in snaps.list()}
     assert infos[top.hex].parent == base and infos[top.hex].kind == "committed" and infos[base.hex].size == 1
     assert sorted(os.listdir(store.paths.tmp)) == []
@@ -51,10 +51,10 @@ def test_commit_extract_race_loser_is_discarded(store: Store) -> None:
     snaps = store.snapshots
     chain = _commit_layer(snaps, {"a": "first"}, None)
     tmp = snaps.new_extract()
-    (tmp / "a").write_text("second")
+    (Path(tmp) / "a").write_text("second")
     snaps.commit_extract(tmp, chain, chain, None)
-    assert not tmp.exists()
-    assert (snaps.lower_dirs(chain)[0] / "a").read_text() == "first"
+    assert not os.path.exists(tmp)
+    assert (Path(snaps.lower_dirs(chain)[0]) / "a").read_text() == "first"
 
 
 def test_commit_extract_needs_the_parent(store: Store) -> None:
@@ -73,12 +73,12 @@ def test_prepare_mount_data(store: Store) -> None:
     links = lower.removeprefix("lowerdir=").split(":")
     assert [os.path.realpath(x) for x in links] == [str(p) for p in snaps.lower_dirs(top)]
     assert all(len(Path(x).name) == 8 for x in links)
-    assert upper == f"upperdir={store.paths.snapshot('c1') / 'fs'}" and work.startswith("workdir=")
+    assert upper == f"upperdir={store.paths.snapshot('c1')}/fs" and work.startswith("workdir=")
     assert snaps.mounts("c1") == (m,)
     with pytest.raises(ConflictError):
         snaps.prepare("c1", top)
     (scratch,) = snaps.prepare("scratch", None)
-    assert scratch.options[0] == f"lowerdir={store.paths.snapshot('scratch') / 'empty'}"
+    assert scratch.options[0] == f"lowerdir={store.paths.snapshot('scratch')}/empty"
     (ro1,) = snaps.prepare("ro1", base, readonly=True)
     assert ro1.type == "bind" and ro1.options == ("rbind", "ro") and ro1.source == str(snaps.lower_dirs(base)[0])
     (ro2,) = snaps.prepare("ro2", top, readonly=True)
@@ -123,12 +123,12 @@ def test_commit_active_and_remove(store: Store) -> None:
     snaps = store.snapshots
     base = _commit_layer(snaps, {"a": "1"}, None)
     snaps.prepare("build1", base)
-    (snaps.upper("build1") / "new").write_text("n")
+    (Path(snaps.upper("build1")) / "new").write_text("n")
     diff_id = Digest.of_bytes(b"layer")
     chain = chain_ids([base, diff_id])[1]
     snaps.commit("build1", chain, diff_id)
-    assert snaps.exists(chain) and not store.paths.snapshot("build1").exists()
-    assert (snaps.lower_dirs(chain)[0] / "new").read_text() == "n"
+    assert snaps.exists(chain) and not os.path.exists(store.paths.snapshot("build1"))
+    assert (Path(snaps.lower_dirs(chain)[0]) / "new").read_text() == "n"
     with pytest.raises(ConflictError, match="parent"):
         snaps.remove(base.hex)
     snaps.remove(str(chain))
@@ -153,7 +153,7 @@ def test_prepared_snapshot_mounts_as_overlay(store: Store, tmp_path: Path) -> No
         (target / "a").unlink()
     finally:
         subprocess.run(["umount", str(target)], check=True)
-    upper = snaps.upper("ctr")
+    upper = Path(snaps.upper("ctr"))
     assert (upper / "c").read_text() == "written"
     assert os.stat(upper / "a", follow_symlinks=False).st_rdev == 0  # a whiteout now hides a
 
@@ -178,7 +178,7 @@ def test_a_volatile_snapshot_mounts_without_syncing_its_upper(store: Store, tmp_
     finally:
         subprocess.run(["umount", str(target)], check=True)
     # a second mount (a `create --rm` container that `cp` mounted before its start) needs the mark gone
-    assert (store.paths.snapshot("once") / "work" / "work" / "incompat" / "volatile").is_dir()
+    assert (Path(store.paths.snapshot("once")) / "work" / "work" / "incompat" / "volatile").is_dir()
     again = subprocess.run(["mount", "-t", "overlay", m.source, "-o", ",".join(m.options), str(target)],
                            capture_output=True, check=False)
     if again.returncode == 0:  # a kernel that does not keep the mark

@@ -25,8 +25,8 @@ from minidock.store.store import Store
 from tests.store.imagetools import add_image
 
 
-def _mode(p: Path) -> int:
-    return stat.S_IMODE(p.stat().st_mode)
+def _mode(p: str | Path) -> int:
+    return stat.S_IMODE(os.stat(p).st_mode)
 
 
 def test_a_new_store_is_closed(tmp_path: Path) -> None:
@@ -40,10 +40,10 @@ def test_a_new_store_is_closed(tmp_path: Path) -> None:
 def test_an_older_store_is_reported_repaired_and_narrowed_on_open(store_root: Path, tmp_path: Path) -> None:
     store = Store.open(Paths(store_root))
     add_image(store, "a:1", [{"f": b"1"}], tmp_path)
-    cdir = store.paths.containers / "abc"
+    cdir = Path(store.paths.containers) / "abc"
     cdir.mkdir()
     (cdir / "config.json").write_text("{}")
-    store.paths.build_cache.write_text("{}")
+    Path(store.paths.build_cache).write_text("{}")
     for p in (store_root, store.paths.snapshots, store.paths.containers, store.paths.tmp):
         os.chmod(p, 0o755)
     os.chmod(cdir / "config.json", 0o644)
@@ -99,11 +99,11 @@ def test_another_user_cannot_read_configs_list_containers_or_run_setuid_files(
     assert r.returncode == 0, r.stderr
     cid = r.stdout.strip()
     paths = Paths(root)
-    config = paths.container(cid) / "config.json"
+    config = Path(paths.container(cid)) / "config.json"
     assert "hunter2" in config.read_text() and _mode(config) == 0o600
-    upper = paths.snapshot(cid) / "fs"
+    upper = Path(paths.snapshot(cid)) / "fs"
     assert upper.is_dir()
-    in_layer = _setuid_copy(next(p for p in paths.snapshots.iterdir() if p.name != cid) / "fs" / "bin" / "euid")
+    in_layer = _setuid_copy(next(p for p in Path(paths.snapshots).iterdir() if p.name != cid) / "fs" / "bin" / "euid")
     in_upper = _setuid_copy(upper / "euid")
 
     # the control: the same file, reachable, does run as root (so the probe below would notice)

@@ -174,4 +174,4 @@ def test_a_pulled_bomb_or_sparse_layer_leaves_nothing_half_written(registry: Reg
             Puller(store, settings).pull(Reference.parse(f"{registry.host}/test/{name}"), Platform("linux", "amd64"))
         assert msg in str(e.value) and "\n" not in str(e.value)
         assert store.snapshots.list() == [] and store.images.list() == []
-        assert os.listdir(store.paths.tmp) == [] and not any(store.paths.snapshots.iterdir())
+        assert os.listdir(store.paths.tmp) == [] and not any(Path(store.paths.snapshots).iterdir())

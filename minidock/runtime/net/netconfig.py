@@ -10,6 +10,7 @@ under `<state_dir>/networks.lock`. Kernel objects (bridge, NAT rules) are not to
 
 import time
 from ipaddress import IPv4Network
+from pathlib import Path  # why at run time: ipam (imported below) loads it anyway
 from typing import TYPE_CHECKING, Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
@@ -18,7 +19,8 @@ from minidock.runtime.net import ipam
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
+
+    from _typeshed import StrPath
 
 NETWORKS_JSON = "networks.json"
 NETWORKS_LOCK = "networks.lock"
@@ -77,7 +79,8 @@ def _builtin(name: str) -> NetworkConfig:
 class NetworkStore:
     """networks.json under `state_dir`; every mutation holds the lock for its whole read-modify-write."""
 
-    def __init__(self, state_dir: "Path", lease_dir: "Path | None" = None) -> None:
+    def __init__(self, state_dir: "StrPath", lease_dir: "StrPath | None" = None) -> None:
+        state_dir, lease_dir = Path(state_dir), Path(lease_dir) if lease_dir is not None else None
         self.path = state_dir / NETWORKS_JSON
         self.lock = state_dir / NETWORKS_LOCK
         self.state_dir = state_dir
