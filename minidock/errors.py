@@ -2,7 +2,8 @@
 
     MinidockError (125)                  anything minidock itself failed to do
     ├── UsageError (125)                 a bad flag or argument
-    │   └── FlagError (125, or 1)        a command line that does not parse (Docker's lines, no prefix)
+    │   ├── FlagError (125, or 1)        a command line that does not parse (Docker's lines, no prefix)
+    │   └── InvalidParameterError (125)  a value Docker's daemon (not its client) refuses: `create` exits 1
     ├── PlainError (any)                 a line worded exactly as Docker words it (no prefix)
     ├── ReferenceFormatError (125)       a malformed image reference
     ├── NotFoundError (125)              no such image / container / network
@@ -52,6 +53,11 @@ class FlagError(UsageError):
     def __init__(self, message: str, exit_code: int = 125) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class InvalidParameterError(UsageError):
+    """A value that Docker's daemon refuses, not its flag parser: an invalid container name, a
+    relative working directory or bind destination. `run` exits 125 for it, `create` 1 (as Docker's)."""
 
 
 class PlainError(MinidockError):

@@ -57,6 +57,20 @@ def _security_notes(opts: tuple[str, ...]) -> None:
         print(note, file=sys.stderr)
 
 
+def _create(req: Any) -> int:
+    from minidock.engine import containers
+    from minidock.errors import ConflictError, InvalidParameterError, NotFoundError, PlainError
+
+    try:
+        created = containers.create(req, pull_for_run)
+    except (ConflictError, NotFoundError, InvalidParameterError) as e:
+        # Docker's `create` exits 1 for what its daemon refuses (a name in use or invalid, no such
+        # image); 125, as `run` does, for the flags and values its client rejects
+        raise PlainError(f"minidock: {e}") from e
+    print(created.record.id)
+    return 0
+
+
 def _run(argv: list[str], command: str) -> int:
     from minidock.cli import runargs
     from minidock.engine import containers
@@ -66,9 +80,7 @@ def _run(argv: list[str], command: str) -> int:
     if req.security_opt:
         _security_notes(req.security_opt)
     if command == "create":
-        created = containers.create(req, pull_for_run)
-        print(created.record.id)
-        return 0
+        return _create(req)
     if req.detach:
         if req.attach:
             from minidock.errors import UsageError

@@ -18,7 +18,7 @@ from minidock.engine.names import random_name
 from minidock.engine.netwire import NetPlan, NetSession
 from minidock.engine.request import RunRequest
 from minidock.engine.spec import RunFlags, SpecInputs, build_spec
-from minidock.errors import ConflictError, ImageNotFoundError, MinidockError, UsageError
+from minidock.errors import ConflictError, ImageNotFoundError, InvalidParameterError, MinidockError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Resources, Spec, User
 from minidock.paths import PRIVATE_FILE_MODE
@@ -107,7 +107,8 @@ def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedIm
 
 def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFlags:
     if req.workdir and not req.workdir.startswith("/"):  # Docker's check, before the image is looked up
-        raise UsageError(f"the working directory '{req.workdir}' is invalid, it needs to be an absolute path")
+        raise InvalidParameterError(f"the working directory '{req.workdir}' is invalid, it needs to be an "
+                                    "absolute path")
     return RunFlags(args=req.args, entrypoint=req.entrypoint, env=req.env, env_files=req.env_files,
                     workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
                     read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,

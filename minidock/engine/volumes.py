@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from minidock.engine.events import emit
-from minidock.errors import ConflictError, NotFoundError, UsageError
+from minidock.errors import ConflictError, InvalidParameterError, NotFoundError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Mount
 from minidock.store.containers import ContainerStore, now_rfc3339
@@ -48,11 +48,12 @@ class MountSpec(NamedTuple):
 def _destination(text: str, spec: str, kind: str) -> str:
     if not text:
         raise UsageError(f"invalid mount config for type {kind!r}: field Target must not be empty")
-    if not os.path.isabs(text):
-        raise UsageError(f"invalid mount config for type {kind!r}: invalid mount path: {text!r} "
+    if not os.path.isabs(text):  # the daemon's check in Docker (create exits 1), as is "/" below
+        raise InvalidParameterError(f"invalid mount config for type {kind!r}: invalid mount path: {text!r} "
                          "mount path must be absolute")
     if os.path.normpath(text) == "/":
-        raise UsageError(f"invalid volume specification {spec!r}: invalid mount config: destination can't be '/'")
+        raise InvalidParameterError(f"invalid volume specification {spec!r}: invalid mount config: "
+                                    "destination can't be '/'")
     return os.path.normpath(text)
 
 

@@ -100,6 +100,26 @@ def test_missing_objects_and_mixed_lists(both: Both) -> None:
         assert m.stderr.count("\n") == 1, m.stderr
 
 
+def test_container_names_and_create_exit_codes(both: Both) -> None:
+    """Docker's name rule (two characters at least, a leading "/" is the same name) and its create
+    exit codes: 1 for what the daemon refuses (name in use, no such image), 125 for a bad flag value."""
+    for args in (("create", "--name", "x", "busybox"), ("create", "--name", "_x", "busybox"),
+                 ("create", "--name", "/cc1", "busybox"), ("create", "--name", "cc1", "busybox"),
+                 ("run", "--name", "cc1", "busybox"), ("run", "--name", "y", "busybox"),
+                 ("create", "--pull", "never", "nosuchimage"), ("create", "-e", "=x", "busybox"),
+                 ("create", "-w", "rel", "busybox"), ("create", "-v", "/tmp:rel", "busybox"),
+                 ("rename", "cc1", "z")):
+        d, m = both.both(*args)
+        assert (m.returncode, m.stdout) == (d.returncode, d.stdout), (args, d.stderr, m.stderr)
+        assert m.stderr.count("\n") == 1 or m.stderr.startswith("minidock: invalid argument"), m.stderr
+    for engine in (both.oracle.docker, both.md):
+        try:
+            assert engine("create", "--name", "/cc4", "--network", "none", "busybox").returncode == 0
+            assert engine("ps", "-a", "--filter", "name=cc4", "--format", "{{.Names}}").stdout == "cc4\n"
+        finally:
+            engine("rm", "cc4")
+
+
 @pytest.mark.parametrize("args", [
     ("inspect", "-f", "{{.Foo", "cc1"), ("inspect", "-f", "{{.Foo}}", "cc1"),
     ("inspect", "-f", "{{.Config.Nope}}", "cc1"),

@@ -69,7 +69,7 @@ def test_image_prune_asks_first_and_a_removes_every_unused_image(
     store.images.remove(dangling.name)
     store.images.put(dangling._replace(name=f"<none>@{dangling.target.digest}"))
     cs = ContainerStore(store.paths)
-    cs.create(ContainerRecord(id=cs.new_id(), name="c", image="used:1", image_id=str(store.images.image_id(kept)),
+    cs.create(ContainerRecord(id=cs.new_id(), name="cc", image="used:1", image_id=str(store.images.image_id(kept)),
                               created="2024-01-01T00:00:00Z"))
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
     assert main(["image", "prune", "-a"]) == 0

@@ -73,10 +73,10 @@ def test_image_volume_is_anonymous_filled_from_the_image_and_removed_with_run_rm
 
 @pytest.mark.root
 def test_named_volume_survives_rm_and_is_shared(root: Path) -> None:
-    ok("run", "--name", "w", "--network", "none", "-v", "shared:/data", "vimg", "sh", "-c", "echo more >> /data/f")
+    ok("run", "--name", "wr", "--network", "none", "-v", "shared:/data", "vimg", "sh", "-c", "echo more >> /data/f")
     out = ok("run", "--rm", "--network", "none", "-v", "shared:/other", "busybox", "cat", "/other/f")
     assert out == "hello\nmore\n"
-    ok("rm", "-v", "w")  # -v removes anonymous volumes only
+    ok("rm", "-v", "wr")  # -v removes anonymous volumes only
     assert _volumes() == ["shared"]
     info = json.loads(ok("volume", "inspect", "shared"))[0]
     assert (info["Name"], info["Driver"], info["Scope"]) == ("shared", "local", "local")
