@@ -30,12 +30,12 @@ def _reading_commands() -> dict[str, Any]:
            filters: list[str] = filter_opt,
            last: int = typer.Option(-1, "-n", "--last", help="show the N last created containers (all states)"),
            latest: bool = typer.Option(False, "-l", "--latest", help="show the latest created container"),
-           size: bool = typer.Option(False, "-s", "--size", help="(sizes are shown as N/A)")) -> None:
+           size: bool = typer.Option(False, "-s", "--size", help="display total file sizes")) -> None:
         """List containers."""
         from minidock.cli.listing import PsOptions
         from minidock.cli.listing import ps as ps_list
 
-        ps_list(PsOptions(a, q, no_trunc, fmt, filters=filters, last=1 if latest else last))
+        ps_list(PsOptions(a, q, no_trunc, fmt, filters=filters, last=1 if latest else last, size=size))
 
     def logs(*, name: str = typer.Argument(...), f: bool = typer.Option(False, "-f", "--follow", help="follow output"),
              tail: str = typer.Option("all", "-n", "--tail", help="lines from the end"),
@@ -164,11 +164,11 @@ def _inspect(app: Any) -> Any:
     def inspect(names: list[str] = objects,
                 kind: str = typer.Option("", "--type", help="container or image"),
                 fmt: str = typer.Option("", "-f", "--format", help="Go template (per object)"),
-                size: bool = typer.Option(False, "-s", "--size", help="(ignored)")) -> None:
+                size: bool = typer.Option(False, "-s", "--size", help="display total file sizes (containers)")) -> None:
         """Show low-level information on containers or images (Docker's JSON)."""
         from minidock.cli.listing import inspect as inspect_objects
 
-        raise typer.Exit(inspect_objects(names, kind, fmt))
+        raise typer.Exit(inspect_objects(names, kind, fmt, size))
     for info in app.registered_commands:  # why: the image module registers `inspect` too; extend it
         if info.name == "inspect":
             info.callback = inspect
@@ -198,11 +198,11 @@ def register(app: Any) -> None:
 
     def inspect(names: list[str] = containers,
                 fmt: str = typer.Option("", "-f", "--format", help="Go template (per object)"),
-                size: bool = typer.Option(False, "-s", "--size", help="(ignored)")) -> None:
+                size: bool = typer.Option(False, "-s", "--size", help="display total file sizes")) -> None:
         """Show low-level information on containers (Docker's JSON)."""
         from minidock.cli.listing import inspect as inspect_objects
 
-        raise typer.Exit(inspect_objects(names, "container", fmt))
+        raise typer.Exit(inspect_objects(names, "container", fmt, size))
     group.command("inspect")(inspect)
 
     def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation")) -> None:

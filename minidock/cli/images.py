@@ -67,10 +67,15 @@ def df_cmd(fmt: str = "") -> None:
     """Show disk usage (`system df [--format]`)."""
     from minidock.cli.formatting import render_rows, row
 
-    def pct(r: Any) -> str:
-        return f"{human_size(r.reclaimable)} ({r.reclaimable * 100 // r.size}%)" if r.size else human_size(0)
+    def size(n: int) -> str:  # go-units HumanSize: four significant digits (ps and images show three)
+        return human_size(n, 4)
+
+    def pct(r: Any) -> str:  # the build cache's row has no percentage in Docker's table
+        if r.size and r.type != "Build Cache":
+            return f"{size(r.reclaimable)} ({r.reclaimable * 100 // r.size}%)"
+        return size(r.reclaimable)
     rows = [row("*formatter.diskUsageImagesContext", {
-        "Active": str(r.active), "Reclaimable": pct(r), "Size": human_size(r.size), "TotalCount": str(r.total),
+        "Active": str(r.active), "Reclaimable": pct(r), "Size": size(r.size), "TotalCount": str(r.total),
         "Type": r.type}) for r in eng.disk_usage(_store())]
     print(render_rows(fmt, rows, DF_HEADERS, DF_DEFAULT), end="")
 

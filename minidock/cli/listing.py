@@ -24,8 +24,8 @@ PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "Cre
 PS_DEFAULT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 
 
-def ps_row(d: dict[str, Any], no_trunc: bool = False) -> Any:
-    """docker ps's fields for the record `d`."""
+def ps_row(d: dict[str, Any], no_trunc: bool = False, size: bool = False) -> Any:
+    """docker ps's fields for the record `d` (`size`: its SIZE measured, else "N/A")."""
     hc = d.get("host_config") or {}
     labels = glance.labels(d)
     mounts = [str(m.get("Name") or m.get("Source") or "") for m in hc.get("MountPoints") or ()]
@@ -35,19 +35,20 @@ def ps_row(d: dict[str, Any], no_trunc: bool = False) -> Any:
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         "LocalVolumes": str(sum(m.get("Type") == "volume" for m in hc.get("MountPoints") or ())),
         "Mounts": ",".join(mounts), "Names": d.get("name", ""), "Networks": hc.get("NetworkMode", ""),
-        "Ports": glance.ports_text(d), "RunningFor": glance.created_text(d), "Size": "N/A",
+        "Ports": glance.ports_text(d), "RunningFor": glance.created_text(d),
+        "Size": glance.size_text(*glance.container_sizes(d)) if size else "N/A",
         "State": d.get("status", ""), "Status": glance.status_text(d), "Label": formatting.label_method(labels)})
 
 
 class PsOptions:
-    """`ps` flags: -a, -q, --no-trunc, --format, --filter, -n/--last, -l/--latest."""
+    """`ps` flags: -a, -q, --no-trunc, --format, --filter, -n/--last, -l/--latest, -s/--size."""
 
-    __slots__ = ("all", "filters", "format", "last", "no_trunc", "quiet")
+    __slots__ = ("all", "filters", "format", "last", "no_trunc", "quiet", "size")
 
     def __init__(self, all_: bool = False, quiet: bool = False, no_trunc: bool = False, fmt: str = "", *,
-                 filters: list[str] | None = None, last: int = -1) -> None:
+                 filters: list[str] | None = None, last: int = -1, size: bool = False) -> None:
         self.all, self.quiet, self.no_trunc, self.format = all_, quiet, no_trunc, fmt
-        self.filters, self.last = list(filters or []), last
+        self.filters, self.last, self.size = list(filters or []), last, size
 
 
 def _selected(opts: PsOptions) -> list[dict[str, Any]]:
@@ -69,22 +70,26 @@ def ps(opts: PsOptions) -> None:
     if opts.quiet:
         out = "".join(str(d.get("id", ""))[:None if opts.no_trunc else 12] + "\n" for d in chosen)
     else:
-        rows = [ps_row(d, opts.no_trunc) for d in chosen]
+        # Docker's client asks for sizes with -s, or when the template calls .Size (`json .` does)
+        size = opts.size or ".Size" in opts.format or "json" in opts.format
+        rows = [ps_row(d, opts.no_trunc, size) for d in chosen]
         headers = {**PS_HEADERS, "Label": formatting.label_header}
-        out = formatting.render_rows(opts.format, rows, headers, PS_DEFAULT, formatting.PS)
+        default = PS_DEFAULT + "\t{{.Size}}" if opts.size else PS_DEFAULT
+        out = formatting.render_rows(opts.format, rows, headers, default, formatting.PS)
     sys.stdout.write(out)
 
 
-def inspect(names: list[str], kind: str = "", fmt: str = "") -> int:
-    """`docker inspect [--type container|image] [-f FORMAT] NAME...`: what exists is printed (JSON,
-    or the template per object); each missing name is `Error: No such object: NAME` and exit 1."""
+def inspect(names: list[str], kind: str = "", fmt: str = "", size: bool = False) -> int:
+    """`docker inspect [--type container|image] [-f FORMAT] [-s] NAME...`: what exists is printed (JSON,
+    or the template per object); each missing name is `Error: No such object: NAME` and exit 1.
+    A container's SizeRw and SizeRootFs are measured with -s; without, a template sees them nil."""
     from minidock.errors import MinidockError, NotFoundError
 
     found: list[Any] = []
     missing: list[str] = []
     for n in names:
         try:
-            found.append(_container_or_image(n, kind))
+            found.append(_container_or_image(n, kind, size, bool(fmt)))
         except NotFoundError:
             missing.append(n)
         except MinidockError as e:
@@ -101,14 +106,23 @@ def inspect(names: list[str], kind: str = "", fmt: str = "") -> int:
     return 1 if missing else 0
 
 
-def _container_or_image(name: str, kind: str) -> Any:
+def _container_or_image(name: str, kind: str, size: bool = False, template: bool = False) -> Any:
     from minidock.errors import NotFoundError
 
     if kind != "image":
         try:
             from minidock.engine.inspectjson import container_json
 
-            return container_json(glance.find(name))
+            d = glance.find(name)
+            out = container_json(d)
+            if size or template:  # Docker's *int64 fields with omitempty: absent from the JSON unless -s
+                from minidock.gotemplate import NIL
+
+                rw, rootfs = glance.container_sizes(d) if size else (NIL, NIL)
+                items = list(out.items())
+                at = list(out).index("GraphDriver") + 1
+                out = dict([*items[:at], ("SizeRw", rw), ("SizeRootFs", rootfs), *items[at:]])
+            return out
         except NotFoundError:
             if kind == "container":
                 raise

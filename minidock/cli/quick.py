@@ -114,7 +114,7 @@ def _ps(opts: dict[str, Any], words: list[str]) -> int | None:
 
     ps(PsOptions(opts.get("all", False), opts.get("quiet", False), opts.get("no_trunc", False),
                  opts.get("format", ""), filters=opts.get("filter"), last=1 if opts.get("latest") else
-                 opts.get("last", -1)))
+                 opts.get("last", -1), size=opts.get("size", False)))
     return 0
 
 
@@ -123,7 +123,7 @@ def _inspect(opts: dict[str, Any], words: list[str]) -> int | None:
         return None
     from minidock.cli.listing import inspect
 
-    return inspect(words, opts.get("type", ""), opts.get("format", ""))
+    return inspect(words, opts.get("type", ""), opts.get("format", ""), opts.get("size", False))
 
 
 def _logs(opts: dict[str, Any], words: list[str]) -> int | None:

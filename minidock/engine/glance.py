@@ -272,6 +272,56 @@ class ImageView:
         self.digest, self.created, self.size = digest or None, created, size
 
 
+def snapshot_chain(sid: str, store: str | None = None) -> list[str]:
+    """The ids of the snapshots below `sid`, top first (the parents its meta.json names)."""
+    snapshots, out = f"{store or root()}/snapshots", []
+    for _ in range(1000):  # why bounded: a damaged chain that loops must not hang `ps`
+        try:
+            with open(f"{snapshots}/{sid}/meta.json", "rb") as f:
+                parent = loads(f.read()).get("parent")
+        except (OSError, ValueError, AttributeError):
+            break
+        if not isinstance(parent, str) or not parent:
+            break
+        sid = parent.removeprefix("sha256:")
+        out.append(sid)
+    return out
+
+
+def container_sizes(d: dict[str, Any], store: str | None = None) -> tuple[int, int]:
+    """(SizeRw, SizeRootFs) of a container, as Docker's `ps -s` and `inspect -s` give them: what its
+    upper directory holds, and that plus its image's layers (their recorded sizes)."""
+    from minidock.store.atomic import tree_size  # lazily: only --size (and `.Size` templates) walk trees
+
+    snapshots, cid = f"{store or root()}/snapshots", str(d.get("id", ""))
+    rw = total = tree_size(f"{snapshots}/{cid}/fs")
+    for sid in snapshot_chain(cid, store):
+        try:
+            with open(f"{snapshots}/{sid}/meta.json", "rb") as f:
+                size = loads(f.read()).get("size")
+        except (OSError, ValueError, AttributeError):
+            size = None
+        total += size if isinstance(size, int) else tree_size(f"{snapshots}/{sid}/fs")
+    return rw, total
+
+
+def image_graph_driver(diff_ids: list[str], store: str | None = None) -> dict[str, Any]:
+    """Docker's GraphDriver of an image: its top layer's directory, the layers below it top first."""
+    snapshots = f"{store or root()}/snapshots"
+    dirs = [f"{snapshots}/{c.removeprefix('sha256:')}/fs" for c in reversed(chain_ids(diff_ids))]
+    data = {"LowerDir": ":".join(dirs[1:])} if len(dirs) > 1 else {}
+    if dirs:
+        data["UpperDir"] = dirs[0]
+    return {"Data": data, "Name": "overlay2"}
+
+
+def size_text(rw: int, rootfs: int) -> str:
+    """docker ps's SIZE: `123kB (virtual 2.11MB)`."""
+    from minidock.engine.humanize import human_size
+
+    return f"{human_size(rw)} (virtual {human_size(rootfs)})" if rootfs > 0 else human_size(rw)
+
+
 def blob(store: str, digest: str) -> Any:
     algorithm, _, hex_ = digest.partition(":")
     with open(f"{store}/blobs/{algorithm}/{hex_}", "rb") as f:

@@ -80,7 +80,8 @@ def _inspect(store: str, records: dict[str, Any], key: str) -> dict[str, Any] | 
             "Created": str(config.get("created") or ""), "DockerVersion": str(config.get("docker_version", "")),
             "Author": str(config.get("author") or ""), "Config": run,
             "Architecture": str(config.get("architecture", "")), "Variant": str(config.get("variant") or "") or None,
-            "Os": str(config.get("os", "")), "Size": size, "RootFS": {"Type": "layers", "Layers": layers},
+            "Os": str(config.get("os", "")), "Size": size, "VirtualSize": size,
+            "GraphDriver": glance.image_graph_driver(layers, store), "RootFS": {"Type": "layers", "Layers": layers},
             "Metadata": {"LastTagTime": str(records[key].get("created", ""))}}
 
 

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from minidock.engine.events import emit
+from minidock.engine.glance import image_graph_driver
 from minidock.errors import (
     ConflictError,
     ImageNotFoundError,
@@ -58,6 +59,7 @@ class ImageDetails(NamedTuple):
     last_tag_time: str = ""
     manifest: Digest | None = None
     extra: Mapping[str, Any] = MappingProxyType({})
+    store_root: str = ""  # where GraphDriver's directories are
 
     def to_docker_json(self) -> dict[str, Any]:
         """The object `docker image inspect` prints for this image."""
@@ -67,7 +69,8 @@ class ImageDetails(NamedTuple):
             "Parent": "", "Comment": next((h.comment for h in reversed(c.history) if h.comment), ""),
             "Created": c.created, "DockerVersion": str(c.extra.get("docker_version", "")),
             "Author": c.author, "Config": c.config.to_json(), "Architecture": c.architecture,
-            "Variant": c.variant or None, "Os": c.os, "Size": self.size,
+            "Variant": c.variant or None, "Os": c.os, "Size": self.size, "VirtualSize": self.size,
+            "GraphDriver": image_graph_driver([str(d) for d in c.diff_ids], self.store_root or None),
             "RootFS": {"Type": "layers", "Layers": [str(d) for d in c.diff_ids]},
             "Metadata": {"LastTagTime": self.last_tag_time},
         }
@@ -177,7 +180,7 @@ def inspect_image(store: Store, text: str) -> ImageDetails:
         digests.append(f"{repo}@{pinned}")
     return ImageDetails(image_id=m.config.digest, config=config, repo_tags=tuple(tags),
                         repo_digests=tuple(sorted(set(digests))), size=image_size(store, m, config),
-                        last_tag_time=rec.created, manifest=rec.target.digest)
+                        last_tag_time=rec.created, manifest=rec.target.digest, store_root=store.paths.root)
 
 
 def tag_image(store: Store, source: str, target: str) -> ImageRecord:

@@ -9,7 +9,7 @@ is read as plain JSON, for the process's environment, directory, terminal and ho
 
 from __future__ import annotations
 
-from minidock.engine.glance import ACTIVE, container_dir
+from minidock.engine.glance import ACTIVE, container_dir, root, snapshot_chain
 from minidock.plainjson import loads
 
 TYPE_CHECKING = False
@@ -130,6 +130,16 @@ def _endpoint(gateway: str, ip: str, prefix: int, mac: str) -> dict[str, Any]:
             "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None}
 
 
+def graph_driver(cid: str, where: str, store: str | None = None) -> dict[str, Any]:
+    """Docker's GraphDriver: the overlay directories of the container's root file system (lower
+    dirs top first, as overlay's lowerdir= lists them)."""
+    snapshots = f"{store or root()}/snapshots"
+    lowers = [f"{snapshots}/{sid}/fs" for sid in snapshot_chain(cid, store)] or [f"{snapshots}/{cid}/empty"]
+    return {"Data": {"LowerDir": ":".join(lowers), "MergedDir": where + "/rootfs",
+                     "UpperDir": f"{snapshots}/{cid}/fs", "WorkDir": f"{snapshots}/{cid}/work"},
+            "Name": "overlay2"}
+
+
 def container_json(d: dict[str, Any], store: str | None = None) -> dict[str, Any]:
     """Docker's inspect object for the record `d`."""
     cid = str(d.get("id", ""))
@@ -142,5 +152,6 @@ def container_json(d: dict[str, Any], store: str | None = None) -> dict[str, Any
             "HostnamePath": where + "/hostname", "HostsPath": where + "/hosts", "LogPath": where + "/log",
             "Name": "/" + str(d.get("name", "")), "RestartCount": d.get("restart_count", 0), "Driver": "overlay2",
             "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
-            "HostConfig": host_config(hc), "Mounts": list(hc.get("MountPoints") or []),
+            "HostConfig": host_config(hc), "GraphDriver": graph_driver(cid, where, store),
+            "Mounts": list(hc.get("MountPoints") or []),
             "Config": config(d, spec), "NetworkSettings": network_settings(d)}

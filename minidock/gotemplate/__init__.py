@@ -21,7 +21,7 @@ render with it; an import contract keeps it that way.
 
 from __future__ import annotations
 
-from minidock.gotemplate.values import MISSING, Struct, TemplateError, go_string
+from minidock.gotemplate.values import MISSING, NIL, Struct, TemplateError, go_string
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,4 +35,4 @@ else:
             return getattr(module, name)
         raise AttributeError(name)
 
-__all__ = ["MISSING", "Struct", "Template", "TemplateError", "go_string", "parse"]
+__all__ = ["MISSING", "NIL", "Struct", "Template", "TemplateError", "go_string", "parse"]

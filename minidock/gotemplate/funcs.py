@@ -4,7 +4,7 @@ upper, pad, truncate: docker/cli templates.basicFunctions), with Go's error text
 from __future__ import annotations
 
 from minidock.gotemplate.gofmt import sprint, sprintf, sprintln
-from minidock.gotemplate.values import MISSING, Struct, truth, type_name
+from minidock.gotemplate.values import MISSING, NIL, Struct, truth, type_name
 from minidock.plainjson import dumps_compact
 
 TYPE_CHECKING = False
@@ -169,8 +169,8 @@ def to_json(v: Any) -> str:
     (a Struct marked escape_html was marshalled by Docker first: <, > and & come out escaped)."""
     escape = isinstance(v, Struct) and v.escape_html
     if isinstance(v, Struct):
-        v = {k: x for k, x in v.items() if not callable(x)}
-    text = dumps_compact(None if v is MISSING else v)
+        v = {k: x for k, x in v.items() if not callable(x) and x is not NIL}
+    text = dumps_compact(None if v is MISSING or v is NIL else v)
     if escape:
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text

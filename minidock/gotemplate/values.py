@@ -57,6 +57,22 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+class _Nil:
+    """A nil pointer in a field tagged omitempty (Docker's SizeRw without --size): printed `<nil>`,
+    `null` in `json .Field`, left out of its struct's `json`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NIL"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NIL: Any = _Nil()
+
+
 def type_name(v: Any) -> str:
     """Go's name for the type of `v` (for messages)."""
     if isinstance(v, Struct):
@@ -112,7 +128,7 @@ def go_string(v: Any, top: bool = True) -> str:
         return go_float(v)
     if v is MISSING or (v is None and top):
         return "<no value>"
-    if v is None:
+    if v is None or v is NIL:
         return "<nil>"
     if isinstance(v, Struct):
         return "{" + " ".join(go_string(x, False) for x in v.values()) + "}"

@@ -189,15 +189,17 @@ def build_key() -> str:
 
 
 def tree_size(path: StrPath) -> int:
-    """Apparent size of the regular files below `path` (hard links counted once; a file: its size)."""
+    """Apparent size of everything but directories below `path`, hard links counted once (a file:
+    its size): Docker's directory.Size, so a symlink counts its target's length and a whiteout 0."""
     total, seen = 0, set()
     stack = [os.fspath(path)]
     while stack:
+        top = stack.pop()
         try:
-            entries = list(os.scandir(stack.pop()))
+            entries = list(os.scandir(top))
         except NotADirectoryError:
             try:
-                total += os.lstat(path).st_size
+                total += os.lstat(top).st_size
             except OSError:
                 pass
             continue
@@ -206,13 +208,16 @@ def tree_size(path: StrPath) -> int:
         for e in entries:
             if e.is_dir(follow_symlinks=False):
                 stack.append(e.path)
-            elif e.is_file(follow_symlinks=False):
+                continue
+            try:
                 st = e.stat(follow_symlinks=False)
-                if st.st_nlink > 1:
-                    if st.st_ino in seen:
-                        continue
-                    seen.add(st.st_ino)
-                total += st.st_size
+            except FileNotFoundError:  # removed meanwhile (a running container's upper)
+                continue
+            if st.st_nlink > 1:
+                if st.st_ino in seen:
+                    continue
+                seen.add(st.st_ino)
+            total += st.st_size
     return total
 
 

@@ -100,6 +100,32 @@ def test_missing_objects_and_mixed_lists(both: Both) -> None:
         assert m.stderr.count("\n") == 1, m.stderr
 
 
+def test_sizes_of_containers_and_images(both: Both) -> None:
+    """ps -s / .Size, inspect -s (SizeRw, SizeRootFs: nil without -s), image Size/VirtualSize: the same
+    bytes as Docker's overlay2 counts them (symlinks by their length, whiteouts 0, hard links once)."""
+    script = "head -c 123456 /dev/zero > /f; mkdir /d; echo hi > /d/x; ln /f /d/h; ln -s /f /d/s; rm /bin/ls"
+    for engine in (both.oracle.docker, both.md):
+        assert engine("run", "--name", "cs1", "--network", "none", "busybox", "sh", "-c", script).returncode == 0
+    try:
+        both.same("ps", "-a", "--filter", "name=cs1", "--format", "{{.Names}} {{.Size}}")
+        both.same("inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "cs1")
+        both.same("container", "inspect", "--size", "-f", "{{.SizeRw}}", "cs1")
+        both.same("inspect", "-f", "{{.SizeRw}} {{json .SizeRootFs}} {{.GraphDriver.Name}}", "cs1")
+        both.same("image", "inspect", "-f", "{{.Size}} {{.VirtualSize}} {{.GraphDriver.Name}}", "busybox")
+        d, m = both.both("ps", "-as", "--filter", "name=cs1")
+        assert m.stdout.splitlines()[0].split() == d.stdout.splitlines()[0].split()
+        assert m.stdout.split("   ")[-1] == d.stdout.split("   ")[-1]  # the SIZE column
+        for args in (("inspect", "cs1"), ("inspect", "-s", "cs1"), ("inspect", "-f", "{{json .}}", "cs1")):
+            d, m = both.both(*args)
+            dj, mj = json.loads(d.stdout), json.loads(m.stdout)
+            dj, mj = (dj[0], mj[0]) if isinstance(dj, list) else (dj, mj)
+            assert list(mj).index("Mounts") - list(mj).index("HostConfig") == \
+                list(dj).index("Mounts") - list(dj).index("HostConfig"), args
+    finally:
+        for engine in (both.oracle.docker, both.md):
+            engine("rm", "cs1")
+
+
 def test_container_names_and_create_exit_codes(both: Both) -> None:
     """Docker's name rule (two characters at least, a leading "/" is the same name) and its create
     exit codes: 1 for what the daemon refuses (name in use, no such image), 125 for a bad flag value."""

@@ -29,3 +29,10 @@ def test_ago_and_docker_time() -> None:
     assert ago("2024-01-01T00:00:00.123456789Z", now) == "2 weeks ago"
     assert ago("", now) == "N/A" and ago("0001-01-01T00:00:00Z", now) == "N/A"
     assert docker_time("2024-01-01T01:02:03+01:00") == "2024-01-01 00:02:03 +0000 UTC"
+
+
+def test_four_digits_as_system_df_shows_them() -> None:
+    """go-units HumanSize (system df) against HumanSizeWithPrecision(3) (ps, images): Docker 20.10's
+    `system df` printed 1.986MB and 123.5kB where `images`/`ps -s` printed 1.99MB and 123kB."""
+    assert (human_size(1986118, 4), human_size(123459, 4)) == ("1.986MB", "123.5kB")
+    assert (human_size(1986118), human_size(123459)) == ("1.99MB", "123kB")
