@@ -59,9 +59,13 @@ def _selected(opts: PsOptions) -> list[dict[str, Any]]:
 
         f = PsFilter.parse(opts.filters)
         every = every or f.shows_all
-        records = [d for d in records if f.matches_json(d)]  # why not engine/info: ~8 ms more of imports
+        records = [d for d in f.window(records, _ident) if f.matches_json(d)]  # why not engine/info: ~8 ms
     chosen = [d for d in records if every or d.get("status") in glance.ACTIVE]
     return chosen[:opts.last] if opts.last >= 0 else chosen
+
+
+def _ident(d: dict[str, Any]) -> tuple[str, str]:
+    return str(d.get("id", "")), str(d.get("name", ""))
 
 
 def ps(opts: PsOptions) -> None:

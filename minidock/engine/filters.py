@@ -4,22 +4,27 @@ Values of one key are alternatives (OR), different keys must all match (AND), as
 `status=` (created|restarting|running|removing|paused|exited|dead), `name=` (a regular expression
 searched in the name), `id=` (a prefix), `ancestor=` (image name[:tag], or image id prefix),
 `exited=` (an exit code), `label=` (KEY or KEY=VALUE), `health=` (starting|healthy|unhealthy|none),
-`volume=` (a volume name or mount destination), `network=` (the network mode or name). A `status` or
-`exited` filter looks at every container, like `ps -a`.
+`volume=` (a volume name or mount destination), `network=` (the network mode or name), `publish=` and
+`expose=` (PORT[/PROTO] or a range START-END[/PROTO]: a public or private port of those `ps` shows),
+`before=` and `since=` (containers created before or after the one named), `is-task=` (true matches
+nothing: minidock runs no swarm tasks). A `status` or `exited` filter looks at every container, like
+`ps -a`.
 """
 
 from __future__ import annotations
 
-from minidock.errors import MinidockError, UsageError
+from minidock.errors import MinidockError, NotFoundError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.store.ctrrecord import ContainerRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable
     from typing import Any
 
-KEYS = ("status", "name", "id", "ancestor", "exited", "label", "health", "volume", "network")
+KEYS = ("status", "name", "id", "ancestor", "exited", "label", "health", "volume", "network", "publish", "expose",
+        "before", "since", "is-task")
 HEALTH = ("starting", "healthy", "unhealthy", "none")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
@@ -55,7 +60,11 @@ class PsFilter(NamedTuple):
                 _regex(value)
             if key == "health" and value not in HEALTH:
                 raise UsageError(f"invalid filter {text!r}: health is one of {', '.join(HEALTH)}")
+            if key in ("publish", "expose"):
+                _ports(key, value)
             found.setdefault(key, []).append(value)
+        if found.get("is-task", ["true"]) not in (["true"], ["false"]):  # Docker's words and brackets
+            raise UsageError(f"Invalid filter 'is-task=[{' '.join(found['is-task'])}]'")
         return cls(tuple((k, tuple(v)) for k, v in found.items()))
 
     @property
@@ -70,6 +79,18 @@ class PsFilter(NamedTuple):
         """`matches` for a plain record (engine/glance.py), as the store's ContainerRecord reads it."""
         return self.matches(ContainerRecord.from_json(d))
 
+    def window(self, newest_first: list[Any], ident: Callable[[Any], tuple[str, str]]) -> list[Any]:
+        """`since=` and `before=` over records listed newest first (`ident`: a record's id and name):
+        those made after the `since` container, and before the `before` one (Docker's daemon walks
+        the list the same way). NotFoundError names a container that does not exist."""
+        terms = dict(self.terms)
+        below, above = len(newest_first), -1  # the last value of each key counts, as in Docker
+        for ref in terms.get("since", ()):
+            below = _position(newest_first, ref, ident)
+        for ref in terms.get("before", ()):
+            above = _position(newest_first, ref, ident)
+        return [r for i, r in enumerate(newest_first) if above < i < below]
+
 
 def _regex(value: str) -> re.Pattern[str]:
     """A `name=` filter's regular expression (re loads only for one: ~1.5 ms of a `ps --filter`)."""
@@ -81,7 +102,45 @@ def _regex(value: str) -> re.Pattern[str]:
         raise UsageError(f"invalid filter 'name={value}': {e}") from e
 
 
+def _ports(key: str, value: str) -> set[str]:
+    """The PORT/PROTO keys a publish= or expose= value names (Docker's portOp and messages)."""
+    if ":" in value:
+        raise UsageError(f"filter for '{key}' should not contain ':': {value}")
+    port, _, proto = value.partition("/")
+    first, _, last = port.partition("-")
+    for text in (first, last or first):
+        if not text.isdigit() or int(text) > 65535:
+            raise UsageError(f"error while looking up for {key} {value}: strconv.ParseUint: parsing "
+                             f"{text!r}: {'invalid syntax' if not text.isdigit() else 'value out of range'}"
+                             .replace("'", '"'))
+    if int(last or first) < int(first):
+        raise UsageError(f"error while looking up for {key} {value}: invalid range specified for port: {port}")
+    return {f"{n}/{proto or 'tcp'}" for n in range(int(first), int(last or first) + 1)}
+
+
+def _position(records: list[Any], ref: str, ident: Callable[[Any], tuple[str, str]]) -> int:
+    """Where the container `ref` (id, name or unique id prefix) is in `records`."""
+    ids = [ident(r) for r in records]
+    for i, (cid, name) in enumerate(ids):
+        if ref in (cid, name) or ref.lstrip("/") == name:
+            return i
+    found = [i for i, (cid, _) in enumerate(ids) if ref and cid.startswith(ref)]
+    if len(found) == 1:
+        return found[0]
+    raise NotFoundError(f"no such container {ref}")
+
+
 def _match(key: str, value: str, r: ContainerRecord) -> bool:
+    if key in ("before", "since"):
+        return True  # PsFilter.window: they select by position in the list
+    if key == "is-task":
+        return value == "false"
+    if key in ("publish", "expose"):
+        from minidock.engine.glance import port_list
+
+        wanted = _ports(key, value)
+        return any(f"{public if key == 'publish' else private}/{kind}" in wanted
+                   for private, public, kind, _ in port_list(r.to_json()))
     if key == "status":
         return r.status == value
     if key == "name":

@@ -177,14 +177,61 @@ def command_text(d: dict[str, Any], trunc: bool = True) -> str:
     return quote(text)
 
 
-def ports_text(d: dict[str, Any]) -> str:
-    """docker ps PORTS from the network attachment ("0.0.0.0:8080->80/tcp")."""
-    out = []
-    for p in (d.get("network") or {}).get("ports", []) or []:
+def network_ports(d: dict[str, Any]) -> dict[str, Any]:
+    """NetworkSettings.Ports: while the container runs with an address, its exposed ports (null)
+    and its published ones with their bindings; nothing once it stopped (Docker clears them)."""
+    att, hc = d.get("network") or {}, d.get("host_config") or {}
+    if d.get("status") not in ACTIVE or not att.get("ip"):
+        return {}
+    ports: dict[str, Any] = {p: None for p in (hc.get("Config") or {}).get("ExposedPorts") or {}}
+    for p in att.get("ports") or ():
         if isinstance(p, dict):
-            ip = p.get("host_ip") or "0.0.0.0"
-            out.append(f"{ip}:{p.get('host_port')}->{p.get('container_port')}/{p.get('protocol', 'tcp')}")
-    return ", ".join(out)
+            key = f"{p.get('container_port')}/{p.get('protocol', 'tcp')}"
+            ports[key] = [*(ports.get(key) or []), {"HostIp": p.get("host_ip") or "0.0.0.0",
+                                                     "HostPort": str(p.get("host_port"))}]
+    return ports
+
+
+def port_list(d: dict[str, Any]) -> list[tuple[int, int, str, str]]:
+    """(private port, public port or 0, protocol, host ip) of each port `ps` shows (the API's Ports)."""
+    out = []
+    for key, bindings in network_ports(d).items():
+        port, _, kind = key.partition("/")
+        if not port.isdigit():
+            continue
+        for b in bindings or ({"HostPort": ""},):
+            public = str(b.get("HostPort", ""))
+            out.append((int(port), int(public) if public.isdigit() else 0, kind or "tcp", str(b.get("HostIp", ""))))
+    return out
+
+
+def ports_text(d: dict[str, Any]) -> str:
+    """docker ps PORTS (docker/cli DisplayablePorts): exposed ports and ports published on the same
+    number grouped into ranges ("90-91/tcp", "0.0.0.0:80->80/tcp"), then the other mappings
+    ("0.0.0.0:8080->80/tcp"), ordered by private port, ip, public port, protocol."""
+    groups: dict[str, list[int]] = {}  # why a dict: its keys keep the order groups were first made
+    result, mappings = [], []
+    for private, public, kind, ip in sorted(port_list(d), key=lambda p: (p[0], p[3], p[1], p[2])):
+        key = kind
+        if ip:
+            if public != private:
+                mappings.append(f"{f'[{ip}]' if ':' in ip else ip}:{public}->{private}/{kind}")
+                continue
+            key = f"{ip}/{kind}"
+        group = groups.get(key)
+        if group is not None and private == group[1] + 1:
+            group[1] = private
+            continue
+        if group is not None:
+            result.append(_port_group(key, *group))
+        groups[key] = [private, private]
+    return ", ".join([*result, *(_port_group(k, *g) for k, g in groups.items()), *mappings])
+
+
+def _port_group(key: str, first: int, last: int) -> str:
+    ip, _, kind = key.rpartition("/")
+    span = str(first) if first == last else f"{first}-{last}"
+    return f"{ip}:{span}->{span}/{kind}" if ip else f"{span}/{kind}"
 
 
 def docker_time(text: str) -> str:

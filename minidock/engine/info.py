@@ -52,7 +52,8 @@ def list_containers(all_: bool = False, store: Store | None = None,
     _, records = open_records(store)
     f = filters or PsFilter()
     every = all_ or f.shows_all
-    return [r for r in records.list() if (every or r.status in ACTIVE) and f.matches(r)]
+    chosen = f.window(records.list(), lambda r: (r.id, r.name))
+    return [r for r in chosen if (every or r.status in ACTIVE) and f.matches(r)]
 
 
 def get(ref: str, store: Store | None = None) -> ContainerRecord:

@@ -9,7 +9,7 @@ is read as plain JSON, for the process's environment, directory, terminal and ho
 
 from __future__ import annotations
 
-from minidock.engine.glance import ACTIVE, container_dir, root, snapshot_chain
+from minidock.engine.glance import ACTIVE, container_dir, network_ports, root, snapshot_chain
 from minidock.plainjson import loads
 
 TYPE_CHECKING = False
@@ -100,11 +100,7 @@ def network_settings(d: dict[str, Any]) -> dict[str, Any]:
     hc = d.get("host_config") or {}
     mode = hc.get("NetworkMode", "bridge")
     running = (d.get("status") in ACTIVE) and bool(att.get("ip"))
-    ports: dict[str, Any] = {p: None for p in (hc.get("Config") or {}).get("ExposedPorts") or {}} if running else {}
-    for p in att.get("ports") or () if running else ():
-        key = f"{p.get('container_port')}/{p.get('protocol', 'tcp')}"
-        ports[key] = [*(ports.get(key) or []), {"HostIp": p.get("host_ip") or "0.0.0.0",
-                                                 "HostPort": str(p.get("host_port"))}]
+    ports = network_ports(d)
     ip, gateway, mac, prefix = ((att.get("ip", ""), att.get("gateway", ""), att.get("mac", ""),
                                  att.get("prefixlen", 0)) if running else ("", "", "", 0))
     out = {"Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "",

@@ -100,6 +100,17 @@ def test_missing_objects_and_mixed_lists(both: Both) -> None:
         assert m.stderr.count("\n") == 1, m.stderr
 
 
+def test_ps_position_port_and_task_filters(both: Both) -> None:
+    ours = ("--filter", "name=^cc[123]$", "--format", "{{.Names}}")
+    for f in ("before=cc3", "since=cc1", "before=cc3", "is-task=false", "is-task=true", "expose=80", "publish=80"):
+        both.same("ps", "-a", "--filter", f, *ours)
+    both.same("ps", "--filter", "since=cc1", *ours)  # no -a: running ones only
+    for f in ("before=nosuch", "is-task=maybe", "publish=abc", "expose=1:2"):
+        d, m = both.both("ps", "--filter", f)
+        assert (m.returncode, m.stdout) == (d.returncode, d.stdout) == (1, ""), f
+        assert m.stderr.removeprefix("minidock: ") == d.stderr.removeprefix("Error response from daemon: "), f
+
+
 def test_sizes_of_containers_and_images(both: Both) -> None:
     """ps -s / .Size, inspect -s (SizeRw, SizeRootFs: nil without -s), image Size/VirtualSize: the same
     bytes as Docker's overlay2 counts them (symlinks by their length, whiteouts 0, hard links once)."""

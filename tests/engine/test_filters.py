@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from minidock.engine.filters import PsFilter
@@ -42,3 +44,52 @@ def test_state_filters_see_stopped_containers() -> None:
 def test_bad_filters(bad: str) -> None:
     with pytest.raises(UsageError, match="invalid filter"):
         PsFilter.parse([bad])
+
+
+def _ported(name: str, ports: list[tuple[int, int, str]], exposed: tuple[str, ...] = (),
+            status: str = "running") -> ContainerRecord:
+    published = [{"host_ip": "0.0.0.0", "host_port": h, "container_port": c, "protocol": p} for h, c, p in ports]
+    return ContainerRecord(id=name * 8, name=name, image="busybox", image_id=IMG, created="", status=status,
+                           host_config={"Config": {"ExposedPorts": {e: {} for e in exposed}}},
+                           network={"ip": "10.200.0.2", "ports": published})
+
+
+def test_ps_ports_as_docker_groups_them() -> None:
+    """docker/cli DisplayablePorts: same-number publishes and exposed ports grouped into ranges in
+    the order made, other mappings last; nothing once the container stopped."""
+    from minidock.engine.glance import ports_text
+
+    r = _ported("p1", [(18080, 80, "tcp"), (90, 90, "tcp"), (18081, 81, "tcp")],
+                ("91/tcp", "92/tcp", "95/udp", "80/tcp"))
+    assert ports_text(r.to_json()) == "0.0.0.0:90->90/tcp, 91-92/tcp, 95/udp, 0.0.0.0:18080->80/tcp, " \
+                                      "0.0.0.0:18081->81/tcp"
+    r = _ported("p2", [(8000 + n, 8000 + n, "tcp") for n in range(3)], ("7000/tcp", "7002/tcp"))
+    assert ports_text(r.to_json()) == "7000/tcp, 7002/tcp, 0.0.0.0:8000-8002->8000-8002/tcp"
+    assert ports_text(_ported("p3", [(1, 2, "tcp")], ("3/tcp",), status="exited").to_json()) == ""
+
+
+def test_publish_expose_and_task_filters() -> None:
+    web = _ported("pw", [(18080, 80, "tcp")], ("90/tcp", "91/udp"))
+
+    def hit(*texts: str) -> bool:
+        return PsFilter.parse(list(texts)).matches(web)
+    assert hit("publish=18080") and not hit("publish=80") and hit("publish=18000-18100/tcp")
+    assert hit("expose=80") and hit("expose=90") and not hit("expose=91") and hit("expose=91/udp")
+    assert hit("is-task=false") and not hit("is-task=true")
+    for bad, message in (("publish=abc", 'parsing "abc": invalid syntax'), ("expose=1:2", "should not contain ':'"),
+                         ("is-task=maybe", "Invalid filter 'is-task=[maybe]'"), ("publish=99999", "out of range")):
+        with pytest.raises(UsageError, match=re.escape(message)):
+            PsFilter.parse([bad])
+
+
+def test_before_and_since_select_by_position() -> None:
+    from minidock.errors import NotFoundError
+
+    newest_first = [NEW, WEB, JOB]
+
+    def window(*texts: str) -> list[str]:
+        return [r.name for r in PsFilter.parse(list(texts)).window(newest_first, lambda r: (r.id, r.name))]
+    assert window("before=fresh") == ["web-1", "job"] and window("since=job") == ["fresh", "web-1"]
+    assert window("before=fresh", "since=job") == ["web-1"] and window("since=9abc") == []
+    with pytest.raises(NotFoundError, match="no such container nosuch"):
+        window("before=nosuch")
