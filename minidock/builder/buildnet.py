@@ -126,7 +126,7 @@ def reclaim(target: NetTarget) -> list[str]:
     from minidock.runtime.net import ipam
 
     try:
-        with open(ipam.HOST_DIR / target.bridge / ipam.LEASES, "rb") as f:
+        with open(f"{ipam.HOST_DIR}/{target.bridge}/{ipam.LEASES}", "rb") as f:
             if b".build-" not in f.read():
                 return []
     except OSError:

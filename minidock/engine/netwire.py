@@ -248,9 +248,7 @@ def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> N
     with hostbridge.wire_lock(bridge):
         network.delete_veth(str(attachment.get("host_veth") or network.host_veth_name(container_id)))
         if ipam.release_left(ipam.HOST_DIR, bridge, container_id) is None:
-            from pathlib import Path  # ipam (loaded above) has imported it already
-
-            network.detach(container_id, Path(paths.networks))  # a lease an older minidock kept in the store
+            network.detach(container_id, paths.networks)  # a lease an older minidock kept in the store
         if name and name != "bridge":
             forget_in_peers(paths, bridge, str(attachment.get("ip", "")))
     if attachment.get("ports"):

@@ -5,8 +5,9 @@ the bridge (runtime.network) and its NAT rules (runtime.nat), created lazily whe
 container joins and removed with the network. State lives in `Paths.networks`.
 """
 
+from __future__ import annotations
+
 import os
-from typing import TYPE_CHECKING
 
 from minidock.errors import UsageError
 from minidock.nouns import NamedTuple
@@ -14,6 +15,7 @@ from minidock.paths import Paths
 from minidock.runtime.net import ipam, network
 from minidock.runtime.net.netconfig import NetworkConfig, NetworkStore
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.config import Settings
 
@@ -31,7 +33,7 @@ def _store(paths: Paths | None) -> NetworkStore:
     return NetworkStore(p.networks, ipam.HOST_DIR)
 
 
-def _with_default(store: NetworkStore, settings: "Settings | None") -> None:
+def _with_default(store: NetworkStore, settings: Settings | None) -> None:
     """The store's `bridge` network: the subnet `minidock0` carries for every store when it exists."""
     from minidock.config import Settings
     from minidock.runtime.net import hostbridge
@@ -48,7 +50,7 @@ def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> 
 
     store = _store(paths)
     _with_default(store, None)
-    with ipam.locked(ipam.HOST_DIR / ipam.NETWORKS_LOCK):  # why: another store's network may take the same subnet
+    with ipam.locked(f"{ipam.HOST_DIR}/{ipam.NETWORKS_LOCK}"):  # why: another store's network may take the same subnet
         taken = [*network.host_networks(), *hostbridge.reserved()]  # bridges not wired yet have no route
         cfg = store.create(name, subnet, taken)
         hostbridge.reserve(cfg.bridge, cfg.subnet)
@@ -58,7 +60,7 @@ def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> 
     return cfg
 
 
-def list_networks(paths: Paths | None = None, settings: "Settings | None" = None) -> list[NetworkConfig]:
+def list_networks(paths: Paths | None = None, settings: Settings | None = None) -> list[NetworkConfig]:
     """`network ls`: bridge, user networks, host, none."""
     store = _store(paths)
     _with_default(store, settings)
@@ -84,7 +86,7 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
 
         nat.remove_network_rules(cfg.bridge)
         network.remove_bridge(cfg.bridge)
-        shutil.rmtree(ipam.HOST_DIR / cfg.bridge, ignore_errors=True)  # its host-wide record and leases
+        shutil.rmtree(f"{ipam.HOST_DIR}/{cfg.bridge}", ignore_errors=True)  # its host-wide record and leases
     from minidock.engine.events import emit
 
     emit(p, "network", "destroy", cfg.id, {"name": cfg.name, "type": cfg.driver})
@@ -97,7 +99,7 @@ def container_exists(paths: Paths, container_id: str, owner: str = "") -> bool:
     return os.path.exists(f"{root.container(container_id)}/state.json")
 
 
-def lookup(value: str, paths: Paths | None = None, settings: "Settings | None" = None) -> NetworkMode:
+def lookup(value: str, paths: Paths | None = None, settings: Settings | None = None) -> NetworkMode:
     """`--network` value -> mode, touching no kernel object (the bridge is wired at attach: `wire`)."""
     if value in ("none", "host"):
         return NetworkMode(value)

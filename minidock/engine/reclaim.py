@@ -13,6 +13,7 @@ still waiting, with what it is, and `--repair` reclaims it.
 """
 
 import contextlib
+import os
 
 from minidock.errors import MinidockError
 from minidock.store.check import Problem
@@ -60,7 +61,7 @@ def _release_unrecorded(cid: str) -> None:
 
     for bridge in ipam.networks_with_leases(ipam.HOST_DIR):
         ipam.release(ipam.HOST_DIR, bridge, cid)
-    if (nat.RUN_DIR / f"ports-{cid}").exists():
+    if os.path.exists(f"{nat.RUN_DIR}/ports-{cid}"):
         nat.remove_rules(cid)
 
 
@@ -85,7 +86,7 @@ def leftovers_of(rec: ContainerRecord, records: ContainerStore) -> list[str]:
         veth = network.host_veth_name(rec.id)
         if Path(f"/sys/class/net/{veth}").exists():
             out.append(f"veth {veth}")
-    if (nat.RUN_DIR / f"ports-{rec.id}").exists():
+    if os.path.exists(f"{nat.RUN_DIR}/ports-{rec.id}"):
         out.append("published-port rules")
     if rec.creating:
         out.append("the half-created container")

@@ -200,7 +200,7 @@ def test_system_check_reports_and_repairs_a_killed_builds_lease(tmp_path: Path) 
     finally:
         import shutil
 
-        shutil.rmtree(ipam.HOST_DIR / bridge, ignore_errors=True)
+        shutil.rmtree(f"{ipam.HOST_DIR}/{bridge}", ignore_errors=True)
 
 
 def test_host_resolv_text_reads_a_stub_resolver_file(tmp_path: Path) -> None:

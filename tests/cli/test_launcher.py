@@ -56,10 +56,14 @@ def _imported(*args: str) -> set[str]:
     return {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
 
 
-@pytest.mark.parametrize("args", [("run", "--rm", "--network", "none"), ("run", "--network", "none")])
+@pytest.mark.parametrize("args", [("run", "--rm", "--network", "none"), ("run", "--network", "none"), ("run", "--rm")])
 def test_a_run_imports_nothing_heavy(args: tuple[str, ...], busybox_store: Callable[[], Path]) -> None:
     busybox_store()
-    _imported("run", "--rm", "busybox", "true")  # why: a store's first run compiles the seccomp profile
+    # why: a store's first run compiles the seccomp profile; a first bridge run may (re)create minidock0
+    # (choosing its subnet against the host's routes loads ipaddress) and sets up its NAT rules
+    _imported("run", "--rm", "busybox", "true")
     loaded = _imported(*args, "busybox", "true")
     assert "minidock.runtime.process" in loaded  # the listing is real
+    if "--network" not in args:  # the default bridge network: wired with ints and text, no ipaddress
+        assert {"minidock.runtime.net.network", "minidock.runtime.net.nat"} <= loaded
     assert loaded & NOT_ON_THE_RUN_PATH == set()

@@ -159,14 +159,14 @@ def test_user_network_reaches_peers_by_name_and_is_removed(session: Session) -> 
     assert client_ip not in ok("exec", "web", "cat", "/etc/hosts")  # the peer forgets a removed container
     assert "active endpoints" in md("network", "rm", net).stderr
     ok("rm", "-f", "web")
-    leases = ipam.HOST_DIR / bridge / "leases.json"
+    leases = Path(ipam.HOST_DIR, bridge, "leases.json")
     data = json.loads(leases.read_text())
     stale = {"leases": {"0" * 64: "10.0.0.9"}, "owners": {"0" * 64: str(session.root)}}
     leases.write_text(json.dumps({**data, **stale}))  # a crashed container's lease
     ok("network", "rm", net)
     session.networks.remove(net)
     assert bridge not in _links()
-    assert not (ipam.HOST_DIR / bridge).exists()
+    assert not Path(ipam.HOST_DIR, bridge).exists()
 
 
 def test_none_host_and_container_modes(session: Session) -> None:

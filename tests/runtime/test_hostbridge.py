@@ -39,7 +39,7 @@ def names() -> Iterator[tuple[str, str, str]]:
     finally:
         network.remove_bridge(bridge)
         subprocess.run(["ip", "link", "del", other], check=False)
-        shutil.rmtree(ipam.HOST_DIR / bridge, ignore_errors=True)
+        shutil.rmtree(f"{ipam.HOST_DIR}/{bridge}", ignore_errors=True)
 
 
 def test_subnet_rechecked_at_creation_and_kept_while_the_bridge_lives(names: tuple[str, str, str]) -> None:
@@ -47,7 +47,7 @@ def test_subnet_rechecked_at_creation_and_kept_while_the_bridge_lives(names: tup
     subnet, index = hostbridge.ensure(bridge, clash, lambda: clash)
     assert subnet != clash  # the other link's route took it: the next free fallback instead
     net = IPv4Network(subnet)
-    assert not any(net.overlaps(r) for r in ipam.RESERVED)
+    assert not any(net.overlaps(IPv4Network(r)) for r in ipam.RESERVED)
     assert hostbridge.recorded(bridge) == (subnet, index)
     gateway = ipam.gateway_of(net)
     assert f"inet {gateway.with_prefixlen} " in _ip("-o", "-4", "addr", "show", "dev", bridge)

@@ -182,3 +182,28 @@ def test_the_run_path_modules_import_nothing_only_some_runs_need() -> None:
             "'subprocess', 'termios', 'selectors') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() in ([], ["dataclasses"])  # dataclasses: only while oci/ is being converted
+
+
+HEAVY = ("typing", "pathlib", "ipaddress", "re", "enum", "json", "contextlib", "collections", "functools", "signal",
+         "socket", "subprocess", "fnmatch", "urllib.parse")
+
+
+def test_the_bridge_path_wires_with_ints_and_text(tmp_path: Path) -> None:
+    """What a steady-state bridge `run` imports and calls (the bridge exists, its NAT is set up): no
+    ipaddress, json, pathlib, re, typing (and what they bring). The rare paths load them lazily."""
+    code = f"""if True:
+        import sys
+        import minidock.engine.networks, minidock.engine.netwire
+        from minidock.runtime.net import hostbridge, ipam, nat, netconfig, network
+        d = {str(tmp_path)!r}
+        assert ipam.allocate(d, "n", "10.213.9.0/24", "c1", owner="/x") == "10.213.9.2/24"
+        assert ipam.gateway_for("10.213.9.0/24") == ("10.213.9.1", 24) and ipam.leases(d, "n") == {{"c1": "10.213.9.2"}}
+        assert ipam.release_left(d, "n", "c1") == 0 and ipam.networks_with_leases(d) == ["n"]
+        assert netconfig.NetworkStore(d).get("bridge") is None and hostbridge.recorded("mdnosuchbr") == ("", 0)
+        assert netconfig.NetworkConfig("b", "i", subnet="10.9.0.0/16", gateway="10.9.0.1").gateway_cidr == "10.9.0.1/16"
+        assert not nat.is_set_up("mdnosuchbr", "10.213.9.0/24", 1)
+        assert network.host_veth_name("ab" * 32) == "vmdabababababab"
+        print(" ".join(m for m in {HEAVY!r} if m in sys.modules))
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == []

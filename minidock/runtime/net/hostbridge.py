@@ -16,28 +16,34 @@ gateway's four bytes), so ports coming and going never change it and containers'
 gateway stay valid.
 """
 
+from __future__ import annotations
+
 import os
-from contextlib import AbstractContextManager
-from ipaddress import IPv4Network
-from typing import TYPE_CHECKING
 
 from minidock.errors import StoreError
 from minidock.runtime.net import ipam, network
 from minidock.runtime.net.netlink import Netlink
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
+    from ipaddress import IPv4Network
+
+
+def _record(bridge: str) -> str:
+    return f"{ipam.HOST_DIR}/{bridge}/{ipam.BRIDGE_RECORD}"
 
 
 def wire_lock(bridge: str) -> AbstractContextManager[None]:
     """The host-wide lock of `bridge`: wiring, unwiring and (re)creating it take turns."""
-    return ipam.locked(ipam.HOST_DIR / bridge / ipam.WIRE_LOCK)
+    return ipam.locked(f"{ipam.HOST_DIR}/{bridge}/{ipam.WIRE_LOCK}")
 
 
 def recorded(bridge: str) -> tuple[str, int]:
     """(subnet, ifindex) of `bridge` as last wired, ("", 0) when unknown or unreadable."""
     try:
-        raw = ipam.read_json(ipam.HOST_DIR / bridge / ipam.BRIDGE_RECORD, {})
+        raw = ipam.read_json(_record(bridge), {})
     except (StoreError, OSError):  # unreadable, or not a bridge's directory
         return "", 0
     if not isinstance(raw, dict):
@@ -45,8 +51,10 @@ def recorded(bridge: str) -> tuple[str, int]:
     return str(raw.get("subnet", "")), int(raw.get("index", 0) or 0)
 
 
-def reserved() -> "list[IPv4Network]":
+def reserved() -> list[IPv4Network]:
     """The subnet of every bridge recorded on the host (wired, or reserved by `network create`)."""
+    from ipaddress import IPv4Network  # lazy: `network create` only
+
     out = []
     try:
         names = os.listdir(ipam.HOST_DIR)
@@ -62,11 +70,10 @@ def reserved() -> "list[IPv4Network]":
 def reserve(bridge: str, subnet: str) -> None:
     """Record `subnet` for `bridge` before it exists (a new user network), so no other store takes it."""
     if not recorded(bridge)[0]:
-        ipam.atomic_write_json(ipam.HOST_DIR / bridge / ipam.BRIDGE_RECORD, {"subnet": subnet, "index": 0},
-                               durable=False)
+        ipam.atomic_write_json(_record(bridge), {"subnet": subnet, "index": 0}, durable=False)
 
 
-def ensure(bridge: str, subnet: str, prefer: "Callable[[], str] | None" = None) -> tuple[str, int]:
+def ensure(bridge: str, subnet: str, prefer: Callable[[], str] | None = None) -> tuple[str, int]:
     """Under `wire_lock(bridge)`: the bridge up with its gateway address and fixed MAC; returns (the
     subnet it carries, its ifindex). The recorded subnet stands while the recorded bridge exists.
     When it is (re)created, `subnet` is used; with `prefer` (the default network: the settings'
@@ -81,9 +88,8 @@ def ensure(bridge: str, subnet: str, prefer: "Callable[[], str] | None" = None) 
         elif prefer is not None:
             routes = [r.dst for r in nl.routes() if r.dst.prefixlen > 0 and (link is None or r.oif != link.index)]
             actual = str(ipam.choose_subnet(prefer(), routes))
-    gateway = ipam.gateway_of(IPv4Network(actual))
-    new_index = network.ensure_bridge(bridge, str(gateway))
+    gateway, prefixlen = ipam.gateway_for(actual)  # text and ints: the steady state imports no ipaddress
+    new_index = network.ensure_bridge(bridge, f"{gateway}/{prefixlen}")
     if (actual, new_index) != (known, index):
-        ipam.atomic_write_json(ipam.HOST_DIR / bridge / ipam.BRIDGE_RECORD,
-                               {"subnet": actual, "index": new_index}, durable=False)
+        ipam.atomic_write_json(_record(bridge), {"subnet": actual, "index": new_index}, durable=False)
     return actual, new_index

@@ -29,19 +29,18 @@ network is gone. Known limit: a host firewall reload that flushes our rules is n
 the bridge is recreated (Docker has the same blind spot).
 """
 
+from __future__ import annotations
+
 import os
-import re
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from minidock.errors import RuntimeSetupError
 from minidock.nouns import NamedTuple
 from minidock.runtime.net.ipam import locked
 from minidock.runtime.syscalls import read_file
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
 
     from minidock.runtime.net.portmap import PortMapping
 
@@ -60,9 +59,9 @@ JUMPS: tuple[tuple[str, str, str], ...] = (
     ("filter", "INPUT", f"-j {INPUT}"),
     ("filter", "FORWARD", f"-j {ISOLATION_1}"),  # inserted after (so before) MINIDOCK-FORWARD, as Docker's
 )
-IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
-RUN_DIR = Path("/run/minidock")
-LOCK = RUN_DIR / "iptables.lock"
+IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
+RUN_DIR = "/run/minidock"
+LOCK = f"{RUN_DIR}/iptables.lock"
 RULES_VERSION = "3"  # bump when network_rules/JUMPS change: markers of older setups stop counting
 
 
@@ -103,7 +102,7 @@ def network_rules(bridge: str, subnet: str) -> list[Rule]:
     ]
 
 
-def port_rules(container_id: str, bridge: str, container_ip: str, mappings: "Iterable[PortMapping]") -> list[Rule]:
+def port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> list[Rule]:
     """DNAT, hairpin masquerade and FORWARD accept for each published IPv4 port.
 
     A 127.x port gets its DNAT rule only: its packets come from this host (OUTPUT, never FORWARD)
@@ -149,6 +148,8 @@ def _norm(args: str) -> tuple[str, ...]:
 
 
 def _has_tag(line: str, owner: str) -> bool:
+    import re  # lazy: only removals that search iptables-save output (re costs `run` ~2.5 ms)
+
     return re.search(rf'--comment "?{re.escape(tag(owner))}"?(\s|$)', line) is not None
 
 
@@ -157,7 +158,7 @@ def _restore(sections: dict[str, list[str]]) -> str:
                    for t, lines in sections.items() if lines)
 
 
-def plan_setup(save: str, rules: "Iterable[Rule]") -> str:
+def plan_setup(save: str, rules: Iterable[Rule]) -> str:
     """iptables-restore --noflush input adding what is missing: our chains, the jumps, `rules`.
 
     A rule counts as present when a line of its chain has the same tokens (iptables-save reorders
@@ -235,34 +236,37 @@ def _save() -> str:
     return _run(["iptables-save"])  # every table in one run; parse_save keeps them apart
 
 
-@contextmanager
-def _transaction() -> "Iterator[str]":
-    """Hold the minidock iptables lock and yield the current ruleset (nat and filter)."""
-    with locked(LOCK):
-        yield _save()
-
-
 def _apply(restore: str) -> None:
     if restore:
         _run(["iptables-restore", "-w", "--noflush"], restore)
 
 
-def _read(path: Path) -> str:
+def _read(path: str) -> str:
     """A small file's text by raw reads (every bridge run reads two of them)."""
     return read_file(path).decode()
 
 
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _set_knob(path: str) -> None:
+    """Write 1 to a /proc/sys file unless it holds 1 already."""
+    try:
+        if _read(path).strip() != "1":
+            _write(path, "1\n")
+    except OSError as e:
+        raise RuntimeSetupError(f"network: enable {path}: {e.strerror}", stage="network") from e
+
+
 def ensure_forwarding() -> None:
     """Turn on IPv4 forwarding (`sysctl net.ipv4.ip_forward=1`) unless it is on."""
-    try:
-        if _read(IP_FORWARD).strip() != "1":
-            IP_FORWARD.write_text("1\n")
-    except OSError as e:
-        raise RuntimeSetupError(f"network: enable {IP_FORWARD}: {e.strerror}", stage="network") from e
+    _set_knob(IP_FORWARD)
 
 
-def _marker(bridge: str, subnet: str) -> Path:
-    return RUN_DIR / f"net-{bridge}-{subnet.replace('/', '_')}"
+def _marker(bridge: str, subnet: str) -> str:
+    return f"{RUN_DIR}/net-{bridge}-{subnet.replace('/', '_')}"
 
 
 def _marker_text(bridge_index: int) -> str:
@@ -278,12 +282,13 @@ def setup_network(bridge: str, subnet: str, bridge_index: int = 0) -> None:
     ensure_forwarding()
     if bridge_index and is_set_up(bridge, subnet, bridge_index):
         return
-    with _transaction() as save:
-        _apply(plan_setup(save, network_rules(bridge, subnet)))
+    with locked(LOCK):
+        _apply(plan_setup(_save(), network_rules(bridge, subnet)))
         if bridge_index:
             marker = _marker(bridge, subnet)
-            tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
-            tmp.write_text(_marker_text(bridge_index))
+            head, name = os.path.split(marker)
+            tmp = f"{head}/.{name}.{os.getpid()}"
+            _write(tmp, _marker_text(bridge_index))
             os.replace(tmp, marker)
 
 
@@ -296,31 +301,35 @@ def is_set_up(bridge: str, subnet: str, bridge_index: int) -> bool:
 
 
 def _forget_markers(bridge: str | None) -> None:
-    for m in RUN_DIR.glob(f"net-{bridge}-*" if bridge else "net-*"):
-        m.unlink(missing_ok=True)
+    prefix = f"net-{bridge}-" if bridge else "net-"
+    try:
+        names = os.listdir(RUN_DIR)
+    except OSError:  # no markers yet
+        return
+    for name in names:
+        if name.startswith(prefix):
+            try:  # noqa: SIM105 - not contextlib.suppress: no contextlib on `run`
+                os.unlink(f"{RUN_DIR}/{name}")
+            except FileNotFoundError:
+                pass
 
 
 def route_localnet(bridge: str) -> None:
     """`sysctl net.ipv4.conf.<bridge>.route_localnet=1`: DNATed 127.x traffic may leave by the bridge."""
-    knob = Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet")
-    try:
-        if knob.read_text().strip() != "1":
-            knob.write_text("1\n")
-    except OSError as e:
-        raise RuntimeSetupError(f"network: enable {knob}: {e.strerror}", stage="network") from e
+    _set_knob(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet")
 
 
-def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: "Iterable[PortMapping]") -> None:
+def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> None:
     """DNAT the container's published ports (replacing rules it had before)."""
     rules = port_rules(container_id, bridge, container_ip, mappings)
     if not rules:
         return
     route_localnet(bridge)
     added = _restore(_by_table(rules, "-A"))
-    marker = RUN_DIR / f"ports-{container_id}"
+    marker = f"{RUN_DIR}/ports-{container_id}"
     with locked(LOCK):
-        if not marker.exists() and _try_apply(added):  # why: no rules of it can be left; chains exist
-            marker.write_text(added)
+        if not os.path.exists(marker) and _try_apply(added):  # why: no rules of it can be left; chains exist
+            _write(marker, added)
             return
         save = _save()
         stale = plan_remove(save, container_id)
@@ -328,7 +337,7 @@ def add_port_rules(container_id: str, bridge: str, container_ip: str, mappings: 
             _apply(stale)
             save = _save()
         _apply(plan_setup(save, rules))
-        marker.write_text(added)
+        _write(marker, added)
 
 
 def remove_rules(container_id: str) -> None:
@@ -337,19 +346,23 @@ def remove_rules(container_id: str) -> None:
     The rules add_port_rules recorded are deleted by their exact text in one iptables-restore; a
     ruleset that changed under us (or no record) falls back to finding the tag in iptables-save.
     """
-    marker = RUN_DIR / f"ports-{container_id}"
+    marker = f"{RUN_DIR}/ports-{container_id}"
     with locked(LOCK):
         try:
-            added = marker.read_text()
+            added = _read(marker)
         except OSError:
             added = ""
-        deleted = bool(added) and _try_apply(re.sub(r"^-A ", "-D ", added, flags=re.M))
+        deleted = bool(added) and _try_apply("\n".join(  # each line's -A becomes -D (re.sub's ^ with re.M)
+            "-D " + ln[3:] if ln.startswith("-A ") else ln for ln in added.split("\n")))
         if not deleted:
             _apply(plan_remove(_save(), container_id))
-        marker.unlink(missing_ok=True)
+        try:  # noqa: SIM105 - not contextlib.suppress: no contextlib on `run`
+            os.unlink(marker)
+        except FileNotFoundError:
+            pass
 
 
-def _by_table(rules: "Iterable[Rule]", op: str) -> dict[str, list[str]]:
+def _by_table(rules: Iterable[Rule], op: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for r in rules:
         out.setdefault(r.table, []).append(f"{op} {r.chain} {r.args}")
@@ -367,14 +380,15 @@ def _try_apply(restore: str) -> bool:
 
 def remove_network_rules(bridge: str) -> None:
     """Delete the network's masquerade and forward rules."""
-    with _transaction() as save:
+    with locked(LOCK):
         _forget_markers(bridge)
-        _apply(plan_remove(save, f"net:{bridge}"))
+        _apply(plan_remove(_save(), f"net:{bridge}"))
 
 
 def teardown_all() -> bool:
     """Remove our jumps and chains when no minidock rule is left; False (nothing done) otherwise."""
-    with _transaction() as save:
+    with locked(LOCK):
+        save = _save()
         restore = plan_teardown(save)
         if restore:
             _forget_markers(None)

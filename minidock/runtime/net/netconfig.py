@@ -8,17 +8,20 @@ and a subnet that overlaps no host route and no other network. The file is rewri
 under `<state_dir>/networks.lock`. Kernel objects (bridge, NAT rules) are not touched here.
 """
 
+from __future__ import annotations
+
+import os
 import time
-from ipaddress import IPv4Network
-from pathlib import Path  # why at run time: ipam (imported below) loads it anyway
-from typing import TYPE_CHECKING, Any
 
 from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.runtime.net import ipam
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from ipaddress import IPv4Network
+    from typing import Any
 
     from _typeshed import StrPath
 
@@ -44,10 +47,10 @@ class NetworkConfig(NamedTuple):
     @property
     def gateway_cidr(self) -> str:
         """The bridge's address with the subnet prefix (what ensure_bridge takes)."""
-        return f"{self.gateway}/{IPv4Network(self.subnet).prefixlen}" if self.subnet else ""
+        return f"{self.gateway}/{ipam.subnet_ints(self.subnet)[1]}" if self.subnet else ""
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "NetworkConfig":
+    def from_json(cls, d: dict[str, Any]) -> NetworkConfig:
         return cls(str(d["name"]), str(d["id"]), str(d.get("driver", "bridge")), str(d.get("bridge", "")),
                    str(d.get("subnet", "")), str(d.get("gateway", "")), str(d.get("created", "")))
 
@@ -79,12 +82,12 @@ def _builtin(name: str) -> NetworkConfig:
 class NetworkStore:
     """networks.json under `state_dir`; every mutation holds the lock for its whole read-modify-write."""
 
-    def __init__(self, state_dir: "StrPath", lease_dir: "StrPath | None" = None) -> None:
-        state_dir, lease_dir = Path(state_dir), Path(lease_dir) if lease_dir is not None else None
-        self.path = state_dir / NETWORKS_JSON
-        self.lock = state_dir / NETWORKS_LOCK
-        self.state_dir = state_dir
-        self.lease_dir = lease_dir  # leases keyed by bridge (ipam.HOST_DIR); None: by name in state_dir
+    def __init__(self, state_dir: StrPath, lease_dir: StrPath | None = None) -> None:
+        self.state_dir = os.fspath(state_dir)
+        self.path = os.path.join(self.state_dir, NETWORKS_JSON)
+        self.lock = os.path.join(self.state_dir, NETWORKS_LOCK)
+        # leases keyed by bridge (ipam.HOST_DIR); None: by name in state_dir
+        self.lease_dir = os.fspath(lease_dir) if lease_dir is not None else None
 
     def get(self, name: str) -> NetworkConfig | None:
         """A stored network by exact name, read without the lock (the file is replaced atomically)."""
@@ -98,21 +101,24 @@ class NetworkStore:
     def _write(self, nets: dict[str, NetworkConfig]) -> None:
         ipam.atomic_write_json(self.path, {k: v.to_json() for k, v in sorted(nets.items())})
 
-    def ensure_default(self, preferred_subnet: str, host_routes: "Sequence[IPv4Network]") -> NetworkConfig:
+    def ensure_default(self, preferred_subnet: str, host_routes: Sequence[IPv4Network]) -> NetworkConfig:
         """The `bridge` network, created (subnet chosen against `host_routes`) on first use, then stable."""
         with ipam.locked(self.lock):
             nets = self._read()
             if DEFAULT_NAME not in nets:
+                from ipaddress import IPv4Network  # lazy: once per store
+
                 taken = [*host_routes, *(IPv4Network(n.subnet) for n in nets.values() if n.subnet)]
                 subnet = ipam.choose_subnet(preferred_subnet, taken)
                 nets[DEFAULT_NAME] = _bridge_config(DEFAULT_NAME, _token(), DEFAULT_BRIDGE, subnet)
                 self._write(nets)
             return nets[DEFAULT_NAME]
 
-    def create(self, name: str, subnet: str | None, host_routes: "Sequence[IPv4Network]",
+    def create(self, name: str, subnet: str | None, host_routes: Sequence[IPv4Network],
                preferred: str = "10.201.0.0/16") -> NetworkConfig:
         """Add a user bridge network; with no `subnet`, the first free one from `preferred` on."""
         import re  # lazy: only `network create` checks a name
+        from ipaddress import IPv4Network
 
         if not re.match(NAME_RE, name):
             raise UsageError(f"invalid network name {name!r}: use letters, digits, '_', '.', '-'")
@@ -141,7 +147,7 @@ class NetworkStore:
             cfg = nets.get(name)
             if cfg is None or cfg.subnet == subnet:
                 return
-            nets[name] = cfg._replace(subnet=subnet, gateway=str(ipam.gateway_of(IPv4Network(subnet)).ip))
+            nets[name] = cfg._replace(subnet=subnet, gateway=ipam.gateway_for(subnet)[0])
             self._write(nets)
 
     def list(self) -> list[NetworkConfig]:
@@ -163,7 +169,7 @@ class NetworkStore:
             raise UsageError(f"network {ref}: ambiguous id prefix")
         raise NotFoundError(f"network {ref} not found")
 
-    def remove(self, ref: str, exists: "Callable[[str, str], bool] | None" = None) -> NetworkConfig:
+    def remove(self, ref: str, exists: Callable[[str, str], bool] | None = None) -> NetworkConfig:
         """Forget a user network; refused for builtins and while a live container holds a lease.
 
         `exists(container id, owner store root)` lets stale leases (containers gone without detach)

@@ -12,8 +12,11 @@ Every failure is an OSError carrying the kernel's errno (callers turn it into Ru
 
 Start-up cost matters here too (the bridge path of `run`): the socket is `_socket`'s (the `socket`
 module adds nothing a raw netlink socket needs and costs ~6 ms to import), the namespace thread is a
-`_thread` one, `ipaddress` is only imported by the route dump.
+`_thread` one, `ipaddress` is only imported by `routes()` (host subnets: a new network's choice);
+the default route's interface (`default_oifs`, for the MTU of every veth) needs none.
 """
+
+from __future__ import annotations
 
 import _socket
 import _thread
@@ -21,10 +24,10 @@ import ctypes
 import errno
 import os
 import struct
-from typing import TYPE_CHECKING
 
 from minidock.nouns import NamedTuple
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ipaddress import IPv4Address, IPv4Interface, IPv4Network
     from types import TracebackType
@@ -82,7 +85,7 @@ def parse_attrs(data: bytes) -> dict[int, bytes]:
     return out
 
 
-def mac_for(ip: "IPv4Address | str") -> str:
+def mac_for(ip: IPv4Address | str) -> str:
     """Docker's deterministic container MAC: 02:42 followed by the four bytes of the IPv4 address."""
     packed = _socket.inet_aton(ip) if isinstance(ip, str) else ip.packed
     return "02:42:" + ":".join(f"{b:02x}" for b in packed)
@@ -93,7 +96,7 @@ def mac_attr(mac: str) -> bytes:
     return attr(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
 
 
-def _parse_link(body: bytes) -> "Link":
+def _parse_link(body: bytes) -> Link:
     _fam, _typ, index, flags, _ch = IFINFO.unpack_from(body)
     a = parse_attrs(body[IFINFO.size:])
     kind = parse_attrs(a.get(IFLA_LINKINFO, b"")).get(IFLA_INFO_KIND, b"").rstrip(b"\0").decode()
@@ -155,9 +158,9 @@ class VethSpec(NamedTuple):
 class Route(NamedTuple):
     """An IPv4 route of the main table."""
 
-    dst: "IPv4Network"
+    dst: IPv4Network
     oif: int
-    gateway: "IPv4Address | None"
+    gateway: IPv4Address | None
 
 
 class Netlink:
@@ -169,7 +172,7 @@ class Netlink:
         self.seq = 0
 
     @classmethod
-    def in_netns(cls, pid: int) -> "Netlink":
+    def in_netns(cls, pid: int) -> Netlink:
         """A socket inside the network namespace of `pid` (/proc/PID/ns/net)."""
         box: list[Netlink | BaseException] = []
 
@@ -204,10 +207,10 @@ class Netlink:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "Netlink":
+    def __enter__(self) -> Netlink:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: "TracebackType | None") -> None:
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     # ---- transport ----
@@ -290,7 +293,7 @@ class Netlink:
         self.request(RTM_DELLINK, 0, IFINFO.pack(_socket.AF_UNSPEC, 0, index, 0, 0))
 
     # ---- addresses and routes ----
-    def add_address(self, index: int, iface: "IPv4Interface") -> None:
+    def add_address(self, index: int, iface: IPv4Interface) -> None:
         """Add an IPv4 address with its prefix; an address already there is fine."""
         self.add_ipv4(index, str(iface.ip), iface.network.prefixlen)
 
@@ -307,7 +310,7 @@ class Netlink:
             if e.errno != errno.EEXIST:
                 raise
 
-    def delete_address(self, index: int, iface: "IPv4Interface") -> bool:
+    def delete_address(self, index: int, iface: IPv4Interface) -> bool:
         """Remove an IPv4 address (with its prefix) from link `index`; False when it was not there."""
         body = (IFADDR.pack(_socket.AF_INET, iface.network.prefixlen, 0, 0, index)
                 + attr(IFA_LOCAL, iface.ip.packed) + attr(IFA_ADDRESS, iface.ip.packed))
@@ -319,27 +322,40 @@ class Netlink:
             raise
         return True
 
-    def add_default_route(self, gateway: "IPv4Address | str", oif: int) -> None:
+    def add_default_route(self, gateway: IPv4Address | str, oif: int) -> None:
         """`ip route add default via GATEWAY dev OIF` in the main table."""
         gw = _socket.inet_aton(gateway) if isinstance(gateway, str) else gateway.packed
         body = (RTMSG.pack(_socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, 0, RTN_UNICAST, 0)
                 + attr(RTA_GATEWAY, gw) + attr_u32(RTA_OIF, oif))
         self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body)
 
-    def routes(self) -> list[Route]:
-        """The IPv4 routes of the main table."""
-        from ipaddress import IPv4Address, IPv4Network  # lazy: only route dumps (default MTU, host subnets)
-
+    def _main_routes(self) -> list[tuple[int, dict[int, bytes]]]:
+        """(destination prefix length, attributes) of each IPv4 unicast route of the main table."""
         out = []
         for _t, body in self.request(RTM_GETROUTE, NLM_F_DUMP, RTMSG.pack(_socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
             _f, dst_len, _s, _tos, table, _p, _sc, rtype, _fl = RTMSG.unpack_from(body)
             a = parse_attrs(body[RTMSG.size:])
             if RTA_TABLE in a:
                 table = struct.unpack("=I", a[RTA_TABLE])[0]
-            if table != RT_TABLE_MAIN or rtype != RTN_UNICAST:
-                continue
+            if table == RT_TABLE_MAIN and rtype == RTN_UNICAST:
+                out.append((dst_len, a))
+        return out
+
+    def routes(self) -> list[Route]:
+        """The IPv4 routes of the main table."""
+        from ipaddress import IPv4Address, IPv4Network  # lazy: only host subnets (choosing a network's)
+
+        out = []
+        for dst_len, a in self._main_routes():
             dst = IPv4Address(a[RTA_DST]) if RTA_DST in a else IPv4Address(0)
             gw = IPv4Address(a[RTA_GATEWAY]) if RTA_GATEWAY in a else None
-            oif = struct.unpack("=I", a[RTA_OIF])[0] if RTA_OIF in a else 0
-            out.append(Route(IPv4Network(f"{dst}/{dst_len}"), oif, gw))
+            out.append(Route(IPv4Network(f"{dst}/{dst_len}"), _oif(a), gw))
         return out
+
+    def default_oifs(self) -> list[int]:
+        """The output interfaces of the main table's default routes, in dump order (no ipaddress)."""
+        return [_oif(a) for dst_len, a in self._main_routes() if dst_len == 0]
+
+
+def _oif(a: dict[int, bytes]) -> int:
+    return int(struct.unpack("=I", a[RTA_OIF])[0]) if RTA_OIF in a else 0

@@ -14,17 +14,21 @@ Layering: only minidock.errors/oci; leases live under the `state_dir` the engine
 (`<store root>/networks/`).
 """
 
+from __future__ import annotations
+
 import errno
-from typing import TYPE_CHECKING, Any
 
 from minidock.errors import RuntimeSetupError
 from minidock.nouns import NamedTuple
 from minidock.runtime.net import ipam
 from minidock.runtime.net.netlink import Netlink, VethSpec, mac_attr, mac_for
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-    from pathlib import Path
+    from ipaddress import IPv4Address, IPv4Network
+    from typing import Any
+
+    from _typeshed import StrPath
 
 DEFAULT_BRIDGE = "minidock0"
 DEFAULT_NETWORK = "bridge"
@@ -42,7 +46,7 @@ class NetworkAttachRequest(NamedTuple):
     bridge: str
     subnet: str
     container_id: str
-    state_dir: "Path"
+    state_dir: StrPath
     mtu: int | None = None
     lease_key: str = ""
     owner: str = ""
@@ -64,7 +68,7 @@ class Attachment(NamedTuple):
     container_id: str = ""
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Attachment":
+    def from_json(cls, d: dict[str, Any]) -> Attachment:
         return cls(str(d["network"]), str(d["ip"]), int(d["prefixlen"]), str(d["gateway"]), str(d["mac"]),
                    str(d["host_veth"]), int(d.get("pid", 0)), str(d.get("bridge", DEFAULT_BRIDGE)),
                    str(d.get("container_id", "")))
@@ -89,7 +93,7 @@ def default_mtu(nl: Netlink | None = None) -> int:
     own = nl is None
     nl = nl or Netlink()
     try:
-        oifs = [r.oif for r in nl.routes() if r.dst.prefixlen == 0]
+        oifs = nl.default_oifs()
         mtus = {lk.index: lk.mtu for lk in nl.links()}
         return mtus.get(oifs[0], DEFAULT_MTU) if oifs else DEFAULT_MTU
     finally:
@@ -97,13 +101,13 @@ def default_mtu(nl: Netlink | None = None) -> int:
             nl.close()
 
 
-def host_networks() -> "list[IPv4Network]":
+def host_networks() -> list[IPv4Network]:
     """Destinations of the host's routes (not the default): subnets a new network must not overlap."""
     with Netlink() as nl:
         return [r.dst for r in nl.routes() if r.dst.prefixlen > 0]
 
 
-def bridge_mac(gateway: "IPv4Address | str") -> str:
+def bridge_mac(gateway: IPv4Address | str) -> str:
     """The bridge's fixed hardware address: 02:42 + its gateway's four bytes (never a container's)."""
     return mac_for(gateway)
 
@@ -174,10 +178,11 @@ def loopback_up(pid: int) -> None:
         raise _fail(f"loopback up in /proc/{pid}/ns/net", e) from e
 
 
-def _configure_inside(pid: int, ip: "IPv4Interface", gateway: "IPv4Address", ifname: str = "eth0") -> None:
-    """In the container's netns: lo up; the interface gets the address and comes up; eth0 (the
-    first network) also carries the default route via its gateway (Docker's: later networks add
-    only their own subnet's route)."""
+def _configure_inside(pid: int, cidr: str, gateway: str, ifname: str = "eth0") -> None:
+    """In the container's netns: lo up; the interface gets the address (`cidr`: ADDRESS/PREFIX) and
+    comes up; eth0 (the first network) also carries the default route via its gateway (Docker's:
+    later networks add only their own subnet's route)."""
+    ip, _, prefixlen = cidr.partition("/")
     with Netlink.in_netns(pid) as nl:
         lo = nl.link("lo")
         if lo is not None and not lo.up:
@@ -185,10 +190,10 @@ def _configure_inside(pid: int, ip: "IPv4Interface", gateway: "IPv4Address", ifn
         link = nl.link(ifname)
         if link is None:
             raise OSError(errno.ENODEV, f"{ifname} missing in the container's namespace")
-        nl.add_ipv4(link.index, str(ip.ip), ip.network.prefixlen)
+        nl.add_ipv4(link.index, ip, int(prefixlen))
         nl.set_link(link.index, up=True)
         if ifname == "eth0":
-            nl.add_default_route(str(gateway), link.index)
+            nl.add_default_route(gateway, link.index)
 
 
 def _create_veth(nl: Netlink, spec: VethSpec) -> None:
@@ -209,11 +214,11 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
 
     On failure nothing is left behind (the lease is released, the host veth deleted).
     """
-    subnet = ipam.parse_subnet(req.subnet)
-    gateway = ipam.gateway_of(subnet).ip
-    ip = ipam.allocate(req.state_dir, req.lease_key or req.network, req.subnet, req.container_id, req.owner)
+    gateway, prefixlen = ipam.gateway_for(req.subnet)  # ints and text: no ipaddress on `run`
+    cidr = ipam.allocate(req.state_dir, req.lease_key or req.network, req.subnet, req.container_id, req.owner)
+    ip = cidr.partition("/")[0]
     host_veth = req.host_veth or host_veth_name(req.container_id)
-    mac = mac_for(ip.ip)
+    mac = mac_for(ip)
     try:
         with Netlink() as nl:
             bridge = nl.link(req.bridge)
@@ -224,14 +229,13 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
             mtu = req.mtu or default_mtu(nl)
             # why one request: eth0 is born inside the container's netns, the host end up on the bridge
             _create_veth(nl, VethSpec(host_veth, req.ifname, pid, mtu, mac, master=bridge.index, up=True))
-        _configure_inside(pid, ip, gateway, req.ifname)
+        _configure_inside(pid, cidr, gateway, req.ifname)
     except (OSError, RuntimeSetupError) as e:
         _undo(host_veth, req)
         if isinstance(e, RuntimeSetupError):
             raise
         raise _fail(f"attach {req.container_id[:12]} to {req.network}", e) from e
-    return Attachment(req.network, str(ip.ip), subnet.prefixlen, str(gateway), mac, host_veth, pid,
-                      req.bridge, req.container_id)
+    return Attachment(req.network, ip, prefixlen, gateway, mac, host_veth, pid, req.bridge, req.container_id)
 
 
 def _undo(host_veth: str, req: NetworkAttachRequest) -> None:
@@ -262,7 +266,7 @@ def _delete_link(name: str, verb: str) -> bool:
     return True
 
 
-def detach(target: Attachment | str, state_dir: "Path") -> list[str]:
+def detach(target: Attachment | str, state_dir: StrPath) -> list[str]:
     """Undo `attach` for an Attachment or a container id: host veth deleted, leases released.
 
     With only an id, every network under `state_dir` holding a lease for it is released. Safe to

@@ -12,7 +12,6 @@ on HOST_IP:HOST to hold the port and serve what DNAT does not (IPv6 host address
 
 from __future__ import annotations
 
-import contextlib
 import errno
 
 from minidock.errors import ConflictError, UsageError
@@ -163,6 +162,8 @@ def bind_socket(m: PortMapping) -> socket.socket:
 
 def check_ports(mappings: Iterable[PortMapping]) -> list[PortMapping]:
     """Bind-test every mapping (before the container starts); host port 0 becomes a free port."""
+    import contextlib  # lazy: `run` without -p never checks a port
+
     resolved: list[PortMapping] = []
     seen: set[tuple[str, int, str]] = set()
     with contextlib.ExitStack() as held:  # keep each socket until all are checked: no self-collision
