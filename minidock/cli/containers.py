@@ -10,16 +10,18 @@ from minidock.cli.render import table, table_lines
 from minidock.errors import MinidockError
 
 
-def logs_cmd(name: str, follow: bool, tail: str, timestamps: bool, window: tuple[str, str] = ("", "")) -> None:
+def logs_cmd(name: str, follow: bool, tail: str, timestamps: bool, window: tuple[str, str] = ("", ""), *,
+             details: bool = False) -> None:
     """`window`: --since and --until as typed (RFC 3339, a Unix time or a duration like 10m)."""
-    from minidock.engine import info
+    from minidock.engine import glance, info
     from minidock.engine.logs import TimeWindow, parse_time
 
     n = -1 if tail == "all" else int(tail)
     since, until = (parse_time(t) if t else None for t in window)
     for e in info.container_logs(name, follow, n, window=TimeWindow(since, until) if window != ("", "") else None):
         out = sys.stderr if e.stream == "stderr" else sys.stdout
-        out.write(f"{e.time} {e.text}" if timestamps else e.text)
+        text = glance.details(dict(e.attrs)) + e.text if details else e.text
+        out.write(f"{e.time} {text}" if timestamps else text)
         out.flush()
 
 
@@ -132,7 +134,7 @@ def exec_cmd(name: str, cmd: list[str], flags: dict[str, Any]) -> None:
     from minidock.engine import execs
 
     req = execs.ExecRequest(name, tuple(cmd), flags["i"], flags["t"], flags["d"], tuple(flags["e"]),
-                            flags["u"], flags["w"])
+                            flags["u"], flags["w"], tuple(flags.get("env_file") or ()), flags.get("privileged", False))
     raise typer.Exit(execs.exec_in(req))
 
 

@@ -41,9 +41,10 @@ def _reading_commands() -> dict[str, Any]:
              tail: str = typer.Option("all", "-n", "--tail", help="lines from the end"),
              t: bool = typer.Option(False, "-t", "--timestamps", help="show timestamps"),
              since: str = typer.Option("", "--since", help="logs since a time (2013-01-02T13:23:37Z) or for 42m"),
-             until: str = typer.Option("", "--until", help="logs before a time (RFC 3339) or 42m ago")) -> None:
+             until: str = typer.Option("", "--until", help="logs before a time (RFC 3339) or 42m ago"),
+             details: bool = typer.Option(False, "--details", help="show extra details (--log-opt attrs)")) -> None:
         """Fetch the logs of a container."""
-        c.logs_cmd(name, f, tail, t, (since, until))
+        c.logs_cmd(name, f, tail, t, (since, until), details=details)
 
     def top(name: str = typer.Argument(...),
             ps_args: list[str] = typer.Argument(None, metavar="[ps OPTIONS]")) -> None:  # noqa: B008
@@ -143,6 +144,7 @@ def _exec_command() -> Any:
 
     command = typer.Argument(..., help="COMMAND [ARG...]")
     env = typer.Option([], "-e", "--env", help="set environment variables")
+    env_files = typer.Option([], "--env-file", help="read in a file of environment variables")
 
     def exec_(*, name: str = typer.Argument(..., help="CONTAINER"), cmd: list[str] = command,
               i: bool = typer.Option(False, "-i", "--interactive", help="keep stdin open"),
@@ -150,9 +152,16 @@ def _exec_command() -> Any:
               d: bool = typer.Option(False, "-d", "--detach", help="run in the background"),
               e: list[str] = env,
               u: str = typer.Option("", "-u", "--user", help="user name or uid[:gid]"),
-              w: str = typer.Option("", "-w", "--workdir", help="working directory")) -> None:
+              w: str = typer.Option("", "-w", "--workdir", help="working directory"),
+              env_file: list[str] = env_files,
+              privileged: bool = typer.Option(False, "--privileged", help="every capability for the command")) -> None:
         """Execute a command in a running container."""
-        c.exec_cmd(name, cmd, {"i": i, "t": t, "d": d, "e": e, "u": u, "w": w})
+        if name.startswith("-"):  # why: options are not interspersed (the command's own flags follow)
+            from minidock.cli.usage import unknown_flag
+
+            raise unknown_flag(name, "minidock exec")
+        c.exec_cmd(name, cmd, {"i": i, "t": t, "d": d, "e": e, "u": u, "w": w, "env_file": env_file,
+                               "privileged": privileged})
     return exec_
 
 
@@ -205,19 +214,24 @@ def register(app: Any) -> None:
         raise typer.Exit(inspect_objects(names, "container", fmt, size))
     group.command("inspect")(inspect)
 
-    def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation")) -> None:
+    prune_filters = typer.Option([], "--filter", help="until=TIME, label=K[=V], label!=K[=V]")
+
+    def prune(f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation"),
+              filters: list[str] = prune_filters) -> None:
         """Remove all stopped containers (Docker's question first, unless -f)."""
         from minidock.cli.prompt import confirm
         from minidock.engine import lifecycle
+        from minidock.engine.filters import PruneFilter
         from minidock.engine.humanize import human_size
         from minidock.engine.images import container_bytes
 
+        chosen = PruneFilter.parse(filters)  # a bad filter fails before the question
         warning = "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"
         if not f and not confirm(warning):
             print("Total reclaimed space: 0B")
             return
         before = container_bytes()
-        gone = lifecycle.prune()
+        gone = lifecycle.prune(filters=chosen)
         if gone:
             print("Deleted Containers:", *gone, "", sep="\n")
         print(f"Total reclaimed space: {human_size(before - container_bytes(), 4)}")

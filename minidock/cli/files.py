@@ -38,12 +38,25 @@ def _commands() -> dict[str, Any]:
                cpus: str = typer.Option("", "--cpus", help="number of CPUs"),
                cpu_shares: int = typer.Option(0, "-c", "--cpu-shares", help="CPU shares (relative weight)"),
                pids_limit: int = typer.Option(0, "--pids-limit", help="process number limit (-1: unlimited)"),
-               restart: str = typer.Option("", "--restart", help="restart policy")) -> None:
+               restart: str = typer.Option("", "--restart", help="restart policy"),
+               cpuset_cpus: str = typer.Option("", "--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)"),
+               cpuset_mems: str = typer.Option("", "--cpuset-mems", help="memory nodes in which to allow execution"),
+               cpu_quota: int = typer.Option(0, "--cpu-quota", help="limit the CPU CFS quota"),
+               cpu_period: int = typer.Option(0, "--cpu-period", help="limit the CPU CFS period"),
+               memory_reservation: str = typer.Option("", "--memory-reservation", help="memory soft limit"),
+               blkio_weight: str = typer.Option("", "--blkio-weight", help="block IO weight (10 to 1000)"),
+               cpu_rt_period: int = typer.Option(0, "--cpu-rt-period", help="CPU real-time period (microseconds)"),
+               cpu_rt_runtime: int = typer.Option(0, "--cpu-rt-runtime", help="CPU real-time runtime (microseconds)"),
+               ) -> None:
         """Update the limits and restart policy of one or more containers."""
+        from minidock.cli.runargs import go_typed
         from minidock.engine.update import UpdateRequest
         from minidock.engine.update import update as update_containers
 
-        req = UpdateRequest(memory, memory_swap, cpus, cpu_shares, pids_limit, restart)
+        typed = go_typed({"blkio_weight": blkio_weight or None, "memory_reservation": memory_reservation}, "update")
+        req = UpdateRequest(memory, memory_swap, cpus, cpu_shares, pids_limit, restart, cpuset_cpus, cpuset_mems,
+                            cpu_quota, cpu_period, memory_reservation, typed.get("blkio_weight", 0), cpu_rt_period,
+                            cpu_rt_runtime)
         for name in update_containers(containers, req):
             print(name)
 

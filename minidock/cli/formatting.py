@@ -105,10 +105,10 @@ def json_indent(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_object(fmt: str, obj: Any, errors: Errors = OBJECT, name: str = "") -> str:
-    """One object (version, info, one inspected object) through `fmt`, newline-terminated."""
+def render_object(fmt: str, obj: Any, errors: Errors = OBJECT, name: str = "", end: str = "\n") -> str:
+    """One object (version, info, one inspected object) through `fmt`, then `end` (`system df -v`: none)."""
     _, text = prepare(fmt)
-    return _execute(_parse(text, errors, name), obj, errors) + "\n"
+    return _execute(_parse(text, errors, name), obj, errors) + end
 
 
 def render_objects(fmt: str, objects: Sequence[Any], errors: Errors = INSPECT) -> str:

@@ -45,13 +45,16 @@ PRUNE_ALL = "WARNING! This will remove all images without at least one container
 PRUNE_DANGLING = "WARNING! This will remove all dangling images."
 
 
-def prune_cmd(all_: bool = False, force: bool = False) -> None:
-    """`image prune [-a] [-f]`, Docker's prompt and output."""
+def prune_cmd(all_: bool = False, force: bool = False, filters: list[str] | None = None) -> None:
+    """`image prune [-a] [-f] [--filter K=V]`, Docker's prompt and output."""
     from minidock.cli.prompt import confirm
+    from minidock.engine.filters import PruneFilter
 
+    chosen = PruneFilter.parse(filters or (), images=True)  # a bad filter fails before the question
+    all_ = all_ if chosen.dangling is None else not chosen.dangling
     reclaimed = 0
     if force or confirm(f"{PRUNE_ALL if all_ else PRUNE_DANGLING}\nAre you sure you want to continue?"):
-        res = eng.prune_unused(_store(), all_)
+        res = eng.prune_unused(_store(), all_, chosen)
         if res.lines:
             print("Deleted Images:", *res.lines, "", sep="\n")
         reclaimed = res.gc.reclaimed
@@ -63,9 +66,21 @@ DF_HEADERS = {"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size":
 DF_DEFAULT = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"
 
 
-def df_cmd(fmt: str = "") -> None:
-    """Show disk usage (`system df [--format]`)."""
+DF_RAW = ("type: {{.Type}}\ntotal: {{.TotalCount}}\nactive: {{.Active}}\nsize: {{.Size}}\n"
+          "reclaimable: {{.Reclaimable}}\n")  # docker/cli's raw format
+
+
+def df_cmd(fmt: str = "", verbose: bool = False) -> None:
+    """Show disk usage (`system df [-v] [--format]`): Docker's four rows, or every object (cli/df.py)."""
     from minidock.cli.formatting import render_rows, row
+    from minidock.engine import diskusage
+
+    du = diskusage.usage(_store())
+    if verbose:
+        from minidock.cli.df import render
+
+        print(render(fmt, du), end="")
+        return
 
     def size(n: int) -> str:  # go-units HumanSize: four significant digits (ps and images show three)
         return human_size(n, 4)
@@ -76,8 +91,8 @@ def df_cmd(fmt: str = "") -> None:
         return size(r.reclaimable)
     rows = [row("*formatter.diskUsageImagesContext", {
         "Active": str(r.active), "Reclaimable": pct(r), "Size": size(r.size), "TotalCount": str(r.total),
-        "Type": r.type}) for r in eng.disk_usage(_store())]
-    print(render_rows(fmt, rows, DF_HEADERS, DF_DEFAULT), end="")
+        "Type": r.type}) for r in diskusage.summary(du)]
+    print(render_rows(DF_RAW if fmt == "raw" else fmt, rows, DF_HEADERS, DF_DEFAULT), end="")
 
 
 def problem_line(p: Any) -> str:
@@ -138,15 +153,19 @@ def register(app: Any) -> None:
         """Remove one or more images."""
         rmi_cmd(image_names, f)
 
+    prune_filters = typer.Option([], "--filter", help="until=TIME, label=K[=V], label!=K[=V]")
+
     def prune(a: bool = typer.Option(False, "-a", "--all", help="remove all unused images, not just dangling ones"),
-              f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation")) -> None:
+              f: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation"),
+              filters: list[str] = prune_filters) -> None:
         """Remove unused images (and the content nothing needs any more)."""
-        prune_cmd(a, f)
+        prune_cmd(a, f, filters)
 
     def df(fmt: str = typer.Option("", "--format", help="Go template, 'table TEMPLATE' or 'json'"),
-           verbose: bool = typer.Option(False, "-v", "--verbose", help="(not shown in detail)")) -> None:
+           verbose: bool = typer.Option(False, "-v", "--verbose", help="show every image, container, volume "
+                                                                       "and build cache entry")) -> None:
         """Show disk usage."""
-        df_cmd(fmt)
+        df_cmd(fmt, verbose)
 
     def check(repair: bool = typer.Option(False, "--repair", help="fix what can be fixed")) -> None:
         """Verify every blob, image record and snapshot of the store; exit 1 on problems."""

@@ -143,7 +143,7 @@ def _container_or_image(name: str, kind: str, size: bool = False, template: bool
 
 IMAGE_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
                  "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS",
-                 "VirtualSize": "VIRTUAL SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE"}
+                 "VirtualSize": "SIZE", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE"}
 IMAGE_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 IMAGE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 
@@ -153,12 +153,12 @@ def image_row(s: Any, no_trunc: bool = False) -> Any:
     from minidock.engine.humanize import human_size
 
     size = human_size(s.size)
-    return formatting.row("*formatter.ImageContext", {
+    return formatting.row("*formatter.imageContext", {
         "Containers": "N/A", "CreatedAt": glance.docker_time(s.created),
         "CreatedSince": glance.ago(s.created),
         "Digest": str(s.digest) if s.digest else "<none>", "ID": str(s.image_id) if no_trunc else s.image_id.short,
         "Repository": s.repository, "SharedSize": "N/A", "Size": size, "Tag": s.tag, "UniqueSize": "N/A",
-        "VirtualSize": size})
+        "VirtualSize": human_size(s.size, 4)})  # go-units HumanSize: four digits
 
 
 def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False, *,

@@ -22,7 +22,7 @@ _CONTAINER_INSPECT = {"-f": ("format", "store"), "--format": ("format", "store")
 _INSPECT = {**_CONTAINER_INSPECT, "--type": ("type", "store")}
 _FORMAT_ONLY = {"-f": ("format", "store"), "--format": ("format", "store")}  # image inspect, network inspect
 _LOGS = {"-n": ("tail", "store"), "--tail": ("tail", "store"), "-t": ("timestamps", "true"),
-         "--timestamps": ("timestamps", "true")}
+         "--timestamps": ("timestamps", "true"), "--details": ("details", "true")}
 _VERSION = {"-f": ("format", "store"), "--format": ("format", "store")}
 _IMAGES = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": ("format", "store"),
            "--no-trunc": ("no_trunc", "true"), "--digests": ("digests", "true"), "-a": ("all", "true"),
@@ -135,9 +135,10 @@ def _logs(opts: dict[str, Any], words: list[str]) -> int | None:
     d = glance.find(words[0])
     if ((d.get("host_config") or {}).get("LogConfig") or {}).get("Type", "json-file") not in ("json-file", "local"):
         return None
-    stamps = opts.get("timestamps", False)
-    for stream, text, at in glance.log_entries(str(d["id"]), -1 if tail == "all" else int(tail)):
+    stamps, detailed = opts.get("timestamps", False), opts.get("details", False)
+    for stream, text, at, attrs in glance.log_entries(str(d["id"]), -1 if tail == "all" else int(tail)):
         out = sys.stderr if stream == "stderr" else sys.stdout
+        text = glance.details(attrs) + text if detailed else text
         out.write(f"{at} {text}" if stamps else text)
         out.flush()  # why: stdout and stderr on one terminal keep the logged order
     return 0

@@ -57,11 +57,20 @@ def _security_notes(opts: tuple[str, ...]) -> None:
         print(note, file=sys.stderr)
 
 
+def _resource_notes(req: Any) -> None:
+    """Docker's warnings for the limits this host cannot apply (after its checks passed)."""
+    from minidock.engine.resources import settled
+
+    for note in settled(req)[1]:
+        print(f"WARNING: {note}", file=sys.stderr)
+
+
 def _create(req: Any) -> int:
     from minidock.engine import containers
     from minidock.errors import ConflictError, InvalidParameterError, NotFoundError, PlainError
 
     try:
+        _resource_notes(req)
         created = containers.create(req, pull_for_run)
     except (ConflictError, NotFoundError, InvalidParameterError) as e:
         # Docker's `create` exits 1 for what its daemon refuses (a name in use or invalid, no such
@@ -81,6 +90,7 @@ def _run(argv: list[str], command: str) -> int:
         _security_notes(req.security_opt)
     if command == "create":
         return _create(req)
+    _resource_notes(req)
     if req.detach:
         if req.attach:
             from minidock.errors import UsageError

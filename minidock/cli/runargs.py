@@ -23,6 +23,7 @@ _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY 
           ("--tmpfs", None, "tmpfs", "mount a tmpfs at PATH[:OPTIONS]"),
           ("--cap-add", None, "cap_add", "add a capability"),
           ("--cap-drop", None, "cap_drop", "drop a capability"),
+          ("--group-add", None, "group_add", "add the process to a group (a name or a gid)"),
           ("--device", None, "devices", "add a host device HOST[:CONTAINER[:PERMS]]"),
           ("--security-opt", None, "security_opt",
            "seccomp=unconfined|PROFILE.json, no-new-privileges[=true], apparmor=.., label=.. (no effect here)"),
@@ -46,7 +47,17 @@ _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("-m", "--memory", "memory", "memory limit (e.g. 32m, 1g)"),
           ("--memory-swap", None, "memory_swap", "memory + swap limit (-1: unlimited)"),
           ("--cpus", None, "cpus", "number of CPUs (e.g. 0.5)"),
+          ("--cpuset-cpus", None, "cpuset_cpus", "CPUs in which to allow execution (0-3, 0,1)"),
+          ("--cpuset-mems", None, "cpuset_mems", "memory nodes in which to allow execution (0-3, 0,1)"),
+          ("--memory-reservation", None, "memory_reservation", "memory soft limit"),
+          ("--memory-swappiness", None, "memory_swappiness", "tune the container's swappiness (0 to 100)"),
+          ("--blkio-weight", None, "blkio_weight", "block IO weight (10 to 1000, or 0 to disable)"),
           ("--network", "--net", "network", "bridge (default), none, host, container:NAME or a network name"),
+          ("--pid", None, "pid", "PID namespace: host or container:NAME (default: its own)"),
+          ("--ipc", None, "ipc", "IPC mode: private (default), shareable, none, host or container:NAME"),
+          ("--uts", None, "uts", "UTS namespace: host (default: its own)"),
+          ("--cgroupns", None, "cgroupns", "cgroup namespace: private (default) or host"),
+          ("--userns", None, "userns", "user namespace: host (the only one without userns-remap)"),
           ("--restart", None, "restart", "restart policy: no, on-failure[:N], always"),
           ("--cidfile", None, "cidfile", "write the container id to this file"),
           ("--stop-signal", None, "stop_signal", "signal to stop the container (default SIGTERM)"),
@@ -65,6 +76,7 @@ _FLAGS = (("-d", "--detach", "detach", "run in the background and print the cont
           ("-q", "--quiet", "quiet", "suppress the pull output"),
           ("--read-only", None, "read_only", "mount the root file system read-only"),
           ("--privileged", None, "privileged", "all capabilities, no masked paths"),
+          ("--oom-kill-disable", None, "oom_kill_disable", "disable the OOM killer"),
           ("-P", "--publish-all", "publish_all", "publish every EXPOSEd port to a random host port"),
           ("--init", None, "init", "run tini as PID 1 to forward signals and reap zombies"),
           ("--no-healthcheck", None, "no_healthcheck", "disable any container-specified HEALTHCHECK"))
@@ -72,6 +84,11 @@ _FLAGS = (("-d", "--detach", "detach", "run in the background and print the cont
 
 _INTS = (("-c", "--cpu-shares", "cpu_shares", "CPU shares (weight)"),
          ("--pids-limit", None, "pids_limit", "process number limit"),
+         ("--cpu-quota", None, "cpu_quota", "limit the CPU CFS (Completely Fair Scheduler) quota"),
+         ("--cpu-period", None, "cpu_period", "limit the CPU CFS (Completely Fair Scheduler) period"),
+         ("--cpu-rt-period", None, "cpu_rt_period", "limit the CPU real-time period in microseconds"),
+         ("--cpu-rt-runtime", None, "cpu_rt_runtime", "limit the CPU real-time runtime in microseconds"),
+         ("--oom-score-adj", None, "oom_score_adj", "tune the host's OOM preferences (-1000 to 1000)"),
          ("--health-retries", None, "health_retries", "consecutive failures needed to report unhealthy"),
          ("--stop-timeout", None, "stop_timeout", "seconds to wait before killing the container at stop"))
 
@@ -142,6 +159,52 @@ def parse(command: str, argv: list[str]) -> RunRequest:
     if ns is None:
         ns = vars(parser(command).parse_args(argv))
     kw = {k: v for k, v in ns.items() if v is not None}
+    kw.update(go_typed(kw, command))
     for k in (*(dest for *_, dest, _ in _MULTI), "args"):  # every repeatable flag becomes a tuple
         kw[k] = tuple(kw.get(k, ()))
     return RunRequest(**kw)
+
+
+def go_typed(kw: dict[str, Any], command: str) -> dict[str, Any]:
+    """The values Docker's client types more narrowly than argparse, checked with its words (`update`
+    too): --blkio-weight (uint16), --memory-swappiness (int64, -1..100), --memory-reservation (a size)."""
+    out: dict[str, Any] = {}
+    if (text := kw.get("blkio_weight")) is not None:
+        why = "" if _digits(text) else "invalid syntax"
+        if not why and int(text) > 65535:
+            why = "value out of range"
+        if why:
+            raise _flag_error(f'invalid argument "{text}" for "--blkio-weight" flag: strconv.ParseUint: parsing '
+                              f'"{text}": {why}', command)
+        out["blkio_weight"] = int(text)
+    if (text := kw.get("memory_swappiness")) is not None:
+        if not _digits(text[1:] if text[:1] in ("+", "-") else text):
+            raise _flag_error(f'invalid argument "{text}" for "--memory-swappiness" flag: strconv.ParseInt: '
+                              f'parsing "{text}": invalid syntax', command)
+        if (value := int(text)) != -1 and not 0 <= value <= 100:
+            from minidock.errors import UsageError
+
+            raise UsageError(f"invalid value: {value}. Valid memory swappiness range is 0-100")
+        out["memory_swappiness"] = value
+    if (text := kw.get("memory_reservation")) and not _is_size(text):
+        raise _flag_error(f'invalid argument "{text}" for "--memory-reservation" flag: invalid size: \'{text}\'',
+                          command)
+    return out
+
+
+def _flag_error(text: str, command: str) -> Exception:
+    """Docker's two lines for a flag value its client cannot read (usage.py is loaded only for errors)."""
+    from minidock.cli.usage import see
+    from minidock.errors import FlagError
+
+    return FlagError(f"{text}\n{see(f'minidock {command}')}")
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _is_size(text: str) -> bool:
+    from minidock.engine.resources import is_size
+
+    return is_size(text)

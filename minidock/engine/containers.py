@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from minidock.engine import netwire
+from minidock.engine import netwire, nsmodes
 from minidock.engine.devices import parse_device
 from minidock.engine.host import CGROUP_ROOT
 from minidock.engine.lookup import LoadedImage, find_image, load_record, open_store
@@ -71,7 +71,8 @@ class Created(NamedTuple):
 
 
 def resources_of(req: RunRequest) -> Resources:
-    """--memory/--memory-swap/--cpus/--cpu-shares/--pids-limit -> cgroup resources (Docker's rules)."""
+    """The resource flags -> cgroup resources (Docker's rules; engine/resources.py for its daemon's checks)."""
+    from minidock.engine.resources import settled
     from minidock.runtime.cgroups import parse_bytes, parse_cpus
 
     memory = parse_bytes(req.memory) if req.memory else None
@@ -83,8 +84,8 @@ def resources_of(req: RunRequest) -> Resources:
     quota = period = None
     if req.cpus:
         quota, period = parse_cpus(req.cpus)
-    return Resources(memory_limit=memory, memory_swap=swap, cpu_shares=req.cpu_shares or None,
-                     cpu_quota=quota, cpu_period=period, pids_limit=req.pids_limit or None)
+    return settled(req)[0].onto(Resources(memory_limit=memory, memory_swap=swap, cpu_shares=req.cpu_shares or None,
+                                          cpu_quota=quota, cpu_period=period, pids_limit=req.pids_limit or None))
 
 
 def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedImage:
@@ -114,7 +115,7 @@ def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFla
                     read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
                     cap_drop=req.cap_drop, resources=resources_of(req), network=network,
                     privileged=req.privileged, devices=req.devices, security_opt=req.security_opt,
-                    ulimits=req.ulimits, shm_size=req.shm_size, sysctls=req.sysctls)
+                    ulimits=req.ulimits, shm_size=req.shm_size, sysctls=req.sysctls, oom_score_adj=req.oom_score_adj)
 
 
 def _reserve(containers: ContainerStore, record: ContainerRecord, named: bool) -> ContainerRecord:
@@ -140,6 +141,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     builds its file system (~1 ms of writes overlapping the child's work, not before the fork)."""
     store = store or open_store()
     _flags(req)  # bad flags fail before anything is written
+    nsmodes.check(req)
     if req.cidfile and os.path.exists(req.cidfile):
         raise UsageError(f"container ID file found, make sure the other container isn't running or delete "
                          f"{req.cidfile}")
@@ -153,7 +155,8 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     cid = containers.new_id()
     record = ContainerRecord(id=cid, name=req.name or random_name(), image=req.image,
                              image_id=str(image.id), created=now_rfc3339(),
-                             host_config={**_host_config(req), "NetworkPlan": net.to_json(), "Config": config},
+                             host_config={**_host_config(req), **nsmodes.host_config(req, store.paths),
+                                          "NetworkPlan": net.to_json(), "Config": config},
                              creating=os.getpid())  # why: a kill -9 from here on leaves a record to reclaim
     record = _reserve(containers, record, named=bool(req.name))
     if containers.pending:  # why: what crashed supervisors left (an address, cgroups) goes back now
@@ -162,13 +165,14 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         reclaim_pending(store, containers, containers.pending)
     try:
         rootfs = store.snapshots.prepare(cid, image.top_layer, volatile=req.rm)
-        user = User(name=req.user or image.config.config.user)
+        user = User(name=req.user or image.config.config.user, groups=req.group_add)
         hostname = req.hostname or cid[:12]
         files = netwire.write_files(containers.dir(cid), hostname, req, net)
         mplan = plan_mounts(store, specs, image.config.config.volumes, req.volumes_from)
         inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=f"{containers.dir(cid)}/rootfs",
                          container_id=cid, extra_mounts=(*files, *(mplan.mounts if mplan else ())), user=user)
         spec = _keep_profile(store, cid, build_spec(inp, _flags(req, hostname, net.spec_network), os.environ))
+        spec = nsmodes.apply(spec, record.host_config, store.paths)
         if req.init:
             spec = with_init(spec)
         try:
@@ -260,6 +264,7 @@ def _keep_profile(store: Store, cid: str, spec: Spec) -> Spec:
 def _host_config(req: RunRequest) -> dict[str, object]:
     """Docker's HostConfig for the record (restart policy and log options are checked here)."""
     from minidock.engine.logopts import LogOptions
+    from minidock.engine.resources import host_fields
     from minidock.engine.restart import RestartPolicy
 
     restart = RestartPolicy.parse(req.restart)
@@ -275,7 +280,7 @@ def _host_config(req: RunRequest) -> dict[str, object]:
             "SecurityOpt": list(req.security_opt),
             "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
             "Tty": req.tty, "OpenStdin": req.interactive,
-            "LogConfig": {"Type": req.log_driver, "Config": log.to_json()}}
+            "LogConfig": {"Type": req.log_driver, "Config": log.to_json()}, **host_fields(req)}
 
 
 INIT_PATH = "/usr/bin/tini-static"  # Debian's tini (package `tini`): static, so it runs in any image
@@ -340,7 +345,8 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
                               on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None,
                               tee=log.write if log is not None else None, while_starting=while_starting)
     try:
-        status = process.run(c.spec, opts)
+        # why: a joined container (--pid/--ipc container:) must run now, and its PID 1 is found again
+        status = process.run(nsmodes.rejoin(c.spec, c.record.host_config, c.store.paths), opts)
     except MinidockError as e:
         if c.finish is not None:  # why: a start that failed before `go` still leaves a complete record
             c.finish()  # (Exited, with its error), as when these writes came before the fork
@@ -366,7 +372,11 @@ def _foreground_log(c: Created, containers: ContainerStore) -> LogWriter | None:
     from minidock.engine.logopts import LogOptions
     from minidock.engine.logwriter import LogWriter
 
-    return LogWriter(f"{containers.dir(c.record.id)}/log", LogOptions.parse(list(c.request.log_opts)))
+    opts = LogOptions.parse(list(c.request.log_opts))
+    record = {**c.record.to_json(), "command": list(c.spec.process.args)}  # what finish() is about to write
+    if isinstance(c.finish, _Completion):
+        record["host_config"] = c.finish.host_config
+    return LogWriter(f"{containers.dir(c.record.id)}/log", opts, opts.record_attrs(record))
 
 
 def attached_stdio(streams: tuple[str, ...]) -> tuple[int, int, int]:

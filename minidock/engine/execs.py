@@ -1,18 +1,20 @@
 """`exec`: the request, checked against the container's state, turned into the runtime's ExecTarget.
 
 The process gets what the container's own process got (capabilities, no_new_privs, user resolution
-in the container's /etc/passwd) with Docker's exec overrides: -e added to the container's env,
--u, -w, -t; -i keeps our stdin (else /dev/null); -d does not wait.
+in the container's /etc/passwd) with Docker's exec overrides: --env-file then -e added to the
+container's env, -u, -w, -t, --privileged (every capability this host has, in every set; the
+container's seccomp filter and no_new_privs stay, as in Docker); -i keeps our stdin (else
+/dev/null); -d does not wait.
 """
 
 import contextlib
 import os
 
 from minidock.engine.lifecycle import cgroup_of, open_records, spec_of
-from minidock.engine.spec import merge_env
+from minidock.engine.spec import host_caps, merge_env, parse_env_file
 from minidock.errors import ConflictError, MinidockError, UsageError
 from minidock.nouns import NamedTuple
-from minidock.oci.runtimespec import User
+from minidock.oci.runtimespec import Capabilities, User
 from minidock.store.store import Store
 
 
@@ -27,6 +29,20 @@ class ExecRequest(NamedTuple):
     env: tuple[str, ...] = ()
     user: str = ""
     workdir: str = ""
+    env_files: tuple[str, ...] = ()
+    privileged: bool = False
+
+
+def _env_files(paths: tuple[str, ...]) -> list[str]:
+    """--env-file contents (Docker's format), in the order given."""
+    out: list[str] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                out += parse_env_file(f.read(), path, os.environ)
+        except OSError as e:
+            raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from e
+    return out
 
 
 def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: Store | None = None) -> int:
@@ -47,9 +63,11 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
         raise UsageError(f"exec: the working directory {req.workdir!r} is not an absolute path")
     extra = ("TERM=xterm",) if req.tty else ()  # why: Docker's exec -t, unless -e sets TERM
     process = spec.process._replace(
-        args=req.cmd, env=merge_env(spec.process.env, (*extra, *req.env), os.environ),
-        cwd=req.workdir or spec.process.cwd, user=User(name=req.user) if req.user else spec.process.user,
-        terminal=req.tty)
+        args=req.cmd, env=merge_env(spec.process.env, (*extra, *_env_files(req.env_files), *req.env), os.environ),
+        cwd=req.workdir or spec.process.cwd, terminal=req.tty,  # -u: --group-add's groups stay (Docker's getUser)
+        user=User(name=req.user, groups=spec.process.user.groups) if req.user else spec.process.user)
+    if req.privileged:
+        process = process._replace(capabilities=Capabilities.of(host_caps()))
     cgroup = None
     with contextlib.suppress(MinidockError, OSError):
         cgroup = cgroup_of(records, rec.id)

@@ -171,3 +171,51 @@ def _match_config(key: str, value: str, r: ContainerRecord) -> bool:
     if key == "volume":
         return any(value in (m.get("Name"), m.get("Destination")) for m in hc.get("MountPoints") or ())
     return hc.get("NetworkMode") == value
+
+
+class PruneFilter(NamedTuple):
+    """`container prune` / `image prune` `--filter`: until=TIME (made before it: RFC 3339, a Unix time
+    or a duration before now), label=K[=V] and label!=K[=V] (all must hold), and for images
+    dangling=true|false (false: as -a). Docker's keys and messages."""
+
+    until: float | None = None
+    labels: tuple[tuple[str, bool], ...] = ()  # (K or K=V, wanted)
+    dangling: bool | None = None
+
+    @classmethod
+    def parse(cls, texts: list[str] | tuple[str, ...], images: bool = False, now: float | None = None) -> PruneFilter:
+        until, labels, dangling = None, [], None
+        for text in texts:
+            key, eq, value = text.partition("=")
+            if key == "label!" and eq:  # `label!=K`: partition cut at the "=" of "!="
+                key = "label!="
+            if not eq or key not in ("until", "label", "label!=", *(("dangling",) if images else ())):
+                raise UsageError(f"Invalid filter '{key}'")
+            if key == "until":
+                from minidock.engine.logs import parse_time
+
+                try:
+                    until = parse_time(value, now)
+                except UsageError:
+                    raise UsageError(f'failed to parse value as time or duration: "{value}"') from None
+            elif key == "dangling":
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise UsageError(f"Invalid filter 'dangling={value}'")
+                dangling = value.lower() in ("true", "1")
+            else:
+                labels.append((value, key == "label"))
+        return cls(until, tuple(labels), dangling)
+
+    def matches(self, created: str, labels: dict[str, str]) -> bool:
+        """Whether an object made at `created` (RFC 3339) with `labels` is pruned."""
+        if self.until is not None:
+            from minidock.engine.glance import epoch
+
+            at = epoch(created)
+            if at is None or at >= self.until:
+                return False
+        for term, wanted in self.labels:
+            k, eq, v = term.partition("=")
+            if (k in labels and (not eq or labels[k] == v)) != wanted:
+                return False
+        return True

@@ -244,19 +244,48 @@ def labels(d: dict[str, Any]) -> dict[str, str]:
     return dict(((d.get("host_config") or {}).get("Config") or {}).get("Labels") or {})
 
 
-def log_entries(cid: str, tail: int = -1, store: str | None = None) -> list[tuple[str, str, str]]:
-    """(stream, text, time) of the container's json-file log: rotated files oldest first (log.N ...
-    log.1), then the live one; the last `tail` when tail >= 0 (engine/logs.py read_entries)."""
+def log_names(names: list[str]) -> list[str]:
+    """The log files among a container directory's `names`: the rotated ones oldest first (log.N or,
+    compressed, log.N.gz ... log.1), then the live `log`."""
+    def number(name: str) -> int:
+        rest = name[4:].removesuffix(".gz")
+        return int(rest) if name.startswith("log.") and rest.isdigit() else 0
+    rotated = sorted((n for n in names if number(n)), key=number, reverse=True)
+    return [*rotated, *(["log"] if "log" in names else [])]
+
+
+def read_log(path: str, limit: int | None = None) -> bytes:
+    """A log file's bytes (gunzipped for log.N.gz; the first `limit` of a plain one)."""
+    with open(path, "rb") as f:
+        data = f.read() if limit is None else f.read(limit)
+    if path.endswith(".gz"):
+        import gzip  # lazily: only compress=true logs have these
+
+        data = gzip.decompress(data)
+    return data
+
+
+def details(attrs: dict[str, str]) -> str:
+    """`logs --details`' prefix: the entry's attrs as k=v (query-escaped, by key) joined by commas, then
+    a space (just the space when there are none), as Docker's daemon adds it."""
+    if not attrs:
+        return " "
+    from urllib.parse import quote_plus  # lazily: only --details with attrs
+
+    return ",".join(f"{quote_plus(k, safe='~')}={quote_plus(v, safe='~')}" for k, v in sorted(attrs.items())) + " "
+
+
+def log_entries(cid: str, tail: int = -1, store: str | None = None) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(stream, text, time, attrs) of the container's json-file log: rotated files oldest first, then
+    the live one; the last `tail` when tail >= 0 (engine/logs.py read_entries)."""
     where = container_dir(cid, store)
     try:
         names = os.listdir(where)
     except FileNotFoundError:
         return []
-    rotated = sorted((n for n in names if n.startswith("log.") and n[4:].isdigit()), key=lambda n: -int(n[4:]))
     lines: list[bytes] = []
-    for name in [*rotated, *(["log"] if "log" in names else [])]:
-        with open(f"{where}/{name}", "rb") as f:
-            lines.extend(line for line in f.read().split(b"\n") if line.strip())
+    for name in log_names(names):
+        lines.extend(line for line in read_log(f"{where}/{name}").split(b"\n") if line.strip())
     if tail >= 0:
         lines = lines[len(lines) - tail:] if tail else []
     out = []
@@ -265,7 +294,9 @@ def log_entries(cid: str, tail: int = -1, store: str | None = None) -> list[tupl
             d = loads(line)
         except ValueError:
             continue  # a torn last line (the writer died mid-write)
-        out.append((str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", ""))))
+        attrs = d.get("attrs")
+        out.append((str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", "")),
+                    {str(k): str(v) for k, v in attrs.items()} if isinstance(attrs, dict) else {}))
     return out
 
 

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from minidock.engine.events import emit
+from minidock.engine.filters import PruneFilter
 from minidock.engine.glance import image_graph_driver
 from minidock.errors import (
     ConflictError,
@@ -25,12 +26,10 @@ from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest
 from minidock.store.check import Problem
 from minidock.store.check import check as store_check
-from minidock.store.check import leftovers as store_leftovers
 from minidock.store.check import repair as store_repair
 from minidock.store.containers import ContainerStore
 from minidock.store.gc import GcResult, collect
 from minidock.store.images import ImageRecord
-from minidock.store.leftovers import scan as scan_scratch
 from minidock.store.store import Store
 
 NONE = "<none>"
@@ -254,9 +253,12 @@ def _display(name: str) -> str:
     return f"{repo}:{tag}" if tag != NONE else f"{repo}@{digest}"
 
 
-def prune_unused(store: Store, all_: bool = False) -> ImagePruneReport:
-    """`image prune [-a]`: dangling images (`<none>` records) no container uses, or with `all_` every
-    image no container uses, then the content nothing needs (layers as `deleted:` chain ids)."""
+def prune_unused(store: Store, all_: bool = False, filters: PruneFilter | None = None) -> ImagePruneReport:
+    """`image prune [-a] [--filter ...]`: dangling images (`<none>` records) no container uses, or with
+    `all_` (or dangling=false) every image no container uses, those `filters` select (until=, label=,
+    label!=), then the content nothing needs (layers as `deleted:` chain ids)."""
+    if filters is not None and filters.dangling is not None:
+        all_ = not filters.dangling
     used = {c.image_id.removeprefix("sha256:") for c in ContainerStore(store.paths).list()}
     by_id: dict[Digest, list[ImageRecord]] = {}
     for rec in store.images.list():
@@ -265,6 +267,8 @@ def prune_unused(store: Store, all_: bool = False) -> ImagePruneReport:
     images, lines = [], []
     for image_id, recs in by_id.items():
         if image_id.hex in used or not (all_ or all(is_untagged(r.name) for r in recs)):
+            continue
+        if filters is not None and not _selected(store, recs[0], filters):
             continue
         untagged: list[str] = []
         for r in recs:
@@ -279,6 +283,15 @@ def prune_unused(store: Store, all_: bool = False) -> ImagePruneReport:
     gc = _collect(store)
     lines += [f"deleted: sha256:{sid}" for sid in gc.snapshots]
     return ImagePruneReport(images, lines, gc)
+
+
+def _selected(store: Store, rec: ImageRecord, filters: PruneFilter) -> bool:
+    """The image's creation time and labels against `filters`."""
+    try:
+        _, config = config_of(store, rec)
+    except (NotFoundError, ManifestError):
+        return False
+    return filters.matches(config.created, dict(config.config.labels or {}))
 
 
 def prune_images(store: Store) -> GcResult:
@@ -313,56 +326,11 @@ class DfRow(NamedTuple):
     reclaimable: int
 
 
-def _chains_of(store: Store, rec: ImageRecord) -> tuple[Digest, ...]:
-    try:
-        return config_of(store, rec)[1].chain_ids()
-    except (NotFoundError, ManifestError):
-        return ()
-
-
 def disk_usage(store: Store) -> list[DfRow]:
-    """Images (unique layer bytes), containers (their writable layers), build cache (unnamed layers, and
-    the scratch of builds and pulls: a dead process's is reclaimable, exactly what `system check` reports)."""
-    containers = ContainerStore(store.paths).list()
-    used_ids = {"sha256:" + c.image_id.removeprefix("sha256:") for c in containers}
-    snaps = {s.id: s for s in store.snapshots.list()}
-    by_id: dict[str, set[str]] = {}
-    for rec in store.images.list():
-        with contextlib.suppress(NotFoundError, ManifestError):
-            by_id.setdefault(str(store.images.image_id(rec)), set()).update(c.hex for c in _chains_of(store, rec))
-    image_layers = set().union(*by_id.values()) if by_id else set()
-    active_layers = set().union(*(v for k, v in by_id.items() if k in used_ids)) if by_id else set()
-    size = sum(snaps[i].size for i in image_layers if i in snaps)
-    used = sum(snaps[i].size for i in active_layers if i in snaps)
-    running = {c.id for c in containers if c.status == "running"}
-    uppers = [s for s in snaps.values() if s.kind == "active" and s.id in {c.id for c in containers}]
-    cache = [s for s in snaps.values() if s.kind == "committed" and s.id not in image_layers]
-    live = [x for x in scan_scratch(store.paths) if x.live]
-    left = store_leftovers(store)
-    leftover = sum(p.size for p in left)
-    return [
-        DfRow("Images", len(by_id), len(used_ids & set(by_id)), size, size - used),
-        DfRow("Containers", len(containers), len(running), sum(s.size for s in uppers),
-              sum(s.size for s in uppers if s.id not in running)),
-        _volumes_row(store),
-        DfRow("Build Cache", len(cache) + len(live) + len(left), len(live),
-              sum(s.size for s in cache) + sum(x.size for x in live) + leftover, sum(s.size for s in cache) + leftover),
-    ]
+    """`system df`'s rows: images, containers, local volumes, build cache (engine/diskusage.py)."""
+    from minidock.engine import diskusage
 
-
-def _volumes_row(store: Store) -> DfRow:
-    """Local volumes: all of them, those a container references, their bytes, the unused ones' bytes."""
-    from minidock.engine.volumes import users
-    from minidock.store.volumes import VolumeStore
-
-    vols = VolumeStore(store.paths)
-    names = [v.name for v in vols.list()]
-    if not names:
-        return DfRow("Local Volumes", 0, 0, 0, 0)
-    used = users(store)
-    sizes = {n: vols.size(n) for n in names}
-    return DfRow("Local Volumes", len(names), sum(1 for n in names if n in used), sum(sizes.values()),
-                 sum(s for n, s in sizes.items() if n not in used))
+    return diskusage.summary(diskusage.usage(store))
 
 
 class CheckReport(NamedTuple):

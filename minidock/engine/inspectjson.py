@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 ZERO_TIME = "0001-01-01T00:00:00Z"
 # host_config keys that are minidock's own bookkeeping, not Docker HostConfig fields
 _PRIVATE = ("NetworkPlan", "Config", "MountPoints", "Cpus", "Tty", "OpenStdin", "PortBindings", "Memory")
+# what records made before minidock kept these fields show (engine/nsmodes.py records them now)
+_NAMESPACE_DEFAULTS = {"CgroupnsMode": "private", "GroupAdd": None, "IpcMode": "private", "PidMode": "",
+                       "UTSMode": "", "UsernsMode": ""}
 
 
 def _spec(cid: str, store: str | None) -> dict[str, Any]:
@@ -53,20 +56,36 @@ def port_bindings(publish: list[str]) -> dict[str, list[dict[str, str]]]:
     return out
 
 
+# what records made before minidock kept the resource flags show (engine/resources.py records them now)
+_RESOURCE_DEFAULTS = {"BlkioWeight": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+                      "CpusetCpus": "", "CpusetMems": "", "MemoryReservation": 0, "MemorySwappiness": None,
+                      "OomKillDisable": False, "OomScoreAdj": 0}
+
+
+def _bytes(value: object) -> object:
+    """HostConfig.Memory in bytes (records keep it as typed: "32m")."""
+    if isinstance(value, str) and value:
+        from minidock.runtime.cgroups import parse_bytes
+
+        return parse_bytes(value)
+    return value or 0
+
+
 def host_config(hc: dict[str, Any]) -> dict[str, Any]:
     cpus = hc.get("Cpus") or 0
     out = {"Binds": hc.get("Binds") or None, "ContainerIDFile": hc.get("ContainerIDFile", ""),
-           "LogConfig": hc.get("LogConfig") or {"Type": "json-file", "Config": {}},
+           "LogConfig": _log_config(hc.get("LogConfig") or {}),
            "NetworkMode": hc.get("NetworkMode", "bridge"), "PortBindings": port_bindings(hc.get("PortBindings") or []),
            "RestartPolicy": hc.get("RestartPolicy") or {"Name": "no", "MaximumRetryCount": 0},
            "AutoRemove": bool(hc.get("AutoRemove")), "VolumesFrom": hc.get("VolumesFrom") or None,
            "CapAdd": hc.get("CapAdd") or None, "CapDrop": hc.get("CapDrop") or None,
            "Privileged": bool(hc.get("Privileged")), "PublishAllPorts": bool(hc.get("PublishAllPorts")),
            "ReadonlyRootfs": bool(hc.get("ReadonlyRootfs")), "SecurityOpt": hc.get("SecurityOpt") or None,
-           "Memory": hc.get("Memory") or 0, "NanoCpus": int(float(cpus) * 1e9) if cpus else 0,
+           "Memory": _bytes(hc.get("Memory")), "NanoCpus": int(float(cpus) * 1e9) if cpus else 0,
            "PidsLimit": hc.get("PidsLimit") or None, "Devices": hc.get("Devices") or [],
            "Init": hc.get("Init") or None}
-    for key, value in hc.items():  # flags other parts of minidock record under Docker's names
+    # flags other parts of minidock record under Docker's names
+    for key, value in {**_NAMESPACE_DEFAULTS, **_RESOURCE_DEFAULTS, **hc}.items():
         if key not in out and key not in _PRIVATE and key[:1].isupper():
             out[key] = value
     return out
@@ -134,6 +153,11 @@ def graph_driver(cid: str, where: str, store: str | None = None) -> dict[str, An
     return {"Data": {"LowerDir": ":".join(lowers), "MergedDir": where + "/rootfs",
                      "UpperDir": f"{snapshots}/{cid}/fs", "WorkDir": f"{snapshots}/{cid}/work"},
             "Name": "overlay2"}
+
+
+def _log_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """Type, then Config (the record keeps keys sorted); Config as typed (older records: normalized)."""
+    return {"Type": stored.get("Type") or "json-file", "Config": stored.get("Config") or {}}
 
 
 def container_json(d: dict[str, Any], store: str | None = None) -> dict[str, Any]:

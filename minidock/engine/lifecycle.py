@@ -31,6 +31,7 @@ from minidock.store.store import Store
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the verbs below import their engines when used: `ps` must stay light
     from minidock.engine.containers import Puller
+    from minidock.engine.filters import PruneFilter
     from minidock.engine.netwire import NetSession
     from minidock.engine.request import RunRequest
     from minidock.runtime.cgroups import Cgroup
@@ -97,7 +98,10 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
         from minidock.engine import netwire
 
         network = netwire.session_for(store.paths, rec)
-    job = MonitorJob(paths=store.paths, cid=rec.id, spec=spec_of(records, rec.id),
+    from minidock.engine.nsmodes import rejoin
+
+    # why: a joined container (--pid/--ipc container:) must run now, and its PID 1 is found again
+    job = MonitorJob(paths=store.paths, cid=rec.id, spec=rejoin(spec_of(records, rec.id), hc, store.paths),
                      restart=RestartPolicy.from_json(hc.get("RestartPolicy")),
                      auto_remove=bool(hc.get("AutoRemove")),
                      log=LogOptions.parse([f"{k}={v}" for k, v in (log_conf.get("Config") or {}).items()]),
@@ -337,12 +341,13 @@ def remove(ref: str, force: bool = False, store: Store | None = None, *, volumes
     return rec.id
 
 
-def prune(store: Store | None = None) -> list[str]:
-    """Remove every stopped container; their ids."""
+def prune(store: Store | None = None, filters: PruneFilter | None = None) -> list[str]:
+    """Remove every stopped container (those `filters` select: until=, label=, label!=); their ids."""
     store, records = open_records(store)
     out = []
     for rec in records.list():
-        if rec.status not in ACTIVE:
+        labels = (rec.host_config.get("Config") or {}).get("Labels") or {}
+        if rec.status not in ACTIVE and (filters is None or filters.matches(rec.created, labels)):
             with contextlib.suppress(NotFoundError):
                 out.append(remove(rec.id, store=store))
     return out

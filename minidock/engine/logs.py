@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from minidock.engine import glance
 from minidock.engine.logopts import LogOptions
 from minidock.engine.logwriter import MAX_LINE, LogWriter, rfc3339_nano
 from minidock.errors import UsageError
@@ -83,6 +84,7 @@ class LogEntry(NamedTuple):
     stream: str
     text: str
     time: str
+    attrs: tuple[tuple[str, str], ...] = ()  # --log-opt labels/env/tag: `logs --details` shows them
 
     @classmethod
     def parse(cls, line: bytes) -> LogEntry | None:
@@ -90,22 +92,26 @@ class LogEntry(NamedTuple):
             d = json.loads(line)
         except ValueError:
             return None  # a torn last line (the writer died mid-write)
-        return cls(str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", "")))
+        attrs = d.get("attrs")
+        return cls(str(d.get("stream", "stdout")), str(d.get("log", "")), str(d.get("time", "")),
+                   tuple((str(k), str(v)) for k, v in attrs.items()) if isinstance(attrs, dict) else ())
 
 
 def log_files(path: Path) -> list[Path]:
-    """The rotated files oldest first, then the live log (those that exist)."""
-    rotated = sorted((p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()),
-                     key=lambda p: int(p.suffix[1:]), reverse=True)
-    return [*rotated, *([path] if path.exists() else [])]
+    """The rotated files oldest first (log.N or log.N.gz), then the live log (those that exist)."""
+    try:
+        names = os.listdir(path.parent)
+    except FileNotFoundError:
+        return []
+    return [path.parent / n for n in glance.log_names([n for n in names if n == path.name
+                                                        or n.startswith(path.name + ".")])]
 
 
 def read_entries(path: Path, tail: int = -1, limit: int | None = None) -> list[LogEntry]:
     """Every entry logged so far (the last `tail` when tail >= 0; the live log up to `limit` bytes)."""
     lines: deque[bytes] = deque(maxlen=tail if tail >= 0 else None)
     for p in log_files(path):
-        with p.open("rb") as f:
-            data = f.read(limit) if p == path and limit is not None else f.read()
+        data = glance.read_log(str(p), limit if p == path else None)
         lines.extend(line for line in data.split(b"\n") if line.strip())
     return [e for e in (LogEntry.parse(line) for line in lines) if e is not None]
 

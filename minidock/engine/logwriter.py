@@ -2,8 +2,10 @@
 
 Lifecycle: the monitor (or a foreground `run`) owns one `LogWriter(path, LogOptions)` per container
 and `write(stream, data)`s raw bytes as they come from the container's pipes; complete lines become
-entries `{"log": "...\\n", "stream": "stdout"|"stderr", "time": RFC3339Nano}`; when the file would
-pass `max_size` it is rotated (log -> log.1 -> ... -> log.<max_file-1>). The readers are in
+entries `{"log": "...\\n", "stream": "stdout"|"stderr", "attrs": {...}, "time": RFC3339Nano}` (attrs
+only when --log-opt labels/env/tag asked for some); when the file would pass `max_size` it is
+rotated (log -> log.1 -> ... -> log.<max_file-1>; with compress=true log.1.gz ...: gzipped then,
+before the writer goes on). The readers are in
 engine/logs.py. A module of its own because every `run` without --rm writes a log: this one imports
 os, time and plainjson only (logs.py's readers need json, re, deque and pathlib: ~8 ms).
 """
@@ -31,8 +33,8 @@ def rfc3339_nano(ns: int | None = None) -> str:
 class LogWriter:
     """Appends entries to `path`, rotating when it would grow past `opts.max_size`."""
 
-    def __init__(self, path: str, opts: LogOptions) -> None:
-        self.path, self.opts = path, opts
+    def __init__(self, path: str, opts: LogOptions, attrs: dict[str, str] | None = None) -> None:
+        self.path, self.opts, self.attrs = path, opts, attrs or None
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         self.size = os.fstat(self.fd).st_size
         self.partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
@@ -60,7 +62,10 @@ class LogWriter:
         self.partial = {"stdout": b"", "stderr": b""}
 
     def _entry(self, stream: str, data: bytes) -> None:
-        entry = {"log": data.decode(errors="replace"), "stream": stream, "time": rfc3339_nano()}
+        entry: dict[str, object] = {"log": data.decode(errors="replace"), "stream": stream}
+        if self.attrs:
+            entry["attrs"] = self.attrs
+        entry["time"] = rfc3339_nano()
         line = plainjson.dumps_compact(entry, ensure_ascii=True).encode() + b"\n"
         if self.opts.max_size > 0 and self.size and self.size + len(line) > self.opts.max_size:
             self._rotate()
@@ -73,13 +78,29 @@ class LogWriter:
         if keep <= 0:
             os.truncate(self.path, 0)
         else:
+            gz = ".gz" if self.opts.compress else ""
             for i in range(keep - 1, 0, -1):
-                src = f"{self.path}.{i}"
+                src = f"{self.path}.{i}{gz}"
                 if os.path.exists(src):
-                    os.replace(src, f"{self.path}.{i + 1}")
+                    os.replace(src, f"{self.path}.{i + 1}{gz}")
             os.replace(self.path, f"{self.path}.1")
+            if gz:
+                self._compress(f"{self.path}.1")
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         self.size = 0
+
+    @staticmethod
+    def _compress(path: str) -> None:
+        """`path` -> `path`.gz (written aside, then renamed: a reader sees one or the other)."""
+        import gzip  # lazily: only compress=true rotates into it
+
+        with open(path, "rb") as src:
+            data = gzip.compress(src.read())
+        tmp = f"{path}.gz.tmp"
+        with open(tmp, "wb") as out:
+            out.write(data)
+        os.replace(tmp, f"{path}.gz")
+        os.unlink(path)
 
     def close(self) -> None:
         self.flush()

@@ -137,7 +137,9 @@ class Supervisor:
         self.job, self.report = job, report
         self.records = ContainerStore(job.paths)
         log_path = f"{self.records.dir(job.cid)}/log"
-        self.log = LogWriter(os.devnull if job.log_driver == "none" else log_path, job.log)
+        record = self.records.find(job.cid) if job.log_driver != "none" else None
+        attrs = job.log.record_attrs(record.to_json()) if record is not None else None
+        self.log = LogWriter(os.devnull if job.log_driver == "none" else log_path, job.log, attrs)
 
     def _report(self, t: str, **fields: object) -> None:
         if self.report is not None:

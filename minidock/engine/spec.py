@@ -57,6 +57,7 @@ class RunFlags(NamedTuple):
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     resources: Resources = Resources()
+    oom_score_adj: int = 0  # --oom-score-adj: Docker's spec always carries it
     network: str = "none"
     privileged: bool = False
     devices: tuple[str, ...] = ()  # --device HOST[:CONTAINER[:PERMS]]
@@ -248,7 +249,7 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
         args=resolve_command(inp.image, flags.args, flags.entrypoint), env=env,
         cwd=flags.workdir or inp.image.working_dir or "/", user=inp.user, terminal=flags.tty,
         capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=sec.no_new_privileges,
-        rlimits=ulimits(flags.ulimits))
+        rlimits=ulimits(flags.ulimits), oom_score_adj=flags.oom_score_adj)
     nodes, rules = device_config(flags.devices, flags.privileged)
     confined = sec.system_paths and not flags.privileged
     linux = Linux(namespaces=namespaces_for(flags.network), resources=flags.resources._replace(devices=rules),

@@ -168,12 +168,21 @@ def to_json(v: Any) -> str:
     """Docker's `json`: Go's encoding/json with SetEscapeHTML(false), compact, no trailing newline
     (a Struct marked escape_html was marshalled by Docker first: <, > and & come out escaped)."""
     escape = isinstance(v, Struct) and v.escape_html
-    if isinstance(v, Struct):
-        v = {k: x for k, x in v.items() if not callable(x) and x is not NIL}
-    text = dumps_compact(None if v is MISSING or v is NIL else v)
+    text = dumps_compact(None if v is MISSING or v is NIL else _marshalled(v))
     if escape:
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text
+
+
+def _marshalled(v: Any) -> Any:
+    """What encoding/json sees: a Struct without its methods and omitted nils, at any depth."""
+    if isinstance(v, Struct):
+        return {k: _marshalled(x) for k, x in v.items() if not callable(x) and x is not NIL}
+    if isinstance(v, list):
+        return [_marshalled(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _marshalled(x) for k, x in v.items()}
+    return v
 
 
 def split(s: Any, sep: Any) -> list[str]:
@@ -205,7 +214,9 @@ def upper(s: Any) -> str:
 
 
 def pad(s: Any, prefix: Any, suffix: Any) -> str:
-    return " " * int(_want(prefix, int, 1)) + str(_want(s, str)) + " " * int(_want(suffix, int, 2))
+    """docker/cli's padWithSpace: an empty string stays empty."""
+    text = str(_want(s, str))
+    return " " * int(_want(prefix, int, 1)) + text + " " * int(_want(suffix, int, 2)) if text else text
 
 
 def truncate(s: Any, length: Any) -> str:

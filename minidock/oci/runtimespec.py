@@ -131,18 +131,20 @@ class User(NamedTuple):
 
     `name` (optional, minidock's extension, JSON `username`): a Docker `-u name|uid[:group|gid]`
     string the runtime resolves against the container's own /etc/passwd and /etc/group; when set,
-    it replaces uid/gid and adds supplementary groups (additional_gids are kept too)."""
+    it replaces uid/gid and adds supplementary groups (additional_gids are kept too). `groups` (JSON
+    `minidock.groupAdd`): `--group-add` names or gids, resolved against /etc/group too and added."""
 
     uid: int = 0
     gid: int = 0
     additional_gids: tuple[int, ...] = ()
     name: str = ""
+    groups: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> User:
         return cls(uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)),
                    additional_gids=tuple(int(g) for g in d.get("additionalGids") or ()),
-                   name=str(d.get("username", "")))
+                   name=str(d.get("username", "")), groups=tuple(str(g) for g in d.get("minidock.groupAdd") or ()))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"uid": self.uid, "gid": self.gid}
@@ -150,6 +152,8 @@ class User(NamedTuple):
             out["additionalGids"] = list(self.additional_gids)
         if self.name:
             out["username"] = self.name
+        if self.groups:
+            out["minidock.groupAdd"] = list(self.groups)
         return out
 
 
@@ -200,6 +204,7 @@ class Process(NamedTuple):
     capabilities: Capabilities = Capabilities()
     no_new_privileges: bool = False
     rlimits: tuple[Rlimit, ...] = ()
+    oom_score_adj: int | None = None  # written to /proc/self/oom_score_adj before exec (None: inherited)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Process:
@@ -210,6 +215,7 @@ class Process(NamedTuple):
             no_new_privileges=bool(d.get("noNewPrivileges", False)),
             rlimits=tuple(Rlimit(str(r["type"]), int(r["soft"]), int(r["hard"]))
                           for r in d.get("rlimits") or ()),
+            oom_score_adj=d.get("oomScoreAdj"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -219,6 +225,8 @@ class Process(NamedTuple):
                                "noNewPrivileges": self.no_new_privileges}
         if self.rlimits:
             out["rlimits"] = [r.to_json() for r in self.rlimits]
+        if self.oom_score_adj is not None:
+            out["oomScoreAdj"] = self.oom_score_adj
         return out
 
 
@@ -232,6 +240,14 @@ class Resources(NamedTuple):
     cpu_period: int | None = None
     pids_limit: int | None = None
     devices: tuple[DeviceRule, ...] = DEFAULT_DEVICE_RULES  # in order; () = leave the group's rules alone
+    cpuset_cpus: str | None = None  # "0-1,3"
+    cpuset_mems: str | None = None
+    cpu_rt_runtime: int | None = None
+    cpu_rt_period: int | None = None
+    memory_reservation: int | None = None  # the soft limit
+    memory_swappiness: int | None = None
+    oom_kill_disable: bool | None = None
+    blkio_weight: int | None = None  # 10..1000
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Resources:
@@ -241,19 +257,28 @@ class Resources(NamedTuple):
                    cpu_shares=cpu.get("shares"), cpu_quota=cpu.get("quota"),
                    cpu_period=cpu.get("period"), pids_limit=pids.get("limit"),
                    devices=DEFAULT_DEVICE_RULES if devices is None else
-                   tuple(DeviceRule.from_json(r) for r in devices))
+                   tuple(DeviceRule.from_json(r) for r in devices),
+                   cpuset_cpus=cpu.get("cpus"), cpuset_mems=cpu.get("mems"),
+                   cpu_rt_runtime=cpu.get("realtimeRuntime"), cpu_rt_period=cpu.get("realtimePeriod"),
+                   memory_reservation=mem.get("reservation"), memory_swappiness=mem.get("swappiness"),
+                   oom_kill_disable=mem.get("disableOOMKiller"), blkio_weight=(d.get("blockIO") or {}).get("weight"))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        mem = {k: v for k, v in (("limit", self.memory_limit), ("swap", self.memory_swap)) if v is not None}
-        cpu = {k: v for k, v in (("shares", self.cpu_shares), ("quota", self.cpu_quota),
-                                 ("period", self.cpu_period)) if v is not None}
+        mem = {k: v for k, v in (("limit", self.memory_limit), ("reservation", self.memory_reservation),
+                                 ("swap", self.memory_swap), ("swappiness", self.memory_swappiness),
+                                 ("disableOOMKiller", self.oom_kill_disable)) if v is not None}
+        cpu = {k: v for k, v in (("shares", self.cpu_shares), ("quota", self.cpu_quota), ("period", self.cpu_period),
+                                 ("realtimeRuntime", self.cpu_rt_runtime), ("realtimePeriod", self.cpu_rt_period),
+                                 ("cpus", self.cpuset_cpus), ("mems", self.cpuset_mems)) if v is not None}
         if mem:
             out["memory"] = mem
         if cpu:
             out["cpu"] = cpu
         if self.pids_limit is not None:
             out["pids"] = {"limit": self.pids_limit}
+        if self.blkio_weight is not None:
+            out["blockIO"] = {"weight": self.blkio_weight}
         out["devices"] = [r.to_json() for r in self.devices]
         return out
 
@@ -323,14 +348,11 @@ def default_mounts(cgroup_rw: bool = False) -> tuple[Mount, ...]:
     )
 
 
-def namespaces_for(network: str) -> tuple[Namespace, ...]:
-    """pid, ipc, uts, mount, cgroup always; net new (bridge/none), shared (host) or joined (container:)."""
-    base = [Namespace("pid"), Namespace("ipc"), Namespace("uts"), Namespace("mount"), Namespace("cgroup")]
-    if network.startswith("/proc/"):
-        base.append(Namespace("network", network))
-    elif network != "host":
-        base.append(Namespace("network"))
-    return tuple(base)
+def namespaces_for(network: str, pid: str = "", ipc: str = "", uts: str = "",
+                   cgroup: str = "") -> tuple[Namespace, ...]:
+    """mount always; each other kind new (bridge, private, ...), the host's ("host") or joined (/proc/PID/ns/X)."""
+    modes = (("pid", pid), ("ipc", ipc), ("uts", uts), ("mount", ""), ("cgroup", cgroup), ("network", network))
+    return tuple(Namespace(kind, mode if mode.startswith("/proc/") else "") for kind, mode in modes if mode != "host")
 
 
 class Root(NamedTuple):

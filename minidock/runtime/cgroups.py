@@ -1,4 +1,4 @@
-"""cgroups: one interface over the v1 and v2 backends, detection, and the pure resources -> files mapping.
+"""cgroups: one interface over the v1 and v2 backends, detection, file I/O (the mapping: cgroupmap.py).
 
 Lifecycle of a group: `detect(root)` picks the driver (v2 when `root` itself is a cgroup2 mount,
 i.e. holds `cgroup.controllers`; v1 otherwise, hybrid hosts included); `driver.create(name, resources)`
@@ -16,6 +16,7 @@ import time
 
 from minidock.errors import RuntimeSetupError, UsageError
 from minidock.nouns import NamedTuple
+from minidock.runtime.cgroupmap import DEFAULT_CFS_PERIOD, title_for
 from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.syscalls import read_file
 
@@ -26,11 +27,11 @@ if TYPE_CHECKING:
     from _typeshed import StrPath
 
     from minidock.oci.runtimespec import Resources
+    from minidock.runtime.cgroupmap import Support
 else:  # why: the Protocols here are for the type checker; `typing` costs a `run` ~2 ms
     Protocol = object
 
 PARENT = "minidock"
-DEFAULT_CFS_PERIOD = 100_000
 UNLIMITED_V1 = 1 << 62  # v1 reports "no limit" as PAGE_COUNTER_MAX * page size (~2^63)
 FREEZE_TIMEOUT = 5.0
 
@@ -73,6 +74,7 @@ class CgroupDriver(Protocol):
     def create(self, name: str, resources: Resources, tracer: Tracer | None = None) -> Cgroup: ...
     def open(self, name: str) -> Cgroup: ...
     def update(self, name: str, resources: Resources) -> None: ...
+    def support(self) -> Support: ...
 
 
 def detect(root: str = "/sys/fs/cgroup") -> CgroupDriver:
@@ -121,7 +123,7 @@ class removed_on_failure:  # noqa: N801 - used as a function: `with removed_on_f
                 pass
 
 
-# ---- pure: names and resources -> files -------------------------------------------------------
+# ---- pure: names (resources -> files: cgroupmap.py) ---------------------------------------------
 
 def group_name(name: str) -> str:
     """`name` as a relative path under the minidock parent ("abc" and "minidock/abc" both -> "minidock/abc")."""
@@ -139,96 +141,6 @@ _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 def _valid_part(part: str) -> bool:
     """`part` matches [A-Za-z0-9_.:-]+ (a set test: no regular expression compiled on the run path)."""
     return bool(part) and _NAME_CHARS.issuperset(part)
-
-
-def _check(r: Resources) -> None:
-    """Reject combinations the kernel (or docker) refuses, naming the values."""
-    mem, swap = r.memory_limit, r.memory_swap
-    if swap is not None and swap not in (-1, 0):
-        if mem is None or mem <= 0:
-            raise UsageError(f"memory-swap {swap}: needs a memory limit too")
-        if swap < mem:
-            raise UsageError(f"memory-swap {swap} is less than memory {mem}")
-    if mem is not None and 0 < mem < 6 * 1024 * 1024:
-        raise UsageError(f"memory {mem}: the minimum memory limit is 6m")
-    if r.cpu_quota is not None and 0 < r.cpu_quota < 1000:
-        raise UsageError(f"cpu quota {r.cpu_quota}: the minimum is 1000 microseconds")
-    if r.cpu_period is not None and not 1000 <= r.cpu_period <= 1_000_000:
-        raise UsageError(f"cpu period {r.cpu_period}: must be between 1000 and 1000000 microseconds")
-    if r.cpu_shares is not None and r.cpu_shares < 0:
-        raise UsageError(f"cpu shares {r.cpu_shares}: must not be negative")
-
-
-def _pids_value(limit: int) -> str:
-    return "max" if limit <= 0 else str(limit)
-
-
-def v1_writes(r: Resources) -> list[tuple[str, str, str]]:
-    """The (controller, file, value) writes for a fresh v1 group, in a valid order (memory before memsw)."""
-    _check(r)
-    out: list[tuple[str, str, str]] = []
-    if r.memory_limit:  # 0 = unset, -1 = unlimited
-        out.append(("memory", "memory.limit_in_bytes", str(max(r.memory_limit, -1))))
-    if r.memory_swap:  # 0 = unset
-        out.append(("memory", "memory.memsw.limit_in_bytes", str(r.memory_swap)))
-    if r.cpu_shares:
-        out.append(("cpu", "cpu.shares", str(max(r.cpu_shares, 2))))
-    if r.cpu_period:
-        out.append(("cpu", "cpu.cfs_period_us", str(r.cpu_period)))
-    if r.cpu_quota:
-        out.append(("cpu", "cpu.cfs_quota_us", str(max(r.cpu_quota, -1))))
-    if r.pids_limit is not None:
-        out.append(("pids", "pids.max", _pids_value(r.pids_limit)))
-    return out
-
-
-def shares_to_weight(shares: int) -> int:
-    """cpu.shares [2, 262144] -> cpu.weight [1, 10000], the OCI/runc formula."""
-    shares = min(max(shares, 2), 262144)
-    return 1 + ((shares - 2) * 9999) // 262142
-
-
-def v2_swap_max(swap: int | None, memory: int | None) -> str | None:
-    """memory.swap.max from docker's memory+swap total (runc's ConvertMemorySwapToCgroupV2Value)."""
-    if not swap:
-        return "max" if memory == -1 else None
-    if swap == -1:
-        return "max"
-    assert memory is not None  # _check made sure
-    return str(swap - memory)
-
-
-def v2_writes(r: Resources) -> list[tuple[str, str]]:
-    """The (file, value) writes for a fresh v2 group."""
-    _check(r)
-    out: list[tuple[str, str]] = []
-    if r.memory_limit:
-        out.append(("memory.max", "max" if r.memory_limit < 0 else str(r.memory_limit)))
-    swap = v2_swap_max(r.memory_swap, r.memory_limit)
-    if swap is not None:
-        out.append(("memory.swap.max", swap))
-    if r.cpu_shares:
-        out.append(("cpu.weight", str(shares_to_weight(r.cpu_shares))))
-    if r.cpu_quota or r.cpu_period:
-        quota = str(r.cpu_quota) if r.cpu_quota and r.cpu_quota > 0 else "max"
-        out.append(("cpu.max", f"{quota} {r.cpu_period or DEFAULT_CFS_PERIOD}"))
-    if r.pids_limit is not None:
-        out.append(("pids.max", _pids_value(r.pids_limit)))
-    return out
-
-
-_TITLES = {
-    "memory.limit_in_bytes": "limit memory", "memory.max": "limit memory",
-    "memory.memsw.limit_in_bytes": "limit memory+swap", "memory.swap.max": "limit swap",
-    "cpu.shares": "set cpu shares", "cpu.weight": "set cpu weight", "cpu.max": "limit cpu",
-    "cpu.cfs_period_us": "set cpu period", "cpu.cfs_quota_us": "limit cpu quota",
-    "pids.max": "limit pids", "cgroup.subtree_control": "enable controllers",
-}
-
-
-def title_for(file: str) -> str:
-    """The --explain title of a write to `file`."""
-    return "cgroup: " + _TITLES.get(file, f"write {file}")
 
 
 # ---- pure: command-line values ----------------------------------------------------------------

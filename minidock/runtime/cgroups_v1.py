@@ -3,9 +3,9 @@
 The group joins every v1 hierarchy mounted under `root` (co-mounted ones such as `cpu,cpuacct`
 share one directory), the limit-less ones (net_cls, perf_event, hugetlb, `name=systemd`, ...)
 included, as runc does: inside its cgroup namespace the container then sees its own group as the
-root of each, never a host group. Limits go to memory, cpu and pids; cpuacct gives cpu usage,
-freezer gives pause and race-free kill, cpuset gets its cpus/mems copied from the parent so tasks
-can join. The hybrid host's cgroup2 mount (`unified`) is left to systemd.
+root of each, never a host group. Limits go to memory, cpu, pids, cpuset and blkio; cpuacct gives cpu
+usage, freezer gives pause and race-free kill, cpuset gets its cpus/mems copied from the parent so tasks
+can join (then the ones asked for are written). The hybrid host's cgroup2 mount (`unified`) is left to systemd.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 
 from minidock.errors import NotFoundError, RuntimeSetupError
 from minidock.oci.runtimespec import DeviceRule, Resources
+from minidock.runtime.cgroupmap import Support, v1_writes
 from minidock.runtime.cgroups import (
     FREEZE_TIMEOUT,
     UNLIMITED_V1,
@@ -29,7 +30,6 @@ from minidock.runtime.cgroups import (
     removed_on_failure,
     signal_frozen,
     signal_pids,
-    v1_writes,
     write_file,
 )
 from minidock.runtime.explain import NullTracer, Tracer
@@ -249,11 +249,30 @@ class V1Driver:
             path = f"{cg._dirs[c]}/{f}"
             if f == "memory.memsw.limit_in_bytes" and not os.path.exists(path):
                 continue  # swap accounting is off: there is no memsw to limit
+            if f == "blkio.weight" and not os.path.exists(path) and os.path.exists(f"{cg._dirs[c]}/blkio.bfq.weight"):
+                path = f"{cg._dirs[c]}/blkio.bfq.weight"  # why: only BFQ offers a weight on this kernel (runc)
             write_file(path, value, tracer)
 
     def update(self, name: str, resources: Resources) -> None:
         """Write the limits `resources` sets (those left None stay as they are) to the existing group."""
         self._apply(self.open(name), v1_writes(resources._replace(devices=())), None)
+
+    def support(self) -> Support:
+        """What this host can limit, read from the hierarchies' roots (as Docker's sysinfo reads them)."""
+        tops = self._tops
+
+        def has(controller: str, *files: str) -> bool:
+            return controller in tops and any(os.path.exists(f"{tops[controller]}/{f}") for f in files)
+
+        cpuset = "cpuset" in tops
+        return Support(version=1, cpuset=cpuset, cfs=has("cpu", "cpu.cfs_period_us"),
+                       cpus=read_text(f"{tops['cpuset']}/cpuset.cpus").strip() if cpuset else "",
+                       mems=read_text(f"{tops['cpuset']}/cpuset.mems").strip() if cpuset else "",
+                       rt=has("cpu", "cpu.rt_period_us") and has("cpu", "cpu.rt_runtime_us"),
+                       memory_reservation=has("memory", "memory.soft_limit_in_bytes"),
+                       swappiness=has("memory", "memory.swappiness"),
+                       oom_kill_disable=has("memory", "memory.oom_control"),
+                       blkio_weight=has("blkio", "blkio.weight", "blkio.bfq.weight"))
 
     def open(self, name: str) -> V1Cgroup:
         """The existing group `name` (made by `create`, maybe in another process)."""

@@ -1,7 +1,8 @@
 """cgroup v2 backend: one unified directory per group (`<root>/minidock/<id>`).
 
-`create` first enables the controllers minidock uses (cpu, memory, pids — those the level offers
-in `cgroup.controllers`) in `cgroup.subtree_control` down the parent chain, then writes the limits.
+`create` first enables the controllers minidock uses (cpu, memory, pids, and cpuset or io when a limit
+needs them — those the level offers in `cgroup.controllers`) in `cgroup.subtree_control` down the
+parent chain, then writes the limits.
 Pause is `cgroup.freeze` (waiting for `frozen 1` in `cgroup.events`), kill is `cgroup.kill` when the
 kernel has it (5.14+), OOM kills are counted in `memory.events`.
 """
@@ -13,6 +14,7 @@ import time
 
 from minidock.errors import NotFoundError, RuntimeSetupError
 from minidock.oci.runtimespec import Resources
+from minidock.runtime.cgroupmap import Support, v2_controllers, v2_writes
 from minidock.runtime.cgroups import (
     FREEZE_TIMEOUT,
     CgroupStats,
@@ -26,7 +28,6 @@ from minidock.runtime.cgroups import (
     removed_on_failure,
     signal_frozen,
     signal_pids,
-    v2_writes,
     write_file,
 )
 from minidock.runtime.explain import NullTracer, Tracer
@@ -38,6 +39,7 @@ else:  # why: signal.py only wraps _signal's numbers in enums, and enum's import
     import _signal as signal
 
 WANTED: tuple[str, ...] = ("cpu", "memory", "pids")
+_ORDER = ("cpu", "cpuset", "io", "memory", "pids")  # as the kernel lists them
 
 
 def _limit(text: str) -> int | None:
@@ -139,10 +141,12 @@ class V2Driver:
         name = group_name(name)
         writes = v2_writes(resources)  # validate before touching the file system
         path = f"{self.root}/{name}"
-        self._enable_chain(name, tracer)
+        self._enable_chain(name, tracer, v2_controllers(resources))
         make_dir(path, tracer, "cgroup: create group")
         cg = V2Cgroup(name, path, tracer)
         with removed_on_failure(cg):
+            if resources.blkio_weight:  # why: BFQ's weight when the kernel has it, else io.weight (runc)
+                writes = v2_writes(resources, bfq=os.path.exists(f"{path}/io.bfq.weight"))
             for f, value in writes:
                 if (f == "memory.swap.max" and os.path.exists(f"{path}/cgroup.controllers")
                         and not os.path.exists(f"{path}/{f}")):
@@ -152,12 +156,14 @@ class V2Driver:
                 _device_filter(path, resources, tracer)
         return cg
 
-    def _enable_chain(self, name: str, tracer: Tracer | None) -> None:
-        """Make every level from root down to the parent of group `name` hand cpu/memory/pids to its children."""
+    def _enable_chain(self, name: str, tracer: Tracer | None, extra: tuple[str, ...] = ()) -> None:
+        """Make every level from root down to the parent of group `name` hand cpu/memory/pids (and
+        `extra`) to its children."""
         level, offered = self.root, set(read_text(f"{self.root}/cgroup.controllers").split())
+        wanted = {*WANTED, *extra}
         for part in [*name.split("/")[:-1], ""]:
             enabled = {w.lstrip("+") for w in read_text(f"{level}/cgroup.subtree_control").split()}
-            want = [c for c in WANTED if c in offered]
+            want = [c for c in _ORDER if c in wanted and c in offered]
             if not enabled.issuperset(want):  # "+c" for one already on is a no-op, so ask for all
                 write_file(f"{level}/cgroup.subtree_control", " ".join("+" + c for c in want), tracer)
             if not part:
@@ -171,10 +177,23 @@ class V2Driver:
     def update(self, name: str, resources: Resources) -> None:
         """Write the limits `resources` sets (those left None stay as they are) to the existing group."""
         cg = self.open(name)
-        for f, value in v2_writes(resources._replace(devices=())):
+        if v2_controllers(resources):  # why: cpuset/io may not be enabled yet above this group
+            self._enable_chain(cg.name, None, v2_controllers(resources))
+        bfq = bool(resources.blkio_weight) and os.path.exists(f"{cg.path}/io.bfq.weight")
+        for f, value in v2_writes(resources._replace(devices=()), bfq=bfq):
             if f == "memory.swap.max" and not os.path.exists(f"{cg.path}/{f}"):
                 continue  # why: no swap accounting (as at create)
             write_file(f"{cg.path}/{f}", value)
+
+    def support(self) -> Support:
+        """What this host can limit (Docker's sysinfo on cgroup2): no swappiness, OOM-killer switch or
+        real-time scheduling; cpuset, io, memory and cpu when the root offers those controllers."""
+        offered = set(read_text(f"{self.root}/cgroup.controllers").split())
+        cpuset = "cpuset" in offered
+        return Support(version=2, cpuset=cpuset, cfs="cpu" in offered, memory_reservation="memory" in offered,
+                       cpus=read_text(f"{self.root}/cpuset.cpus.effective").strip() if cpuset else "",
+                       mems=read_text(f"{self.root}/cpuset.mems.effective").strip() if cpuset else "",
+                       blkio_weight="io" in offered)
 
     def open(self, name: str) -> V2Cgroup:
         """The existing group `name` (made by `create`, maybe in another process)."""

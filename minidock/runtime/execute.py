@@ -148,6 +148,8 @@ def _helper(target: ExecTarget, io: ExecIO, console: "socket.socket | None", up:
             sc.prctl(sc.PR_SET_PDEATHSIG, 9)  # why: if the caller dies, nothing is left half-joined
         if target.cgroup is not None:
             target.cgroup.add(os.getpid())  # why: limits and stats cover the exec'd process too
+        stage = "oom_score_adj"
+        init.set_oom_score_adj(target.process.oom_score_adj, NullTracer())  # why: the container's, as runc exec
         stage = "namespaces"
         namespaces.join(namespaces.of_process(target.pid, target.namespaces), NullTracer())
         slave = None

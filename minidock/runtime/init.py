@@ -130,6 +130,8 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _enter(ctx, tracer)
         os.setsid()  # why: the container gets its own session (and can take a controlling tty)
         spec = ctx.spec
+        ctx.stage = "oom_score_adj"
+        set_oom_score_adj(spec.process.oom_score_adj, tracer)  # why: while /proc is still the host's
         ctx.stage = "keyring"
         confine.join_keyring(ctx.keyring, tracer)
         if spec.linux.sysctl:
@@ -166,6 +168,25 @@ def container_init(ctx: ChildContext) -> NoReturn:
         _exec(ctx, user, slave, tracer)
     except BaseException as e:  # noqa: BLE001 - a child must report anything, then _exit
         _fail(ctx, e)
+
+
+def set_oom_score_adj(value: int | None, tracer: Tracer) -> None:
+    """Give this process (and all it forks) the OOM score adjustment `value`, as runc does before
+    exec; nothing when None, or when it is already that (the usual 0: no write, no step)."""
+    if value is None:
+        return
+    fd = os.open("/proc/self/oom_score_adj", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        if os.read(fd, 16).strip() == str(value).encode():
+            return
+        with tracer.step(f"oom_score_adj {value}", f"echo {value} > /proc/self/oom_score_adj"):
+            try:
+                os.write(fd, str(value).encode())
+            except PermissionError:  # why: lowering it takes CAP_SYS_RESOURCE, which a sandbox may lack
+                raise ChildError("setup", f"echo {value} > /proc/self/oom_score_adj: permission denied "
+                                 "(lowering it needs CAP_SYS_RESOURCE)") from None
+    finally:
+        os.close(fd)
 
 
 def set_sysctls(values: Mapping[str, str], tracer: Tracer) -> None:
@@ -226,7 +247,12 @@ def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
     rootfs.make_private(tracer)  # why: nothing we mount may leak to the host
     rootfs.mount_rootfs(root, spec.rootfs_mounts, tracer)  # why: the host never holds the rootfs mount
     view = _cgroup_view(ctx) if any(m.type == "cgroup" for m in spec.mounts) else None
+    host_cgroupns = _group_namespace_for_mounts(spec, view, tracer)
     rootfs.mount_all(root, spec.mounts, tracer, view)
+    if host_cgroupns is not None:
+        with tracer.step("back to the host's cgroup namespace", "nsenter --cgroup=/proc/1/ns/cgroup"):
+            sc.setns(host_cgroupns, sc.CLONE_NEWCGROUP)
+        os.close(host_cgroupns)
     if any(m.destination == "/dev" for m in spec.mounts):  # why: a fresh /dev tmpfs is empty
         rootfs.populate_dev(root, tracer, spec.linux.devices)
     slave = None
@@ -239,10 +265,19 @@ def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
 
 
 def _cgroup_view(ctx: ChildContext) -> rootfs.CgroupView:
-    """What /sys/fs/cgroup shows inside: the container's own groups, and only in its own cgroup namespace."""
-    if not ctx.spec.has_namespace("cgroup") or ctx.cgroup_view is None:  # why: else it shows host groups
-        return rootfs.CgroupView(0)
-    return ctx.cgroup_view
+    """What /sys/fs/cgroup shows inside: the container's own groups (nothing without a group of its own)."""
+    return rootfs.CgroupView(0) if ctx.cgroup_view is None else ctx.cgroup_view
+
+
+def _group_namespace_for_mounts(spec: Spec, view: rootfs.CgroupView | None, tracer: Tracer) -> int | None:
+    """`--cgroupns host`: /sys/fs/cgroup still shows only the container's own groups (runc binds
+    them): cgroup mounts made in a cgroup namespace rooted at its group do, so one is made for the
+    mounts and left after them. The host's namespace as an fd to go back to (None: nothing to do)."""
+    if view is None or view.version == 0 or spec.has_namespace("cgroup"):
+        return None
+    host = os.open("/proc/self/ns/cgroup", os.O_RDONLY | os.O_CLOEXEC)
+    namespaces.unshare(["cgroup"], tracer)
+    return host
 
 
 def open_pty(ptmx: str) -> tuple[int, int, str]:

@@ -197,7 +197,8 @@ def mount_one(m: Mount, target: str) -> None:
     _make_target(m.source, target, is_bind)
     if is_bind:
         flags = args.flags | sc.MS_BIND
-        sc.mount(m.source, target, None, flags & ~sc.MS_RDONLY, None)
+        if not (m.source.startswith("/proc/") and _bind_from(m.source, target)):
+            sc.mount(m.source, target, None, flags & ~sc.MS_RDONLY, None)
         extra = flags & ~(sc.MS_BIND | sc.MS_REC | sc.MS_REMOUNT)
         if extra:  # the bind itself ignores other flags: apply them to the new mount point
             sc.mount(None, target, None, extra | sc.MS_BIND | sc.MS_REMOUNT, None)
@@ -205,6 +206,13 @@ def mount_one(m: Mount, target: str) -> None:
         sc.mount(m.source or m.type, target, m.type, args.flags, args.data or None)
     for p in args.propagation:
         sc.mount(None, target, None, p, None)
+
+
+def _bind_from(source: str, target: str) -> bool:
+    """A bind of `/proc/PID/root/PATH`: another container's mount (--ipc container:NAME); False: not one."""
+    from minidock.runtime.crossns import bind_from  # why: only such a bind needs it (before pivot_root)
+
+    return bind_from(source, target)
 
 
 def mount_all(root: str, mounts: Iterable[Mount], tracer: Tracer, cgroups: CgroupView | None = None) -> None:

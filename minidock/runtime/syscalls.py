@@ -110,6 +110,25 @@ def pivot_root(new_root: str, put_old: str) -> None:
     _check(_libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), f"pivot_root {new_root}", new_root)
 
 
+_SYS_OPEN_TREE, _SYS_MOVE_MOUNT = 428, 429  # the same number on every architecture (Linux 5.2+)
+_OPEN_TREE_CLONE, _AT_RECURSIVE, _AT_SYMLINK_NOFOLLOW = 1, 0x8000, 0x100
+_AT_FDCWD, _MOVE_MOUNT_F_EMPTY_PATH = -100, 4
+
+
+def clone_tree(path: str) -> int:
+    """open_tree(2) with OPEN_TREE_CLONE|AT_RECURSIVE: a detached copy of the mounts at `path` (a
+    final symlink is not followed), as an fd (close-on-exec) that `attach_tree` puts in place."""
+    flags = _OPEN_TREE_CLONE | _AT_RECURSIVE | _AT_SYMLINK_NOFOLLOW | os.O_CLOEXEC
+    return _check(_libc.syscall(ctypes.c_long(_SYS_OPEN_TREE), ctypes.c_int(_AT_FDCWD), _b(path),
+                                ctypes.c_uint(flags)), f"open_tree {path}", path)
+
+
+def attach_tree(fd: int, target: str) -> None:
+    """move_mount(2): the detached tree `fd` (clone_tree) mounted at `target`."""
+    _check(_libc.syscall(ctypes.c_long(_SYS_MOVE_MOUNT), ctypes.c_int(fd), b"", ctypes.c_int(_AT_FDCWD), _b(target),
+                         ctypes.c_uint(_MOVE_MOUNT_F_EMPTY_PATH)), f"move_mount on {target}", target)
+
+
 def unshare(flags: int) -> None:
     """unshare(2): detach the caller from the namespaces named by CLONE_NEW* flags."""
     _check(_libc.unshare(ctypes.c_int(flags)), f"unshare 0x{flags:x}")

@@ -4,6 +4,7 @@ The rules are moby/sys/user's GetExecUser: a name must exist in passwd; a numeri
 (then gid defaults to the spec's); an empty spec keeps User's numbers (Docker's default user); a
 named or numeric group replaces the primary gid; supplementary groups (from /etc/group membership) are added only
 when no group was given; like Docker's daemon, the primary gid heads the supplementary list.
+`--group-add` values follow GetAdditionalGroups: a group's name or gid, else any gid in range.
 Parsing is pure; `read_exec_user(root, user)` is the one reader.
 """
 
@@ -113,6 +114,34 @@ def resolve(spec: str, passwd: list[PasswdEntry], groups: list[GroupEntry],
     return ExecUser(uid, gid, tuple(sgids + extra), home)
 
 
+MAX_ID = 2**31 - 1  # moby/sys/user: uids and gids are 0..2147483647
+
+
+def _go_int(s: str) -> int | None:
+    """Go's strconv.ParseInt(s, 10, 64): an optional sign, ASCII digits, int64's range; else None."""
+    digits = s[1:] if s[:1] in ("+", "-") else s
+    if not digits or not (digits.isascii() and digits.isdigit()):
+        return None
+    n = int(s)
+    return n if -(2**63) <= n < 2**63 else None
+
+
+def additional_groups(wanted: tuple[str, ...], groups: list[GroupEntry]) -> tuple[int, ...]:
+    """Docker's `--group-add`: each value is a group of /etc/group (by name or gid) or a number in
+    range; anything else fails the start with Docker's words."""
+    out: list[int] = []
+    for want in wanted:
+        g = next((g for g in groups if want in (g.name, str(g.gid))), None)
+        gid = g.gid if g is not None else _go_int(want)
+        if gid is None:
+            raise RuntimeSetupError(f"unable to find group {want}: no matching entries in group file", stage="user")
+        if not 0 <= gid <= MAX_ID:
+            raise RuntimeSetupError(f"uids and gids must be in range 0-{MAX_ID}", stage="user")
+        if gid not in out:
+            out.append(gid)
+    return tuple(out)
+
+
 def _read(path: str) -> str:
     """The file's text ("" when missing); raw reads: no text-file machinery in the container's init."""
     try:
@@ -125,4 +154,8 @@ def read_exec_user(root: str, user: User) -> ExecUser:
     """Resolve `user.name` (or the numeric uid when empty) against `root`/etc/{passwd,group}."""
     passwd = parse_passwd(_read(os.path.join(root, "etc/passwd")))
     groups = parse_group(_read(os.path.join(root, "etc/group")))
+    if user.groups:  # why: Docker resolves --group-add in the container's own /etc/group, at start
+        extra = additional_groups(user.groups, groups)
+        user = user._replace(additional_gids=(*user.additional_gids, *(g for g in extra
+                                                                       if g not in user.additional_gids)))
     return resolve(user.name, passwd, groups, user)

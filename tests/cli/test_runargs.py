@@ -24,6 +24,11 @@ SIMPLE = [
     ["--expose", "80", "--log-driver", "none", "--health-cmd", "true", "--health-interval=1s",
      "--health-timeout", "2s", "--health-start-period", "3s", "--health-retries", "4", "--no-healthcheck", "img"],
     ["--ulimit", "nofile=1:2", "--shm-size", "1g", "--sysctl", "net.ipv4.ip_forward=1", "-a", "stdout", "img"],
+    ["--pid", "host", "--ipc=container:x", "--uts", "host", "--cgroupns=private", "--userns", "host",
+     "--group-add", "10", "--group-add=wheel", "img"],
+    ["--cpuset-cpus", "0-1", "--cpuset-mems=0", "--cpu-quota", "50000", "--cpu-period=100000", "--oom-kill-disable",
+     "--memory-reservation", "32m", "--memory-swappiness", "10", "--oom-score-adj", "500", "--blkio-weight", "300",
+     "--cpu-rt-period", "1000000", "--cpu-rt-runtime", "0", "img"],
     ["busybox", "--rm", "-e", "X"],  # after IMAGE everything is the command's
     ["busybox", "-it", "--", "x"],
     ["--name=", "--entrypoint=-x", "img"],
@@ -64,3 +69,29 @@ def test_parse_gives_the_same_request_either_way() -> None:
         with pytest.raises(UsageError) as e:
             runargs.parse(command, argv)
         assert str(e.value) == f"{want}\nSee 'minidock {command} --help'."
+
+
+def test_resource_flags_are_typed_as_dockers_client_types_them() -> None:
+    req = runargs.parse("run", ["--cpu-quota", "-1", "--memory-swappiness", "0", "--oom-score-adj=-5", "--blkio-weight",
+                                "0300", "--oom-kill-disable", "--memory-reservation", "1.5g", "busybox"])
+    assert (req.cpu_quota, req.memory_swappiness, req.oom_score_adj, req.blkio_weight, req.oom_kill_disable,
+            req.memory_reservation) == (-1, 0, -5, 300, True, "1.5g")
+    assert runargs.parse("run", ["busybox"]).memory_swappiness == -1  # not given
+    for command, argv, want in (
+            ("run", ["--blkio-weight", "x"], 'invalid argument "x" for "--blkio-weight" flag: strconv.ParseUint: '
+                                             'parsing "x": invalid syntax'),
+            ("create", ["--blkio-weight=-1"], 'invalid argument "-1" for "--blkio-weight" flag: strconv.ParseUint: '
+                                              'parsing "-1": invalid syntax'),
+            ("run", ["--blkio-weight", "65536"], 'invalid argument "65536" for "--blkio-weight" flag: '
+                                                 'strconv.ParseUint: parsing "65536": value out of range'),
+            ("run", ["--memory-swappiness", "1.5"], 'invalid argument "1.5" for "--memory-swappiness" flag: '
+                                                    'strconv.ParseInt: parsing "1.5": invalid syntax'),
+            ("run", ["--memory-reservation", "-1"], 'invalid argument "-1" for "--memory-reservation" flag: '
+                                                    "invalid size: '-1'"),
+            ("run", ["--oom-score-adj", "x"], 'invalid argument "x" for "--oom-score-adj" flag: strconv.ParseInt: '
+                                              'parsing "x": invalid syntax')):
+        with pytest.raises(UsageError) as e:
+            runargs.parse(command, [*argv, "busybox"])
+        assert str(e.value) == f"{want}\nSee 'minidock {command} --help'."
+    with pytest.raises(UsageError, match=r"^invalid value: 101\. Valid memory swappiness range is 0-100$"):
+        runargs.parse("run", ["--memory-swappiness", "101", "busybox"])

@@ -93,3 +93,21 @@ def test_before_and_since_select_by_position() -> None:
     assert window("before=fresh", "since=job") == ["web-1"] and window("since=9abc") == []
     with pytest.raises(NotFoundError, match="no such container nosuch"):
         window("before=nosuch")
+
+
+def test_prune_filters() -> None:
+    from minidock.engine.filters import PruneFilter
+
+    f = PruneFilter.parse(["until=1h", "label=a", "label!=b=2"], now=10_000)
+    assert (f.until, f.labels, f.dangling) == (6400.0, (("a", True), ("b=2", False)), None)
+    assert f.matches("1970-01-01T00:00:00Z", {"a": "1"}) and f.matches("1970-01-01T00:00:00Z", {"a": "", "b": "3"})
+    assert not f.matches("1970-01-01T00:00:00Z", {"a": "1", "b": "2"})  # label!=b=2
+    assert not f.matches("1970-01-01T02:00:00Z", {"a": "1"})  # made after until
+    assert not f.matches("1970-01-01T00:00:00Z", {})  # no label a
+    assert PruneFilter.parse(["dangling=false"], images=True).dangling is False
+    for bad, message, images in (("foo=1", "Invalid filter 'foo'", False),
+                                 ("dangling=true", "Invalid filter 'dangling'", False),
+                                 ("until=garbage", 'failed to parse value as time or duration: "garbage"', False),
+                                 ("dangling=maybe", "Invalid filter 'dangling=maybe'", True)):
+        with pytest.raises(UsageError, match=re.escape(message)):
+            PruneFilter.parse([bad], images=images)

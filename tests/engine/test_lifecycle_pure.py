@@ -29,11 +29,51 @@ def test_restart_policy() -> None:
 
 
 def test_log_options() -> None:
-    assert logs.LogOptions.parse(["max-size=10m,max-file=3"]) == logs.LogOptions(10 << 20, 3)
-    assert logs.LogOptions.parse([]) == logs.LogOptions()
-    for bad in (["max-size=0"], ["max-file=0"], ["color=red"], ["max-size"]):
-        with pytest.raises(UsageError):
+    opts = logs.LogOptions.parse(["max-size=10m,max-file=3"])
+    assert (opts.max_size, opts.max_file, opts.to_json()) == (10 << 20, 3, {"max-size": "10m", "max-file": "3"})
+    assert logs.LogOptions.parse([]) == logs.LogOptions() and logs.LogOptions().to_json() == {}
+    opts = logs.LogOptions.parse(["labels=a,b", "env=E,F", "compress=true", "tag={{.Name}}"])
+    assert opts.to_json() == {"labels": "a,b", "env": "E,F", "compress": "true", "tag": "{{.Name}}"} and opts.compress
+    for bad, message in ((["max-size=0"], "max-size"), (["max-file=0"], "max-file"),
+                         (["color=red"], "unknown log opt 'color' for json-file log driver"), (["max-size"], "size"),
+                         (["compress=maybe"], "ParseBool"), (["compress=true", "max-file=1"], "compress cannot"),
+                         (["tag={{.Nope}}"], "can't evaluate field Nope in type [*]logger.Info"),
+                         (["env-regex=("], "env-regex")):
+        with pytest.raises(UsageError, match=message):
             logs.LogOptions.parse(bad)
+
+
+def test_log_attrs_as_docker_picks_them() -> None:
+    """logger.Info.ExtraAttributes: listed labels/env that exist, regexes searched in keys, tag."""
+    labels, env = {"ab": "1", "c": "x y&z"}, ["EA=1", "EB=2", "BARE"]
+    opts = logs.LogOptions.parse(["labels=c,nope", "env=EA,BARE", "labels-regex=b", "env-regex=^EB"])
+    attrs = opts.attrs(labels, env)
+    assert attrs == {"c": "x y&z", "ab": "1", "EA": "1", "EB": "2"}
+    record = {"id": "f" * 64, "name": "web", "image": "bb", "image_id": "sha256:" + "a" * 64, "command": ["echo", "hi"],
+              "host_config": {"Config": {"Labels": labels, "Env": env}}}
+    tag = logs.LogOptions.parse(["tag={{.ID}}|{{.Name}}|{{.ImageID}}|{{.ImageName}}|{{.Command}}"]).record_attrs(record)
+    assert tag == {"tag": f"{'f' * 12}|web|sha256:aaaaa|bb|echo hi"}
+    assert logs.LogOptions.parse(["max-size=1m"]).record_attrs(record) == {}
+    from minidock.engine.glance import details
+
+    assert details(attrs) == "EA=1,EB=2,ab=1,c=x+y%26z " and details({}) == " "
+
+
+def test_compressed_rotation_is_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    w = logs.LogWriter(str(path), logs.LogOptions.parse(["max-size=300", "max-file=3", "compress=true"]),
+                       {"k": "v"})
+    for i in range(40):
+        w.write("stdout", f"line {i}\n".encode())
+    w.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log", "log.1.gz", "log.2.gz"]
+    entries = logs.read_entries(path)
+    assert entries[-1].text == "line 39\n" and entries[-1].attrs == (("k", "v"),)
+    numbers = [int(e.text.split()[1]) for e in entries]
+    assert numbers == list(range(numbers[0], 40))  # oldest kept first, nothing lost in between
+    from minidock.engine.glance import log_entries
+
+    assert [t for _, t, _, _ in log_entries("x", store=str(tmp_path / "none"))] == []
 
 
 def test_writer_lines_partials_and_rotation(tmp_path: Path) -> None:

@@ -96,3 +96,12 @@ def test_trim_and_comments() -> None:
 def test_variable_scope_ends_with_its_block() -> None:
     with pytest.raises(TemplateError, match='undefined variable "\\$y"'):
         parse("{{if 1}}{{$y := 2}}{{end}}{{$y}}")
+
+
+def test_pad_keeps_nothing_empty_and_json_leaves_methods_out_at_any_depth() -> None:
+    """docker/cli's padWithSpace returns "" as is (raw `labels:` lines); `{{json .}}` of `system df -v`'s
+    context marshals rows (with their methods) inside lists."""
+    assert run('{{pad "" 2 3}}|{{pad "x" 1 0}}|') == "| x|"
+    row = Struct({"A": "<x>", "Label": lambda k: k}, "*formatter.volumeContext", escape_html=True)
+    outer = Struct({"Volumes": [row], "Nil": {"k": [row]}}, "*formatter.diskUsageContext", escape_html=True)
+    assert run("{{json .}}", outer) == '{"Volumes":[{"A":"\\u003cx\\u003e"}],"Nil":{"k":[{"A":"\\u003cx\\u003e"}]}}'

@@ -15,15 +15,8 @@ import pytest
 
 from minidock.errors import NotFoundError, RuntimeSetupError, UsageError
 from minidock.oci.runtimespec import Resources
-from minidock.runtime.cgroups import (
-    detect,
-    group_name,
-    parse_bytes,
-    parse_cpus,
-    shares_to_weight,
-    v1_writes,
-    v2_writes,
-)
+from minidock.runtime.cgroupmap import blkio_to_io_weight, shares_to_weight, v1_writes, v2_controllers, v2_writes
+from minidock.runtime.cgroups import detect, group_name, parse_bytes, parse_cpus
 from minidock.runtime.cgroups_v1 import V1Driver, order_memory_writes
 from minidock.runtime.cgroups_v2 import V2Cgroup, V2Driver
 from minidock.runtime.explain import Tracer
@@ -48,6 +41,14 @@ V1_CASES = [
     (Resources(pids_limit=10), [("pids", "pids.max", "10")]),
     (Resources(pids_limit=-1), [("pids", "pids.max", "max")]),
     (Resources(pids_limit=0), [("pids", "pids.max", "max")]),
+    (Resources(cpuset_cpus="0-1", cpuset_mems="0"), [("cpuset", "cpuset.cpus", "0-1"), ("cpuset", "cpuset.mems", "0")]),
+    (Resources(memory_limit=64 * MB, memory_reservation=32 * MB, memory_swappiness=0, oom_kill_disable=True),
+     [("memory", "memory.limit_in_bytes", "67108864"), ("memory", "memory.soft_limit_in_bytes", "33554432"),
+      ("memory", "memory.swappiness", "0"), ("memory", "memory.oom_control", "1")]),
+    (Resources(oom_kill_disable=False), []),
+    (Resources(cpu_rt_runtime=950000, cpu_rt_period=1000000),
+     [("cpu", "cpu.rt_period_us", "1000000"), ("cpu", "cpu.rt_runtime_us", "950000")]),
+    (Resources(blkio_weight=300), [("blkio", "blkio.weight", "300")]),
 ]
 
 
@@ -71,12 +72,31 @@ V2_CASES = [
     (Resources(cpu_quota=-1, cpu_period=20000), [("cpu.max", "max 20000")]),
     (Resources(pids_limit=100), [("pids.max", "100")]),
     (Resources(pids_limit=-1), [("pids.max", "max")]),
+    (Resources(cpuset_cpus="1", cpuset_mems="0"), [("cpuset.cpus", "1"), ("cpuset.mems", "0")]),
+    (Resources(memory_limit=64 * MB, memory_reservation=32 * MB),
+     [("memory.max", "67108864"), ("memory.low", "33554432")]),
+    (Resources(memory_swappiness=10, oom_kill_disable=True), []),  # v2 has neither (Docker discards them first)
+    (Resources(blkio_weight=10), [("io.weight", "1")]),
+    (Resources(blkio_weight=500), [("io.weight", "4950")]),
+    (Resources(blkio_weight=1000), [("io.weight", "10000")]),
 ]
 
 
 @pytest.mark.parametrize(("res", "want"), V2_CASES)
 def test_v2_writes(res: Resources, want: list[tuple[str, str]]) -> None:
     assert v2_writes(res) == want
+
+
+def test_v2_blkio_weight_goes_to_bfq_as_given_when_the_kernel_has_it() -> None:
+    assert v2_writes(Resources(blkio_weight=300), bfq=True) == [("io.bfq.weight", "300")]
+    assert blkio_to_io_weight(300) == 1 + 290 * 9999 // 990  # runc's ConvertBlkIOToIOWeightValue
+
+
+def test_v2_has_no_real_time_scheduling() -> None:
+    with pytest.raises(UsageError, match="cgroup v2 has no real-time"):
+        v2_writes(Resources(cpu_rt_period=1000000))
+    assert v2_controllers(Resources(cpu_shares=5)) == ()
+    assert v2_controllers(Resources(cpuset_mems="0", blkio_weight=100)) == ("cpuset", "io")
 
 
 @pytest.mark.parametrize(("shares", "weight"), [(2, 1), (1024, 39), (512, 20), (262144, 10000),
@@ -92,6 +112,9 @@ def test_shares_to_weight_is_the_runc_formula(shares: int, weight: int) -> None:
     (Resources(cpu_quota=10), "cpu quota 10"),
     (Resources(cpu_period=10), "cpu period 10"),
     (Resources(cpu_shares=-5), "cpu shares -5"),
+    (Resources(memory_swappiness=101), "memory swappiness 101"),
+    (Resources(blkio_weight=5), "blkio weight 5"),
+    (Resources(cpu_rt_runtime=10, cpu_rt_period=5), "cpu real-time runtime 10"),
 ])
 def test_bad_resources_are_refused_in_both_mappings(res: Resources, words: str) -> None:
     for fn in (v1_writes, v2_writes):
@@ -229,6 +252,55 @@ def test_v2_enables_only_offered_controllers_and_skips_enabled_ones(v2root: Path
     assert (v2root / "cgroup.subtree_control").read_text() == "+memory\n"
     assert (v2root / "minidock" / "cgroup.subtree_control").read_text() == "memory\n"  # untouched
     assert [s.title for s in tracer.steps].count("cgroup: enable controllers") == 1
+
+
+def test_v2_cpuset_and_io_are_enabled_only_for_the_limits_that_need_them(v2root: Path) -> None:
+    d = V2Driver(v2root)
+    d.create("plain", Resources(pids_limit=5))
+    assert (v2root / "minidock" / "cgroup.subtree_control").read_text() == "+cpu +memory +pids\n"
+    cg = d.create("pinned", Resources(cpuset_cpus="1", cpuset_mems="0", memory_reservation=8 * MB, blkio_weight=500))
+    g = Path(cg.paths()["unified"])
+    assert (v2root / "cgroup.subtree_control").read_text() == "+cpu +cpuset +io +memory +pids\n"
+    assert (v2root / "minidock" / "cgroup.subtree_control").read_text() == "+cpu +cpuset +io +memory +pids\n"
+    assert {f: (g / f).read_text() for f in ("cpuset.cpus", "cpuset.mems", "memory.low", "io.weight")} == \
+        {"cpuset.cpus": "1\n", "cpuset.mems": "0\n", "memory.low": "8388608\n", "io.weight": "4950\n"}
+
+
+def test_v2_weight_goes_to_bfq_when_the_group_has_it_at_create_and_update(v2root: Path) -> None:
+    d = V2Driver(v2root)
+    g = v2root / "minidock" / "b1"
+    g.mkdir(parents=True)
+    (g / "io.bfq.weight").write_text("default 100\n")
+    d.create("b1", Resources(blkio_weight=300))
+    assert (g / "io.bfq.weight").read_text() == "300\n" and not (g / "io.weight").exists()
+    d.update("b1", Resources(blkio_weight=20, cpuset_cpus="0"))
+    assert (g / "io.bfq.weight").read_text() == "20\n" and (g / "cpuset.cpus").read_text() == "0\n"
+
+
+def test_support_on_a_v2_tree_is_dockers_sysinfo_for_cgroup2(v2root: Path) -> None:
+    (v2root / "cpuset.cpus.effective").write_text("0-3\n")
+    (v2root / "cpuset.mems.effective").write_text("0\n")
+    s = V2Driver(v2root).support()
+    assert (s.version, s.cpuset, s.cpus, s.mems, s.cfs, s.memory_reservation, s.blkio_weight) == \
+        (2, True, "0-3", "0", True, True, True)
+    assert not (s.swappiness or s.oom_kill_disable or s.rt)
+    (v2root / "cgroup.controllers").write_text("memory pids\n")
+    s = V2Driver(v2root).support()
+    assert (s.cpuset, s.cpus, s.cfs, s.blkio_weight, s.memory_reservation) == (False, "", False, False, True)
+
+
+def test_support_on_a_v1_tree_follows_the_files_there(tmp_path: Path) -> None:
+    for c, files in (("cpu", ("cpu.cfs_period_us",)), ("cpuset", ("cpuset.cpus", "cpuset.mems")),
+                     ("memory", ("memory.soft_limit_in_bytes", "memory.swappiness", "memory.oom_control")),
+                     ("blkio", ("blkio.throttle.io_service_bytes",))):
+        (tmp_path / c).mkdir()
+        for f in files:
+            (tmp_path / c / f).write_text("0-1\n" if f == "cpuset.cpus" else "0\n")
+    s = V1Driver(str(tmp_path)).support()
+    assert (s.version, s.cpuset, s.cpus, s.mems, s.cfs, s.rt, s.memory_reservation, s.swappiness,
+            s.oom_kill_disable, s.blkio_weight) == (1, True, "0-1", "0", True, False, True, True, True, False)
+    (tmp_path / "blkio" / "blkio.bfq.weight").write_text("100\n")
+    assert V1Driver(str(tmp_path)).support().blkio_weight
 
 
 def test_v2_bad_resources_touch_nothing(v2root: Path) -> None:

@@ -219,3 +219,31 @@ def test_unlimited_values_are_accepted_by_the_kernel(driver: V1Driver, groups: l
         assert int((p["memory"] / "memory.memsw.limit_in_bytes").read_text()) > 1 << 62
         titles = [s.title for s in tracer.steps]
         assert titles.index("cgroup: limit memory+swap") < titles.index("cgroup: limit memory")
+
+
+def test_cpuset_soft_limit_swappiness_oom_switch_and_rt_period_land_in_the_files(
+        driver: V1Driver, groups: list[V1Cgroup], procs: list[subprocess.Popen[bytes]]) -> None:
+    last_cpu = (ROOT / "cpuset" / "cpuset.cpus").read_text().strip().split(",")[-1].split("-")[-1]
+    res = Resources(cpuset_cpus=last_cpu, cpuset_mems="0", memory_limit=64 * MB, memory_reservation=32 * MB,
+                    memory_swappiness=7, oom_kill_disable=True, cpu_rt_period=500000)
+    cg = make(driver, groups, res)
+    p = {c: Path(d) for c, d in cg.paths().items()}
+    files = {f: (p[f.split(".")[0]] / f).read_text().strip() for f in (
+        "cpuset.cpus", "cpuset.mems", "memory.soft_limit_in_bytes", "memory.swappiness", "cpu.rt_period_us")}
+    assert files == {"cpuset.cpus": last_cpu, "cpuset.mems": "0", "memory.soft_limit_in_bytes": str(32 * MB),
+                     "memory.swappiness": "7", "cpu.rt_period_us": "500000"}
+    assert "oom_kill_disable 1" in (p["memory"] / "memory.oom_control").read_text()
+    child = held(cg, procs, "import time; time.sleep(30)")  # the pinned cpuset takes tasks
+    assert cg.procs() == [child.pid]
+    driver.update(cg.name, Resources(cpuset_cpus="0", memory_reservation=16 * MB, devices=()))
+    assert (p["cpuset"] / "cpuset.cpus").read_text().strip() == "0"
+    assert (p["memory"] / "memory.soft_limit_in_bytes").read_text().strip() == str(16 * MB)
+
+
+def test_a_real_time_runtime_the_parent_has_no_budget_for_is_refused(driver: V1Driver) -> None:
+    name = f"minidock/test-{secrets.token_hex(4)}"
+    if not (ROOT / "cpu" / "cpu.rt_runtime_us").exists():
+        pytest.skip("no real-time group scheduling in this kernel")
+    with pytest.raises(RuntimeSetupError, match=r"echo 950000 > .*/cpu.rt_runtime_us: Invalid argument"):
+        driver.create(name, Resources(cpu_rt_runtime=950000))  # as runc under Docker: EINVAL
+    assert not any((ROOT / c / name).exists() for c in driver.controllers)

@@ -8,7 +8,7 @@ import pytest
 
 from minidock.errors import RuntimeSetupError
 from minidock.oci.runtimespec import User
-from minidock.runtime.users import ExecUser, parse_group, parse_passwd, read_exec_user, resolve
+from minidock.runtime.users import ExecUser, additional_groups, parse_group, parse_passwd, read_exec_user, resolve
 
 PASSWD = """root:x:0:0:root:/root:/bin/sh
 # a comment
@@ -78,3 +78,36 @@ def test_user_name_round_trips_through_json() -> None:
     u = User(1, 2, (3,), name="app:staff")
     assert User.from_json(u.to_json()) == u
     assert "username" not in User().to_json()
+
+
+@pytest.mark.parametrize(("wanted", "gids"), [
+    (("10",), (10,)), (("staff",), (50,)), (("wheel", "10", "staff"), (10, 50)), (("4242",), (4242,)),
+    (("+7",), (7,)), (("0",), (0,)), (("2147483647",), (2147483647,)),
+])
+def test_group_add_like_dockers_getadditionalgroups(wanted: tuple[str, ...], gids: tuple[int, ...]) -> None:
+    assert additional_groups(wanted, G) == gids
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("nosuch", "unable to find group nosuch: no matching entries in group file"),
+    ("", "unable to find group : no matching entries in group file"),
+    ("10 ", "unable to find group 10 : no matching entries in group file"),
+    ("wheel,staff", "unable to find group wheel,staff: no matching entries in group file"),
+    ("99999999999999999999", "unable to find group 99999999999999999999: no matching"),  # past int64: a name
+    ("-5", "uids and gids must be in range 0-2147483647"),
+    ("2147483648", "uids and gids must be in range 0-2147483647"),
+])
+def test_group_add_refusals(value: str, words: str) -> None:
+    with pytest.raises(RuntimeSetupError, match=words.replace("+", r"\+")):
+        additional_groups((value,), G)
+
+
+def test_group_add_joins_the_users_groups(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text(PASSWD)
+    (tmp_path / "etc/group").write_text(GROUP)
+    assert read_exec_user(str(tmp_path), User(groups=("staff", "77"))).sgids == (0, 10, 50, 77)
+    assert read_exec_user(str(tmp_path), User(name="nobody", groups=("wheel",))).sgids == (65534, 10)
+    assert read_exec_user(str(tmp_path), User(name="app:staff", groups=("app",))).sgids == (50, 1000)
+    u = User(name="app", groups=("wheel", "7"))
+    assert User.from_json(u.to_json()) == u and u.to_json()["minidock.groupAdd"] == ["wheel", "7"]
