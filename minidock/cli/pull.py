@@ -23,9 +23,14 @@ def register(app: typer_types.Typer) -> None:
     @app.command("pull")
     def pull(name: str = typer.Argument(..., help="NAME, NAME:TAG or NAME@DIGEST"),
              platform: str = typer.Option("", "--platform", help="os/arch or os/arch/variant (default: this host)"),
-             quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the image name")) -> None:
+             quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the image name"),
+             all_tags: bool = typer.Option(False, "-a", "--all-tags", help="download all tagged images"),
+             ) -> None:
         """Download an image from a registry."""
-        pull_and_render(name, platform, quiet)
+        if all_tags:
+            pull_all_and_render(name, platform, quiet)
+        else:
+            pull_and_render(name, platform, quiet)
 
 
 def pull_and_render(name: str, platform: str = "", quiet: bool = False, out: TextIO | None = None) -> None:
@@ -41,6 +46,25 @@ def pull_and_render(name: str, platform: str = "", quiet: bool = False, out: Tex
         print(f"Digest: {result.digest}", file=out)
         print(f"Status: {status} {result.familiar}", file=out)
     print(result.name, file=out)
+
+
+def pull_all_and_render(name: str, platform: str = "", quiet: bool = False) -> None:
+    """`pull -a`: each tag in the registry's order (its lines and digest), then one status for the repository."""
+    out, downloaded = sys.stdout, False
+    for tagged in engine_pull.repository_tags(name):
+        renderer = _renderer(quiet, tagged, out)
+        try:
+            result = engine_pull.pull_image(tagged, platform or None, renderer.event)
+        finally:
+            renderer.close()
+        downloaded = downloaded or result.downloaded
+        if not quiet:
+            print(f"Digest: {result.digest}", file=out)
+    ref = engine_pull.parse_name(name)
+    if not quiet:
+        status = "Downloaded newer image for" if downloaded else "Image is up to date for"
+        print(f"Status: {status} {ref.familiar_name()}", file=out)
+    print(ref.name, file=out)
 
 
 def _renderer(quiet: bool, name: str, out: TextIO) -> _Lines:
@@ -74,7 +98,7 @@ class _Lines:
             resumed = f" (resuming at {e.offset} bytes)" if e.offset else ""
             return f"{e.digest.short}: Pulling fs layer{resumed}"
         if isinstance(e, engine_pull.LayerVerified):
-            return f"{e.digest.short}: Verified"
+            return f"{e.digest.short}: Verifying Checksum\n{e.digest.short}: Download complete"
         if isinstance(e, engine_pull.LayerDone) and e.digest.short not in self.existing:
             return f"{e.digest.short}: Pull complete"
         return ""

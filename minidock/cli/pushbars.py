@@ -29,15 +29,17 @@ class PushBars(PushLines):
     def event(self, e: share.PushEvent) -> None:
         p = self.progress
         if isinstance(e, share.PushStarted):
-            p.console.print(self.line(e), highlight=False)
+            self.ids = self.layer_labels(e)
             for digest, size in e.blobs:
-                self.tasks[digest.short] = p.add_task(f"{digest.short}: Preparing", total=size)
+                if digest in self.ids:
+                    self.tasks[self.ids[digest]] = p.add_task(f"{self.ids[digest]}: Preparing", total=size)
             return
-        task = self.tasks.get(e.digest.short) if not isinstance(e, share.PushDone) else None
+        label = self.ids.get(e.digest) if not isinstance(e, share.PushDone) else None
+        task = self.tasks.get(label) if label is not None else None
         if task is None:
             return
         if isinstance(e, share.BlobProgress):
-            p.update(task, completed=e.done, description=f"{e.digest.short}: Pushing")
+            p.update(task, completed=e.done, description=f"{label}: Pushing")
         else:
             p.update(task, completed=p.tasks[task].total, description=self.line(e))
 

@@ -19,6 +19,8 @@ from minidock.errors import UsageError
 if TYPE_CHECKING:
     import typer as typer_types
 
+    from minidock.oci.digest import Digest
+
 PASSWORD_WARNING = "WARNING! Using --password via the CLI is insecure. Use --password-stdin."
 
 
@@ -28,14 +30,10 @@ def register(app: typer_types.Typer) -> None:
 
     @app.command("push")
     def push(name: str = typer.Argument(..., help="NAME[:TAG]"),
-             quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the digest")) -> None:
+             all_tags: bool = typer.Option(False, "-a", "--all-tags", help="push all tagged images in the repository"),
+             quiet: bool = typer.Option(False, "-q", "--quiet", help="suppress verbose output")) -> None:
         """Upload an image to a registry (a bar per layer on a terminal, plain lines otherwise)."""
-        renderer = push_renderer(sys.stdout, quiet)
-        try:
-            result = share.push_image(name, renderer.event)
-        finally:
-            renderer.close()
-        print(result.digest if quiet else f"{result.reference}: digest: {result.digest} size: {result.size}")
+        push_and_render(name, all_tags, quiet, sys.stdout)
 
     @app.command("login")
     def login(server: str = typer.Argument("", help="registry (default: Docker Hub)"),
@@ -167,6 +165,28 @@ def load_lines(results: list[share.LoadResult]) -> list[str]:
     return out
 
 
+def push_and_render(name: str, all_tags: bool, quiet: bool, out: TextIO) -> None:
+    """Docker's push output: the repository once, then per tag its layers and `TAG: digest: D size: N`;
+    with -q only the name pushed."""
+    repo = share.push_repository(name, all_tags)
+    if not quiet:
+        if not all_tags and "@" not in name and ":" not in name.rsplit("/", 1)[-1]:
+            print("Using default tag: latest", file=out)
+        print(f"The push refers to repository [{repo.familiar}]", file=out, flush=True)
+    for tagged in share.local_tags(name) if all_tags else [name]:
+        renderer = push_renderer(out, quiet)
+        try:
+            result = share.push_image(tagged, renderer.event)
+        finally:
+            renderer.close()
+        if not quiet:
+            print(f"{result.reference}: digest: {result.digest} size: {result.size}", file=out)
+        elif not all_tags:
+            print(result.name, file=out)
+    if quiet and all_tags:
+        print(repo.name, file=out)
+
+
 def push_renderer(out: TextIO, quiet: bool = False) -> PushLines:
     """rich bars on a terminal (cli/pushbars.py), plain lines otherwise, nothing with -q (like pull)."""
     if not quiet and out.isatty():
@@ -177,27 +197,38 @@ def push_renderer(out: TextIO, quiet: bool = False) -> PushLines:
 
 
 class PushLines:
-    """Docker-like push output: one line per blob state change, nothing with -q."""
+    """Docker-like push output: one line per layer state change (the layer's diff ID, as Docker shows
+    it; nothing for the config), nothing with -q."""
 
     def __init__(self, out: TextIO, quiet: bool = False) -> None:
         self.out, self.quiet = out, quiet
+        self.ids: dict[Digest, str] = {}  # layer blob -> the ID shown for it
 
     def close(self) -> None:
         return None
 
     def event(self, e: share.PushEvent) -> None:
+        if isinstance(e, share.PushStarted):
+            self.ids = self.layer_labels(e)
         line = self.line(e)
         if line and not self.quiet:
             print(line, file=self.out, flush=True)
 
     @staticmethod
-    def line(e: share.PushEvent) -> str:
+    def layer_labels(e: share.PushStarted) -> dict[Digest, str]:
+        diff_ids = dict(e.layer_ids)
+        return {blob: diff_ids[blob].short for blob, _ in e.blobs if blob in diff_ids}
+
+    def line(self, e: share.PushEvent) -> str:
         if isinstance(e, share.PushStarted):
-            return f"The push refers to repository [{share.familiar(e.repository, repo_only=True)}]"
+            return "\n".join(f"{label}: Preparing" for label in self.ids.values())
+        label = None if isinstance(e, share.PushDone) else self.ids.get(e.digest)
+        if label is None:
+            return ""
         if isinstance(e, share.BlobExists):
-            return f"{e.digest.short}: Layer already exists"
+            return f"{label}: Layer already exists"
         if isinstance(e, share.BlobMounted):
-            return f"{e.digest.short}: Mounted from {e.source}"
+            return f"{label}: Mounted from {e.source}"
         if isinstance(e, share.BlobPushed):
-            return f"{e.digest.short}: Pushed"
+            return f"{label}: Pushed"
         return ""

@@ -21,7 +21,7 @@ from minidock.image.events import (
     PullEvent,
     Resolved,
 )
-from minidock.image.reference import Reference
+from minidock.image.reference import Reference, parse_repository
 from minidock.oci.descriptor import Platform
 from minidock.paths import Paths
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from minidock.image.pull import PullResult
 
 __all__ = ["LayerDone", "LayerProgress", "LayerSkipped", "LayerStarted", "LayerVerified", "PullDone",
-           "PullEvent", "Resolved", "parse_name", "pull_image"]
+           "PullEvent", "Resolved", "parse_name", "pull_image", "repository_tags"]
 
 
 def parse_name(text: str) -> Reference:
@@ -54,3 +54,11 @@ def pull_image(text: str, platform: str | None = None, progress: ProgressCallbac
     emit(store.paths, "image", "pull", result.familiar, {"name": result.familiar.rsplit(":", 1)[0]
                                                           if "@" not in result.familiar else result.familiar})
     return result
+
+
+def repository_tags(text: str, settings: Settings | None = None) -> list[str]:
+    """`minidock pull -a TEXT`: the full name of every tag of TEXT's repository, as its registry lists them."""
+    ref = parse_repository(text)
+    from minidock.image.pull import list_tags  # requests is imported only now
+
+    return [str(r) for r in list_tags(ref, settings or Settings.load())]

@@ -25,7 +25,7 @@ from minidock.image.push_events import (
     PushEvent,
     PushStarted,
 )
-from minidock.image.reference import Reference
+from minidock.image.reference import Reference, parse_repository
 from minidock.image.rootfs import apply_changes, import_rootfs, write_rootfs
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "BlobExists", "BlobMounted", "BlobProgress", "BlobPushed", "LoadResult", "PushDone",
            "PushEvent", "PushResult", "PushStarted", "export_container", "familiar", "import_image", "load_images",
-           "login", "logout", "push_image", "save_images"]
+           "local_tags", "login", "logout", "push_image", "push_repository", "save_images"]
 
 
 def familiar(name: str, repo_only: bool = False) -> str:
@@ -63,6 +63,32 @@ def push_image(text: str, progress: PushCallback | None = None, options: "PushOp
     from minidock.image.push import Pusher  # requests is imported only now
 
     return Pusher(store, settings or Settings.load(), options=options).push(ref, progress)
+
+
+class PushRepository(NamedTuple):
+    """The repository a push refers to: `name` in full, `familiar` as Docker prints it."""
+
+    name: str
+    familiar: str
+
+
+def push_repository(text: str, all_tags: bool = False) -> PushRepository:
+    """What `push [-a] TEXT` pushes to (a bad reference, or a tag with -a, fails here: before any output)."""
+    ref = parse_repository(text) if all_tags else Reference.parse(text)
+    return PushRepository(ref.name, ref.familiar_name())
+
+
+def local_tags(text: str, paths: Paths | None = None) -> list[str]:
+    """`minidock push -a TEXT`: every local tag of TEXT's repository (Docker's error when it has none)."""
+    ref = parse_repository(text)
+    from minidock.image.push import local_tags as tags_of
+    from minidock.image.push import missing_image
+
+    store = open_store(paths)
+    tags = tags_of(store, ref)
+    if not tags:
+        raise missing_image(store, ref)
+    return [str(t) for t in tags]
 
 
 class LoginResult(NamedTuple):

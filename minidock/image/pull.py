@@ -101,6 +101,13 @@ def pull(ref: Reference, store: Store, settings: Settings, platform: Platform | 
     return Puller(store, settings).pull(ref, platform, progress)
 
 
+def list_tags(ref: Reference, settings: Settings, transport: Transport | None = None) -> list[Reference]:
+    """`pull -a`: `ref`'s repository with each tag its registry lists, in the registry's order."""
+    name = ref.familiar_name()
+    client = RegistryClient(ref.domain, settings, transport or Transport(settings), context=f"pull {name}")
+    return [ref.with_tag(tag) for tag in client.list_tags(ref.repository, name)]
+
+
 class _PullRun:
     """The state of one pull (client, events, counters, cancellation)."""
 
@@ -125,12 +132,16 @@ class _PullRun:
         top = self.client.get_manifest(self.ref.repository, self.ref.reference)
         self._check_pinned(top)
         resolved = self._resolve(top, 0)
+        had_config = self.store.content.exists(resolved.manifest.config.digest)
         config = self._config(resolved.manifest)
         jobs = self._jobs(resolved.manifest, config)
+        # the image is here already (its config and every layer): nothing to show per layer, as Docker
+        present = had_config and all(self._layer_present(j) for j in jobs)
         self.emit(Resolved(str(self.ref), top.digest, resolved.descriptor.digest,
                            Platform(config.os, config.architecture, config.variant),
-                           tuple((j.desc.digest, j.desc.size) for j in jobs)))
-        self._layers(jobs)
+                           () if present else tuple((j.desc.digest, j.desc.size) for j in jobs)))
+        if not present:
+            self._layers(jobs)
         name = str(self.ref)
         prior = self.store.images.find(name)
         up_to_date = prior is not None and prior.target.digest == resolved.descriptor.digest and self.all_present
@@ -221,14 +232,17 @@ class _PullRun:
             raise
         pool.shutdown(wait=True)
 
+    def _layer_present(self, job: _LayerJob) -> bool:
+        return self.store.snapshots.exists(job.chain_id) and self.store.content.exists(job.desc.digest)
+
     def _layer(self, job: _LayerJob) -> str | None:
         """One layer into a fresh extract dir (None when its snapshot already exists)."""
         snaps, content, d = self.store.snapshots, self.store.content, job.desc
-        if snaps.exists(job.chain_id) and content.exists(d.digest):
+        if self._layer_present(job):
             self.emit(LayerSkipped(d.digest, d.size, "already exists"))
             return None
         with locked(self.store.paths.lock(f"blob-{d.digest.hex}")):
-            if snaps.exists(job.chain_id) and content.exists(d.digest):  # a concurrent pull was first
+            if self._layer_present(job):  # a concurrent pull was first
                 self.emit(LayerSkipped(d.digest, d.size, "already exists"))
                 return None
             self.all_present = False

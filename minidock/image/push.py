@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from minidock.config import Settings
-from minidock.errors import ManifestError, MinidockError, NotFoundError, StoreError
+from minidock.errors import ManifestError, MinidockError, PlainError, StoreError
 from minidock.image.push_events import (
     BlobExists,
     BlobMounted,
@@ -34,6 +34,7 @@ from minidock.nouns import NamedTuple
 from minidock.oci import mediatypes as mt
 from minidock.oci.descriptor import Descriptor
 from minidock.oci.digest import Digest
+from minidock.oci.imageconfig import ImageConfig
 from minidock.oci.manifest import Manifest
 from minidock.store.images import ImageRecord
 from minidock.store.store import Store
@@ -62,6 +63,23 @@ class PushResult(NamedTuple):
 def blobs_to_push(manifest: Manifest) -> list[Descriptor]:
     """The blobs a registry needs before the manifest: distributable layers, then the config."""
     return [d for d in manifest.layers if d.media_type not in mt.NONDISTRIBUTABLE] + [manifest.config]
+
+
+def missing_image(store: Store, ref: Reference) -> PlainError:
+    """Docker's words for a push of a name with no local image: no tag of that repository at all,
+    or not this tag."""
+    prefix = ref.name + ":"
+    if any(rec.name.startswith(prefix) for rec in store.images.list()):
+        return PlainError(f"tag does not exist: {ref.familiar()}")
+    return PlainError(f"An image does not exist locally with the tag: {ref.familiar_name()}")
+
+
+def local_tags(store: Store, ref: Reference) -> list[Reference]:
+    """`push -a`: every local tag of `ref`'s repository, sorted."""
+    prefix = ref.name + ":"
+    tags = sorted(rec.name[len(prefix):] for rec in store.images.list()
+                  if rec.name.startswith(prefix) and "@" not in rec.name)
+    return [ref.with_tag(t) for t in tags]
 
 
 def mount_sources(store: Store, ref: Reference) -> dict[Digest, str]:
@@ -130,7 +148,7 @@ class _PushRun:
         for d in blobs:
             if d.digest not in self.files and not self.store.content.exists(d.digest):
                 raise StoreError(f"{self.what}: blob {d.digest} is not in the store (pull the image again)")
-        self.emit(PushStarted(self.ref.name, tuple((d.digest, d.size) for d in blobs)))
+        self.emit(PushStarted(self.ref.name, tuple((d.digest, d.size) for d in blobs), self._layer_ids(manifest)))
         sources = mount_sources(self.store, self.ref)
         self._blobs(blobs[:-1], sources)
         self._blob(blobs[-1], sources)  # the config after the layers, like Docker
@@ -141,10 +159,15 @@ class _PushRun:
         return PushResult(name=str(self.ref), reference=reference, digest=digest, size=len(data),
                           pushed=c["pushed"], mounted=c["mounted"], existed=c["existed"], bytes_uploaded=c["bytes"])
 
+    def _layer_ids(self, manifest: Manifest) -> tuple[tuple[Digest, Digest], ...]:
+        """(layer blob, diff ID) pairs, from the config (which lists diff IDs in layer order)."""
+        config = ImageConfig.from_bytes(self.store.content.read(manifest.config.digest), f"{self.what}: config")
+        return tuple((d.digest, diff) for d, diff in zip(manifest.layers, config.diff_ids, strict=False))
+
     def _record(self) -> ImageRecord:
         rec = self.store.images.find(str(self.ref))
         if rec is None:
-            raise NotFoundError(f"{self.what}: no such image {self.ref.familiar()} (tag an image with that name first)")
+            raise missing_image(self.store, self.ref)
         if rec.target.media_type not in mt.MANIFEST_TYPES:
             raise ManifestError(f"{self.what}: cannot push a {rec.target.media_type!r}")
         return rec

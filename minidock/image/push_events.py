@@ -11,10 +11,14 @@ from minidock.oci.digest import Digest
 
 
 class PushStarted(NamedTuple):
-    """The repository and the blobs that will be considered (layers then config)."""
+    """The repository and the blobs that will be considered (layers then config).
+
+    `layer_ids`: each layer blob's diff ID, the ID Docker shows for a layer it pushes (the config
+    has none: Docker shows no line for it)."""
 
     repository: str
     blobs: tuple[tuple[Digest, int], ...]
+    layer_ids: tuple[tuple[Digest, Digest], ...] = ()
 
 
 class BlobExists(NamedTuple):

@@ -9,7 +9,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from minidock.errors import ManifestError, ReferenceFormatError
+from minidock.errors import ManifestError, PlainError, ReferenceFormatError
 from minidock.nouns import NamedTuple
 from minidock.oci.digest import Digest
 
@@ -210,3 +210,11 @@ def _err(text: str, reason: str) -> ReferenceFormatError:
 def parse_reference(text: str) -> Reference:
     """Shorthand for Reference.parse."""
     return Reference.parse(text)
+
+
+def parse_repository(text: str) -> Reference:
+    """A reference that names a repository only (`pull -a`, `push -a`); Docker refuses a tag or digest."""
+    ref = Reference.parse(text)
+    if "@" in text or ":" in text.rsplit("/", 1)[-1]:
+        raise PlainError("tag can't be used with --all-tags/-a")
+    return ref

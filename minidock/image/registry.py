@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from minidock.image.transport import Response, Transport
 
 MAX_MANIFEST_BYTES = 4 << 20
+MAX_TAG_PAGES = 1000  # registries page tags/list (Docker Hub: 100 a page)
 REASONS = {
     "MANIFEST_UNKNOWN": "manifest unknown", "NAME_UNKNOWN": "repository name not known to registry",
     "BLOB_UNKNOWN": "blob unknown to registry", "UNAUTHORIZED": "authentication required",
@@ -187,6 +188,38 @@ class RegistryClient:
         return resp, 0
 
 
+    def list_tags(self, repo: str, name: str) -> list[str]:
+        """Every tag of `repo` in the registry's order (GET /v2/REPO/tags/list, Link pages followed).
+
+        `name` is the repository as the user knows it (`127.0.0.1:5000/app`), for messages."""
+        errors: list[RegistryError] = []
+        for ep in self._endpoint_chain():
+            try:
+                tags = self._list_tags(ep, repo, name)
+            except RegistryError as e:
+                errors.append(e)
+                continue
+            self._pinned = ep
+            return tags
+        raise _most_useful(errors)
+
+    def _list_tags(self, ep: Endpoint, repo: str, name: str) -> list[str]:
+        tags: list[str] = []
+        path = f"/v2/{repo}/tags/list"
+        for _ in range(MAX_TAG_PAGES):
+            resp = self._send(ep, "GET", path, repo)
+            try:
+                if resp.status_code != 200:
+                    raise _tags_error(resp, name)
+                body, link = resp.content, resp.headers.get("Link", "")
+            finally:
+                resp.close()
+            tags.extend(_tag_page(body, name))
+            path = _next_page(link)
+            if not path:
+                return tags
+        raise RegistryError(f"{name}: more than {MAX_TAG_PAGES} pages of tags")
+
 def _content_range_start(value: str) -> int | None:
     """The first byte of `bytes START-END/SIZE`."""
     try:
@@ -231,6 +264,39 @@ def _error_from(resp: "Response", what: str) -> RegistryError:
     cls = AuthError if code in ("UNAUTHORIZED", "DENIED") else RegistryError
     return cls(f"{what}: {reason}", code=code, status=resp.status_code)
 
+
+def _tags_error(resp: "Response", name: str) -> RegistryError:
+    """Docker's words for a repository the registry does not know; else what the registry said."""
+    err = _error_from(resp, f"{name}: tags")
+    if err.code in ("NAME_UNKNOWN", "NOT_FOUND") or resp.status_code == 404:
+        return RegistryError(f"repository {name} not found: name unknown: repository name not known to registry",
+                             code="NAME_UNKNOWN", status=resp.status_code)
+    return err
+
+
+def _tag_page(body: bytes, name: str) -> list[str]:
+    """The `tags` of one tags/list answer (null for a repository without tags)."""
+    try:
+        tags = json.loads(body or b"{}").get("tags") or []
+    except (ValueError, AttributeError) as e:
+        raise RegistryError(f"{name}: the registry's tag list is not valid JSON") from e
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise RegistryError(f"{name}: the registry's tag list is not a list of strings")
+    return tags
+
+
+def _next_page(link: str) -> str:
+    """The path of the next page from a `Link: <URL>; rel="next"` header (absolute URLs lose the host);
+    "" when there is none."""
+    for part in link.split(","):
+        target, _, params = part.partition(";")
+        if "rel=\"next\"" not in params.replace(" ", "") or "<" not in target:
+            continue
+        url = target.strip().strip("<>")
+        if url.startswith(("http://", "https://")):
+            url = "/" + url.split("/", 3)[3] if url.count("/") >= 3 else ""
+        return url if url.startswith("/v2/") else ""
+    return ""
 
 def _most_useful(errors: list[RegistryError]) -> RegistryError:
     """Across mirror fallbacks: prefer what a registry said (e.g. manifest unknown) over unreachable."""

@@ -78,6 +78,18 @@ def test_second_pull_is_up_to_date(registry: RegistryServer, store: Store) -> No
     second, events = do_pull(store, ref)
     assert first.downloaded and not second.downloaded
     assert second.bytes_downloaded == 0
+    # the image (config and layers) is here: no layer events at all, as Docker prints no layer lines
+    assert [type(e).__name__ for e in events] == ["Resolved", "PullDone"]
+    assert events[0].layers == ()
+
+
+def test_new_tag_of_present_layers_says_already_exists(registry: RegistryServer, store: Store) -> None:
+    """Layers here but not the image's config (another image shares them): one "already exists" each."""
+    ref = f"{registry.host}/library/busybox:1.38.0-musl"
+    first, _ = do_pull(store, ref)
+    store.content.delete(first.config)
+    again, events = do_pull(store, ref)
+    assert again.bytes_downloaded == 0
     assert [e.reason for e in events if isinstance(e, LayerSkipped)] == ["already exists"]
 
 
@@ -147,7 +159,7 @@ def test_zstd_layer_shares_the_snapshot_with_gzip(registry: RegistryServer, stor
     assert_complete(store, musl, second)
     assert [e.reason for e in events if isinstance(e, LayerSkipped)] == []
     _, events = do_pull(store, f"{registry.host}/library/busybox:1.38.0-musl")
-    assert [e.reason for e in events if isinstance(e, LayerSkipped)] == ["already exists"]
+    assert [type(e).__name__ for e in events] == ["Resolved", "PullDone"]  # the image is here: nothing to do
 
 
 @pytest.mark.root  # whiteouts are char devices 0:0 (mknod)
