@@ -68,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
                                                  "or a network NAME")
     p.add_argument("--add-host", action="append", default=[], help="NAME:IP added to RUN steps' /etc/hosts "
                                                                    "(repeatable)")
+    from minidock.cli.buildignored import add_flags
+
+    add_flags(p)
     p.add_argument("context", metavar="PATH", help="the build context directory ('-': a Dockerfile or a tar on stdin)")
     return p
 
@@ -107,7 +110,10 @@ def parse(argv: list[str]) -> tuple[BuildRequest, str]:
 
     ns = _simple(argv)
     if ns is None:
-        ns = vars(parser().parse_args(argv))
+        from minidock.cli import buildignored
+
+        ns = vars(parser().parse_args(buildignored.switch_values(argv, ("--no-cache", "--pull", "--quiet"))))
+        buildignored.check(ns)
     mode = progress_mode(ns["progress"], bool(ns["quiet"]))
     from_stdin = ns["file"] == "-"
     if from_stdin and ns["context"] == "-":

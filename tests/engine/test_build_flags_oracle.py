@@ -261,3 +261,28 @@ def test_progress_titles_of_the_examples_equal_dockers(oracle: Oracle, tmp_path:
         pytest.skip("Docker 20.10's frontend has no heredocs")
     assert docker.returncode == 0 and md.returncode == 0, md.stderr.decode()[-2000:]
     assert sorted(_titles(md.stderr.decode())) == sorted(_titles(docker.stderr))
+
+
+IGNORED_FLAGS = ["-m", "100m", "--memory-swap", "-1", "--shm-size", "128m", "-c", "512", "--cpu-quota", "50000",
+                 "--cpu-period", "100000", "--cpuset-cpus", "0", "--cpuset-mems", "0", "--cgroup-parent", "mdk-x",
+                 "--ulimit", "nofile=100:200", "--isolation", "default", "--cache-from", "busybox", "--compress",
+                 "--force-rm", "--rm=false", "--disable-content-trust=true", "--no-cache=false"]
+REFUSED = [["--memory", "bogus"], ["--memory", "-5"], ["--memory-swap", "x"], ["-c", "x"], ["--cpu-period", "1.5"],
+           ["--shm-size", "x"], ["--ulimit", "x"], ["--ulimit", "nofile=a"], ["--ulimit", "foo=1"],
+           ["--ulimit", "nofile=2:1"], ["--rm=maybe"], ["--squash"], ["--squash=false"], ["--isolation", "process"],
+           ["--security-opt", "seccomp=unconfined"]]
+
+
+def test_flags_buildkit_ignores_or_refuses_like_docker(oracle: Oracle, tmp_path: Path) -> None:
+    """Docker 20.10 + BuildKit accepts the classic builder's flags and ignores them (the same image), checks
+    their values with its client's words (exit 125) and refuses --squash, --security-opt and an isolation."""
+    env = oracle.minidock_env(tmp_path / "root")
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo built > /built\n")
+    plain = _md_ok(env, "build", "-q", str(tmp_path)).strip()
+    assert oracle.docker("build", "-q", "--network", "host", *IGNORED_FLAGS, str(tmp_path)).returncode == 0
+    assert _md_ok(env, "build", "-q", *IGNORED_FLAGS, str(tmp_path)).strip() == plain  # nothing changed, cached
+    for bad in REFUSED:
+        docker = oracle.docker("build", "-q", "--network", "host", *bad, str(tmp_path))
+        md = _md(env, "build", "-q", *bad, str(tmp_path))
+        want = docker.stderr.replace("Error response from daemon: ", "minidock: ").replace("docker", "minidock")
+        assert (md.returncode, md.stderr.decode()) == (docker.returncode, want), bad
