@@ -22,6 +22,8 @@ def sub_app(app: Any, name: str, text: str) -> Any:
 GROUP_VERBS = {
     "container": ("run", "create", "port", "commit", "export", ("ps", "list")),
     "image": ("pull", "build", "history", "save", "push", "load", "import", ("images", "list")),
+    "system": ("info", "events"),
+    "builder": ("build",),
 }
 
 

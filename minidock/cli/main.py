@@ -29,8 +29,8 @@ def build_app() -> object:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a MinidockError becomes one `minidock: ...` line on stderr and its exit code."""
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] in (["container"], ["image"]) and args[1:2] in (["run"], ["create"], ["build"]):
-        args = args[1:]  # `container run`, `image build`: the same lean paths as `run`, `build`
+    if args[:2] in (["container", "run"], ["container", "create"], ["image", "build"], ["builder", "build"]):
+        args = args[1:]  # `container run`, `image build`, `builder build`: the same lean paths as `run`, `build`
     if args and args[0] in ("run", "create", "build"):
         if args[0] == "build":
             with_site_packages()
