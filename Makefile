@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := python3-venv docker-registry skopeo podman umoci crun runc buildah busybox-static tini \
 	hyperfine iptables nftables apache2-utils iproute2 uidmap tmux \
-	docker.io debootstrap gcc libc6-dev keyutils libseccomp2 python3-seccomp golang-github-containers-common procps
+	docker.io debootstrap gcc libc6-dev keyutils libseccomp2 python3-seccomp golang-github-containers-common procps \
+	openssh-client
 
 .PHONY: deps venv test lint unit demo bench clean
 

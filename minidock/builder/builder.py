@@ -52,6 +52,10 @@ from minidock.oci.imageconfig import ImageConfig
 from minidock.store.images import ImageRecord
 from minidock.store.store import Store
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from minidock.builder.sshagent import SshSource
+
 Puller = Callable[[Reference, Platform | None], None]
 UNTAGGED = "<none>@"
 
@@ -75,6 +79,7 @@ class BuildOptions(NamedTuple):
     record: bool = True  # False with -o: no image is named (BuildKit exports the file system instead)
     network: NetTarget = NONE
     add_hosts: tuple[str, ...] = ()
+    ssh: "tuple[SshSource, ...]" = ()  # --ssh: the agents RUN --mount=type=ssh may use
 
 
 class BuildResult(NamedTuple):
@@ -217,6 +222,7 @@ class _Run:
                                epoch=options.source_date_epoch, build_args=dict(options.build_args),
                                secrets={x.id: x for x in options.secrets})
         self.session.contexts = dict(options.contexts)
+        self.session.ssh = {x.id: x for x in options.ssh}
         self.session.network, self.session.add_hosts = options.network, options.add_hosts
         self.refs = StageRefs(df, options.platform, self.session)
         self.stages = StageBuilder(self.session, self.refs, pull, self.step)

@@ -1,4 +1,4 @@
-"""RUN --mount as BuildKit does it: cache, bind, tmpfs and secret mounts of a RUN container.
+"""RUN --mount as BuildKit does it: cache, bind, tmpfs, secret and ssh mounts of a RUN container.
 
 Two phases. `plan(s, state, inst)` resolves every `--mount` of a RUN (values `$VAR`-expanded,
 relative targets taken from WORKDIR, bind sources looked up in the context or in a stage/image)
@@ -33,6 +33,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from _typeshed import StrPath
 
+    from minidock.builder.sshagent import SshSource
+
 SHARING = ("shared", "private", "locked")
 SECRETS_DIR, SECRET_PREFIX = "/dev/shm", "minidock-secret-"  # store/leftovers.py knows these too
 _SIZE = re.compile(r"^\d+[kKmMgG%]?$")
@@ -57,6 +59,7 @@ class Planned(NamedTuple):
     secret: Secret | None = None
     ignoring: ContextTree | None = None  # a context bind whose .dockerignore must hide paths below sources[0]
     rel: str = ""
+    ssh: "SshSource | None" = None  # an ssh mount's agent (None: not given with --ssh, the mount is left out)
 
 
 def cache_dir(root: "StrPath", cache_id: str) -> Path:
@@ -104,6 +107,8 @@ def plan(s: Session, state: StageState, inst: Run) -> list[Planned]:
             secret = _secret(s, m, target, opts)
             if secret is not None:
                 out.append(secret)
+        elif m.type == "ssh":
+            out.append(_ssh(s, m, target, opts, sum(p.kind == "ssh" for p in out)))
         else:
             raise BuildError(f"RUN --mount=type={m.type} is not supported")
     return out
@@ -137,6 +142,21 @@ def _secret(s: Session, m: MountFlag, target: str, opts: dict[str, str]) -> Plan
                    mode=mode, uid=uid, gid=gid, secret=source)
 
 
+def _ssh(s: Session, m: MountFlag, target: str, opts: dict[str, str], number: int) -> Planned:
+    """An agent socket at `target` (BuildKit's default /run/buildkit/ssh_agent.N, N counting this RUN's
+    ssh mounts); an id not given with --ssh leaves the mount out unless it is `required`."""
+    if m.source or m.from_:
+        raise BuildError("ssh does not support source")
+    ssh_id = opts.get("id") or "default"
+    target = target or f"/run/buildkit/ssh_agent.{number}"
+    source = s.ssh.get(ssh_id)
+    if source is None and opts.get("required", "false").lower() == "true":
+        raise BuildError(f"no SSH key \"{ssh_id}\" forwarded from the client (use --ssh {ssh_id})")
+    mode, uid, gid = _int(opts, "mode", 0o600, 8), _int(opts, "uid", 0), _int(opts, "gid", 0)
+    return Planned("ssh", target, f"ssh {ssh_id} {target} {mode:o} {uid} {gid}", mode=mode, uid=uid, gid=gid,
+                   ssh=source)
+
+
 def _bind(s: Session, m: MountFlag, target: str, source: str, from_: str) -> Planned:
     tree, identity = s.tree_for(from_, f"mount from={from_}")
     item = expand_sources(tree, (source or "/",) if from_ else (source or ".",), in_context=not from_)[0]
@@ -166,6 +186,9 @@ def materialize(plans: list[Planned], scratch: Path) -> Iterator[list[Mount]]:
             elif p.kind == "tmpfs":
                 size = (f"size={p.size}",) if p.size else ()
                 mounts.append(Mount(p.target, "tmpfs", "tmpfs", ("nosuid", "nodev", "mode=1777", *size)))
+            elif p.kind == "ssh":
+                if p.ssh is not None:
+                    mounts.append(_ssh_mount(p, p.ssh, stack))
             else:
                 mounts.append(_secret_mount(p, stack))
         yield mounts
@@ -239,20 +262,33 @@ def _secret_mount(p: Planned, stack: contextlib.ExitStack) -> Mount:
     """A private copy of the secret (on /dev/shm when there is one), bound read-only."""
     if p.secret is None:
         raise BuildError(f"secret mount {p.target}: no secret")
-    import shutil  # lazy: planning (all a cached RUN does) makes nothing
-    import tempfile
-
-    from minidock.store.atomic import make_dir
-
-    where = Path(SECRETS_DIR if os.path.isdir(SECRETS_DIR) else tempfile.gettempdir())
-    d = make_dir(where, SECRET_PREFIX)  # owned: a killed build's copy is reclaimed (store/leftovers.py)
-    stack.callback(shutil.rmtree, d, True)
-    path = Path(d) / "secret"
+    path = Path(_private_dir(stack)) / "secret"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     with open(fd, "wb") as f:
         f.write(p.secret.read())
     _own(path, p)
     return Mount(p.target, "bind", str(path), ("rbind", "ro"))
+
+
+def _private_dir(stack: contextlib.ExitStack) -> str:
+    """A directory of its own on /dev/shm (else the temp dir), removed with the block."""
+    import shutil  # lazy: planning (all a cached RUN does) makes nothing
+    import tempfile
+
+    from minidock.store.atomic import make_dir
+
+    where = SECRETS_DIR if os.path.isdir(SECRETS_DIR) else tempfile.gettempdir()
+    d = make_dir(where, SECRET_PREFIX)  # owned: a killed build's copy is reclaimed (store/leftovers.py)
+    stack.callback(shutil.rmtree, d, True)
+    return d
+
+
+def _ssh_mount(p: Planned, source: "SshSource", stack: contextlib.ExitStack) -> Mount:
+    """The RUN's own agent socket (sshagent.py), relayed while the RUN lasts."""
+    from minidock.builder.sshagent import agent_socket
+
+    path = stack.enter_context(agent_socket(source, _private_dir(stack), p.mode, p.uid, p.gid))
+    return Mount(p.target, "bind", path, ("rbind",))
 
 
 def remove_cache_mounts(root: "StrPath") -> tuple[int, int]:

@@ -117,6 +117,9 @@ def run(s: Session, state: StageState, inst: Run) -> bool:
     env = (*state.run_env(), *proxies)
     cwd, user = state.cc.working_dir or "/", state.cc.user
     plans = _plan(s, state, inst)
+    agents = [p.target for p in plans if p.kind == "ssh"]
+    if agents and not any(e.startswith("SSH_AUTH_SOCK=") for e in env):
+        env = (*env, f"SSH_AUTH_SOCK={agents[0]}")  # BuildKit's: set even when the agent was not given
 
     def make() -> Layer:
         from minidock.builder.layer import RunRequest  # lazy: only a cache miss runs a container

@@ -29,6 +29,7 @@ from minidock.store.store import Store
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.builder.layer import Layer
+    from minidock.builder.sshagent import SshSource
 
 COMMENT = "buildkit.dockerfile.v0"
 SourceResolver = Callable[[str], tuple[Tree, str]]
@@ -63,7 +64,7 @@ class Session:
 
     __slots__ = ("add_hosts", "build_args", "cache", "context", "contexts", "epoch", "escape", "global_args",
                  "network", "number", "progress", "recorded", "resolv_conf", "run_platform_error", "secrets",
-                 "source_for", "store", "used_args")
+                 "source_for", "ssh", "store", "used_args")
 
     def __init__(self, store: Store, cache: BuildCache, context: ContextTree, *, progress: Progress = no_progress,
                  escape: str = "\\", epoch: int | None = None, build_args: dict[str, str] | None = None,
@@ -82,6 +83,7 @@ class Session:
         self.run_platform_error = ""
         self.number = 0
         self.contexts: dict[str, str] = {}  # --build-context NAME -> a directory or docker-image://REF
+        self.ssh: dict[str, SshSource] = {}  # --ssh ID -> the agent socket or keys RUN --mount=type=ssh uses
 
     def now(self) -> str:
         """The creation time of a new history entry (SOURCE_DATE_EPOCH when set)."""

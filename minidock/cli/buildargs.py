@@ -30,7 +30,7 @@ _OPTIONS = {
     "-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--verify-reproducible": ("verify_reproducible", "true"),
     "--iidfile": ("iidfile", "store"), "--pull": ("pull", "true"), "--progress": ("progress", "store"),
     "-o": ("output", "append"), "--output": ("output", "append"), "--build-context": ("build_context", "append"),
-    "--network": ("network", "store"), "--add-host": ("add_host", "append"),
+    "--network": ("network", "store"), "--add-host": ("add_host", "append"), "--ssh": ("ssh", "append"),
 }  # fmt: skip
 PROGRESS = ("auto", "plain", "tty")
 
@@ -58,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--secret", action="append", default=[],
                    help="id=ID,src=FILE or id=ID,env=VAR (repeatable): RUN --mount=type=secret,id=ID "
                         "shows it at /run/secrets/ID")
+    p.add_argument("--ssh", action="append", default=[],
+                   help="default|ID[=SOCKET|KEY[,KEY]] (repeatable): RUN --mount=type=ssh gets that agent "
+                        "(no path: $SSH_AUTH_SOCK)")
     p.add_argument("--target", default="", help="the stage to build")
     p.add_argument("--no-cache", action="store_true", help="do not use the build cache")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
@@ -91,7 +94,7 @@ def _defaults() -> dict[str, Any]:
     return {"tag": [], "file": "", "build_arg": [], "label": [], "secret": [], "target": "", "no_cache": False,
             "quiet": False, "platform": "", "verify_reproducible": False, "iidfile": "", "pull": False,
             "progress": "auto", "output": [], "build_context": [], "context": None,
-            "network": "", "add_host": []}
+            "network": "", "add_host": [], "ssh": []}
 
 
 def _simple(argv: list[str]) -> dict[str, Any] | None:
@@ -126,7 +129,7 @@ def parse(argv: list[str]) -> tuple[BuildRequest, str]:
                        verify_reproducible=ns["verify_reproducible"], secrets=tuple(ns["secret"]),
                        context_data=data, iidfile=ns["iidfile"], pull=ns["pull"], outputs=tuple(ns["output"]),
                        build_contexts=tuple(ns["build_context"]),
-                       network=ns["network"], add_hosts=tuple(ns["add_host"]))
+                       network=ns["network"], add_hosts=tuple(ns["add_host"]), ssh=tuple(ns["ssh"]))
     return req, mode
 
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from minidock.builder.export import Output
+    from minidock.builder.sshagent import SshSource
     from minidock.store.gc import GcResult
 
 __all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport", "Exported",
@@ -74,6 +75,7 @@ class BuildRequest(NamedTuple):
     build_contexts: tuple[str, ...] = ()  # --build-context NAME=DIR|docker-image://REF
     network: str = ""
     add_hosts: tuple[str, ...] = ()
+    ssh: tuple[str, ...] = ()  # --ssh ID[=SOCKET|KEYS]
 
 
 def familiar_name(name: str) -> str:
@@ -200,7 +202,15 @@ def options_of(req: BuildRequest, env: dict[str, str]) -> BuildOptions:
                         labels=_pairs(req.labels, "--label", None), target=req.target, no_cache=req.no_cache,
                         platform=platform, source_date_epoch=_epoch(env),
                         secrets=tuple(parse_secret(x, env) for x in req.secrets), pull=req.pull, contexts=contexts,
-                        add_hosts=_add_hosts(req.add_hosts))
+                        add_hosts=_add_hosts(req.add_hosts), ssh=_ssh(req.ssh, env))
+
+
+def _ssh(specs: tuple[str, ...], env: dict[str, str]) -> tuple[SshSource, ...]:
+    if not specs:
+        return ()
+    from minidock.builder.sshagent import parse_ssh  # lazy: only --ssh
+
+    return tuple(parse_ssh(x, env) for x in specs)
 
 
 def _output(req: BuildRequest) -> Output | None:

@@ -65,6 +65,6 @@ def test_push_plain_lines_and_quiet(busybox_store: Callable[[], Path], registry:
     name = tagged(registry)
     r = subprocess.run([*MD, "push", name], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 0, r.stderr
-    assert "━" not in r.stdout and "\x1b[" not in r.stdout and r.stdout.count(": Pushed") == 1  # the layer; no config line
+    assert "━" not in r.stdout and "\x1b[" not in r.stdout and r.stdout.count(": Pushed") == 1  # no config line
     rc, screen = on_pty("push", "-q", name)
     assert rc == 0 and screen.strip() == name  # -q: the name pushed only (Docker 20.10), even on a terminal
