@@ -133,12 +133,22 @@ def _container_or_image(name: str, kind: str, size: bool = False, template: bool
     from minidock.engine.imagejson import image_json
 
     plain = image_json(name)
-    if plain is not None:  # why: a plain NAME[:TAG] in a current index needs no store classes (~20 ms)
-        return plain
-    from minidock.engine import images
-    from minidock.engine.lookup import open_store
+    if plain is None:  # a plain NAME[:TAG] in a current index needs no store classes (~20 ms)
+        from minidock.engine import images
+        from minidock.engine.lookup import open_store
 
-    return images.inspect_image(open_store(), name).to_docker_json()
+        plain = images.inspect_image(open_store(), name).to_docker_json()
+    return _omit_variant(plain, template)
+
+
+def _omit_variant(image: dict[str, Any], template: bool) -> dict[str, Any]:
+    """Docker's Variant (a string with omitempty): absent from the JSON when empty, "" to a template."""
+    if image.get("Variant") is None:
+        if template:
+            image["Variant"] = ""
+        else:
+            image.pop("Variant", None)
+    return image
 
 
 IMAGE_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",

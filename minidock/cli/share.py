@@ -96,14 +96,14 @@ def _register_rootfs_tars(app: typer_types.Typer) -> None:
 
     @app.command("import")
     def import_(file: str = typer.Argument(..., help="FILE or - for stdin"),
-                repository: str = typer.Argument("", help="REPOSITORY[:TAG]"),
+                repository: str = typer.Argument("", help="REPOSITORY[:TAG] (none: an untagged image)"),
                 change: list[str] = changes,
-                message: str = typer.Option("", "-m", "--message")) -> None:
+                message: str = typer.Option("", "-m", "--message"),
+                platform: str = typer.Option("", "--platform", help="checked as Docker 20.10 does; the image "
+                                             "is this host's platform")) -> None:
         """Create an image from a root file system tar."""
-        if not repository:
-            raise UsageError("import: name the image: minidock import FILE REPOSITORY[:TAG]")
         with _input(file) as src:
-            _, image_id = share.import_image(src, repository, change, message)
+            _, image_id = share.import_image(src, repository, change, message, platform=platform)
         print(image_id)
 
 

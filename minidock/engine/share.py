@@ -172,20 +172,36 @@ def export_container(text: str, out: BinaryIO, paths: Paths | None = None) -> No
 
 
 def import_image(src: BinaryIO, repo: str, changes: list[str] | None = None, message: str = "",
-                 paths: Paths | None = None) -> tuple[str, Digest]:
-    """`minidock import FILE|- REPO[:TAG]`: (image name, image id) of the new one-layer image."""
-    ref = Reference.parse(repo)
-    if ref.digest is not None:
+                 *, paths: Paths | None = None, platform: str = "") -> tuple[str, Digest]:
+    """`minidock import [--platform P] FILE|- [REPO[:TAG]]`: (image name, image id) of the new one-layer
+    image (untagged without REPO). Like Docker 20.10, a --platform is checked and its OS must be
+    Linux, and the image is this host's platform all the same."""
+    name = str(Reference.parse(repo)) if repo else ""
+    if repo and Reference.parse(repo).digest is not None:
         raise UsageError(f"import: {repo}: a digest cannot be given")
+    if platform:
+        _import_platform(platform)
     config = apply_changes(ContainerConfig(), changes or [])
     store = open_store(paths)
     with lease(store.paths):
-        rec = import_rootfs(store, src, str(ref), config, message)
+        rec = import_rootfs(store, src, name, config, message)
     image_id = store.images.image_id(rec)
     from minidock.engine.events import emit
 
     emit(store.paths, "image", "import", str(image_id), {"name": str(image_id)})
     return rec.name, image_id
+
+
+def _import_platform(text: str) -> None:
+    """Docker 20.10's daemon's checks of `import --platform` (it keeps the host's platform after them)."""
+    from minidock.oci.descriptor import Platform
+
+    try:
+        plat = Platform.parse(text)
+    except MinidockError:
+        raise MinidockError(f'"{text}": unknown operating system or architecture: invalid argument') from None
+    if plat.os != "linux":
+        raise MinidockError("operating system is not supported")
 
 
 def open_input(path: str) -> BinaryIO:

@@ -139,7 +139,7 @@ def _tar_stream(src: BinaryIO) -> Any:
 
 
 def import_rootfs(store: Store, src: BinaryIO, name: str, config: ContainerConfig, comment: str = "") -> ImageRecord:
-    """Make the one-layer image `name` (a normalised reference) from the rootfs tar in `src`."""
+    """Make the one-layer image `name` (a normalised reference; "": untagged) from the rootfs tar in `src`."""
     store.paths.ensure()
     staging = store.snapshots.new_extract()
     try:
@@ -193,7 +193,7 @@ def _image(store: Store, name: str, layer_and_diff: tuple[Descriptor, Digest], c
     manifest = Manifest(mt.OCI_MANIFEST, Descriptor(mt.OCI_CONFIG, cdigest, len(cdata)), (layer,))
     mdata = manifest.to_bytes()
     mdigest = store.content.put(mdata)
-    rec = ImageRecord(name=name, target=Descriptor(mt.OCI_MANIFEST, mdigest, len(mdata)))
+    rec = ImageRecord(name=name or f"<none>@{mdigest}", target=Descriptor(mt.OCI_MANIFEST, mdigest, len(mdata)))
     store.images.put(rec)
     return rec
 
