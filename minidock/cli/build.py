@@ -82,24 +82,31 @@ def builder_prune_cmd(all_: bool, force: bool = True) -> None:
     print(f"Total reclaimed space: {human_size(r.reclaimed)}")
 
 
-SYSTEM_PRUNE = ("WARNING! This will remove:\n  - all stopped containers\n"
-                "  - all networks not used by at least one container\n  - {images}\n  - {cache}\n\n"
-                "Are you sure you want to continue?")
+def system_prune_question(all_: bool, volumes: bool, filters: list[str]) -> str:
+    """Docker's question: what will go, and the filters that select it."""
+    what = ["all stopped containers", "all networks not used by at least one container",
+            *(["all volumes not used by at least one container"] if volumes else []),
+            "all images without at least one container associated to them" if all_ else "all dangling images",
+            "all build cache" if all_ else "all dangling build cache"]
+    text = "WARNING! This will remove:\n" + "".join(f"  - {w}\n" for w in what)
+    if filters:
+        text += "\n  Items to be pruned will be filtered with:\n" + "".join(f"  - {f}\n" for f in filters)
+    return text + "\nAre you sure you want to continue?"
 
 
-def system_prune_cmd(all_: bool = False, force: bool = False) -> None:
-    """`system prune [-a] [-f]`: Docker's prompt, then one section per kind of thing removed."""
+def system_prune_cmd(all_: bool = False, force: bool = False, volumes: bool = False,
+                     filters: list[str] | None = None) -> None:
+    """`system prune [-a] [-f] [--volumes] [--filter ...]`: Docker's prompt, then a section per kind removed."""
     from minidock.cli.prompt import confirm  # lazy: as below
-    from minidock.engine import build as eng
+    from minidock.engine import sysprune
     from minidock.engine.humanize import human_size  # lazy: `build` (the hot path) prints no sizes
 
-    images = "all images without at least one container associated to them" if all_ else "all dangling images"
-    if not force and not confirm(SYSTEM_PRUNE.format(images=images,
-                                                     cache="all build cache" if all_ else "all dangling build cache")):
+    chosen = sysprune.check_filters(filters or [], volumes)
+    if not force and not confirm(system_prune_question(all_, volumes, filters or [])):
         return
-    r = eng.system_prune(all_=all_)
+    r = sysprune.system_prune(all_=all_, volumes=volumes, filters=chosen)
     for title, items in (("Deleted Containers:", r.containers), ("Deleted Networks:", r.networks),
-                         ("Deleted Images:", r.image_lines),
+                         ("Deleted Volumes:", list(r.volumes)), ("Deleted Images:", r.image_lines),
                          ("Deleted build cache objects:", [s[:25] for s in r.cache.gc.snapshots])):
         if items:
             print(title, *items, "", sep="\n")
@@ -121,9 +128,12 @@ def _register_prune(app: typer_types.Typer) -> None:
         """Remove build cache entries (and their layers) no image uses."""
         builder_prune_cmd(all_, f)
 
-    def system_prune(f: bool = force, all_: bool = unused) -> None:
+    def system_prune(f: bool = force, all_: bool = unused,
+                     volumes: bool = typer.Option(False, "--volumes", help="prune volumes too"),
+                     filters: list[str] = typer.Option([], "--filter", help="until=TIME, label=K[=V], "  # noqa: B008
+                                                       "label!=K[=V]")) -> None:
         """Remove stopped containers, unused networks, dangling (-a: unused) images and build cache."""
-        system_prune_cmd(all_, f)
+        system_prune_cmd(all_, f, volumes, filters)
     sub_app(app, "builder", "Manage builds").command("prune")(builder_prune)
     sub_app(app, "system", "Manage minidock").command("prune")(system_prune)
 

@@ -4,7 +4,7 @@
 environment, wires pulling of missing base images, and with `--verify-reproducible` builds a
 second time without the cache and compares the manifest digests. `image_history()` lists an
 image's history newest first as `docker history` does (`commit` lives in engine/commit.py).
-`prune_build_cache()` (`builder prune`) and `system_prune()` remove what builds and runs left.
+`prune_build_cache()` (`builder prune`) removes what builds left (`system prune`: engine/sysprune.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from minidock.errors import BuildError, MinidockError, UsageError
 from minidock.image.reference import Reference
 from minidock.nouns import NamedTuple
 from minidock.oci.descriptor import Platform
-from minidock.oci.digest import Digest
 from minidock.paths import Paths
 from minidock.store.gc import lease
 from minidock.store.store import Store
@@ -49,9 +48,8 @@ if TYPE_CHECKING:
     from minidock.store.gc import GcResult
 
 __all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport", "Exported",
-           "HistoryRow", "Internal", "Secret", "StepDone", "StepOutput", "StepStarted", "SystemPruneReport",
-           "build_image", "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache",
-           "system_prune"]
+           "HistoryRow", "Internal", "Secret", "StepDone", "StepOutput", "StepStarted",
+           "build_image", "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache"]
 
 
 class BuildRequest(NamedTuple):
@@ -361,50 +359,3 @@ def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePr
     entries = BuildCache(store).prune(lambda e: not all_ and e.chain_id is not None and e.chain_id in used)
     mounts, mount_bytes = remove_cache_mounts(Path(store.paths.root)) if all_ else (0, 0)
     return CachePruneReport(entries, mounts, prune_images(store), mount_bytes)
-
-
-class SystemPruneReport(NamedTuple):
-    """What `system prune` removed: stopped containers, unused networks, images (ids, and Docker's
-    `untagged:`/`deleted:` lines), and the build cache."""
-
-    containers: list[str]
-    images: list[Digest]
-    cache: CachePruneReport
-    networks: list[str]
-    image_lines: list[str]
-    image_bytes: int = 0
-
-    @property
-    def reclaimed(self) -> int:
-        return self.image_bytes + self.cache.reclaimed
-
-
-def system_prune(store: Store | None = None, all_: bool = False) -> SystemPruneReport:
-    """`minidock system prune [-a]`, in Docker's order: stopped containers, networks no container uses,
-    dangling images (`all_`: every image no container uses), then the build cache (`all_`: all of it)."""
-    from minidock.engine import lifecycle
-    from minidock.engine.images import prune_unused
-
-    store = store or open_store()
-    containers = lifecycle.prune(store)
-    networks = _prune_networks(store)
-    images = prune_unused(store, all_)
-    return SystemPruneReport(containers, images.images, prune_build_cache(all_, store), networks, images.lines,
-                             images.gc.reclaimed)
-
-
-def _prune_networks(store: Store) -> list[str]:
-    """Remove the user networks no container holds an address on; their names."""
-    import contextlib
-
-    from minidock.engine import networks
-    from minidock.errors import MinidockError
-
-    out = []
-    for cfg in networks.list_networks(store.paths):
-        if cfg.name in ("bridge", "host", "none"):
-            continue
-        with contextlib.suppress(MinidockError):
-            networks.remove(cfg.name, store.paths)
-            out.append(cfg.name)
-    return out

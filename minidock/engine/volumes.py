@@ -300,6 +300,9 @@ def matches(rec: VolumeRecord, used: bool, filters: Mapping[str, Sequence[str]])
         elif key == "label":
             if not all(_has_label(rec.labels, v) for v in values):
                 return False
+        elif key == "label!":  # `system prune --filter label!=K[=V]`
+            if any(_has_label(rec.labels, v) for v in values):
+                return False
         elif key == "name":
             if not any(v in rec.name for v in values):
                 return False

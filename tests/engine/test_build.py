@@ -185,7 +185,9 @@ def test_builder_prune_and_system_prune(busybox_store: Callable[[], Path], tmp_p
     with tempfile.TemporaryFile() as out:
         run_foreground(RunRequest(image="busybox", args=("true",), name="stopped", network="none"),
                        RunIO(stdout=out.fileno(), stderr=out.fileno()))
-    report = eng.system_prune()
+    from minidock.engine.sysprune import system_prune
+
+    report = system_prune()
     assert len(report.containers) == 1 and report.images == [dangling.image_id]
     assert report.cache.entries >= 3 and len(report.cache.gc.snapshots) == 3  # /dangling, /a and /b
     assert _run("keep:1", "cat", "/c/f", "/kept") == "cat: can't open '/c/f': No such file or directory\n\n"
