@@ -28,7 +28,7 @@ _IMAGES = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": ("
            "--no-trunc": ("no_trunc", "true"), "--digests": ("digests", "true"), "-a": ("all", "true"),
            "--all": ("all", "true"), "-f": ("filter", "append"), "--filter": ("filter", "append")}
 _NETWORKS = {"-q": ("quiet", "true"), "--quiet": ("quiet", "true"), "--format": ("format", "store"),
-             "--no-trunc": ("no_trunc", "true")}
+             "--no-trunc": ("no_trunc", "true"), "-f": ("filter", "append"), "--filter": ("filter", "append")}
 SPECS: dict[str, dict[str, tuple[str, str]]] = {
     "ps": _PS, "container ls": _PS, "container ps": _PS, "container list": _PS, "inspect": _INSPECT,
     "container inspect": _CONTAINER_INSPECT, "logs": _LOGS, "container logs": _LOGS, "version": _VERSION,
@@ -159,7 +159,7 @@ def _networks(opts: dict[str, Any], words: list[str]) -> int | None:
         return None
     from minidock.cli.network import ls_cmd
 
-    ls_cmd(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False))
+    ls_cmd(opts.get("quiet", False), opts.get("format", ""), opts.get("no_trunc", False), opts.get("filter"))
     return 0
 
 

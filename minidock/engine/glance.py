@@ -301,12 +301,14 @@ def log_entries(cid: str, tail: int = -1, store: str | None = None) -> list[tupl
 
 
 class NetworkView:
-    """What `network ls` shows of a network."""
+    """What `network ls` shows of a network (and its --filter looks at)."""
 
-    __slots__ = ("created", "driver", "id", "name")
+    __slots__ = ("created", "driver", "id", "internal", "labels", "name")
 
-    def __init__(self, name: str, id_: str, driver: str, created: str = "") -> None:
+    def __init__(self, name: str, id_: str, driver: str, created: str = "", *,
+                 labels: dict[str, str] | None = None, internal: bool = False) -> None:
         self.name, self.id, self.driver, self.created = name, id_, driver, created
+        self.labels, self.internal = labels or {}, internal
 
 
 # runtime/net/netconfig.py's builtins: name, id (sha256 of "minidock-network-NAME"), driver
@@ -326,8 +328,11 @@ def networks(store: str | None = None) -> list[NetworkView] | None:
         return None
     stored = sorted(raw.values(), key=lambda n: (n.get("name") != "bridge", n.get("name", "")))
     return [*(NetworkView(str(n.get("name", "")), str(n.get("id", "")), str(n.get("driver", "bridge")),
-                          str(n.get("created", ""))) for n in stored),
-            *(NetworkView(name, id_, driver) for name, id_, driver in BUILTIN_NETWORKS)]
+                          str(n.get("created", "")), labels=dict(n.get("labels") or {}),
+                          internal=bool(n.get("internal")))
+              for n in stored),
+            *(NetworkView(name, id_, driver, str(raw["bridge"].get("created", "")))
+              for name, id_, driver in BUILTIN_NETWORKS)]
 
 
 class ImageId(str):

@@ -37,8 +37,10 @@ def _refuse(rec: ContainerRecord, verb: str) -> None:
         raise err
 
 
-def connect(network_ref: str, container_ref: str, store: Store | None = None) -> None:
-    """Connect the container to the network (now if it runs; at its next start otherwise)."""
+def connect(network_ref: str, container_ref: str, store: Store | None = None, aliases: tuple[str, ...] = (),
+            ip: str = "") -> None:
+    """Connect the container to the network (now if it runs; at its next start otherwise), with
+    `--alias` names and a static `--ip` (Docker's rules: see networks.check_static)."""
     from minidock.engine import networks
     from minidock.engine.lookup import open_store
 
@@ -54,10 +56,26 @@ def connect(network_ref: str, container_ref: str, store: Store | None = None) ->
         raise err
     if len(names) > MAX_EXTRA:
         raise UsageError(f"container {rec.name}: at most {MAX_EXTRA} networks can be connected")
+    _check_endpoint(cfg, rec, aliases, ip)
     extra = [*rec.host_config.get("ExtraNetworks", ()), cfg.name]
-    rec = records.update(rec.id, host_config={**rec.host_config, "ExtraNetworks": extra})
+    ends = {**(rec.host_config.get("ExtraEndpoints") or {}),
+            cfg.name: {"aliases": list(aliases), "ip": ip, "bridge": cfg.bridge}}
+    rec = records.update(rec.id, host_config={**rec.host_config, "ExtraNetworks": extra, "ExtraEndpoints": ends})
     if rec.status in ("running", "paused") and rec.pid:
         _attach(store.paths, rec, cfg.name, len(extra))
+
+
+def _check_endpoint(cfg: Any, rec: ContainerRecord, aliases: tuple[str, ...], ip: str) -> None:
+    """`--alias` only on a user network, `--ip` as networks.check_static says: Docker's words, exit 1."""
+    from minidock.engine import networks
+
+    try:
+        if aliases and cfg.name in ("bridge", "host", "none"):
+            raise ConflictError("network-scoped alias is supported only for containers in user defined networks")
+        if ip:
+            networks.check_static(cfg, ip, rec.id)
+    except ConflictError as e:
+        raise networks.daemon_error(str(e)) from None
 
 
 def disconnect(network_ref: str, container_ref: str, store: Store | None = None) -> None:
@@ -81,7 +99,8 @@ def disconnect(network_ref: str, container_ref: str, store: Store | None = None)
         _release_one(store.paths, rec.id, att)
     kept = [a for a in rec.network.get("extra", ()) if a.get("network") != cfg.name]
     extra.remove(cfg.name)
-    records.update(rec.id, host_config={**rec.host_config, "ExtraNetworks": extra},
+    ends = {k: v for k, v in (rec.host_config.get("ExtraEndpoints") or {}).items() if k != cfg.name}
+    records.update(rec.id, host_config={**rec.host_config, "ExtraNetworks": extra, "ExtraEndpoints": ends},
                    network={**rec.network, "extra": kept})
 
 
@@ -108,13 +127,15 @@ def _wire(paths: Paths, rec: ContainerRecord, name: str, n: int, pid: int) -> di
     from minidock.runtime.net import hostbridge, ipam, network
 
     cfg = networks.inspect(name, paths)
+    end = (rec.host_config.get("ExtraEndpoints") or {}).get(name) or {}  # --alias, --ip of `network connect`
     with hostbridge.wire_lock(cfg.bridge):
-        subnet = networks.wire(cfg.bridge, cfg.subnet, default=False)
+        subnet = networks.wire(cfg.bridge, cfg.subnet, default=False, cfg=cfg)
         req = network.NetworkAttachRequest(cfg.name, cfg.bridge, subnet, rec.id, ipam.HOST_DIR, lease_key=cfg.bridge,
                                            owner=os.path.abspath(paths.root), ifname=f"eth{n}",
-                                           host_veth=_veth(rec.id, n))
+                                           host_veth=_veth(rec.id, n), mtu=networks.mtu_of(cfg),
+                                           pool=networks.pool_of(cfg, str(end.get("ip") or "")))
         att = network.attach(pid, req)
-        add_peer_names(paths, rec.id, rec.name, cfg.bridge, att.ip)
+        add_peer_names(paths, rec.id, " ".join((rec.name, *(end.get("aliases") or ()))), cfg.bridge, att.ip)
     return att.to_json()
 
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 
-from minidock.errors import UsageError
+from minidock.errors import ConflictError, NotFoundError, UsageError
 from minidock.nouns import NamedTuple
 from minidock.paths import Paths
 from minidock.runtime.net import ipam, network
-from minidock.runtime.net.netconfig import NetworkConfig, NetworkStore
+from minidock.runtime.net.netconfig import NetworkConfig, NetworkSpec, NetworkStore
+from minidock.runtime.net.netspec import daemon_error, single
+
+__all__ = ["NetworkConfig", "NetworkMode", "NetworkSpec", "daemon_error", "single"]  # the CLI's names
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.config import Settings
+    from minidock.engine.filters import PruneFilter
 
 
 class NetworkMode(NamedTuple):
@@ -44,20 +48,42 @@ def _with_default(store: NetworkStore, settings: Settings | None) -> None:
     store.ensure_default(known or s.bridge_subnet, routes)
 
 
-def create(name: str, subnet: str | None = None, paths: Paths | None = None) -> NetworkConfig:
-    """`network create NAME [--subnet CIDR]` (the bridge appears when a container first joins)."""
+def create(name: str, spec: NetworkSpec | str | None = None, paths: Paths | None = None) -> NetworkConfig:
+    """`network create [OPTIONS] NAME` (the bridge appears when a container first joins)."""
     from minidock.runtime.net import hostbridge
 
     store = _store(paths)
     _with_default(store, None)
     with ipam.locked(f"{ipam.HOST_DIR}/{ipam.NETWORKS_LOCK}"):  # why: another store's network may take the same subnet
+        for orphan in hostbridge.orphaned():  # a deleted store's networks: their subnets come back
+            _drop_bridge(orphan)
         taken = [*network.host_networks(), *hostbridge.reserved()]  # bridges not wired yet have no route
-        cfg = store.create(name, subnet, taken)
-        hostbridge.reserve(cfg.bridge, cfg.subnet)
+        cfg = store.create(name, spec, taken)
+        hostbridge.reserve(cfg.bridge, cfg.subnet, os.path.abspath((paths or Paths.from_env()).root))
     from minidock.engine.events import emit
 
     emit(paths or Paths.from_env(), "network", "create", cfg.id, {"name": cfg.name, "type": cfg.driver})
     return cfg
+
+
+def prune(filters: PruneFilter | None = None, paths: Paths | None = None) -> list[str]:
+    """`network prune`: remove the user networks no running container is on (Docker's rule: a stopped
+    container holds no endpoint) that `filters` select (until=, label=, label!=); their names."""
+    from minidock.engine import glance
+    from minidock.engine.netfilter import BUILTIN, in_use, natural_key
+
+    p = (paths or Paths.from_env()).ensure()
+    used = in_use(glance.records(str(p.root)))
+    out = []
+    for cfg in sorted(list_networks(p), key=lambda n: natural_key(n.name)):
+        if cfg.name in BUILTIN or cfg.name in used or (filters and not filters.matches(cfg.created, cfg.labels)):
+            continue
+        try:
+            remove(cfg.name, p)
+        except (ConflictError, NotFoundError):  # a container of another store is on it; or removed meanwhile
+            continue
+        out.append(cfg.name)
+    return out
 
 
 def list_networks(paths: Paths | None = None, settings: Settings | None = None) -> list[NetworkConfig]:
@@ -80,17 +106,22 @@ def remove(ref: str, paths: Paths | None = None) -> NetworkConfig:
     store = NetworkStore(p.networks, ipam.HOST_DIR)
     cfg = store.remove(ref, exists=lambda cid, owner: container_exists(p, cid, owner))  # stale leases go
     if cfg.bridge:
-        import shutil
-
-        from minidock.runtime.net import nat
-
-        nat.remove_network_rules(cfg.bridge)
-        network.remove_bridge(cfg.bridge)
-        shutil.rmtree(f"{ipam.HOST_DIR}/{cfg.bridge}", ignore_errors=True)  # its host-wide record and leases
+        _drop_bridge(cfg.bridge)
     from minidock.engine.events import emit
 
     emit(p, "network", "destroy", cfg.id, {"name": cfg.name, "type": cfg.driver})
     return cfg
+
+
+def _drop_bridge(bridge: str) -> None:
+    """A user network's bridge, its NAT and isolation rules, and its host-wide record and leases."""
+    import shutil
+
+    from minidock.runtime.net import nat
+
+    nat.remove_network_rules(bridge)
+    network.remove_bridge(bridge)
+    shutil.rmtree(f"{ipam.HOST_DIR}/{bridge}", ignore_errors=True)
 
 
 def container_exists(paths: Paths, container_id: str, owner: str = "") -> bool:
@@ -119,15 +150,55 @@ def lookup(value: str, paths: Paths | None = None, settings: Settings | None = N
     return NetworkMode("bridge", cfg)
 
 
-def wire(bridge: str, subnet: str, default: bool = False) -> str:
+def wire(bridge: str, subnet: str, default: bool = False, cfg: NetworkConfig | None = None) -> str:
     """Under hostbridge.wire_lock(bridge): the bridge up with its gateway address and fixed MAC, NAT
     in place (no iptables run once this bridge's rules were set up, see nat.setup_network). Returns
-    the subnet the bridge carries: for the `default` network the host-wide one (see hostbridge)."""
+    the subnet the bridge carries: for the `default` network the host-wide one (see hostbridge).
+    `cfg`: a user network's --gateway and rules (--internal, -o enable_ip_masquerade/enable_icc)."""
     from minidock.runtime.net import hostbridge, nat
 
-    actual, index = hostbridge.ensure(bridge, subnet, _configured_subnet if default else None)
-    nat.setup_network(bridge, actual, index)
+    gateway = str(cfg.ipam.get("Gateway", "")) if cfg else ""
+    actual, index = hostbridge.ensure(bridge, subnet, _configured_subnet if default else None, gateway)
+    nat.setup_network(bridge, actual, index, cfg.policy if cfg else ())
     return actual
+
+
+def user_config(paths: Paths, name: str) -> NetworkConfig | None:
+    """The stored config of user network `name` (None for the default bridge: nothing to read)."""
+    return None if name in ("", "bridge") else NetworkStore(paths.networks).get(name)
+
+
+def pool_of(cfg: NetworkConfig | None, static: str = "") -> ipam.Pool | None:
+    """Where a container's address on `cfg` comes from (None: the subnet's first free one)."""
+    if cfg is None or not (cfg.ipam or static):
+        return None
+    aux = tuple(str(v) for v in (cfg.ipam.get("AuxiliaryAddresses") or {}).values())
+    return ipam.Pool(cfg.subnet, str(cfg.ipam.get("Gateway", "")), cfg.ip_range, aux, static)
+
+
+def check_static(cfg: NetworkConfig, ip: str, container_id: str = "") -> None:
+    """`--ip` / `network connect --ip` on `cfg`: Docker's rules and words (a user network with a
+    subnet of its own; an IPv4 address of it that no other container and not the gateway holds)."""
+    if not cfg.ipam.get("Subnet"):
+        raise ConflictError("user specified IP address is supported only when connecting to networks with user "
+                            "configured subnets")
+    try:
+        addr = ipam.ip_to_int(ip)
+    except ValueError:
+        raise ConflictError(f"invalid IPv4 address: {ip}") from None
+    net, prefixlen = ipam.subnet_ints(cfg.subnet)
+    if addr >> (32 - prefixlen) != net >> (32 - prefixlen):
+        raise ConflictError(f"Invalid address {ip}: It does not belong to any of this network's subnets")
+    held = {v for k, v in ipam.leases(ipam.HOST_DIR, cfg.bridge).items() if k != container_id} if cfg.bridge else set()
+    aux = (cfg.ipam.get("AuxiliaryAddresses") or {}).values()
+    if ipam.int_to_ip(addr) in {*held, cfg.gateway, *aux}:
+        raise ConflictError("Address already in use")
+
+
+def mtu_of(cfg: NetworkConfig | None) -> int | None:
+    """-o com.docker.network.driver.mtu of a user network (None: the host's uplink MTU)."""
+    found = [p for p in (cfg.policy if cfg else ()) if p.startswith("mtu=")]
+    return int(found[0][4:]) if found else None
 
 
 def _configured_subnet() -> str:

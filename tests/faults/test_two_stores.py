@@ -68,7 +68,10 @@ def _subnet(s: Store, network: str) -> str:
 
 
 def _bridge(s: Store, network: str) -> str:
-    return str(json.loads(s.ok("network", "inspect", network))[0]["Options"]["com.docker.network.bridge.name"])
+    """The bridge: named in Options for `bridge` and `-o com.docker.network.bridge.name` (as in Docker),
+    else mdk-<first 11 hex of the id>."""
+    doc = json.loads(s.ok("network", "inspect", network))[0]
+    return str(doc["Options"].get("com.docker.network.bridge.name") or f"mdk-{doc['Id'][:11]}")
 
 
 def _bridge_mac() -> str:

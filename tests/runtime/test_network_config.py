@@ -49,9 +49,9 @@ def test_create_conflicts_and_bad_names(tmp_path: Path) -> None:
         store.create("web", None, [])
     with pytest.raises(ConflictError, match="network with name host already exists"):
         store.create("host", None, [])
-    with pytest.raises(ConflictError, match=r"subnet 10\.213\.0\.0/16: overlaps 10\.213\.1\.0/24"):
-        store.create("other", "10.213.0.0/16", [])
-    with pytest.raises(ConflictError, match=r"overlaps 192\.0\.2\.0/24"):
+    with pytest.raises(ConflictError, match=r"^Error response from daemon: Pool overlaps with other one on this "):
+        store.create("other", "10.213.0.0/16", [])  # Docker 20.10's words
+    with pytest.raises(ConflictError, match=r"Pool overlaps"):
         store.create("other", "192.0.2.128/25", ROUTES)
     with pytest.raises(UsageError, match="invalid network name"):
         store.create("-bad/name", None, [])

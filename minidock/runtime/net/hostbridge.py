@@ -4,10 +4,12 @@ Two stores (two MINIDOCK_ROOTs) put their default-network containers on the same
 what describes the bridge cannot live in a store. Under `ipam.HOST_DIR/<bridge>/` (tmpfs: it goes
 at reboot with the bridge itself):
 - `wire.lock`: held while a container is wired to the bridge or unwired from it (`wire_lock`);
-- `bridge.json` = {"subnet": S, "index": ifindex}: the subnet the bridge carries. While that bridge
-  (same ifindex) exists, S stands for every store; when the bridge is (re)created, the subnet is
-  chosen again against the host's routes (`ensure`). `network create` reserves a new network's
-  subnet here (index 0) before its bridge exists, so another store's networks avoid it;
+- `bridge.json` = {"subnet": S, "index": ifindex[, "owner": ROOT]}: the subnet the bridge carries.
+  While that bridge (same ifindex) exists, S stands for every store; when the bridge is (re)created,
+  the subnet is chosen again against the host's routes (`ensure`). `network create` reserves a new
+  network's subnet here (index 0) before its bridge exists, so another store's networks avoid it,
+  with the store that owns it: a user network whose store directory is gone (deleted without
+  `network rm`) is `orphaned`, and the next `network create` takes its bridge, rules and subnet back;
 - `leases.json`: every store's leases on the bridge (ipam, keyed by the bridge's name, with the
   store root that owns each lease).
 The bridge keeps its gateway address once it has it (like docker0): removing a store's last
@@ -67,18 +69,39 @@ def reserved() -> list[IPv4Network]:
     return out
 
 
-def reserve(bridge: str, subnet: str) -> None:
-    """Record `subnet` for `bridge` before it exists (a new user network), so no other store takes it."""
+def reserve(bridge: str, subnet: str, owner: str = "") -> None:
+    """Record `subnet` for `bridge` before it exists (a new user network of the store at `owner`), so
+    no other store takes it."""
     if not recorded(bridge)[0]:
-        ipam.atomic_write_json(_record(bridge), {"subnet": subnet, "index": 0}, durable=False)
+        ipam.atomic_write_json(_record(bridge), {"subnet": subnet, "index": 0, **({"owner": owner} if owner else {})},
+                               durable=False)
 
 
-def ensure(bridge: str, subnet: str, prefer: Callable[[], str] | None = None) -> tuple[str, int]:
+def _owner(bridge: str) -> str:
+    """The store root a user network's bridge belongs to ("" for the shared default bridge)."""
+    try:
+        raw = ipam.read_json(_record(bridge), {})
+    except (StoreError, OSError):
+        return ""
+    return str(raw.get("owner", "")) if isinstance(raw, dict) else ""
+
+
+def orphaned() -> list[str]:
+    """The user bridges whose owning store directory no longer exists (removed without `network rm`)."""
+    try:
+        names = sorted(os.listdir(ipam.HOST_DIR))
+    except OSError:
+        return []
+    return [n for n in names if (owner := _owner(n)) and not os.path.isdir(owner)]
+
+
+def ensure(bridge: str, subnet: str, prefer: Callable[[], str] | None = None, gateway: str = "") -> tuple[str, int]:
     """Under `wire_lock(bridge)`: the bridge up with its gateway address and fixed MAC; returns (the
     subnet it carries, its ifindex). The recorded subnet stands while the recorded bridge exists.
     When it is (re)created, `subnet` is used; with `prefer` (the default network: the settings'
     subnet) that one is checked against the host's routes (this bridge's own aside) and replaced by
-    the next free one that is no other engine's default when it clashes."""
+    the next free one that is no other engine's default when it clashes. `gateway`: a user network's
+    --gateway (default: the subnet's first host)."""
     known, index = recorded(bridge)
     actual = subnet
     with Netlink() as nl:
@@ -88,8 +111,10 @@ def ensure(bridge: str, subnet: str, prefer: Callable[[], str] | None = None) ->
         elif prefer is not None:
             routes = [r.dst for r in nl.routes() if r.dst.prefixlen > 0 and (link is None or r.oif != link.index)]
             actual = str(ipam.choose_subnet(prefer(), routes))
-    gateway, prefixlen = ipam.gateway_for(actual)  # text and ints: the steady state imports no ipaddress
-    new_index = network.ensure_bridge(bridge, f"{gateway}/{prefixlen}")
+    first, prefixlen = ipam.gateway_for(actual)  # text and ints: the steady state imports no ipaddress
+    new_index = network.ensure_bridge(bridge, f"{gateway or first}/{prefixlen}")
     if (actual, new_index) != (known, index):
-        ipam.atomic_write_json(_record(bridge), {"subnet": actual, "index": new_index}, durable=False)
+        owner = _owner(bridge)
+        ipam.atomic_write_json(_record(bridge), {"subnet": actual, "index": new_index,
+                                                 **({"owner": owner} if owner else {})}, durable=False)
     return actual, new_index

@@ -19,6 +19,7 @@ import os
 
 from minidock import plainjson
 from minidock.errors import ConflictError, StoreError, UsageError
+from minidock.nouns import NamedTuple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -115,13 +116,29 @@ def gateway_of(subnet: IPv4Network) -> IPv4Interface:
     return IPv4Interface(f"{subnet.network_address + 1}/{subnet.prefixlen}")
 
 
-def free_host(net: int, prefixlen: int, used: Iterable[str]) -> int:
+class Pool(NamedTuple):
+    """Where a network's addresses come from: its subnet, gateway ("" = the first host), --ip-range
+    ("" = the whole subnet) and --aux-address ones never handed out; `static`: the one asked for (--ip)."""
+
+    subnet: str
+    gateway: str = ""
+    ip_range: str = ""
+    reserved: tuple[str, ...] = ()
+    static: str = ""
+
+
+def free_host(net: int, prefixlen: int, used: Iterable[str], pool: Pool | None = None) -> int:
     """The lowest address (an int) of subnet `net/prefixlen` that is not network, gateway, broadcast
-    or in `used` (IPv4Network.hosts()'s range: a /31 or /32 has no network or broadcast address)."""
+    or in `used` (IPv4Network.hosts()'s range: a /31 or /32 has no network or broadcast address);
+    with `pool`, its gateway and reserved addresses are taken too and only its range is searched."""
     taken = {ip_to_int(u) for u in used}
-    taken.add(net + 1)  # the gateway
+    taken.add(ip_to_int(pool.gateway) if pool and pool.gateway else net + 1)  # the gateway
+    taken.update(ip_to_int(r) for r in (pool.reserved if pool else ()))
     size = 1 << (32 - prefixlen)
     first, last = (net + 1, net + size - 2) if size > 2 else (net, net + size - 1)
+    if pool and pool.ip_range:
+        start, bits = subnet_ints(pool.ip_range)
+        first, last = max(first, start), min(last, start + (1 << (32 - bits)) - 1)
     for host in range(first, last + 1):
         if host not in taken:
             return host
@@ -267,23 +284,36 @@ def leases(state_dir: StrPath, network: str) -> dict[str, str]:
         return _load(path)
 
 
-def allocate(state_dir: StrPath, network: str, subnet: str, container_id: str, owner: str = "") -> str:
-    """Lease an address of `subnet` to `container_id` (the same one again if it already holds one);
-    `owner` (the store root) is recorded with it, so a lease of a vanished container can be told.
-    Returns the address with the subnet's prefix, `10.200.0.2/16`."""
-    net, prefixlen = subnet_ints(subnet)
+def allocate(state_dir: StrPath, network: str, subnet: str | Pool, container_id: str, owner: str = "") -> str:
+    """Lease an address of `subnet` (or of a Pool) to `container_id` (the same one again if it
+    already holds one); `owner` (the store root) is recorded with it, so a lease of a vanished
+    container can be told. Returns the address with the subnet's prefix, `10.200.0.2/16`."""
+    pool = subnet if isinstance(subnet, Pool) else None
+    net, prefixlen = subnet_ints(pool.subnet if pool else str(subnet))
     path, lock = _paths(state_dir, network)
     with locked(lock):
         current = _load(path)
         if container_id in current:
             return f"{int_to_ip(ip_to_int(current[container_id]))}/{prefixlen}"
-        ip = int_to_ip(free_host(net, prefixlen, current.values()))
+        if pool and pool.static:
+            ip = _static(pool, current)
+        else:
+            ip = int_to_ip(free_host(net, prefixlen, current.values(), pool))
         current[container_id] = ip
         owners = _owners(path)
         if owner:
             owners[container_id] = owner
         _save(path, f"{int_to_ip(net)}/{prefixlen}", current, owners)
     return f"{ip}/{prefixlen}"
+
+
+def _static(pool: Pool, current: dict[str, str]) -> str:
+    """The --ip asked for, unless another container (or the gateway) has it: Docker's words."""
+    ip = int_to_ip(ip_to_int(pool.static))
+    gateway = pool.gateway or gateway_for(pool.subnet)[0]
+    if ip in current.values() or ip == gateway or ip in pool.reserved:
+        raise ConflictError(f"Address already in use: {ip}")
+    return ip
 
 
 def release(state_dir: StrPath, network: str, container_id: str) -> bool:

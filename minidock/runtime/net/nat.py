@@ -85,21 +85,24 @@ def _tagged(table: str, chain: str, args: str, owner: str) -> Rule:
 
 # ---- pure: which rules -----------------------------------------------------------------------
 
-def network_rules(bridge: str, subnet: str) -> list[Rule]:
-    """Masquerade the subnet out of non-bridge interfaces; let bridge traffic through FORWARD."""
-    owner = f"net:{bridge}"
-    return [
-        _tagged("nat", POSTROUTING, f"-s {subnet} ! -o {bridge} -j MASQUERADE", owner),
-        _tagged("nat", POSTROUTING, f"-s 127.0.0.0/8 -o {bridge} -j MASQUERADE", owner),
-        # isolation (Docker's DOCKER-ISOLATION-STAGE-1/2): what leaves this bridge for another minidock
-        # bridge is dropped, whichever network was made first; the rest goes on to the accepts below
+def network_rules(bridge: str, subnet: str, policy: tuple[str, ...] = ()) -> list[Rule]:
+    """Masquerade the subnet out of non-bridge interfaces; let bridge traffic through FORWARD. `policy`
+    (NetworkConfig.policy): `internal`: Docker's isolation of an --internal network (nothing leaves or
+    enters the subnet, no masquerade); `no-masquerade`; `no-icc`: no bridge-to-bridge traffic."""
+    owner, internal = f"net:{bridge}", "internal" in policy
+    rules = [] if internal or "no-masquerade" in policy else [
+        _tagged("nat", POSTROUTING, f"-s {subnet} ! -o {bridge} -j MASQUERADE", owner)]
+    rules += [_tagged("filter", ISOLATION_1, f"! -s {subnet} -o {bridge} -j DROP", owner),
+              _tagged("filter", ISOLATION_1, f"-i {bridge} ! -d {subnet} -j DROP", owner)] if internal else []
+    rules += [_tagged("filter", FORWARD, f"-i {bridge} -o {bridge} -j DROP", owner)] if "no-icc" in policy else []
+    return [  # isolation (Docker's STAGE-1/2): what leaves this bridge for another minidock bridge is dropped
+        *rules, _tagged("nat", POSTROUTING, f"-s 127.0.0.0/8 -o {bridge} -j MASQUERADE", owner),
         _tagged("filter", ISOLATION_1, f"-i {bridge} ! -o {bridge} -j {ISOLATION_2}", owner),
         _tagged("filter", ISOLATION_2, f"-o {bridge} -j DROP", owner),
         _tagged("filter", FORWARD, f"-o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", owner),
         _tagged("filter", FORWARD, f"-i {bridge} -j ACCEPT", owner),
         _tagged("filter", INPUT, f"-i {bridge} -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED "
-                "-j DROP", owner),
-    ]
+                "-j DROP", owner)]
 
 
 def port_rules(container_id: str, bridge: str, container_ip: str, mappings: Iterable[PortMapping]) -> list[Rule]:
@@ -273,7 +276,7 @@ def _marker_text(bridge_index: int) -> str:
     return f"{RULES_VERSION} {bridge_index}\n"
 
 
-def setup_network(bridge: str, subnet: str, bridge_index: int = 0) -> None:
+def setup_network(bridge: str, subnet: str, bridge_index: int = 0, policy: tuple[str, ...] = ()) -> None:
     """Forwarding on, our chains and jumps present, the network's masquerade/forward rules; idempotent.
 
     With `bridge_index` (the bridge's ifindex), a marker written after a successful setup for that
@@ -283,7 +286,7 @@ def setup_network(bridge: str, subnet: str, bridge_index: int = 0) -> None:
     if bridge_index and is_set_up(bridge, subnet, bridge_index):
         return
     with locked(LOCK):
-        _apply(plan_setup(_save(), network_rules(bridge, subnet)))
+        _apply(plan_setup(_save(), network_rules(bridge, subnet, policy)))
         if bridge_index:
             marker = _marker(bridge, subnet)
             head, name = os.path.split(marker)

@@ -30,11 +30,17 @@ NETWORKS_LOCK = "networks.lock"
 DEFAULT_NAME = "bridge"
 DEFAULT_BRIDGE = "minidock0"
 BUILTIN_DRIVERS = {"bridge": "bridge", "host": "host", "none": "null"}
+BRIDGE_NAME_OPT = "com.docker.network.bridge.name"
+MTU_OPT = "com.docker.network.driver.mtu"
+MASQ_OPT = "com.docker.network.bridge.enable_ip_masquerade"
+ICC_OPT = "com.docker.network.bridge.enable_icc"
 NAME_RE = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"  # compiled by `create` only (not on every `run`)
 
 
 class NetworkConfig(NamedTuple):
-    """One network: name, id, driver and, for bridge networks, the bridge, subnet and gateway."""
+    """One network: name, id, driver and, for bridge networks, the bridge, subnet and gateway; what
+    `network create` was given: labels, driver options (`-o`), --internal, --attachable and `ipam`,
+    the IPAM config as the user wrote it (Docker's IPAM.Config entry; {}: the subnet was chosen)."""
 
     name: str
     id: str
@@ -43,6 +49,29 @@ class NetworkConfig(NamedTuple):
     subnet: str = ""
     gateway: str = ""
     created: str = ""
+    labels: dict[str, str] = {}  # never mutated (replaced with _replace)
+    options: dict[str, str] = {}
+    internal: bool = False
+    attachable: bool = False
+    ipam: dict[str, Any] = {}
+
+    @property
+    def ip_range(self) -> str:
+        """The --ip-range addresses are handed out from ("" = the whole subnet)."""
+        return str(self.ipam.get("IPRange", ""))
+
+    @property
+    def policy(self) -> tuple[str, ...]:
+        """What the bridge's rules and links follow: `internal`, `no-masquerade`, `no-icc`, `mtu=N`."""
+        opts = self.options
+        out = ["internal"] if self.internal else []
+        if opts.get(MASQ_OPT, "true").lower() in ("false", "0", "f"):
+            out.append("no-masquerade")
+        if opts.get(ICC_OPT, "true").lower() in ("false", "0", "f"):
+            out.append("no-icc")
+        if opts.get(MTU_OPT, "0") not in ("", "0"):
+            out.append(f"mtu={int(opts[MTU_OPT])}")
+        return tuple(out)
 
     @property
     def gateway_cidr(self) -> str:
@@ -52,15 +81,38 @@ class NetworkConfig(NamedTuple):
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetworkConfig:
         return cls(str(d["name"]), str(d["id"]), str(d.get("driver", "bridge")), str(d.get("bridge", "")),
-                   str(d.get("subnet", "")), str(d.get("gateway", "")), str(d.get("created", "")))
+                   str(d.get("subnet", "")), str(d.get("gateway", "")), str(d.get("created", "")),
+                   dict(d.get("labels") or {}), dict(d.get("options") or {}), bool(d.get("internal")),
+                   bool(d.get("attachable")), dict(d.get("ipam") or {}))
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "id": self.id, "driver": self.driver, "bridge": self.bridge,
-                "subnet": self.subnet, "gateway": self.gateway, "created": self.created}
+        out = {"name": self.name, "id": self.id, "driver": self.driver, "bridge": self.bridge,
+               "subnet": self.subnet, "gateway": self.gateway, "created": self.created}
+        extra = {"labels": self.labels, "options": self.options, "internal": self.internal,
+                 "attachable": self.attachable, "ipam": self.ipam}
+        return {**out, **{k: v for k, v in extra.items() if v}}  # why: older files stay byte-identical
+
+
+class NetworkSpec(NamedTuple):
+    """What `network create` asks for besides the name (checked by `check_spec`)."""
+
+    subnet: str | None = None
+    gateway: str = ""
+    ip_range: str = ""
+    aux: dict[str, str] = {}  # never mutated
+    labels: dict[str, str] = {}
+    options: dict[str, str] = {}
+    internal: bool = False
+    attachable: bool = False
+    driver: str = "bridge"
+    ipam_driver: str = "default"
+    ipv6: bool = False
 
 
 def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """RFC 3339 with nanoseconds, as Docker's `Created`."""
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
 
 
 def _bridge_config(name: str, net_id: str, bridge: str, subnet: IPv4Network) -> NetworkConfig:
@@ -114,28 +166,37 @@ class NetworkStore:
                 self._write(nets)
             return nets[DEFAULT_NAME]
 
-    def create(self, name: str, subnet: str | None, host_routes: Sequence[IPv4Network],
+    def create(self, name: str, spec: NetworkSpec | str | None, host_routes: Sequence[IPv4Network],
                preferred: str = "10.201.0.0/16") -> NetworkConfig:
-        """Add a user bridge network; with no `subnet`, the first free one from `preferred` on."""
+        """Add a user bridge network; with no subnet, the first free one from `preferred` on."""
         import re  # lazy: only `network create` checks a name
         from ipaddress import IPv4Network
 
+        from minidock.runtime.net import netspec
+
+        spec = spec if isinstance(spec, NetworkSpec) else NetworkSpec(subnet=spec)
         if not re.match(NAME_RE, name):
             raise UsageError(f"invalid network name {name!r}: use letters, digits, '_', '.', '-'")
+        netspec.client_checks(spec)  # docker/cli's, then the daemon's (driver first)
+        netspec.check_driver(spec.driver, spec.ipam_driver, spec.ipv6)
+        entry = netspec.ipam_entry(spec)
         with ipam.locked(self.lock):
             nets = self._read()
             if name in nets or name in BUILTIN_DRIVERS:
-                raise ConflictError(f"network with name {name} already exists")
+                raise netspec.daemon_error(f"network with name {name} already exists", conflict=True)
+            netspec.check_options(spec.options, [n.bridge for n in nets.values()])
             taken = [IPv4Network(n.subnet) for n in nets.values() if n.subnet]
-            if subnet is not None:
-                net = ipam.parse_subnet(subnet)
-                clash = next((t for t in [*taken, *host_routes] if net.overlaps(t)), None)
-                if clash is not None:
-                    raise ConflictError(f"subnet {subnet}: overlaps {clash} already in use")
+            if spec.subnet is not None:
+                net = netspec.parse_subnet(spec.subnet)
+                if any(net.overlaps(t) for t in [*taken, *host_routes]):
+                    raise netspec.daemon_error("Pool overlaps with other one on this address space", conflict=True)
             else:
                 net = ipam.choose_subnet(preferred, [*taken, *host_routes])
             net_id = _token()
-            cfg = _bridge_config(name, net_id, f"mdk-{net_id[:11]}", net)
+            bridge = spec.options.get(BRIDGE_NAME_OPT) or f"mdk-{net_id[:11]}"
+            cfg = _bridge_config(name, net_id, bridge, net)._replace(
+                gateway=spec.gateway or str(ipam.gateway_of(net).ip), labels=dict(spec.labels),
+                options=dict(spec.options), internal=spec.internal, attachable=spec.attachable, ipam=entry)
             nets[name] = cfg
             self._write(nets)
         return cfg
@@ -154,7 +215,8 @@ class NetworkStore:
         """Every network: the stored ones (bridge first) and the `host` and `none` builtins."""
         nets = self._read()
         stored = sorted(nets.values(), key=lambda n: (n.name != DEFAULT_NAME, n.name))
-        return [*stored, _builtin("host"), _builtin("none")]
+        born = nets[DEFAULT_NAME].created if DEFAULT_NAME in nets else ""  # why: Docker's builtins date from its start
+        return [*stored, _builtin("host")._replace(created=born), _builtin("none")._replace(created=born)]
 
     def inspect(self, ref: str) -> NetworkConfig:
         """A network by name, full id or unique id prefix."""

@@ -52,6 +52,8 @@ class NetworkAttachRequest(NamedTuple):
     owner: str = ""
     ifname: str = "eth0"  # the interface inside: eth0 for the first network, eth1... for `network connect`
     host_veth: str = ""  # default: host_veth_name(container_id)
+    pool: ipam.Pool | None = None  # a user network's gateway, --ip-range, --aux-address, and a static --ip
+    mac: str = ""  # --mac-address (default: mac_for(the address))
 
 
 class Attachment(NamedTuple):
@@ -215,10 +217,12 @@ def attach(pid: int, req: NetworkAttachRequest) -> Attachment:
     On failure nothing is left behind (the lease is released, the host veth deleted).
     """
     gateway, prefixlen = ipam.gateway_for(req.subnet)  # ints and text: no ipaddress on `run`
-    cidr = ipam.allocate(req.state_dir, req.lease_key or req.network, req.subnet, req.container_id, req.owner)
+    pool = req.pool._replace(subnet=req.subnet) if req.pool else None  # why: the subnet the bridge carries
+    gateway = pool.gateway if pool and pool.gateway else gateway
+    cidr = ipam.allocate(req.state_dir, req.lease_key or req.network, pool or req.subnet, req.container_id, req.owner)
     ip = cidr.partition("/")[0]
     host_veth = req.host_veth or host_veth_name(req.container_id)
-    mac = mac_for(ip)
+    mac = req.mac.lower() or mac_for(ip)
     try:
         with Netlink() as nl:
             bridge = nl.link(req.bridge)
