@@ -68,22 +68,10 @@ def run_argv(state: StageState, inst: Run) -> tuple[str, ...]:
 
 def host_resolv_text(path: Path) -> str:
     """The host's resolv.conf; systemd-resolved's upstream file when the host's names only its local stub
-    (Docker's choice: 127.0.0.53 means nothing in another network namespace)."""
-    from minidock.runtime.net.netfiles import parse_resolv
+    (Docker's choice: 127.0.0.53 means nothing in another network namespace): netfiles.host_resolv."""
+    from minidock.runtime.net.netfiles import host_resolv
 
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    except OSError:
-        return ""
-    servers = parse_resolv(text)[0]
-    if servers and all(s.startswith("127.0.0.53") for s in servers) and os.fspath(path) == "/etc/resolv.conf":
-        try:
-            with open("/run/systemd/resolve/resolv.conf", encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            pass
-    return text
+    return host_resolv(os.fspath(path))
 
 
 def network_files(scratch: Path, network: str, host_resolv: Path, add_hosts: tuple[str, ...] = ()

@@ -100,7 +100,8 @@ def run_config(req: RunRequest, image: ContainerConfig, spec: Spec, hostname: st
         cmd = list(req.args) if req.args else (list(image.cmd) if image.cmd is not None else None)
     env = _config_env(req, image, spec.process.env)
     volumes = sorted({*image.volumes, *(v.split(":")[0] for v in req.volumes if ":" not in v)})
-    return {"Hostname": hostname, "User": req.user or image.user, "Env": env, "Cmd": cmd, "Entrypoint": entrypoint,
+    return {"Hostname": hostname, "Domainname": req.domainname, "User": req.user or image.user,
+            "Env": env, "Cmd": cmd, "Entrypoint": entrypoint,
             "WorkingDir": req.workdir or image.working_dir, "Image": req.image, "Tty": req.tty,
             "OpenStdin": req.interactive, "Volumes": {v: {} for v in volumes} or None}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-from minidock.errors import UsageError
+from minidock.errors import InvalidParameterError, UsageError
 from minidock.oci.runtimespec import ALLOW_ALL_DEVICES, DEFAULT_DEVICE_RULES, Device, DeviceRule
 
 # runc's GetDevices skips these directories of /dev, and /dev/console
@@ -100,8 +100,35 @@ def host_devices(dev: str = "/dev") -> list[Device]:
     return out
 
 
-def device_config(specs: tuple[str, ...], privileged: bool) -> tuple[tuple[Device, ...], tuple[DeviceRule, ...]]:
-    """The nodes to create and the device cgroup rules of a container."""
+def check_cgroup_rule(text: str) -> str:
+    """Docker's client check of `--device-cgroup-rule` (`^([acb]) ([0-9]+|\\*):([0-9]+|\\*) ([rwm]{1,3})$`,
+    by hand: no `re` on the run path); ValueError in its words."""
+    parts = text.split(" ")
+    nums = parts[1].split(":") if len(parts) == 3 else []
+    if not (len(nums) == 2 and parts[0] in ("a", "b", "c") and all(n == "*" or _digits(n) for n in nums)
+            and 1 <= len(parts[2]) <= 3 and set(parts[2]) <= set("rwm")):
+        raise ValueError(f"invalid device cgroup format '{text}'")
+    return text
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def cgroup_rule(text: str) -> DeviceRule:
+    """One checked `--device-cgroup-rule` as the allow rule Docker's daemon makes of it (WithDevices)."""
+    kind, nums, access = check_cgroup_rule(text).split(" ")
+    major, minor = (-1 if n == "*" else int(n) for n in nums.split(":"))
+    for which, n in (("major", major), ("minor", minor)):
+        if n >= 1 << 63:  # why: Docker's strconv.ParseInt(.., 64)
+            raise InvalidParameterError(f"invalid {which} value in device cgroup rule format: '{text}'")
+    return DeviceRule(True, kind, major, minor, access)
+
+
+def device_config(specs: tuple[str, ...], privileged: bool, cgroup_rules: tuple[str, ...] = ()
+                  ) -> tuple[tuple[Device, ...], tuple[DeviceRule, ...]]:
+    """The nodes to create and the device cgroup rules of a container (`--device-cgroup-rule`s after
+    the `--device`s' rules; none of them when privileged, as Docker's)."""
     nodes: list[Device] = host_devices() if privileged else []
     rules = list(ALLOW_ALL_DEVICES if privileged else DEFAULT_DEVICE_RULES)
     for text in specs:
@@ -110,4 +137,6 @@ def device_config(specs: tuple[str, ...], privileged: bool) -> tuple[tuple[Devic
             nodes.append(d)
             if not privileged:  # why: Docker ignores a --device's permissions when privileged
                 rules.append(DeviceRule(True, d.type, d.major, d.minor, perms))
+    if not privileged:
+        rules += [cgroup_rule(r) for r in cgroup_rules]
     return tuple(nodes), tuple(rules)

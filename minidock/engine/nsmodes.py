@@ -61,6 +61,8 @@ def check(req: RunRequest) -> None:
         raise InvalidParameterError('can\'t join IPC of container : invalid name or ID supplied: ""')
     if req.uts == "host" and req.hostname:
         raise InvalidParameterError("conflicting options: hostname and the UTS mode")
+    if req.dns and req.network.startswith("container:"):
+        raise InvalidParameterError("conflicting options: dns and the network mode")
     if req.ipc == "host":
         for item in req.sysctls:
             key = item.partition("=")[0]

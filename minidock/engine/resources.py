@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 
-from minidock.errors import InvalidParameterError
+from minidock.errors import InvalidParameterError, UsageError
 from minidock.nouns import NamedTuple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidock.engine.request import RunRequest
+    from minidock.oci.blockio import BlockDevice
     from minidock.oci.runtimespec import Resources
     from minidock.runtime.cgroupmap import Support
 
@@ -43,17 +44,25 @@ class Limits(NamedTuple):
     cpu_rt_period: int = 0
     cpu_rt_runtime: int = 0
     oom_score_adj: int = 0
+    block_devices: tuple[tuple[str, str, int], ...] = ()  # (kind as oci.blockio's, path, value), in BLKIO order
 
     def host_config(self) -> dict[str, object]:
         """Docker's HostConfig fields for these limits (inspect shows them as they are here)."""
-        return {"BlkioWeight": self.blkio_weight, "CpuPeriod": self.cpu_period, "CpuQuota": self.cpu_quota,
+        return {**block_fields(self.block_devices, self.blkio_discarded()),
+                "BlkioWeight": self.blkio_weight, "CpuPeriod": self.cpu_period, "CpuQuota": self.cpu_quota,
                 "CpuRealtimePeriod": self.cpu_rt_period, "CpuRealtimeRuntime": self.cpu_rt_runtime,
                 "CpusetCpus": self.cpuset_cpus, "CpusetMems": self.cpuset_mems,
                 "MemoryReservation": self.memory_reservation, "MemorySwappiness": self.memory_swappiness,
                 "OomKillDisable": self.oom_kill_disable, "OomScoreAdj": self.oom_score_adj}
 
+    def blkio_discarded(self) -> tuple[str, ...]:
+        """The per-device kinds the host could not limit (kept as a marker: Docker shows them as [])."""
+        return tuple(k for k, p, _ in self.block_devices if not p)
+
     def onto(self, r: Resources) -> Resources:
         """`r` with these limits set (--cpus already made r's quota and period)."""
+        if self.block_devices:
+            r = r._replace(block_devices=block_devices(self.block_devices))
         if self.cpu_quota or self.cpu_period:
             r = r._replace(cpu_quota=self.cpu_quota or None, cpu_period=self.cpu_period or None)
         return r._replace(cpuset_cpus=self.cpuset_cpus or None, cpuset_mems=self.cpuset_mems or None,
@@ -73,7 +82,9 @@ def limits_of(req: RunRequest) -> Limits:
                   cpuset_mems=req.cpuset_mems, memory_reservation=size(req.memory_reservation),
                   memory_swappiness=None if req.memory_swappiness == -1 else req.memory_swappiness,
                   oom_kill_disable=req.oom_kill_disable, blkio_weight=req.blkio_weight,
-                  cpu_rt_period=req.cpu_rt_period, cpu_rt_runtime=req.cpu_rt_runtime, oom_score_adj=req.oom_score_adj)
+                  cpu_rt_period=req.cpu_rt_period, cpu_rt_runtime=req.cpu_rt_runtime, oom_score_adj=req.oom_score_adj,
+                  block_devices=tuple((kind, *parse_block_device(text, kind)) for kind, attr, _ in BLKIO
+                                      for text in getattr(req, attr)))
 
 
 def size(text: str) -> int:
@@ -85,8 +96,6 @@ def size(text: str) -> int:
 
 def is_size(text: str) -> bool:
     """`text` is a size as Docker's RAMInBytes reads it ("-1" is not: a reservation is never unlimited)."""
-    from minidock.errors import UsageError
-
     try:
         return not text.startswith("-") and size(text) >= 0
     except UsageError:
@@ -96,18 +105,24 @@ def is_size(text: str) -> bool:
 def settled(req: RunRequest) -> tuple[Limits, list[str]]:
     """The limits of `req` as the container gets them, and Docker's warnings (its client's first)."""
     limits = limits_of(req)
-    if limits == Limits(memory=limits.memory, nano_cpus=limits.nano_cpus):
-        check_nano_cpus(limits.nano_cpus)  # why: the only check here a run without these flags needs
-        return limits, []
     client = ["Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous."] \
         if limits.oom_kill_disable and not limits.memory else []
+    if req.dns:
+        from minidock.runtime.net.netfiles import localhost_dns_warning
+
+        client += localhost_dns_warning(req.dns)
+    if limits == Limits(memory=limits.memory, nano_cpus=limits.nano_cpus):
+        check_nano_cpus(limits.nano_cpus)  # why: the only check here a run without these flags needs
+        return limits, client
     kept, warnings = settle(limits, host_support())
     return kept, client + warnings
 
 
 def host_fields(req: RunRequest) -> dict[str, object]:
-    """HostConfig's CpusetCpus, CpuQuota, MemoryReservation, ... as Docker's daemon keeps them."""
-    return settled(req)[0].host_config()
+    """HostConfig's CpusetCpus, CpuQuota, MemoryReservation, ... as Docker's daemon keeps them, and the
+    cgroup's parent and device rules as given."""
+    return {**settled(req)[0].host_config(), "CgroupParent": req.cgroup_parent,
+            "DeviceCgroupRules": list(req.device_cgroup_rules) or None}
 
 
 def host_support() -> Support:
@@ -132,6 +147,10 @@ def settle(a: Limits, host: Support, *, update: bool = False) -> tuple[Limits, l
         a = a._replace(blkio_weight=0)
     if a.blkio_weight and not 10 <= a.blkio_weight <= 1000:
         raise InvalidParameterError("Range of blkio weight is from 10 to 1000")
+    for kind, _, why in BLKIO:
+        if any(k == kind and p for k, p, _ in a.block_devices) and kind not in host.blkio_devices:
+            warnings.append(f"Your kernel does not support {why} or the cgroup is not mounted. {_DISCARDED[kind]}")
+            a = a._replace(block_devices=tuple((k, "" if k == kind else p, v) for k, p, v in a.block_devices))
     if not -1000 <= a.oom_score_adj <= 1000:
         raise InvalidParameterError(f"Invalid value {a.oom_score_adj}, range for oom score adj is [-1000, 1000]")
     return a, warnings
@@ -192,6 +211,77 @@ def _cpu(a: Limits, host: Support) -> tuple[Limits, list[str]]:
         raise InvalidParameterError(f"Requested memory nodes are not available - requested {a.cpuset_mems}, "
                                     f"available: {host.mems}")
     return a, warnings
+
+
+# kind (oci.blockio's), RunRequest attribute, what Docker's warning calls it when the host cannot
+BLKIO = (("weight", "blkio_weight_device", "Block I/O weight_device"),
+         ("read_bps", "device_read_bps", "BPS Block I/O read limit"),
+         ("write_bps", "device_write_bps", "BPS Block I/O write limit"),
+         ("read_iops", "device_read_iops", "IOPS Block read limit"),
+         ("write_iops", "device_write_iops", "IOPS Block write limit"))
+_DISCARDED = {"weight": "Weight-device discarded.", "read_bps": "Block I/O BPS read limit discarded.",
+              "write_bps": "Block I/O BPS write limit discarded.",
+              "read_iops": "Block I/O IOPS read limit discarded.",
+              "write_iops": "Block I/O IOPS write limit discarded."}
+_HOST_KEYS = {"weight": "BlkioWeightDevice", "read_bps": "BlkioDeviceReadBps",
+              "write_bps": "BlkioDeviceWriteBps", "read_iops": "BlkioDeviceReadIOps",
+              "write_iops": "BlkioDeviceWriteIOps"}
+_BPS_FORMAT = ("<device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, "
+               "mb, or gb")
+
+
+def parse_block_device(text: str, kind: str) -> tuple[str, int]:
+    """`DEVICE:VALUE` as Docker's client reads it (ValidateWeightDevice, ValidateThrottleBpsDevice,
+    ValidateThrottleIOpsDevice): (path, value); ValueError in its words."""
+    path, sep, value = text.partition(":")
+    if not sep:
+        raise ValueError(f"bad format: {text}")
+    if not path.startswith("/dev/"):
+        raise ValueError(f"bad format for device path: {text}")
+    digits = value.isascii() and value.isdigit()
+    if kind == "weight":
+        if not digits or (int(value) > 0 and not 10 <= int(value) <= 1000):
+            raise ValueError(f"invalid weight for device: {text}")
+        return path, int(value)
+    if kind.endswith("iops"):
+        if not digits or int(value) >= 1 << 64:
+            raise ValueError(f"invalid rate for device: {text}. The correct format is <device-path>:<number>. "
+                             "Number must be a positive integer")
+        return path, int(value)
+    try:
+        rate = size(value) if value.strip() else -1
+    except UsageError:
+        rate = -1
+    if rate < 0:
+        raise ValueError(f"invalid rate for device: {text}. The correct format is {_BPS_FORMAT}")
+    return path, rate
+
+
+def block_fields(devices: tuple[tuple[str, str, int], ...], discarded: tuple[str, ...]) -> dict[str, object]:
+    """HostConfig's BlkioWeightDevice (a list, [] by default) and BlkioDevice{Read,Write}{Bps,IOps} (null
+    by default; [] when the host could not limit them), as Docker's inspect shows them."""
+    out: dict[str, object] = {key: [] if kind == "weight" or kind in discarded else None
+                              for kind, key in _HOST_KEYS.items()}
+    for kind, path, value in devices:
+        if path:
+            entry = {"Path": path, "Weight" if kind == "weight" else "Rate": value}
+            out[_HOST_KEYS[kind]] = [*(out[_HOST_KEYS[kind]] or []), entry]  # type: ignore[misc]
+    return out
+
+
+def block_devices(devices: tuple[tuple[str, str, int], ...]) -> tuple[BlockDevice, ...]:
+    """The kept per-device limits with each device's major:minor (Docker's daemon stats the path)."""
+    from minidock.oci.blockio import BlockDevice
+
+    out = []
+    for kind, path, value in devices:
+        if path:
+            try:
+                st = os.stat(path)
+            except OSError as e:
+                raise UsageError(f"stat {path}: {(e.strerror or '').lower()}") from None
+            out.append(BlockDevice(kind, os.major(st.st_rdev), os.minor(st.st_rdev), value))
+    return tuple(out)
 
 
 def check_nano_cpus(nano: int) -> None:

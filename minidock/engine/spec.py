@@ -65,6 +65,9 @@ class RunFlags(NamedTuple):
     ulimits: tuple[str, ...] = ()  # --ulimit NAME=SOFT[:HARD]
     shm_size: str = ""
     sysctls: tuple[str, ...] = ()  # --sysctl KEY=VALUE
+    domainname: str = ""
+    cgroup_parent: str = ""  # --cgroup-parent: a path under the hierarchies' root ("": minidock/)
+    device_cgroup_rules: tuple[str, ...] = ()  # --device-cgroup-rule 'c 1:3 rwm'
 
 
 class Security(NamedTuple):
@@ -250,13 +253,21 @@ def build_spec(inp: SpecInputs, flags: RunFlags, host_env: Mapping[str, str]) ->
         cwd=flags.workdir or inp.image.working_dir or "/", user=inp.user, terminal=flags.tty,
         capabilities=Capabilities.of(caps, inp.user.uid), no_new_privileges=sec.no_new_privileges,
         rlimits=ulimits(flags.ulimits), oom_score_adj=flags.oom_score_adj)
-    nodes, rules = device_config(flags.devices, flags.privileged)
+    nodes, rules = device_config(flags.devices, flags.privileged, flags.device_cgroup_rules)
     confined = sec.system_paths and not flags.privileged
     linux = Linux(namespaces=namespaces_for(flags.network), resources=flags.resources._replace(devices=rules),
-                  cgroups_path=f"minidock/{inp.container_id}", devices=nodes,
+                  cgroups_path=cgroups_path(flags.cgroup_parent, inp.container_id), devices=nodes,
                   masked_paths=Linux().masked_paths if confined else (),
                   readonly_paths=Linux().readonly_paths if confined else (),
                   seccomp="unconfined" if flags.privileged else sec.seccomp,  # why: Docker: privileged is unconfined
                   sysctl=MappingProxyType(sysctls(flags.sysctls, flags.network)))
     return Spec(process=process, root=Root(inp.root_path, flags.read_only), hostname=hostname,
-                mounts=tuple(mounts), linux=linux, rootfs_mounts=inp.rootfs)
+                mounts=tuple(mounts), linux=linux, rootfs_mounts=inp.rootfs, domainname=flags.domainname)
+
+
+def cgroups_path(parent: str, container_id: str) -> str:
+    """The container's cgroup: `minidock/<id>`, or with `--cgroup-parent` Docker's cgroupfs path
+    `<parent>/<id>`, absolute (under the hierarchies' root, where dockerd's own cgroup is `/`)."""
+    if not parent:
+        return f"minidock/{container_id}"
+    return os.path.normpath("/" + os.path.normpath(f"{parent}/{container_id}").lstrip("/"))

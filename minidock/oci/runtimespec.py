@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from minidock.nouns import NamedTuple
+from minidock.oci import blockio
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -179,9 +180,7 @@ class Capabilities(NamedTuple):
                       ("bounding", "effective", "permitted", "inheritable", "ambient")})
 
     def to_json(self) -> dict[str, Any]:
-        return {"bounding": list(self.bounding), "effective": list(self.effective),
-                "permitted": list(self.permitted), "inheritable": list(self.inheritable),
-                "ambient": list(self.ambient)}
+        return {k: list(v) for k, v in zip(self._fields, self, strict=True)}
 
 
 class Rlimit(NamedTuple):
@@ -223,8 +222,7 @@ class Process(NamedTuple):
                                "args": list(self.args), "env": list(self.env), "cwd": self.cwd,
                                "capabilities": self.capabilities.to_json(),
                                "noNewPrivileges": self.no_new_privileges}
-        if self.rlimits:
-            out["rlimits"] = [r.to_json() for r in self.rlimits]
+        out.update({"rlimits": [r.to_json() for r in self.rlimits]} if self.rlimits else {})
         if self.oom_score_adj is not None:
             out["oomScoreAdj"] = self.oom_score_adj
         return out
@@ -248,6 +246,7 @@ class Resources(NamedTuple):
     memory_swappiness: int | None = None
     oom_kill_disable: bool | None = None
     blkio_weight: int | None = None  # 10..1000
+    block_devices: tuple[blockio.BlockDevice, ...] = ()  # per-device weights and throttles
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Resources:
@@ -261,7 +260,8 @@ class Resources(NamedTuple):
                    cpuset_cpus=cpu.get("cpus"), cpuset_mems=cpu.get("mems"),
                    cpu_rt_runtime=cpu.get("realtimeRuntime"), cpu_rt_period=cpu.get("realtimePeriod"),
                    memory_reservation=mem.get("reservation"), memory_swappiness=mem.get("swappiness"),
-                   oom_kill_disable=mem.get("disableOOMKiller"), blkio_weight=(d.get("blockIO") or {}).get("weight"))
+                   oom_kill_disable=mem.get("disableOOMKiller"), blkio_weight=(d.get("blockIO") or {}).get("weight"),
+                   block_devices=blockio.from_json(d.get("blockIO") or {}))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -277,8 +277,9 @@ class Resources(NamedTuple):
             out["cpu"] = cpu
         if self.pids_limit is not None:
             out["pids"] = {"limit": self.pids_limit}
-        if self.blkio_weight is not None:
-            out["blockIO"] = {"weight": self.blkio_weight}
+        if bio := {**({"weight": self.blkio_weight} if self.blkio_weight is not None else {}),
+                   **blockio.to_json(self.block_devices)}:
+            out["blockIO"] = bio
         out["devices"] = [r.to_json() for r in self.devices]
         return out
 
@@ -370,27 +371,25 @@ class Spec(NamedTuple):
     linux: Linux = Linux()
     rootfs_mounts: tuple[Mount, ...] = ()
     annotations: Mapping[str, str] = MappingProxyType({})
+    domainname: str = ""  # --domainname: set in the container's UTS namespace
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Spec:
         root = d.get("root") or {}
         return cls(
-            process=Process.from_json(d.get("process") or {}),
+            process=Process.from_json(d.get("process") or {}), hostname=str(d.get("hostname", "")),
             root=Root(path=str(root.get("path", "rootfs")), readonly=bool(root.get("readonly", False))),
-            hostname=str(d.get("hostname", "")),
             mounts=tuple(Mount.from_json(m) for m in d.get("mounts") or ()),
             linux=Linux.from_json(d.get("linux") or {}),
             rootfs_mounts=tuple(Mount.from_json(m) for m in d.get("minidock.rootfs") or ()),
             annotations={str(k): str(v) for k, v in (d.get("annotations") or {}).items()},
-        )
+            domainname=str(d.get("domainname", "")))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "ociVersion": OCI_VERSION, "process": self.process.to_json(),
-            "root": {"path": self.root.path, "readonly": self.root.readonly},
+            "ociVersion": OCI_VERSION, "process": self.process.to_json(), "root": self.root._asdict(),
             "hostname": self.hostname, "mounts": [m.to_json() for m in self.mounts],
-            "linux": self.linux.to_json(),
-        }
+            "linux": self.linux.to_json(), **({"domainname": self.domainname} if self.domainname else {})}
         if self.rootfs_mounts:
             out["minidock.rootfs"] = [m.to_json() for m in self.rootfs_mounts]
         if self.annotations:

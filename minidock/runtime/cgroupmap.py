@@ -33,6 +33,7 @@ class Support(NamedTuple):
     swappiness: bool = False
     oom_kill_disable: bool = False
     blkio_weight: bool = False
+    blkio_devices: tuple[str, ...] = ()  # the per-device kinds it can limit (oci.blockio's: weight, read_bps...)
 
 
 def _check(r: Resources) -> None:
@@ -96,6 +97,28 @@ def v1_writes(r: Resources) -> list[tuple[str, str, str]]:
         out.append(("pids", "pids.max", _pids_value(r.pids_limit)))
     if r.blkio_weight:  # the driver writes blkio.bfq.weight where only BFQ offers a weight (runc)
         out.append(("blkio", "blkio.weight", str(r.blkio_weight)))
+    out += [("blkio", V1_BLKIO_FILES[d.kind], f"{d.major}:{d.minor} {d.value}") for d in r.block_devices]
+    return out
+
+
+# oci.blockio's kinds -> their v1 file, their v2 io.max key
+V1_BLKIO_FILES = {"weight": "blkio.weight_device", "read_bps": "blkio.throttle.read_bps_device",
+                  "write_bps": "blkio.throttle.write_bps_device", "read_iops": "blkio.throttle.read_iops_device",
+                  "write_iops": "blkio.throttle.write_iops_device"}
+_IO_MAX_KEYS = {"read_bps": "rbps", "write_bps": "wbps", "read_iops": "riops", "write_iops": "wiops"}
+
+
+def _v2_block_devices(r: Resources, bfq: bool) -> list[tuple[str, str]]:
+    """Per-device lines: throttles as `MAJ:MIN rbps=N` in io.max (runc), weights in io.bfq.weight as
+    given, else in io.weight converted from the v1 range."""
+    out = []
+    for d in r.block_devices:
+        dev = f"{d.major}:{d.minor}"
+        if d.kind != "weight":
+            out.append(("io.max", f"{dev} {_IO_MAX_KEYS[d.kind]}={d.value or 'max'}"))
+        else:
+            out.append(("io.bfq.weight", f"{dev} {d.value}") if bfq else
+                       ("io.weight", f"{dev} {blkio_to_io_weight(d.value)}"))
     return out
 
 
@@ -147,12 +170,13 @@ def v2_writes(r: Resources, bfq: bool = False) -> list[tuple[str, str]]:
     if r.blkio_weight:
         out.append(("io.bfq.weight", str(r.blkio_weight)) if bfq else
                    ("io.weight", str(blkio_to_io_weight(r.blkio_weight))))
-    return out
+    return out + _v2_block_devices(r, bfq)
 
 
 def v2_controllers(r: Resources) -> tuple[str, ...]:
     """The v2 controllers a group needs beyond cpu, memory and pids (enabled only when asked for)."""
-    return (*(("cpuset",) if r.cpuset_cpus or r.cpuset_mems else ()), *(("io",) if r.blkio_weight else ()))
+    return (*(("cpuset",) if r.cpuset_cpus or r.cpuset_mems else ()),
+            *(("io",) if r.blkio_weight or r.block_devices else ()))
 
 
 _TITLES = {
@@ -167,6 +191,11 @@ _TITLES = {
     "cpu.rt_period_us": "set real-time period", "cpu.rt_runtime_us": "set real-time runtime",
     "blkio.weight": "set block I/O weight", "blkio.bfq.weight": "set block I/O weight",
     "io.weight": "set block I/O weight", "io.bfq.weight": "set block I/O weight",
+    "blkio.weight_device": "set a device's block I/O weight", "io.max": "limit block I/O",
+    "blkio.throttle.read_bps_device": "limit block reads (bytes/s)",
+    "blkio.throttle.write_bps_device": "limit block writes (bytes/s)",
+    "blkio.throttle.read_iops_device": "limit block reads (IO/s)",
+    "blkio.throttle.write_iops_device": "limit block writes (IO/s)",
 }
 
 

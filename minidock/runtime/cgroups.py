@@ -126,13 +126,15 @@ class removed_on_failure:  # noqa: N801 - used as a function: `with removed_on_f
 # ---- pure: names (resources -> files: cgroupmap.py) ---------------------------------------------
 
 def group_name(name: str) -> str:
-    """`name` as a relative path under the minidock parent ("abc" and "minidock/abc" both -> "minidock/abc")."""
+    """`name` as a path relative to the hierarchy's root: a relative name is under the minidock parent
+    ("abc" and "minidock/abc" both -> "minidock/abc"); an absolute one (`--cgroup-parent`'s
+    "/parent/abc") is where it says ("parent/abc")."""
     parts = [p for p in name.strip("/").split("/") if p]
-    if parts and parts[0] == PARENT:
+    if parts and parts[0] == PARENT and not name.startswith("/"):
         parts = parts[1:]
     if not parts or any(p in (".", "..") or not _valid_part(p) for p in parts):
         raise UsageError(f"invalid cgroup name {name!r}")
-    return "/".join([PARENT, *parts])
+    return "/".join(parts) if name.startswith("/") else "/".join([PARENT, *parts])
 
 
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")

@@ -15,7 +15,7 @@ import time
 
 from minidock.errors import NotFoundError, RuntimeSetupError
 from minidock.oci.runtimespec import DeviceRule, Resources
-from minidock.runtime.cgroupmap import Support, v1_writes
+from minidock.runtime.cgroupmap import V1_BLKIO_FILES, Support, v1_writes
 from minidock.runtime.cgroups import (
     FREEZE_TIMEOUT,
     UNLIMITED_V1,
@@ -72,12 +72,13 @@ def _hierarchies(root: str) -> dict[str, str]:
 
 def device_writes(rules: tuple[DeviceRule, ...]) -> list[tuple[str, str]]:
     """The (file, line) writes that give a fresh v1 devices group what `rules` mean: the default
-    (`a`), then the exceptions sorted by type, major, minor (runc's order: devices.list reads the same)."""
+    (`a`), then the exceptions sorted by major, minor, type (runc's emulator: devices.list reads the same; a
+    wildcard, -1, first)."""
     from minidock.runtime.devicefilter import rules_to_filter
 
     f = rules_to_filter(rules)
     out = [("devices.allow" if f.default_allow else "devices.deny", "a")]
-    for r in sorted(f.exceptions, key=lambda r: (r.type, r.major, r.minor)):
+    for r in sorted(f.exceptions, key=lambda r: (r.major, r.minor, r.type)):
         out.append(("devices.allow" if r.allow else "devices.deny", r.v1()))
     return out
 
@@ -272,7 +273,8 @@ class V1Driver:
                        memory_reservation=has("memory", "memory.soft_limit_in_bytes"),
                        swappiness=has("memory", "memory.swappiness"),
                        oom_kill_disable=has("memory", "memory.oom_control"),
-                       blkio_weight=has("blkio", "blkio.weight", "blkio.bfq.weight"))
+                       blkio_weight=has("blkio", "blkio.weight", "blkio.bfq.weight"),
+                       blkio_devices=tuple(k for k, f in V1_BLKIO_FILES.items() if has("blkio", f)))
 
     def open(self, name: str) -> V1Cgroup:
         """The existing group `name` (made by `create`, maybe in another process)."""

@@ -145,7 +145,8 @@ class V2Driver:
         make_dir(path, tracer, "cgroup: create group")
         cg = V2Cgroup(name, path, tracer)
         with removed_on_failure(cg):
-            if resources.blkio_weight:  # why: BFQ's weight when the kernel has it, else io.weight (runc)
+            if resources.blkio_weight or resources.block_devices:  # why: BFQ's weight when the kernel has
+                # it, else io.weight (runc)
                 writes = v2_writes(resources, bfq=os.path.exists(f"{path}/io.bfq.weight"))
             for f, value in writes:
                 if (f == "memory.swap.max" and os.path.exists(f"{path}/cgroup.controllers")
@@ -179,7 +180,7 @@ class V2Driver:
         cg = self.open(name)
         if v2_controllers(resources):  # why: cpuset/io may not be enabled yet above this group
             self._enable_chain(cg.name, None, v2_controllers(resources))
-        bfq = bool(resources.blkio_weight) and os.path.exists(f"{cg.path}/io.bfq.weight")
+        bfq = bool(resources.blkio_weight or resources.block_devices) and os.path.exists(f"{cg.path}/io.bfq.weight")
         for f, value in v2_writes(resources._replace(devices=()), bfq=bfq):
             if f == "memory.swap.max" and not os.path.exists(f"{cg.path}/{f}"):
                 continue  # why: no swap accounting (as at create)
@@ -193,7 +194,9 @@ class V2Driver:
         return Support(version=2, cpuset=cpuset, cfs="cpu" in offered, memory_reservation="memory" in offered,
                        cpus=read_text(f"{self.root}/cpuset.cpus.effective").strip() if cpuset else "",
                        mems=read_text(f"{self.root}/cpuset.mems.effective").strip() if cpuset else "",
-                       blkio_weight="io" in offered)
+                       blkio_weight="io" in offered,
+                       blkio_devices=("weight", "read_bps", "write_bps", "read_iops", "write_iops")
+                       if "io" in offered else ())
 
     def open(self, name: str) -> V2Cgroup:
         """The existing group `name` (made by `create`, maybe in another process)."""

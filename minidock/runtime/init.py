@@ -212,6 +212,9 @@ def _seal_view(ctx: ChildContext, tracer: Tracer) -> None:
     if spec.hostname and spec.has_namespace("uts"):
         with tracer.step(f"set hostname {spec.hostname}", f"hostname {spec.hostname}"):
             sc.sethostname(spec.hostname)
+    if spec.domainname and spec.has_namespace("uts"):
+        with tracer.step(f"set domain name {spec.domainname}", f"domainname {spec.domainname}"):
+            sc.setdomainname(spec.domainname)
     ctx.stage = "masked paths"
     rootfs.mask_paths(spec.linux.masked_paths, tracer)
     rootfs.readonly_paths(spec.linux.readonly_paths, tracer)

@@ -101,7 +101,9 @@ def test_the_new_flags_reach_the_resources_and_host_config() -> None:
     assert kept.host_config() == {"BlkioWeight": 0, "CpuPeriod": 50000, "CpuQuota": 20000, "CpuRealtimePeriod": 0,
                                   "CpuRealtimeRuntime": 0, "CpusetCpus": "0", "CpusetMems": "0",
                                   "MemoryReservation": 32 << 20, "MemorySwappiness": 5, "OomKillDisable": True,
-                                  "OomScoreAdj": 3}
+                                  "OomScoreAdj": 3, "BlkioWeightDevice": [], "BlkioDeviceReadBps": None,
+                                  "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None,
+                                  "BlkioDeviceWriteIOps": None}
     assert limits_of(RunRequest(image="x")).host_config()["MemorySwappiness"] is None
     assert resources_of(RunRequest(image="x", cpus="0.5")).cpu_quota == 50000  # --cpus alone: no host asked
 

@@ -1,11 +1,11 @@
 """The network files a container sees: /etc/hosts, /etc/resolv.conf, /etc/hostname (pure text).
 
 The engine writes the returned text into containers/<id>/{hosts,resolv.conf,hostname} and
-bind-mounts them, as Docker does. resolv.conf follows Docker's default-bridge rule: the host's
-file is copied, loopback nameservers (127.x, ::1, e.g. systemd-resolved's 127.0.0.53) are dropped
-because they mean nothing inside the container's own network namespace, and when none are left
-Google's 8.8.8.8 / 8.8.4.4 are used. `--dns` replaces the nameservers; `--dns-search` and
-`--dns-option` replace the search and options lines (else the host's are kept).
+bind-mounts them, as Docker does. `container_resolv` is Docker 20.10's resolv.conf for `run`: the
+host's file (systemd-resolved's upstream file when the host names only its stub, `host_resolv`)
+without loopback and IPv6 nameservers (they mean nothing in the container's network namespace),
+Google's 8.8.8.8 / 8.8.4.4 when none is left; `--dns`, `--dns-search`, `--dns-option` rebuild it.
+`resolv_conf` is the build's (BuildKit's) simpler rule.
 """
 
 from __future__ import annotations
@@ -54,6 +54,41 @@ def parse_add_host(spec: str) -> ExtraHost:
     return ExtraHost(name, ip)
 
 
+def check_dns_server(text: str) -> str:
+    """`--dns` as Docker's client takes it (ValidateIPAddress): an IP address, spaces trimmed, in its
+    canonical form; ValueError in its words."""
+    import ipaddress  # only for --dns
+
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise ValueError(f"{text} is not an ip address") from None
+
+
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def check_dns_search(text: str) -> str:
+    """`--dns-search` as Docker's client takes it (ValidateDNSSearch): "." or a domain of letters,
+    digits and inner hyphens, with some letter, under 255 characters; a final dot dropped."""
+    text = text.strip(" ")
+    if text == ".":
+        return text
+    domain = text.rstrip(" \t\n\r\f").removesuffix(".")
+    labels = domain.split(".")
+    if not (any(c.isascii() and c.isalpha() for c in text) and len(domain) < 255
+            and all(w and _LABEL_CHARS.issuperset(w) and w[0] != "-" and w[-1] != "-" for w in labels)):
+        raise ValueError(f"{text} is not a valid domain")
+    return domain
+
+
+def localhost_dns_warning(servers: tuple[str, ...]) -> list[str]:
+    """Docker's client warning for the first loopback `--dns` server. Its test (dns.IsLocalhost) is a pattern
+    not anchored at the start: any address that ends in `::1` (2001:db8::1 too) or holds 127.D.D.D."""
+    return [f"Localhost DNS setting (--dns={s}) may fail in containers." for s in servers
+            if _is_loopback(s) or s.endswith("::1") or _is_loopback(s.rpartition(":")[2])][:1]
+
+
 def hostname_file(hostname: str) -> str:
     """/etc/hostname: the hostname and a newline."""
     return f"{hostname}\n"
@@ -82,26 +117,102 @@ def _is_loopback(server: str) -> bool:
                                and all(0 < len(p) <= 3 and p.isascii() and p.isdigit() for p in parts))
 
 
-def parse_resolv(text: str) -> tuple[list[str], list[str], list[str]]:
-    """(nameservers, search domains, options) of a resolv.conf text; later search/domain lines win."""
+def parse_resolv(text: str, docker: bool = False) -> tuple[list[str], list[str], list[str]]:
+    """(nameservers, search domains, options) of a resolv.conf text; later search/domain lines win.
+
+    `docker`: as libnetwork's GetNameservers/GetSearchDomains/GetOptions read it: `#` comments only,
+    a nameserver line holds one address and nothing else, `domain` is no search line, the last
+    options line wins."""
     servers: list[str] = []
     search: list[str] = []
     options: list[str] = []
     for raw in text.splitlines():
-        fields = raw.split("#", 1)[0].split(";", 1)[0].split()
+        line = raw.split("#", 1)[0]
+        fields = (line if docker else line.split(";", 1)[0]).split()
         if not fields:
             continue
         key, values = fields[0], fields[1:]
-        if key == "nameserver" and values:
+        if key == "nameserver" and values and not (docker and len(values) > 1):
             servers.append(values[0])
-        elif key in ("search", "domain"):
+        elif key == "search" or (key == "domain" and not docker):
             search = values
         elif key == "options":
-            options += values
+            options = values if docker else options + values
     return servers, search, options
 
 
 NO_DNS_OPTIONS = DnsOptions()
+SYSTEMD_RESOLV = "/run/systemd/resolve/resolv.conf"  # systemd-resolved's upstream servers
+_HEX = frozenset("0123456789abcdefABCDEF:")
+
+
+def host_resolv(path: str = "/etc/resolv.conf", upstream: str | None = None) -> str:
+    """The host's resolv.conf text as Docker reads it ("" when unreadable): when it names systemd-resolved's
+    stub 127.0.0.53 as its only nameserver, `upstream` instead (libnetwork resolvconf.Path; by default
+    systemd-resolved's file, consulted only for the real /etc/resolv.conf)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return ""
+    if upstream is None:
+        upstream = SYSTEMD_RESOLV if path == "/etc/resolv.conf" else ""
+    if upstream and parse_resolv(text, docker=True)[0] == ["127.0.0.53"]:
+        try:
+            with open(upstream, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            pass
+    return text
+
+
+def _is_ipv6(server: str) -> bool:
+    """libnetwork's loose IPv6 pattern: 2 to 7 colons between hex groups, an optional %zone."""
+    addr = server.partition("%")[0]
+    return 2 <= addr.count(":") <= 7 and _HEX.issuperset(addr)
+
+
+def _filtered(host_text: str) -> str:
+    """libnetwork's FilterResolvDNS (IPv6 off): the host's text without its loopback and IPv6
+    nameserver lines (and the blank lines after them); Google's servers appended when none is left."""
+    out: list[str] = []
+    dropping = False
+    for line in host_text.splitlines(keepends=True):
+        if dropping and not line.strip():
+            continue
+        fields = line.split(None, 2)
+        dropping = (len(fields) >= 2 and fields[0] == "nameserver" and line[:10] == "nameserver"
+                    and (_is_loopback(fields[1]) or _is_ipv6(fields[1])))
+        if dropping:
+            rest = fields[2].lstrip() if len(fields) == 3 else ""
+            if rest:  # why: the pattern ends at the address; what follows on the line stays
+                out.append(rest)
+                dropping = False
+            continue
+        out.append(line)
+    text = "".join(out)
+    if not parse_resolv(text, docker=True)[0]:
+        text += "\n" + "\n".join(f"nameserver {s}" for s in DEFAULT_DNS)
+    return text
+
+
+def container_resolv(host_text: str, dns: DnsOptions = NO_DNS_OPTIONS, host_network: bool = False) -> str:
+    """A `run` container's /etc/resolv.conf as Docker 20.10 writes it (libnetwork sandbox setupDNS).
+
+    No `--dns*` flag: the host's file, as it is for `--network host`, else filtered (`_filtered`).
+    Any of them: a new file (resolvconf.Build): `search`, `nameserver`s, `options`, each from its flag
+    or else the host's (its nameservers as listed, loopback ones too: Docker filters only the copy);
+    `--dns-search .` writes no search line."""
+    if not (dns.servers or dns.search or dns.options):
+        return host_text if host_network else _filtered(host_text)
+    servers, search, options = parse_resolv(host_text, docker=True)
+    servers, search, options = (list(dns.servers) or servers, list(dns.search) or search,
+                                list(dns.options) or options)
+    lines = [f"search {' '.join(search)}"] if search and " ".join(search).strip(" ") != "." else []
+    lines += [f"nameserver {s}" for s in servers]
+    if " ".join(options).strip(" "):
+        lines.append(f"options {' '.join(options)}")
+    return "".join(f"{line}\n" for line in lines)
 
 
 def resolv_conf(host_text: str, dns: DnsOptions = NO_DNS_OPTIONS) -> str:
