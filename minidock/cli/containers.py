@@ -41,17 +41,25 @@ def each(names: list[str], fn: Any, *args: Any) -> None:
         raise typer.Exit(1)
 
 
-def start_cmd(names: list[str], attach: bool) -> None:
+def start_cmd(names: list[str], attach: bool, interactive: bool = False, keys_flag: str = "") -> None:
+    """`start`; with -a/-i: the output streamed (-i: our stdin to the container's) until it exits
+    (its exit code) or the detach keys are typed."""
     import typer
 
     from minidock.engine import info, lifecycle
 
-    if not attach:
+    if not (attach or interactive):
         each(names, lifecycle.start)
         return
+    from minidock.cli.watch import stream_attached
+    from minidock.engine.attachin import detach_keys
+
+    keys = detach_keys(keys_flag)
     cid = info.container_id(names[0])
-    for e in info.start_attached(cid):
-        (sys.stderr if e.stream == "stderr" else sys.stdout).write(e.text)
+    later: list[Any] = []
+    entries = info.start_attached(cid, then=lambda: [f() for f in later])
+    if stream_attached(cid, entries, keys if interactive else None, True, later):
+        raise typer.Exit(0)
     raise typer.Exit(lifecycle.wait_removed(cid))
 
 
@@ -76,10 +84,11 @@ def _size(n: float) -> str:
     return f"{n}B"
 
 
-def stats_lines(rows: list[Any]) -> list[str]:
-    """The `docker stats` table of StatsRows."""
+def stats_lines(rows: list[Any], no_trunc: bool = False) -> list[str]:
+    """The `docker stats` table of StatsRows (`no_trunc`: full container ids)."""
     return table_lines(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"],
-                       [[s.id[:12], s.name, f"{s.cpu_percent:.2f}%", f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
+                       [[s.id if no_trunc else s.id[:12], s.name, f"{s.cpu_percent:.2f}%",
+                         f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
                          f"{s.mem_percent:.2f}%", _io_pair(s.net_rx, s.net_tx), _io_pair(s.blk_read, s.blk_write),
                          str(s.pids)] for s in rows])
 
@@ -100,41 +109,46 @@ STATS_DEFAULT = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemP
                  "\t{{.PIDs}}")
 
 
-def stats_row(s: Any) -> Any:
+def stats_row(s: Any, no_trunc: bool = False) -> Any:
     """docker stats's fields (docker/cli's statsContext) for one StatsRow."""
     from minidock.cli.formatting import row
 
+    short = s.id if no_trunc else s.id[:12]
     return row("*formatter.statsContext", {
-        "BlockIO": _io_pair(s.blk_read, s.blk_write), "CPUPerc": f"{s.cpu_percent:.2f}%", "Container": s.id[:12],
-        "ID": s.id[:12], "MemPerc": f"{s.mem_percent:.2f}%", "MemUsage": f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
+        "BlockIO": _io_pair(s.blk_read, s.blk_write), "CPUPerc": f"{s.cpu_percent:.2f}%", "Container": short,
+        "ID": short, "MemPerc": f"{s.mem_percent:.2f}%", "MemUsage": f"{_size(s.mem_usage)} / {_size(s.mem_limit)}",
         "Name": s.name, "NetIO": _io_pair(s.net_rx, s.net_tx), "PIDs": str(s.pids)})
 
 
-def stats_cmd(names: list[str], no_stream: bool = True, fmt: str = "") -> None:
+def stats_cmd(names: list[str], no_stream: bool = True, fmt: str = "", no_trunc: bool = False) -> None:
     """One table with --no-stream; else a table a second until Ctrl-C (cli/watch.py)."""
     from minidock.engine import info
 
     if not no_stream and not fmt:
         from minidock.cli.watch import stream_stats
 
-        stream_stats(names, sys.stdout)
+        stream_stats(names, sys.stdout, no_trunc)
         return
     rows = info.stats(names)
     if not fmt:
-        print("\n".join(stats_lines(rows)))
+        print("\n".join(stats_lines(rows, no_trunc)))
         return
     from minidock.cli.formatting import render_rows
 
-    print(render_rows(fmt, [stats_row(s) for s in rows], STATS_HEADERS, STATS_DEFAULT), end="")
+    print(render_rows(fmt, [stats_row(s, no_trunc) for s in rows], STATS_HEADERS, STATS_DEFAULT), end="")
 
 
 def exec_cmd(name: str, cmd: list[str], flags: dict[str, Any]) -> None:
     import typer
 
     from minidock.engine import execs
+    from minidock.engine.attachin import check_tty, detach_keys
 
+    keys = detach_keys(flags.get("detach_keys", ""), exec_=True)  # why: Docker refuses a bad one even with -d
+    check_tty(flags["i"] and flags["t"] and not flags["d"], 0)
     req = execs.ExecRequest(name, tuple(cmd), flags["i"], flags["t"], flags["d"], tuple(flags["e"]),
-                            flags["u"], flags["w"], tuple(flags.get("env_file") or ()), flags.get("privileged", False))
+                            flags["u"], flags["w"], tuple(flags.get("env_file") or ()), flags.get("privileged", False),
+                            detach_keys=keys)
     raise typer.Exit(execs.exec_in(req))
 
 

@@ -54,9 +54,10 @@ def _reading_commands() -> dict[str, Any]:
     def stats(containers: list[str] = maybe_names,
               no_stream: bool = typer.Option(False, "--no-stream", help="one sample, then exit"),
               fmt: str = typer.Option("", "--format", help="Go template (one sample)"),
-              a: bool = typer.Option(False, "-a", "--all", help="(running containers are shown)")) -> None:
+              a: bool = typer.Option(False, "-a", "--all", help="(running containers are shown)"),
+              no_trunc: bool = typer.Option(False, "--no-trunc", help="do not truncate output")) -> None:
         """Display resource usage (CPU %, memory, pids) of containers, refreshed every second until Ctrl-C."""
-        c.stats_cmd(containers or [], no_stream, fmt)
+        c.stats_cmd(containers or [], no_stream, fmt, no_trunc)
 
     def wait(containers: list[str] = names) -> None:
         """Block until containers stop, then print their exit codes."""
@@ -72,13 +73,15 @@ def _attach_command() -> Any:
 
     def attach(name: str = typer.Argument("", help="CONTAINER", show_default=False),
                sig_proxy: str = typer.Option("true", "--sig-proxy",
-                                             help="forward SIGINT/SIGTERM to the container (true|false)")) -> None:
-        """Stream a running container's output until it exits, then exit with its code.
-
-        Output only: the container's stdin is not attached (use `exec -it` for a shell)."""
+                                             help="forward SIGINT/SIGTERM to the container (true|false)"),
+               no_stdin: bool = typer.Option(False, "--no-stdin", help="do not attach STDIN"),
+               detach_keys: str = typer.Option("", "--detach-keys", help="override the key sequence for detaching "
+                                               "(ctrl-p,ctrl-q)")) -> None:
+        """Attach our stdin (a container made with -i) and output to a running container until it exits,
+        then exit with its code; the detach keys (ctrl-p,ctrl-q with -t) leave it running."""
         from minidock.cli.watch import attach_cmd, parse_sig_proxy
         proxy, name = parse_sig_proxy(sig_proxy, name)
-        raise typer.Exit(attach_cmd(name, proxy))
+        raise typer.Exit(attach_cmd(name, proxy, not no_stdin, detach_keys))
     return attach
 
 
@@ -90,9 +93,12 @@ def _state_commands() -> dict[str, Any]:
     timeout = typer.Option(None, "-t", "--time", help="seconds to wait before SIGKILL (default 10)")
 
     def start(containers: list[str] = names,
-              a: bool = typer.Option(False, "-a", "--attach", help="attach output, return the exit code")) -> None:
+              a: bool = typer.Option(False, "-a", "--attach", help="attach output, return the exit code"),
+              i: bool = typer.Option(False, "-i", "--interactive", help="attach the container's stdin"),
+              detach_keys: str = typer.Option("", "--detach-keys", help="override the key sequence for detaching "
+                                              "(ctrl-p,ctrl-q)")) -> None:
         """Start one or more stopped containers."""
-        c.start_cmd(containers, a)
+        c.start_cmd(containers, a, i, detach_keys)
 
     def stop(containers: list[str] = names, t: int | None = timeout) -> None:
         """Stop one or more running containers (StopSignal, then SIGKILL)."""
@@ -119,12 +125,17 @@ def _pause_remove_commands() -> dict[str, Any]:
     names = typer.Argument(..., help="CONTAINER (name, id or id prefix)")
 
     def rm(containers: list[str] = names, f: bool = typer.Option(False, "-f", "--force", help="kill if running"),
-           v: bool = typer.Option(False, "-v", "--volumes", help="remove the container's anonymous volumes")) -> None:
+           v: bool = typer.Option(False, "-v", "--volumes", help="remove the container's anonymous volumes"),
+           link: bool = typer.Option(False, "-l", "--link", help="remove the specified link")) -> None:
         """Remove one or more containers."""
         from functools import partial
 
         from minidock.engine import lifecycle
-        c.each(containers, partial(lifecycle.remove, volumes=v), f)
+        if link:
+            from minidock.engine.extraflags import remove_link
+            c.each(containers, remove_link)
+        else:
+            c.each(containers, partial(lifecycle.remove, volumes=v), f)
 
     def pause(containers: list[str] = names) -> None:
         """Pause all processes within one or more containers."""
@@ -154,14 +165,16 @@ def _exec_command() -> Any:
               u: str = typer.Option("", "-u", "--user", help="user name or uid[:gid]"),
               w: str = typer.Option("", "-w", "--workdir", help="working directory"),
               env_file: list[str] = env_files,
-              privileged: bool = typer.Option(False, "--privileged", help="every capability for the command")) -> None:
+              privileged: bool = typer.Option(False, "--privileged", help="every capability for the command"),
+              detach_keys: str = typer.Option("", "--detach-keys", help="override the key sequence for detaching "
+                                              "(ctrl-p,ctrl-q)")) -> None:
         """Execute a command in a running container."""
         if name.startswith("-"):  # why: options are not interspersed (the command's own flags follow)
             from minidock.cli.usage import unknown_flag
 
             raise unknown_flag(name, "minidock exec")
         c.exec_cmd(name, cmd, {"i": i, "t": t, "d": d, "e": e, "u": u, "w": w, "env_file": env_file,
-                               "privileged": privileged})
+                               "privileged": privileged, "detach_keys": detach_keys})
     return exec_
 
 

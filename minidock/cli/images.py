@@ -149,8 +149,9 @@ def register(app: Any) -> None:
         """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE."""
         eng.tag_image(_store(), source, target)
 
-    def rmi(image_names: list[str] = names, f: bool = force) -> None:
-        """Remove one or more images."""
+    def rmi(image_names: list[str] = names, f: bool = force,
+            no_prune: bool = typer.Option(False, "--no-prune", help="do not delete untagged parents")) -> None:
+        """Remove one or more images (minidock's images have no parent images: --no-prune changes nothing)."""
         rmi_cmd(image_names, f)
 
     prune_filters = typer.Option([], "--filter", help="until=TIME, label=K[=V], label!=K[=V]")

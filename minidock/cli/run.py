@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 TYPE_CHECKING = False
@@ -57,11 +58,18 @@ def _security_notes(opts: tuple[str, ...]) -> None:
         print(note, file=sys.stderr)
 
 
-def _resource_notes(req: Any) -> None:
-    """Docker's warnings for the limits this host cannot apply (after its checks passed)."""
+def _resource_notes(req: Any, command: str = "run") -> None:
+    """Docker's warnings for the limits this host cannot apply (after its checks passed), and its
+    checks of the flags minidock cannot honour further (engine/extraflags.py)."""
     from minidock.engine.resources import settled
 
-    for note in settled(req)[1]:
+    notes = settled(req)[1]
+    if req.runtime or req.isolation or req.kernel_memory or req.storage_opt or req.gpus or req.links \
+            or req.volume_driver:
+        from minidock.engine.extraflags import check
+
+        notes += check(req, command)
+    for note in notes:
         print(f"WARNING: {note}", file=sys.stderr)
 
 
@@ -70,7 +78,7 @@ def _create(req: Any) -> int:
     from minidock.errors import ConflictError, InvalidParameterError, NotFoundError, PlainError
 
     try:
-        _resource_notes(req)
+        _resource_notes(req, "create")
         created = containers.create(req, pull_for_run)
     except (ConflictError, NotFoundError, InvalidParameterError) as e:
         # Docker's `create` exits 1 for what its daemon refuses (a name in use or invalid, no such
@@ -103,4 +111,14 @@ def _run(argv: list[str], command: str) -> int:
     tracer = containers.explain_tracer(explain_sink) if req.explain else None
     io = containers.RunIO(*containers.attached_stdio(req.attach), tracer=tracer)
     io.pull = pull_for_run
+    if req.detach_keys or (req.tty and req.interactive) or not req.sig_proxy:
+        from minidock.engine.attachin import check_tty, detach_keys
+
+        check_tty(req.tty and req.interactive, io.stdin)
+
+        keys = detach_keys(req.detach_keys)  # why: a bad spec is refused before anything is made
+        if (req.tty and req.interactive) or not req.sig_proxy:  # the CLI may end first: its own supervisor
+            io.detach_keys = keys if req.tty and req.interactive else b""
+            if not req.interactive:  # why: without -i the container's stdin is not the CLI's (Docker's)
+                io.stdin = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     return containers.run_foreground(req, io)

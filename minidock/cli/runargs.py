@@ -30,13 +30,24 @@ _MULTI = (("-e", "--env", "env", "set an environment variable (KEY=VALUE or KEY 
           ("-p", "--publish", "publish", "publish a port [IP:]HOST:CONTAINER[/PROTO]"),
           ("--add-host", None, "add_hosts", "add a NAME:IP line to /etc/hosts"),
           ("--dns", None, "dns", "set a DNS server"),
+          ("--dns-search", None, "dns_search", "set a DNS search domain ('.': none)"),
+          ("--dns-option", None, "dns_options", "set a DNS option (ndots:2, ...)"),
+          ("--device-cgroup-rule", None, "device_cgroup_rules", "add a rule to the cgroup's allowed devices list"),
+          ("--blkio-weight-device", None, "blkio_weight_device", "block IO weight of a device (DEVICE:WEIGHT)"),
+          ("--device-read-bps", None, "device_read_bps", "limit the read rate from a device (DEVICE:RATE, 1mb)"),
+          ("--device-write-bps", None, "device_write_bps", "limit the write rate to a device (DEVICE:RATE, 1mb)"),
+          ("--device-read-iops", None, "device_read_iops", "limit the read rate from a device (DEVICE:IO-PER-SEC)"),
+          ("--device-write-iops", None, "device_write_iops", "limit the write rate to a device (DEVICE:IO-PER-SEC)"),
           ("--log-opt", None, "log_opts", "log driver option (max-size=10m, max-file=3)"),
           ("-l", "--label", "labels", "set metadata on the container (KEY=VALUE)"),
           ("--label-file", None, "label_files", "read labels from a file of KEY=VALUE lines"),
           ("--expose", None, "expose", "expose a port or a range of ports (PORT[/PROTO])"),
           ("--ulimit", None, "ulimits", "ulimit option NAME=SOFT[:HARD] (nofile=1024:2048)"),
           ("--sysctl", None, "sysctls", "set a namespaced kernel parameter KEY=VALUE"),
-          ("-a", "--attach", "attach", "attach to STDIN, STDOUT or STDERR"))
+          ("-a", "--attach", "attach", "attach to STDIN, STDOUT or STDERR"),
+          ("--storage-opt", None, "storage_opt", "storage driver option (size= needs xfs with pquota)"),
+          ("--link", None, "links", "add a link to another container (NAME[:ALIAS])"),
+          ("--network-alias", "--net-alias", "network_aliases", "add a network-scoped alias for the container"))
 _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--platform", None, "platform", "os/arch[/variant] to pull"),
           ("--pull", None, "pull", "pull policy: missing (default), always, never"),
@@ -44,6 +55,8 @@ _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("-w", "--workdir", "workdir", "working directory inside the container"),
           ("-u", "--user", "user", "user name or uid[:gid]"),
           ("-h", "--hostname", "hostname", "container host name"),
+          ("--domainname", None, "domainname", "container NIS domain name"),
+          ("--cgroup-parent", None, "cgroup_parent", "optional parent cgroup for the container"),
           ("-m", "--memory", "memory", "memory limit (e.g. 32m, 1g)"),
           ("--memory-swap", None, "memory_swap", "memory + swap limit (-1: unlimited)"),
           ("--cpus", None, "cpus", "number of CPUs (e.g. 0.5)"),
@@ -53,6 +66,8 @@ _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--memory-swappiness", None, "memory_swappiness", "tune the container's swappiness (0 to 100)"),
           ("--blkio-weight", None, "blkio_weight", "block IO weight (10 to 1000, or 0 to disable)"),
           ("--network", "--net", "network", "bridge (default), none, host, container:NAME or a network name"),
+          ("--ip", None, "ip", "IPv4 address on a user network with a subnet of its own (e.g. 172.30.100.104)"),
+          ("--mac-address", None, "mac_address", "container MAC address (e.g. 92:d0:c6:0a:29:33)"),
           ("--pid", None, "pid", "PID namespace: host or container:NAME (default: its own)"),
           ("--ipc", None, "ipc", "IPC mode: private (default), shareable, none, host or container:NAME"),
           ("--uts", None, "uts", "UTS namespace: host (default: its own)"),
@@ -63,11 +78,20 @@ _VALUE = (("--name", None, "name", "assign a name to the container"),
           ("--stop-signal", None, "stop_signal", "signal to stop the container (default SIGTERM)"),
           ("--shm-size", None, "shm_size", "size of /dev/shm (default 64m)"),
           ("--log-driver", None, "log_driver", "logging driver: json-file (default), local, none"),
+          ("--detach-keys", None, "detach_keys", "override the key sequence for detaching (ctrl-p,ctrl-q)"),
+          ("--runtime", None, "runtime", "runtime to use for this container (runc)"),
+          ("--isolation", None, "isolation", "container isolation technology (default)"),
+          ("--kernel-memory", None, "kernel_memory", "kernel memory limit (deprecated, not applied)"),
+          ("--volume-driver", None, "volume_driver", "optional volume driver for the container (local)"),
+          ("--gpus", None, "gpus", "GPU devices to add to the container ('all' to pass all GPUs)"),
           ("--health-cmd", None, "health_cmd", "command to run to check health"),
           ("--health-interval", None, "health_interval", "time between running the check (ms|s|m|h)"),
           ("--health-timeout", None, "health_timeout", "maximum time to allow one check to run (ms|s|m|h)"),
           ("--health-start-period", None, "health_start_period",
            "start period before failures count (ms|s|m|h)"))
+_BOOLS = (("--sig-proxy", None, "sig_proxy", "proxy received signals to the process (default true)"),
+          ("--disable-content-trust", None, "disable_content_trust", "skip image verification (default true)"))
+_RUN_ONLY = ("--detach-keys", "--sig-proxy")  # Docker's `create` does not know them
 _FLAGS = (("-d", "--detach", "detach", "run in the background and print the container id"),
           ("--rm", None, "rm", "remove the container when it exits"),
           ("-i", "--interactive", "interactive", "keep stdin open"),
@@ -101,7 +125,7 @@ def parser(command: str) -> argparse.ArgumentParser:
         def error(self, message: str) -> None:  # type: ignore[override]
             from minidock.cli.usage import from_argparse
 
-            pairs = {w: ", ".join(n for n in (s, long_) if n) for rows in (_FLAGS, _VALUE, _MULTI, _INTS)
+            pairs = {w: ", ".join(n for n in (s, long_) if n) for rows in (_FLAGS, _BOOLS, _VALUE, _MULTI, _INTS)
                      for s, long_, *_ in rows for w in (s, long_) if w}
             raise from_argparse(message, self.prog, pairs)
 
@@ -117,7 +141,12 @@ def parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--help", action="help", help="show this help and exit")
     for short, long_, dest, help_ in _FLAGS:
         p.add_argument(*(n for n in (short, long_) if n), dest=dest, action="store_true", help=help_)
+    for word, _, dest, help_ in _BOOLS:
+        if command == "run" or word not in _RUN_ONLY:
+            _add_bool(p, word, dest, help_)
     for short, long_, dest, help_ in _VALUE:
+        if command != "run" and long_ in _RUN_ONLY:
+            continue
         p.add_argument(*(n for n in (short, long_) if n), dest=dest, help=help_)
     for short, long_, dest, help_ in _MULTI:
         p.add_argument(*(n for n in (short, long_) if n), dest=dest, action="append", default=[], help=help_)
@@ -130,15 +159,28 @@ def parser(command: str) -> argparse.ArgumentParser:
     return p
 
 
+def _add_bool(p: argparse.ArgumentParser, word: str, dest: str, help_: str) -> None:
+    """A Go bool flag: `--word` alone, or `--word=VALUE` (strconv.ParseBool's spellings; never the
+    next word as its value), each spelling an option string of its own."""
+    import argparse
+
+    p.add_argument(word, dest=dest, action="store_const", const=True, help=help_)
+    for value, spellings in ((True, ("1", "t", "T", "TRUE", "true", "True")),
+                             (False, ("0", "f", "F", "FALSE", "false", "False"))):
+        p.add_argument(*(f"{word}={v}" for v in spellings), dest=dest, action="store_const", const=value,
+                       help=argparse.SUPPRESS)
+
+
 def _options() -> dict[str, tuple[str, str]]:
     """Every option word -> (attribute, quickargs kind)."""
-    table = ((_FLAGS, "true"), (_VALUE, "store"), (_MULTI, "append"), (_INTS, "int"))
+    table = ((_FLAGS, "true"), (_BOOLS, "true"), (_VALUE, "store"), (_MULTI, "append"), (_INTS, "int"))
     return {word: (dest, kind) for rows, kind in table for *words, dest, _ in rows for word in words if word}
 
 
 def _defaults() -> dict[str, Any]:
     out: dict[str, Any] = {dest: False for *_, dest, _ in _FLAGS}
     out.update({dest: None for *_, dest, _ in _VALUE})
+    out.update({dest: None for *_, dest, _ in _BOOLS})
     out.update({dest: [] for *_, dest, _ in _MULTI})
     out.update({dest: 0 for *_, dest, _ in _INTS})
     out["stop_timeout"] = None
@@ -159,10 +201,21 @@ def parse(command: str, argv: list[str]) -> RunRequest:
     if ns is None:
         ns = vars(parser(command).parse_args(argv))
     kw = {k: v for k, v in ns.items() if v is not None}
+    if command != "run":
+        _refuse_run_only(kw, command)
     kw.update(go_typed(kw, command))
     for k in (*(dest for *_, dest, _ in _MULTI), "args"):  # every repeatable flag becomes a tuple
         kw[k] = tuple(kw.get(k, ()))
     return RunRequest(**kw)
+
+
+def _refuse_run_only(kw: dict[str, Any], command: str) -> None:
+    """`create --detach-keys` / `--sig-proxy`: Docker's `unknown flag` (only `run` attaches)."""
+    for word in _RUN_ONLY:
+        if kw.get(word[2:].replace("-", "_")) is not None:
+            from minidock.cli.usage import unknown_flag
+
+            raise unknown_flag(word, f"minidock {command}")
 
 
 def go_typed(kw: dict[str, Any], command: str) -> dict[str, Any]:
@@ -189,7 +242,67 @@ def go_typed(kw: dict[str, Any], command: str) -> dict[str, Any]:
     if (text := kw.get("memory_reservation")) and not _is_size(text):
         raise _flag_error(f'invalid argument "{text}" for "--memory-reservation" flag: invalid size: \'{text}\'',
                           command)
+    if any(kw.get(a) for a in _DEVICE_FLAGS):
+        _check_devices(kw, command)
+    if kw.get("dns") or kw.get("dns_search"):
+        out.update(_checked_dns(kw, command))
+    if kw.get("mac_address") or kw.get("network_aliases"):
+        _check_net_flags(kw, command)
     return out
+
+
+def _check_net_flags(kw: dict[str, Any], command: str) -> None:
+    """--mac-address (Go's net.ParseMAC: 6 hex pairs split by ':' or '-') and --network-alias (user
+    networks only), with the words and exit code (125) of Docker's client."""
+    from minidock.errors import FlagError
+
+    mac = kw.get("mac_address") or ""
+    parts = mac.split(mac[2:3] or ":") if mac[2:3] in (":", "-") else []
+    if mac and not (len(parts) == 6 and all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p)
+                                            for p in parts)):
+        raise FlagError(f"minidock: {mac} is not a valid mac address.\nSee 'minidock {command} --help'.")
+    mode = kw.get("network") or "bridge"
+    if kw.get("network_aliases") and (mode in ("bridge", "host", "none", "default") or mode.startswith("container:")):
+        raise FlagError(f"minidock: network-scoped aliases are only supported for user-defined networks.\n"
+                        f"See 'minidock {command} --help'.")
+
+
+def _checked_dns(kw: dict[str, Any], command: str) -> dict[str, Any]:
+    """--dns and --dns-search as Docker's client checks and keeps them (addresses canonical, a
+    search domain's final dot dropped)."""
+    from minidock.engine.netwire import check_dns_search, check_dns_server
+
+    out: dict[str, list[str]] = {"dns": [], "dns_search": []}
+    for attr, flag, check in (("dns", "--dns", check_dns_server), ("dns_search", "--dns-search", check_dns_search)):
+        for text in kw.get(attr) or ():
+            try:
+                out[attr].append(check(text))
+            except ValueError as e:
+                raise _flag_error(f'invalid argument "{text}" for "{flag}" flag: {e}', command) from None
+    return out
+
+
+_DEVICE_FLAGS = ("device_cgroup_rules", "blkio_weight_device", "device_read_bps", "device_write_bps",
+                 "device_read_iops", "device_write_iops")
+
+
+def _check_devices(kw: dict[str, Any], command: str) -> None:
+    """--device-cgroup-rule and the per-device block I/O flags, checked as Docker's client does."""
+    from minidock.engine.devices import check_cgroup_rule
+    from minidock.engine.resources import BLKIO, parse_block_device
+
+    for text in kw.get("device_cgroup_rules") or ():
+        try:
+            check_cgroup_rule(text)
+        except ValueError as e:
+            raise _flag_error(f'invalid argument "{text}" for "--device-cgroup-rule" flag: {e}', command) from None
+    for kind, attr, _ in BLKIO:
+        for text in kw.get(attr) or ():
+            try:
+                parse_block_device(text, kind)
+            except ValueError as e:
+                flag = "--" + attr.replace("_", "-")
+                raise _flag_error(f'invalid argument "{text}" for "{flag}" flag: {e}', command) from None
 
 
 def _flag_error(text: str, command: str) -> Exception:

@@ -93,6 +93,10 @@ def from_argparse(message: str, command: str, flags: dict[str, str]) -> FlagErro
         words = names.split("/")
         if problem.startswith("expected one argument"):
             return needs_argument(words[-1] if words[-1].startswith("--") else words[0], command)
+        if problem.startswith("ignored explicit argument "):  # `--rm=maybe`: a Go bool flag's value
+            value = problem.split("argument ", 1)[1].strip("'")
+            return FlagError(f'invalid argument "{value}" for "{flags.get(words[0], words[0])}" flag: '
+                             f'strconv.ParseBool: parsing "{value}": invalid syntax\n{see(command)}')
         if problem.startswith("invalid") and "value: " in problem:
             value = problem.split("value: ", 1)[1].strip("'")
             return invalid_value(value, flags.get(words[0], ", ".join(words)), command)

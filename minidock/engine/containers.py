@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from minidock.engine.logwriter import LogWriter
     from minidock.engine.volumes import MountPlan, MountSpec
+    from minidock.runtime.terminal import Detach
 
     Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
 
@@ -42,13 +43,14 @@ if TYPE_CHECKING:
 class RunIO:
     """Where a foreground container's stdio goes, the tracer for --explain, and how to pull."""
 
-    __slots__ = ("pull", "stderr", "stdin", "stdout", "tracer")
+    __slots__ = ("detach_keys", "pull", "stderr", "stdin", "stdout", "tracer")
 
     def __init__(self, stdin: int = 0, stdout: int = 1, stderr: int = 2, tracer: Tracer | None = None,
                  pull: Puller | None = None) -> None:
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.tracer: Tracer = tracer or NullTracer()
         self.pull = pull
+        self.detach_keys: bytes | None = None  # set: the CLI may leave the container running (run -it)
 
 
 class Created(NamedTuple):
@@ -115,7 +117,9 @@ def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFla
                     read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
                     cap_drop=req.cap_drop, resources=resources_of(req), network=network,
                     privileged=req.privileged, devices=req.devices, security_opt=req.security_opt,
-                    ulimits=req.ulimits, shm_size=req.shm_size, sysctls=req.sysctls, oom_score_adj=req.oom_score_adj)
+                    ulimits=req.ulimits, shm_size=req.shm_size, sysctls=req.sysctls, oom_score_adj=req.oom_score_adj,
+                    domainname=req.domainname, cgroup_parent=req.cgroup_parent,
+                    device_cgroup_rules=req.device_cgroup_rules)
 
 
 def _reserve(containers: ContainerStore, record: ContainerRecord, named: bool) -> ContainerRecord:
@@ -142,6 +146,10 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     store = store or open_store()
     _flags(req)  # bad flags fail before anything is written
     nsmodes.check(req)
+    if req.links:  # why: Docker's legacy links are hosts lines naming the linked containers' addresses
+        from minidock.engine.extraflags import link_hosts
+
+        req = req._replace(add_hosts=(*req.add_hosts, *link_hosts(req, store.paths)))
     if req.cidfile and os.path.exists(req.cidfile):
         raise UsageError(f"container ID file found, make sure the other container isn't running or delete "
                          f"{req.cidfile}")
@@ -278,9 +286,11 @@ def _host_config(req: RunRequest) -> dict[str, object]:
             "Devices": [dict(zip(("PathOnHost", "PathInContainer", "CgroupPermissions"), parse_device(d),
                                  strict=True)) for d in req.devices],
             "SecurityOpt": list(req.security_opt),
+            "Dns": list(req.dns), "DnsSearch": list(req.dns_search), "DnsOptions": list(req.dns_options),
             "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
             "Tty": req.tty, "OpenStdin": req.interactive,
-            "LogConfig": {"Type": req.log_driver, "Config": log.to_json()}, **host_fields(req)}
+            "LogConfig": {"Type": req.log_driver, "Config": log.to_json()}, **host_fields(req),
+            **({"Gpus": req.gpus} if req.gpus else {})}
 
 
 INIT_PATH = "/usr/bin/tini-static"  # Debian's tini (package `tini`): static, so it runs in any image
@@ -323,19 +333,35 @@ def remove_files(store: Store, cid: str, *, volumes: bool = False, event: bool =
 
 
 def run_foreground(req: RunRequest, io: RunIO) -> int:
-    """`minidock run` without -d: create, start in this process, wait, record; returns the exit code."""
+    """`minidock run` without -d: create, start in this process, wait, record; returns the exit code.
+    With `io.detach_keys` a supervisor forked off runs it, so that the CLI may end first (detach
+    keys, --sig-proxy=false): runtime/attachable.py."""
+    c = create(req, io.pull, starts_here=True)
+    if io.detach_keys is None:
+        return _supervise(c, io)
+    from minidock.runtime.attachable import attached
+
+    return attached(lambda detach, started: _supervise(c, io, detach, started), io.detach_keys,
+                    sig_proxy=req.sig_proxy and not req.tty, stdio=(io.stdin, io.stdout, io.stderr)).code
+
+
+def _supervise(c: Created, io: RunIO, detach: Detach | None = None, started: Callable[[int], None] | None = None
+               ) -> int:
+    """Start the created container in this process, relay, wait, record; its exit code."""
     from minidock.runtime import process
 
-    c = create(req, io.pull, starts_here=True)
     containers = ContainerStore(c.store.paths)
     session = c.net_session()
-    log = _foreground_log(c, containers)
+    log = _foreground_log(c, containers, attachable=detach is not None)
 
     def while_starting(_pid: int) -> None:
         """The record's last writes and the `start` event, while the container's PID 1 mounts (the
         parent would only wait meanwhile); the events module loads here too."""
         if c.finish is not None:
             c.finish()
+        if started is not None:  # why: a container the CLI may leave running is stopped, exec'd by its pid
+            containers.update(c.record.id, pid=_pid)
+            started(_pid)
         from minidock.engine.events import emit_container
 
         emit_container(c.store.paths, c.record, "start")
@@ -343,7 +369,8 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     opts = process.RunOptions(tracer=io.tracer, cgroup_root=CGROUP_ROOT, stdin=io.stdin, stdout=io.stdout,
                               stderr=io.stderr, seccomp_cache=c.store.paths.seccomp_cache,
                               on_namespaces=session.on_namespaces if c.net.kind == "bridge" else None,
-                              tee=log.write if log is not None else None, while_starting=while_starting)
+                              tee=log.write if log is not None else None, while_starting=while_starting,
+                              detach=detach)
     try:
         # why: a joined container (--pid/--ipc container:) must run now, and its PID 1 is found again
         status = process.run(nsmodes.rejoin(c.spec, c.record.host_config, c.store.paths), opts)
@@ -364,10 +391,11 @@ def run_foreground(req: RunRequest, io: RunIO) -> int:
     return status.code
 
 
-def _foreground_log(c: Created, containers: ContainerStore) -> LogWriter | None:
+def _foreground_log(c: Created, containers: ContainerStore, attachable: bool = False) -> LogWriter | None:
     """The json-file log a foreground container's output also goes to (Docker logs it: `logs NAME`
-    works afterwards); none for `--rm` (nothing is left to read it) or `--log-driver none`."""
-    if c.request.rm or c.request.log_driver == "none":
+    works afterwards); none for `--rm` (nothing is left to read it, unless the CLI may detach and
+    `attach` come back) or `--log-driver none`."""
+    if (c.request.rm and not attachable) or c.request.log_driver == "none":
         return None
     from minidock.engine.logopts import LogOptions
     from minidock.engine.logwriter import LogWriter
@@ -376,7 +404,9 @@ def _foreground_log(c: Created, containers: ContainerStore) -> LogWriter | None:
     record = {**c.record.to_json(), "command": list(c.spec.process.args)}  # what finish() is about to write
     if isinstance(c.finish, _Completion):
         record["host_config"] = c.finish.host_config
-    return LogWriter(f"{containers.dir(c.record.id)}/log", opts, opts.record_attrs(record))
+    log = LogWriter(f"{containers.dir(c.record.id)}/log", opts, opts.record_attrs(record))
+    log.whole_lines = not c.spec.process.terminal  # why: `attach` (after a detach) shows a prompt as it comes
+    return log
 
 
 def attached_stdio(streams: tuple[str, ...]) -> tuple[int, int, int]:

@@ -17,6 +17,10 @@ from minidock.nouns import NamedTuple
 from minidock.oci.runtimespec import Capabilities, User
 from minidock.store.store import Store
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from minidock.runtime.execute import ExecIO, ExecTarget
+
 
 class ExecRequest(NamedTuple):
     """The flags of `minidock exec`."""
@@ -31,6 +35,7 @@ class ExecRequest(NamedTuple):
     workdir: str = ""
     env_files: tuple[str, ...] = ()
     privileged: bool = False
+    detach_keys: bytes | None = None  # -it: the keys that leave the process running (None: it cannot detach)
 
 
 def _env_files(paths: tuple[str, ...]) -> list[str]:
@@ -43,6 +48,23 @@ def _env_files(paths: tuple[str, ...]) -> list[str]:
         except OSError as e:
             raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from e
     return out
+
+
+def _exec(req: ExecRequest, target: "ExecTarget", io: "ExecIO") -> int:
+    """Run it; with -it under a supervisor of its own, so that the detach keys leave it running
+    (runtime/attachable.py): then Docker's `read escape sequence`, exit 1."""
+    from minidock.runtime import execute
+
+    if req.detach_keys is None or not (req.tty and req.interactive) or req.detach:
+        return execute.exec_process(target, io)
+    from minidock.errors import PlainError
+    from minidock.runtime.attachable import attached
+
+    out = attached(lambda letgo, _started: execute.exec_process(target, io._replace(letgo=letgo)),
+                   req.detach_keys, sig_proxy=False, stdio=(io.stdin, io.stdout, io.stderr))
+    if out.detached:
+        raise PlainError("read escape sequence")  # why: Docker's client ends an exec so, with 1
+    return out.code
 
 
 def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: Store | None = None) -> int:
@@ -84,7 +106,7 @@ def exec_in(req: ExecRequest, stdio: tuple[int, int, int] = (0, 1, 2), store: St
     what = " ".join(req.cmd)
     emit_container(paths, rec, f"exec_create: {what}", execID=os.urandom(32).hex())
     emit_container(paths, rec, f"exec_start: {what}")
-    code = execute.exec_process(target, execute.ExecIO(stdin, stdio[1], stdio[2], req.detach))
+    code = _exec(req, target, execute.ExecIO(stdin, stdio[1], stdio[2], req.detach))
     if not req.detach:
         emit_container(paths, rec, "exec_die", exitCode=str(code))
     return code

@@ -7,7 +7,7 @@ of /proc and the container's cgroup (`top`, `stats`). The CLI only renders.
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -279,11 +279,15 @@ def container_id(ref: str, store: Store | None = None) -> str:
     return records.get(ref).id
 
 
-def start_attached(ref: str, store: Store | None = None) -> Iterator[LogEntry]:
-    """`start -a`: start the container and yield its output until it exits (then `wait` has the code)."""
+def start_attached(ref: str, store: Store | None = None, then: Callable[[], object] | None = None
+                   ) -> Iterator[LogEntry]:
+    """`start -a`: start the container and yield its output until it exits (then `wait` has the code);
+    `then()` runs once it has started (`start -i` attaches its stdin there)."""
     _, records = open_records(store)
     cid = records.get(ref).id
     path = Path(records.dir(cid), "log")
     size = path.stat().st_size if path.exists() else 0
     lifecycle.start(cid, store)
+    if then is not None:
+        then()
     yield from follow(path, lambda: _running(store, cid), start=size)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 # host_config keys that are minidock's own bookkeeping, not Docker HostConfig fields
-_PRIVATE = ("NetworkPlan", "Config", "MountPoints", "Cpus", "Tty", "OpenStdin", "PortBindings", "Memory")
+_PRIVATE = ("NetworkPlan", "ExtraNetworks", "ExtraEndpoints", "Config", "MountPoints", "Cpus", "Tty", "OpenStdin",
+            "PortBindings", "Memory")
 # what records made before minidock kept these fields show (engine/nsmodes.py records them now)
 _NAMESPACE_DEFAULTS = {"CgroupnsMode": "private", "GroupAdd": None, "IpcMode": "private", "PidMode": "",
                        "UTSMode": "", "UsernsMode": ""}
@@ -59,7 +60,9 @@ def port_bindings(publish: list[str]) -> dict[str, list[dict[str, str]]]:
 # what records made before minidock kept the resource flags show (engine/resources.py records them now)
 _RESOURCE_DEFAULTS = {"BlkioWeight": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
                       "CpusetCpus": "", "CpusetMems": "", "MemoryReservation": 0, "MemorySwappiness": None,
-                      "OomKillDisable": False, "OomScoreAdj": 0}
+                      "OomKillDisable": False, "OomScoreAdj": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": None,
+                      "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None, "BlkioDeviceWriteIOps": None,
+                      "CgroupParent": "", "DeviceCgroupRules": None, "Dns": [], "DnsSearch": [], "DnsOptions": []}
 
 
 def _bytes(value: object) -> object:
@@ -96,7 +99,8 @@ def config(d: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     extra = hc.get("Config") or {}
     proc = spec.get("process") or {}
     out: dict[str, Any] = {
-        "Hostname": extra.get("Hostname") or spec.get("hostname", ""), "Domainname": "",
+        "Hostname": extra.get("Hostname") or spec.get("hostname", ""),
+        "Domainname": extra.get("Domainname") or "",
         "User": extra.get("User") or "", "AttachStdin": False, "AttachStdout": False, "AttachStderr": False}
     if extra.get("ExposedPorts"):
         out["ExposedPorts"] = extra["ExposedPorts"]
@@ -107,7 +111,10 @@ def config(d: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         out["Healthcheck"] = extra["Healthcheck"]
     out.update(Image=d.get("image", ""), Volumes=extra.get("Volumes"),
                WorkingDir=extra["WorkingDir"] if "WorkingDir" in extra else proc.get("cwd", ""),
-               Entrypoint=extra.get("Entrypoint"), OnBuild=None, Labels=extra.get("Labels") or {})
+               Entrypoint=extra.get("Entrypoint"))
+    if (hc.get("NetworkPlan") or {}).get("mac"):  # Docker's omitempty
+        out["MacAddress"] = hc["NetworkPlan"]["mac"]
+    out.update(OnBuild=None, Labels=extra.get("Labels") or {})
     for key in ("StopSignal", "StopTimeout"):
         if key in extra:
             out[key] = extra[key]
@@ -129,18 +136,29 @@ def network_settings(d: dict[str, Any]) -> dict[str, Any]:
            "IPPrefixLen": prefix if mode == "bridge" else 0, "IPv6Gateway": "",
            "MacAddress": mac if mode == "bridge" else "", "Networks": {}}
     if mode not in ("container",) and not mode.startswith("container:"):
-        networks = {mode: _endpoint(gateway, ip, prefix, mac)}
+        plan = hc.get("NetworkPlan") or {}
+        networks = {mode: _endpoint(gateway, ip, prefix, mac, _asked(plan, mode, d, running))}
         extra = {a.get("network"): a for a in att.get("extra") or () if running}
+        ends = hc.get("ExtraEndpoints") or {}
         for name in hc.get("ExtraNetworks") or ():  # `network connect`ed ones, wired while it runs
             a = extra.get(name) or {}
-            networks[name] = _endpoint(a.get("gateway", ""), a.get("ip", ""), a.get("prefixlen", 0), a.get("mac", ""))
+            networks[name] = _endpoint(a.get("gateway", ""), a.get("ip", ""), a.get("prefixlen", 0), a.get("mac", ""),
+                                       _asked(ends.get(name) or {}, name, d, running))
         out["Networks"] = networks
     return out
 
 
-def _endpoint(gateway: str, ip: str, prefix: int, mac: str) -> dict[str, Any]:
+def _asked(end: dict[str, Any], network: str, d: dict[str, Any], running: bool) -> dict[str, Any]:
+    """IPAMConfig and Aliases of an endpoint as Docker shows them: the --ip asked for; the aliases
+    (--network-alias, `connect --alias`) and, while it runs on a user network, the short id."""
+    user = network not in ("bridge", "host", "none", "default")
+    aliases = [*end.get("aliases", ()), *([str(d.get("id", ""))[:12]] if running and user else [])]
+    return {"IPAMConfig": {"IPv4Address": end["ip"]} if end.get("ip") else None, "Aliases": aliases or None}
+
+
+def _endpoint(gateway: str, ip: str, prefix: int, mac: str, asked: dict[str, Any] | None = None) -> dict[str, Any]:
     """One entry of NetworkSettings.Networks."""
-    return {"IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": "", "EndpointID": "",
+    return {"IPAMConfig": None, "Links": None, "Aliases": None, **(asked or {}), "NetworkID": "", "EndpointID": "",
             "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix, "IPv6Gateway": "", "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None}
 

@@ -93,6 +93,10 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
         return rec
     kill_leftovers(records, rec)
     hc = rec.host_config
+    if hc.get("Gpus"):  # `create --gpus` keeps the request; Docker's daemon refuses it here
+        from minidock.engine.extraflags import refuse_gpus
+
+        refuse_gpus(str(hc["Gpus"]))
     log_conf = hc.get("LogConfig") or {}
     if network is None:
         from minidock.engine import netwire

@@ -38,6 +38,9 @@ class LogWriter:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         self.size = os.fstat(self.fd).st_size
         self.partial: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        # a terminal's output is logged as it comes, unfinished lines too: `attach` reads the log, and
+        # a shell's prompt ends no line (the entries still add up to the same bytes)
+        self.whole_lines = True
 
     def write(self, stream: str, data: bytes) -> None:
         """Add raw output of `stream`; whole lines are logged now, the rest when it ends or grows."""
@@ -52,6 +55,9 @@ class LogWriter:
                 continue
             self._entry(stream, buf[:nl + 1])
             buf = buf[nl + 1:]
+        if buf and not self.whole_lines:
+            self._entry(stream, buf)
+            buf = b""
         self.partial[stream] = buf
 
     def flush(self) -> None:

@@ -140,6 +140,7 @@ class Supervisor:
         record = self.records.find(job.cid) if job.log_driver != "none" else None
         attrs = job.log.record_attrs(record.to_json()) if record is not None else None
         self.log = LogWriter(os.devnull if job.log_driver == "none" else log_path, job.log, attrs)
+        self.log.whole_lines = not job.spec.process.terminal  # why: `attach` shows a prompt as it comes
 
     def _report(self, t: str, **fields: object) -> None:
         if self.report is not None:

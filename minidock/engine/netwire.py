@@ -40,6 +40,8 @@ def __getattr__(name: str) -> object:
         return PortMapping
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 FILES = (("hosts", "/etc/hosts"), ("resolv.conf", "/etc/resolv.conf"), ("hostname", "/etc/hostname"))
+# --dns and --dns-search as Docker's client checks them, for the CLI (which may not import the runtime)
+check_dns_server, check_dns_search = netfiles.check_dns_server, netfiles.check_dns_search
 
 
 class NetPlan(NamedTuple):
@@ -53,17 +55,23 @@ class NetPlan(NamedTuple):
     ports: tuple[PortMapping, ...] = ()
     state_dir: str = "."  # "." (pathlib's empty path, as older records have it): none
     add_hosts: tuple[str, ...] = ()
+    ip: str = ""  # --ip
+    aliases: tuple[str, ...] = ()  # --network-alias
+    mac: str = ""  # --mac-address
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "spec_network": self.spec_network, "network": self.network,
-                "bridge": self.bridge, "subnet": self.subnet, "ports": [p.to_json() for p in self.ports],
-                "state_dir": self.state_dir, "add_hosts": list(self.add_hosts)}
+        out = {"kind": self.kind, "spec_network": self.spec_network, "network": self.network,
+               "bridge": self.bridge, "subnet": self.subnet, "ports": [p.to_json() for p in self.ports],
+               "state_dir": self.state_dir, "add_hosts": list(self.add_hosts)}
+        extra = {"ip": self.ip, "aliases": list(self.aliases), "mac": self.mac}
+        return {**out, **{k: v for k, v in extra.items() if v}}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetPlan:
         return cls(str(d["kind"]), str(d["spec_network"]), str(d.get("network", "")), str(d.get("bridge", "")),
                    str(d.get("subnet", "")), _ports(d.get("ports") or []),
-                   str(d.get("state_dir") or "."), tuple(d.get("add_hosts") or ()))
+                   str(d.get("state_dir") or "."), tuple(d.get("add_hosts") or ()), str(d.get("ip", "")),
+                   tuple(d.get("aliases") or ()), str(d.get("mac", "")))
 
 
 def _ports(items: list[dict[str, Any]]) -> tuple[PortMapping, ...]:
@@ -85,10 +93,12 @@ def _container_netns(paths: Paths, name: str) -> str:
 def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
     """Resolve the network flags; published ports are checked free now (Docker's early error)."""
     value = req.network or "bridge"
+    if req.ip and (value in ("none", "host", "bridge", "default") or value.startswith("container:")):
+        raise ConflictError("user specified IP address is supported on user defined networks only")
     if value in ("none", "host"):
         if req.publish or req.publish_all:
             raise UsageError(f"published ports need a bridge network, not --network {value}")
-        return NetPlan(value, value, add_hosts=req.add_hosts)
+        return NetPlan(value, value, add_hosts=req.add_hosts, mac=req.mac_address)
     if value.startswith("container:"):
         return NetPlan("container", _container_netns(paths, value.partition(":")[2]), add_hosts=req.add_hosts)
     from minidock.engine import networks
@@ -102,20 +112,18 @@ def plan(req: RunRequest, paths: Paths, exposed: tuple[str, ...]) -> NetPlan:
         mappings = portmap.publish_all(exposed, mappings)
     ports = tuple(portmap.check_ports(mappings)) if mappings else ()
     cfg = mode.network
-    return NetPlan("bridge", "bridge", cfg.name, cfg.bridge, cfg.subnet, ports, paths.networks, req.add_hosts)
+    if req.ip:
+        networks.check_static(cfg, req.ip)
+    return NetPlan("bridge", "bridge", cfg.name, cfg.bridge, cfg.subnet, ports, paths.networks, req.add_hosts,
+                   req.ip, req.network_aliases if cfg.name != "bridge" else (), req.mac_address)
 
 
 def write_files(cdir: str, hostname: str, req: RunRequest, net: NetPlan) -> tuple[Mount, ...]:
     """containers/<id>/{hosts,resolv.conf,hostname} and the bind mounts that put them in /etc."""
     extra = tuple(netfiles.parse_add_host(h) for h in req.add_hosts)
-    try:
-        with open("/etc/resolv.conf") as f:
-            host_resolv = f.read()
-    except OSError:
-        host_resolv = ""
-    dns = netfiles.DnsOptions(servers=tuple(req.dns))
+    dns = netfiles.DnsOptions(tuple(req.dns), tuple(req.dns_search), tuple(req.dns_options))
     texts = {"hosts": netfiles.hosts_file(hostname, None, (), extra),
-             "resolv.conf": netfiles.resolv_conf(host_resolv, dns),
+             "resolv.conf": netfiles.container_resolv(netfiles.host_resolv(), dns, net.kind == "host"),
              "hostname": netfiles.hostname_file(hostname)}
     if net.kind == "host":
         with open("/etc/hosts") as f:
@@ -155,10 +163,13 @@ class NetSession:
         from minidock.runtime.net import hostbridge, ipam, network
 
         bridge = self.net.bridge
+        cfg = networks.user_config(self.paths, self.net.network)  # --gateway, --ip-range, -o ...: None for bridge
         with hostbridge.wire_lock(bridge):  # why: host-wide: other stores wire and unwire this bridge too
-            subnet = networks.wire(bridge, self.net.subnet, default=self.net.network == "bridge")
+            subnet = networks.wire(bridge, self.net.subnet, default=self.net.network == "bridge", cfg=cfg)
             req = network.NetworkAttachRequest(self.net.network, bridge, subnet, self.container_id, ipam.HOST_DIR,
-                                               lease_key=bridge, owner=os.path.abspath(self.paths.root))
+                                               lease_key=bridge, owner=os.path.abspath(self.paths.root),
+                                               mtu=networks.mtu_of(cfg), pool=networks.pool_of(cfg, self.net.ip),
+                                               mac=self.net.mac)
             att = network.attach(pid, req)
             self._hosts(att.ip)  # why (under the lock): peers' hosts files change one container at a time
         if subnet != self.net.subnet:  # the bridge carries another store's choice: show what is real
@@ -186,9 +197,10 @@ class NetSession:
         extra += tuple(netfiles.ExtraHost(n, pip) for n, pip, _ in peers)
         cdir = self.paths.container(self.container_id)
         _rewrite_in_place(f"{cdir}/hosts", netfiles.hosts_file(self.hostname, ip, (self.name,), extra))
+        own = " ".join((self.name, *self.net.aliases))  # why: --network-alias names resolve like the name
         for _name, _pip, pdir in peers:
             with open(f"{pdir}/hosts", "a") as f:
-                f.write(f"{ip}\t{self.name}\n")
+                f.write(f"{ip}\t{own}\n")
 
     def close(self) -> None:
         """Stop the loopback proxies (the container has ended)."""
@@ -207,10 +219,20 @@ def _peers(paths: Paths, bridge: str, container_id: str) -> list[tuple[str, str,
         if cid == container_id or not os.path.exists(f"{paths.container(cid)}/hosts"):
             continue
         try:
-            out.append((store.get(cid).name, ip.split("/")[0], paths.container(cid)))
+            rec = store.get(cid)
         except Exception:  # noqa: BLE001 - a peer being removed right now
             continue
+        out.append((" ".join((rec.name, *aliases_on(rec, bridge))), ip.split("/")[0], paths.container(cid)))
     return out
+
+
+def aliases_on(rec: ContainerRecord, bridge: str) -> tuple[str, ...]:
+    """The --network-alias / `network connect --alias` names of `rec` on the network of `bridge`."""
+    plan = rec.host_config.get("NetworkPlan") or {}
+    if plan.get("bridge") == bridge:
+        return tuple(plan.get("aliases") or ())
+    ends = rec.host_config.get("ExtraEndpoints") or {}
+    return next((tuple(e.get("aliases") or ()) for e in ends.values() if e.get("bridge") == bridge), ())
 
 
 def add_peer_names(paths: Paths, container_id: str, name: str, bridge: str, ip: str) -> None:

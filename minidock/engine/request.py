@@ -62,6 +62,16 @@ class RunRequest(NamedTuple):
     publish_all: bool = False
     add_hosts: tuple[str, ...] = ()
     dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    domainname: str = ""
+    cgroup_parent: str = ""
+    device_cgroup_rules: tuple[str, ...] = ()  # --device-cgroup-rule 'c 1:3 rmw'
+    blkio_weight_device: tuple[str, ...] = ()  # DEVICE:WEIGHT
+    device_read_bps: tuple[str, ...] = ()  # DEVICE:RATE (a size per second)
+    device_write_bps: tuple[str, ...] = ()
+    device_read_iops: tuple[str, ...] = ()  # DEVICE:RATE (a number per second)
+    device_write_iops: tuple[str, ...] = ()
     init: bool = False
     restart: str = "no"
     log_opts: tuple[str, ...] = ()
@@ -82,3 +92,16 @@ class RunRequest(NamedTuple):
     shm_size: str = ""
     sysctls: tuple[str, ...] = ()
     attach: tuple[str, ...] = ()
+    detach_keys: str = ""  # run: the key sequence that detaches the terminal ("": ctrl-p,ctrl-q)
+    sig_proxy: bool = True  # run: signals the CLI gets go to the container
+    disable_content_trust: bool = True  # accepted (no content trust here)
+    runtime: str = ""  # runc (Docker's default) only
+    isolation: str = ""  # "default" only (Linux)
+    kernel_memory: str = ""  # checked as Docker does, then not applied (deprecated)
+    storage_opt: tuple[str, ...] = ()  # Docker refuses size= without xfs pquota
+    volume_driver: str = ""  # local only
+    gpus: str = ""  # parsed as Docker's client does; no GPU driver here
+    links: tuple[str, ...] = ()  # --link NAME[:ALIAS] (default bridge: a hosts line)
+    ip: str = ""  # --ip: a static IPv4 address on a user network with a user-configured subnet
+    network_aliases: tuple[str, ...] = ()  # --network-alias: more names peers on a user network resolve
+    mac_address: str = ""  # --mac-address of eth0 ("": 02:42 + the address's four bytes)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import socket
 
     from minidock.runtime.cgroups import Cgroup
+    from minidock.runtime.terminal import Detach
 
 _TIOCSCTTY = 0x540E
 
@@ -48,6 +49,7 @@ class ExecIO(NamedTuple):
     stdout: int = 1
     stderr: int = 2
     detach: bool = False
+    letgo: "Detach | None" = None  # -it: the detach keys let the terminal go (runtime/attachable.py)
 
 
 def exec_process(target: ExecTarget, io: ExecIO) -> int:
@@ -120,7 +122,7 @@ def _wait(helper: int, child: int, master: int | None, io: ExecIO) -> int:
             from minidock.runtime import terminal
 
             try:
-                terminal.relay(master, helper, io.stdin, io.stdout)
+                terminal.relay(master, helper, io.stdin, io.stdout, detach=io.letgo)
             finally:
                 os.close(master)
         _, status = os.waitpid(helper, 0)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from minidock.oci.runtimespec import Spec
     from minidock.runtime.cgroups import Cgroup
     from minidock.runtime.explain import Tracer
+    from minidock.runtime.terminal import Detach
 else:  # why: signal.py only wraps _signal's numbers in enums, and enum's import costs a `run` ~3 ms
     import _signal as signal
 
@@ -60,13 +61,13 @@ class RunOptions:
     built: the network helper moves a veth into /proc/PID/ns/net there. `seccomp_cache`: the
     directory of compiled seccomp programs (see runtime.seccomp)."""
 
-    __slots__ = ("cgroup_root", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tee", "tracer",
-                 "while_starting")
+    __slots__ = ("cgroup_root", "detach", "on_namespaces", "seccomp_cache", "stderr", "stdin", "stdout", "tee",
+                 "tracer", "while_starting")
 
     def __init__(self, *, tracer: Tracer | None = None, cgroup_root: str | None = None, stdin: int = 0,
                  stdout: int = 1, stderr: int = 2, on_namespaces: Callable[[int], None] | None = None,
                  seccomp_cache: StrPath | None = None, tee: Callable[[str, bytes], None] | None = None,
-                 while_starting: Callable[[int], None] | None = None) -> None:
+                 while_starting: Callable[[int], None] | None = None, detach: Detach | None = None) -> None:
         self.tracer: Tracer = tracer if tracer is not None else NullTracer()
         self.cgroup_root = cgroup_root
         self.seccomp_cache = seccomp_cache  # where compiled seccomp programs are kept (None: compile each time)
@@ -78,6 +79,7 @@ class RunOptions:
         # the caller's own bookkeeping, run while the container's PID 1 builds its file system (after
         # `go`, before its command): it overlaps the child's work; an exception stops the container
         self.while_starting = while_starting
+        self.detach = detach  # a terminal relay that may let go of the container (runtime/attachable.py)
 
 
 class Container:
@@ -404,7 +406,7 @@ def run(spec: Spec, opts: RunOptions) -> ExitStatus:
         with forward_signals(c.pid):
             if c.pty_master is not None:
                 from minidock.runtime import terminal
-                terminal.relay(c.pty_master, c.pid, opts.stdin, opts.stdout, opts.tee)
+                terminal.relay(c.pty_master, c.pid, opts.stdin, opts.stdout, opts.tee, detach=opts.detach)
             return c.wait()
     finally:
         c.cleanup()

@@ -145,6 +145,12 @@ def sethostname(name: str) -> None:
     _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), f"sethostname {name}")
 
 
+def setdomainname(name: str) -> None:
+    """setdomainname(2) (the NIS domain name, `domainname`) in the caller's UTS namespace."""
+    raw = name.encode()
+    _check(_libc.setdomainname(raw, ctypes.c_size_t(len(raw))), f"setdomainname {name}")
+
+
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
     """prctl(2) with integer arguments."""
     args = [ctypes.c_ulong(a) for a in (arg2, arg3, arg4, arg5)]
@@ -304,3 +310,12 @@ def wipe_args_and_env() -> None:
     for start, end in ((arg_start, arg_end), (env_start, env_end)):
         if 0 < start < end:
             ctypes.memset(start, 0, end - start)
+
+
+_SYS_PIDFD_GETFD = 438  # the same number on every architecture (Linux 5.6+)
+
+
+def pidfd_getfd(pidfd: int, fd: int) -> int:
+    """A copy (close-on-exec) of descriptor `fd` of the process behind `pidfd` (needs ptrace rights: root)."""
+    return _check(_libc.syscall(ctypes.c_long(_SYS_PIDFD_GETFD), ctypes.c_int(pidfd), ctypes.c_int(fd),
+                                ctypes.c_uint(0)), f"pidfd_getfd {fd}")
