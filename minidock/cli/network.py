@@ -207,10 +207,20 @@ def register(app: typer_types.Typer) -> None:
     @net.command("rm")
     def rm(refs: list[str] = typer.Argument(...)) -> None:  # noqa: B008
         """Remove networks (refused while containers use them)."""
-        from minidock.engine import networks
+        import typer
 
-        for r in refs:
-            print(networks.remove(r).name)
+        from minidock.engine import networks
+        from minidock.errors import MinidockError
+
+        failed = False
+        for r in refs:  # as Docker: every name is tried, the failures said, then exit 1
+            try:
+                print(networks.remove(r).name, flush=True)
+            except MinidockError as e:
+                print(f"minidock: {e}", file=sys.stderr)
+                failed = True
+        if failed:
+            raise typer.Exit(1)
 
     @net.command("connect")
     def connect(network: str = typer.Argument(..., help="NETWORK"),

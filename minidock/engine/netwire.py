@@ -262,21 +262,32 @@ def release(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> N
     """
     if not attachment:
         return
-    from minidock.runtime.net import hostbridge, ipam, network
+    from minidock.runtime.net import ipam, network
 
     _release_extras(paths, container_id, attachment)
     name = str(attachment.get("network", ""))
     bridge = str(attachment.get("bridge") or network.DEFAULT_BRIDGE)
+    if bridge != network.DEFAULT_BRIDGE and not os.path.isdir(f"{ipam.HOST_DIR}/{bridge}"):
+        # its network was removed (prune takes a stopped container's network, as Docker's does): no
+        # lease is left, and taking the bridge's locks would only make its directory again
+        network.delete_veth(str(attachment.get("host_veth") or network.host_veth_name(container_id)))
+    else:
+        _release_on(paths, container_id, attachment, bridge, name)
+    if attachment.get("ports"):
+        from minidock.runtime.net import nat
+
+        nat.remove_rules(container_id)
+
+
+def _release_on(paths: Paths, container_id: str, attachment: Mapping[str, Any], bridge: str, name: str) -> None:
+    from minidock.runtime.net import hostbridge, ipam, network
+
     with hostbridge.wire_lock(bridge):
         network.delete_veth(str(attachment.get("host_veth") or network.host_veth_name(container_id)))
         if ipam.release_left(ipam.HOST_DIR, bridge, container_id) is None:
             network.detach(container_id, paths.networks)  # a lease an older minidock kept in the store
         if name and name != "bridge":
             forget_in_peers(paths, bridge, str(attachment.get("ip", "")))
-    if attachment.get("ports"):
-        from minidock.runtime.net import nat
-
-        nat.remove_rules(container_id)
 
 
 def _release_extras(paths: Paths, container_id: str, attachment: Mapping[str, Any]) -> None:
