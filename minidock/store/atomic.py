@@ -12,10 +12,9 @@ of their own, because the `run` path needs them and every module costs ~0.1 ms t
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 
-from minidock import plainjson
+from minidock import flock, plainjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -109,30 +108,7 @@ def read_json(path: StrPath, default: Any) -> Any:
     return plainjson.loads(data)
 
 
-class locked:  # noqa: N801 - used as a function: `with locked(path):`
-    """Hold an flock on `lock_file` (created if missing) for the duration of the block. A class, not
-    contextlib.contextmanager: contextlib (with collections and functools) costs ~2 ms on `run`."""
-
-    __slots__ = ("fd", "lock_file", "shared")
-
-    def __init__(self, lock_file: StrPath, shared: bool = False) -> None:
-        self.lock_file, self.shared, self.fd = lock_file, shared, -1
-
-    def __enter__(self) -> None:
-        try:
-            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except FileNotFoundError:  # the first lock of this store
-            os.makedirs(os.path.dirname(self.lock_file), exist_ok=True)
-            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
-        self.fd = fd
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
+locked = flock.locked  # the store's records lock with the one shared class (minidock/flock.py)
 
 
 # -- scratch owned by a live process ------------------------------------------------------------

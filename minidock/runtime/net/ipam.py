@@ -14,10 +14,9 @@ of the monitor).
 from __future__ import annotations
 
 import _socket
-import fcntl
 import os
 
-from minidock import plainjson
+from minidock import flock, plainjson
 from minidock.errors import ConflictError, StoreError, UsageError
 from minidock.nouns import NamedTuple
 
@@ -220,32 +219,7 @@ def read_json(path: StrPath, default: Any) -> Any:
         raise StoreError(f"state file {path}: {e}") from e
 
 
-class locked:  # noqa: N801 - used as a function: `with locked(path):`
-    """Hold an exclusive flock on `lock_file` (created if missing) for the block. A class, not
-    contextlib.contextmanager: contextlib (with collections, functools) costs `run` ~2 ms; not
-    store.atomic's: the runtime may not import the store."""
-
-    __slots__ = ("fd", "lock_file")
-
-    def __init__(self, lock_file: StrPath) -> None:
-        self.lock_file, self.fd = lock_file, -1
-
-    def __enter__(self) -> None:
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-        try:
-            fd = os.open(self.lock_file, flags, 0o600)
-        except FileNotFoundError:  # the first lock of this network
-            os.makedirs(os.path.dirname(self.lock_file) or ".", exist_ok=True)
-            fd = os.open(self.lock_file, flags, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
-        self.fd = fd
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
+locked = flock.locked  # host-wide state files lock as the store's do (minidock/flock.py)
 
 
 # ---- the lease store ---------------------------------------------------------------------------
