@@ -159,7 +159,7 @@ IMAGE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Creat
 
 
 def image_row(s: Any, no_trunc: bool = False) -> Any:
-    """docker images's fields (docker/cli's ImageContext) for one ImageSummary (or glance.ImageView)."""
+    """docker images's fields (docker/cli's ImageContext) for one ImageSummary (or imageglance.ImageView)."""
     from minidock.engine.humanize import human_size
 
     size = human_size(s.size)
@@ -174,10 +174,12 @@ def image_row(s: Any, no_trunc: bool = False) -> Any:
 def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: bool = False, *,
            repository: str = "", filters: list[str] | None = None) -> None:
     """Print `docker images` (REPOSITORY[:TAG], -q, --no-trunc, --digests, --format, --filter); the
-    index read as plain JSON when it is current (engine/glance.py) and nothing is filtered, else
+    index read as plain JSON when it is current (engine/imageglance.py) and nothing is filtered, else
     through the engine."""
+    from minidock.engine import imageglance
+
     plain = not filters and not any(c in repository for c in "*?[\\")  # REPOSITORY[:TAG] matched as is
-    rows: list[Any] | None = glance.images() if plain else None
+    rows: list[Any] | None = imageglance.images() if plain else None
     if rows is not None and repository:  # imagefilter's reference rule for a pattern without wildcards
         rows = [s for s in rows if s.repository != "<none>" and repository in (s.repository, f"{s.repository}:{s.tag}")]
     if rows is None:

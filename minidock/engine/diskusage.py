@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from minidock.engine import glance
+from minidock.engine import glance, imageglance
 from minidock.engine.images import NONE, DfRow, config_of, is_untagged
 from minidock.errors import ManifestError, NotFoundError
 from minidock.nouns import NamedTuple
@@ -179,7 +179,7 @@ def _first_tag(names: list[str]) -> tuple[str, str]:
     for name in sorted(names):
         if is_untagged(name):
             continue
-        repo, tag, _ = glance.familiar(name)
+        repo, tag, _ = imageglance.familiar(name)
         if tag != NONE:
             return repo, tag
     return NONE, NONE

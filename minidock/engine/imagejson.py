@@ -1,5 +1,5 @@
 """`docker image inspect`'s JSON for an image named by a plain reference, read as plain JSON with
-engine/glance.py's rules: the quick path of `inspect IMAGE` (engine/images.py and the store's
+engine/imageglance.py's rules: the quick path of `inspect IMAGE` (engine/images.py and the store's
 classes cost ~20 ms of imports). The object equals `inspect_image(store, text).to_docker_json()`;
 anything else (an id or id prefix, a digest reference, a name not in a current index, an index
 manifest, a value the typed readers would reject or convert) is None, and the engine answers.
@@ -7,7 +7,7 @@ manifest, a value the typed readers would reject or convert) is None, and the en
 
 from __future__ import annotations
 
-from minidock.engine import glance
+from minidock.engine import glance, imageglance
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def image_json(text: str, store: str | None = None) -> dict[str, Any] | None:
     store = store or glance.root()
     key = reference_key(text)
     try:
-        records = glance.current_index(store) if key is not None else None
+        records = imageglance.current_index(store) if key is not None else None
         if records is None or key not in records:
             return None
         return _inspect(store, records, key)
@@ -51,7 +51,7 @@ def _config_digest(store: str, rec: dict[str, Any]) -> tuple[dict[str, Any], str
     target = rec["target"]
     if not isinstance(target, dict) or target.get("mediaType", "").endswith(("index.v1+json", "list.v2+json")):
         return None
-    manifest = glance.blob(store, str(target["digest"]))
+    manifest = imageglance.blob(store, str(target["digest"]))
     body_type, content_type = str(manifest.get("mediaType", "")), str(target.get("mediaType", ""))
     if manifest.get("schemaVersion") != 2 or not isinstance(manifest.get("layers"), list) or (
             body_type and content_type and body_type != content_type):
@@ -64,13 +64,13 @@ def _inspect(store: str, records: dict[str, Any], key: str) -> dict[str, Any] | 
     if found is None:
         return None
     manifest, image_id = found
-    config = glance.blob(store, image_id)
+    config = imageglance.blob(store, image_id)
     rootfs = config.get("rootfs") or {}
     layers = [str(x) for x in rootfs.get("diff_ids") or ()]
     if rootfs.get("type", "layers") != "layers" or not all(_is_digest(x) for x in layers):
         return None
     run = _container_config(config.get("config") or {})
-    size = glance.image_size(store, manifest, config)
+    size = imageglance.image_size(store, manifest, config)
     names = _names(store, records, image_id)
     if run is None or size is None or names is None:
         return None
@@ -81,7 +81,8 @@ def _inspect(store: str, records: dict[str, Any], key: str) -> dict[str, Any] | 
             "Author": str(config.get("author") or ""), "Config": run,
             "Architecture": str(config.get("architecture", "")), "Variant": str(config.get("variant") or "") or None,
             "Os": str(config.get("os", "")), "Size": size, "VirtualSize": size,
-            "GraphDriver": glance.image_graph_driver(layers, store), "RootFS": {"Type": "layers", "Layers": layers},
+            "GraphDriver": imageglance.image_graph_driver(layers, store),
+            "RootFS": {"Type": "layers", "Layers": layers},
             "Metadata": {"LastTagTime": str(records[key].get("created", ""))}}
 
 
@@ -97,7 +98,7 @@ def _names(store: str, records: dict[str, Any], image_id: str) -> tuple[list[str
         found = _config_digest(store, rec)  # None: not an image manifest, which the engine skips too
         if found is None or found[1] != image_id or name.startswith("<none>@"):
             continue
-        repo, tag, digest = glance.familiar(name)
+        repo, tag, digest = imageglance.familiar(name)
         if tag != "<none>":
             tags.append(f"{repo}:{tag}")
         digests.append(f"{repo}@{digest or rec.get('index') or rec['target']['digest']}")

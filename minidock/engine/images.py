@@ -10,7 +10,7 @@ from typing import Any
 
 from minidock.engine.events import emit
 from minidock.engine.filters import PruneFilter
-from minidock.engine.glance import image_graph_driver
+from minidock.engine.imageglance import image_graph_driver
 from minidock.errors import (
     ConflictError,
     ImageNotFoundError,

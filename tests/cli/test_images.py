@@ -112,7 +112,7 @@ def test_system_prune_a_prompt(store: Store, tmp_path: Path, capsys: pytest.Capt
 
 
 def test_the_quick_image_list_is_the_engines(store: Store, tmp_path: Path) -> None:
-    from minidock.engine import glance
+    from minidock.engine import imageglance
     from minidock.engine.images import list_images, tag_image
 
     add_image(store, "docker.io/library/alpine:latest", [{"f": b"x" * 2000}, {"g": b"y"}], tmp_path)
@@ -122,15 +122,15 @@ def test_the_quick_image_list_is_the_engines(store: Store, tmp_path: Path) -> No
     def rows(views: list) -> list[tuple]:  # type: ignore[type-arg]
         return [(v.repository, v.tag, str(v.image_id), str(v.digest), v.created, v.size) for v in views]
     engine = rows(list_images(store))  # measures and keeps the snapshot sizes the quick reader uses
-    assert rows(glance.images(str(store.paths.root)) or []) == engine and len(engine) == 3
+    assert rows(imageglance.images(str(store.paths.root)) or []) == engine and len(engine) == 3
     (store.paths.root / "images.journal").write_bytes(b"")  # a stale index: the quick reader steps aside
-    assert glance.images(str(store.paths.root)) is None
+    assert imageglance.images(str(store.paths.root)) is None
 
 
 def test_the_quick_images_repository_is_the_engines(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from minidock.cli.listing import images
-    from minidock.engine import glance
+    from minidock.engine import imageglance
     from minidock.engine.images import list_images, tag_image
 
     add_image(store, "docker.io/library/alpine:latest", [{"f": b"x" * 2000}], tmp_path)
@@ -142,7 +142,7 @@ def test_the_quick_images_repository_is_the_engines(store: Store, tmp_path: Path
         images(repository=repo)
         quick = capsys.readouterr().out
         with monkeypatch.context() as m:
-            m.setattr(glance, "images", lambda store=None: None)
+            m.setattr(imageglance, "images", lambda store=None: None)
             images(repository=repo)
         assert quick == capsys.readouterr().out, repo
         assert len(quick.splitlines()) == {"alpine": 3, "alpine:3": 2, "me/app:1": 2}.get(repo, 1 + (repo[0] == "l"))
