@@ -96,7 +96,7 @@ def _send(up: sync.Channel, t: str, **fields: object) -> None:
 
 def _follow(chan: sync.Channel, pid: int, sig_proxy: bool) -> Outcome:
     """The CLI's side: forward signals (with sig_proxy) once PID 1 is known, until the outcome."""
-    from minidock.runtime.process import forward_signals
+    from minidock.runtime.sigproxy import forward_signals
 
     proxy: forward_signals | None = None
     if not sig_proxy:  # why: Docker's CLI does not catch them then: ctrl-c ends it as it ends any program

@@ -112,7 +112,7 @@ def _await_exec(chan: sync.Channel) -> int:
 
 
 def _wait(helper: int, child: int, master: int | None, io: ExecIO) -> int:
-    from minidock.runtime.process import forward_signals
+    from minidock.runtime.sigproxy import forward_signals
 
     if io.detach:
         os.waitpid(helper, 0)

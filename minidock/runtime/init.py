@@ -23,6 +23,7 @@ import struct
 
 from minidock.runtime import caps, confine, namespaces, rootfs, users
 from minidock.runtime import syscalls as sc
+from minidock.runtime.cgroupview import CgroupView
 from minidock.runtime.command import DEFAULT_PATH, ChildError, exec_failure, lookup
 from minidock.runtime.explain import NullTracer, Tracer
 from minidock.runtime.sync import Channel, ChildTracer, error_fields
@@ -51,7 +52,7 @@ class ChildContext:
 
     def __init__(self, spec: Spec, to_parent: Channel, from_parent: Channel, stdio: tuple[int, int, int],
                  trace: bool, *, fd_socket: Any = None, cgroup_files: tuple[str, ...] = (),
-                 cgroup_view: rootfs.CgroupView | None = None, await_go: bool = True, last_cap: int = -1) -> None:
+                 cgroup_view: CgroupView | None = None, await_go: bool = True, last_cap: int = -1) -> None:
         self.spec = spec
         self.to_parent = to_parent
         self.from_parent = from_parent
@@ -267,12 +268,12 @@ def _build_rootfs(ctx: ChildContext, tracer: Tracer) -> int | None:
     return slave
 
 
-def _cgroup_view(ctx: ChildContext) -> rootfs.CgroupView:
+def _cgroup_view(ctx: ChildContext) -> CgroupView:
     """What /sys/fs/cgroup shows inside: the container's own groups (nothing without a group of its own)."""
-    return rootfs.CgroupView(0) if ctx.cgroup_view is None else ctx.cgroup_view
+    return CgroupView(0) if ctx.cgroup_view is None else ctx.cgroup_view
 
 
-def _group_namespace_for_mounts(spec: Spec, view: rootfs.CgroupView | None, tracer: Tracer) -> int | None:
+def _group_namespace_for_mounts(spec: Spec, view: CgroupView | None, tracer: Tracer) -> int | None:
     """`--cgroupns host`: /sys/fs/cgroup still shows only the container's own groups (runc binds
     them): cgroup mounts made in a cgroup namespace rooted at its group do, so one is made for the
     mounts and left after them. The host's namespace as an fd to go back to (None: nothing to do)."""

@@ -17,9 +17,11 @@ import os
 
 from minidock.errors import CannotInvokeError, CommandNotFoundError, MinidockError, RuntimeSetupError, UsageError
 from minidock.nouns import NamedTuple
-from minidock.runtime import caps, init, namespaces, rootfs, sync
+from minidock.runtime import caps, init, namespaces, sync
 from minidock.runtime import syscalls as sc
+from minidock.runtime.cgroupview import CgroupView, v1_view
 from minidock.runtime.explain import NullTracer
+from minidock.runtime.sigproxy import forward_signals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,8 +37,6 @@ if TYPE_CHECKING:
     from minidock.runtime.terminal import Detach
 else:  # why: signal.py only wraps _signal's numbers in enums, and enum's import costs a `run` ~3 ms
     import _signal as signal
-
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class ExitStatus(NamedTuple):
@@ -152,7 +152,7 @@ def _make_cgroup(spec: Spec, opts: RunOptions) -> Cgroup | None:
     return cgroups.detect(opts.cgroup_root).create(name, spec.linux.resources, opts.tracer)
 
 
-def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | None]:
+def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], CgroupView | None]:
     """The v1 `tasks` files the child writes "0" to, to move itself into `cg` (empty: v2 / no cgroup),
     and the container's /sys/fs/cgroup view.
 
@@ -163,9 +163,9 @@ def _join_plan(cg: Cgroup | None) -> tuple[tuple[str, ...], rootfs.CgroupView | 
         return (), None
     reals = cg.real_paths()
     if list(reals) == ["unified"]:
-        return (), rootfs.CgroupView(2)
+        return (), CgroupView(2)
     files = tuple(os.path.join(d, "tasks") for d in sorted(set(reals.values())))
-    view = rootfs.v1_view(cg.name, reals)
+    view = v1_view(cg.name, reals)
     return (files if files and all(os.path.exists(f) for f in files) else ()), view
 
 
@@ -197,7 +197,7 @@ class _Creation:
         self.child_sock: Any = None
         self.subreaper = False
         self.cgroup_files: tuple[str, ...] = ()
-        self.cgroup_view: rootfs.CgroupView | None = None
+        self.cgroup_view: CgroupView | None = None
         self.handshake = True  # the parent has work between the child's `ready` and its `go`
         self.seccomp: bytes | None = None
 
@@ -368,30 +368,6 @@ def error_from(msg: dict[str, Any]) -> MinidockError:
     if kind in ("RuntimeSetupError", "UsageError"):
         return RuntimeSetupError(text, stage=stage)
     return RuntimeSetupError(f"{stage}: {text}", stage=stage)
-
-
-class forward_signals:  # noqa: N801 - used as a function: `with forward_signals(pid):`
-    """While inside, SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/2 sent to us go to the container's PID 1.
-    A class, not contextlib.contextmanager: contextlib (with collections, functools) costs `run` ~2 ms."""
-
-    __slots__ = ("old", "pid")
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.old: dict[int, Any] = {}
-
-    def _handler(self, sig: int, _frame: object) -> None:
-        try:
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def __enter__(self) -> None:
-        self.old = {s: signal.signal(s, self._handler) for s in FORWARDED}
-
-    def __exit__(self, *exc: object) -> None:
-        for s, h in self.old.items():
-            signal.signal(s, h)
 
 
 def run(spec: Spec, opts: RunOptions) -> ExitStatus:

@@ -83,7 +83,8 @@ def tee_to(out: int, err: int, also: Sink) -> Sink:
 def run_teed(spec: Spec, opts: RunOptions, tee: Sink) -> ExitStatus:
     """process.run whose stdout/stderr are pipes copied to ours and to `tee` (Docker: a foreground
     container is logged too, and its output is not a terminal without -t)."""
-    from minidock.runtime.process import RunOptions, create, forward_signals
+    from minidock.runtime.process import RunOptions, create
+    from minidock.runtime.sigproxy import forward_signals
 
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)

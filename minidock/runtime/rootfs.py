@@ -2,9 +2,9 @@
 
 Runs in the container's init (PID 1, its own mount namespace), in this order: `make_private`,
 `mount_rootfs`, `mount_all` (a mount of type "cgroup" becomes the container's /sys/fs/cgroup as
-`CgroupView` says: see `mount_cgroups`), `populate_dev` -> (console) -> `pivot` -> `mask_paths`,
+its `CgroupView` says: see cgroupview.py), `populate_dev` -> (console) -> `pivot` -> `mask_paths`,
 `readonly_paths`, `readonly_root`. Paths inside the container are resolved with `secure_join` so
-a symlink in an image cannot point a mount outside the root. `parse_options`, `v1_view` are pure.
+a symlink in an image cannot point a mount outside the root. `parse_options` is pure.
 Command texts for --explain are functions handed to the tracer: only an enabled tracer builds them.
 """
 
@@ -15,10 +15,11 @@ import stat
 
 from minidock.nouns import NamedTuple
 from minidock.runtime import syscalls as sc
+from minidock.runtime.cgroupview import CgroupView, mount_cgroups
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     from minidock.oci.runtimespec import Device, Mount
     from minidock.runtime.explain import Tracer
@@ -220,7 +221,8 @@ def mount_all(root: str, mounts: Iterable[Mount], tracer: Tracer, cgroups: Cgrou
     for m in mounts:
         target = secure_join(root, m.destination)
         if m.type == "cgroup":  # why: not one mount but a view of the container's own groups
-            mount_cgroups(m, target, cgroups or CgroupView(0), tracer)
+            _make_target("", target, False)
+            mount_cgroups(m, target, parse_options(m.options).flags, cgroups or CgroupView(0), tracer)
             continue
         with tracer.step(f"mount {m.destination} ({m.type})", shell_of, m, target):
             mount_one(m, target)
@@ -341,73 +343,3 @@ def readonly_root(tracer: Tracer) -> None:
     """`--read-only`: remount the container's / read-only (its other mounts keep their mode)."""
     with tracer.step("make the root file system read-only", "mount -o remount,bind,ro /"):
         sc.mount(None, "/", None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
-
-
-# ---- /sys/fs/cgroup inside the container ----------------------------------------------------------
-
-NAMED_HIERARCHIES = frozenset({"systemd"})  # v1 hierarchies without a controller (mounted as name=X)
-
-
-class Hierarchy(NamedTuple):
-    """One v1 hierarchy as the host mounts it: its directory under /sys/fs/cgroup, the mount data
-    (`cpu,cpuacct`, `name=systemd`) and the symlinks co-mounted controllers get (`cpu -> cpu,cpuacct`)."""
-
-    dir: str
-    data: str
-    links: tuple[str, ...] = ()
-
-
-class CgroupView(NamedTuple):
-    """What the container's /sys/fs/cgroup shows: 2 = cgroup2, 1 = `hierarchies` on a tmpfs,
-    0 = an empty tmpfs (the container has no group of its own: nothing of the host's is shown)."""
-
-    version: int
-    hierarchies: tuple[Hierarchy, ...] = ()
-
-
-def v1_view(group: str, dirs: Mapping[str, str]) -> CgroupView:
-    """The view of a container whose v1 group `group` ("minidock/<id>") is at `dirs` (hierarchy
-    name -> the group's real directory, `<root>/<hierarchy dir>/<group>`). Only hierarchies the
-    container joined are shown (any other would show a host group); co-mounted controllers share a
-    real directory: one mount, named as on the host, and a symlink per controller (`cpu -> cpu,cpuacct`)."""
-    by_dir: dict[str, list[str]] = {}
-    for name, real in dirs.items():
-        top = real[: -len(group) - 1] if real.endswith("/" + group) else os.path.dirname(real)
-        by_dir.setdefault(os.path.basename(top), []).append(name)
-    out = []
-    for hdir, names in sorted(by_dir.items()):
-        data = ",".join(f"name={n}" if n in NAMED_HIERARCHIES else n for n in sorted(names))
-        links = tuple(n for n in sorted(names) if n != hdir and n not in NAMED_HIERARCHIES)
-        out.append(Hierarchy(hdir, data, links))
-    return CgroupView(1, tuple(out))
-
-
-def mount_cgroups(m: Mount, target: str, view: CgroupView, tracer: Tracer) -> None:
-    """/sys/fs/cgroup as Docker shows it with a private cgroup namespace (whose root is the
-    container's group): cgroup2 on v2; on v1 a tmpfs with each hierarchy and co-mount symlinks,
-    then the tmpfs made read-only when `m` says "ro"."""
-    args = parse_options(m.options)
-    opts = ",".join(m.options)
-    _make_target("", target, False)
-    if view.version == 2:
-        with tracer.step("mount the container's cgroup2 hierarchy", f"mount -t cgroup2 -o {opts} cgroup2 {target}"):
-            sc.mount("cgroup2", target, "cgroup2", args.flags, None)
-        return
-    base = (args.flags & ~sc.MS_RDONLY) | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
-    with tracer.step("mount a tmpfs for the cgroup hierarchies", f"mount -t tmpfs -o mode=755 tmpfs {target}"):
-        sc.mount("tmpfs", target, "tmpfs", base, "mode=755")
-    if view.hierarchies:
-        with tracer.step(f"mount {len(view.hierarchies)} cgroup v1 hierarchies", _cgroups_shell, opts, target, view):
-            for h in view.hierarchies:
-                d = os.path.join(target, h.dir)
-                os.mkdir(d, 0o755)
-                sc.mount("cgroup", d, "cgroup", args.flags, h.data)
-                for link in h.links:
-                    os.symlink(h.dir, os.path.join(target, link))
-    if args.flags & sc.MS_RDONLY:
-        with tracer.step("make the cgroup tmpfs read-only", f"mount -o remount,ro {target}"):
-            sc.mount(None, target, None, base | sc.MS_REMOUNT | sc.MS_RDONLY, "mode=755")
-
-
-def _cgroups_shell(opts: str, target: str, view: CgroupView) -> str:
-    return "; ".join(f"mount -t cgroup -o {opts},{h.data} cgroup {target}/{h.dir}" for h in view.hierarchies)

@@ -12,8 +12,8 @@ import pytest
 
 from minidock.oci.runtimespec import Resources, Spec, default_mounts
 from minidock.runtime import process
+from minidock.runtime.cgroupview import CgroupView, Hierarchy, v1_view
 from minidock.runtime.explain import Tracer
-from minidock.runtime.rootfs import CgroupView, Hierarchy, v1_view
 from tests.runtime.test_container import Runner, busybox_lower  # noqa: F401 - the fixture
 
 CGROUP_MOUNT = next(m for m in default_mounts() if m.type == "cgroup")
