@@ -177,3 +177,5 @@ def register(app: Any) -> None:
                          (system, {"df": df, "check": check})):
         for name, fn in cmds.items():
             target.command(name)(fn)
+    for alias in ("remove", "rmi"):  # Docker's aliases of `image rm`
+        image.command(alias, hidden=True)(rmi)

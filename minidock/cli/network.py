@@ -1,4 +1,5 @@
-"""`minidock network create|ls|inspect|rm`: parse, one engine call, render (Docker's shapes)."""
+"""`minidock network` (create, ls, inspect, prune, rm, connect, disconnect): parse, one engine call,
+render (Docker's shapes)."""
 
 from __future__ import annotations
 
@@ -147,6 +148,46 @@ def inspect_cmd(refs: list[str], fmt: str = "") -> int:
     return 1 if missing else 0
 
 
+def rm_cmd(refs: list[str]) -> int:
+    """`network rm`: as Docker, every name is tried and each failure said; 1 when any failed."""
+    from minidock.engine import networks
+    from minidock.errors import MinidockError
+
+    failed = False
+    for r in refs:
+        try:
+            print(networks.remove(r).name, flush=True)
+        except MinidockError as e:
+            print(f"minidock: {e}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+def _register_wiring(net: typer_types.Typer) -> None:
+    """`network connect` and `network disconnect`."""
+    import typer
+
+    @net.command("connect")
+    def connect(network: str = typer.Argument(..., help="NETWORK"),
+                container: str = typer.Argument(..., help="CONTAINER"),
+                alias: list[str] = typer.Option([], "--alias", help="network-scoped alias"),  # noqa: B008
+                ip: str = typer.Option("", "--ip", help="IPv4 address (a network with a subnet of its own)"),
+                ) -> None:
+        """Connect a container to a network (another interface: eth1, eth2, ...)."""
+        from minidock.engine import netconnect
+
+        netconnect.connect(network, container, aliases=tuple(alias), ip=ip)
+
+    @net.command("disconnect")
+    def disconnect(network: str = typer.Argument(..., help="NETWORK"),
+                   container: str = typer.Argument(..., help="CONTAINER"),
+                   force: bool = typer.Option(False, "-f", "--force", help="(accepted, as Docker's)")) -> None:
+        """Disconnect a container from a network it was connected to."""
+        from minidock.engine import netconnect
+
+        netconnect.disconnect(network, container)
+
+
 def _register_create(net: typer_types.Typer) -> None:
     """`network create` and its Docker flags."""
     import typer
@@ -207,37 +248,7 @@ def register(app: typer_types.Typer) -> None:
     @net.command("rm")
     def rm(refs: list[str] = typer.Argument(...)) -> None:  # noqa: B008
         """Remove networks (refused while containers use them)."""
-        import typer
+        raise typer.Exit(rm_cmd(refs))
 
-        from minidock.engine import networks
-        from minidock.errors import MinidockError
-
-        failed = False
-        for r in refs:  # as Docker: every name is tried, the failures said, then exit 1
-            try:
-                print(networks.remove(r).name, flush=True)
-            except MinidockError as e:
-                print(f"minidock: {e}", file=sys.stderr)
-                failed = True
-        if failed:
-            raise typer.Exit(1)
-
-    @net.command("connect")
-    def connect(network: str = typer.Argument(..., help="NETWORK"),
-                container: str = typer.Argument(..., help="CONTAINER"),
-                alias: list[str] = typer.Option([], "--alias", help="network-scoped alias"),  # noqa: B008
-                ip: str = typer.Option("", "--ip", help="IPv4 address (a network with a subnet of its own)"),
-                ) -> None:
-        """Connect a container to a network (another interface: eth1, eth2, ...)."""
-        from minidock.engine import netconnect
-
-        netconnect.connect(network, container, aliases=tuple(alias), ip=ip)
-
-    @net.command("disconnect")
-    def disconnect(network: str = typer.Argument(..., help="NETWORK"),
-                   container: str = typer.Argument(..., help="CONTAINER"),
-                   force: bool = typer.Option(False, "-f", "--force", help="(accepted, as Docker's)")) -> None:
-        """Disconnect a container from a network it was connected to."""
-        from minidock.engine import netconnect
-
-        netconnect.disconnect(network, container)
+    net.command("remove", hidden=True)(rm)  # Docker's alias
+    _register_wiring(net)

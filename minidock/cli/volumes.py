@@ -117,6 +117,9 @@ def register(app: typer_types.Typer) -> None:
             print(n)
         _fail(errors)
 
+    vol.command("remove", hidden=True)(rm)  # Docker's aliases
+    vol.command("list", hidden=True)(ls)
+
     @vol.command("prune")
     def prune(force: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation"),
               filt: list[str] = typer.Option([], "--filter", help="label=K[=V]")) -> None:  # noqa: B008

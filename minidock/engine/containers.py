@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 
 from minidock.engine import netwire, nsmodes
-from minidock.engine.devices import parse_device
 from minidock.engine.host import CGROUP_ROOT
 from minidock.engine.lookup import LoadedImage, find_image, load_record, open_store
 from minidock.engine.names import random_name
 from minidock.engine.netwire import NetPlan, NetSession
 from minidock.engine.request import RunRequest
-from minidock.engine.spec import RunFlags, SpecInputs, build_spec
-from minidock.errors import ConflictError, ImageNotFoundError, InvalidParameterError, MinidockError, UsageError
+from minidock.engine.runparts import host_config_of, keep_profile, plan_mounts, run_flags, volume_specs, with_init
+from minidock.engine.spec import SpecInputs, build_spec
+from minidock.errors import ConflictError, ImageNotFoundError, MinidockError, UsageError
 from minidock.nouns import NamedTuple
-from minidock.oci.runtimespec import Resources, Spec, User
+from minidock.oci.runtimespec import Spec, User
 from minidock.paths import PRIVATE_FILE_MODE
 from minidock.runtime.explain import NullTracer, Step, Tracer
 from minidock.store.alive import start_time
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from minidock.engine.logwriter import LogWriter
-    from minidock.engine.volumes import MountPlan, MountSpec
+    from minidock.engine.volumes import MountSpec
     from minidock.runtime.terminal import Detach
 
     Puller = Callable[[str, str], None]  # (image reference, platform) -> pulls it, rendering progress
@@ -72,24 +72,6 @@ class Created(NamedTuple):
         return NetSession(self.net, self.store.paths, self.record.id, self.record.name, self.spec.hostname)
 
 
-def resources_of(req: RunRequest) -> Resources:
-    """The resource flags -> cgroup resources (Docker's rules; engine/resources.py for its daemon's checks)."""
-    from minidock.engine.resources import settled
-    from minidock.runtime.cgroups import parse_bytes, parse_cpus
-
-    memory = parse_bytes(req.memory) if req.memory else None
-    swap = parse_bytes(req.memory_swap) if req.memory_swap else None
-    if swap is not None and memory is None and swap != -1:
-        raise UsageError("--memory-swap needs --memory as well")
-    if memory is not None and swap is None:
-        swap = 2 * memory  # Docker: with --memory alone, as much swap again as memory
-    quota = period = None
-    if req.cpus:
-        quota, period = parse_cpus(req.cpus)
-    return settled(req)[0].onto(Resources(memory_limit=memory, memory_swap=swap, cpu_shares=req.cpu_shares or None,
-                                          cpu_quota=quota, cpu_period=period, pids_limit=req.pids_limit or None))
-
-
 def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedImage:
     """The image of `req`, pulled first when missing (or always with --pull always)."""
     if req.pull not in ("missing", "always", "never"):
@@ -108,20 +90,6 @@ def ensure_image(store: Store, req: RunRequest, pull: Puller | None) -> LoadedIm
     return load_record(store, rec)
 
 
-def _flags(req: RunRequest, hostname: str = "", network: str = "none") -> RunFlags:
-    if req.workdir and not req.workdir.startswith("/"):  # Docker's check, before the image is looked up
-        raise InvalidParameterError(f"the working directory '{req.workdir}' is invalid, it needs to be an "
-                                    "absolute path")
-    return RunFlags(args=req.args, entrypoint=req.entrypoint, env=req.env, env_files=req.env_files,
-                    workdir=req.workdir, user=req.user, hostname=hostname or req.hostname, tty=req.tty,
-                    read_only=req.read_only, tmpfs=req.tmpfs, cap_add=req.cap_add,
-                    cap_drop=req.cap_drop, resources=resources_of(req), network=network,
-                    privileged=req.privileged, devices=req.devices, security_opt=req.security_opt,
-                    ulimits=req.ulimits, shm_size=req.shm_size, sysctls=req.sysctls, oom_score_adj=req.oom_score_adj,
-                    domainname=req.domainname, cgroup_parent=req.cgroup_parent,
-                    device_cgroup_rules=req.device_cgroup_rules)
-
-
 def _reserve(containers: ContainerStore, record: ContainerRecord, named: bool) -> ContainerRecord:
     """The record made, under its name. A random name that is taken is drawn again (Docker's
     daemon.generateNewName): five more tries, with a digit appended, then the short id."""
@@ -135,6 +103,21 @@ def _reserve(containers: ContainerStore, record: ContainerRecord, named: bool) -
     return containers.create(record)
 
 
+def _checked(req: RunRequest, store: Store) -> tuple[RunRequest, list[MountSpec]]:
+    """The request's flags checked before anything is written (bad flags, -v/--mount, a cidfile
+    that exists), --link's hosts lines added; the parsed -v/--mount."""
+    run_flags(req)
+    nsmodes.check(req)
+    if req.links:  # why: Docker's legacy links are hosts lines naming the linked containers' addresses
+        from minidock.engine.extraflags import link_hosts
+
+        req = req._replace(add_hosts=(*req.add_hosts, *link_hosts(req, store.paths)))
+    if req.cidfile and os.path.exists(req.cidfile):
+        raise UsageError(f"container ID file found, make sure the other container isn't running or delete "
+                         f"{req.cidfile}")
+    return req, volume_specs(req)
+
+
 def create(req: RunRequest, pull: Puller | None = None, store: Store | None = None, *,
            starts_here: bool = False) -> Created:
     """Reserve the container: record, active snapshot, config.json. Undone on any failure.
@@ -144,16 +127,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     left to `Created.finish`, which run_foreground has the runtime call while the container's PID 1
     builds its file system (~1 ms of writes overlapping the child's work, not before the fork)."""
     store = store or open_store()
-    _flags(req)  # bad flags fail before anything is written
-    nsmodes.check(req)
-    if req.links:  # why: Docker's legacy links are hosts lines naming the linked containers' addresses
-        from minidock.engine.extraflags import link_hosts
-
-        req = req._replace(add_hosts=(*req.add_hosts, *link_hosts(req, store.paths)))
-    if req.cidfile and os.path.exists(req.cidfile):
-        raise UsageError(f"container ID file found, make sure the other container isn't running or delete "
-                         f"{req.cidfile}")
-    specs = volume_specs(req)  # bad -v/--mount fail before anything is written
+    req, specs = _checked(req, store)
     image = ensure_image(store, req, pull)
     from minidock.engine.ctrconfig import container_config, run_config
 
@@ -163,7 +137,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
     cid = containers.new_id()
     record = ContainerRecord(id=cid, name=req.name or random_name(), image=req.image,
                              image_id=str(image.id), created=now_rfc3339(),
-                             host_config={**_host_config(req), **nsmodes.host_config(req, store.paths),
+                             host_config={**host_config_of(req), **nsmodes.host_config(req, store.paths),
                                           "NetworkPlan": net.to_json(), "Config": config},
                              creating=os.getpid())  # why: a kill -9 from here on leaves a record to reclaim
     record = _reserve(containers, record, named=bool(req.name))
@@ -179,7 +153,7 @@ def create(req: RunRequest, pull: Puller | None = None, store: Store | None = No
         mplan = plan_mounts(store, specs, image.config.config.volumes, req.volumes_from)
         inp = SpecInputs(image=image.config.config, rootfs=rootfs, root_path=f"{containers.dir(cid)}/rootfs",
                          container_id=cid, extra_mounts=(*files, *(mplan.mounts if mplan else ())), user=user)
-        spec = _keep_profile(store, cid, build_spec(inp, _flags(req, hostname, net.spec_network), os.environ))
+        spec = keep_profile(store, cid, build_spec(inp, run_flags(req, hostname, net.spec_network), os.environ))
         spec = nsmodes.apply(spec, record.host_config, store.paths)
         if req.init:
             spec = with_init(spec)
@@ -230,83 +204,6 @@ class _Completion:
         emit_container(self.store.paths, record, "create")
         self.done = record
         return record
-
-
-def volume_specs(req: RunRequest) -> list[MountSpec]:
-    """-v and --mount, parsed (Docker's order: -v first)."""
-    if not (req.volumes or req.mounts):
-        return []
-    from minidock.engine.volumes import parse_mount, parse_v
-
-    return [*(parse_v(v) for v in req.volumes), *(parse_mount(m) for m in req.mounts)]
-
-
-def plan_mounts(store: Store, specs: list[MountSpec], image_volumes: tuple[str, ...],
-                volumes_from: tuple[str, ...]) -> MountPlan | None:
-    """The container's volumes, binds and tmpfs mounts; None when it has none (volumes.py not loaded)."""
-    if not (specs or image_volumes or volumes_from):
-        return None
-    from minidock.engine.volumes import plan
-
-    return plan(store, specs, image_volumes, volumes_from)
-
-
-def _keep_profile(store: Store, cid: str, spec: Spec) -> Spec:
-    """`--security-opt seccomp=FILE`: the profile as it is now is kept with the container (Docker
-    reads it at create too) and compiled once here, so a bad one fails `create`, not each start."""
-    from minidock.runtime import seccomp
-
-    if spec.linux.seccomp in (seccomp.DEFAULT, seccomp.UNCONFINED):
-        return spec
-    data = seccomp.read_profile(spec.linux.seccomp)
-    kept = f"{ContainerStore(store.paths).dir(cid)}/seccomp.json"
-    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    seccomp.program(kept, spec.process.capabilities.bounding, store.paths.seccomp_cache, where=spec.linux.seccomp)
-    return spec._replace(linux=spec.linux._replace(seccomp=kept))
-
-
-def _host_config(req: RunRequest) -> dict[str, object]:
-    """Docker's HostConfig for the record (restart policy and log options are checked here)."""
-    from minidock.engine.logopts import LogOptions
-    from minidock.engine.resources import host_fields
-    from minidock.engine.restart import RestartPolicy
-
-    restart = RestartPolicy.parse(req.restart)
-    if req.rm and restart.name != "no":
-        raise UsageError("conflicting options: cannot specify both --restart and --rm")
-    log = LogOptions.parse(req.log_opts)
-    return {"AutoRemove": req.rm, "NetworkMode": req.network or "bridge", "Binds": list(req.volumes),
-            "Mounts": list(req.mounts), "VolumesFrom": list(req.volumes_from),
-            "Memory": req.memory, "Cpus": req.cpus, "PidsLimit": req.pids_limit, "Privileged": req.privileged,
-            "ReadonlyRootfs": req.read_only, "CapAdd": list(req.cap_add), "CapDrop": list(req.cap_drop),
-            "Devices": [dict(zip(("PathOnHost", "PathInContainer", "CgroupPermissions"), parse_device(d),
-                                 strict=True)) for d in req.devices],
-            "SecurityOpt": list(req.security_opt),
-            "Dns": list(req.dns), "DnsSearch": list(req.dns_search), "DnsOptions": list(req.dns_options),
-            "RestartPolicy": restart.to_json(), "Init": req.init, "PortBindings": list(req.publish),
-            "Tty": req.tty, "OpenStdin": req.interactive,
-            "LogConfig": {"Type": req.log_driver, "Config": log.to_json()}, **host_fields(req),
-            **({"Gpus": req.gpus} if req.gpus else {})}
-
-
-INIT_PATH = "/usr/bin/tini-static"  # Debian's tini (package `tini`): static, so it runs in any image
-INIT_TARGET = "/sbin/docker-init"
-
-
-def with_init(spec: Spec) -> Spec:
-    """`--init`: tini bind-mounted read-only at /sbin/docker-init and made PID 1 (`-- cmd...`)."""
-
-    from minidock.oci.runtimespec import Mount
-
-    if not os.path.isfile(INIT_PATH):
-        raise UsageError(f"--init: {INIT_PATH} not found (install the Debian package tini)")
-    mount = Mount(destination=INIT_TARGET, type="bind", source=INIT_PATH, options=("rbind", "ro", "rprivate"))
-    process = spec.process._replace(args=(INIT_TARGET, "--", *spec.process.args))
-    return spec._replace(process=process, mounts=(*spec.mounts, mount))
 
 
 def remove_files(store: Store, cid: str, *, volumes: bool = False, event: bool = True) -> None:

@@ -163,7 +163,7 @@ def test_user_network_reaches_peers_by_name_and_is_removed(session: Session) -> 
     data = json.loads(leases.read_text())
     stale = {"leases": {"0" * 64: "10.0.0.9"}, "owners": {"0" * 64: str(session.root)}}
     leases.write_text(json.dumps({**data, **stale}))  # a crashed container's lease
-    ok("network", "rm", net)
+    ok("network", "remove", net)  # Docker's alias of `network rm`
     session.networks.remove(net)
     assert bridge not in _links()
     assert not Path(ipam.HOST_DIR, bridge).exists()

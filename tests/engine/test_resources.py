@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from minidock.engine.containers import resources_of
 from minidock.engine.request import RunRequest
 from minidock.engine.resources import Limits, limits_of, settle, uint_list
+from minidock.engine.runparts import resources_of
 from minidock.errors import InvalidParameterError, UsageError
 from minidock.runtime.cgroupmap import Support
 from tests.fixtures.cli import md, ok
