@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from minidock.runtime.detachkeys import Scanner, to_bytes
-from tests.fixtures.oracle import DOCKER, Both, Oracle
+from tests.fixtures.oracle import DOCKER, Both, Oracle, busybox_both, said
 
 CTRL_P_Q = b"\x10\x11"
 
@@ -55,12 +55,9 @@ def test_scanner_holds_back_a_prefix_and_gives_it_back() -> None:
 
 @pytest.fixture(scope="module")
 def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
-    b = Both(oracle, tmp_path_factory.mktemp("md-attach") / "root")
-    for engine in (oracle.docker, b.md):
-        assert engine("pull", "-q", "busybox").returncode == 0
-    yield b
-    for engine in (oracle.docker, b.md):
-        engine("rm", "-f", "ad1", "ad2", "ad3", "ad4", "ad5", "ad7")
+    with busybox_both(oracle, tmp_path_factory.mktemp("md-attach") / "root",
+                      ("ad1", "ad2", "ad3", "ad4", "ad5", "ad7")) as b:
+        yield b
 
 
 def _engines(both: Both) -> list[tuple[list[str], dict[str, str]]]:
@@ -183,12 +180,6 @@ def test_sig_proxy(both: Both) -> None:
 
 
 # ---- the flags minidock only checks ---------------------------------------------------------------
-def _said(stderr: str) -> list[str]:
-    """The lines an engine said, without its name, Docker's daemon prefix, the help hint, Go's log lines."""
-    return [re.sub(r"^(docker|minidock): ", "", line).removeprefix("Error response from daemon: ").rstrip(".")
-            for line in stderr.splitlines() if line and not line.startswith(("See '", "time="))]
-
-
 ACCEPTED = [("--disable-content-trust",), ("--runtime", "runc"),
             ("--isolation", "default"), ("--volume-driver", "local"), ("--kernel-memory", "10m"),
             ("--sig-proxy=false",), ("--detach-keys", "ctrl-a")]
@@ -204,16 +195,16 @@ REFUSED = [("--runtime", "foo"), ("--isolation", "process"), ("--isolation", "hy
 def test_extra_flags_as_docker(both: Both, flags: tuple[str, ...]) -> None:
     cmd = ("run", "--rm", *(() if "--network" in flags else ("--network", "none")), *flags, "busybox", "echo", "ok")
     d, m = both.both(*cmd)
-    assert (m.returncode, m.stdout, _said(m.stderr)) == (d.returncode, d.stdout, _said(d.stderr)), (d.stderr, m.stderr)
+    assert (m.returncode, m.stdout, said(m.stderr)) == (d.returncode, d.stdout, said(d.stderr)), (d.stderr, m.stderr)
     if "--sig-proxy" in flags[0] or "--detach-keys" in flags[0]:  # run's own: `create` does not know them
         d, m = both.both("create", *flags, "busybox")
         assert (m.returncode, m.stderr) == (d.returncode, d.stderr.replace("docker", "minidock")) == (125, m.stderr)
     elif d.returncode:  # create: 1 for what Docker's daemon refuses, 125 for what its client does
         d, m = both.both("create", "--name", "ad6", *cmd[2:])
-        assert (m.returncode, _said(m.stderr)) == (d.returncode, _said(d.stderr)), (d.stderr, m.stderr)
+        assert (m.returncode, said(m.stderr)) == (d.returncode, said(d.stderr)), (d.stderr, m.stderr)
         if d.returncode == 0:  # --gpus: refused when it starts
             d, m = both.both("start", "ad6")
-            assert (m.returncode, _said(m.stderr)[:1]) == (d.returncode, _said(d.stderr)[:1]), (d.stderr, m.stderr)
+            assert (m.returncode, said(m.stderr)[:1]) == (d.returncode, said(d.stderr)[:1]), (d.stderr, m.stderr)
         for engine in (both.oracle.docker, both.md):
             engine("rm", "-f", "ad6")
 
@@ -229,7 +220,7 @@ def test_bad_detach_keys_are_refused_when_attaching(both: Both) -> None:
                      "sleep", "30")
     assert d.returncode == m.returncode == 0  # detached: nothing to refuse
     d, m = both.both("exec", "--detach-keys", "bogus", "ad4", "true")
-    assert (m.returncode, _said(m.stderr)) == (d.returncode, _said(d.stderr)) == (1, _said(d.stderr))
+    assert (m.returncode, said(m.stderr)) == (d.returncode, said(d.stderr)) == (1, said(d.stderr))
     d, m = both.both("attach", "--detach-keys", "bogus", "ad4")
     assert m.returncode == d.returncode == 1 and m.stderr == "Invalid detach keys (bogus) provided\n"
     for args in (("run", "--rm", "-it", "--network", "none", "busybox", "true"), ("exec", "-it", "ad4", "true")):
@@ -244,7 +235,7 @@ def test_rm_link_stats_no_trunc_rmi_no_prune(both: Both) -> None:
         assert engine("tag", "busybox", "md-noprune:1").returncode == 0
     for args in (("rm", "-l", "ad5"), ("rm", "--link", "/ad5")):
         d, m = both.both(*args)
-        assert (m.returncode, _said(m.stderr)) == (d.returncode, _said(d.stderr)) == (1, _said(d.stderr)), args
+        assert (m.returncode, said(m.stderr)) == (d.returncode, said(d.stderr)) == (1, said(d.stderr)), args
     d, m = both.both("rm", "-l", "/ad5/nosuch")  # no such link: Docker looks for a container of that name
     assert m.returncode == d.returncode == 1 and "ad5/nosuch" in m.stderr
     assert _running(both, "ad5") == [True, True]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.oracle import Both, Oracle
+from tests.fixtures.oracle import Both, Oracle, busybox_both
 
 pytestmark = pytest.mark.root
 
@@ -28,15 +28,9 @@ SETUP = (("create", "--name", "cc1", "--network", "none", "-l", "a=b", "-l", "c=
 
 @pytest.fixture(scope="module")
 def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
-    b = Both(oracle, tmp_path_factory.mktemp("md-compat") / "root")
-    for engine in (oracle.docker, b.md):
-        assert engine("pull", "-q", "busybox").returncode == 0
-        for args in SETUP:
-            engine(*args)
-    yield b
-    for engine in (oracle.docker, b.md):
-        engine("rm", "-f", "cc1", "cc2", "cc3")
-        engine("volume", "rm", "cv1")
+    with busybox_both(oracle, tmp_path_factory.mktemp("md-compat") / "root", ("cc1", "cc2", "cc3"), SETUP,
+                      volumes=("cv1",)) as b:
+        yield b
 
 
 def test_ps_templates_and_tables(both: Both) -> None:

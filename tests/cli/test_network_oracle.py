@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.oracle import Both, Oracle
+from tests.fixtures.oracle import Both, Oracle, pull_busybox
 
 pytestmark = pytest.mark.root
 TAG = secrets.token_hex(3)
@@ -48,8 +48,7 @@ class Nets(Both):
 def nets(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nets]:
     n = Nets(oracle, tmp_path_factory.mktemp("md-net-oracle") / "root")
     try:
-        for engine in (oracle.docker, n.md):
-            assert engine("pull", "-q", "busybox").returncode == 0
+        pull_busybox(n)
         n.create(f"o18a{TAG}", "--label", "x=1")
         n.create(f"o18b{TAG}", "--label", "y", "--internal")
         n.create(f"o18c{TAG}", "--label", "x=2", "--attachable")

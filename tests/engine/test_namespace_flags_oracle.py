@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fixtures.oracle import Both, Oracle
+from tests.fixtures.oracle import Both, Oracle, busybox_both
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -31,18 +31,8 @@ FIELDS = ("{{json .HostConfig.PidMode}} {{json .HostConfig.IpcMode}} {{json .Hos
 
 @pytest.fixture(scope="module")
 def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
-    b = Both(oracle, tmp_path_factory.mktemp("md-nsflags") / "root")
-    try:
-        for engine in (oracle.docker, b.md):
-            engine("rm", "-f", *NAMES)  # why: the dockerd is the session's
-            assert engine("pull", "-q", "busybox").returncode == 0
-            for args in SETUP:
-                r = engine(*args)
-                assert r.returncode == 0, (args, r.stderr)
+    with busybox_both(oracle, tmp_path_factory.mktemp("md-nsflags") / "root", NAMES, SETUP) as b:
         yield b
-    finally:
-        for engine in (oracle.docker, b.md):
-            engine("rm", "-f", *NAMES)
 
 
 def _ids(both: Both) -> tuple[dict[str, str], dict[str, str]]:

@@ -9,13 +9,12 @@ own: both mount the container's group at /sys/fs/cgroup/<controller>, so the val
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.oracle import Both, Oracle
+from tests.fixtures.oracle import Both, Oracle, busybox_both, said
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -34,12 +33,8 @@ INSPECT = "{{json .HostConfig}}"
 
 @pytest.fixture(scope="module")
 def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
-    b = Both(oracle, tmp_path_factory.mktemp("md-res") / "root")
-    for engine in (oracle.docker, b.md):
-        assert engine("pull", "-q", "busybox").returncode == 0
-    yield b
-    for engine in (oracle.docker, b.md):
-        engine("rm", "-f", "rs1", "rs2", "rs3")
+    with busybox_both(oracle, tmp_path_factory.mktemp("md-res") / "root", ("rs1", "rs2", "rs3")) as b:
+        yield b
 
 
 def _fields(both: Both, name: str) -> tuple[dict[str, object], dict[str, object]]:
@@ -50,13 +45,8 @@ def _fields(both: Both, name: str) -> tuple[dict[str, object], dict[str, object]
 
 
 def _said(stderr: str) -> list[str]:
-    """The lines an engine said, without its name, Docker's daemon prefix, the help hint, a final period."""
-    out = []
-    for line in stderr.splitlines():
-        if line and not line.startswith(("See '", "time=")):
-            line = line.removeprefix("docker: ").removeprefix("minidock: ").removeprefix("Error response from daemon: ")
-            out.append(re.sub(r"[0-9a-f]{64}", "ID", line).rstrip("."))
-    return out
+    """An engine's lines (tests/fixtures/oracle.said), ids as ID."""
+    return said(stderr, ids=True)
 
 
 @pytest.mark.skipif(not V1, reason="Docker 20.10's cgroup v1 files: the v2 mapping is tested on a tree")

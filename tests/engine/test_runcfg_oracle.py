@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.oracle import Both, Oracle
+from tests.fixtures.devices import attach_loop
+from tests.fixtures.oracle import Both, Oracle, busybox_both, said
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -27,36 +26,19 @@ NAMES = ("rc1", "rc2", "rc3", "rc4")
 
 @pytest.fixture(scope="module")
 def both(oracle: Oracle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
-    b = Both(oracle, tmp_path_factory.mktemp("md-runcfg") / "root")
-    for engine in (oracle.docker, b.md):
-        assert engine("pull", "-q", "busybox").returncode == 0
-    yield b
-    for engine in (oracle.docker, b.md):
-        engine("rm", "-f", *NAMES)
+    with busybox_both(oracle, tmp_path_factory.mktemp("md-runcfg") / "root", NAMES) as b:
+        yield b
 
 
 @pytest.fixture(scope="module")
 def loop_device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    img = tmp_path_factory.mktemp("md-loop") / "disk.img"
-    with open(img, "wb") as f:
-        f.truncate(16 << 20)
-    dev = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    try:
+    with attach_loop(tmp_path_factory.mktemp("md-loop")) as dev:
         yield dev
-    finally:
-        subprocess.run(["losetup", "-d", dev], check=False)
 
 
 def _said(stderr: str) -> list[str]:
-    """The lines an engine said, without its name, Docker's daemon prefix, the help hint (Docker's `run`
-    adds it to the daemon's refusals too), a final period."""
-    out = []
-    for line in stderr.splitlines():
-        if line and not line.startswith(("See '", "time=")):
-            line = line.removeprefix("docker: ").removeprefix("minidock: ").removeprefix("Error response from daemon: ")
-            out.append(re.sub(r"[0-9a-f]{64}", "ID", line.replace("docker", "minidock")).rstrip("."))
-    return out
+    """An engine's lines (tests/fixtures/oracle.said), ids as ID and docker as minidock."""
+    return said(stderr, ids=True, rename=True)
 
 
 @pytest.mark.parametrize("flags", [

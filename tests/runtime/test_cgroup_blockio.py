@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from minidock.runtime.cgroups import group_name
 from minidock.runtime.cgroups_v1 import V1Driver
 from minidock.runtime.cgroups_v2 import V2Driver
 from minidock.runtime.explain import Tracer
+from tests.fixtures.devices import attach_loop
 
 DEVICES = (BlockDevice("weight", 7, 0, 300), BlockDevice("read_bps", 7, 0, 1 << 20),
            BlockDevice("write_bps", 8, 16, 2 << 20), BlockDevice("read_iops", 7, 0, 100),
@@ -102,15 +102,8 @@ V1_BLKIO = Path("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device")
 @pytest.fixture
 def loop_device(tmp_path: Path) -> Iterator[str]:
     """A loop device over a 16 MiB file (detached at the end)."""
-    img = tmp_path / "disk.img"
-    with open(img, "wb") as f:
-        f.truncate(16 << 20)
-    dev = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    try:
+    with attach_loop(tmp_path) as dev:
         yield dev
-    finally:
-        subprocess.run(["losetup", "-d", dev], check=False)
 
 
 @pytest.mark.root
