@@ -216,7 +216,6 @@ def register(app: Any) -> None:
             app.command(name)(cmds[name])
             group.command(name)(cmds[name])
     group.command("ls")(cmds["ps"])
-    group.command("remove", hidden=True)(cmds["rm"])  # Docker's alias
     containers = typer.Argument(..., help="CONTAINER")
 
     def inspect(names: list[str] = containers,

@@ -25,6 +25,7 @@ def register(app: typer_types.Typer) -> None:
              platform: str = typer.Option("", "--platform", help="os/arch or os/arch/variant (default: this host)"),
              quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the image name"),
              all_tags: bool = typer.Option(False, "-a", "--all-tags", help="download all tagged images"),
+             _trust: bool = typer.Option(True, "--disable-content-trust", help="(accepted: no content trust here)"),
              ) -> None:
         """Download an image from a registry."""
         if all_tags:

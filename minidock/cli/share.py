@@ -31,7 +31,9 @@ def register(app: typer_types.Typer) -> None:
     @app.command("push")
     def push(name: str = typer.Argument(..., help="NAME[:TAG]"),
              all_tags: bool = typer.Option(False, "-a", "--all-tags", help="push all tagged images in the repository"),
-             quiet: bool = typer.Option(False, "-q", "--quiet", help="suppress verbose output")) -> None:
+             quiet: bool = typer.Option(False, "-q", "--quiet", help="suppress verbose output"),
+             _trust: bool = typer.Option(True, "--disable-content-trust", help="(accepted: no content trust here)"),
+             ) -> None:
         """Upload an image to a registry (a bar per layer on a terminal, plain lines otherwise)."""
         push_and_render(name, all_tags, quiet, sys.stdout)
 
@@ -172,7 +174,7 @@ def push_and_render(name: str, all_tags: bool, quiet: bool, out: TextIO) -> None
     if not quiet:
         if not all_tags and "@" not in name and ":" not in name.rsplit("/", 1)[-1]:
             print("Using default tag: latest", file=out)
-        print(f"The push refers to repository [{repo.familiar}]", file=out, flush=True)
+        print(f"The push refers to repository [{repo.name}]", file=out, flush=True)
     for tagged in share.local_tags(name) if all_tags else [name]:
         renderer = push_renderer(out, quiet)
         try:

@@ -66,16 +66,15 @@ def push_image(text: str, progress: PushCallback | None = None, options: "PushOp
 
 
 class PushRepository(NamedTuple):
-    """The repository a push refers to: `name` in full, `familiar` as Docker prints it."""
+    """The repository a push refers to: `name` in full (Docker prints it so: docker.io/library/X)."""
 
     name: str
-    familiar: str
 
 
 def push_repository(text: str, all_tags: bool = False) -> PushRepository:
     """What `push [-a] TEXT` pushes to (a bad reference, or a tag with -a, fails here: before any output)."""
     ref = parse_repository(text) if all_tags else Reference.parse(text)
-    return PushRepository(ref.name, ref.familiar_name())
+    return PushRepository(ref.name)
 
 
 def local_tags(text: str, paths: Paths | None = None) -> list[str]:

@@ -95,6 +95,27 @@ def test_missing_objects_and_mixed_lists(both: Both) -> None:
         assert m.stderr.count("\n") == 1, m.stderr
 
 
+@pytest.mark.parametrize("args", [("image", "remove", "nothere"),
+                                  ("image", "rmi", "nothere"), ("volume", "remove", "nothere"),
+                                  ("network", "remove", "nothere"), ("volume", "list", "-q", "-f", "name=nothere"),
+                                  ("push", "--disable-content-trust", "nothere")],
+                         ids=" ".join)
+def test_docker_aliases_and_accepted_flags(both: Both, args: tuple[str, ...]) -> None:
+    """Docker's hidden aliases (`image rmi`, `volume remove`, ...) and `--disable-content-trust` on push and
+    pull: the same exit code and output as Docker's, an error line where Docker has one."""
+    d, m = both.both(*args)
+    assert (m.returncode, m.stdout) == (d.returncode, d.stdout), (args, d.stderr, m.stderr)
+    assert m.stderr.count("\n") == d.stderr.count("\n"), (d.stderr, m.stderr)
+
+
+def test_pull_accepts_disable_content_trust_and_container_remove_is_no_alias(both: Both) -> None:
+    d, m = both.both("pull", "-q", "--disable-content-trust", "busybox")
+    assert (m.returncode, m.stdout) == (d.returncode, d.stdout) == (0, d.stdout), (d.stderr, m.stderr)
+    d, m = both.both("container", "remove", "cc1")  # Docker 20.10: the group's usage, exit 1; cc1 stays
+    assert (m.returncode, m.stdout) == (d.returncode, d.stdout) == (1, ""), (d.stderr, m.stderr)
+    assert "'remove' is not a minidock command" in m.stderr and both.md("inspect", "cc1").returncode == 0
+
+
 def test_exec_env_file_privileged_and_unknown_flags(both: Both, tmp_path: Path) -> None:
     env = tmp_path / "env"
     env.write_text("# comment\nA=1\nB=from file\nHOME\n")
