@@ -102,7 +102,12 @@ def in_use(records: Iterable[dict[str, Any]]) -> set[str]:
 
 
 def natural_key(name: str) -> list[Any]:
-    """docker/cli's sortorder.NaturalLess as a sort key: digit runs compare as numbers."""
-    import re
-
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", name)]
+    """docker/cli's sortorder.NaturalLess as a sort key: digit runs compare as numbers (split by hand:
+    `re` costs ~4 ms of `network ls`'s start-up)."""
+    parts: list[str] = []
+    for ch in name:  # ASCII digits, as Go's
+        if parts and ("0" <= parts[-1][-1] <= "9") == ("0" <= ch <= "9"):
+            parts[-1] += ch
+        else:
+            parts.append(ch)
+    return [(0, int(part), "") if "0" <= part[0] <= "9" else (1, 0, part) for part in parts]

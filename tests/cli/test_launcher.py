@@ -67,3 +67,15 @@ def test_a_run_imports_nothing_heavy(args: tuple[str, ...], busybox_store: Calla
     if "--network" not in args:  # the default bridge network: wired with ints and text, no ipaddress
         assert {"minidock.runtime.net.network", "minidock.runtime.net.nat"} <= loaded
     assert loaded & NOT_ON_THE_RUN_PATH == set()
+
+
+@pytest.mark.parametrize("args", [("ps", "-a"), ("images",), ("inspect", "busybox"), ("version",), ("network", "ls"),
+                                  ("ps", "-a", "--format", "{{.Names}}")], ids=" ".join)
+def test_the_quick_commands_import_nothing_heavy(args: tuple[str, ...], busybox_store: Callable[[], Path]) -> None:
+    """bench/cli's commands: the lean path, as `run`'s (a first `images`/`network ls` records sizes and the
+    default bridge through the engine; the second reads plain JSON)."""
+    busybox_store()
+    _imported(*args)
+    loaded = _imported(*args)
+    assert "minidock.cli.quick" in loaded  # the listing is real
+    assert loaded & NOT_ON_THE_RUN_PATH == set()  # network ls sorted with `re` until this test came
