@@ -2,14 +2,16 @@
 
 A step's key chains its parent's key (which already covers the base image and every earlier
 step, hence the config), the expanded instruction, the build args it can see and, for COPY/ADD,
-the digest of its sources. An entry holds the history record and, for steps that made a layer,
-its descriptor, diff_id and chain id. A hit is only used when the snapshot and blob it names are
-still in the store (`gc` may have removed them). The file is rewritten atomically under a lock.
+the digest of its sources. An entry holds the history record, for steps that made a layer its
+descriptor, diff_id and chain id, and when it was first recorded. A hit is only used when the
+snapshot and blob it names are still in the store (`gc` may have removed them). The file is
+rewritten atomically under a lock.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 from minidock.nouns import NamedTuple
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 VERSION = 1
 MAX_ENTRIES = 10000
+RECORDED = "recorded"  # an entry's key for the time it was first recorded
 
 
 def step_key(parent: str, *parts: str) -> str:
@@ -57,6 +60,15 @@ class CacheEntry(NamedTuple):
         return {"history": self.history.to_json(), "layer": self.layer.to_json() if self.layer else None,
                 "diff_id": str(self.diff_id) if self.diff_id else None,
                 "chain_id": str(self.chain_id) if self.chain_id else None}
+
+
+class Recorded(NamedTuple):
+    """An entry as `prune` shows it: its key, and when it was first recorded (epoch seconds; 0 for an
+    entry from before the time was kept)."""
+
+    key: str
+    entry: CacheEntry
+    at: float
 
 
 class BuildCache:
@@ -109,9 +121,13 @@ class BuildCache:
             return
         new = {key: entry.to_json() for key, entry in entries.items()}
         self._seen = None  # the next `get` reads the file again
+        now = time.time()
         with locked(self.store.paths.lock("build-cache")):
             raw = self._read()
             current = self._entries(raw)
+            for key, value in new.items():  # when the entry was first recorded (`builder prune --filter until=`)
+                old = current.get(key)
+                value[RECORDED] = old[RECORDED] if isinstance(old, dict) and RECORDED in old else now
             if _unchanged(raw, current, new):
                 return  # a fully cached rebuild: the file would be rewritten byte for byte
             for key, value in new.items():
@@ -121,19 +137,22 @@ class BuildCache:
                 current = dict(list(current.items())[-MAX_ENTRIES:])
             atomic_write_json(self.path, {"version": VERSION, "entries": current}, mode=PRIVATE_FILE_MODE)
 
-    def prune(self, keep: Callable[[CacheEntry], bool]) -> int:
-        """Drop every entry `keep` rejects (damaged ones too); returns how many went."""
+    def prune(self, choose: Callable[[list[Recorded]], set[str]]) -> int:
+        """Drop the entries whose keys `choose` returns, given every readable entry (damaged ones go
+        too), under the cache's lock; returns how many went."""
         self._seen = None
         with locked(self.store.paths.lock("build-cache")):
             current = self._load()
-            kept: dict[str, Any] = {}
+            readable: list[Recorded] = []
             for key, raw in current.items():
                 try:
                     entry = CacheEntry.from_json(raw)
                 except Exception:  # noqa: BLE001 - a damaged entry is dropped
                     continue
-                if keep(entry):
-                    kept[key] = raw
+                at = raw.get(RECORDED)
+                readable.append(Recorded(key, entry, float(at) if isinstance(at, (int, float)) else 0.0))
+            drop = choose(readable)
+            kept = {r.key: current[r.key] for r in readable if r.key not in drop}
             if len(kept) != len(current):
                 atomic_write_json(self.path, {"version": VERSION, "entries": kept}, mode=PRIVATE_FILE_MODE)
         return len(current) - len(kept)

@@ -66,19 +66,21 @@ def history_cmd(image: str, no_trunc: bool, quiet: bool, fmt: str = "") -> None:
     print(render_rows(fmt, shown, HISTORY_HEADERS, HISTORY_DEFAULT), end="")
 
 
-def builder_prune_cmd(all_: bool, force: bool = True) -> None:
+def builder_prune_cmd(all_: bool, force: bool = True, filters: list[str] | None = None, keep_storage: str = "") -> None:
+    """`builder prune`: Docker's checks and question, then its lines (the layers removed, the space)."""
     from minidock.cli.prompt import confirm  # lazy: as below
-    from minidock.engine import build as eng
+    from minidock.engine import cacheprune
     from minidock.engine.humanize import human_size  # lazy: `build` (the hot path) prints no sizes
 
+    keep = cacheprune.parse_keep_storage(keep_storage) if keep_storage else 0
+    until = cacheprune.parse_filters(filters or [])
     warning = "all build cache" if all_ else "all dangling build cache"
     if not force and not confirm(f"WARNING! This will remove {warning}. Are you sure you want to continue?"):
         print("Total reclaimed space: 0B")
         return
-    r = eng.prune_build_cache(all_)
-    for sid in r.gc.snapshots:
-        print(f"Deleted build cache layer: {sid[:12]}")
-    print(f"Deleted {r.entries} build cache entries, {r.mounts} cache mounts")
+    r = cacheprune.prune_build_cache(all_, until=until, keep_storage=keep)
+    if r.gc.snapshots:
+        print("Deleted build cache objects:", *(sid[:25] for sid in r.gc.snapshots), "", sep="\n")
     print(f"Total reclaimed space: {human_size(r.reclaimed)}")
 
 
@@ -124,9 +126,11 @@ def _register_prune(app: typer_types.Typer) -> None:
     unused = typer.Option(False, "-a", "--all", help="remove all unused images and all build cache, not just "
                           "dangling ones")
 
-    def builder_prune(f: bool = force, all_: bool = every) -> None:
+    def builder_prune(f: bool = force, all_: bool = every,
+                      filters: list[str] = typer.Option([], "--filter", help="until=DURATION (e.g. 24h)"),  # noqa: B008
+                      keep: str = typer.Option("", "--keep-storage", help="bytes of cache to keep (e.g. 1GB)")) -> None:
         """Remove build cache entries (and their layers) no image uses."""
-        builder_prune_cmd(all_, f)
+        builder_prune_cmd(all_, f, filters, keep)
 
     def system_prune(f: bool = force, all_: bool = unused,
                      volumes: bool = typer.Option(False, "--volumes", help="prune volumes too"),

@@ -4,7 +4,7 @@
 environment, wires pulling of missing base images, and with `--verify-reproducible` builds a
 second time without the cache and compares the manifest digests. `image_history()` lists an
 image's history newest first as `docker history` does (`commit` lives in engine/commit.py).
-`prune_build_cache()` (`builder prune`) removes what builds left (`system prune`: engine/sysprune.py).
+`builder prune` is engine/cacheprune.py.
 """
 
 from __future__ import annotations
@@ -45,11 +45,10 @@ if TYPE_CHECKING:
 
     from minidock.builder.export import Output
     from minidock.builder.sshagent import SshSource
-    from minidock.store.gc import GcResult
 
-__all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "CachePruneReport", "Exported",
+__all__ = ["BuildEvent", "BuildFinished", "BuildNote", "BuildRequest", "BuildResult", "Exported",
            "HistoryRow", "Internal", "Secret", "StepDone", "StepOutput", "StepStarted",
-           "build_image", "familiar_name", "image_history", "no_progress", "parse_secret", "prune_build_cache"]
+           "build_image", "familiar_name", "image_history", "no_progress", "parse_secret"]
 
 
 class BuildRequest(NamedTuple):
@@ -328,34 +327,3 @@ def image_history(name: str, paths: Paths | None = None) -> list[HistoryRow]:
     if rows:
         rows[0] = rows[0]._replace(image=str(img.id))
     return rows
-
-
-class CachePruneReport(NamedTuple):
-    """What `builder prune` removed: cache entries, cache mount directories, and the collection."""
-
-    entries: int
-    mounts: int
-    gc: GcResult
-    mount_bytes: int = 0
-
-    @property
-    def reclaimed(self) -> int:
-        return self.gc.reclaimed + self.mount_bytes
-
-
-def prune_build_cache(all_: bool = False, store: Store | None = None) -> CachePruneReport:
-    """`minidock builder prune`: drop cache entries whose layer no image uses (`all_`: every entry and
-    every cache mount), then remove the blobs and snapshots nothing needs any more."""
-    from minidock.builder.cache import BuildCache
-    from minidock.builder.runmounts import remove_cache_mounts
-    from minidock.engine.images import prune_images
-    from minidock.store.gc import image_roots
-
-    store = store or open_store()
-    from minidock.builder.buildnet import reclaim_dead_builds
-
-    reclaim_dead_builds(os.path.abspath(store.paths.root))  # why: a killed build's RUN lease is its scratch too
-    _, used = image_roots(store)
-    entries = BuildCache(store).prune(lambda e: not all_ and e.chain_id is not None and e.chain_id in used)
-    mounts, mount_bytes = remove_cache_mounts(Path(store.paths.root)) if all_ else (0, 0)
-    return CachePruneReport(entries, mounts, prune_images(store), mount_bytes)

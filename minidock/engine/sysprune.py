@@ -10,7 +10,7 @@ label filter leaves BuildKit's cache records alone (they carry no labels).
 
 from __future__ import annotations
 
-from minidock.engine.build import CachePruneReport, prune_build_cache
+from minidock.engine.cacheprune import CachePruneReport, prune_build_cache
 from minidock.engine.filters import PruneFilter
 from minidock.engine.lookup import open_store
 from minidock.errors import PlainError
