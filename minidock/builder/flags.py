@@ -6,7 +6,6 @@
 durations (`1m30s`) for HEALTHCHECK.
 """
 
-import re
 
 from minidock.nouns import NamedTuple
 
@@ -25,8 +24,6 @@ ALLOWED: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class FlagError(ValueError):
@@ -135,14 +132,13 @@ def _mount(fields: dict[str, str], readonly: bool | None, options: tuple[tuple[s
 
 
 def parse_duration(text: str, name: str) -> float:
-    """A Go duration (`30s`, `1m30s`, `250ms`, `0`) in seconds."""
-    if text in ("0", ""):
+    """A Go duration (`30s`, `1m30s`, `250ms`, `0`; empty: 0) in seconds (minidock/goduration.py)."""
+    from minidock.goduration import DurationError
+    from minidock.goduration import parse_duration as go_duration
+
+    if not text:
         return 0.0
-    pos, total = 0, 0.0
-    while pos < len(text):
-        match = _DURATION_PART.match(text, pos)
-        if match is None:
-            raise FlagError(f"invalid duration for --{name}: {text}")
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    return total
+    try:
+        return go_duration(text)
+    except DurationError as e:
+        raise FlagError(f"invalid duration for --{name}: {text} ({e})") from None

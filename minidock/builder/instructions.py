@@ -355,6 +355,8 @@ def _healthcheck(node: Node, flags: Flags) -> Healthcheck:
     names = ("interval", "timeout", "start-period", "start-interval")
     durations = {n: parse_duration(flags.string(n), n) for n in names}
     for name, seconds in durations.items():
+        if seconds < 0:
+            raise LineError(f"--{name} cannot be negative")
         if 0 < seconds < 0.001:
             raise LineError(f"--{name} cannot be less than 1ms")
     return Healthcheck(

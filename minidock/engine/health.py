@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import time
 from collections.abc import Mapping
@@ -32,23 +31,17 @@ if TYPE_CHECKING:
 SECOND = 1_000_000_000
 DEFAULTS = {"Interval": 30 * SECOND, "Timeout": 30 * SECOND, "StartPeriod": 0, "Retries": 3}
 MAX_OUTPUT = 4096
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": SECOND, "m": 60 * SECOND, "h": 3600 * SECOND}
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 def parse_duration(text: str, flag: str) -> int:
-    """A Go duration ("1m30s", "500ms", "0") in nanoseconds."""
-    if text == "0":
-        return 0
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not text or pos != len(text):
-        raise UsageError(f"invalid argument {text!r} for \"{flag}\" flag: time: invalid duration {text!r}")
-    return int(total)
+    """A Go duration ("1m30s", "500ms", "0") in nanoseconds; Docker's words for one Go refuses."""
+    from minidock.goduration import DurationError
+    from minidock.goduration import parse_duration as go_duration
+
+    try:
+        return round(go_duration(text) * SECOND)
+    except DurationError as e:
+        raise UsageError(f'invalid argument "{text}" for "{flag}" flag: {e}') from None
 
 
 class HealthFlags(NamedTuple):
@@ -76,8 +69,10 @@ def effective(image: Mapping[str, Any] | None, flags: HealthFlags) -> dict[str, 
                             ("StartPeriod", flags.start_period, "--health-start-period")):
         if text:
             value = parse_duration(text, flag)
-            if value < 0 or (0 < value < 1_000_000):
-                raise UsageError(f"{flag} cannot be less than 1ms")
+            if value < 0:  # docker/cli's check; the next is its daemon's
+                raise UsageError(f"{flag} cannot be negative")
+            if 0 < value < 1_000_000:
+                raise UsageError(f"{key} in Healthcheck cannot be less than 1ms")
             check[key] = value
     if flags.retries:
         if flags.retries < 0:

@@ -129,6 +129,7 @@ def test_healthcheck_none() -> None:
         ("FROM a\nSHELL /bin/sh\n", "json form"),
         ("FROM a\nONBUILD FROM x\n", "FROM isn't allowed as an ONBUILD trigger"),
         ("FROM a\nHEALTHCHECK --interval=1x CMD a\n", "invalid duration"),
+        ("FROM a\nHEALTHCHECK --timeout=-1s CMD a\n", "--timeout cannot be negative"),
         ("FROM a\nHEALTHCHECK PING a\n", "unknown type PING"),
         ("FROM a\nRUN --network=bridge x\n", "unsupported network mode"),
         ("FROM a\nRUN --mount=type=bind x\n", "mount target is required"),

@@ -22,9 +22,13 @@ def test_go_durations() -> None:
     assert parse_duration("500ms", "f") == SECOND // 2
     assert parse_duration("1.5h", "f") == 5400 * SECOND
     assert parse_duration("0", "f") == 0
-    for bad in ("", "10", "1x", "s", "1s2"):
-        with pytest.raises(UsageError, match="invalid duration"):
+    for bad, said in (("", 'invalid duration ""'), ("10", 'missing unit in duration "10"'),
+                      ("1x", 'unknown unit "x" in duration "1x"'), ("s", 'invalid duration "s"'),
+                      ("1s2", 'missing unit in duration "1s2"')):  # Docker 20.10's words, each checked
+        with pytest.raises(UsageError) as e:
             parse_duration(bad, "--health-interval")
+        assert str(e.value) == f'invalid argument "{bad}" for "--health-interval" flag: time: {said}'
+    assert parse_duration("-1s", "f") == -SECOND
 
 
 def test_effective_healthcheck_merges_flags_over_the_image() -> None:
