@@ -355,10 +355,8 @@ def _healthcheck(node: Node, flags: Flags) -> Healthcheck:
     names = ("interval", "timeout", "start-period", "start-interval")
     durations = {n: parse_duration(flags.string(n), n) for n in names}
     for name, seconds in durations.items():
-        if seconds < 0:
-            raise LineError(f"--{name} cannot be negative")
-        if 0 < seconds < 0.001:
-            raise LineError(f"--{name} cannot be less than 1ms")
+        if seconds != 0 and seconds < 0.001:
+            raise LineError(f"--{name} cannot be " + ("negative" if seconds < 0 else "less than 1ms"))
     return Healthcheck(
         cmd=node.args[1:], json=node.json, interval=durations["interval"], timeout=durations["timeout"],
         start_period=durations["start-period"], start_interval=durations["start-interval"], retries=int(retries),
