@@ -123,12 +123,16 @@ def start(ref: str, store: Store | None = None, network: NetSession | None = Non
 
 
 def kill_leftovers(records: ContainerStore, rec: ContainerRecord) -> None:
-    """Processes of an earlier run whose monitor died are killed, their cgroup removed."""
-    with contextlib.suppress(MinidockError, OSError):
+    """Processes of an earlier run whose monitor died are killed, their cgroup removed. Each step
+    stands alone: a supervisor killed while it made the group leaves only some controllers' (no
+    freezer to thaw), and those must still go."""
+    try:
         cg = cgroup_of(records, rec.id)
-        cg.thaw()
-        cg.kill_all(signal.SIGKILL)
-        cg.remove()
+    except (MinidockError, OSError):
+        return
+    for step in (cg.thaw, lambda: cg.kill_all(signal.SIGKILL), cg.remove):
+        with contextlib.suppress(MinidockError, OSError):
+            step()
 
 
 def parse_signal(text: str) -> int:

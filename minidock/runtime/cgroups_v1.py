@@ -191,8 +191,15 @@ class V1Cgroup:
         signal_frozen(self, sig)
 
     def remove(self) -> None:
+        """Every controller's directory, each tried even when one fails (the first failure is raised)."""
+        failed: RuntimeSetupError | None = None
         for d in self._unique().values():
-            remove_dir(d)
+            try:
+                remove_dir(d)
+            except RuntimeSetupError as e:
+                failed = failed or e
+        if failed is not None:
+            raise failed
 
     def paths(self) -> dict[str, str]:
         return dict(self._dirs)

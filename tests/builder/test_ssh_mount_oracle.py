@@ -14,7 +14,9 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,16 +82,27 @@ def agent(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     sock = str(tmp_path / "agent.sock")
     proc = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(500):
-            if os.path.exists(sock):
-                break
-            proc.wait(0.01) if proc.poll() is not None else None
+        _wait_listening(sock, proc)
         subprocess.run(["ssh-add", "-q", str(tmp_path / "a")], env={**os.environ, "SSH_AUTH_SOCK": sock}, check=True,
                        stdin=subprocess.DEVNULL)
         yield sock, tmp_path / "b"
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def _wait_listening(sock: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until the agent accepts connections (it binds, then listens: an existing file is not enough)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(sock)
+                return
+            except OSError:
+                assert proc.poll() is None, f"ssh-agent exited {proc.returncode}"
+                assert time.monotonic() < deadline, "ssh-agent did not listen within 10 s"
+        time.sleep(0.01)
 
 
 def _context(tmp_path: Path) -> Path:
