@@ -114,8 +114,12 @@ def parse(argv: list[str]) -> tuple[BuildRequest, str]:
     ns = _simple(argv)
     if ns is None:
         from minidock.cli import buildignored
+        from minidock.cli.quickargs import parser_options, pflag_joined
 
-        ns = vars(parser().parse_args(buildignored.switch_values(argv, ("--no-cache", "--pull", "--quiet"))))
+        p = parser()
+        argv = buildignored.switch_values(pflag_joined(argv, parser_options(p), interspersed=True),
+                                          ("--no-cache", "--pull", "--quiet"))
+        ns = vars(p.parse_args(argv))
         buildignored.check(ns)
     mode = progress_mode(ns["progress"], bool(ns["quiet"]))
     from_stdin = ns["file"] == "-"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
     from collections.abc import Mapping
     from typing import Any
 
@@ -68,3 +69,42 @@ def _value(kind: str, eq: str, inline: str, argv: list[str], i: int) -> object:
         return int(value)
     except ValueError:
         return None
+
+
+def pflag_joined(argv: list[str], options: Mapping[str, tuple[str, str]], interspersed: bool = False) -> list[str]:
+    """argv with each value that starts with '-' joined to its flag (`--env -X` -> `--env=-X`, `-e -X`
+    -> `-e-X`): Docker's pflag takes the word after a value flag whatever it looks like, argparse
+    refuses it as a missing value (negative numbers aside). Up to the positional (`run`'s IMAGE: the
+    rest is the command's), or to `--` when flags may follow positionals (`build`)."""
+    out, i = [], 0
+    while i < len(argv):
+        word = argv[i]
+        out.append(word)
+        i += 1
+        if word == "--" or (not interspersed and (not word.startswith("-") or word == "-")):
+            break  # the end of the flags: the rest is not ours
+        if i < len(argv) and _takes_value(word, options):
+            value = argv[i]
+            i += 1
+            if value.startswith("-") and value not in ("-", "--"):  # argparse drops a `--` value: left to refuse
+                out[-1] = f"{word}={value}" if word.startswith("--") else word + value
+            else:
+                out.append(value)
+    return out + argv[i:]
+
+
+def parser_options(parser: ArgumentParser) -> dict[str, tuple[str, str]]:
+    """Every option word of an argparse parser -> (attribute, "true" for a switch, else "store")."""
+    return {word: (a.dest, "true" if a.nargs == 0 else "store")
+            for word, a in parser._option_string_actions.items()}
+
+
+def _takes_value(word: str, options: Mapping[str, tuple[str, str]]) -> bool:
+    """`--env`, `-e`, or switches ending in a value flag (`-de`), as pflag reads them."""
+    if word in options:
+        return options[word][1] != "true"
+    if word.startswith("--") or "=" in word or len(word) < 3:
+        return False
+    letters = [f"-{c}" for c in word[1:]]
+    return all(options.get(w, ("", ""))[1] == "true" for w in letters[:-1]) and \
+        options.get(letters[-1], ("", "true"))[1] != "true"

@@ -199,7 +199,10 @@ def parse(command: str, argv: list[str]) -> RunRequest:
     """argv after the command name -> RunRequest (UsageError on a bad flag)."""
     ns = _simple(argv)
     if ns is None:
-        ns = vars(parser(command).parse_args(argv))
+        from minidock.cli.quickargs import parser_options, pflag_joined
+
+        p = parser(command)
+        ns = vars(p.parse_args(pflag_joined(argv, parser_options(p))))
     kw = {k: v for k, v in ns.items() if v is not None}
     if command != "run":
         _refuse_run_only(kw, command)
@@ -248,6 +251,12 @@ def go_typed(kw: dict[str, Any], command: str) -> dict[str, Any]:
         out.update(_checked_dns(kw, command))
     if kw.get("mac_address") or kw.get("network_aliases"):
         _check_net_flags(kw, command)
+    if any(kw.get(f"health_{k}") for k in ("interval", "timeout", "start_period", "retries")):
+        from minidock.engine import health  # before the image is looked for, as docker/cli
+
+        health.client_checked(health.HealthFlags(
+            interval=kw.get("health_interval") or "", timeout=kw.get("health_timeout") or "",
+            start_period=kw.get("health_start_period") or "", retries=kw.get("health_retries") or 0))
     return out
 
 

@@ -55,6 +55,24 @@ class HealthFlags(NamedTuple):
     disabled: bool = False
 
 
+def client_checked(flags: HealthFlags) -> dict[str, int]:
+    """The durations (ns) and retries the flags set, checked as docker/cli checks them before it asks
+    its daemon for anything (the image need not be there yet)."""
+    out: dict[str, int] = {}
+    for key, text, flag in (("Interval", flags.interval, "--health-interval"),
+                            ("Timeout", flags.timeout, "--health-timeout"),
+                            ("StartPeriod", flags.start_period, "--health-start-period")):
+        if text:
+            out[key] = parse_duration(text, flag)
+            if out[key] < 0:
+                raise UsageError(f"{flag} cannot be negative")
+    if flags.retries:
+        if flags.retries < 0:
+            raise UsageError("--health-retries cannot be negative")
+        out["Retries"] = flags.retries
+    return out
+
+
 def effective(image: Mapping[str, Any] | None, flags: HealthFlags) -> dict[str, Any] | None:
     """The container's Healthcheck (Docker's JSON shape), or None when it has none or it is disabled."""
     if flags.disabled:
@@ -64,20 +82,10 @@ def effective(image: Mapping[str, Any] | None, flags: HealthFlags) -> dict[str, 
     check: dict[str, Any] = dict(image or {})
     if flags.cmd:
         check["Test"] = ["CMD-SHELL", flags.cmd]
-    for key, text, flag in (("Interval", flags.interval, "--health-interval"),
-                            ("Timeout", flags.timeout, "--health-timeout"),
-                            ("StartPeriod", flags.start_period, "--health-start-period")):
-        if text:
-            value = parse_duration(text, flag)
-            if value < 0:  # docker/cli's check; the next is its daemon's
-                raise UsageError(f"{flag} cannot be negative")
-            if 0 < value < 1_000_000:
-                raise UsageError(f"{key} in Healthcheck cannot be less than 1ms")
-            check[key] = value
-    if flags.retries:
-        if flags.retries < 0:
-            raise UsageError("--health-retries cannot be negative")
-        check["Retries"] = flags.retries
+    for key, value in client_checked(flags).items():
+        if key != "Retries" and 0 < value < 1_000_000:  # its daemon's check
+            raise UsageError(f"{key} in Healthcheck cannot be less than 1ms")
+        check[key] = value
     test = check.get("Test") or []
     if not test or test[0] == "NONE":
         return None

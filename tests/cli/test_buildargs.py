@@ -72,6 +72,14 @@ def test_parse_new_flags_into_the_request() -> None:
     assert buildargs.parse(["-q", "--progress", "tty", "ctx"])[1] == "quiet"
 
 
+def test_a_value_that_starts_with_a_dash_is_the_flags_as_pflag_reads_it() -> None:
+    """pflag takes the word after a value flag whatever it looks like, before or after the context
+    (build's flags may follow it); argparse alone would call `--label -x=1` a missing value."""
+    req, _ = buildargs.parse(["--label", "-x=1", "ctx", "--build-arg", "-A=2", "-t", "a", "--iidfile", "-id"])
+    assert (req.labels, req.build_args, req.tags, req.iidfile, req.context) == (
+        ("-x=1",), ("-A=2",), ("a",), "-id", "ctx")
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--bogus", "ctx"], "unknown flag: --bogus\nSee 'minidock build --help'."),
     (["--bogus=1", "ctx"], "unknown flag: --bogus\nSee 'minidock build --help'."),

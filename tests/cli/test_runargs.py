@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from minidock.cli import runargs
@@ -95,3 +101,34 @@ def test_resource_flags_are_typed_as_dockers_client_types_them() -> None:
         assert str(e.value) == f"{want}\nSee 'minidock {command} --help'."
     with pytest.raises(UsageError, match=r"^invalid value: 101\. Valid memory swappiness range is 0-100$"):
         runargs.parse("run", ["--memory-swappiness", "101", "busybox"])
+
+
+def test_a_value_that_starts_with_a_dash_is_the_flags_as_pflag_reads_it() -> None:
+    """Docker's pflag takes the word after a value flag whatever it looks like; argparse alone would
+    say `flag needs an argument`. After IMAGE every word is the command's, dashes or not."""
+    req = runargs.parse("run", ["-e", "-X=1", "--entrypoint", "-x", "-de", "-Y", "--name", "-", "--memory-swap", "-1",
+                                "busybox", "-e", "-Z"])
+    assert (req.env, req.entrypoint, req.detach, req.name, req.memory_swap, req.image, req.args) == (
+        ("-X=1", "-Y"), "-x", True, "-", "-1", "busybox", ("-e", "-Z"))
+    for argv in (["-e"], ["-e", "--", "busybox"]):  # pflag takes `--` as the value: argparse cannot
+        with pytest.raises(UsageError, match=r"^flag needs an argument: --env"):
+            runargs.parse("run", argv)
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="docker CLI not installed")
+@pytest.mark.parametrize("argv", [["-e", "-X=1"], ["--entrypoint", "-x"], ["-de", "-Y"], ["--label", "--x"],
+                                  ["--health-interval", "-1s"], ["--health-retries", "-1"], ["--health-timeout", "1"]])
+def test_the_docker_client_and_minidock_agree_on_dashed_values(argv: list[str], tmp_path: Path) -> None:
+    """docker/cli parses and checks its flags before it asks a daemon: with none listening, a line it
+    accepts ends at `Cannot connect`. minidock (an empty store: no image) accepts the same lines and
+    refuses the others before it looks for the image, with docker's words."""
+    sock = f"unix://{tmp_path}/none.sock"
+    docker = subprocess.run(["docker", "-H", sock, "run", *argv, "md-no-such-image"], capture_output=True,
+                            text=True, check=False, timeout=30)
+    ours = subprocess.run([sys.executable, "-m", "minidock", "run", *argv, "md-no-such-image"], capture_output=True,
+                          text=True, check=False, timeout=30, env={**os.environ, "MINIDOCK_ROOT": str(tmp_path / "s")})
+    accepted = "Cannot connect to the Docker daemon" in docker.stderr
+    assert ("md-no-such-image" in ours.stderr) == accepted, (docker.stderr, ours.stderr)
+    if not accepted:
+        said = docker.stderr.splitlines()[0].removeprefix("docker: ")
+        assert (ours.returncode, ours.stderr.splitlines()[0]) == (125, f"minidock: {said}"), ours.stderr
