@@ -83,7 +83,7 @@ def events_command(app: Any) -> None:
         render = _event_renderer(fmt)
         lo, hi = (parse_time(t) if t else None for t in (since, until))
         try:
-            for e in ev.stream(lo, hi, filters_of(filters)):
+            for e in ev.stream(lo, hi, filters_of(filters, "events", ev.FILTERS)):
                 print(render(e), flush=True)
         except KeyboardInterrupt:
             sys.exit(0)

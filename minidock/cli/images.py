@@ -50,8 +50,8 @@ def prune_cmd(all_: bool = False, force: bool = False, filters: list[str] | None
     from minidock.cli.prompt import confirm
     from minidock.engine.filters import PruneFilter
 
-    chosen = PruneFilter.parse(filters or (), images=True)  # a bad filter fails before the question
-    all_ = all_ if chosen.dangling is None else not chosen.dangling
+    chosen = PruneFilter.parse(filters or (), images=True, command="image prune")  # fails before the question
+    all_ = all_ or chosen.dangling is False
     reclaimed = 0
     if force or confirm(f"{PRUNE_ALL if all_ else PRUNE_DANGLING}\nAre you sure you want to continue?"):
         res = eng.prune_unused(_store(), all_, chosen)

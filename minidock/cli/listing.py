@@ -190,9 +190,9 @@ def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: 
         rows = engine_images.list_images(store)
         if repository or filters:
             from minidock.cli.volumes import filters_of
-            from minidock.engine.imagefilter import select
+            from minidock.engine.imagefilter import KEYS, select
 
-            rows = select(store, rows, repository, filters_of(filters or []))
+            rows = select(store, rows, repository, filters_of(filters or [], "images", KEYS))
     if quiet:
         sys.stdout.write("".join((str(s.image_id) if no_trunc else s.image_id.short) + "\n" for s in rows))
         return

@@ -95,13 +95,8 @@ def prune_cmd(force: bool, filters: list[str]) -> None:
     from minidock.cli.prompt import confirm
     from minidock.engine import networks
     from minidock.engine.filters import PruneFilter
-    from minidock.engine.networks import daemon_error
-    from minidock.errors import UsageError
 
-    try:
-        chosen = PruneFilter.parse(filters)  # a bad filter fails before the question
-    except UsageError as e:
-        raise daemon_error(str(e)) from None
+    chosen = PruneFilter.parse(filters, command="network prune")  # a bad filter fails before the question
     if not force and not confirm(PRUNE_WARNING):
         return
     gone = networks.prune(chosen)

@@ -27,14 +27,15 @@ def pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
-def filters_of(items: list[str]) -> dict[str, list[str]]:
-    """`-f key=value` flags grouped by key."""
-    out: dict[str, list[str]] = {}
-    for item in items:
-        k, eq, v = item.partition("=")
-        if not eq:
-            raise UsageError(f"bad format of filter (expected name=value): {item}")
-        out.setdefault(k.strip().lower(), []).append(v)
+def filters_of(items: list[str], command: str, keys: tuple[str, ...],
+               flag: str = "-f, --filter") -> dict[str, list[str]]:
+    """`--filter key=value` flags grouped by key, checked as Docker checks them (engine/filterargs.py)."""
+    from minidock.engine.filterargs import daemon_error, grouped
+
+    out = grouped(items, command, keys, flag)
+    for value in out.get("dangling", ()):
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise daemon_error(f"Invalid filter 'dangling=[{value}]'")
     return out
 
 
@@ -95,7 +96,7 @@ def register(app: typer_types.Typer) -> None:
            filt: list[str] = filter_opt,
            fmt: str = typer.Option("", "--format", help="Go template, or 'json'")) -> None:
         """List volumes."""
-        objs = volumes.list_volumes(filters_of(filt))
+        objs = volumes.list_volumes(filters_of(filt, "volume ls", ("dangling", "label", "name", "driver")))
         if quiet:
             print("\n".join(o["Name"] for o in objs)) if objs else None
         else:
@@ -124,10 +125,11 @@ def register(app: typer_types.Typer) -> None:
     def prune(force: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation"),
               filt: list[str] = typer.Option([], "--filter", help="label=K[=V]")) -> None:  # noqa: B008
         """Remove all unused local volumes."""
+        chosen = filters_of(filt, "volume prune", ("label", "label!"), "--filter")  # before the question
         if not force and not _confirm("WARNING! This will remove all local volumes not used by at least "
                                       "one container.\nAre you sure you want to continue? [y/N] "):
             return
-        gone, freed = volumes.prune(filters_of(filt))
+        gone, freed = volumes.prune(chosen)
         if gone:
             print("Deleted Volumes:\n" + "\n".join(gone) + "\n")
         from minidock.cli.containers import _size

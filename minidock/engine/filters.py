@@ -46,12 +46,11 @@ class PsFilter(NamedTuple):
 
     @classmethod
     def parse(cls, texts: list[str] | tuple[str, ...]) -> PsFilter:
-        found: dict[str, list[str]] = {}
-        for text in texts:
-            key, eq, value = text.partition("=")
-            key = key.strip().lower()
-            if not eq or key not in KEYS:
-                raise UsageError(f"invalid filter {text!r}: want one of {', '.join(k + '=...' for k in KEYS)}")
+        from minidock.engine.filterargs import grouped
+
+        found = grouped(texts, "ps", KEYS)
+        for key, value in ((k, v) for k, vs in found.items() for v in vs):
+            text = f"{key}={value}"
             if key == "status" and value not in STATUSES:
                 raise UsageError(f"invalid filter {text!r}: status is one of {', '.join(STATUSES)}")
             if key == "exited" and not value.lstrip("-").isdigit():
@@ -62,7 +61,6 @@ class PsFilter(NamedTuple):
                 raise UsageError(f"invalid filter {text!r}: health is one of {', '.join(HEALTH)}")
             if key in ("publish", "expose"):
                 _ports(key, value)
-            found.setdefault(key, []).append(value)
         if found.get("is-task", ["true"]) not in (["true"], ["false"]):  # Docker's words and brackets
             raise UsageError(f"Invalid filter 'is-task=[{' '.join(found['is-task'])}]'")
         return cls(tuple((k, tuple(v)) for k, v in found.items()))
@@ -176,32 +174,41 @@ def _match_config(key: str, value: str, r: ContainerRecord) -> bool:
 class PruneFilter(NamedTuple):
     """`container prune` / `image prune` `--filter`: until=TIME (made before it: RFC 3339, a Unix time
     or a duration before now), label=K[=V] and label!=K[=V] (all must hold), and for images
-    dangling=true|false (false: as -a). Docker's keys and messages."""
+    dangling=true|false (false: as -a; docker/cli adds its own dangling=true (false with -a) and the
+    daemon takes `false` over `true` over anything else, so no value is refused). Docker's keys and
+    messages."""
 
     until: float | None = None
     labels: tuple[tuple[str, bool], ...] = ()  # (K or K=V, wanted)
     dangling: bool | None = None
 
     @classmethod
-    def parse(cls, texts: list[str] | tuple[str, ...], images: bool = False, now: float | None = None) -> PruneFilter:
+    def parse(cls, texts: list[str] | tuple[str, ...], images: bool = False, now: float | None = None,
+              command: str = "container prune") -> PruneFilter:
+        from minidock.engine.filterargs import bad_format, daemon_error
+
         until, labels, dangling = None, [], None
         for text in texts:
             key, eq, value = text.partition("=")
-            if key == "label!" and eq:  # `label!=K`: partition cut at the "=" of "!="
+            if not eq:
+                raise bad_format(text, command, "--filter")
+            key = key.strip().lower()
+            if key == "label!":  # `label!=K`: partition cut at the "=" of "!="
                 key = "label!="
-            if not eq or key not in ("until", "label", "label!=", *(("dangling",) if images else ())):
-                raise UsageError(f"Invalid filter '{key}'")
+            if key not in ("until", "label", "label!=", *(("dangling",) if images else ())):
+                raise daemon_error(f"Invalid filter '{key.removesuffix('=')}'")
             if key == "until":
                 from minidock.engine.logs import parse_time
 
                 try:
                     until = parse_time(value, now)
                 except UsageError:
-                    raise UsageError(f'failed to parse value as time or duration: "{value}"') from None
+                    raise daemon_error(f'failed to parse value as time or duration: "{value}"') from None
             elif key == "dangling":
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise UsageError(f"Invalid filter 'dangling={value}'")
-                dangling = value.lower() in ("true", "1")
+                if value in ("false", "0"):  # exact, as the daemon's ExactMatch
+                    dangling = False
+                elif value in ("true", "1") and dangling is None:
+                    dangling = True
             else:
                 labels.append((value, key == "label"))
         return cls(until, tuple(labels), dangling)

@@ -61,7 +61,7 @@ def _one(store: Store, row: ImageSummary, key: str, value: str, labels: dict[Dig
     dangling = row.repository == "<none>"
     if key == "dangling":
         if value.lower() not in ("true", "false", "1", "0"):
-            raise UsageError(f"invalid filter 'dangling={value}'")
+            raise UsageError(f"invalid filter 'dangling=[{value}]'")
         return dangling == (value.lower() in ("true", "1"))
     if key == "label":
         found = _labels(store, row.image_id, labels)

@@ -13,7 +13,7 @@ Prune keys: until=, label=, label!= (engine.filters.PruneFilter).
 
 from __future__ import annotations
 
-from minidock.errors import FlagError
+from minidock.engine.filterargs import bad_format
 from minidock.nouns import NamedTuple
 from minidock.runtime.net.netspec import daemon_error
 
@@ -25,12 +25,6 @@ if TYPE_CHECKING:
 KEYS = ("dangling", "driver", "id", "label", "name", "scope", "type")
 BUILTIN = ("bridge", "host", "none")
 DANGLING = {"true": True, "1": True, "false": False, "0": False}
-
-
-def bad_format(text: str, command: str) -> FlagError:
-    """docker/cli's error for a `--filter` that is not NAME=VALUE (exit 125)."""
-    return FlagError(f'invalid argument "{text}" for "-f, --filter" flag: bad format of filter (expected '
-                     f"name=value)\nSee 'minidock {command} --help'.")
 
 
 class NetworkFilter(NamedTuple):

@@ -42,7 +42,7 @@ class SystemPruneReport(NamedTuple):
 
 def check_filters(texts: list[str] | tuple[str, ...], volumes: bool = False) -> PruneFilter:
     """The parsed --filter values (Docker's errors), before anything is asked or removed."""
-    chosen = PruneFilter.parse(texts)
+    chosen = PruneFilter.parse(texts, command="system prune")
     if volumes and chosen.until is not None:
         raise PlainError('ERROR: The "until" filter is not supported with "--volumes"')
     return chosen

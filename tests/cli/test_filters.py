@@ -48,4 +48,4 @@ def test_ps_filters(root: Path) -> None:
     assert len(ok("ps", "-q", "--filter", "status=created", "--filter", "status=exited").split()) == 2
     assert len(ok("ps", "-q", "--filter", "exited=3").split()) == 1
     r = cli.md("ps", "--filter", "colour=red")
-    assert r.returncode == 1 and "invalid filter" in r.stderr
+    assert r.returncode == 1 and r.stderr == "Error response from daemon: Invalid filter 'colour'\n"

@@ -59,8 +59,7 @@ def test_system_prune_volumes_and_filters_like_docker(both: Both) -> None:
             assert both.same(*listing, "--filter", f"name={mark}").split() == [kept]
         for bad in (("--volumes", "--filter", "until=1h"), ("--filter", "colour=red")):
             d, m = both.both("system", "prune", "-f", *bad)
-            assert (m.returncode, m.stderr.removeprefix("minidock: ")) == \
-                (d.returncode, d.stderr.removeprefix("Error response from daemon: ")), bad
+            assert (m.returncode, m.stderr) == (d.returncode, d.stderr), bad
     finally:
         for cli in (both.oracle.docker, both.md):
             cli("rm", "-f", *names["c"])

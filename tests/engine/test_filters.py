@@ -7,7 +7,7 @@ import re
 import pytest
 
 from minidock.engine.filters import PsFilter
-from minidock.errors import UsageError
+from minidock.errors import MinidockError, UsageError
 from minidock.store.containers import ContainerRecord
 
 IMG = "sha256:" + "ab12" * 16
@@ -40,10 +40,17 @@ def test_state_filters_see_stopped_containers() -> None:
     assert not PsFilter.parse(["name=x"]).shows_all and not PsFilter().shows_all
 
 
-@pytest.mark.parametrize("bad", ["color=red", "status", "status=sleeping", "exited=x", "name=("])
-def test_bad_filters(bad: str) -> None:
-    with pytest.raises(UsageError, match="invalid filter"):
+@pytest.mark.parametrize(("bad", "said", "code"), [
+    ("color=red", "Error response from daemon: Invalid filter 'color'", 1),  # the daemon's check of the name
+    ("=x", "Error response from daemon: Invalid filter ''", 1),
+    ("status", 'invalid argument "status" for "-f, --filter" flag: bad format of filter (expected name=value)'
+               "\nSee 'minidock ps --help'.", 125),  # docker/cli's
+    ("status=sleeping", "invalid filter 'status=sleeping'", 0), ("exited=x", "invalid filter 'exited=x'", 0),
+    ("name=(", "invalid filter 'name=('", 0)])  # minidock's words: what the value should be
+def test_bad_filters(bad: str, said: str, code: int) -> None:
+    with pytest.raises(MinidockError) as e:
         PsFilter.parse([bad])
+    assert str(e.value).startswith(said) and e.value.exit_code == (code or e.value.exit_code)
 
 
 def _ported(name: str, ports: list[tuple[int, int, str]], exposed: tuple[str, ...] = (),
@@ -105,9 +112,17 @@ def test_prune_filters() -> None:
     assert not f.matches("1970-01-01T02:00:00Z", {"a": "1"})  # made after until
     assert not f.matches("1970-01-01T00:00:00Z", {})  # no label a
     assert PruneFilter.parse(["dangling=false"], images=True).dangling is False
-    for bad, message, images in (("foo=1", "Invalid filter 'foo'", False),
-                                 ("dangling=true", "Invalid filter 'dangling'", False),
+    # the daemon's ExactMatch: false over true over anything else (docker/cli adds its own value)
+    for values, want in ((["dangling=true", "dangling=0"], False), (["dangling=maybe"], None),
+                         (["dangling=TRUE"], None), ([" Dangling=1"], True)):
+        assert PruneFilter.parse(values, images=True).dangling is want, values
+    for bad, message, images in (("foo=1", "Error response from daemon: Invalid filter 'foo'", False),
+                                 ("Label!=x", "", False),
+                                 ("dangling=true", "Error response from daemon: Invalid filter 'dangling'", False),
                                  ("until=garbage", 'failed to parse value as time or duration: "garbage"', False),
-                                 ("dangling=maybe", "Invalid filter 'dangling=maybe'", True)):
-        with pytest.raises(UsageError, match=re.escape(message)):
+                                 ("x", 'invalid argument "x" for "--filter" flag: bad format of filter', True)):
+        if not message:
+            assert PruneFilter.parse([bad]).labels == (("x", False),)
+            continue
+        with pytest.raises(MinidockError, match=re.escape(message)):
             PruneFilter.parse([bad], images=images)
