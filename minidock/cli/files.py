@@ -76,14 +76,14 @@ def events_command(app: Any) -> None:
         """Get real time events from the store (minidock has no daemon: its commands journal them)."""
         import sys
 
-        from minidock.cli.volumes import filters_of
         from minidock.engine import events as ev
+        from minidock.engine.filterargs import grouped
         from minidock.engine.logs import parse_time
 
         render = _event_renderer(fmt)
         lo, hi = (parse_time(t) if t else None for t in (since, until))
         try:
-            for e in ev.stream(lo, hi, filters_of(filters, "events", ev.FILTERS)):
+            for e in ev.stream(lo, hi, grouped(filters, "events", ev.FILTERS)):
                 print(render(e), flush=True)
         except KeyboardInterrupt:
             sys.exit(0)

@@ -189,10 +189,10 @@ def images(quiet: bool = False, fmt: str = "", no_trunc: bool = False, digests: 
         store = open_store()
         rows = engine_images.list_images(store)
         if repository or filters:
-            from minidock.cli.volumes import filters_of
+            from minidock.engine.filterargs import grouped
             from minidock.engine.imagefilter import KEYS, select
 
-            rows = select(store, rows, repository, filters_of(filters or [], "images", KEYS))
+            rows = select(store, rows, repository, grouped(filters or [], "images", KEYS))
     if quiet:
         sys.stdout.write("".join((str(s.image_id) if no_trunc else s.image_id.short) + "\n" for s in rows))
         return

@@ -27,18 +27,6 @@ def pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
-def filters_of(items: list[str], command: str, keys: tuple[str, ...],
-               flag: str = "-f, --filter") -> dict[str, list[str]]:
-    """`--filter key=value` flags grouped by key, checked as Docker checks them (engine/filterargs.py)."""
-    from minidock.engine.filterargs import daemon_error, grouped
-
-    out = grouped(items, command, keys, flag)
-    for value in out.get("dangling", ()):
-        if value.lower() not in ("true", "false", "1", "0"):
-            raise daemon_error(f"Invalid filter 'dangling=[{value}]'")
-    return out
-
-
 VOLUME_HEADERS = {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
                   "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE"}
 VOLUME_DEFAULT = "table {{.Driver}}\t{{.Name}}"
@@ -96,7 +84,9 @@ def register(app: typer_types.Typer) -> None:
            filt: list[str] = filter_opt,
            fmt: str = typer.Option("", "--format", help="Go template, or 'json'")) -> None:
         """List volumes."""
-        objs = volumes.list_volumes(filters_of(filt, "volume ls", ("dangling", "label", "name", "driver")))
+        from minidock.engine.filterargs import grouped
+
+        objs = volumes.list_volumes(grouped(filt, "volume ls", ("dangling", "label", "name", "driver")))
         if quiet:
             print("\n".join(o["Name"] for o in objs)) if objs else None
         else:
@@ -125,7 +115,9 @@ def register(app: typer_types.Typer) -> None:
     def prune(force: bool = typer.Option(False, "-f", "--force", help="do not prompt for confirmation"),
               filt: list[str] = typer.Option([], "--filter", help="label=K[=V]")) -> None:  # noqa: B008
         """Remove all unused local volumes."""
-        chosen = filters_of(filt, "volume prune", ("label", "label!"), "--filter")  # before the question
+        from minidock.engine.filterargs import grouped
+
+        chosen = grouped(filt, "volume prune", ("label", "label!"), "--filter")  # before the question
         if not force and not _confirm("WARNING! This will remove all local volumes not used by at least "
                                       "one container.\nAre you sure you want to continue? [y/N] "):
             return

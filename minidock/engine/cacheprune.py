@@ -36,14 +36,14 @@ def _daemon_error(text: str) -> MinidockError:
 
 def parse_filters(texts: list[str] | tuple[str, ...]) -> float | None:
     """`--filter` values as Docker checks them; the until= (unused-for=) age in seconds, or None."""
+    from minidock.engine.filterargs import bad_format
     from minidock.goduration import DurationError, parse_duration
 
     seen: dict[str, str] = {}
     for text in texts:
         key, eq, value = text.partition("=")
         if not eq:
-            raise FlagError(f'invalid argument "{text}" for "--filter" flag: bad format of filter (expected '
-                            "name=value)\nSee 'minidock builder prune --help'.")
+            raise bad_format(text, "builder prune", "--filter")
         key = key.strip().lower()
         if key in seen and seen[key] != value:
             raise _daemon_error("filters expect only one value")

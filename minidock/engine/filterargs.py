@@ -15,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["bad_format", "daemon_error", "grouped"]
+__all__ = ["bad_format", "checked_dangling", "daemon_error", "grouped"]
 
 
 def bad_format(text: str, command: str, flag: str = "-f, --filter") -> FlagError:
@@ -38,3 +38,10 @@ def grouped(texts: Iterable[str], command: str, keys: Iterable[str],
         if key not in known:
             raise daemon_error(f"Invalid filter '{key}'")
     return out
+
+
+def checked_dangling(values: Iterable[str]) -> None:
+    """`dangling=` of `images` and `volume ls`, as their daemon checks it before it lists anything."""
+    for value in values:
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise daemon_error(f"Invalid filter 'dangling=[{value}]'")

@@ -185,33 +185,22 @@ class PruneFilter(NamedTuple):
     @classmethod
     def parse(cls, texts: list[str] | tuple[str, ...], images: bool = False, now: float | None = None,
               command: str = "container prune") -> PruneFilter:
-        from minidock.engine.filterargs import bad_format, daemon_error
+        from minidock.engine.filterargs import daemon_error, grouped
 
-        until, labels, dangling = None, [], None
-        for text in texts:
-            key, eq, value = text.partition("=")
-            if not eq:
-                raise bad_format(text, command, "--filter")
-            key = key.strip().lower()
-            if key == "label!":  # `label!=K`: partition cut at the "=" of "!="
-                key = "label!="
-            if key not in ("until", "label", "label!=", *(("dangling",) if images else ())):
-                raise daemon_error(f"Invalid filter '{key.removesuffix('=')}'")
-            if key == "until":
-                from minidock.engine.logs import parse_time
+        # `label!=K` is read as the name `label!` (the partition cuts at the "=" of "!=")
+        found = grouped(texts, command, ("until", "label", "label!", *(("dangling",) if images else ())), "--filter")
+        until = None
+        for value in found.get("until", ()):  # the last one counts
+            from minidock.engine.logs import parse_time
 
-                try:
-                    until = parse_time(value, now)
-                except UsageError:
-                    raise daemon_error(f'failed to parse value as time or duration: "{value}"') from None
-            elif key == "dangling":
-                if value in ("false", "0"):  # exact, as the daemon's ExactMatch
-                    dangling = False
-                elif value in ("true", "1") and dangling is None:
-                    dangling = True
-            else:
-                labels.append((value, key == "label"))
-        return cls(until, tuple(labels), dangling)
+            try:
+                until = parse_time(value, now)
+            except UsageError:
+                raise daemon_error(f'failed to parse value as time or duration: "{value}"') from None
+        values = found.get("dangling", ())  # exact, as the daemon's ExactMatch
+        dangling = False if {"false", "0"} & set(values) else True if {"true", "1"} & set(values) else None
+        labels = tuple((v, k == "label") for k in ("label", "label!") for v in found.get(k, ()))
+        return cls(until, labels, dangling)
 
     def matches(self, created: str, labels: dict[str, str]) -> bool:
         """Whether an object made at `created` (RFC 3339) with `labels` is pruned."""

@@ -60,8 +60,6 @@ def _created_of(store: Store, ref: str) -> str:
 def _one(store: Store, row: ImageSummary, key: str, value: str, labels: dict[Digest, Mapping[str, str]]) -> bool:
     dangling = row.repository == "<none>"
     if key == "dangling":
-        if value.lower() not in ("true", "false", "1", "0"):
-            raise UsageError(f"invalid filter 'dangling=[{value}]'")
         return dangling == (value.lower() in ("true", "1"))
     if key == "label":
         found = _labels(store, row.image_id, labels)
@@ -80,6 +78,9 @@ def select(store: Store, rows: Sequence[ImageSummary], repository: str = "",
     for key in terms:
         if key not in KEYS:
             raise UsageError(f"invalid filter '{key}'")
+    from minidock.engine.filterargs import checked_dangling
+
+    checked_dangling(terms.get("dangling", ()))
     if repository:
         terms.setdefault("reference", []).append(repository)
     labels: dict[Digest, Mapping[str, str]] = {}

@@ -13,7 +13,7 @@ Prune keys: until=, label=, label!= (engine.filters.PruneFilter).
 
 from __future__ import annotations
 
-from minidock.engine.filterargs import bad_format
+from minidock.engine.filterargs import grouped
 from minidock.nouns import NamedTuple
 from minidock.runtime.net.netspec import daemon_error
 
@@ -34,15 +34,7 @@ class NetworkFilter(NamedTuple):
 
     @classmethod
     def parse(cls, texts: Iterable[str]) -> NetworkFilter:
-        found: dict[str, list[str]] = {}
-        for text in texts:
-            key, eq, value = text.partition("=")
-            if not eq:
-                raise bad_format(text, "network ls")
-            found.setdefault(key.strip().lower(), []).append(value)
-        for key in found:
-            if key not in KEYS:
-                raise daemon_error(f"Invalid filter '{key}'")
+        found = grouped(texts, "network ls", KEYS)
         for value in found.get("type", ()):
             if value not in ("custom", "builtin"):
                 raise daemon_error(f"invalid filter: 'type'='{value}'")

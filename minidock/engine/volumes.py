@@ -321,6 +321,9 @@ def _has_label(labels: Mapping[str, str], want: str) -> bool:
 
 def list_volumes(filters: Mapping[str, Sequence[str]], store: Store | None = None) -> list[dict[str, Any]]:
     """`volume ls`: inspect objects of the volumes the filters keep."""
+    from minidock.engine.filterargs import checked_dangling
+
+    checked_dangling(filters.get("dangling", ()))
     store = store or _open()
     vols, used = VolumeStore(store.paths), users(store)
     return [inspect_json(vols, r) for r in vols.list() if matches(r, r.name in used, filters)]
